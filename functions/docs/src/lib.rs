@@ -1,0 +1,31 @@
+//! The docs function: the platform's OpenAPI document (every function's
+//! operations merged), Swagger UI, and a health check.
+
+mod health;
+mod schema;
+
+pub use schema::openapi;
+
+use axum::Router;
+use shared::http::{self, HttpConfig};
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// This function's own operations.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(schema::get_schema)).routes(routes!(health::health))
+}
+
+/// The complete HTTP app: operations plus Swagger UI.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let (api, _) = routes().split_for_parts();
+    let ui = SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
+    http::app(api.with_state(state).merge(ui), config)
+}

@@ -1,0 +1,54 @@
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SaaS platform API",
+        description = "Multi-tenant platform API. Errors follow Django REST Framework's shape: \
+            `{\"detail\", \"code\"}` in general, `{\"<field>\": [\"message\"]}` for validation. \
+            Paths accept the trailing slash and the form without it.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login and tokens"),
+        (name = "docs", description = "API documentation and health"),
+    )
+)]
+struct PlatformDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
+
+/// The platform's whole API: every function's operations in one document.
+pub fn openapi() -> Document {
+    let mut doc = PlatformDoc::openapi();
+    doc.merge(crate::routes().split_for_parts().1);
+    doc.merge(auth::routes().split_for_parts().1);
+    doc
+}
+
+/// The OpenAPI 3 document of the whole platform.
+#[utoipa::path(
+    get,
+    path = "/api/schema/",
+    tag = "docs",
+    description = "Public. The OpenAPI 3 document of every function's operations.",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json", body = Object)),
+)]
+pub(crate) async fn get_schema() -> Json<Document> {
+    Json(openapi())
+}

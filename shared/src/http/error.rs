@@ -1,0 +1,295 @@
+//! One error type for every handler, rendered in Django REST Framework's
+//! shape because the platform's existing frontends already parse it:
+//! `{"detail": "...", "code": "..."}` for general errors and
+//! `{"<field>": ["message", ...]}` for validation errors.
+
+use crate::permissions::PermissionDenied;
+use crate::store::StoreError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Field-level validation errors: field name → messages.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(BTreeMap<String, Vec<String>>);
+
+impl ValidationErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Errors with a single message on one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new();
+        e.add(field, message);
+        e
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was added, the collected errors otherwise.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self))
+        }
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+}
+
+/// Every failure a handler can answer with. Each variant has one status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: one or more fields are invalid.
+    #[error("validation failed")]
+    Validation(ValidationErrors),
+    /// 400: the request as a whole is malformed.
+    #[error("{detail}")]
+    BadRequest { detail: String, code: &'static str },
+    /// 401: no valid credentials were presented.
+    #[error("{detail}")]
+    Unauthorized { detail: String, code: &'static str },
+    /// 403: authenticated, but not allowed.
+    #[error("{detail}")]
+    Forbidden { detail: String, code: &'static str, permission: Option<String> },
+    /// 404: absent, or belonging to another tenant (never told apart).
+    #[error("not found")]
+    NotFound,
+    /// 404: no endpoint has this path.
+    #[error("no route")]
+    NoRoute,
+    /// 405: the path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the write lost a race or conflicts with the current state.
+    #[error("{detail}")]
+    Conflict { detail: String, code: &'static str },
+    /// 413: the body exceeds the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    /// 415: the body is not JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 429: throttled; retry after the given seconds.
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 503: a dependency (DynamoDB) is unreachable or throttling.
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
+    /// 500: a bug or an unexpected dependency failure. The message is
+    /// logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>, code: &'static str) -> Self {
+        Self::BadRequest { detail: detail.into(), code }
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::Unauthorized { detail: detail.into(), code: "not_authenticated" }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden { detail: detail.into(), code: "permission_denied", permission: None }
+    }
+
+    pub fn conflict(detail: impl Into<String>, code: &'static str) -> Self {
+        Self::Conflict { detail: detail.into(), code }
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Self::Internal(err.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body sent to the client.
+    pub fn body(&self) -> Value {
+        fn detail(detail: &str, code: &str) -> Value {
+            json!({ "detail": detail, "code": code })
+        }
+        match self {
+            Self::Validation(errors) => {
+                let map: Map<String, Value> =
+                    errors.0.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                Value::Object(map)
+            }
+            Self::BadRequest { detail: d, code } | Self::Unauthorized { detail: d, code } => detail(d, code),
+            Self::Conflict { detail: d, code } => detail(d, code),
+            Self::Forbidden { detail: d, code, permission } => {
+                let mut body = detail(d, code);
+                if let Some(p) = permission {
+                    body["permission"] = json!(p);
+                }
+                body
+            }
+            Self::NotFound => detail("Not found.", "not_found"),
+            Self::NoRoute => detail("No endpoint matches this path.", "not_found"),
+            Self::MethodNotAllowed => detail("Method not allowed.", "method_not_allowed"),
+            Self::PayloadTooLarge { limit } => {
+                detail(&format!("Request body exceeds {limit} bytes."), "payload_too_large")
+            }
+            Self::UnsupportedMediaType => detail(
+                "Unsupported media type; send application/json.",
+                "unsupported_media_type",
+            ),
+            Self::TooManyRequests { retry_after_secs } => detail(
+                &format!("Request was throttled. Expected available in {retry_after_secs} seconds."),
+                "throttled",
+            ),
+            Self::ServiceUnavailable(_) => detail(
+                "The service is temporarily unavailable; try again shortly.",
+                "service_unavailable",
+            ),
+            Self::Internal(_) => detail("A server error occurred.", "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // Logged inside the request span, so the line carries the request id.
+        match &self {
+            Self::Internal(msg) => tracing::error!(error = %msg, "internal error"),
+            Self::ServiceUnavailable(msg) => tracing::warn!(error = %msg, "dependency unavailable"),
+            _ => {}
+        }
+        let mut response = (status, Json(self.body())).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Validation(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor => Self::Validation(ValidationErrors::field(
+                "cursor",
+                "Invalid cursor: it was altered or belongs to another query.",
+            )),
+            StoreError::ConditionFailed | StoreError::TransactionConflict => Self::conflict(
+                "The resource was changed by another request; reload and try again.",
+                "conflict",
+            ),
+            StoreError::Unavailable(msg) => Self::ServiceUnavailable(msg),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<PermissionDenied> for ApiError {
+    fn from(e: PermissionDenied) -> Self {
+        Self::Forbidden { detail: e.detail, code: "permission_denied", permission: Some(e.permission) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn render(e: ApiError) -> (StatusCode, Value, Option<String>) {
+        let r = e.into_response();
+        let status = r.status();
+        let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap(), retry)
+    }
+
+    #[tokio::test]
+    async fn validation_errors_use_the_field_shape() {
+        let mut e = ValidationErrors::new();
+        e.add("email", "Enter a valid email address.");
+        e.add("email", "This email is already registered.");
+        e.add("password", "Too short.");
+        let (status, body, _) = render(e.into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            json!({"email": ["Enter a valid email address.", "This email is already registered."],
+                   "password": ["Too short."]})
+        );
+    }
+
+    #[tokio::test]
+    async fn general_errors_use_detail_and_code() {
+        let (s, b, _) = render(ApiError::NotFound).await;
+        assert_eq!((s, b), (StatusCode::NOT_FOUND, json!({"detail": "Not found.", "code": "not_found"})));
+        let (s, b, _) = render(ApiError::unauthorized("Token is invalid")).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(b["code"], "not_authenticated");
+    }
+
+    #[tokio::test]
+    async fn internals_never_leak() {
+        let (s, b, _) = render(ApiError::internal("connection string postgres://secret")).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!b.to_string().contains("secret"));
+        let (s, b, _) = render(StoreError::Unavailable("dispatch failure at 10.0.0.1".into()).into()).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(b["code"], "service_unavailable");
+        assert!(!b.to_string().contains("10.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn throttling_sets_retry_after() {
+        let (s, b, retry) = render(ApiError::TooManyRequests { retry_after_secs: 42 }).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(b["code"], "throttled");
+        assert_eq!(retry.as_deref(), Some("42"));
+    }
+
+    #[tokio::test]
+    async fn permission_denials_name_the_permission() {
+        let denied = PermissionDenied { permission: "crm.leads.edit".into(), detail: "No.".into() };
+        let (s, b, _) = render(denied.into()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(b, json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit"}));
+    }
+
+    #[tokio::test]
+    async fn store_errors_map_to_statuses() {
+        assert_eq!(ApiError::from(StoreError::InvalidCursor).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ApiError::from(StoreError::ConditionFailed).status(), StatusCode::CONFLICT);
+        assert_eq!(ApiError::from(StoreError::Backend("x".into())).status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,213 @@
+//! Every DynamoDB key format of the single table, in one place.
+//!
+//! Tenant-owned items live under `PK = TENANT#<tenant_id>`; that partition is
+//! always derived from a [`TenantScope`], never from a caller-supplied id, so
+//! code cannot address another tenant's partition. Platform-wide items
+//! (uniqueness claims, plans, throttles) have partitions of their own and are
+//! built here too. `docs/data-model.md` lists the access patterns they serve.
+
+use crate::store::TenantScope;
+use uuid::Uuid;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+/// Epoch seconds after which an item is dead. DynamoDB deletes such items
+/// eventually (DynamoDB Local never does), so every read checks it as well.
+pub const TTL: &str = "expires_at";
+/// Names the entity kind of every item, for exports and debugging.
+pub const ENTITY: &str = "entity";
+
+/// The sort key of one item inside a tenant partition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SortKey(String);
+
+impl SortKey {
+    fn new(kind: &str, id: impl std::fmt::Display) -> Self {
+        Self(format!("{kind}#{id}"))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A `begins_with` prefix selecting one kind of item in a tenant partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKeyPrefix(String);
+
+impl SortKeyPrefix {
+    fn of(kind: &str) -> Self {
+        Self(format!("{kind}#"))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The full key of a platform-wide item (not inside any tenant partition).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PlatformKey {
+    pk: String,
+    sk: &'static str,
+}
+
+impl PlatformKey {
+    fn new(pk: String, sk: &'static str) -> Self {
+        Self { pk, sk }
+    }
+    pub fn pk(&self) -> &str {
+        &self.pk
+    }
+    pub fn sk(&self) -> &str {
+        self.sk
+    }
+}
+
+/// A secondary-index (GSI1) key written on an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// Partition key of a tenant's items.
+pub fn tenant_pk(scope: &TenantScope) -> String {
+    format!("TENANT#{}", scope.tenant_id())
+}
+
+// ---- Items inside a tenant partition -------------------------------------
+
+/// The tenant's own record: name, slug, modules, settings.
+pub fn tenant_profile() -> SortKey {
+    SortKey("PROFILE".to_owned())
+}
+
+pub fn user(user_id: Uuid) -> SortKey {
+    SortKey::new("USER", user_id)
+}
+
+pub fn users() -> SortKeyPrefix {
+    SortKeyPrefix::of("USER")
+}
+
+pub fn role(role_id: Uuid) -> SortKey {
+    SortKey::new("ROLE", role_id)
+}
+
+pub fn roles() -> SortKeyPrefix {
+    SortKeyPrefix::of("ROLE")
+}
+
+/// The tenant's single subscription.
+pub fn subscription() -> SortKey {
+    SortKey("SUBSCRIPTION".to_owned())
+}
+
+/// One login's chain of rotating refresh tokens, grouped by user so that
+/// all of a user's logins can be revoked together.
+pub fn token_family(user_id: Uuid, family_id: Uuid) -> SortKey {
+    SortKey(format!("TOKENFAMILY#{user_id}#{family_id}"))
+}
+
+/// Every login (refresh-token family) of one user.
+pub fn token_families(user_id: Uuid) -> SortKeyPrefix {
+    SortKeyPrefix(format!("TOKENFAMILY#{user_id}#"))
+}
+
+// ---- Platform-wide items -------------------------------------------------
+
+/// Claims a tenant slug platform-wide.
+pub fn slug_claim(slug: &str) -> PlatformKey {
+    PlatformKey::new(format!("SLUG#{slug}"), "CLAIM")
+}
+
+/// The credential of an email, platform-wide: claims the email (emails are
+/// unique across tenants) and carries what login needs before any tenant is
+/// known: tenant and user id, password hash, role ids.
+pub fn email_claim(email_lowercase: &str) -> PlatformKey {
+    PlatformKey::new(format!("EMAIL#{email_lowercase}"), "CLAIM")
+}
+
+/// Counts failed logins for one email within a window.
+pub fn login_throttle(email_lowercase: &str) -> PlatformKey {
+    PlatformKey::new(format!("LOGINFAIL#{email_lowercase}"), "COUNTER")
+}
+
+pub fn plan(plan_id: Uuid) -> PlatformKey {
+    PlatformKey::new(format!("PLAN#{plan_id}"), "PLAN")
+}
+
+/// GSI1 entry listing every plan in display order.
+pub fn plans_index(sort_order: i32, plan_id: Uuid) -> IndexKey {
+    IndexKey {
+        pk: plans_index_pk().to_owned(),
+        // Offset keeps negative sort orders in lexical order.
+        sk: format!("{:010}#{plan_id}", i64::from(sort_order) + 1_000_000_000),
+    }
+}
+
+pub fn plans_index_pk() -> &'static str {
+    "PLANS"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn tenant_partition_comes_from_the_scope() {
+        let scope = TenantScope::new(id(7));
+        assert_eq!(tenant_pk(&scope), "TENANT#00000000-0000-0000-0000-000000000007");
+    }
+
+    #[test]
+    fn tenant_item_sort_keys() {
+        assert_eq!(tenant_profile().as_str(), "PROFILE");
+        assert_eq!(user(id(1)).as_str(), "USER#00000000-0000-0000-0000-000000000001");
+        assert_eq!(role(id(2)).as_str(), "ROLE#00000000-0000-0000-0000-000000000002");
+        assert_eq!(subscription().as_str(), "SUBSCRIPTION");
+        assert_eq!(
+            token_family(id(1), id(3)).as_str(),
+            "TOKENFAMILY#00000000-0000-0000-0000-000000000001#00000000-0000-0000-0000-000000000003"
+        );
+        assert!(token_family(id(1), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
+        assert!(!token_family(id(2), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
+    }
+
+    #[test]
+    fn prefixes_select_exactly_their_kind() {
+        assert!(user(id(9)).as_str().starts_with(users().as_str()));
+        assert!(role(id(9)).as_str().starts_with(roles().as_str()));
+        assert!(!role(id(9)).as_str().starts_with(users().as_str()));
+        // The profile must never be swept up by a kind prefix.
+        assert!(!tenant_profile().as_str().starts_with(users().as_str()));
+    }
+
+    #[test]
+    fn platform_keys() {
+        assert_eq!(slug_claim("acme").pk(), "SLUG#acme");
+        assert_eq!(slug_claim("acme").sk(), "CLAIM");
+        assert_eq!(email_claim("a@b.io").pk(), "EMAIL#a@b.io");
+        assert_eq!(login_throttle("a@b.io").pk(), "LOGINFAIL#a@b.io");
+        assert_eq!(plan(id(4)).pk(), "PLAN#00000000-0000-0000-0000-000000000004");
+        assert_eq!(plan(id(4)).sk(), "PLAN");
+    }
+
+    #[test]
+    fn plan_index_orders_numerically_including_negatives() {
+        let keys: Vec<String> = [-5, 0, 3, 20, 100]
+            .into_iter()
+            .map(|o| plans_index(o, id(1)).sk)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(plans_index(1, id(1)).pk, "PLANS");
+    }
+}

@@ -1,0 +1,13 @@
+//! Code shared by every Lambda function: claims and tokens, the permission
+//! engine, the tenant-scoped DynamoDB store and the HTTP conventions.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod permissions;
+pub mod records;
+pub mod runtime;
+pub mod store;
+pub mod tenancy;
+pub mod views;

@@ -1,0 +1,65 @@
+//! Start-up helpers every function's `main` uses: JSON logging, the
+//! DynamoDB client (built once per cold start, with bounded timeouts), and
+//! serving a router on the Lambda runtime.
+
+use crate::config::Config;
+use crate::store::{CursorSigner, Store};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use std::time::Duration;
+
+/// JSON log lines carrying the current span's fields (request id, tenant
+/// id). `RUST_LOG` sets the filter.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Ignore a second initialisation (tests build several apps).
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
+/// error within a few seconds (answered as 503), never a hang.
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(endpoint).await.build())
+}
+
+/// The configuration behind [`dynamodb_client`], for callers that add to
+/// it (tests count calls with an interceptor).
+pub async fn dynamodb_config(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::Builder {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await;
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder
+}
+
+/// The store described by `config`.
+pub async fn store(config: &Config) -> Store {
+    let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+    Store::new(client, config.table_name.clone(), CursorSigner::new(config.cursor_secret.clone()))
+}
+
+/// Serves a router on the Lambda runtime (API Gateway HTTP API events).
+pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(app).await
+}

@@ -1,0 +1,70 @@
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// Failures of the store, in terms callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A write's condition did not hold: the item exists, is missing, or
+    /// changed since it was read.
+    #[error("the write's condition did not hold")]
+    ConditionFailed,
+    /// A transaction was cancelled because the conditions of the labelled
+    /// operations did not hold.
+    #[error("transaction cancelled by conditions of {0:?}")]
+    TransactionConditionFailed(Vec<&'static str>),
+    /// Another transaction touched the same items at the same moment.
+    #[error("concurrent transaction on the same items")]
+    TransactionConflict,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// DynamoDB could not be reached or is throttling: worth a retry later.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    #[error("item (de)serialisation failed: {0}")]
+    Serde(#[from] serde_dynamo::Error),
+    #[error("DynamoDB error: {0}")]
+    Backend(String),
+}
+
+impl From<super::cursor::InvalidCursor> for StoreError {
+    fn from(_: super::cursor::InvalidCursor) -> Self {
+        Self::InvalidCursor
+    }
+}
+
+const RETRYABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Sorts SDK failures into "unavailable" (network, timeouts, throttling)
+/// and everything else; conditional failures are handled by the caller.
+pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            if RETRYABLE_CODES.contains(&code) {
+                StoreError::Unavailable(code.to_owned())
+            } else {
+                StoreError::Backend(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
+            }
+        }
+        _ => StoreError::Backend(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err))),
+    }
+}
+
+pub(crate) fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
+}

@@ -1,0 +1,540 @@
+//! The single-table DynamoDB store.
+//!
+//! Tenant-owned items are reached only through [`TenantStore`], which is
+//! built from a [`TenantScope`]; the partition key comes from the scope and
+//! the sort key from [`crate::keys`], so no call can name another tenant's
+//! partition. Platform-wide items go through [`PlatformStore`] with keys
+//! built in the same module. Items are (de)serialised with `serde_dynamo`.
+
+pub mod cursor;
+mod error;
+mod scope;
+pub mod table;
+mod transaction;
+
+pub use cursor::{CursorSigner, PageKey};
+pub use error::StoreError;
+pub use scope::TenantScope;
+pub use transaction::Transaction;
+
+use crate::keys::{self, IndexKey, PlatformKey, SortKey, SortKeyPrefix};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// A record type stored in the table.
+pub trait Entity: Serialize + DeserializeOwned {
+    /// Written to the `entity` attribute of every item of this type.
+    const ENTITY: &'static str;
+
+    /// The GSI1 key, for records that a secondary access pattern needs.
+    fn index_key(&self) -> Option<IndexKey> {
+        None
+    }
+
+    /// Epoch seconds after which the record counts as gone.
+    fn expires_at(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// The condition a single write must meet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Unconditional.
+    Always,
+    /// Create only: fails if an item with the key exists.
+    NotExists,
+    /// Replace only: fails if the item is missing.
+    Exists,
+    /// Optimistic concurrency: fails unless the stored `version` attribute
+    /// equals this value.
+    VersionIs(u64),
+    /// Fails unless a string attribute of the stored item has this value
+    /// (compare-and-swap on e.g. the current refresh token id).
+    FieldIs(&'static str, String),
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Signed cursor for the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+/// What to fetch: how many items, from where, and a name for the query
+/// (including its filters) that cursors are bound to.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: u16,
+    pub cursor: Option<String>,
+    pub query_id: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: Arc<str>,
+    cursors: CursorSigner,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<Arc<str>>, cursors: CursorSigner) -> Self {
+        Self { client, table: table.into(), cursors }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    /// The store of one tenant's partition.
+    pub fn tenant<'a>(&'a self, scope: &'a TenantScope) -> TenantStore<'a> {
+        TenantStore { store: self, pk: keys::tenant_pk(scope) }
+    }
+
+    /// Platform-wide items: uniqueness claims, plans, throttles.
+    pub fn platform(&self) -> PlatformStore<'_> {
+        PlatformStore { store: self }
+    }
+
+    /// A multi-item atomic write.
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction::new(self)
+    }
+
+    /// Cheap round trip that proves the table is reachable.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(self.table.as_ref())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(error::classify)
+    }
+
+    async fn get_item<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .key(keys::PK, AttributeValue::S(pk.to_owned()))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(error::classify)?;
+        match out.item {
+            Some(item) if !is_expired(&item, now_epoch()) => Ok(Some(serde_dynamo::from_item(item)?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn put_item(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        let (expr, values) = condition_expression(condition);
+        let mut req = self.client.put_item().table_name(self.table.as_ref()).set_item(Some(item));
+        if let Some(expr) = expr {
+            req = req.condition_expression(expr);
+        }
+        if !values.is_empty() {
+            req = req.set_expression_attribute_values(Some(values));
+        }
+        req.send().await.map(|_| ()).map_err(|e| {
+            if error::is_conditional_failure(&e) {
+                StoreError::ConditionFailed
+            } else {
+                error::classify(e)
+            }
+        })
+    }
+
+    async fn delete_item(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .key(keys::PK, AttributeValue::S(pk.to_owned()))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(error::classify)?;
+        Ok(out.attributes.is_some_and(|old| !is_expired(&old, now_epoch())))
+    }
+
+    /// Queries a partition (or a GSI1 partition) by sort-key prefix.
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        pk: &str,
+        sk_prefix: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        let (pk_attr, sk_attr) = match index {
+            Some(_) => (keys::GSI1PK, keys::GSI1SK),
+            None => (keys::PK, keys::SK),
+        };
+        let binding = format!("{}|{}|{}", index.unwrap_or("table"), pk, page.query_id);
+        let start = match &page.cursor {
+            Some(c) => Some(self.cursors.decode(&binding, c)?),
+            None => None,
+        };
+        // Defence in depth: a cursor must point into the partition queried.
+        if let Some(start) = &start {
+            if start.get(pk_attr).map(String::as_str) != Some(pk) {
+                return Err(StoreError::InvalidCursor);
+            }
+        }
+        let mut key_expr = "#pk = :pk".to_owned();
+        let mut req = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":now", AttributeValue::N(now_epoch().to_string()))
+            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .limit(i32::from(page.limit.clamp(1, 1000)));
+        if let Some(prefix) = sk_prefix {
+            key_expr.push_str(" AND begins_with(#sk, :sk)");
+            req = req
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":sk", AttributeValue::S(prefix.to_owned()));
+        }
+        if let Some(index) = index {
+            req = req.index_name(index);
+        }
+        if let Some(start) = start {
+            req = req.set_exclusive_start_key(Some(
+                start.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect(),
+            ));
+        }
+        let out = req.key_condition_expression(key_expr).send().await.map_err(error::classify)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(serde_dynamo::from_item)
+            .collect::<Result<Vec<T>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(lek) => Some(self.cursors.encode(&binding, &page_key(lek)?)),
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+}
+
+impl Store {
+    /// Reads up to 100 items in one `BatchGetItem`, retrying keys DynamoDB
+    /// left unprocessed. Expired items are dropped.
+    async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Fetched, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = HashMap::new();
+        if keys.is_empty() {
+            return Ok(Fetched { items: found });
+        }
+        let mut unique: Vec<(String, String)> = Vec::new();
+        for k in keys {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
+        }
+        let mut pending: Vec<Item> = unique
+            .into_iter()
+            .map(|(pk, sk)| Item::from([(keys::PK.to_owned(), AttributeValue::S(pk)), (keys::SK.to_owned(), AttributeValue::S(sk))]))
+            .collect();
+        let now = now_epoch();
+        for attempt in 0..5u32 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(self.table.as_ref(), request)
+                .send()
+                .await
+                .map_err(error::classify)?;
+            for item in out.responses.unwrap_or_default().remove(self.table.as_ref()).unwrap_or_default() {
+                if is_expired(&item, now) {
+                    continue;
+                }
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(keys::PK), item.get(keys::SK)) {
+                    found.insert((pk.clone(), sk.clone()), item);
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(self.table.as_ref())
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(Fetched { items: found });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+        }
+        Err(StoreError::Unavailable("batch read left keys unprocessed".into()))
+    }
+}
+
+/// Items read by a batch read, taken out by key.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    items: HashMap<(String, String), Item>,
+}
+
+impl Fetched {
+    fn take_raw<T: Entity>(&mut self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        match self.items.remove(&(pk.to_owned(), sk.to_owned())) {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A batch read inside one tenant's partition.
+pub struct TenantFetched<'a> {
+    pk: String,
+    fetched: Fetched,
+    _scope: std::marker::PhantomData<&'a ()>,
+}
+
+impl TenantFetched<'_> {
+    pub fn take<T: Entity>(&mut self, sk: &SortKey) -> Result<Option<T>, StoreError> {
+        self.fetched.take_raw(&self.pk, sk.as_str())
+    }
+}
+
+/// One tenant's partition. Built only by [`Store::tenant`].
+pub struct TenantStore<'a> {
+    store: &'a Store,
+    pk: String,
+}
+
+impl TenantStore<'_> {
+    pub async fn get<T: Entity>(&self, sk: &SortKey) -> Result<Option<T>, StoreError> {
+        self.store.get_item(&self.pk, sk.as_str()).await
+    }
+
+    pub async fn put<T: Entity>(&self, sk: &SortKey, record: &T, condition: Condition) -> Result<(), StoreError> {
+        let item = to_item(&self.pk, sk.as_str(), record)?;
+        self.store.put_item(item, condition).await
+    }
+
+    /// Deletes an item; tells whether a live one was there.
+    pub async fn delete(&self, sk: &SortKey) -> Result<bool, StoreError> {
+        self.store.delete_item(&self.pk, sk.as_str()).await
+    }
+
+    /// Reads several items of this partition in one call (at most 100).
+    pub async fn get_many(&self, sks: &[SortKey]) -> Result<TenantFetched<'_>, StoreError> {
+        let keys = sks.iter().map(|sk| (self.pk.clone(), sk.as_str().to_owned())).collect();
+        let fetched = self.store.batch_get(keys).await?;
+        Ok(TenantFetched { pk: self.pk.clone(), fetched, _scope: std::marker::PhantomData })
+    }
+
+    /// Items of one kind, in sort-key order, one page at a time.
+    pub async fn query<T: Entity>(&self, prefix: &SortKeyPrefix, page: &PageRequest) -> Result<Page<T>, StoreError> {
+        self.store.query_page(None, &self.pk, Some(prefix.as_str()), page).await
+    }
+}
+
+/// Platform-wide items. Built only by [`Store::platform`].
+pub struct PlatformStore<'a> {
+    store: &'a Store,
+}
+
+impl PlatformStore<'_> {
+    pub async fn get<T: Entity>(&self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
+        self.store.get_item(key.pk(), key.sk()).await
+    }
+
+    pub async fn put<T: Entity>(&self, key: &PlatformKey, record: &T, condition: Condition) -> Result<(), StoreError> {
+        let item = to_item(key.pk(), key.sk(), record)?;
+        self.store.put_item(item, condition).await
+    }
+
+    pub async fn delete(&self, key: &PlatformKey) -> Result<bool, StoreError> {
+        self.store.delete_item(key.pk(), key.sk()).await
+    }
+
+    /// Reads several platform items in one call (at most 100).
+    pub async fn get_many(&self, keys: &[&PlatformKey]) -> Result<PlatformFetched, StoreError> {
+        let keys = keys.iter().map(|k| (k.pk().to_owned(), k.sk().to_owned())).collect();
+        Ok(PlatformFetched(self.store.batch_get(keys).await?))
+    }
+
+    /// Counts an event in a fixed window: adds one to the counter at `key`
+    /// if its window is still open, or starts a new window of
+    /// `window_secs`. Returns the count and when the window closes.
+    pub async fn count_in_window(&self, key: &PlatformKey, entity: &str, window_secs: i64) -> Result<(u32, i64), StoreError> {
+        let now = now_epoch();
+        let ends = now + window_secs;
+        let open = self
+            .store
+            .client
+            .update_item()
+            .table_name(self.store.table.as_ref())
+            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
+            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
+            .update_expression("ADD failures :one SET window_ends_at = if_not_exists(window_ends_at, :ends), #ttl = if_not_exists(#ttl, :ends), #entity = :entity")
+            .condition_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ends", AttributeValue::N(ends.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":entity", AttributeValue::S(entity.to_owned()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let attrs = match open {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(e) if error::is_conditional_failure(&e) => {
+                // The old window closed (DynamoDB may not have removed it yet).
+                let fresh = Item::from([
+                    (keys::PK.to_owned(), AttributeValue::S(key.pk().to_owned())),
+                    (keys::SK.to_owned(), AttributeValue::S(key.sk().to_owned())),
+                    (keys::ENTITY.to_owned(), AttributeValue::S(entity.to_owned())),
+                    ("failures".to_owned(), AttributeValue::N("1".into())),
+                    ("window_ends_at".to_owned(), AttributeValue::N(ends.to_string())),
+                    (keys::TTL.to_owned(), AttributeValue::N(ends.to_string())),
+                ]);
+                self.store.put_item(fresh.clone(), Condition::Always).await?;
+                fresh
+            }
+            Err(e) => return Err(error::classify(e)),
+        };
+        let number = |name: &str| match attrs.get(name) {
+            Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
+            _ => None,
+        };
+        let count = number("failures").and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+        Ok((count, number("window_ends_at").unwrap_or(ends)))
+    }
+
+    /// Items sharing one GSI1 partition, in GSI1 sort-key order.
+    pub async fn query_index<T: Entity>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
+        self.store.query_page(Some(keys::GSI1), index_pk, None, page).await
+    }
+}
+
+/// A batch read of platform items.
+pub struct PlatformFetched(Fetched);
+
+impl PlatformFetched {
+    pub fn take<T: Entity>(&mut self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
+        self.0.take_raw(key.pk(), key.sk())
+    }
+}
+
+pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(record)?;
+    item.insert(keys::PK.to_owned(), AttributeValue::S(pk.to_owned()));
+    item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));
+    item.insert(keys::ENTITY.to_owned(), AttributeValue::S(T::ENTITY.to_owned()));
+    if let Some(index) = record.index_key() {
+        item.insert(keys::GSI1PK.to_owned(), AttributeValue::S(index.pk));
+        item.insert(keys::GSI1SK.to_owned(), AttributeValue::S(index.sk));
+    }
+    if let Some(at) = record.expires_at() {
+        item.insert(keys::TTL.to_owned(), AttributeValue::N(at.to_string()));
+    }
+    Ok(item)
+}
+
+pub(crate) fn condition_expression(condition: Condition) -> (Option<String>, Item) {
+    match condition {
+        Condition::Always => (None, Item::new()),
+        Condition::NotExists => (Some(format!("attribute_not_exists({})", keys::PK)), Item::new()),
+        Condition::Exists => (Some(format!("attribute_exists({})", keys::PK)), Item::new()),
+        Condition::VersionIs(v) => (
+            Some("version = :expected_version".to_owned()),
+            Item::from([(":expected_version".to_owned(), AttributeValue::N(v.to_string()))]),
+        ),
+        // Field names come from code, never from requests.
+        Condition::FieldIs(field, value) => (
+            Some(format!("{field} = :expected_value")),
+            Item::from([(":expected_value".to_owned(), AttributeValue::S(value))]),
+        ),
+    }
+}
+
+fn page_key(lek: Item) -> Result<PageKey, StoreError> {
+    lek.into_iter()
+        .map(|(k, v)| match v {
+            AttributeValue::S(s) => Ok((k, s)),
+            _ => Err(StoreError::Backend(format!("non-string key attribute {k}"))),
+        })
+        .collect()
+}
+
+/// An item is dead once its TTL has passed, whether or not DynamoDB has
+/// removed it yet.
+pub(crate) fn is_expired(item: &Item, now: i64) -> bool {
+    match item.get(keys::TTL) {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().is_ok_and(|at| at <= now),
+        _ => false,
+    }
+}
+
+pub(crate) fn now_epoch() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Widget {
+        id: String,
+        size: u32,
+        ttl_at: Option<i64>,
+    }
+
+    impl Entity for Widget {
+        const ENTITY: &'static str = "widget";
+        fn index_key(&self) -> Option<IndexKey> {
+            Some(IndexKey { pk: "WIDGETS".into(), sk: self.id.clone() })
+        }
+        fn expires_at(&self) -> Option<i64> {
+            self.ttl_at
+        }
+    }
+
+    #[test]
+    fn items_carry_keys_entity_index_and_ttl() {
+        let w = Widget { id: "w1".into(), size: 3, ttl_at: Some(100) };
+        let item = to_item("TENANT#t", "WIDGET#w1", &w).unwrap();
+        assert_eq!(item["PK"], AttributeValue::S("TENANT#t".into()));
+        assert_eq!(item["SK"], AttributeValue::S("WIDGET#w1".into()));
+        assert_eq!(item["entity"], AttributeValue::S("widget".into()));
+        assert_eq!(item["GSI1PK"], AttributeValue::S("WIDGETS".into()));
+        assert_eq!(item["expires_at"], AttributeValue::N("100".into()));
+        assert_eq!(item["size"], AttributeValue::N("3".into()));
+        let back: Widget = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back, w);
+    }
+
+    #[test]
+    fn expiry_is_checked_on_read() {
+        let w = Widget { id: "w1".into(), size: 3, ttl_at: Some(100) };
+        let item = to_item("p", "s", &w).unwrap();
+        assert!(is_expired(&item, 100));
+        assert!(!is_expired(&item, 99));
+        let forever = to_item("p", "s", &Widget { ttl_at: None, ..w }).unwrap();
+        assert!(!is_expired(&forever, i64::MAX));
+    }
+}

@@ -1,0 +1,71 @@
+//! The docs function in-process: schema, Swagger UI, health, conventions.
+
+use http::StatusCode;
+use shared::http::HttpConfig;
+use shared::runtime::dynamodb_client;
+use shared::store::{CursorSigner, Store};
+use tests::{fresh_store, get, post_json};
+
+async fn app() -> axum::Router {
+    docs::router(docs::AppState { store: fresh_store().await }, &HttpConfig::default())
+}
+
+#[tokio::test]
+async fn serves_the_openapi_document_with_and_without_trailing_slash() {
+    let app = app().await;
+    for uri in ["/api/schema/", "/api/schema"] {
+        let res = get(&app, uri).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}");
+        let doc = res.json();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        assert!(doc["paths"]["/api/schema/"]["get"].is_object());
+        assert!(doc["paths"]["/api/health/"]["get"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+}
+
+#[tokio::test]
+async fn serves_swagger_ui_pointing_at_the_schema() {
+    let app = app().await;
+    let res = get(&app, "/api/docs/").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.text().contains("swagger-ui"), "{}", res.text());
+    let init = get(&app, "/api/docs/swagger-initializer.js").await;
+    assert_eq!(init.status, StatusCode::OK);
+    assert!(init.text().contains("/api/schema/"), "{}", init.text());
+    let css = get(&app, "/api/docs/swagger-ui.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    // The slash-less form reaches the UI too (redirect or page).
+    let bare = get(&app, "/api/docs").await;
+    assert!(bare.status.is_success() || bare.status.is_redirection(), "{}", bare.status);
+}
+
+#[tokio::test]
+async fn health_reports_dynamodb() {
+    let app = app().await;
+    let res = get(&app, "/api/health/").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["dynamodb"], "ok");
+}
+
+#[tokio::test]
+async fn health_is_503_json_when_dynamodb_is_unreachable() {
+    let client = dynamodb_client(Some("http://127.0.0.1:9")).await;
+    let store = Store::new(client, "nowhere", CursorSigner::new(b"s".to_vec()));
+    let app = docs::router(docs::AppState { store }, &HttpConfig::default());
+    let res = get(&app, "/api/health/").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.json()["code"], "service_unavailable");
+    assert!(res.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_get_json_errors() {
+    let app = app().await;
+    let res = get(&app, "/api/nothing-here/").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.json()["code"], "not_found");
+    let res = post_json(&app, "/api/health/", &serde_json::json!({}), None).await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.json()["code"], "method_not_allowed");
+}

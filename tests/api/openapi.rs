@@ -1,0 +1,123 @@
+//! Every routed operation is in the OpenAPI document, and every documented
+//! operation is routed.
+
+use axum::body::Body;
+use axum::Router;
+use http::{Method, Request, StatusCode};
+use tests::{fresh_store, repo_root, send};
+use utoipa::openapi::{OpenApi, PathItem};
+
+/// Each function's own document and app, by binary name.
+async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
+    let store = fresh_store().await;
+    let config = shared::http::HttpConfig::default();
+    vec![(
+        "docs",
+        docs::routes().split_for_parts().1,
+        docs::router(docs::AppState { store: store.clone() }, &config),
+    )]
+}
+
+fn operations(item: &PathItem) -> Vec<Method> {
+    let mut out = Vec::new();
+    for (method, op) in [
+        (Method::GET, &item.get),
+        (Method::POST, &item.post),
+        (Method::PUT, &item.put),
+        (Method::PATCH, &item.patch),
+        (Method::DELETE, &item.delete),
+    ] {
+        if op.is_some() {
+            out.push(method);
+        }
+    }
+    out
+}
+
+fn concrete(path: &str) -> String {
+    // Any value fits a path parameter for routing purposes.
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { "00000000-0000-0000-0000-000000000001" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed_and_in_the_platform_document() {
+    let platform = docs::openapi();
+    let mut checked = 0;
+    for (name, doc, app) in functions().await {
+        assert!(!doc.paths.paths.is_empty(), "{name} documents no operation");
+        for (path, item) in &doc.paths.paths {
+            let merged = platform.paths.paths.get(path).unwrap_or_else(|| panic!("{path} of {name} missing from /api/schema/"));
+            for method in operations(item) {
+                assert!(operations(merged).contains(&method), "{method} {path} missing from the platform document");
+                let req = Request::builder()
+                    .method(method.clone())
+                    .uri(concrete(path))
+                    .header("content-type", "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap();
+                let res = send(&app, req).await;
+                assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
+                if res.status == StatusCode::NOT_FOUND {
+                    assert_ne!(res.json()["detail"], "No endpoint matches this path.", "{method} {path} is not routed");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2);
+}
+
+/// Routes are only ever registered through utoipa-axum's `routes!`, which
+/// documents them by construction; a plain `.route(` would bypass that.
+#[test]
+fn no_function_registers_an_undocumented_route() {
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(repo_root().join("functions")).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        for file in walk(&src) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains(".route(") || line.contains(".route_service(") || line.contains(".nest(") {
+                    offenders.push(format!("{}:{}", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "routes registered outside routes!(): {offenders:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_in_the_template_contributes_to_the_document() {
+    let routes = tests::routes::template_routes(&tests::template_yaml());
+    let functions: std::collections::BTreeSet<_> = routes.iter().map(|(_, _, f)| f.clone()).collect();
+    let platform = docs::openapi();
+    for function in functions {
+        let prefixes: Vec<String> = routes
+            .iter()
+            .filter(|(_, _, f)| *f == function)
+            .map(|(_, p, _)| p.trim_end_matches("{*proxy}").trim_end_matches('/').to_owned())
+            .collect();
+        assert!(
+            platform.paths.paths.keys().any(|p| prefixes.iter().any(|pre| p.starts_with(pre.as_str()))),
+            "no documented operation is served by {function}"
+        );
+    }
+}
