@@ -1,0 +1,170 @@
+//! Default role templates, derived from the catalog so new actions are
+//! covered without editing this file.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::catalog::{catalog, ActionKind, ActionRef, Scope};
+use super::key::PermissionKey;
+use super::set::{Grant, PermissionSet};
+
+/// A suggested role a tenant starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RoleTemplate {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub permissions: PermissionSet,
+}
+
+/// Builds a set by asking `rule` about every catalog action. The rule returns
+/// a scope for scope actions; for boolean actions any `Some` means `true`.
+fn build(rule: impl Fn(&ActionRef) -> Option<Scope>) -> PermissionSet {
+    let mut set = PermissionSet::empty();
+    for action in catalog().actions() {
+        let grant = rule(&action).map(|scope| match action.action.kind {
+            ActionKind::Scope => Grant::Scope(scope),
+            ActionKind::Boolean => Grant::Bool(true),
+        });
+        // Kinds come from the catalog itself, so this cannot mismatch.
+        let _ = set.set(PermissionKey::at(action.index), grant);
+    }
+    set
+}
+
+fn is_admin_module(a: &ActionRef) -> bool {
+    a.module.module.is_none()
+}
+
+/// Everything, at scope `all`; seeds the system Admin role.
+pub fn admin_permissions() -> PermissionSet {
+    build(|_| Some(Scope::All))
+}
+
+/// Team scopes; view, create, send and assign; reads users, roles and teams.
+fn manager() -> PermissionSet {
+    build(|a| match (a.action.kind, a.action.key) {
+        _ if is_admin_module(a) => (a.action.key == "view"
+            && matches!(a.resource.key, "users" | "roles" | "teams"))
+        .then_some(Scope::All),
+        (ActionKind::Scope, _) => Some(Scope::Team),
+        (ActionKind::Boolean, "view" | "create" | "send" | "assign") => Some(Scope::All),
+        (ActionKind::Boolean, _) => None,
+    })
+}
+
+/// Own scopes; view, create and send; no administration.
+fn member() -> PermissionSet {
+    build(|a| match (a.action.kind, a.action.key) {
+        _ if is_admin_module(a) => None,
+        (ActionKind::Scope, _) => Some(Scope::Own),
+        (ActionKind::Boolean, "view" | "create" | "send") => Some(Scope::All),
+        (ActionKind::Boolean, _) => None,
+    })
+}
+
+/// View actions only, on own records; no administration.
+fn viewer() -> PermissionSet {
+    build(|a| (!is_admin_module(a) && a.action.key == "view").then_some(Scope::Own))
+}
+
+/// The default roles, from most to least privileged.
+pub fn templates() -> Vec<RoleTemplate> {
+    vec![
+        RoleTemplate {
+            name: "Admin",
+            description: "Full access to every module and to tenant administration.",
+            permissions: admin_permissions(),
+        },
+        RoleTemplate {
+            name: "Manager",
+            description: "Works with their teams' records; can see users, roles and teams.",
+            permissions: manager(),
+        },
+        RoleTemplate {
+            name: "Member",
+            description: "Creates and works on their own records.",
+            permissions: member(),
+        },
+        RoleTemplate {
+            name: "Viewer",
+            description: "Read-only access to their own records.",
+            permissions: viewer(),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::catalog::ACTION_COUNT;
+    use super::super::flat::is_tenant_admin;
+    use super::super::keys;
+    use super::super::validate::validate;
+    use super::*;
+
+    #[test]
+    fn templates_validate_against_the_catalog() {
+        for t in templates() {
+            let json = serde_json::to_value(&t.permissions).unwrap();
+            assert_eq!(validate(&json).as_ref(), Ok(&t.permissions), "{}", t.name);
+        }
+        let names: Vec<_> = templates().iter().map(|t| t.name).collect();
+        assert_eq!(names, ["Admin", "Manager", "Member", "Viewer"]);
+    }
+
+    #[test]
+    fn each_template_is_within_the_one_above() {
+        let t = templates();
+        for pair in t.windows(2) {
+            assert!(
+                pair[1].permissions.is_subset_of(&pair[0].permissions),
+                "{} ⊄ {}",
+                pair[1].name,
+                pair[0].name
+            );
+            assert_ne!(pair[1].permissions, pair[0].permissions);
+        }
+    }
+
+    #[test]
+    fn admin_holds_everything() {
+        let admin = admin_permissions();
+        assert_eq!(admin.len(), ACTION_COUNT);
+        assert_eq!(admin.scope(keys::CRM_LEADS_VIEW), Some(Scope::All));
+        assert_eq!(admin.get(keys::CRM_LEADS_DELETE), Some(Grant::Bool(true)));
+        assert!(admin.is_tenant_admin());
+        assert!(is_tenant_admin(&admin.flatten()));
+        for t in &templates()[1..] {
+            assert!(!t.permissions.is_tenant_admin(), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn manager_member_viewer_contents() {
+        let m = manager();
+        assert_eq!(m.scope(keys::CRM_LEADS_EDIT), Some(Scope::Team));
+        assert_eq!(m.scope(keys::MEETINGS_MEETINGS_DELETE), Some(Scope::Team));
+        assert!(m.allows(keys::CRM_LEADS_CREATE));
+        assert!(m.allows(keys::WHATSAPP_MESSAGES_SEND));
+        assert!(m.allows(keys::WHATSAPP_MESSAGES_VIEW));
+        assert!(m.allows(keys::TASKS_TASKS_ASSIGN));
+        assert!(!m.allows(keys::CRM_LEADS_DELETE));
+        assert!(!m.allows(keys::WHATSAPP_TEMPLATES_EDIT));
+        assert!(m.allows(keys::ADMINISTRATION_USERS_VIEW));
+        assert!(m.allows(keys::ADMINISTRATION_TEAMS_VIEW));
+        assert!(!m.allows(keys::ADMINISTRATION_USERS_MANAGE));
+        assert!(!m.allows(keys::ADMINISTRATION_BILLING_VIEW));
+
+        let mem = member();
+        assert_eq!(mem.scope(keys::TASKS_TASKS_EDIT), Some(Scope::Own));
+        assert!(mem.allows(keys::CRM_PAYMENTS_CREATE));
+        assert!(!mem.allows(keys::TASKS_TASKS_ASSIGN));
+        assert!(!mem.allows(keys::ADMINISTRATION_USERS_VIEW));
+
+        let v = viewer();
+        assert_eq!(v.scope(keys::CRM_LEADS_VIEW), Some(Scope::Own));
+        assert!(v.allows(keys::WHATSAPP_TEMPLATES_VIEW));
+        assert!(v
+            .iter()
+            .all(|(k, _)| k.action_key() == "view" && k.module().is_some()));
+    }
+}

@@ -1,0 +1,424 @@
+//! Validation of role permission JSON against the catalog.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::catalog::{catalog, lookup, ActionKind, Scope};
+use super::key::PermissionKey;
+use super::set::{Grant, PermissionSet};
+
+/// Most keys accepted across all levels (the full catalog needs 5 + 13 + 42).
+pub const MAX_KEYS: usize = 256;
+/// Longest key accepted at any level, in characters.
+pub const MAX_KEY_LEN: usize = 64;
+
+pub(crate) const EXPECTED_SCOPE: &str = "expected one of own, team, all";
+pub(crate) const EXPECTED_BOOL: &str = "expected true or false";
+
+/// One problem, at a dotted JSON path (empty for the document itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionError {
+    pub path: String,
+    pub message: String,
+}
+
+impl PermissionError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        PermissionError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PermissionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for PermissionError {}
+
+/// Every problem found; never empty when returned as an error. Serialises
+/// as a list of `"path: message"` strings, the shape the roles API returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.to_strings().join("; "))]
+pub struct PermissionErrors(pub Vec<PermissionError>);
+
+impl PermissionErrors {
+    pub fn iter(&self) -> std::slice::Iter<'_, PermissionError> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `"path: message"` strings, e.g. `crm.leads.view: expected one of own, team, all`.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+}
+
+impl From<PermissionErrors> for Vec<String> {
+    fn from(errors: PermissionErrors) -> Self {
+        errors.to_strings()
+    }
+}
+
+impl From<PermissionError> for PermissionErrors {
+    fn from(error: PermissionError) -> Self {
+        PermissionErrors(vec![error])
+    }
+}
+
+impl IntoIterator for PermissionErrors {
+    type Item = PermissionError;
+    type IntoIter = std::vec::IntoIter<PermissionError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl Serialize for PermissionErrors {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+/// Checks a role's permission JSON against the catalog and returns it as a
+/// [`PermissionSet`], or every problem found, each with its path.
+///
+/// Depth is bounded by structure (module → resource → action → value; an
+/// object where a value belongs is a type error, not recursed into), and key
+/// count and length are capped before any lookup.
+pub fn validate(value: &Value) -> Result<PermissionSet, PermissionErrors> {
+    let Some(modules) = value.as_object() else {
+        return Err(PermissionError::new("", "expected an object of modules").into());
+    };
+    let total = count_keys(modules);
+    if total > MAX_KEYS {
+        return Err(PermissionError::new(
+            "",
+            format!("too many keys ({total}); at most {MAX_KEYS} are allowed"),
+        )
+        .into());
+    }
+
+    let mut set = PermissionSet::empty();
+    let mut errors = Vec::new();
+    for (module_key, resources) in modules {
+        let module_path = module_key.as_str();
+        if let Some(err) = key_too_long("", module_key) {
+            errors.push(err);
+            continue;
+        }
+        let Some(module) = catalog().module(module_key) else {
+            errors.push(PermissionError::new(module_path, "unknown module"));
+            continue;
+        };
+        let Some(resources) = resources.as_object() else {
+            errors.push(PermissionError::new(
+                module_path,
+                "expected an object of resources",
+            ));
+            continue;
+        };
+        for (resource_key, actions) in resources {
+            if let Some(err) = key_too_long(module_path, resource_key) {
+                errors.push(err);
+                continue;
+            }
+            let resource_path = format!("{module_path}.{resource_key}");
+            let Some(resource) = module.resource(resource_key) else {
+                errors.push(PermissionError::new(resource_path, "unknown resource"));
+                continue;
+            };
+            let Some(actions) = actions.as_object() else {
+                errors.push(PermissionError::new(
+                    resource_path,
+                    "expected an object of actions",
+                ));
+                continue;
+            };
+            for (action_key, grant) in actions {
+                if let Some(err) = key_too_long(&resource_path, action_key) {
+                    errors.push(err);
+                    continue;
+                }
+                let path = format!("{resource_path}.{action_key}");
+                let Some(action) = resource.action(action_key) else {
+                    errors.push(PermissionError::new(path, "unknown action"));
+                    continue;
+                };
+                match parse_grant(action.kind, grant) {
+                    Ok(grant) => {
+                        // The catalog lookups above succeeded, so the key exists.
+                        if let Some(key) = lookup(&path).map(PermissionKey::at) {
+                            if let Err(err) = set.set(key, grant) {
+                                errors.push(err);
+                            }
+                        }
+                    }
+                    Err(message) => errors.push(PermissionError::new(path, message)),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(PermissionErrors(errors))
+    }
+}
+
+fn count_keys(modules: &Map<String, Value>) -> usize {
+    let mut total = modules.len();
+    for resources in modules.values().filter_map(Value::as_object) {
+        total += resources.len();
+        total += resources
+            .values()
+            .filter_map(Value::as_object)
+            .map(Map::len)
+            .sum::<usize>();
+    }
+    total
+}
+
+fn key_too_long(parent: &str, key: &str) -> Option<PermissionError> {
+    if key.chars().count() <= MAX_KEY_LEN {
+        return None;
+    }
+    // Echo only a prefix: the point of the limit is not to reflect huge keys.
+    let prefix: String = key.chars().take(16).collect();
+    let path = if parent.is_empty() {
+        format!("{prefix}…")
+    } else {
+        format!("{parent}.{prefix}…")
+    };
+    Some(PermissionError::new(
+        path,
+        format!("key is longer than {MAX_KEY_LEN} characters"),
+    ))
+}
+
+fn parse_grant(kind: ActionKind, value: &Value) -> Result<Option<Grant>, &'static str> {
+    match (kind, value) {
+        (ActionKind::Scope, Value::Null) => Ok(None),
+        (ActionKind::Scope, Value::String(s)) => Scope::parse(s)
+            .map(|s| Some(Grant::Scope(s)))
+            .ok_or(EXPECTED_SCOPE),
+        (ActionKind::Scope, _) => Err(EXPECTED_SCOPE),
+        (ActionKind::Boolean, Value::Bool(b)) => Ok(Some(Grant::Bool(*b))),
+        (ActionKind::Boolean, _) => Err(EXPECTED_BOOL),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keys;
+    use super::*;
+    use serde_json::json;
+
+    fn errors(value: Value) -> Vec<String> {
+        validate(&value).unwrap_err().to_strings()
+    }
+
+    #[test]
+    fn accepts_the_example() {
+        let set = validate(&json!({"crm": {"leads": {"view": "team", "create": true}}})).unwrap();
+        assert_eq!(set.scope(keys::CRM_LEADS_VIEW), Some(Scope::Team));
+        assert!(set.allows(keys::CRM_LEADS_CREATE));
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn empty_false_and_null_mean_not_granted() {
+        assert!(validate(&json!({})).unwrap().is_empty());
+        let set = validate(&json!({
+            "crm": {"leads": {"view": null, "create": false}, "payments": {}},
+            "whatsapp": {}
+        }))
+        .unwrap();
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn error_table() {
+        let cases: &[(Value, &[&str])] = &[
+            (
+                json!({"crm": {"leads": {"view": "everyone"}}}),
+                &["crm.leads.view: expected one of own, team, all"],
+            ),
+            (
+                json!({"crm": {"leads": {"view": true}}}),
+                &["crm.leads.view: expected one of own, team, all"],
+            ),
+            (
+                json!({"crm": {"leads": {"view": false}}}),
+                &["crm.leads.view: expected one of own, team, all"],
+            ),
+            (
+                json!({"crm": {"leads": {"view": 3}}}),
+                &["crm.leads.view: expected one of own, team, all"],
+            ),
+            (
+                json!({"crm": {"leads": {"view": {"deep": "all"}}}}),
+                &["crm.leads.view: expected one of own, team, all"],
+            ),
+            (
+                json!({"crm": {"leads": {"create": "all"}}}),
+                &["crm.leads.create: expected true or false"],
+            ),
+            (
+                json!({"crm": {"leads": {"create": null}}}),
+                &["crm.leads.create: expected true or false"],
+            ),
+            (
+                json!({"crm": {"leads": {"create": "true"}}}),
+                &["crm.leads.create: expected true or false"],
+            ),
+            (
+                json!({"crm": {"leadz": {"view": "all"}}}),
+                &["crm.leadz: unknown resource"],
+            ),
+            (
+                json!({"crm": {"leads": {"fly": true}}}),
+                &["crm.leads.fly: unknown action"],
+            ),
+            (json!({"hr": {}}), &["hr: unknown module"]),
+            (
+                json!({"crm": []}),
+                &["crm: expected an object of resources"],
+            ),
+            (
+                json!({"crm": null}),
+                &["crm: expected an object of resources"],
+            ),
+            (
+                json!({"crm": {"leads": "all"}}),
+                &["crm.leads: expected an object of actions"],
+            ),
+            (json!([]), &["expected an object of modules"]),
+            (json!("crm.leads.view"), &["expected an object of modules"]),
+            (json!(null), &["expected an object of modules"]),
+            (
+                json!({"administration": {"users": {"view": "all"}}}),
+                &["administration.users.view: expected true or false"],
+            ),
+            (
+                json!({"meetings": {"meetings": {"delete": true}}}),
+                &["meetings.meetings.delete: expected one of own, team, all"],
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(errors(value.clone()), *expected, "for {value}");
+        }
+    }
+
+    #[test]
+    fn collects_every_error() {
+        let got = errors(json!({
+            "crm": {
+                "leads": {"view": "everyone", "create": "yes", "fly": true, "edit": "own"},
+                "leadz": {}
+            },
+            "hr": {},
+            "tasks": 1
+        }));
+        let mut got = got;
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "crm.leads.create: expected true or false",
+                "crm.leads.fly: unknown action",
+                "crm.leads.view: expected one of own, team, all",
+                "crm.leadz: unknown resource",
+                "hr: unknown module",
+                "tasks: expected an object of resources",
+            ]
+        );
+    }
+
+    #[test]
+    fn size_limits() {
+        let many: Map<String, Value> = (0..MAX_KEYS + 1)
+            .map(|i| (format!("m{i}"), json!({})))
+            .collect();
+        assert_eq!(
+            errors(Value::Object(many)),
+            [format!(
+                "too many keys ({}); at most 256 are allowed",
+                MAX_KEYS + 1
+            )]
+        );
+
+        // Keys are counted across levels, not per object.
+        let actions: Map<String, Value> =
+            (0..200).map(|i| (format!("a{i}"), json!(true))).collect();
+        let resources: Map<String, Value> = (0..2)
+            .map(|i| (format!("r{i}"), Value::Object(actions.clone())))
+            .collect();
+        let errs = errors(json!({"crm": resources}));
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("too many keys (403)"), "{errs:?}");
+
+        let long = "x".repeat(MAX_KEY_LEN + 1);
+        assert_eq!(
+            errors(json!({ long.clone(): {} })),
+            ["xxxxxxxxxxxxxxxx…: key is longer than 64 characters"]
+        );
+        assert_eq!(
+            errors(json!({"crm": {"leads": { long.clone(): true }}})),
+            ["crm.leads.xxxxxxxxxxxxxxxx…: key is longer than 64 characters"]
+        );
+        // Exactly at the limit is only an unknown key.
+        let at_limit = "y".repeat(MAX_KEY_LEN);
+        assert_eq!(
+            errors(json!({"crm": { at_limit.clone(): {} }})),
+            [format!("crm.{at_limit}: unknown resource")]
+        );
+    }
+
+    #[test]
+    fn full_catalog_fits_the_key_limit() {
+        let full = serde_json::to_value(super::super::templates::admin_permissions()).unwrap();
+        let Value::Object(modules) = &full else {
+            panic!("object")
+        };
+        assert!(count_keys(modules) <= MAX_KEYS);
+        assert!(validate(&full).is_ok());
+    }
+
+    #[test]
+    fn errors_convert_to_strings_and_json() {
+        let err = validate(&json!({"crm": {"leadz": {}}, "hr": {}})).unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert_eq!(
+            err.to_string(),
+            "crm.leadz: unknown resource; hr: unknown module"
+        );
+        assert_eq!(
+            serde_json::to_value(json!({"permissions": &err})).unwrap(),
+            json!({"permissions": ["crm.leadz: unknown resource", "hr: unknown module"]})
+        );
+        let strings: Vec<String> = err.clone().into();
+        assert_eq!(strings, err.to_strings());
+        assert_eq!(
+            err.iter().next().map(|e| e.path.as_str()),
+            Some("crm.leadz")
+        );
+    }
+}
