@@ -42,3 +42,77 @@ async fn errors_are_json_through_the_gateway() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
 }
+
+async fn post(path: &str, body: serde_json::Value, token: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut req = client().post(format!("{}{path}", base())).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn identity_flow_through_the_auth_function_binary() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (slug, email) = (format!("e2e-{}", &id[..10]), format!("e2e-{}@example.com", &id[..10]));
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": "E2E Org", "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+            "admin_first_name": "Eve",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, body) = post("/api/auth/login", serde_json::json!({"email": email, "password": "e2e-password-123"}), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refresh = body["tokens"]["refresh"].as_str().unwrap().to_owned();
+
+    let (status, pair) = post("/api/auth/token/refresh/", serde_json::json!({"refresh": refresh}), None).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let access = pair["access"].as_str().unwrap().to_owned();
+    let new_refresh = pair["refresh"].as_str().unwrap().to_owned();
+
+    let (status, _) = post("/api/auth/token/verify/", serde_json::json!({"token": access}), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post("/api/auth/logout/", serde_json::json!({"refresh": new_refresh}), Some(&access)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = post("/api/auth/token/refresh/", serde_json::json!({"refresh": new_refresh}), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "token_not_valid");
+
+    // The published keys verify what the function signed.
+    let jwks: serde_json::Value =
+        client().get(format!("{}/.well-known/jwks.json", base())).send().await.unwrap().json().await.unwrap();
+    assert!(!jwks["keys"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_seeded_super_admin_can_log_in() {
+    let (status, body) =
+        post("/api/auth/login/", serde_json::json!({"email": "superadmin@platform.local", "password": "local-superadmin-pass"}), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["is_super_admin"], true);
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_by_the_function() {
+    let res = client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/auth/login/", base()))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let allow = res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(allow.as_deref(), Some("*"));
+    let methods = res.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+}

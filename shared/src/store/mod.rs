@@ -7,6 +7,7 @@
 //! built in the same module. Items are (de)serialised with `serde_dynamo`.
 
 pub mod cursor;
+pub mod codec;
 mod error;
 mod scope;
 pub mod table;

@@ -1,0 +1,65 @@
+//! The auth function: registration, login, token refresh and verification,
+//! logout, password change and the public signing keys.
+
+mod jwks;
+mod login;
+mod logout;
+mod password;
+mod register;
+mod session;
+mod tokens;
+mod validate;
+
+pub use register::{RegisterRequest, RegisterResponse};
+pub use session::LOGIN_WINDOW_SECS;
+
+use axum::extract::FromRef;
+use axum::Router;
+use shared::auth::{Jwks, TokenSigner, TokenVerifier};
+use shared::http::{self, HttpConfig};
+use shared::store::Store;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub signer: Arc<TokenSigner>,
+    pub verifier: Arc<TokenVerifier>,
+    /// Every public key that verifies tokens (served at the JWKS URL).
+    pub jwks: Arc<Jwks>,
+}
+
+impl FromRef<AppState> for Arc<TokenVerifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register::register))
+        .routes(routes!(login::login))
+        .routes(routes!(tokens::refresh))
+        .routes(routes!(tokens::verify))
+        .routes(routes!(logout::logout))
+        .routes(routes!(password::change_password))
+        .routes(routes!(jwks::jwks))
+}
+
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let (api, _) = routes().split_for_parts();
+    http::app(api.with_state(state), config)
+}
+
+/// Builds the state from a signing key and the configured public keys;
+/// the signing key's own public half is always accepted.
+pub fn state(store: Store, signer: TokenSigner, mut jwks: Jwks) -> Result<AppState, shared::auth::KeyError> {
+    let own = signer.key().public_jwk();
+    if !jwks.keys.iter().any(|k| k.kid == own.kid) {
+        jwks.keys.push(own);
+    }
+    let verifier = TokenVerifier::new(&jwks, signer.settings())?;
+    Ok(AppState { store, signer: Arc::new(signer), verifier: Arc::new(verifier), jwks: Arc::new(jwks) })
+}

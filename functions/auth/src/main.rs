@@ -1,0 +1,16 @@
+use shared::auth::{signing_key_from_env, TokenSigner};
+use shared::config::{public_keys_from_env, Config};
+use shared::runtime;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    runtime::init_tracing();
+    let config = Config::from_env()?;
+    // The private key is read once per cold start; only this function may.
+    let key = signing_key_from_env().await?;
+    // Other keys still valid during a rotation; our own key is added.
+    let jwks = public_keys_from_env().unwrap_or_default();
+    let signer = TokenSigner::new(key, config.tokens.clone());
+    let state = auth::state(runtime::store(&config).await, signer, jwks)?;
+    runtime::serve(auth::router(state, &config.http)).await
+}

@@ -1,0 +1,135 @@
+use crate::session::{self, ensure_may_sign_in, revoke_family, Session, TokenPair};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use shared::auth::{verify_refresh, TokenError, TokenType};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson};
+use shared::keys;
+use shared::records::{TokenFamilyRecord, UserRecord};
+use shared::store::{Condition, StoreError};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+fn revoked() -> ApiError {
+    ApiError::Unauthorized { detail: "Token is invalid or revoked.".into(), code: "token_not_valid" }
+}
+
+/// Exchange a refresh token for a new pair (rotation).
+///
+/// Each refresh token works once. Presenting one that was already used
+/// revokes the whole login (every token of its family). Permissions, roles
+/// and modules are re-read, so changes apply from the next refresh.
+#[utoipa::path(
+    post,
+    path = "/api/auth/token/refresh/",
+    tag = "auth",
+    description = "Public (the refresh token authenticates). Rotates the refresh token; reuse revokes the family.",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenPair),
+        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 401, description = "Invalid, expired, reused or revoked refresh token", body = ErrorBody),
+        (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let principal = verify_refresh(&state.verifier, &req.refresh)?;
+    let claims = principal.claims();
+    let store = state.store.tenant(principal.scope());
+    let family_key = keys::token_family(claims.sub, claims.fam);
+
+    // The user first: its role ids say which roles to read next.
+    let mut fetched = store.get_many(&[family_key.clone(), keys::user(claims.sub)]).await?;
+    let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
+    let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
+    let (Some(family), Some(user)) = (family, user) else { return Err(revoked()) };
+    if family.revoked {
+        return Err(revoked());
+    }
+    if family.current_jti != claims.jti {
+        // An old token came back: it was stolen or replayed. End the login.
+        revoke_family(&store, &family).await?;
+        tracing::warn!(family_id = %family.family_id, "refresh token reuse detected; family revoked");
+        return Err(ApiError::Unauthorized {
+            detail: "Refresh token was already used; this login has been revoked.".into(),
+            code: "token_not_valid",
+        });
+    }
+
+    let mut fetched = store.get_many(&session::session_keys(user.id, &user.role_ids)).await?;
+    let loaded = session::take_loaded(&mut fetched, user.id, &user.role_ids)?.ok_or_else(revoked)?;
+    ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
+
+    let now = OffsetDateTime::now_utc();
+    let session = Session {
+        user: &loaded.user,
+        tenant: &loaded.tenant,
+        roles: &loaded.roles,
+        subscription: loaded.subscription.as_ref(),
+    };
+    let issued = session.issue(&state.signer, family.family_id, family.created_at, now)?;
+    // Compare-and-swap: of two concurrent refreshes with the same token,
+    // one rotates and the other is treated as reuse.
+    match store.put(&family_key, &issued.family, Condition::FieldIs("current_jti", claims.jti.to_string())).await {
+        Ok(()) => Ok(Json(issued.tokens)),
+        Err(StoreError::ConditionFailed) => {
+            revoke_family(&store, &family).await?;
+            Err(revoked())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Empty {}
+
+/// Check a token: 200 `{}` if valid, 401 otherwise.
+///
+/// Access tokens are checked by signature and claims; refresh tokens also
+/// against their family (revoked or already used → 401).
+#[utoipa::path(
+    post,
+    path = "/api/auth/token/verify/",
+    tag = "auth",
+    description = "Public.",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "Valid", body = Empty),
+        (status = 401, description = "Invalid", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> Result<Json<Empty>, ApiError> {
+    match state.verifier.verify(&req.token, TokenType::Access) {
+        Ok(_) => return Ok(Json(Empty {})),
+        Err(TokenError::WrongType(_)) => {}
+        Err(_) => return Err(ApiError::Unauthorized { detail: "Token is invalid or expired.".into(), code: "token_not_valid" }),
+    }
+    let principal = verify_refresh(&state.verifier, &req.token)?;
+    let claims = principal.claims();
+    let family: Option<TokenFamilyRecord> =
+        state.store.tenant(principal.scope()).get(&keys::token_family(claims.sub, claims.fam)).await?;
+    match family {
+        Some(f) if !f.revoked && f.current_jti == claims.jti => Ok(Json(Empty {})),
+        _ => Err(revoked()),
+    }
+}

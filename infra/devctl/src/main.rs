@@ -1,0 +1,180 @@
+//! `devctl`: local development and operator chores.
+//!
+//! ```text
+//! devctl create-table                      create $TABLE_NAME from template.yaml (idempotent)
+//! devctl keys [--secret]                   generate the development token keys (idempotent);
+//!                                          --secret prints a new key as Secrets Manager JSON
+//! devctl seed                              create-table + keys + default plans + dev super admin
+//! devctl superadmin --email E --password P create the platform tenant and its super admin
+//! ```
+//! Reads TABLE_NAME and DYNAMODB_ENDPOINT like the functions do; keys go
+//! to $KEYS_DIR (default .local/keys).
+
+use shared::auth::{hash_password, Jwks, SigningKeyPair};
+use shared::runtime::dynamodb_client;
+use shared::store::table::TableDefinition;
+use shared::store::{Condition, CursorSigner, Store, StoreError};
+use shared::tenancy::{self, NewTenant, ProvisionError, TrialTerms};
+use shared::{keys, permissions::Module};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+/// The deployed template is the single source of the table's shape.
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// The development super admin `devctl seed` creates (local only).
+const DEV_SUPERADMIN_EMAIL: &str = "superadmin@platform.local";
+const DEV_SUPERADMIN_PASSWORD: &str = "local-superadmin-pass";
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn env(name: &str) -> Result<String> {
+    std::env::var(name).map_err(|_| format!("{name} must be set").into())
+}
+
+async fn store() -> Result<Store> {
+    let client = dynamodb_client(Some(&env("DYNAMODB_ENDPOINT")?)).await;
+    // Cursors are not used here; any secret will do.
+    Ok(Store::new(client, env("TABLE_NAME")?, CursorSigner::new(b"devctl".to_vec())))
+}
+
+async fn create_table() -> Result<()> {
+    let table = env("TABLE_NAME")?;
+    let endpoint = env("DYNAMODB_ENDPOINT")?;
+    let client = dynamodb_client(Some(&endpoint)).await;
+    let definition = TableDefinition::from_template(TEMPLATE)?;
+    if definition.create(&client, &table).await? {
+        println!("created table {table} at {endpoint}");
+    } else {
+        println!("table {table} already exists at {endpoint}");
+    }
+    Ok(())
+}
+
+fn keys_dir() -> PathBuf {
+    std::env::var("KEYS_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(".local/keys"))
+}
+
+fn new_kid() -> String {
+    format!("key-{}", OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// Writes a development signing key and its public JWKS unless present.
+fn dev_keys(dir: &Path) -> Result<()> {
+    let private = dir.join("signing-key.json");
+    let public = dir.join("jwks.json");
+    if private.exists() && public.exists() {
+        println!("development keys already in {}", dir.display());
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    let key = SigningKeyPair::generate(new_kid());
+    let jwks = Jwks { keys: vec![key.public_jwk()] };
+    std::fs::write(&private, key.to_json()?)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::write(&public, serde_json::to_string_pretty(&jwks)?)?;
+    println!("generated development keys in {}", dir.display());
+    Ok(())
+}
+
+/// A new production key: the secret JSON on stdout, the JWKS on stderr.
+fn secret_key() -> Result<()> {
+    let key = SigningKeyPair::generate(new_kid());
+    println!("{}", key.to_json()?);
+    eprintln!("{}", serde_json::to_string(&Jwks { keys: vec![key.public_jwk()] })?);
+    Ok(())
+}
+
+async fn seed_plans(store: &Store) -> Result<()> {
+    for plan in tenancy::default_plans(OffsetDateTime::now_utc()) {
+        // Create-only: edits made through the API survive re-seeding.
+        match store.platform().put(&keys::plan(plan.id), &plan, Condition::NotExists).await {
+            Ok(()) => println!("seeded plan {}", plan.slug),
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Creates the platform tenant with one super admin. Returns false if the
+/// email or the platform tenant already exists.
+async fn superadmin(store: &Store, email: &str, password: &str) -> Result<bool> {
+    if password.chars().count() < 10 {
+        return Err("the password needs at least 10 characters".into());
+    }
+    let provisioned = tenancy::build(
+        NewTenant {
+            name: "Platform administration".into(),
+            slug: "platform".into(),
+            enabled_modules: Module::ALL.to_vec(),
+            admin_email: email.trim().to_lowercase(),
+            admin_first_name: "Platform".into(),
+            admin_last_name: "Admin".into(),
+            admin_password_hash: hash_password(password.to_owned()).await?,
+            admin_is_super_admin: true,
+        },
+        &TrialTerms { plan_id: None, trial_days: 36_500, modules: Module::ALL.to_vec() },
+        OffsetDateTime::now_utc(),
+    );
+    match tenancy::provision(store, &provisioned, |_| {}).await {
+        Ok(()) => Ok(true),
+        Err(ProvisionError::EmailTaken | ProvisionError::SlugTaken) => Ok(false),
+        Err(ProvisionError::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn seed() -> Result<()> {
+    create_table().await?;
+    dev_keys(&keys_dir())?;
+    let store = store().await?;
+    seed_plans(&store).await?;
+    if superadmin(&store, DEV_SUPERADMIN_EMAIL, DEV_SUPERADMIN_PASSWORD).await? {
+        println!("created super admin {DEV_SUPERADMIN_EMAIL}");
+    }
+    println!("development super admin: {DEV_SUPERADMIN_EMAIL} / {DEV_SUPERADMIN_PASSWORD}");
+    Ok(())
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().cloned().unwrap_or_default();
+    let result = match command.as_str() {
+        "create-table" => create_table().await,
+        "keys" if args.iter().any(|a| a == "--secret") => secret_key(),
+        "keys" => dev_keys(&keys_dir()),
+        "seed" => seed().await,
+        "superadmin" => match (flag(&args, "--email"), flag(&args, "--password")) {
+            (Some(email), Some(password)) => match store().await {
+                Ok(store) => match superadmin(&store, &email, &password).await {
+                    Ok(true) => {
+                        println!("created super admin {email}");
+                        Ok(())
+                    }
+                    Ok(false) => Err("that email or the platform tenant already exists".into()),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
+            _ => Err("usage: devctl superadmin --email EMAIL --password PASSWORD".into()),
+        },
+        _ => Err("usage: devctl create-table | keys [--secret] | seed | superadmin --email E --password P".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("devctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

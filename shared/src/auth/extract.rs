@@ -1,0 +1,217 @@
+//! Axum extractors for authenticated requests.
+
+use super::claims::{Claims, TokenType};
+use super::token::{TokenError, TokenVerifier};
+use crate::http::ApiError;
+use crate::store::TenantScope;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// An authenticated caller: verified access-token claims and the tenant
+/// scope they grant.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    claims: Claims,
+    scope: TenantScope,
+}
+
+impl Principal {
+    /// Built only from verified claims.
+    pub(crate) fn from_verified(claims: Claims) -> Self {
+        let scope = TenantScope::new(claims.tenant_id);
+        Self { claims, scope }
+    }
+
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// The caller's own tenant.
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.claims.sub
+    }
+}
+
+/// Verifies a bearer access token and yields the caller.
+pub fn authenticate(verifier: &TokenVerifier, authorization: Option<&str>) -> Result<Principal, ApiError> {
+    let header = authorization
+        .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided."))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'."))?;
+    let claims = verifier.verify(token, TokenType::Access).map_err(token_error)?;
+    Ok(Principal::from_verified(claims))
+}
+
+pub(crate) fn token_error(e: TokenError) -> ApiError {
+    let detail = match e {
+        TokenError::Expired => "Token has expired.",
+        TokenError::WrongType(TokenType::Access) => "Token is not an access token.",
+        TokenError::WrongType(TokenType::Refresh) => "Token is not a refresh token.",
+        _ => "Token is invalid.",
+    };
+    ApiError::Unauthorized { detail: detail.into(), code: "token_not_valid" }
+}
+
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<TokenVerifier>::from_ref(state);
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let principal = authenticate(&verifier, header)?;
+        let span = tracing::Span::current();
+        span.record("tenant_id", tracing::field::display(principal.claims.tenant_id));
+        span.record("user_id", tracing::field::display(principal.claims.sub));
+        Ok(principal)
+    }
+}
+
+/// A platform super admin. The only path to another tenant's scope.
+#[derive(Debug, Clone)]
+pub struct SuperAdmin(Principal);
+
+impl SuperAdmin {
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    /// Acts inside any tenant. Callers audit what they do with it.
+    pub fn scope_for(&self, tenant_id: Uuid) -> TenantScope {
+        TenantScope::new(tenant_id)
+    }
+}
+
+impl<S> FromRequestParts<S> for SuperAdmin
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if !principal.claims.is_super_admin {
+            return Err(ApiError::forbidden("Only platform super admins may do this."));
+        }
+        Ok(SuperAdmin(principal))
+    }
+}
+
+/// A tenant administrator: holds every `administration` grant (derived
+/// from roles, not a flag). Platform super admins qualify too.
+#[derive(Debug, Clone)]
+pub struct TenantAdmin(Principal);
+
+impl TenantAdmin {
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    pub fn scope(&self) -> &TenantScope {
+        self.0.scope()
+    }
+}
+
+/// Whether verified claims make their holder a tenant administrator.
+pub fn is_tenant_admin(claims: &Claims) -> bool {
+    claims.is_super_admin || crate::permissions::is_tenant_admin(&claims.permissions)
+}
+
+impl<S> FromRequestParts<S> for TenantAdmin
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if !is_tenant_admin(&principal.claims) {
+            return Err(ApiError::forbidden("Only administrators of this organisation may do this."));
+        }
+        Ok(TenantAdmin(principal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Jwks, SigningKeyPair, TokenSettings, TokenSigner};
+    use crate::permissions::{admin_permissions, flatten, FlatPermissions};
+    use axum::http::Request;
+
+    fn claims(is_super_admin: bool, permissions: FlatPermissions) -> Claims {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let s = TokenSettings::default();
+        Claims {
+            sub: Uuid::new_v4(),
+            email: "a@b.io".into(),
+            tenant_id: Uuid::new_v4(),
+            tenant_slug: "acme".into(),
+            is_super_admin,
+            permissions,
+            enabled_modules: vec![],
+            team_ids: vec![],
+            token_type: TokenType::Access,
+            jti: Uuid::new_v4(),
+            fam: Uuid::new_v4(),
+            iat: now,
+            nbf: now,
+            exp: now + 60,
+            iss: s.issuer,
+            aud: s.audience,
+        }
+    }
+
+    struct State(Arc<TokenVerifier>);
+    impl FromRef<State> for Arc<TokenVerifier> {
+        fn from_ref(s: &State) -> Self {
+            s.0.clone()
+        }
+    }
+
+    async fn extract<T: FromRequestParts<State, Rejection = ApiError>>(c: &Claims) -> Result<T, ApiError> {
+        let key = SigningKeyPair::generate("k");
+        let settings = TokenSettings::default();
+        let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).unwrap();
+        let token = TokenSigner::new(key, settings).sign(c).unwrap();
+        let req = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+        let (mut parts, _) = req.into_parts();
+        T::from_request_parts(&mut parts, &State(Arc::new(verifier))).await
+    }
+
+    #[tokio::test]
+    async fn permission_classes() {
+        let member = claims(false, FlatPermissions::default());
+        let admin = claims(false, flatten(&admin_permissions()));
+        let root = claims(true, FlatPermissions::default());
+
+        let p = extract::<Principal>(&member).await.unwrap();
+        assert_eq!(p.scope().tenant_id(), member.tenant_id);
+        assert_eq!(extract::<TenantAdmin>(&member).await.unwrap_err().status(), 403);
+        assert_eq!(extract::<SuperAdmin>(&member).await.unwrap_err().status(), 403);
+
+        assert!(extract::<TenantAdmin>(&admin).await.is_ok());
+        assert_eq!(extract::<SuperAdmin>(&admin).await.unwrap_err().status(), 403);
+
+        assert!(extract::<TenantAdmin>(&root).await.is_ok());
+        let sa = extract::<SuperAdmin>(&root).await.unwrap();
+        let other = Uuid::new_v4();
+        assert_eq!(sa.scope_for(other).tenant_id(), other);
+    }
+}

@@ -1,0 +1,27 @@
+//! Tokens and authentication: claims, Ed25519 keys, signing and
+//! verification, and the extractors handlers use to get a verified caller
+//! and its tenant scope.
+
+mod claims;
+mod extract;
+pub mod keys;
+mod password;
+mod signing;
+mod sign_in;
+mod token;
+
+pub use claims::{Claims, TokenType};
+pub use extract::{authenticate, is_tenant_admin, Principal, SuperAdmin, TenantAdmin};
+pub use sign_in::{sign_in, verify_refresh};
+pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
+pub use password::{
+    check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError, PASSWORD_MAX_CHARS,
+    PASSWORD_MIN_CHARS,
+};
+#[cfg(feature = "secrets")]
+pub use signing::{secrets_manager_client, signing_key_from_secrets_manager};
+pub use signing::{
+    signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError, SECRETS_MANAGER_ENDPOINT_VAR,
+    SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
+};
+pub use token::{TokenError, TokenSettings, TokenSigner, TokenVerifier};

@@ -1,0 +1,255 @@
+//! The records stored in the table, shared by the functions that read and
+//! write them. Keys live in [`crate::keys`]; records hold only data.
+//!
+//! Times are RFC 3339 strings (sortable); money is an exact decimal stored
+//! and served as a string.
+
+use crate::permissions::{Module, PermissionSet};
+use crate::store::codec::{blank, json_text};
+use crate::store::Entity;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An organisation. Key: `TENANT#<id>` / `PROFILE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub domain: Option<String>,
+    pub enabled_modules: Vec<Module>,
+    #[serde(with = "json_text")]
+    pub settings: Value,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub trial_ends_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for TenantRecord {
+    const ENTITY: &'static str = "tenant";
+}
+
+/// A person in a tenant. Key: `TENANT#<tenant>` / `USER#<id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Lowercased.
+    pub email: String,
+    #[serde(default, with = "blank")]
+    pub first_name: String,
+    #[serde(default, with = "blank")]
+    pub last_name: String,
+    pub phone: Option<String>,
+    /// Also copied on the credential, in the same transaction, so login
+    /// can fetch the roles without reading the user first.
+    pub role_ids: Vec<Uuid>,
+    pub team_ids: Vec<Uuid>,
+    pub is_active: bool,
+    pub is_super_admin: bool,
+    pub timezone: String,
+    #[serde(with = "json_text")]
+    pub preferences: Value,
+    pub profile_picture: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub date_joined: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for UserRecord {
+    const ENTITY: &'static str = "user";
+}
+
+/// An email's credential, platform-wide. Key: `EMAIL#<email>` / `CLAIM`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    pub email: String,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub password_hash: String,
+    pub role_ids: Vec<Uuid>,
+    pub version: u64,
+}
+
+impl std::fmt::Debug for CredentialRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialRecord")
+            .field("email", &self.email)
+            .field("tenant_id", &self.tenant_id)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entity for CredentialRecord {
+    const ENTITY: &'static str = "credential";
+}
+
+/// Claims a slug for a tenant. Key: `SLUG#<slug>` / `CLAIM`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlugClaim {
+    pub tenant_id: Uuid,
+}
+
+impl Entity for SlugClaim {
+    const ENTITY: &'static str = "slug_claim";
+}
+
+/// A named set of grants. Key: `TENANT#<tenant>` / `ROLE#<id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    #[serde(default, with = "blank")]
+    pub description: String,
+    pub permissions: PermissionSet,
+    pub is_active: bool,
+    /// The tenant's Admin role: cannot be deleted, renamed or reduced.
+    pub is_system: bool,
+    pub created_by: Option<Uuid>,
+    pub created_by_email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for RoleRecord {
+    const ENTITY: &'static str = "role";
+}
+
+/// A sellable plan. Key: `PLAN#<id>` / `PLAN`, listed through GSI1 `PLANS`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    #[serde(default, with = "blank")]
+    pub description: String,
+    pub price_monthly: Decimal,
+    pub price_yearly: Decimal,
+    pub currency: String,
+    /// `None` means unlimited.
+    pub max_users: Option<u32>,
+    pub max_leads: Option<u32>,
+    pub storage_gb: Option<u32>,
+    pub included_modules: Vec<Module>,
+    pub features: Vec<String>,
+    pub is_trial: bool,
+    pub trial_days: u32,
+    pub is_active: bool,
+    pub sort_order: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Entity for PlanRecord {
+    const ENTITY: &'static str = "plan";
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        Some(crate::keys::plans_index(self.sort_order, self.id))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Trial,
+    Active,
+    PastDue,
+    Cancelled,
+    Expired,
+}
+
+impl SubscriptionStatus {
+    /// Expired and cancelled tenants keep only `administration` grants.
+    pub fn grants_modules(self) -> bool {
+        !matches!(self, Self::Cancelled | Self::Expired)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BillingCycle {
+    Monthly,
+    Yearly,
+}
+
+/// The tenant's one subscription. Key: `TENANT#<tenant>` / `SUBSCRIPTION`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// `None` for the built-in default trial, used when no trial plan exists.
+    pub plan_id: Option<Uuid>,
+    pub status: SubscriptionStatus,
+    pub billing_cycle: BillingCycle,
+    #[serde(with = "time::serde::rfc3339")]
+    pub current_period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub current_period_end: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub trial_ends_at: Option<OffsetDateTime>,
+    pub cancel_at_period_end: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub cancelled_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for SubscriptionRecord {
+    const ENTITY: &'static str = "subscription";
+}
+
+/// One login's refresh-token chain. Key: `TENANT#<tenant>` /
+/// `TOKENFAMILY#<user>#<family>`. Only `current_jti` may be exchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenFamilyRecord {
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub current_jti: Uuid,
+    pub revoked: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Epoch seconds: the last refresh token's expiry.
+    pub expires_at: i64,
+}
+
+impl Entity for TokenFamilyRecord {
+    const ENTITY: &'static str = "token_family";
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}
+
+/// Failed logins of one email in the current window. Key:
+/// `LOGINFAIL#<email>` / `COUNTER`; expires with the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginThrottleRecord {
+    pub failures: u32,
+    /// Epoch seconds.
+    pub window_ends_at: i64,
+}
+
+impl Entity for LoginThrottleRecord {
+    const ENTITY: &'static str = "login_throttle";
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.window_ends_at)
+    }
+}

@@ -1,0 +1,72 @@
+//! Field encodings that keep records storable everywhere the table lives.
+//!
+//! DynamoDB Local (the bundled version) refuses empty strings, and nested
+//! JSON documents would otherwise be split into DynamoDB maps, changing
+//! number precision and refusing empty strings inside. So: optional text is
+//! stored as NULL when blank, and free-form JSON as its JSON text.
+
+/// A `String` that may be blank: stored as NULL when empty, read back as
+/// `""` when NULL or missing. Use with `#[serde(default, with = "blank")]`.
+pub mod blank {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+        if value.is_empty() {
+            s.serialize_none()
+        } else {
+            s.serialize_str(value)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+    }
+}
+
+/// A JSON document stored as its JSON text.
+pub mod json_text {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(value: &Value, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde::{Deserialize, Serialize};
+    use serde_json::{json, Value};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Rec {
+        #[serde(default, with = "super::blank")]
+        note: String,
+        #[serde(with = "super::json_text")]
+        doc: Value,
+    }
+
+    #[test]
+    fn blank_text_is_null_and_json_is_text() {
+        let rec = Rec { note: String::new(), doc: json!({"empty": "", "n": 1.5, "deep": {"x": [1, ""]}}) };
+        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(&rec).unwrap();
+        assert_eq!(item["note"], AttributeValue::Null(true));
+        assert!(matches!(&item["doc"], AttributeValue::S(s) if s.contains(r#""empty":"""#)));
+        let back: Rec = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn missing_blank_text_reads_as_empty() {
+        let item = std::collections::HashMap::from([("doc".to_owned(), AttributeValue::S("{}".into()))]);
+        let rec: Rec = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(rec.note, "");
+    }
+}

@@ -1,0 +1,284 @@
+//! Creating a tenant: the records that must exist together (tenant, slug
+//! claim, admin user and credential, system Admin role, trial
+//! subscription), written in one transaction. Used by registration, the
+//! super-admin tenant API and `devctl superadmin`.
+
+use crate::keys;
+use crate::permissions::{admin_permissions, Module};
+use crate::records::{
+    BillingCycle, CredentialRecord, PlanRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
+    TenantRecord, UserRecord,
+};
+use crate::store::{Condition, PageRequest, Store, StoreError, TenantScope, Transaction};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// What a trial grants when no trial plan is configured: 14 days with
+/// CRM, WhatsApp and Meetings. Documented in the README.
+pub const DEFAULT_TRIAL_DAYS: u32 = 14;
+pub const DEFAULT_TRIAL_MODULES: [Module; 3] = [Module::Crm, Module::Whatsapp, Module::Meetings];
+
+/// The terms a new tenant's trial starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialTerms {
+    pub plan_id: Option<Uuid>,
+    pub trial_days: u32,
+    pub modules: Vec<Module>,
+}
+
+impl TrialTerms {
+    pub fn from_plan(plan: &PlanRecord) -> Self {
+        Self { plan_id: Some(plan.id), trial_days: plan.trial_days, modules: plan.included_modules.clone() }
+    }
+
+    pub fn default_trial() -> Self {
+        Self { plan_id: None, trial_days: DEFAULT_TRIAL_DAYS, modules: DEFAULT_TRIAL_MODULES.to_vec() }
+    }
+}
+
+/// The active trial plan (lowest sort order), or the default terms. One
+/// query on GSI1.
+pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
+    let page = PageRequest { limit: 100, cursor: None, query_id: "plans".into() };
+    let plans = store.platform().query_index::<PlanRecord>(keys::plans_index_pk(), &page).await?;
+    Ok(plans
+        .items
+        .iter()
+        .find(|p| p.is_trial && p.is_active)
+        .map(TrialTerms::from_plan)
+        .unwrap_or_else(TrialTerms::default_trial))
+}
+
+/// Input for a new tenant and its first administrator.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub name: String,
+    pub slug: String,
+    pub enabled_modules: Vec<Module>,
+    pub admin_email: String,
+    pub admin_first_name: String,
+    pub admin_last_name: String,
+    pub admin_password_hash: String,
+    pub admin_is_super_admin: bool,
+}
+
+/// The records of a new tenant, built but not yet written.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub scope: TenantScope,
+    pub tenant: TenantRecord,
+    pub admin: UserRecord,
+    pub credential: CredentialRecord,
+    pub admin_role: RoleRecord,
+    pub subscription: SubscriptionRecord,
+}
+
+/// Why provisioning failed, by field.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("slug is taken")]
+    SlugTaken,
+    #[error("email is taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Builds the records of a new tenant (pure: no I/O).
+pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provisioned {
+    let scope = TenantScope::for_new_tenant();
+    let tenant_id = scope.tenant_id();
+    let trial_ends_at = now + Duration::days(i64::from(terms.trial_days));
+    let role_id = Uuid::new_v4();
+    let user_id = Uuid::new_v4();
+    let tenant = TenantRecord {
+        id: tenant_id,
+        name: input.name,
+        slug: input.slug,
+        domain: None,
+        enabled_modules: input.enabled_modules,
+        settings: json!({}),
+        is_active: true,
+        trial_ends_at: Some(trial_ends_at),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let admin_role = RoleRecord {
+        id: role_id,
+        tenant_id,
+        name: "Admin".into(),
+        description: "Full access to every module and to administration.".into(),
+        permissions: admin_permissions(),
+        is_active: true,
+        is_system: true,
+        created_by: None,
+        created_by_email: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let admin = UserRecord {
+        id: user_id,
+        tenant_id,
+        email: input.admin_email.clone(),
+        first_name: input.admin_first_name,
+        last_name: input.admin_last_name,
+        phone: None,
+        role_ids: vec![role_id],
+        team_ids: Vec::new(),
+        is_active: true,
+        is_super_admin: input.admin_is_super_admin,
+        timezone: "UTC".into(),
+        preferences: json!({}),
+        profile_picture: None,
+        date_joined: now,
+        updated_at: now,
+        version: 1,
+    };
+    let credential = CredentialRecord {
+        email: input.admin_email,
+        tenant_id,
+        user_id,
+        password_hash: input.admin_password_hash,
+        role_ids: vec![role_id],
+        version: 1,
+    };
+    let subscription = SubscriptionRecord {
+        id: Uuid::new_v4(),
+        tenant_id,
+        plan_id: terms.plan_id,
+        status: SubscriptionStatus::Trial,
+        billing_cycle: BillingCycle::Monthly,
+        current_period_start: now,
+        current_period_end: trial_ends_at,
+        trial_ends_at: Some(trial_ends_at),
+        cancel_at_period_end: false,
+        cancelled_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    Provisioned { scope, tenant, admin, credential, admin_role, subscription }
+}
+
+impl Provisioned {
+    /// Adds every record to `tx`, each with a create-only condition; the
+    /// slug and email claims are labelled `slug` and `email`.
+    pub fn add_to(&self, tx: &mut Transaction<'_>) {
+        tx.put_platform(&keys::slug_claim(&self.tenant.slug), &SlugClaim { tenant_id: self.tenant.id }, Condition::NotExists, "slug")
+            .put_platform(&keys::email_claim(&self.credential.email), &self.credential, Condition::NotExists, "email")
+            .put(&self.scope, &keys::tenant_profile(), &self.tenant, Condition::NotExists, "tenant")
+            .put(&self.scope, &keys::user(self.admin.id), &self.admin, Condition::NotExists, "user")
+            .put(&self.scope, &keys::role(self.admin_role.id), &self.admin_role, Condition::NotExists, "role")
+            .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription");
+    }
+}
+
+/// Maps a failed provisioning transaction to the field that was taken.
+pub fn provision_error(e: StoreError) -> ProvisionError {
+    match e {
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => ProvisionError::SlugTaken,
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"email") => ProvisionError::EmailTaken,
+        other => ProvisionError::Store(other),
+    }
+}
+
+/// Writes a tenant's records, plus whatever `extra` adds, atomically.
+/// Concurrent transactions on the same claims are retried so that exactly
+/// one wins and the others learn which field was taken.
+pub async fn provision<F>(store: &Store, provisioned: &Provisioned, extra: F) -> Result<(), ProvisionError>
+where
+    F: Fn(&mut Transaction<'_>),
+{
+    let mut attempt = 0u32;
+    loop {
+        let mut tx = store.transaction();
+        provisioned.add_to(&mut tx);
+        extra(&mut tx);
+        match tx.execute().await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::TransactionConflict) if attempt < 8 => {
+                attempt += 1;
+                // Jitter spreads the retries of racing requests apart.
+                let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 40;
+                tokio::time::sleep(std::time::Duration::from_millis(15 * u64::from(attempt) + jitter)).await;
+            }
+            Err(e) => return Err(provision_error(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> NewTenant {
+        NewTenant {
+            name: "Acme".into(),
+            slug: "acme".into(),
+            enabled_modules: vec![Module::Crm],
+            admin_email: "ada@acme.io".into(),
+            admin_first_name: "Ada".into(),
+            admin_last_name: "L".into(),
+            admin_password_hash: "$argon2id$x".into(),
+            admin_is_super_admin: false,
+        }
+    }
+
+    #[test]
+    fn trial_ends_after_the_plans_trial_days() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let terms = TrialTerms { plan_id: Some(Uuid::nil()), trial_days: 30, modules: vec![Module::Crm] };
+        let p = build(input(), &terms, now);
+        assert_eq!(p.subscription.trial_ends_at, Some(now + Duration::days(30)));
+        assert_eq!(p.tenant.trial_ends_at, Some(now + Duration::days(30)));
+        assert_eq!(p.subscription.status, SubscriptionStatus::Trial);
+        assert_eq!(p.subscription.plan_id, Some(Uuid::nil()));
+    }
+
+    #[test]
+    fn the_admin_holds_the_system_admin_role_on_user_and_credential() {
+        let p = build(input(), &TrialTerms::default_trial(), OffsetDateTime::now_utc());
+        assert!(p.admin_role.is_system);
+        assert_eq!(p.admin_role.permissions, admin_permissions());
+        assert_eq!(p.admin.role_ids, vec![p.admin_role.id]);
+        assert_eq!(p.credential.role_ids, p.admin.role_ids);
+        assert_eq!(p.credential.user_id, p.admin.id);
+        assert_eq!(p.scope.tenant_id(), p.tenant.id);
+        assert_eq!(p.admin.tenant_id, p.tenant.id);
+    }
+}
+
+/// The plans a fresh installation starts with (seeded locally by `devctl
+/// seed`): a 14-day trial and two paid plans. Fixed ids keep seeding
+/// idempotent.
+pub fn default_plans(now: OffsetDateTime) -> Vec<PlanRecord> {
+    use rust_decimal::Decimal;
+    let plan = |id: u128, name: &str, slug: &str, monthly: i64, yearly: i64, users: Option<u32>, leads: Option<u32>, storage: Option<u32>, modules: &[Module], is_trial: bool, order: i32| PlanRecord {
+        id: Uuid::from_u128(id),
+        name: name.into(),
+        slug: slug.into(),
+        description: format!("{name} plan"),
+        price_monthly: Decimal::new(monthly * 100, 2),
+        price_yearly: Decimal::new(yearly * 100, 2),
+        currency: "USD".into(),
+        max_users: users,
+        max_leads: leads,
+        storage_gb: storage,
+        included_modules: modules.to_vec(),
+        features: Vec::new(),
+        is_trial,
+        trial_days: if is_trial { DEFAULT_TRIAL_DAYS } else { 0 },
+        is_active: true,
+        sort_order: order,
+        created_at: now,
+        updated_at: now,
+    };
+    vec![
+        plan(0x7a1a1, "Trial", "trial", 0, 0, Some(5), Some(500), Some(1), &DEFAULT_TRIAL_MODULES, true, 0),
+        plan(0x57a27, "Starter", "starter", 29, 290, Some(10), Some(5_000), Some(10), &DEFAULT_TRIAL_MODULES, false, 10),
+        plan(0x960f, "Professional", "professional", 99, 990, None, None, Some(100), &Module::ALL, false, 20),
+    ]
+}

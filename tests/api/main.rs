@@ -1,0 +1,10 @@
+//! Integration tests: each drives real code against DynamoDB Local, with a
+//! fresh table per test so they run in parallel.
+
+mod auth;
+mod docs_function;
+mod infrastructure;
+mod openapi;
+mod store;
+mod tokens;
+mod secrets;

@@ -1,0 +1,193 @@
+//! Test helpers: a fresh DynamoDB Local table per test, in-process apps,
+//! request helpers, and token minting with a throwaway key.
+//!
+//! Integration tests need DynamoDB Local: `make test` starts it and sets
+//! `DYNAMODB_ENDPOINT`.
+
+use axum::body::Body;
+use axum::Router;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shared::runtime::dynamodb_client;
+use shared::store::table::TableDefinition;
+use shared::store::{CursorSigner, Store};
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+pub mod routes;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn template_yaml() -> String {
+    std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml is readable")
+}
+
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT")
+        .expect("DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local")
+}
+
+pub const TEST_CURSOR_SECRET: &[u8] = b"integration-test-cursor-secret";
+
+/// A new table, created from template.yaml, that only this test uses.
+pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
+    let client = dynamodb_client(Some(&dynamodb_endpoint())).await;
+    let table = format!("test-{}", uuid::Uuid::new_v4());
+    let definition = TableDefinition::from_template(&template_yaml()).expect("template has the table");
+    definition.create(&client, &table).await.expect("table created in DynamoDB Local");
+    (client, table)
+}
+
+/// A store over a fresh table.
+pub async fn fresh_store() -> Store {
+    let (client, table) = fresh_table().await;
+    Store::new(client, table, CursorSigner::new(TEST_CURSOR_SECRET.to_vec()))
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request to an in-process app.
+pub async fn send(app: &Router, request: Request<Body>) -> TestResponse {
+    let response = app.clone().oneshot(request).await.expect("router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body reads").to_bytes().to_vec();
+    TestResponse { status, headers, body }
+}
+
+pub async fn get(app: &Router, uri: &str) -> TestResponse {
+    send(app, Request::builder().method(Method::GET).uri(uri).body(Body::empty()).expect("request")).await
+}
+
+pub async fn post_json(app: &Router, uri: &str, body: &Value, token: Option<&str>) -> TestResponse {
+    let mut req = Request::builder().method(Method::POST).uri(uri).header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    send(app, req.body(Body::from(body.to_string())).expect("request")).await
+}
+
+pub mod counting {
+    //! Counts DynamoDB calls per operation, through an SDK interceptor, so
+    //! tests can assert how many calls an endpoint makes.
+    use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+    use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+    use aws_sdk_dynamodb::error::BoxError;
+    use aws_smithy_runtime_api::client::orchestrator::Metadata;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone, Default)]
+    pub struct CallCounter(Arc<Mutex<Vec<String>>>);
+
+    impl CallCounter {
+        /// Operation names called since the last reset, in order.
+        pub fn calls(&self) -> Vec<String> {
+            self.0.lock().map(|v| v.clone()).unwrap_or_default()
+        }
+
+        pub fn reset(&self) {
+            if let Ok(mut v) = self.0.lock() {
+                v.clear();
+            }
+        }
+    }
+
+    impl Intercept for CallCounter {
+        fn name(&self) -> &'static str {
+            "CallCounter"
+        }
+
+        fn read_before_serialization(
+            &self,
+            _context: &BeforeSerializationInterceptorContextRef<'_>,
+            _components: &RuntimeComponents,
+            cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let name = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_else(|| "?".into());
+            if let Ok(mut v) = self.0.lock() {
+                v.push(name);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A store over a fresh table whose DynamoDB calls are counted.
+pub async fn counted_store() -> (Store, counting::CallCounter) {
+    let (_, table) = fresh_table().await;
+    let counter = counting::CallCounter::default();
+    let config = shared::runtime::dynamodb_config(Some(&dynamodb_endpoint())).await.interceptor(counter.clone()).build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    (Store::new(client, table, CursorSigner::new(TEST_CURSOR_SECRET.to_vec())), counter)
+}
+
+/// The auth function in-process over a fresh, seeded table, with a
+/// throwaway signing key.
+pub struct AuthApp {
+    pub app: Router,
+    pub store: Store,
+    pub calls: counting::CallCounter,
+    pub key: shared::auth::SigningKeyPair,
+    pub settings: shared::auth::TokenSettings,
+}
+
+pub async fn auth_app() -> AuthApp {
+    auth_app_with(shared::auth::TokenSettings::default()).await
+}
+
+pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
+    let (store, calls) = counted_store().await;
+    for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
+        store
+            .platform()
+            .put(&shared::keys::plan(plan.id), &plan, shared::store::Condition::NotExists)
+            .await
+            .expect("plans seeded");
+    }
+    let key = shared::auth::SigningKeyPair::generate("test-key");
+    let signer = shared::auth::TokenSigner::new(key.clone(), settings.clone());
+    let state = auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
+    let app = auth::router(state, &shared::http::HttpConfig::default());
+    calls.reset();
+    AuthApp { app, store, calls, key, settings }
+}
+
+/// A unique, valid registration body.
+pub fn registration(slug: &str, email: &str) -> Value {
+    serde_json::json!({
+        "tenant_name": format!("Org {slug}"),
+        "tenant_slug": slug,
+        "admin_email": email,
+        "admin_password": "correct-horse-battery",
+        "admin_password_confirm": "correct-horse-battery",
+        "admin_first_name": "Ada",
+        "admin_last_name": "Lovelace",
+    })
+}
+
+/// A slug and email no other test uses.
+pub fn unique(prefix: &str) -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    (format!("{prefix}-{}", &id[..12]), format!("{prefix}-{}@example.com", &id[..12]))
+}
