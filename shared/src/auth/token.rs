@@ -5,6 +5,12 @@ use super::claims::{Claims, TokenType};
 use super::keys::{Jwks, KeyError, SigningKeyPair};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Leeway, in seconds, on `exp` and `nbf`.
+const LEEWAY_SECS: i64 = 5;
+/// Verified tokens remembered per process.
+const CACHE_CAPACITY: usize = 1024;
 
 /// Token lifetimes and the names tokens are bound to.
 #[derive(Debug, Clone)]
@@ -68,6 +74,11 @@ impl TokenSigner {
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// Tokens this process already verified, by their exact text. A client
+    /// sends the same access token with every request for its lifetime, so
+    /// a warm function pays for the Ed25519 check once per token. Hits are
+    /// re-checked for expiry, not-before and type.
+    verified: Mutex<HashMap<Box<str>, Claims>>,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -87,12 +98,52 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.leeway = 5;
-        Ok(Self { keys: jwks.decoding_keys()?, validation })
+        validation.leeway = LEEWAY_SECS as u64;
+        Ok(Self { keys: jwks.decoding_keys()?, validation, verified: Mutex::new(HashMap::new()) })
+    }
+
+    fn cached(&self, token: &str) -> Option<Claims> {
+        let cache = self.verified.lock().ok()?;
+        cache.get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &Claims) {
+        let Ok(mut cache) = self.verified.lock() else { return };
+        if cache.len() >= CACHE_CAPACITY {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            cache.retain(|_, c| c.exp + LEEWAY_SECS > now);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(token.into(), claims.clone());
     }
 
     /// Verifies a token and that it is of the expected type.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        if let Some(claims) = self.cached(token) {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            if claims.exp + LEEWAY_SECS <= now {
+                return Err(TokenError::Expired);
+            }
+            if claims.nbf > now + LEEWAY_SECS {
+                return Err(TokenError::Invalid);
+            }
+            if claims.token_type != expected {
+                return Err(TokenError::WrongType(expected));
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_uncached(token)?;
+        self.remember(token, &claims);
+        if claims.token_type != expected {
+            return Err(TokenError::WrongType(expected));
+        }
+        Ok(claims)
+    }
+
+    /// Full verification: header, signature and registered claims.
+    pub fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
@@ -102,9 +153,71 @@ impl TokenVerifier {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid,
         })?;
-        if data.claims.token_type != expected {
-            return Err(TokenError::WrongType(expected));
-        }
         Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permissions::FlatPermissions;
+    use uuid::Uuid;
+
+    fn setup() -> (TokenSigner, TokenVerifier, Claims) {
+        let settings = TokenSettings::default();
+        let key = SigningKeyPair::generate("k1");
+        let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims {
+            sub: Uuid::new_v4(),
+            email: "a@b.io".into(),
+            tenant_id: Uuid::new_v4(),
+            tenant_slug: "acme".into(),
+            is_super_admin: false,
+            permissions: FlatPermissions::default(),
+            enabled_modules: vec![],
+            team_ids: vec![],
+            token_type: TokenType::Access,
+            jti: Uuid::new_v4(),
+            fam: Uuid::new_v4(),
+            iat: now,
+            nbf: now,
+            exp: now + 60,
+            iss: settings.issuer.clone(),
+            aud: settings.audience.clone(),
+        };
+        (TokenSigner::new(key, settings), verifier, claims)
+    }
+
+    #[test]
+    fn repeated_verification_gives_the_same_claims_and_still_checks_the_type() {
+        let (signer, verifier, claims) = setup();
+        let token = signer.sign(&claims).unwrap();
+        assert_eq!(verifier.verify(&token, TokenType::Access).unwrap(), claims);
+        assert_eq!(verifier.verify(&token, TokenType::Access).unwrap(), claims);
+        assert_eq!(verifier.verify(&token, TokenType::Refresh), Err(TokenError::WrongType(TokenType::Refresh)));
+        // A different string never hits the cache.
+        let tampered = format!("{token}x");
+        assert_eq!(verifier.verify(&tampered, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn remembered_tokens_still_expire() {
+        let (signer, verifier, mut claims) = setup();
+        let token = signer.sign(&claims).unwrap();
+        verifier.verify(&token, TokenType::Access).unwrap();
+        // Age the remembered entry past its expiry.
+        claims.exp = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
+        verifier.verified.lock().unwrap().insert(token.clone().into(), claims);
+        assert_eq!(verifier.verify(&token, TokenType::Access), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn failures_are_not_remembered() {
+        let (signer, verifier, mut claims) = setup();
+        claims.aud = "someone-else".into();
+        let token = signer.sign(&claims).unwrap();
+        assert!(verifier.verify(&token, TokenType::Access).is_err());
+        assert!(verifier.verified.lock().unwrap().is_empty());
     }
 }
