@@ -35,7 +35,17 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client
 /// The configuration behind [`dynamodb_client`], for callers that add to
 /// it (tests count calls with an interceptor).
 pub async fn dynamodb_config(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::Builder {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder
+}
+
+/// AWS settings every client shares: short timeouts and few retries, so a
+/// request or a cold start never hangs on an unreachable service.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -45,12 +55,7 @@ pub async fn dynamodb_config(endpoint: Option<&str>) -> aws_sdk_dynamodb::config
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()
-        .await;
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
-    if let Some(endpoint) = endpoint {
-        builder = builder.endpoint_url(endpoint);
-    }
-    builder
+        .await
 }
 
 /// The store described by `config`.

@@ -73,21 +73,7 @@ async fn from_secret_id(_secret_id: &str, _endpoint: Option<&str>) -> Result<Sig
 /// [`crate::runtime::dynamodb_client`]: a cold start must not hang on it.
 #[cfg(feature = "secrets")]
 pub async fn secrets_manager_client(endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    use std::time::Duration;
-
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await;
+    let shared = crate::runtime::sdk_config().await;
     let mut builder = aws_sdk_secretsmanager::config::Builder::from(&shared);
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
