@@ -117,6 +117,10 @@ pub struct RoleRecord {
     pub is_active: bool,
     /// The tenant's Admin role: cannot be deleted, renamed or reduced.
     pub is_system: bool,
+    /// Users holding the role; maintained in the same transaction as every
+    /// assignment.
+    #[serde(default)]
+    pub member_count: u32,
     pub created_by: Option<Uuid>,
     pub created_by_email: Option<String>,
     #[serde(with = "time::serde::rfc3339")]

@@ -113,6 +113,7 @@ pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provi
         permissions: admin_permissions(),
         is_active: true,
         is_system: true,
+        member_count: 1,
         created_by: None,
         created_by_email: None,
         created_at: now,

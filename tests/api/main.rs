@@ -5,6 +5,7 @@ mod auth;
 mod docs_function;
 mod infrastructure;
 mod openapi;
+mod roles;
 mod store;
 mod tokens;
 mod secrets;

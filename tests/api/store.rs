@@ -263,3 +263,29 @@ async fn an_unreachable_dynamodb_fails_fast_as_unavailable() {
     // Bounded by the client's timeouts, not a hang (generous for slow CI).
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[tokio::test]
+async fn previous_cursors_walk_back_to_the_first_page() {
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_tenant();
+    let t = store.tenant(&scope);
+    for i in 0..7 {
+        let n = note(&format!("n{i}"));
+        t.put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
+    }
+    let first = t.query::<Note>(&keys::users(), &page(3, None)).await.unwrap();
+    assert!(first.previous.is_none(), "the first page has no previous");
+    let second = t.query::<Note>(&keys::users(), &page(3, first.next.clone())).await.unwrap();
+    let third = t.query::<Note>(&keys::users(), &page(3, second.next.clone())).await.unwrap();
+    assert_eq!(third.items.len(), 1);
+    assert!(third.next.is_none());
+
+    let back_to_second = t.query::<Note>(&keys::users(), &page(3, third.previous.clone())).await.unwrap();
+    assert_eq!(back_to_second.items, second.items);
+    let back_to_first = t.query::<Note>(&keys::users(), &page(3, back_to_second.previous.clone())).await.unwrap();
+    assert_eq!(back_to_first.items, first.items);
+    assert!(back_to_first.previous.is_none(), "walking back ends at the start");
+    // And forward again from a page reached backwards.
+    let forward_again = t.query::<Note>(&keys::users(), &page(3, back_to_first.next.clone())).await.unwrap();
+    assert_eq!(forward_again.items, second.items);
+}

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "docs", description = "API documentation and health"),
+        (name = "roles", description = "Roles, the permission catalog and role templates"),
     )
 )]
 struct PlatformDoc;
@@ -38,6 +39,7 @@ pub fn openapi() -> Document {
     let mut doc = PlatformDoc::openapi();
     doc.merge(crate::routes().split_for_parts().1);
     doc.merge(auth::routes().split_for_parts().1);
+    doc.merge(roles::routes().split_for_parts().1);
     doc
 }
 

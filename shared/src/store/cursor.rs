@@ -33,12 +33,23 @@ impl std::fmt::Debug for CursorSigner {
     }
 }
 
+/// Which way a cursor pages from its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    #[serde(rename = "n")]
+    Next,
+    #[serde(rename = "p")]
+    Previous,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Payload {
     /// What the cursor is bound to: tenant and query.
     b: String,
-    /// The position: DynamoDB's last evaluated key.
+    /// The position: the key of the item the page starts after (or, going
+    /// back, before).
     k: PageKey,
+    d: Direction,
 }
 
 impl CursorSigner {
@@ -55,8 +66,8 @@ impl CursorSigner {
     }
 
     /// Encodes a position for the query named by `binding`.
-    pub fn encode(&self, binding: &str, key: &PageKey) -> String {
-        let payload = Payload { b: binding.to_owned(), k: key.clone() };
+    pub fn encode(&self, binding: &str, key: &PageKey, direction: Direction) -> String {
+        let payload = Payload { b: binding.to_owned(), k: key.clone(), d: direction };
         // Serialising a struct of strings cannot fail.
         let json = serde_json::to_vec(&payload).unwrap_or_default();
         let mut mac = self.mac();
@@ -67,7 +78,7 @@ impl CursorSigner {
 
     /// Decodes a cursor, refusing it unless its signature is valid and it
     /// was minted for exactly `binding`.
-    pub fn decode(&self, binding: &str, cursor: &str) -> Result<PageKey, InvalidCursor> {
+    pub fn decode(&self, binding: &str, cursor: &str) -> Result<(PageKey, Direction), InvalidCursor> {
         let (body, sig) = cursor.split_once('.').ok_or(InvalidCursor)?;
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| InvalidCursor)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| InvalidCursor)?;
@@ -79,7 +90,7 @@ impl CursorSigner {
         if payload.b != binding {
             return Err(InvalidCursor);
         }
-        Ok(payload.k)
+        Ok((payload.k, payload.d))
     }
 }
 
@@ -97,14 +108,16 @@ mod tests {
     #[test]
     fn round_trips() {
         let s = CursorSigner::new(b"secret".to_vec());
-        let c = s.encode("TENANT#a|users", &key());
-        assert_eq!(s.decode("TENANT#a|users", &c), Ok(key()));
+        let c = s.encode("TENANT#a|users", &key(), Direction::Next);
+        assert_eq!(s.decode("TENANT#a|users", &c), Ok((key(), Direction::Next)));
+        let c = s.encode("TENANT#a|users", &key(), Direction::Previous);
+        assert_eq!(s.decode("TENANT#a|users", &c), Ok((key(), Direction::Previous)));
     }
 
     #[test]
     fn refuses_another_binding() {
         let s = CursorSigner::new(b"secret".to_vec());
-        let c = s.encode("TENANT#a|users", &key());
+        let c = s.encode("TENANT#a|users", &key(), Direction::Next);
         assert_eq!(s.decode("TENANT#b|users", &c), Err(InvalidCursor));
         assert_eq!(s.decode("TENANT#a|roles", &c), Err(InvalidCursor));
     }
@@ -112,7 +125,7 @@ mod tests {
     #[test]
     fn refuses_tampering() {
         let s = CursorSigner::new(b"secret".to_vec());
-        let c = s.encode("b", &key());
+        let c = s.encode("b", &key(), Direction::Next);
         let (body, sig) = c.split_once('.').unwrap();
         let mut forged: Payload =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
@@ -126,7 +139,7 @@ mod tests {
 
     #[test]
     fn refuses_a_cursor_signed_with_another_secret() {
-        let c = CursorSigner::new(b"one".to_vec()).encode("b", &key());
+        let c = CursorSigner::new(b"one".to_vec()).encode("b", &key(), Direction::Next);
         assert_eq!(CursorSigner::new(b"two".to_vec()).decode("b", &c), Err(InvalidCursor));
     }
 }

@@ -13,7 +13,7 @@ mod scope;
 pub mod table;
 mod transaction;
 
-pub use cursor::{CursorSigner, PageKey};
+pub use cursor::{CursorSigner, Direction, PageKey};
 pub use error::StoreError;
 pub use scope::TenantScope;
 pub use transaction::Transaction;
@@ -67,6 +67,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Signed cursor for the next page, if there may be one.
     pub next: Option<String>,
+    /// Signed cursor for the page before this one, if there is one.
+    pub previous: Option<String>,
 }
 
 /// What to fetch: how many items, from where, and a name for the query
@@ -182,9 +184,13 @@ impl Store {
             None => (keys::PK, keys::SK),
         };
         let binding = format!("{}|{}|{}", index.unwrap_or("table"), pk, page.query_id);
-        let start = match &page.cursor {
-            Some(c) => Some(self.cursors.decode(&binding, c)?),
-            None => None,
+        let limit = page.limit.clamp(1, 1000);
+        let (start, direction) = match &page.cursor {
+            Some(c) => {
+                let (key, direction) = self.cursors.decode(&binding, c)?;
+                (Some(key), direction)
+            }
+            None => (None, Direction::Next),
         };
         // Defence in depth: a cursor must point into the partition queried.
         if let Some(start) = &start {
@@ -202,7 +208,9 @@ impl Store {
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":now", AttributeValue::N(now_epoch().to_string()))
             .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
-            .limit(i32::from(page.limit.clamp(1, 1000)));
+            .scan_index_forward(direction == Direction::Next)
+            // One extra item tells whether another page follows.
+            .limit(i32::from(limit) + 1);
         if let Some(prefix) = sk_prefix {
             key_expr.push_str(" AND begins_with(#sk, :sk)");
             req = req
@@ -212,24 +220,55 @@ impl Store {
         if let Some(index) = index {
             req = req.index_name(index);
         }
+        let had_cursor = start.is_some();
         if let Some(start) = start {
             req = req.set_exclusive_start_key(Some(
                 start.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect(),
             ));
         }
         let out = req.key_condition_expression(key_expr).send().await.map_err(error::classify)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(lek) => Some(self.cursors.encode(&binding, &page_key(lek)?)),
-            None => None,
+        let mut raw = out.items.unwrap_or_default();
+        // DynamoDB may also stop early (1 MB, or items filtered as expired):
+        // then there may be more as well.
+        let more_that_way = raw.len() > usize::from(limit) || out.last_evaluated_key.is_some();
+        raw.truncate(usize::from(limit));
+        if direction == Direction::Previous {
+            raw.reverse();
+        }
+        let key_attrs: &[&str] = match index {
+            Some(_) => &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
+            None => &[keys::PK, keys::SK],
         };
-        Ok(Page { items, next })
+        let first = raw.first().map(|i| item_key(i, key_attrs)).transpose()?;
+        let last = raw.last().map(|i| item_key(i, key_attrs)).transpose()?;
+        // Forward: more after the last item if the query found more; a page
+        // reached by a cursor has items before it. Backward: mirrored.
+        let (has_next, has_previous) = match direction {
+            Direction::Next => (more_that_way, had_cursor),
+            Direction::Previous => (true, more_that_way),
+        };
+        let next = match (has_next, &last) {
+            (true, Some(k)) => Some(self.cursors.encode(&binding, k, Direction::Next)),
+            _ => None,
+        };
+        let previous = match (has_previous, &first) {
+            (true, Some(k)) => Some(self.cursors.encode(&binding, k, Direction::Previous)),
+            _ => None,
+        };
+        let items = raw.into_iter().map(serde_dynamo::from_item).collect::<Result<Vec<T>, _>>()?;
+        Ok(Page { items, next, previous })
     }
+}
+
+/// The key attributes of an item, as a cursor position.
+fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
+    attrs
+        .iter()
+        .map(|a| match item.get(*a) {
+            Some(AttributeValue::S(s)) => Ok(((*a).to_owned(), s.clone())),
+            _ => Err(StoreError::Backend(format!("item lacks key attribute {a}"))),
+        })
+        .collect()
 }
 
 impl Store {
@@ -469,15 +508,6 @@ pub(crate) fn condition_expression(condition: Condition) -> (Option<String>, Ite
             Item::from([(":expected_value".to_owned(), AttributeValue::S(value))]),
         ),
     }
-}
-
-fn page_key(lek: Item) -> Result<PageKey, StoreError> {
-    lek.into_iter()
-        .map(|(k, v)| match v {
-            AttributeValue::S(s) => Ok((k, s)),
-            _ => Err(StoreError::Backend(format!("non-string key attribute {k}"))),
-        })
-        .collect()
 }
 
 /// An item is dead once its TTL has passed, whether or not DynamoDB has

@@ -1,0 +1,42 @@
+//! The roles function: a tenant's roles, the permission catalog and the
+//! default role templates.
+
+mod catalog;
+mod read;
+mod view;
+
+pub use view::RoleView;
+
+use axum::extract::FromRef;
+use axum::Router;
+use shared::auth::TokenVerifier;
+use shared::http::{self, HttpConfig};
+use shared::store::Store;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl FromRef<AppState> for Arc<TokenVerifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read::list_roles))
+        .routes(routes!(read::get_role))
+        .routes(routes!(catalog::permissions_schema))
+        .routes(routes!(catalog::role_templates))
+}
+
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let (api, _) = routes().split_for_parts();
+    http::app(api.with_state(state), config)
+}

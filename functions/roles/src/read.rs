@@ -1,0 +1,61 @@
+use crate::view::RoleView;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use shared::auth::Principal;
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, IdPath, PageQuery, Paginated};
+use shared::keys;
+use shared::records::RoleRecord;
+use shared::store::PageRequest;
+
+/// List the tenant's roles, in creation order of their ids.
+#[utoipa::path(
+    get,
+    path = "/api/roles/",
+    tag = "roles",
+    description = "Permission: any member of the tenant. Cursor pagination (`cursor`, `page_size` ≤ 100).",
+    params(
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of roles", body = Paginated<RoleView>),
+        (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_roles(
+    State(state): State<AppState>,
+    principal: Principal,
+    page: PageQuery,
+) -> Result<Json<Paginated<RoleView>>, ApiError> {
+    let request = PageRequest { limit: page.page_size, cursor: page.cursor.clone(), query_id: "roles".into() };
+    let roles = state.store.tenant(principal.scope()).query::<RoleRecord>(&keys::roles(), &request).await?;
+    Ok(Json(page.respond(roles, RoleView::from)))
+}
+
+/// One role of the tenant.
+#[utoipa::path(
+    get,
+    path = "/api/roles/{id}/",
+    tag = "roles",
+    description = "Permission: any member of the tenant. Roles of other tenants answer 404.",
+    params(("id" = uuid::Uuid, Path, description = "Role id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The role", body = RoleView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_role(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> Result<Json<RoleView>, ApiError> {
+    let role: RoleRecord =
+        state.store.tenant(principal.scope()).get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(role.into()))
+}
