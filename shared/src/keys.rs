@@ -100,6 +100,21 @@ pub fn roles() -> SortKeyPrefix {
     SortKeyPrefix::of("ROLE")
 }
 
+/// A role's name, claimed case-insensitively within its tenant.
+pub fn role_name(name_lowercase: &str) -> SortKey {
+    SortKey(format!("ROLENAME#{name_lowercase}"))
+}
+
+/// One audit-log entry; keys sort by time (nanoseconds since the epoch).
+pub fn audit_entry(at_unix_nanos: i128, entry_id: Uuid) -> SortKey {
+    SortKey(format!("AUDIT#{:020}#{entry_id}", at_unix_nanos.max(0)))
+}
+
+/// The tenant's audit log, oldest first in key order.
+pub fn audit_log() -> SortKeyPrefix {
+    SortKeyPrefix::of("AUDIT")
+}
+
 /// The tenant's single subscription.
 pub fn subscription() -> SortKey {
     SortKey("SUBSCRIPTION".to_owned())
@@ -178,6 +193,16 @@ mod tests {
         );
         assert!(token_family(id(1), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
         assert!(!token_family(id(2), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
+    }
+
+    #[test]
+    fn audit_keys_sort_by_time() {
+        let early = audit_entry(1_700_000_000_000_000_000, id(9));
+        let late = audit_entry(1_700_000_000_000_000_001, id(1));
+        assert!(early.as_str() < late.as_str());
+        assert!(early.as_str().starts_with(audit_log().as_str()));
+        assert_eq!(role_name("sales").as_str(), "ROLENAME#sales");
+        assert!(!role_name("x").as_str().starts_with(roles().as_str()), "name claims are not roles");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Code shared by every Lambda function: claims and tokens, the permission
 //! engine, the tenant-scoped DynamoDB store and the HTTP conventions.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod http;

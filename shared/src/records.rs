@@ -257,3 +257,40 @@ impl Entity for LoginThrottleRecord {
         Some(self.window_ends_at)
     }
 }
+
+/// Claims a role name within a tenant. Key: `TENANT#<tenant>` /
+/// `ROLENAME#<lowercased name>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleNameClaim {
+    pub role_id: Uuid,
+}
+
+impl Entity for RoleNameClaim {
+    const ENTITY: &'static str = "role_name";
+}
+
+/// One append-only audit-log entry. Key: `TENANT#<tenant>` /
+/// `AUDIT#<time>#<id>`; written in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor_id: Uuid,
+    pub actor_email: String,
+    /// A platform super admin acted inside this tenant.
+    pub via_super_admin: bool,
+    /// `<entity>.<verb>`, e.g. `role.update`.
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    /// Changed fields: `{"name": {"before": "A", "after": "B"}}`.
+    #[serde(with = "json_text")]
+    pub changes: Value,
+    pub request_id: String,
+}
+
+impl Entity for AuditRecord {
+    const ENTITY: &'static str = "audit";
+}

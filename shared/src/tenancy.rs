@@ -6,7 +6,7 @@
 use crate::keys;
 use crate::permissions::{admin_permissions, Module};
 use crate::records::{
-    BillingCycle, CredentialRecord, PlanRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
+    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
     TenantRecord, UserRecord,
 };
 use crate::store::{Condition, PageRequest, Store, StoreError, TenantScope, Transaction};
@@ -173,6 +173,13 @@ impl Provisioned {
             .put(&self.scope, &keys::tenant_profile(), &self.tenant, Condition::NotExists, "tenant")
             .put(&self.scope, &keys::user(self.admin.id), &self.admin, Condition::NotExists, "user")
             .put(&self.scope, &keys::role(self.admin_role.id), &self.admin_role, Condition::NotExists, "role")
+            .put(
+                &self.scope,
+                &keys::role_name(&self.admin_role.name.to_lowercase()),
+                &RoleNameClaim { role_id: self.admin_role.id },
+                Condition::NotExists,
+                "role_name",
+            )
             .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription");
     }
 }

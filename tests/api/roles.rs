@@ -171,3 +171,217 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
     assert_eq!(get_as(&s, &tampered, &a).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(get_as(&s, "/api/roles/?page_size=500", &a).await.status, StatusCode::BAD_REQUEST);
 }
+
+use shared::auth::{Claims, TokenSigner, TokenType};
+use shared::permissions::FlatPermissions;
+use shared::records::AuditRecord;
+use shared::store::PageRequest;
+
+/// A token for a user of `tenant` with the given grants (or a super admin).
+fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permissions: FlatPermissions) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = Claims {
+        sub: Uuid::new_v4(),
+        email: "someone@example.com".into(),
+        tenant_id,
+        tenant_slug: "x".into(),
+        is_super_admin,
+        permissions,
+        enabled_modules: vec![],
+        team_ids: vec![],
+        token_type: TokenType::Access,
+        jti: Uuid::new_v4(),
+        fam: Uuid::new_v4(),
+        iat: now,
+        nbf: now,
+        exp: now + 300,
+        iss: s.auth.settings.issuer.clone(),
+        aud: s.auth.settings.audience.clone(),
+    };
+    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone()).sign(&claims).unwrap()
+}
+
+async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>, tenant: Option<Uuid>) -> tests::TestResponse {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    if let Some(t) = tenant {
+        req = req.header("x-tenant-id", t.to_string());
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    send(&s.roles, req.body(axum::body::Body::from(body)).unwrap()).await
+}
+
+async fn audit_log(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
+    let req = PageRequest { limit: 100, cursor: None, query_id: "audit".into() };
+    s.auth.store.tenant(scope).query::<AuditRecord>(&keys::audit_log(), &req).await.unwrap().items
+}
+
+#[tokio::test]
+async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
+    let s = setup().await;
+    let admin = tenant(&s, "rolewrite").await;
+    let scope = scope(&s, &admin);
+    let perms = json!({"crm": {"leads": {"view": "team", "create": true}}});
+
+    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Sales", "permissions": perms})), None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let role = res.json();
+    assert_eq!(role["permissions"], perms);
+    assert_eq!(role["created_by_email"], res.json()["created_by_email"]);
+    assert_eq!(role["is_system"], false);
+    let id = role["id"].as_str().unwrap().to_owned();
+    let log = audit_log(&s, &scope).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "role.create");
+    assert_eq!(log[0].entity_id, id);
+
+    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "  sales "})), None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.json(), json!({"name": ["A role with this name already exists."]}));
+
+    let res = call(&s, "PATCH", &format!("/api/roles/{id}/"), &admin, Some(json!({"name": "Field sales"})), None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["name"], "Field sales");
+    let log = audit_log(&s, &scope).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].changes, json!({"name": {"before": "Sales", "after": "Field sales"},
+        "updated_at": log[1].changes["updated_at"].clone()}));
+    // The old name is free again.
+    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Sales"})), None).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+
+    let res = call(&s, "DELETE", &format!("/api/roles/{id}/"), &admin, None, None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    assert_eq!(get_as(&s, &format!("/api/roles/{id}/"), &admin).await.status, StatusCode::NOT_FOUND);
+    let log = audit_log(&s, &scope).await;
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["role.create", "role.update", "role.create", "role.delete"]);
+    // Its name can be taken again.
+    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Field Sales"})), None).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn invalid_permissions_are_refused_with_their_paths() {
+    let s = setup().await;
+    let admin = tenant(&s, "badperms").await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "Odd", "permissions": {"crm": {"leads": {"view": "everything"}, "leadz": {}}}})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    let messages = res.json()["permissions"].to_string();
+    assert!(messages.contains("crm.leads.view: expected one of own, team, all"), "{messages}");
+    assert!(messages.contains("crm.leadz"), "{messages}");
+    assert!(audit_log(&s, &scope(&s, &admin)).await.is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn the_system_admin_role_is_protected() {
+    let s = setup().await;
+    let admin = tenant(&s, "protect").await;
+    let id = get_as(&s, "/api/roles/", &admin).await.json()["results"][0]["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/roles/{id}/");
+    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"name": "Boss"})), None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.json()["name"].is_array());
+    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"permissions": {"crm": {"leads": {"view": "own"}}}})), None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.json()["permissions"].is_array());
+    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"is_active": false})), None).await;
+    assert!(res.json()["is_active"].is_array());
+    let res = call(&s, "DELETE", &uri, &admin, None, None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.json()["code"], "protected_role");
+    // A description change is allowed.
+    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"description": "Runs the place"})), None).await;
+    assert_eq!(res.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn permission_classes_and_tenant_isolation_for_role_writes() {
+    let s = setup().await;
+    let a = tenant(&s, "classa").await;
+    let b = tenant(&s, "classb").await;
+    let scope_a = scope(&s, &a);
+    let id = call(&s, "POST", "/api/roles/", &a, Some(json!({"name": "Support"})), None).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = format!("/api/roles/{id}/");
+    let member = token_for(&s, scope_a.tenant_id(), false, FlatPermissions::default());
+
+    // A member reads but cannot write.
+    assert_eq!(get_as(&s, &uri, &member).await.status, StatusCode::OK);
+    assert_eq!(call(&s, "POST", "/api/roles/", &member, Some(json!({"name": "X"})), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(call(&s, "DELETE", &uri, &member, None, None).await.status, StatusCode::FORBIDDEN);
+    // Another tenant's admin gets 404, also when naming the tenant.
+    assert_eq!(call(&s, "PATCH", &uri, &b, Some(json!({"name": "Mine"})), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(call(&s, "DELETE", &uri, &b, None, None).await.status, StatusCode::NOT_FOUND);
+    let res = call(&s, "GET", "/api/roles/", &b, None, Some(scope_a.tenant_id())).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // Anonymous callers are refused.
+    let res = send(&s.roles, http::Request::builder().method("DELETE").uri(&uri).body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    // A super admin acts inside tenant a with X-Tenant-Id, and is audited.
+    let root = token_for(&s, Uuid::new_v4(), true, FlatPermissions::default());
+    let res = call(&s, "PATCH", &uri, &root, Some(json!({"description": "set by ops"})), Some(scope_a.tenant_id())).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let log = audit_log(&s, &scope_a).await;
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "role.update");
+    assert!(last.via_super_admin);
+    // Without the header the super admin is in its own tenant: no such role.
+    assert_eq!(call(&s, "GET", &uri, &root, None, None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_creates_of_one_name_make_one_role() {
+    let s = setup().await;
+    let admin = tenant(&s, "namerace").await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let router = s.roles.clone();
+        let admin = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            let req = http::Request::builder()
+                .method("POST")
+                .uri("/api/roles/")
+                .header("authorization", format!("Bearer {admin}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(json!({"name": "Racers", "description": format!("try {i}")}).to_string()))
+                .unwrap();
+            send(&router, req).await.status
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let listed = get_as(&s, "/api/roles/?page_size=100", &admin).await.json();
+    let racers = listed["results"].as_array().unwrap().iter().filter(|r| r["name"] == "Racers").count();
+    assert_eq!(racers, 1);
+    assert_eq!(audit_log(&s, &scope(&s, &admin)).await.len(), 1, "one audit entry for the one change");
+}
+
+#[tokio::test]
+async fn the_admin_role_name_is_taken_from_the_start() {
+    let s = setup().await;
+    let admin = tenant(&s, "adminname").await;
+    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "admin"})), None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.json(), json!({"name": ["A role with this name already exists."]}));
+}

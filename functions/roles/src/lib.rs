@@ -4,6 +4,7 @@
 mod catalog;
 mod read;
 mod view;
+mod write;
 
 pub use view::RoleView;
 
@@ -30,8 +31,8 @@ impl FromRef<AppState> for Arc<TokenVerifier> {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(read::list_roles))
-        .routes(routes!(read::get_role))
+        .routes(routes!(read::list_roles, write::create_role))
+        .routes(routes!(read::get_role, write::replace_role, write::patch_role, write::delete_role))
         .routes(routes!(catalog::permissions_schema))
         .routes(routes!(catalog::role_templates))
 }

@@ -2,7 +2,7 @@ use crate::view::RoleView;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use shared::auth::Principal;
+use shared::auth::TenantMember;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
@@ -28,11 +28,11 @@ use shared::store::PageRequest;
 )]
 pub(crate) async fn list_roles(
     State(state): State<AppState>,
-    principal: Principal,
+    TenantMember(actor): TenantMember,
     page: PageQuery,
 ) -> Result<Json<Paginated<RoleView>>, ApiError> {
     let request = PageRequest { limit: page.page_size, cursor: page.cursor.clone(), query_id: "roles".into() };
-    let roles = state.store.tenant(principal.scope()).query::<RoleRecord>(&keys::roles(), &request).await?;
+    let roles = state.store.tenant(actor.scope()).query::<RoleRecord>(&keys::roles(), &request).await?;
     Ok(Json(page.respond(roles, RoleView::from)))
 }
 
@@ -52,10 +52,10 @@ pub(crate) async fn list_roles(
 )]
 pub(crate) async fn get_role(
     State(state): State<AppState>,
-    principal: Principal,
+    TenantMember(actor): TenantMember,
     IdPath(id): IdPath,
 ) -> Result<Json<RoleView>, ApiError> {
     let role: RoleRecord =
-        state.store.tenant(principal.scope()).get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+        state.store.tenant(actor.scope()).get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(role.into()))
 }

@@ -2,7 +2,7 @@
 
 use super::claims::{Claims, TokenType};
 use super::token::{TokenError, TokenVerifier};
-use crate::http::ApiError;
+use crate::http::{ApiError, RequestId, TENANT_HEADER};
 use crate::store::TenantScope;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -112,16 +112,95 @@ where
     }
 }
 
-/// A tenant administrator: holds every `administration` grant (derived
-/// from roles, not a flag). Platform super admins qualify too.
+/// Who is acting, and inside which tenant: the caller's own tenant, or —
+/// for a platform super admin sending `X-Tenant-Id` — that tenant.
 #[derive(Debug, Clone)]
-pub struct TenantAdmin(Principal);
+pub struct Actor {
+    principal: Principal,
+    scope: TenantScope,
+    via_super_admin: bool,
+    request_id: String,
+}
 
-impl TenantAdmin {
+impl Actor {
     pub fn principal(&self) -> &Principal {
-        &self.0
+        &self.principal
     }
 
+    pub fn claims(&self) -> &Claims {
+        &self.principal.claims
+    }
+
+    /// The tenant acted in.
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.principal.claims.sub
+    }
+
+    pub fn email(&self) -> &str {
+        &self.principal.claims.email
+    }
+
+    /// A super admin acting in another tenant (always audited).
+    pub fn via_super_admin(&self) -> bool {
+        self.via_super_admin
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+/// Resolves the tenant a request acts in. `X-Tenant-Id` moves only super
+/// admins; for anyone else a foreign tenant id answers 404, so the header
+/// never widens a normal user's reach.
+fn actor(principal: Principal, parts: &Parts) -> Result<Actor, ApiError> {
+    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let requested = match parts.headers.get(TENANT_HEADER) {
+        None => None,
+        Some(v) => Some(v.to_str().ok().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {
+            ApiError::from(crate::http::ValidationErrors::field("X-Tenant-Id", "Must be a tenant id (UUID)."))
+        })?),
+    };
+    match requested {
+        Some(tenant_id) if tenant_id != principal.claims.tenant_id => {
+            if !principal.claims.is_super_admin {
+                return Err(ApiError::NotFound);
+            }
+            tracing::Span::current().record("tenant_id", tracing::field::display(tenant_id));
+            Ok(Actor { scope: TenantScope::new(tenant_id), principal, via_super_admin: true, request_id })
+        }
+        _ => Ok(Actor { scope: principal.scope.clone(), principal, via_super_admin: false, request_id }),
+    }
+}
+
+/// Permission class: any member of the tenant acted in.
+#[derive(Debug, Clone)]
+pub struct TenantMember(pub Actor);
+
+impl<S> FromRequestParts<S> for TenantMember
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        Ok(TenantMember(actor(principal, parts)?))
+    }
+}
+
+/// Permission class: a tenant administrator, i.e. the holder of every
+/// `administration` grant (derived from roles, not a flag). Platform super
+/// admins qualify in any tenant.
+#[derive(Debug, Clone)]
+pub struct TenantAdmin(pub Actor);
+
+impl TenantAdmin {
     pub fn scope(&self) -> &TenantScope {
         self.0.scope()
     }
@@ -141,10 +220,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        if !is_tenant_admin(&principal.claims) {
+        let actor = actor(principal, parts)?;
+        if !is_tenant_admin(actor.claims()) {
             return Err(ApiError::forbidden("Only administrators of this organisation may do this."));
         }
-        Ok(TenantAdmin(principal))
+        Ok(TenantAdmin(actor))
     }
 }
 
@@ -186,11 +266,22 @@ mod tests {
     }
 
     async fn extract<T: FromRequestParts<State, Rejection = ApiError>>(c: &Claims) -> Result<T, ApiError> {
+        extract_for(c, None).await
+    }
+
+    async fn extract_for<T: FromRequestParts<State, Rejection = ApiError>>(
+        c: &Claims,
+        tenant_header: Option<Uuid>,
+    ) -> Result<T, ApiError> {
         let key = SigningKeyPair::generate("k");
         let settings = TokenSettings::default();
         let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).unwrap();
         let token = TokenSigner::new(key, settings).sign(c).unwrap();
-        let req = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+        let mut req = Request::builder().header("authorization", format!("Bearer {token}"));
+        if let Some(t) = tenant_header {
+            req = req.header("x-tenant-id", t.to_string());
+        }
+        let req = req.body(()).unwrap();
         let (mut parts, _) = req.into_parts();
         T::from_request_parts(&mut parts, &State(Arc::new(verifier))).await
     }
@@ -213,5 +304,26 @@ mod tests {
         let sa = extract::<SuperAdmin>(&root).await.unwrap();
         let other = Uuid::new_v4();
         assert_eq!(sa.scope_for(other).tenant_id(), other);
+    }
+
+    #[tokio::test]
+    async fn the_tenant_header_moves_only_super_admins() {
+        let admin = claims(false, flatten(&admin_permissions()));
+        let root = claims(true, FlatPermissions::default());
+        let foreign = Uuid::new_v4();
+
+        let e = extract_for::<TenantAdmin>(&admin, Some(foreign)).await.unwrap_err();
+        assert_eq!(e.status(), 404, "a normal user naming another tenant learns nothing");
+        let e = extract_for::<TenantMember>(&admin, Some(foreign)).await.unwrap_err();
+        assert_eq!(e.status(), 404);
+        let own = extract_for::<TenantMember>(&admin, Some(admin.tenant_id)).await.unwrap();
+        assert_eq!(own.0.scope().tenant_id(), admin.tenant_id);
+        assert!(!own.0.via_super_admin());
+
+        let acting = extract_for::<TenantAdmin>(&root, Some(foreign)).await.unwrap();
+        assert_eq!(acting.scope().tenant_id(), foreign);
+        assert!(acting.0.via_super_admin());
+        let plain = extract_for::<TenantAdmin>(&root, None).await.unwrap();
+        assert_eq!(plain.scope().tenant_id(), root.tenant_id);
     }
 }

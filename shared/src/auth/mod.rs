@@ -11,7 +11,7 @@ mod sign_in;
 mod token;
 
 pub use claims::{Claims, TokenType};
-pub use extract::{authenticate, is_tenant_admin, Principal, SuperAdmin, TenantAdmin};
+pub use extract::{authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin, TenantMember};
 pub use sign_in::{sign_in, verify_refresh};
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{

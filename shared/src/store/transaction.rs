@@ -47,12 +47,28 @@ impl<'s> Transaction<'s> {
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
     pub fn delete_platform(&mut self, key: &PlatformKey, label: &'static str) -> &mut Self {
-        let delete = Delete::builder()
+        self.push_delete(key.pk(), key.sk(), Condition::Always, label)
+    }
+
+    /// Removes a tenant-owned record, if `condition` holds.
+    pub fn delete(&mut self, scope: &TenantScope, sk: &SortKey, condition: Condition, label: &'static str) -> &mut Self {
+        let pk = keys::tenant_pk(scope);
+        self.push_delete(&pk, sk.as_str(), condition, label)
+    }
+
+    fn push_delete(&mut self, pk: &str, sk: &str, condition: Condition, label: &'static str) -> &mut Self {
+        let (expr, values) = condition_expression(condition);
+        let mut delete = Delete::builder()
             .table_name(self.store.table_name())
-            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
-            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
-            .build();
-        match delete {
+            .key(keys::PK, AttributeValue::S(pk.to_owned()))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()));
+        if let Some(expr) = expr {
+            delete = delete.condition_expression(expr);
+        }
+        if !values.is_empty() {
+            delete = delete.set_expression_attribute_values(Some(values));
+        }
+        match delete.build() {
             Ok(d) => self.ops.push((label, TransactWriteItem::builder().delete(d).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
         }

@@ -1,0 +1,317 @@
+//! Creating, changing and deleting roles. Every change writes its audit
+//! entry in the same transaction; role names are unique per tenant through
+//! a name claim written alongside.
+
+use crate::view::RoleView;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::audit;
+use shared::auth::{Actor, TenantAdmin};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::keys;
+use shared::permissions::{admin_permissions, validate, PermissionSet};
+use shared::records::{RoleNameClaim, RoleRecord};
+use shared::store::{Condition, StoreError};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 500;
+
+/// A role as written by `POST` and `PUT`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// Unique within the tenant, case-insensitively; 1–100 characters.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Nested grants conforming to `/api/roles/permissions_schema/`.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub permissions: Value,
+    #[serde(default = "yes")]
+    pub is_active: bool,
+}
+
+/// A partial change, for `PATCH`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub permissions: Option<Value>,
+    pub is_active: Option<bool>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<RoleInput> for RolePatch {
+    fn from(i: RoleInput) -> Self {
+        Self { name: Some(i.name), description: Some(i.description), permissions: Some(i.permissions), is_active: Some(i.is_active) }
+    }
+}
+
+/// Validated field values of a patch.
+struct Checked {
+    name: Option<String>,
+    description: Option<String>,
+    permissions: Option<PermissionSet>,
+    is_active: Option<bool>,
+}
+
+fn check(patch: RolePatch) -> Result<Checked, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let name = patch.name.map(|n| n.trim().to_owned());
+    if let Some(n) = &name {
+        if n.is_empty() {
+            errors.add("name", "This field may not be blank.");
+        } else if n.chars().count() > MAX_NAME {
+            errors.add("name", format!("Ensure this field has no more than {MAX_NAME} characters."));
+        }
+    }
+    let description = patch.description.map(|d| d.trim().to_owned());
+    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+        errors.add("description", format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."));
+    }
+    let permissions = match patch.permissions.as_ref().map(validate) {
+        None => None,
+        Some(Ok(set)) => Some(set),
+        Some(Err(e)) => {
+            for message in e.to_strings() {
+                errors.add("permissions", message);
+            }
+            None
+        }
+    };
+    errors.into_result()?;
+    Ok(Checked { name, description, permissions, is_active: patch.is_active })
+}
+
+fn name_taken() -> ApiError {
+    ValidationErrors::field("name", "A role with this name already exists.").into()
+}
+
+fn transaction_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"name") => name_taken(),
+        StoreError::TransactionConditionFailed(_) => {
+            ApiError::conflict("The role was changed by another request; reload and try again.", "conflict")
+        }
+        other => other.into(),
+    }
+}
+
+/// Create a role.
+#[utoipa::path(
+    post,
+    path = "/api/roles/",
+    tag = "roles",
+    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Audited.",
+    request_body = RoleInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = RoleView),
+        (status = 400, description = "Invalid field, invalid permissions (with their paths) or taken name", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn create_role(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    ApiJson(input): ApiJson<RoleInput>,
+) -> Result<(StatusCode, Json<RoleView>), ApiError> {
+    let checked = check(input.into())?;
+    let now = OffsetDateTime::now_utc();
+    let role = RoleRecord {
+        id: Uuid::new_v4(),
+        tenant_id: actor.scope().tenant_id(),
+        name: checked.name.unwrap_or_default(),
+        description: checked.description.unwrap_or_default(),
+        permissions: checked.permissions.unwrap_or_default(),
+        is_active: checked.is_active.unwrap_or(true),
+        is_system: false,
+        member_count: 0,
+        created_by: Some(actor.user_id()),
+        created_by_email: Some(actor.email().to_owned()),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = state.store.transaction();
+    tx.put(actor.scope(), &keys::role(role.id), &role, Condition::NotExists, "role").put(
+        actor.scope(),
+        &keys::role_name(&role.name.to_lowercase()),
+        &RoleNameClaim { role_id: role.id },
+        Condition::NotExists,
+        "name",
+    );
+    audit::record(&mut tx, &actor, "role.create", "role", role.id, audit::changes(None, Some(&role), &[]));
+    tx.execute().await.map_err(transaction_error)?;
+    Ok((StatusCode::CREATED, Json(role.into())))
+}
+
+async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: RolePatch) -> Result<RoleView, ApiError> {
+    let checked = check(patch)?;
+    let store = state.store.tenant(actor.scope());
+    let before: RoleRecord = store.get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    let mut after = before.clone();
+    if let Some(name) = checked.name {
+        after.name = name;
+    }
+    if let Some(description) = checked.description {
+        after.description = description;
+    }
+    if let Some(permissions) = checked.permissions {
+        after.permissions = permissions;
+    }
+    if let Some(is_active) = checked.is_active {
+        after.is_active = is_active;
+    }
+    if before.is_system {
+        // The Admin role guarantees every tenant keeps a full administrator.
+        let mut errors = ValidationErrors::new();
+        if after.name != before.name {
+            errors.add("name", "The system Admin role cannot be renamed.");
+        }
+        if after.permissions != admin_permissions() {
+            errors.add("permissions", "The system Admin role keeps every permission.");
+        }
+        if !after.is_active {
+            errors.add("is_active", "The system Admin role cannot be deactivated.");
+        }
+        errors.into_result()?;
+    }
+    if after == before {
+        return Ok(before.into());
+    }
+    after.version = before.version + 1;
+    after.updated_at = OffsetDateTime::now_utc();
+
+    let mut tx = state.store.transaction();
+    tx.put(actor.scope(), &keys::role(id), &after, Condition::VersionIs(before.version), "role");
+    let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
+    if old_key != new_key {
+        tx.delete(actor.scope(), &keys::role_name(&old_key), Condition::Always, "old_name").put(
+            actor.scope(),
+            &keys::role_name(&new_key),
+            &RoleNameClaim { role_id: id },
+            Condition::NotExists,
+            "name",
+        );
+    }
+    audit::record(&mut tx, actor, "role.update", "role", id, audit::changes(Some(&before), Some(&after), &["version"]));
+    tx.execute().await.map_err(transaction_error)?;
+    Ok(after.into())
+}
+
+/// Replace a role's fields.
+#[utoipa::path(
+    put,
+    path = "/api/roles/{id}/",
+    tag = "roles",
+    description = "Permission: tenant admin. The system Admin role cannot be renamed, reduced or deactivated. Audited.",
+    params(("id" = Uuid, Path, description = "Role id")),
+    request_body = RoleInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = RoleView),
+        (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn replace_role(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<RoleInput>,
+) -> Result<Json<RoleView>, ApiError> {
+    update(&state, &actor, id, input.into()).await.map(Json)
+}
+
+/// Change some of a role's fields.
+#[utoipa::path(
+    patch,
+    path = "/api/roles/{id}/",
+    tag = "roles",
+    description = "Permission: tenant admin. Same rules as PUT. Audited.",
+    params(("id" = Uuid, Path, description = "Role id")),
+    request_body = RolePatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = RoleView),
+        (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn patch_role(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(patch): ApiJson<RolePatch>,
+) -> Result<Json<RoleView>, ApiError> {
+    update(&state, &actor, id, patch).await.map(Json)
+}
+
+/// Delete a role that nobody holds.
+#[utoipa::path(
+    delete,
+    path = "/api/roles/{id}/",
+    tag = "roles",
+    description = "Permission: tenant admin. The system Admin role and roles with members cannot be deleted. Audited.",
+    params(("id" = Uuid, Path, description = "Role id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The system Admin role", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 409, description = "The role still has members, or changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn delete_role(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store.tenant(actor.scope());
+    let role: RoleRecord = store.get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    if role.is_system {
+        return Err(ApiError::bad_request("The system Admin role cannot be deleted.", "protected_role"));
+    }
+    if role.member_count > 0 {
+        return Err(ApiError::conflict(
+            format!("The role has {} member(s); remove it from them first.", role.member_count),
+            "role_in_use",
+        ));
+    }
+    let mut tx = state.store.transaction();
+    // The version condition also refuses a delete racing an assignment.
+    tx.delete(actor.scope(), &keys::role(id), Condition::VersionIs(role.version), "role").delete(
+        actor.scope(),
+        &keys::role_name(&role.name.to_lowercase()),
+        Condition::Always,
+        "old_name",
+    );
+    audit::record(&mut tx, &actor, "role.delete", "role", id, audit::changes(Some(&role), None, &["version"]));
+    tx.execute().await.map_err(transaction_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
