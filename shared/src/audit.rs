@@ -52,7 +52,7 @@ pub fn record(
         actor_email: actor.email().to_owned(),
         via_super_admin: actor.via_super_admin(),
         action: action.to_owned(),
-        entity: entity.to_owned(),
+        entity_type: entity.to_owned(),
         entity_id: entity_id.to_string(),
         changes,
         request_id: actor.request_id().to_owned(),

@@ -283,7 +283,8 @@ pub struct AuditRecord {
     pub via_super_admin: bool,
     /// `<entity>.<verb>`, e.g. `role.update`.
     pub action: String,
-    pub entity: String,
+    /// The kind of record changed, e.g. `role`.
+    pub entity_type: String,
     pub entity_id: String,
     /// Changed fields: `{"name": {"before": "A", "after": "B"}}`.
     #[serde(with = "json_text")]

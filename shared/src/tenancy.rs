@@ -40,7 +40,7 @@ impl TrialTerms {
 /// The active trial plan (lowest sort order), or the default terms. One
 /// query on GSI1.
 pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
-    let page = PageRequest { limit: 100, cursor: None, query_id: "plans".into() };
+    let page = PageRequest::new(100, None, "plans");
     let plans = store.platform().query_index::<PlanRecord>(keys::plans_index_pk(), &page).await?;
     Ok(plans
         .items

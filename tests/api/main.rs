@@ -1,6 +1,7 @@
 //! Integration tests: each drives real code against DynamoDB Local, with a
 //! fresh table per test so they run in parallel.
 
+mod audit;
 mod auth;
 mod docs_function;
 mod infrastructure;

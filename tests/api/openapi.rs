@@ -26,7 +26,12 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "roles",
             roles::routes().split_for_parts().1,
-            roles::router(roles::AppState { store: store.clone(), verifier }, &config),
+            roles::router(roles::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "audit",
+            audit::routes().split_for_parts().1,
+            audit::router(audit::AppState { store: store.clone(), verifier }, &config),
         ),
     ]
 }

@@ -11,31 +11,36 @@ use std::sync::Arc;
 use tests::{auth_app, get, post_json, registration, send, unique, AuthApp};
 use uuid::Uuid;
 
-struct Setup {
-    auth: AuthApp,
-    roles: axum::Router,
+pub(crate) struct Setup {
+    pub(crate) auth: AuthApp,
+    pub(crate) roles: axum::Router,
+    pub(crate) audit: axum::Router,
     verifier: Arc<TokenVerifier>,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let auth = auth_app().await;
     let verifier = Arc::new(TokenVerifier::new(&Jwks { keys: vec![auth.key.public_jwk()] }, &auth.settings).unwrap());
     let roles = roles::router(
         roles::AppState { store: auth.store.clone(), verifier: verifier.clone() },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, verifier }
+    let audit = audit::router(
+        audit::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    Setup { auth, roles, audit, verifier }
 }
 
 /// Registers a tenant; returns its admin's access token.
-async fn tenant(s: &Setup, prefix: &str) -> String {
+pub(crate) async fn tenant(s: &Setup, prefix: &str) -> String {
     let (slug, email) = unique(prefix);
     let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&slug, &email), None).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()["tokens"]["access"].as_str().unwrap().to_owned()
 }
 
-fn scope(s: &Setup, token: &str) -> TenantScope {
+pub(crate) fn scope(s: &Setup, token: &str) -> TenantScope {
     authenticate(&s.verifier, Some(&format!("Bearer {token}"))).unwrap().scope().clone()
 }
 
@@ -45,7 +50,7 @@ async fn get_as(s: &Setup, uri: &str, token: &str) -> tests::TestResponse {
 }
 
 /// The path and query of an absolute link.
-fn path_of(link: &Value) -> String {
+pub(crate) fn path_of(link: &Value) -> String {
     let url = link.as_str().expect("a link");
     url.strip_prefix("http://api.test").or_else(|| url.strip_prefix("https://api.test")).unwrap().to_owned()
 }
@@ -178,7 +183,7 @@ use shared::records::AuditRecord;
 use shared::store::PageRequest;
 
 /// A token for a user of `tenant` with the given grants (or a super admin).
-fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permissions: FlatPermissions) -> String {
+pub(crate) fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permissions: FlatPermissions) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = Claims {
         sub: Uuid::new_v4(),
@@ -201,7 +206,7 @@ fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permissions: Flat
     TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone()).sign(&claims).unwrap()
 }
 
-async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>, tenant: Option<Uuid>) -> tests::TestResponse {
+pub(crate) async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>, tenant: Option<Uuid>) -> tests::TestResponse {
     let mut req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -215,7 +220,7 @@ async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Valu
 }
 
 async fn audit_log(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
-    let req = PageRequest { limit: 100, cursor: None, query_id: "audit".into() };
+    let req = PageRequest::new(100, None, "audit");
     s.auth.store.tenant(scope).query::<AuditRecord>(&keys::audit_log(), &req).await.unwrap().items
 }
 

@@ -26,7 +26,7 @@ fn note(text: &str) -> Note {
 }
 
 fn page(limit: u16, cursor: Option<String>) -> PageRequest {
-    PageRequest { limit, cursor, query_id: "users".into() }
+    PageRequest::new(limit, cursor, "users")
 }
 
 fn now() -> i64 {
@@ -115,7 +115,7 @@ async fn refuses_cursors_that_are_tampered_foreign_or_for_another_query() {
     let foreign = store.tenant(&b).query::<Note>(&keys::users(), &page(1, Some(cursor.clone()))).await;
     assert!(matches!(foreign, Err(StoreError::InvalidCursor)), "cursor of tenant a accepted by b");
 
-    let other_query = PageRequest { limit: 1, cursor: Some(cursor.clone()), query_id: "users?is_active=true".into() };
+    let other_query = PageRequest::new(1, Some(cursor.clone()), "users?is_active=true");
     let other = store.tenant(&a).query::<Note>(&keys::users(), &other_query).await;
     assert!(matches!(other, Err(StoreError::InvalidCursor)), "cursor reused for another query");
 
@@ -245,7 +245,7 @@ async fn index_queries_return_items_in_index_order() {
         let key = keys::plan(Uuid::new_v4());
         store.platform().put(&key, &Ranked { name: name.into(), rank }, Condition::NotExists).await.unwrap();
     }
-    let req = PageRequest { limit: 10, cursor: None, query_id: "plans".into() };
+    let req = PageRequest::new(10, None, "plans");
     let page = store.platform().query_index::<Ranked>(keys::plans_index_pk(), &req).await.unwrap();
     let names: Vec<_> = page.items.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c"]);

@@ -116,3 +116,34 @@ async fn cors_preflight_is_answered_by_the_function() {
     let methods = res.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
     assert!(methods.contains("POST"), "{methods}");
 }
+
+#[tokio::test]
+async fn roles_through_the_roles_function_binary() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (slug, email) = (format!("e2r-{}", &id[..10]), format!("e2r-{}@example.com", &id[..10]));
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": "E2E Roles", "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+            "admin_first_name": "Rae",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+
+    let (status, role) =
+        post("/api/roles/", serde_json::json!({"name": "Sales", "permissions": {"crm": {"leads": {"view": "own"}}}}), Some(&access)).await;
+    assert_eq!(status, StatusCode::CREATED, "{role}");
+
+    let res = client().get(format!("{}/api/roles", base())).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: serde_json::Value = res.json().await.unwrap();
+    let names: Vec<&str> = page["results"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Admin") && names.contains(&"Sales"), "{names:?}");
+
+    let res = client().get(format!("{}/api/roles/permissions_schema/", base())).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

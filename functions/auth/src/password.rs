@@ -76,7 +76,7 @@ pub(crate) async fn change_password(
         let page = store
             .query::<TokenFamilyRecord>(
                 &keys::token_families(claims.sub),
-                &PageRequest { limit: 100, cursor, query_id: "families".into() },
+                &PageRequest::new(100, cursor, "families"),
             )
             .await?;
         others.extend(page.items.into_iter().filter(|f| !f.revoked && f.family_id != claims.fam));

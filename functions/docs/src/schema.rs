@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&BearerAuth),
     tags(
+        (name = "audit", description = "The tenant's audit log"),
         (name = "auth", description = "Registration, login and tokens"),
         (name = "docs", description = "API documentation and health"),
         (name = "roles", description = "Roles, the permission catalog and role templates"),
@@ -40,6 +41,7 @@ pub fn openapi() -> Document {
     doc.merge(crate::routes().split_for_parts().1);
     doc.merge(auth::routes().split_for_parts().1);
     doc.merge(roles::routes().split_for_parts().1);
+    doc.merge(audit::routes().split_for_parts().1);
     doc
 }
 

@@ -31,7 +31,7 @@ pub(crate) async fn list_roles(
     TenantMember(actor): TenantMember,
     page: PageQuery,
 ) -> Result<Json<Paginated<RoleView>>, ApiError> {
-    let request = PageRequest { limit: page.page_size, cursor: page.cursor.clone(), query_id: "roles".into() };
+    let request = PageRequest::new(page.page_size, page.cursor.clone(), "roles");
     let roles = state.store.tenant(actor.scope()).query::<RoleRecord>(&keys::roles(), &request).await?;
     Ok(Json(page.respond(roles, RoleView::from)))
 }

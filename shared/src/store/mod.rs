@@ -72,12 +72,35 @@ pub struct Page<T> {
 }
 
 /// What to fetch: how many items, from where, and a name for the query
-/// (including its filters) that cursors are bound to.
+/// that cursors are bound to (with the order and filters added to it).
 #[derive(Debug, Clone)]
 pub struct PageRequest {
     pub limit: u16,
     pub cursor: Option<String>,
     pub query_id: String,
+    /// List in descending key order (newest first, for time-ordered keys).
+    pub descending: bool,
+    /// Equality filters on string attributes, applied after the key
+    /// condition (within the partition, never a table scan).
+    pub equals: Vec<(&'static str, String)>,
+}
+
+impl PageRequest {
+    pub fn new(limit: u16, cursor: Option<String>, query_id: impl Into<String>) -> Self {
+        Self { limit, cursor, query_id: query_id.into(), descending: false, equals: Vec::new() }
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
+    }
+
+    /// Keeps only items whose `field` equals `value`. Field names come from
+    /// code, never from requests.
+    pub fn where_eq(mut self, field: &'static str, value: impl Into<String>) -> Self {
+        self.equals.push((field, value.into()));
+        self
+    }
 }
 
 #[derive(Clone)]
@@ -183,7 +206,10 @@ impl Store {
             Some(_) => (keys::GSI1PK, keys::GSI1SK),
             None => (keys::PK, keys::SK),
         };
-        let binding = format!("{}|{}|{}", index.unwrap_or("table"), pk, page.query_id);
+        let order = if page.descending { "desc" } else { "asc" };
+        let filters: Vec<String> = page.equals.iter().map(|(f, v)| format!("{f}={v}")).collect();
+        let binding =
+            format!("{}|{}|{}|{}|{}", index.unwrap_or("table"), pk, page.query_id, order, filters.join("&"));
         let limit = page.limit.clamp(1, 1000);
         let (start, direction) = match &page.cursor {
             Some(c) => {
@@ -207,10 +233,15 @@ impl Store {
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":now", AttributeValue::N(now_epoch().to_string()))
-            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
-            .scan_index_forward(direction == Direction::Next)
+            .filter_expression(filter_expression(&page.equals))
+            .scan_index_forward((direction == Direction::Next) != page.descending)
             // One extra item tells whether another page follows.
             .limit(i32::from(limit) + 1);
+        for (i, (field, value)) in page.equals.iter().enumerate() {
+            req = req
+                .expression_attribute_names(format!("#f{i}"), *field)
+                .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+        }
         if let Some(prefix) = sk_prefix {
             key_expr.push_str(" AND begins_with(#sk, :sk)");
             req = req
@@ -258,6 +289,15 @@ impl Store {
         let items = raw.into_iter().map(serde_dynamo::from_item).collect::<Result<Vec<T>, _>>()?;
         Ok(Page { items, next, previous })
     }
+}
+
+/// Live items only, plus the request's equality filters.
+fn filter_expression(equals: &[(&'static str, String)]) -> String {
+    let mut expr = "(attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
+    for i in 0..equals.len() {
+        expr.push_str(&format!(" AND #f{i} = :f{i}"));
+    }
+    expr
 }
 
 /// The key attributes of an item, as a cursor position.
@@ -480,6 +520,13 @@ impl PlatformFetched {
 
 pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(record)?;
+    // The store owns these attributes; a record field of the same name
+    // would be silently overwritten.
+    for reserved in [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK] {
+        if item.contains_key(reserved) {
+            return Err(StoreError::Backend(format!("{} has a field named {reserved}, which the store owns", T::ENTITY)));
+        }
+    }
     item.insert(keys::PK.to_owned(), AttributeValue::S(pk.to_owned()));
     item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));
     item.insert(keys::ENTITY.to_owned(), AttributeValue::S(T::ENTITY.to_owned()));
