@@ -145,6 +145,20 @@ pub fn email_claim(email_lowercase: &str) -> PlatformKey {
     PlatformKey::new(format!("EMAIL#{email_lowercase}"), "CLAIM")
 }
 
+/// Claims a custom domain for a tenant platform-wide.
+pub fn domain_claim(domain_lowercase: &str) -> PlatformKey {
+    PlatformKey::new(format!("DOMAIN#{domain_lowercase}"), "CLAIM")
+}
+
+/// GSI1 entry listing every tenant, oldest first.
+pub fn tenants_index(created_at_rfc3339: &str, tenant_id: Uuid) -> IndexKey {
+    IndexKey { pk: tenants_index_pk().to_owned(), sk: format!("{created_at_rfc3339}#{tenant_id}") }
+}
+
+pub fn tenants_index_pk() -> &'static str {
+    "TENANTS"
+}
+
 /// Counts failed logins for one email within a window.
 pub fn login_throttle(email_lowercase: &str) -> PlatformKey {
     PlatformKey::new(format!("LOGINFAIL#{email_lowercase}"), "COUNTER")
@@ -220,6 +234,8 @@ mod tests {
         assert_eq!(slug_claim("acme").sk(), "CLAIM");
         assert_eq!(email_claim("a@b.io").pk(), "EMAIL#a@b.io");
         assert_eq!(login_throttle("a@b.io").pk(), "LOGINFAIL#a@b.io");
+        assert_eq!(domain_claim("crm.acme.io").pk(), "DOMAIN#crm.acme.io");
+        assert_eq!(tenants_index("2026-01-01T00:00:00Z", id(5)).pk, "TENANTS");
         assert_eq!(plan(id(4)).pk(), "PLAN#00000000-0000-0000-0000-000000000004");
         assert_eq!(plan(id(4)).sk(), "PLAN");
     }

@@ -11,4 +11,5 @@ pub mod records;
 pub mod runtime;
 pub mod store;
 pub mod tenancy;
+pub mod validate;
 pub mod views;

@@ -35,6 +35,20 @@ pub struct TenantRecord {
 
 impl Entity for TenantRecord {
     const ENTITY: &'static str = "tenant";
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        Some(crate::keys::tenants_index(&created, self.id))
+    }
+}
+
+/// Claims a custom domain for a tenant. Key: `DOMAIN#<domain>` / `CLAIM`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainClaim {
+    pub tenant_id: Uuid,
+}
+
+impl Entity for DomainClaim {
+    const ENTITY: &'static str = "domain_claim";
 }
 
 /// A person in a tenant. Key: `TENANT#<tenant>` / `USER#<id>`.

@@ -8,5 +8,6 @@ mod infrastructure;
 mod openapi;
 mod roles;
 mod store;
+mod tenants;
 mod tokens;
 mod secrets;

@@ -31,7 +31,12 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "audit",
             audit::routes().split_for_parts().1,
-            audit::router(audit::AppState { store: store.clone(), verifier }, &config),
+            audit::router(audit::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "tenants",
+            tenants::routes().split_for_parts().1,
+            tenants::router(tenants::AppState { store: store.clone(), verifier }, &config),
         ),
     ]
 }

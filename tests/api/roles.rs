@@ -15,6 +15,7 @@ pub(crate) struct Setup {
     pub(crate) auth: AuthApp,
     pub(crate) roles: axum::Router,
     pub(crate) audit: axum::Router,
+    pub(crate) tenants: axum::Router,
     verifier: Arc<TokenVerifier>,
 }
 
@@ -29,7 +30,11 @@ pub(crate) async fn setup() -> Setup {
         audit::AppState { store: auth.store.clone(), verifier: verifier.clone() },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, audit, verifier }
+    let tenants = tenants::router(
+        tenants::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    Setup { auth, roles, audit, tenants, verifier }
 }
 
 /// Registers a tenant; returns its admin's access token.

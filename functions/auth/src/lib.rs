@@ -8,9 +8,8 @@ mod password;
 mod register;
 mod session;
 mod tokens;
-mod validate;
 
-pub use register::{RegisterRequest, RegisterResponse};
+pub use register::RegisterResponse;
 pub use session::LOGIN_WINDOW_SECS;
 
 use axum::extract::FromRef;

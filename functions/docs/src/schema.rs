@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Registration, login and tokens"),
         (name = "docs", description = "API documentation and health"),
         (name = "roles", description = "Roles, the permission catalog and role templates"),
+        (name = "tenants", description = "Organisations"),
     )
 )]
 struct PlatformDoc;
@@ -42,6 +43,7 @@ pub fn openapi() -> Document {
     doc.merge(auth::routes().split_for_parts().1);
     doc.merge(roles::routes().split_for_parts().1);
     doc.merge(audit::routes().split_for_parts().1);
+    doc.merge(tenants::routes().split_for_parts().1);
     doc
 }
 

@@ -83,7 +83,7 @@ where
 
 /// A platform super admin. The only path to another tenant's scope.
 #[derive(Debug, Clone)]
-pub struct SuperAdmin(Principal);
+pub struct SuperAdmin(Principal, String);
 
 impl SuperAdmin {
     pub fn principal(&self) -> &Principal {
@@ -93,6 +93,16 @@ impl SuperAdmin {
     /// Acts inside any tenant. Callers audit what they do with it.
     pub fn scope_for(&self, tenant_id: Uuid) -> TenantScope {
         TenantScope::new(tenant_id)
+    }
+
+    /// The super admin acting inside `tenant_id`, for auditing.
+    pub fn actor_in(&self, tenant_id: Uuid) -> Actor {
+        Actor {
+            principal: self.0.clone(),
+            scope: TenantScope::new(tenant_id),
+            via_super_admin: tenant_id != self.0.claims.tenant_id,
+            request_id: self.1.clone(),
+        }
     }
 }
 
@@ -108,7 +118,8 @@ where
         if !principal.claims.is_super_admin {
             return Err(ApiError::forbidden("Only platform super admins may do this."));
         }
-        Ok(SuperAdmin(principal))
+        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        Ok(SuperAdmin(principal, request_id))
     }
 }
 

@@ -1,6 +1,7 @@
-//! Field rules for identity input.
+//! Field rules shared by the APIs that take names, emails, slugs and
+//! domains.
 
-use shared::http::ValidationErrors;
+use crate::http::ValidationErrors;
 
 pub const MAX_EMAIL: usize = 254;
 const RESERVED_SLUGS: &[&str] = &["admin", "api", "app", "auth", "docs", "platform", "static", "www"];
@@ -54,6 +55,25 @@ pub fn name(errors: &mut ValidationErrors, field: &str, raw: &str, max: usize) -
     name
 }
 
+/// A custom domain (hostname): lowercased, labels of a–z, 0–9 and inner
+/// hyphens, at least two labels.
+pub fn domain(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
+    let domain = raw.trim().trim_end_matches('.').to_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    let valid = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if !valid {
+        errors.add(field, "Enter a valid domain name, such as crm.example.com.");
+    }
+    domain
+}
+
 /// An optional name (may be empty).
 pub fn optional_name(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, max: usize) -> String {
     let name = raw.unwrap_or("").trim().to_owned();
@@ -87,6 +107,14 @@ mod tests {
         assert!(check(|e| slug(e, "s", "a1b")).1);
         for bad in ["ab", "Acme", "-acme", "acme-", "ac me", "acme_corp", "admin", &"a".repeat(51)] {
             assert!(!check(|e| slug(e, "s", bad)).1, "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(check(|e| domain(e, "d", "CRM.Acme.io.")), ("crm.acme.io".into(), true));
+        for bad in ["acme", "-a.io", "a-.io", "a..io", "a b.io", "a_b.io", &format!("{}.io", "a".repeat(64))] {
+            assert!(!check(|e| domain(e, "d", bad)).1, "{bad} accepted");
         }
     }
 
