@@ -115,6 +115,11 @@ pub fn audit_log() -> SortKeyPrefix {
     SortKeyPrefix::of("AUDIT")
 }
 
+/// The tenant's usage counters (users), checked against plan limits.
+pub fn usage() -> SortKey {
+    SortKey("USAGE".to_owned())
+}
+
 /// The tenant's single subscription.
 pub fn subscription() -> SortKey {
     SortKey("SUBSCRIPTION".to_owned())

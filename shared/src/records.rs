@@ -309,3 +309,19 @@ pub struct AuditRecord {
 impl Entity for AuditRecord {
     const ENTITY: &'static str = "audit";
 }
+
+/// Counters checked against the plan's limits. Key: `TENANT#<tenant>` /
+/// `USAGE`; changed only by `ADD` inside the transactions that create or
+/// (de)activate users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// Active users.
+    #[serde(default)]
+    pub users: u32,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Entity for UsageRecord {
+    const ENTITY: &'static str = "usage";
+}

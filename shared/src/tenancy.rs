@@ -6,7 +6,7 @@
 use crate::keys;
 use crate::permissions::{admin_permissions, Module};
 use crate::records::{
-    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
+    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, UsageRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
     TenantRecord, UserRecord,
 };
 use crate::store::{Condition, PageRequest, Store, StoreError, TenantScope, Transaction};
@@ -268,7 +268,8 @@ impl Provisioned {
                 Condition::NotExists,
                 "role_name",
             )
-            .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription");
+            .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription")
+            .put(&self.scope, &keys::usage(), &UsageRecord { users: 1, version: 1 }, Condition::NotExists, "usage");
     }
 }
 

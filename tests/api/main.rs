@@ -9,5 +9,6 @@ mod openapi;
 mod roles;
 mod store;
 mod tenants;
+mod users;
 mod tokens;
 mod secrets;

@@ -36,7 +36,12 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "tenants",
             tenants::routes().split_for_parts().1,
-            tenants::router(tenants::AppState { store: store.clone(), verifier }, &config),
+            tenants::router(tenants::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "users",
+            users::routes().split_for_parts().1,
+            users::router(users::AppState { store: store.clone(), verifier }, &config),
         ),
     ]
 }

@@ -16,6 +16,7 @@ pub(crate) struct Setup {
     pub(crate) roles: axum::Router,
     pub(crate) audit: axum::Router,
     pub(crate) tenants: axum::Router,
+    pub(crate) users: axum::Router,
     verifier: Arc<TokenVerifier>,
 }
 
@@ -34,7 +35,11 @@ pub(crate) async fn setup() -> Setup {
         tenants::AppState { store: auth.store.clone(), verifier: verifier.clone() },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, audit, tenants, verifier }
+    let users = users::router(
+        users::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    Setup { auth, roles, audit, tenants, users, verifier }
 }
 
 /// Registers a tenant; returns its admin's access token.

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "docs", description = "API documentation and health"),
         (name = "roles", description = "Roles, the permission catalog and role templates"),
         (name = "tenants", description = "Organisations"),
+        (name = "users", description = "People of an organisation"),
     )
 )]
 struct PlatformDoc;
@@ -44,6 +45,7 @@ pub fn openapi() -> Document {
     doc.merge(roles::routes().split_for_parts().1);
     doc.merge(audit::routes().split_for_parts().1);
     doc.merge(tenants::routes().split_for_parts().1);
+    doc.merge(users::routes().split_for_parts().1);
     doc
 }
 

@@ -3,7 +3,7 @@ use super::{condition_expression, to_item, Condition, Entity, Store, StoreError,
 use crate::keys::{self, PlatformKey, SortKey};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 /// An all-or-nothing write of up to 100 items.
 ///
@@ -70,6 +70,51 @@ impl<'s> Transaction<'s> {
         }
         match delete.build() {
             Ok(d) => self.ops.push((label, TransactWriteItem::builder().delete(d).build())),
+            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+        }
+        self
+    }
+
+    /// Adds `delta` to a numeric attribute of a tenant-owned item. With
+    /// `below`, the write fails unless the current value is under it (a
+    /// missing attribute counts as 0); with `must_exist`, it fails when the
+    /// item is missing instead of creating it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        field: &'static str,
+        delta: i64,
+        below: Option<i64>,
+        must_exist: bool,
+        label: &'static str,
+    ) -> &mut Self {
+        let mut conditions = Vec::new();
+        if must_exist {
+            conditions.push(format!("attribute_exists({})", keys::PK));
+        }
+        if below.is_some() {
+            conditions.push("(attribute_not_exists(#f) OR #f < :limit)".to_owned());
+        }
+        let mut update = Update::builder()
+            .table_name(self.store.table_name())
+            .key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
+            .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
+            // Bumping the version makes read-modify-write updates of the
+            // same record notice this change instead of overwriting it.
+            .update_expression("ADD #f :delta, version :one")
+            .expression_attribute_names("#f", field)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        if let Some(limit) = below {
+            update = update.expression_attribute_values(":limit", AttributeValue::N(limit.to_string()));
+        }
+        if !conditions.is_empty() {
+            update = update.condition_expression(conditions.join(" AND "));
+        }
+        match update.build() {
+            Ok(u) => self.ops.push((label, TransactWriteItem::builder().update(u).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
         }
         self
