@@ -9,6 +9,7 @@ pub mod keys;
 pub mod permissions;
 pub mod records;
 pub mod runtime;
+pub mod state;
 pub mod store;
 pub mod tenancy;
 pub mod validate;

@@ -8,26 +8,13 @@ mod write;
 
 pub use view::RoleView;
 
-use axum::extract::FromRef;
 use axum::Router;
-use shared::auth::TokenVerifier;
 use shared::http::{self, HttpConfig};
-use shared::store::Store;
-use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub verifier: Arc<TokenVerifier>,
-}
-
-impl FromRef<AppState> for Arc<TokenVerifier> {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
+/// The store and the token verifier.
+pub type AppState = shared::state::ApiState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,15 +1,11 @@
-use roles::{router, AppState};
-use shared::auth::TokenVerifier;
-use shared::config::{public_keys_from_env, Config};
+use shared::config::Config;
 use shared::runtime;
-use std::sync::Arc;
+use shared::state::ApiState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
-    // Public keys only: this function verifies tokens, it never signs them.
-    let verifier = TokenVerifier::new(&public_keys_from_env()?, &config.tokens)?;
-    let state = AppState { store: runtime::store(&config).await, verifier: Arc::new(verifier) };
-    runtime::serve(router(state, &config.http)).await
+    let state = ApiState::from_config(&config).await?;
+    runtime::serve(roles::router(state, &config.http)).await
 }
