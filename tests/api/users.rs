@@ -173,3 +173,42 @@ async fn members_edit_only_their_own_profile_fields() {
     let res = users_call(&s, "PATCH", "/api/users/update_me/", &admin, Some(json!({"preferences": {"x": "y".repeat(20_000)}}))).await;
     assert!(res.json()["preferences"].is_array());
 }
+
+#[tokio::test]
+async fn role_members_lists_exactly_the_holders() {
+    let s = setup().await;
+    let admin = register(&s, "members").await;
+    let other = register(&s, "membersother").await;
+    let role = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Support"})), None).await.json();
+    let role_id = role["id"].as_str().unwrap().to_owned();
+    let mut holders = Vec::new();
+    for i in 0..3 {
+        let roles = if i < 2 { json!([role_id]) } else { json!([]) };
+        let res = users_call(&s, "POST", "/api/users/", &admin, Some(new_user(&unique("m").1, roles))).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        if i < 2 {
+            holders.push(res.json()["id"].clone());
+        }
+    }
+    let res = call(&s, "GET", &format!("/api/roles/{role_id}/members/?page_size=100"), &admin, None, None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let mut members: Vec<Value> = res.json()["results"].as_array().unwrap().iter().map(|u| u["id"].clone()).collect();
+    members.sort_by_key(|v| v.to_string());
+    holders.sort_by_key(|v| v.to_string());
+    assert_eq!(members, holders);
+
+    let admin_role = call(&s, "GET", "/api/roles/", &admin, None, None).await.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = call(&s, "GET", &format!("/api/roles/{admin_role}/members/"), &admin, None, None).await;
+    assert_eq!(res.json()["results"].as_array().unwrap().len(), 1);
+    // Another tenant cannot probe the role.
+    let res = call(&s, "GET", &format!("/api/roles/{role_id}/members/"), &other, None, None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}

@@ -6,7 +6,8 @@ use shared::auth::TenantMember;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
-use shared::records::RoleRecord;
+use shared::records::{RoleRecord, TenantRecord, UserRecord};
+use shared::views::UserView;
 use shared::store::PageRequest;
 
 /// List the tenant's roles, in creation order of their ids.
@@ -58,4 +59,41 @@ pub(crate) async fn get_role(
     let role: RoleRecord =
         state.store.tenant(actor.scope()).get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(role.into()))
+}
+
+/// The users holding a role.
+#[utoipa::path(
+    get,
+    path = "/api/roles/{id}/members/",
+    tag = "roles",
+    description = "Permission: any member of the tenant. Pages through the tenant's users, keeping those \
+        holding the role (a filter within the tenant's partition).",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Role id"),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of members", body = Paginated<UserView>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn role_members(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    IdPath(id): IdPath,
+    page: PageQuery,
+) -> Result<Json<Paginated<UserView>>, ApiError> {
+    let store = state.store.tenant(actor.scope());
+    let mut fetched = store.get_many(&[keys::role(id), keys::tenant_profile()]).await?;
+    let role: RoleRecord = fetched.take(&keys::role(id))?.ok_or(ApiError::NotFound)?;
+    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    let request = PageRequest::new(page.page_size, page.cursor.clone(), format!("role-members/{id}"))
+        .where_contains("role_ids", id.to_string());
+    let users = store.query::<UserRecord>(&keys::users(), &request).await?;
+    // Members are listed with this role only; their other roles are in
+    // each user's own view.
+    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, std::slice::from_ref(&role)))))
 }

@@ -80,14 +80,23 @@ pub struct PageRequest {
     pub query_id: String,
     /// List in descending key order (newest first, for time-ordered keys).
     pub descending: bool,
-    /// Equality filters on string attributes, applied after the key
-    /// condition (within the partition, never a table scan).
-    pub equals: Vec<(&'static str, String)>,
+    /// Filters on string attributes, applied after the key condition
+    /// (within the partition, never a table scan).
+    pub filters: Vec<Filter>,
+}
+
+/// A condition on one string attribute (or list of strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// The attribute equals the value.
+    Eq(&'static str, String),
+    /// The list attribute holds the value.
+    Contains(&'static str, String),
 }
 
 impl PageRequest {
     pub fn new(limit: u16, cursor: Option<String>, query_id: impl Into<String>) -> Self {
-        Self { limit, cursor, query_id: query_id.into(), descending: false, equals: Vec::new() }
+        Self { limit, cursor, query_id: query_id.into(), descending: false, filters: Vec::new() }
     }
 
     pub fn descending(mut self) -> Self {
@@ -98,7 +107,13 @@ impl PageRequest {
     /// Keeps only items whose `field` equals `value`. Field names come from
     /// code, never from requests.
     pub fn where_eq(mut self, field: &'static str, value: impl Into<String>) -> Self {
-        self.equals.push((field, value.into()));
+        self.filters.push(Filter::Eq(field, value.into()));
+        self
+    }
+
+    /// Keeps only items whose list `field` holds `value`.
+    pub fn where_contains(mut self, field: &'static str, value: impl Into<String>) -> Self {
+        self.filters.push(Filter::Contains(field, value.into()));
         self
     }
 }
@@ -207,7 +222,14 @@ impl Store {
             None => (keys::PK, keys::SK),
         };
         let order = if page.descending { "desc" } else { "asc" };
-        let filters: Vec<String> = page.equals.iter().map(|(f, v)| format!("{f}={v}")).collect();
+        let filters: Vec<String> = page
+            .filters
+            .iter()
+            .map(|f| match f {
+                Filter::Eq(f, v) => format!("{f}={v}"),
+                Filter::Contains(f, v) => format!("{f}~{v}"),
+            })
+            .collect();
         let binding =
             format!("{}|{}|{}|{}|{}", index.unwrap_or("table"), pk, page.query_id, order, filters.join("&"));
         let limit = page.limit.clamp(1, 1000);
@@ -233,11 +255,11 @@ impl Store {
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":now", AttributeValue::N(now_epoch().to_string()))
-            .filter_expression(filter_expression(&page.equals))
+            .filter_expression(filter_expression(&page.filters))
             .scan_index_forward((direction == Direction::Next) != page.descending)
             // One extra item tells whether another page follows.
             .limit(i32::from(limit) + 1);
-        for (i, (field, value)) in page.equals.iter().enumerate() {
+        for (i, Filter::Eq(field, value) | Filter::Contains(field, value)) in page.filters.iter().enumerate() {
             req = req
                 .expression_attribute_names(format!("#f{i}"), *field)
                 .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
@@ -291,11 +313,14 @@ impl Store {
     }
 }
 
-/// Live items only, plus the request's equality filters.
-fn filter_expression(equals: &[(&'static str, String)]) -> String {
+/// Live items only, plus the request's filters.
+fn filter_expression(filters: &[Filter]) -> String {
     let mut expr = "(attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
-    for i in 0..equals.len() {
-        expr.push_str(&format!(" AND #f{i} = :f{i}"));
+    for (i, f) in filters.iter().enumerate() {
+        match f {
+            Filter::Eq(..) => expr.push_str(&format!(" AND #f{i} = :f{i}")),
+            Filter::Contains(..) => expr.push_str(&format!(" AND contains(#f{i}, :f{i})")),
+        }
     }
     expr
 }
