@@ -44,17 +44,12 @@ fn empty_object() -> Value {
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<String>)]
     pub domain: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
     pub enabled_modules: Option<Vec<String>>,
-}
-
-/// Tells an explicit `null` (remove) from an absent field (keep).
-fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 impl From<TenantInput> for TenantPatch {

@@ -25,7 +25,7 @@ pub const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 pub struct ProfilePatch {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     /// IANA time zone name, e.g. `Europe/Madrid`.
@@ -33,13 +33,9 @@ pub struct ProfilePatch {
     /// Free-form JSON object, at most 16 KiB.
     #[schema(value_type = Option<Object>)]
     pub preferences: Option<Value>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<String>)]
     pub profile_picture: Option<Option<String>>,
-}
-
-fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// The caller's own profile.

@@ -118,7 +118,7 @@ where
         if !principal.claims.is_super_admin {
             return Err(ApiError::forbidden("Only platform super admins may do this."));
         }
-        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let request_id = request_id(parts);
         Ok(SuperAdmin(principal, request_id))
     }
 }
@@ -165,11 +165,15 @@ impl Actor {
     }
 }
 
+fn request_id(parts: &Parts) -> String {
+    parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+}
+
 /// Resolves the tenant a request acts in. `X-Tenant-Id` moves only super
 /// admins; for anyone else a foreign tenant id answers 404, so the header
 /// never widens a normal user's reach.
 fn actor(principal: Principal, parts: &Parts) -> Result<Actor, ApiError> {
-    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = request_id(parts);
     let requested = match parts.headers.get(TENANT_HEADER) {
         None => None,
         Some(v) => Some(v.to_str().ok().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {

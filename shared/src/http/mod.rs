@@ -5,12 +5,14 @@
 
 mod error;
 mod json;
+mod nullable;
 mod pagination;
 mod path;
 mod query;
 
 pub use error::{ApiError, ValidationErrors};
 pub use json::{parse, ApiJson, BodyLimit, DEFAULT_BODY_LIMIT};
+pub use nullable::nullable;
 pub use pagination::{PageQuery, Paginated, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use path::IdPath;
 pub use query::ApiQuery;
