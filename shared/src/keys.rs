@@ -14,6 +14,10 @@ pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
+/// A second sort order inside a partition: GSI2 is keyed on `PK` and this
+/// attribute, and holds only items that set it.
+pub const GSI2: &str = "GSI2";
+pub const GSI2SK: &str = "GSI2SK";
 /// Epoch seconds after which an item is dead. DynamoDB deletes such items
 /// eventually (DynamoDB Local never does), so every read checks it as well.
 pub const TTL: &str = "expires_at";
@@ -103,6 +107,19 @@ pub fn roles() -> SortKeyPrefix {
 /// A role's name, claimed case-insensitively within its tenant.
 pub fn role_name(name_lowercase: &str) -> SortKey {
     SortKey(format!("ROLENAME#{name_lowercase}"))
+}
+
+pub fn team(team_id: Uuid) -> SortKey {
+    SortKey::new("TEAM", team_id)
+}
+
+pub fn teams() -> SortKeyPrefix {
+    SortKeyPrefix::of("TEAM")
+}
+
+/// A team's name, claimed case-insensitively within its tenant.
+pub fn team_name(name_lowercase: &str) -> SortKey {
+    SortKey(format!("TEAMNAME#{name_lowercase}"))
 }
 
 /// One audit-log entry; keys sort by time (nanoseconds since the epoch).
@@ -222,6 +239,8 @@ mod tests {
         assert!(early.as_str().starts_with(audit_log().as_str()));
         assert_eq!(role_name("sales").as_str(), "ROLENAME#sales");
         assert!(!role_name("x").as_str().starts_with(roles().as_str()), "name claims are not roles");
+        assert_eq!(team_name("north").as_str(), "TEAMNAME#north");
+        assert!(!team_name("x").as_str().starts_with(teams().as_str()), "name claims are not teams");
     }
 
     #[test]
@@ -229,6 +248,8 @@ mod tests {
         assert!(user(id(9)).as_str().starts_with(users().as_str()));
         assert!(role(id(9)).as_str().starts_with(roles().as_str()));
         assert!(!role(id(9)).as_str().starts_with(users().as_str()));
+        assert!(team(id(9)).as_str().starts_with(teams().as_str()));
+        assert!(!team(id(9)).as_str().starts_with(users().as_str()));
         // The profile must never be swept up by a kind prefix.
         assert!(!tenant_profile().as_str().starts_with(users().as_str()));
     }

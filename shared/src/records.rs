@@ -148,6 +148,44 @@ impl Entity for RoleRecord {
     const ENTITY: &'static str = "role";
 }
 
+/// A group of users; membership lives on users' `team_ids` and feeds the
+/// `team` permission scope. Key: `TENANT#<tenant>` / `TEAM#<id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    #[serde(default, with = "blank")]
+    pub description: String,
+    /// A member who leads the team, if any.
+    pub lead_id: Option<Uuid>,
+    /// Users in the team; maintained in the same transaction as every
+    /// membership change.
+    #[serde(default)]
+    pub member_count: u32,
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for TeamRecord {
+    const ENTITY: &'static str = "team";
+}
+
+/// Claims a team name within a tenant. Key: `TENANT#<tenant>` /
+/// `TEAMNAME#<lowercased name>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamNameClaim {
+    pub team_id: Uuid,
+}
+
+impl Entity for TeamNameClaim {
+    const ENTITY: &'static str = "team_name";
+}
+
 /// A sellable plan. Key: `PLAN#<id>` / `PLAN`, listed through GSI1 `PLANS`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanRecord {

@@ -38,6 +38,18 @@ pub trait Entity: Serialize + DeserializeOwned {
         None
     }
 
+    /// A second sort key inside the record's own partition (GSI2), for a
+    /// second listing order such as users by email.
+    fn alt_sort_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Extra string attributes derived from the record, written with it but
+    /// never read back, e.g. lower-cased names that a search filter matches.
+    fn derived_attributes(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Epoch seconds after which the record counts as gone.
     fn expires_at(&self) -> Option<i64> {
         None
@@ -85,13 +97,68 @@ pub struct PageRequest {
     pub filters: Vec<Filter>,
 }
 
-/// A condition on one string attribute (or list of strings).
+/// A condition on one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filter {
-    /// The attribute equals the value.
+    /// The string attribute equals the value.
     Eq(&'static str, String),
+    /// The boolean attribute equals the value.
+    Is(&'static str, bool),
     /// The list attribute holds the value.
     Contains(&'static str, String),
+    /// At least one of the string attributes starts with the value.
+    AnyStartsWith(&'static [&'static str], String),
+}
+
+impl Filter {
+    /// How the filter enters a cursor's binding: a cursor made under one
+    /// set of filters is refused under another.
+    fn binding(&self) -> String {
+        match self {
+            Filter::Eq(f, v) => format!("{f}={v}"),
+            Filter::Is(f, v) => format!("{f}?{v}"),
+            Filter::Contains(f, v) => format!("{f}~{v}"),
+            Filter::AnyStartsWith(fs, v) => format!("{}^{v}", fs.join(",")),
+        }
+    }
+}
+
+/// Which key a query runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Index {
+    /// The table's own `PK`/`SK`.
+    Table,
+    /// `GSI1PK`/`GSI1SK`: platform-wide listings.
+    Gsi1,
+    /// `PK`/`GSI2SK`: a second order inside a partition.
+    Gsi2,
+}
+
+impl Index {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Index::Table => None,
+            Index::Gsi1 => Some(keys::GSI1),
+            Index::Gsi2 => Some(keys::GSI2),
+        }
+    }
+
+    fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Table => (keys::PK, keys::SK),
+            Index::Gsi1 => (keys::GSI1PK, keys::GSI1SK),
+            Index::Gsi2 => (keys::PK, keys::GSI2SK),
+        }
+    }
+
+    /// What a cursor must hold to resume: the table key plus the index key.
+    fn cursor_attributes(self) -> &'static [&'static str] {
+        match self {
+            Index::Table => &[keys::PK, keys::SK],
+            Index::Gsi1 => &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
+            Index::Gsi2 => &[keys::PK, keys::SK, keys::GSI2SK],
+        }
+    }
 }
 
 impl PageRequest {
@@ -114,6 +181,18 @@ impl PageRequest {
     /// Keeps only items whose list `field` holds `value`.
     pub fn where_contains(mut self, field: &'static str, value: impl Into<String>) -> Self {
         self.filters.push(Filter::Contains(field, value.into()));
+        self
+    }
+
+    /// Keeps only items whose boolean `field` is `value`.
+    pub fn where_is(mut self, field: &'static str, value: bool) -> Self {
+        self.filters.push(Filter::Is(field, value));
+        self
+    }
+
+    /// Keeps only items where one of `fields` starts with `prefix`.
+    pub fn where_any_starts_with(mut self, fields: &'static [&'static str], prefix: impl Into<String>) -> Self {
+        self.filters.push(Filter::AnyStartsWith(fields, prefix.into()));
         self
     }
 }
@@ -209,29 +288,25 @@ impl Store {
         Ok(out.attributes.is_some_and(|old| !is_expired(&old, now_epoch())))
     }
 
-    /// Queries a partition (or a GSI1 partition) by sort-key prefix.
+    /// Queries a partition (or an index partition) by sort-key prefix.
     async fn query_page<T: DeserializeOwned>(
         &self,
-        index: Option<&str>,
+        index: Index,
         pk: &str,
         sk_prefix: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
-        let (pk_attr, sk_attr) = match index {
-            Some(_) => (keys::GSI1PK, keys::GSI1SK),
-            None => (keys::PK, keys::SK),
-        };
+        let (pk_attr, sk_attr) = index.key_attributes();
         let order = if page.descending { "desc" } else { "asc" };
-        let filters: Vec<String> = page
-            .filters
-            .iter()
-            .map(|f| match f {
-                Filter::Eq(f, v) => format!("{f}={v}"),
-                Filter::Contains(f, v) => format!("{f}~{v}"),
-            })
-            .collect();
-        let binding =
-            format!("{}|{}|{}|{}|{}", index.unwrap_or("table"), pk, page.query_id, order, filters.join("&"));
+        let filters: Vec<String> = page.filters.iter().map(Filter::binding).collect();
+        let binding = format!(
+            "{}|{}|{}|{}|{}",
+            index.name().unwrap_or("table"),
+            pk,
+            page.query_id,
+            order,
+            filters.join("&")
+        );
         let limit = page.limit.clamp(1, 1000);
         let (start, direction) = match &page.cursor {
             Some(c) => {
@@ -259,10 +334,25 @@ impl Store {
             .scan_index_forward((direction == Direction::Next) != page.descending)
             // One extra item tells whether another page follows.
             .limit(i32::from(limit) + 1);
-        for (i, Filter::Eq(field, value) | Filter::Contains(field, value)) in page.filters.iter().enumerate() {
-            req = req
-                .expression_attribute_names(format!("#f{i}"), *field)
-                .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+        for (i, filter) in page.filters.iter().enumerate() {
+            match filter {
+                Filter::Eq(field, value) | Filter::Contains(field, value) => {
+                    req = req
+                        .expression_attribute_names(format!("#f{i}"), *field)
+                        .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+                }
+                Filter::Is(field, value) => {
+                    req = req
+                        .expression_attribute_names(format!("#f{i}"), *field)
+                        .expression_attribute_values(format!(":f{i}"), AttributeValue::Bool(*value));
+                }
+                Filter::AnyStartsWith(fields, value) => {
+                    for (j, field) in fields.iter().enumerate() {
+                        req = req.expression_attribute_names(format!("#f{i}_{j}"), *field);
+                    }
+                    req = req.expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+                }
+            }
         }
         if let Some(prefix) = sk_prefix {
             key_expr.push_str(" AND begins_with(#sk, :sk)");
@@ -270,8 +360,8 @@ impl Store {
                 .expression_attribute_names("#sk", sk_attr)
                 .expression_attribute_values(":sk", AttributeValue::S(prefix.to_owned()));
         }
-        if let Some(index) = index {
-            req = req.index_name(index);
+        if let Some(name) = index.name() {
+            req = req.index_name(name);
         }
         let had_cursor = start.is_some();
         if let Some(start) = start {
@@ -288,10 +378,7 @@ impl Store {
         if direction == Direction::Previous {
             raw.reverse();
         }
-        let key_attrs: &[&str] = match index {
-            Some(_) => &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
-            None => &[keys::PK, keys::SK],
-        };
+        let key_attrs = index.cursor_attributes();
         let first = raw.first().map(|i| item_key(i, key_attrs)).transpose()?;
         let last = raw.last().map(|i| item_key(i, key_attrs)).transpose()?;
         // Forward: more after the last item if the query found more; a page
@@ -318,8 +405,12 @@ fn filter_expression(filters: &[Filter]) -> String {
     let mut expr = "(attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
     for (i, f) in filters.iter().enumerate() {
         match f {
-            Filter::Eq(..) => expr.push_str(&format!(" AND #f{i} = :f{i}")),
+            Filter::Eq(..) | Filter::Is(..) => expr.push_str(&format!(" AND #f{i} = :f{i}")),
             Filter::Contains(..) => expr.push_str(&format!(" AND contains(#f{i}, :f{i})")),
+            Filter::AnyStartsWith(fields, _) => {
+                let any: Vec<String> = (0..fields.len()).map(|j| format!("begins_with(#f{i}_{j}, :f{i})")).collect();
+                expr.push_str(&format!(" AND ({})", any.join(" OR ")));
+            }
         }
     }
     expr
@@ -450,7 +541,13 @@ impl TenantStore<'_> {
 
     /// Items of one kind, in sort-key order, one page at a time.
     pub async fn query<T: Entity>(&self, prefix: &SortKeyPrefix, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(None, &self.pk, Some(prefix.as_str()), page).await
+        self.store.query_page(Index::Table, &self.pk, Some(prefix.as_str()), page).await
+    }
+
+    /// Items of this partition in their second order (GSI2), selected by a
+    /// prefix of that order's key.
+    pub async fn query_alt<T: Entity>(&self, prefix: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
+        self.store.query_page(Index::Gsi2, &self.pk, Some(prefix), page).await
     }
 }
 
@@ -530,7 +627,7 @@ impl PlatformStore<'_> {
 
     /// Items sharing one GSI1 partition, in GSI1 sort-key order.
     pub async fn query_index<T: Entity>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(Some(keys::GSI1), index_pk, None, page).await
+        self.store.query_page(Index::Gsi1, index_pk, None, page).await
     }
 }
 
@@ -547,10 +644,18 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     let mut item: Item = serde_dynamo::to_item(record)?;
     // The store owns these attributes; a record field of the same name
     // would be silently overwritten.
-    for reserved in [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK] {
-        if item.contains_key(reserved) {
-            return Err(StoreError::Backend(format!("{} has a field named {reserved}, which the store owns", T::ENTITY)));
+    let derived = record.derived_attributes();
+    let reserved = [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK];
+    for name in reserved.iter().chain(derived.iter().map(|(n, _)| n)) {
+        if item.contains_key(*name) {
+            return Err(StoreError::Backend(format!("{} has a field named {name}, which the store owns", T::ENTITY)));
         }
+    }
+    for (name, value) in derived {
+        item.insert(name.to_owned(), AttributeValue::S(value));
+    }
+    if let Some(sk2) = record.alt_sort_key() {
+        item.insert(keys::GSI2SK.to_owned(), AttributeValue::S(sk2));
     }
     item.insert(keys::PK.to_owned(), AttributeValue::S(pk.to_owned()));
     item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));
@@ -612,6 +717,12 @@ mod tests {
         fn index_key(&self) -> Option<IndexKey> {
             Some(IndexKey { pk: "WIDGETS".into(), sk: self.id.clone() })
         }
+        fn alt_sort_key(&self) -> Option<String> {
+            Some(format!("WIDGET#{}", self.size))
+        }
+        fn derived_attributes(&self) -> Vec<(&'static str, String)> {
+            vec![("id_lc", self.id.to_lowercase())]
+        }
         fn expires_at(&self) -> Option<i64> {
             self.ttl_at
         }
@@ -626,9 +737,27 @@ mod tests {
         assert_eq!(item["entity"], AttributeValue::S("widget".into()));
         assert_eq!(item["GSI1PK"], AttributeValue::S("WIDGETS".into()));
         assert_eq!(item["expires_at"], AttributeValue::N("100".into()));
+        assert_eq!(item["GSI2SK"], AttributeValue::S("WIDGET#3".into()));
+        assert_eq!(item["id_lc"], AttributeValue::S("w1".into()));
         assert_eq!(item["size"], AttributeValue::N("3".into()));
         let back: Widget = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back, w);
+    }
+
+    #[test]
+    fn filters_compose_into_one_expression() {
+        let filters = vec![
+            Filter::Is("is_active", true),
+            Filter::Contains("role_ids", "r".into()),
+            Filter::AnyStartsWith(&["email", "name_lc"], "jo".into()),
+        ];
+        assert_eq!(
+            filter_expression(&filters),
+            "(attribute_not_exists(#ttl) OR #ttl > :now) AND #f0 = :f0 AND contains(#f1, :f1) \
+             AND (begins_with(#f2_0, :f2) OR begins_with(#f2_1, :f2))"
+        );
+        // Different filters bind cursors differently.
+        assert_ne!(Filter::Is("a", true).binding(), Filter::Eq("a", "true".into()).binding());
     }
 
     #[test]
