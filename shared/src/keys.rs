@@ -96,6 +96,16 @@ pub fn users() -> SortKeyPrefix {
     SortKeyPrefix::of("USER")
 }
 
+/// A user's place in the by-email order (GSI2 sort key).
+pub fn user_by_email(email_lowercase: &str) -> String {
+    format!("{}{email_lowercase}", users_by_email().as_str())
+}
+
+/// Users in email order, optionally only emails starting with a prefix.
+pub fn users_by_email() -> SortKeyPrefix {
+    SortKeyPrefix::of("USER")
+}
+
 pub fn role(role_id: Uuid) -> SortKey {
     SortKey::new("ROLE", role_id)
 }
@@ -249,6 +259,8 @@ mod tests {
         assert!(role(id(9)).as_str().starts_with(roles().as_str()));
         assert!(!role(id(9)).as_str().starts_with(users().as_str()));
         assert!(team(id(9)).as_str().starts_with(teams().as_str()));
+        assert_eq!(user_by_email("a@b.io"), "USER#a@b.io");
+        assert!(user_by_email("ab@c.io").starts_with(&format!("{}ab", users_by_email().as_str())));
         assert!(!team(id(9)).as_str().starts_with(users().as_str()));
         // The profile must never be swept up by a kind prefix.
         assert!(!tenant_profile().as_str().starts_with(users().as_str()));

@@ -73,6 +73,10 @@ pub struct UserRecord {
     #[serde(with = "json_text")]
     pub preferences: Value,
     pub profile_picture: Option<String>,
+    /// Logins (refresh-token families) started before this are dead; set
+    /// when the user is deactivated, so reactivation does not revive them.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub sessions_valid_after: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub date_joined: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -82,7 +86,24 @@ pub struct UserRecord {
 
 impl Entity for UserRecord {
     const ENTITY: &'static str = "user";
+    fn alt_sort_key(&self) -> Option<String> {
+        Some(crate::keys::user_by_email(&self.email))
+    }
+    /// Lower-cased names, matched by the users list's `search`.
+    fn derived_attributes(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (USER_FIRST_NAME_LC, self.first_name.to_lowercase()),
+            (USER_LAST_NAME_LC, self.last_name.to_lowercase()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
 }
+
+/// Attributes written with every user for case-insensitive name search.
+pub const USER_FIRST_NAME_LC: &str = "first_name_lc";
+pub const USER_LAST_NAME_LC: &str = "last_name_lc";
 
 /// An email's credential, platform-wide. Key: `EMAIL#<email>` / `CLAIM`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -356,6 +377,9 @@ pub struct UsageRecord {
     /// Active users.
     #[serde(default)]
     pub users: u32,
+    /// Active users holding the system Admin role; never brought below 1.
+    #[serde(default)]
+    pub admins: u32,
     #[serde(default)]
     pub version: u64,
 }

@@ -179,7 +179,8 @@ pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provi
     let tenant_id = scope.tenant_id();
     let trial_ends_at = now + Duration::days(i64::from(terms.trial_days));
     let role_id = Uuid::new_v4();
-    let user_id = Uuid::new_v4();
+    // Time-ordered, so the users partition lists by date joined.
+    let user_id = Uuid::now_v7();
     let tenant = TenantRecord {
         id: tenant_id,
         name: input.name,
@@ -222,6 +223,7 @@ pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provi
         timezone: "UTC".into(),
         preferences: json!({}),
         profile_picture: None,
+        sessions_valid_after: None,
         date_joined: now,
         updated_at: now,
         version: 1,
@@ -269,7 +271,7 @@ impl Provisioned {
                 "role_name",
             )
             .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription")
-            .put(&self.scope, &keys::usage(), &UsageRecord { users: 1, version: 1 }, Condition::NotExists, "usage");
+            .put(&self.scope, &keys::usage(), &UsageRecord { users: 1, admins: 1, version: 1 }, Condition::NotExists, "usage");
     }
 }
 

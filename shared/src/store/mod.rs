@@ -16,7 +16,7 @@ mod transaction;
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use error::StoreError;
 pub use scope::TenantScope;
-pub use transaction::Transaction;
+pub use transaction::{Bound, Counter, Transaction};
 
 use crate::keys::{self, IndexKey, PlatformKey, SortKey, SortKeyPrefix};
 use aws_sdk_dynamodb::types::AttributeValue;

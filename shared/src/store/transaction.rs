@@ -5,6 +5,26 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
+/// One change to a numeric attribute, see [`Transaction::counters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub field: &'static str,
+    pub delta: i64,
+    pub bound: Bound,
+}
+
+/// The condition a counter change must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    None,
+    /// The current value must be under the limit (missing counts as 0):
+    /// a plan limit.
+    Below(i64),
+    /// The value afterwards must be at least this: e.g. never the last
+    /// administrator.
+    KeepAtLeast(i64),
+}
+
 /// An all-or-nothing write of up to 100 items.
 ///
 /// Every operation carries a label; when conditions fail, the error lists
@@ -90,26 +110,54 @@ impl<'s> Transaction<'s> {
         must_exist: bool,
         label: &'static str,
     ) -> &mut Self {
+        let bound = below.map_or(Bound::None, Bound::Below);
+        self.counters(scope, sk, &[Counter { field, delta, bound }], must_exist, label)
+    }
+
+    /// Changes several numeric attributes of one tenant-owned item in one
+    /// operation (a transaction may touch an item only once), each within
+    /// its bound; also bumps the item's `version`.
+    pub fn counters(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        changes: &[Counter],
+        must_exist: bool,
+        label: &'static str,
+    ) -> &mut Self {
         let mut conditions = Vec::new();
         if must_exist {
             conditions.push(format!("attribute_exists({})", keys::PK));
         }
-        if below.is_some() {
-            conditions.push("(attribute_not_exists(#f) OR #f < :limit)".to_owned());
-        }
+        let mut adds = Vec::new();
         let mut update = Update::builder()
             .table_name(self.store.table_name())
             .key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
             .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
-            // Bumping the version makes read-modify-write updates of the
-            // same record notice this change instead of overwriting it.
-            .update_expression("ADD #f :delta, version :one")
-            .expression_attribute_names("#f", field)
-            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
-        if let Some(limit) = below {
-            update = update.expression_attribute_values(":limit", AttributeValue::N(limit.to_string()));
+        for (i, change) in changes.iter().enumerate() {
+            adds.push(format!("#f{i} :d{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), change.field)
+                .expression_attribute_values(format!(":d{i}"), AttributeValue::N(change.delta.to_string()));
+            match change.bound {
+                Bound::None => {}
+                Bound::Below(limit) => {
+                    conditions.push(format!("(attribute_not_exists(#f{i}) OR #f{i} < :b{i})"));
+                    update = update.expression_attribute_values(format!(":b{i}"), AttributeValue::N(limit.to_string()));
+                }
+                Bound::KeepAtLeast(keep) => {
+                    // The value after the change must still be >= keep.
+                    conditions.push(format!("#f{i} >= :b{i}"));
+                    let floor = keep - change.delta;
+                    update = update.expression_attribute_values(format!(":b{i}"), AttributeValue::N(floor.to_string()));
+                }
+            }
         }
+        // Bumping the version makes read-modify-write updates of the same
+        // record notice this change instead of overwriting it.
+        adds.push("version :one".to_owned());
+        update = update.update_expression(format!("ADD {}", adds.join(", ")));
         if !conditions.is_empty() {
             update = update.condition_expression(conditions.join(" AND "));
         }
