@@ -1,0 +1,86 @@
+//! Billing domain: pure logic, no I/O. The scheduler and the subscription
+//! API read records, call these functions and write what they return.
+//!
+//! - [`period`]: calendar arithmetic for billing periods, anchored so that
+//!   month-end subscriptions do not drift (Jan 31 → Feb 28 → Mar 31).
+//! - [`lifecycle`]: the subscription state machine. [`next_action`] says when
+//!   the scheduler must next look at a subscription (the sparse-index key);
+//!   [`advance`] says what to do at a given time, one step per call;
+//!   [`cancel`], [`reactivate`] and [`on_invoice_paid`] are the API's moves.
+//! - [`invoice`]: invoice numbers (`INV-2026-000042`) and the invoice status
+//!   machine.
+//! - [`provider`]: the payment-provider seam, with the manual provider
+//!   (invoices marked paid through the API).
+//!
+//! Every change to a subscription bumps its `version` by one and sets
+//! `updated_at`, so callers write with `version = :previous` and a repeated
+//! or concurrent run changes nothing twice.
+
+pub mod invoice;
+pub mod lifecycle;
+pub mod period;
+pub mod provider;
+
+pub use invoice::{invoice_number, parse_invoice_number, InvoiceDraft, InvoiceNumber, InvoiceStatus};
+pub use lifecycle::{
+    advance, billing_anchor, cancel, next_action, on_invoice_paid, reactivate, BillingPolicy, Clock, FixedClock,
+    OpenInvoice, PlanPrice, SystemClock, Transition, MAX_STEPS_PER_RUN,
+};
+pub use period::{add_cycle, boundary, next_period, nth_period};
+pub use provider::{ChargeOutcome, ChargeRequest, ManualProvider, PaymentProvider};
+
+use crate::records::SubscriptionStatus;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Everything the billing functions refuse, with a message fit for an API
+/// error body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    #[error("{0:?} is not an invoice number: expected INV-<year>-<at least 6 digits>, e.g. INV-2026-000042")]
+    InvalidInvoiceNumber(String),
+    #[error("an invoice cannot go from {from} to {to}")]
+    InvoiceTransition { from: InvoiceStatus, to: InvoiceStatus },
+    #[error("the subscription is {} and can no longer change", status_name(*.status))]
+    SubscriptionEnded { status: SubscriptionStatus },
+    #[error("the billing period ended at {ended_at}: the cancellation has already taken effect")]
+    PeriodEnded { ended_at: OffsetDateTime },
+    #[error("plan {plan_id}'s prices are needed to bill this subscription but were not given")]
+    MissingPlan { plan_id: Uuid },
+    #[error("payment provider {provider} failed: {message}")]
+    Provider { provider: &'static str, message: String },
+}
+
+/// The serialized name, so messages match what the API shows.
+fn status_name(status: SubscriptionStatus) -> &'static str {
+    match status {
+        SubscriptionStatus::Trial => "trial",
+        SubscriptionStatus::Active => "active",
+        SubscriptionStatus::PastDue => "past_due",
+        SubscriptionStatus::Cancelled => "cancelled",
+        SubscriptionStatus::Expired => "expired",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_use_api_names() {
+        let e = BillingError::SubscriptionEnded { status: SubscriptionStatus::Cancelled };
+        assert_eq!(e.to_string(), "the subscription is cancelled and can no longer change");
+        let e = BillingError::InvoiceTransition { from: InvoiceStatus::Void, to: InvoiceStatus::Paid };
+        assert_eq!(e.to_string(), "an invoice cannot go from void to paid");
+        for status in [
+            SubscriptionStatus::Trial,
+            SubscriptionStatus::Active,
+            SubscriptionStatus::PastDue,
+            SubscriptionStatus::Cancelled,
+            SubscriptionStatus::Expired,
+        ] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status_name(status)));
+        }
+    }
+}
