@@ -19,6 +19,7 @@ fn all_permissions_claims(settings: &TokenSettings) -> Claims {
         email: "someone.with.a.long.name@example-company.com".into(),
         tenant_id: Uuid::new_v4(),
         tenant_slug: "example-company".into(),
+        table: None,
         is_super_admin: false,
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),

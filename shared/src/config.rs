@@ -24,6 +24,9 @@ pub struct Config {
     pub tokens: TokenSettings,
     /// Running on a developer machine: enables development defaults.
     pub local_dev: bool,
+    /// ISO 4217 code new plans are priced in unless they name one
+    /// (`DEFAULT_CURRENCY`, default `USD`).
+    pub default_currency: String,
 }
 
 /// Fixed secret for local development only; refused outside `LOCAL_DEV`.
@@ -58,7 +61,12 @@ impl Config {
             access_ttl_secs: parse_or(&get, "ACCESS_TOKEN_TTL_SECONDS", defaults.access_ttl_secs)?,
             refresh_ttl_secs: parse_or(&get, "REFRESH_TOKEN_TTL_SECONDS", defaults.refresh_ttl_secs)?,
         };
+        let default_currency = get("DEFAULT_CURRENCY").unwrap_or_else(|| "USD".to_owned());
+        if !is_currency_code(&default_currency) {
+            return Err(ConfigError::Invalid { name: "DEFAULT_CURRENCY", reason: "expected 3 uppercase letters (ISO 4217)".into() });
+        }
         Ok(Self {
+            default_currency,
             table_name,
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
             cursor_secret,
@@ -67,6 +75,11 @@ impl Config {
             local_dev,
         })
     }
+}
+
+/// Three uppercase ASCII letters, the shape of an ISO 4217 code.
+pub fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 fn parse_or<T: std::str::FromStr>(

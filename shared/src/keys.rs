@@ -182,6 +182,12 @@ pub fn domain_claim(domain_lowercase: &str) -> PlatformKey {
     PlatformKey::new(format!("DOMAIN#{domain_lowercase}"), "CLAIM")
 }
 
+/// Routes a tenant pinned to a dedicated table: names that table. Read only
+/// where a tenant is known by id alone (login, the super-admin path).
+pub fn tenant_route(tenant_id: Uuid) -> PlatformKey {
+    PlatformKey::new(format!("TENANTROUTE#{tenant_id}"), "ROUTE")
+}
+
 /// GSI1 entry listing every tenant, oldest first.
 pub fn tenants_index(created_at_rfc3339: &str, tenant_id: Uuid) -> IndexKey {
     IndexKey { pk: tenants_index_pk().to_owned(), sk: format!("{created_at_rfc3339}#{tenant_id}") }
@@ -211,6 +217,26 @@ pub fn plans_index(sort_order: i32, plan_id: Uuid) -> IndexKey {
 
 pub fn plans_index_pk() -> &'static str {
     "PLANS"
+}
+
+/// Claims a plan slug platform-wide.
+pub fn plan_slug_claim(slug: &str) -> PlatformKey {
+    PlatformKey::new(format!("PLANSLUG#{slug}"), "CLAIM")
+}
+
+/// GSI1 entry listing every subscription, oldest first (within one table:
+/// a tenant pinned to a dedicated table has its entry in that table).
+pub fn subscriptions_index(created_at_rfc3339: &str, tenant_id: Uuid) -> IndexKey {
+    IndexKey { pk: subscriptions_index_pk().to_owned(), sk: format!("{created_at_rfc3339}#{tenant_id}") }
+}
+
+pub fn subscriptions_index_pk() -> &'static str {
+    "SUBSCRIPTIONS"
+}
+
+/// Names the tenant of a subscription id, platform-wide.
+pub fn subscription_ref(subscription_id: Uuid) -> PlatformKey {
+    PlatformKey::new(format!("SUBSCRIPTIONREF#{subscription_id}"), "REF")
 }
 
 #[cfg(test)]
@@ -276,6 +302,18 @@ mod tests {
         assert_eq!(tenants_index("2026-01-01T00:00:00Z", id(5)).pk, "TENANTS");
         assert_eq!(plan(id(4)).pk(), "PLAN#00000000-0000-0000-0000-000000000004");
         assert_eq!(plan(id(4)).sk(), "PLAN");
+        assert_eq!(plan_slug_claim("pro").pk(), "PLANSLUG#pro");
+        assert_eq!(subscriptions_index("2026-01-01T00:00:00Z", id(5)).pk, "SUBSCRIPTIONS");
+        assert_eq!(subscription_ref(id(3)).pk(), "SUBSCRIPTIONREF#00000000-0000-0000-0000-000000000003");
+    }
+
+    #[test]
+    fn tenant_route_key() {
+        let key = tenant_route(id(6));
+        assert_eq!(key.pk(), "TENANTROUTE#00000000-0000-0000-0000-000000000006");
+        assert_eq!(key.sk(), "ROUTE");
+        // Never inside a tenant partition, so no scope can address it.
+        assert!(!key.pk().starts_with("TENANT#"));
     }
 
     #[test]

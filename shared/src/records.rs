@@ -51,6 +51,28 @@ impl Entity for DomainClaim {
     const ENTITY: &'static str = "domain_claim";
 }
 
+/// Where a tenant pinned to a dedicated table keeps its items. Platform-wide,
+/// in the main table; only such tenants have one (no item: the main table).
+/// Key: `TENANTROUTE#<id>` / `ROUTE`. It also stands in for the tenant in the
+/// GSI1 `TENANTS` listing, whose profiles live in the main table otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRouteRecord {
+    pub tenant_id: Uuid,
+    /// The dedicated table's name.
+    pub table: String,
+    /// The tenant's `created_at`, which orders the listing.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Entity for TenantRouteRecord {
+    const ENTITY: &'static str = "tenant_route";
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        Some(crate::keys::tenants_index(&created, self.tenant_id))
+    }
+}
+
 /// A person in a tenant. Key: `TENANT#<tenant>` / `USER#<id>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -194,7 +216,13 @@ pub struct TeamRecord {
 
 impl Entity for TeamRecord {
     const ENTITY: &'static str = "team";
+    /// The lower-cased name, matched by the teams list's `search`.
+    fn derived_attributes(&self) -> Vec<(&'static str, String)> {
+        vec![(TEAM_NAME_LC, self.name.to_lowercase())]
+    }
 }
+
+pub const TEAM_NAME_LC: &str = "name_lc";
 
 /// Claims a team name within a tenant. Key: `TENANT#<tenant>` /
 /// `TEAMNAME#<lowercased name>`.
@@ -239,6 +267,34 @@ impl Entity for PlanRecord {
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         Some(crate::keys::plans_index(self.sort_order, self.id))
     }
+}
+
+/// A plan item with its optimistic-concurrency counter: the same item as
+/// [`PlanRecord`] (which ignores `version`), used by the plans API to write
+/// with `version = :expected`. Items seeded without a version read as 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionedPlan {
+    #[serde(flatten)]
+    pub plan: PlanRecord,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Entity for VersionedPlan {
+    const ENTITY: &'static str = PlanRecord::ENTITY;
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        self.plan.index_key()
+    }
+}
+
+/// Claims a plan slug platform-wide. Key: `PLANSLUG#<slug>` / `CLAIM`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSlugClaim {
+    pub plan_id: Uuid,
+}
+
+impl Entity for PlanSlugClaim {
+    const ENTITY: &'static str = "plan_slug_claim";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -292,6 +348,24 @@ pub struct SubscriptionRecord {
 
 impl Entity for SubscriptionRecord {
     const ENTITY: &'static str = "subscription";
+    /// Every subscription of the tables' GSI1 `SUBSCRIPTIONS`, oldest first
+    /// (the super admins' listing).
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        Some(crate::keys::subscriptions_index(&created, self.tenant_id))
+    }
+}
+
+/// Finds a subscription's tenant by the subscription's id, platform-wide.
+/// Key: `SUBSCRIPTIONREF#<subscription id>` / `REF`; written with the
+/// subscription when the tenant is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRefRecord {
+    pub tenant_id: Uuid,
+}
+
+impl Entity for SubscriptionRefRecord {
+    const ENTITY: &'static str = "subscription_ref";
 }
 
 /// One login's refresh-token chain. Key: `TENANT#<tenant>` /

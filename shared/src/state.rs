@@ -19,6 +19,13 @@ impl FromRef<ApiState> for Arc<TokenVerifier> {
     }
 }
 
+/// The extractors resolve a super admin's `X-Tenant-Id` through the store.
+impl FromRef<ApiState> for Store {
+    fn from_ref(state: &ApiState) -> Self {
+        state.store.clone()
+    }
+}
+
 impl ApiState {
     /// Built once per cold start: the DynamoDB client, and the public keys
     /// from configuration (such functions never read the signing secret).

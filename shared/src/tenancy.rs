@@ -6,10 +6,10 @@
 use crate::keys;
 use crate::permissions::{admin_permissions, Module};
 use crate::records::{
-    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, UsageRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionStatus,
-    TenantRecord, UserRecord,
+    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, UsageRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus,
+    TenantRecord, TenantRouteRecord, UserRecord,
 };
-use crate::store::{Condition, PageRequest, Store, StoreError, TenantScope, Transaction};
+use crate::store::{Condition, DedicatedTable, PageRequest, Store, StoreError, TenantScope, Transaction};
 use crate::auth::{check_new_password, hash_password};
 use crate::http::{ApiError, ValidationErrors};
 use crate::validate;
@@ -160,6 +160,9 @@ pub struct Provisioned {
     pub credential: CredentialRecord,
     pub admin_role: RoleRecord,
     pub subscription: SubscriptionRecord,
+    /// For a tenant born in a dedicated table: its routing item in the main
+    /// table, written by [`provision`] just before the tenant's items.
+    pub route: Option<TenantRouteRecord>,
 }
 
 /// Why provisioning failed, by field.
@@ -175,8 +178,15 @@ pub enum ProvisionError {
 
 /// Builds the records of a new tenant (pure: no I/O).
 pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provisioned {
-    let scope = TenantScope::for_new_tenant();
+    build_in(input, terms, now, None)
+}
+
+/// [`build`], for a tenant whose items are born in `table` (`None`: the
+/// main table).
+pub fn build_in(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime, table: Option<&DedicatedTable>) -> Provisioned {
+    let scope = table.map_or_else(TenantScope::for_new_tenant, TenantScope::for_new_tenant_in);
     let tenant_id = scope.tenant_id();
+    let route = table.map(|t| TenantRouteRecord { tenant_id, table: t.name().to_owned(), created_at: now });
     let trial_ends_at = now + Duration::days(i64::from(terms.trial_days));
     let role_id = Uuid::new_v4();
     // Time-ordered, so the users partition lists by date joined.
@@ -251,7 +261,7 @@ pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provi
         updated_at: now,
         version: 1,
     };
-    Provisioned { scope, tenant, admin, credential, admin_role, subscription }
+    Provisioned { scope, tenant, admin, credential, admin_role, subscription, route }
 }
 
 impl Provisioned {
@@ -271,6 +281,12 @@ impl Provisioned {
                 "role_name",
             )
             .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription")
+            .put_platform(
+                &keys::subscription_ref(self.subscription.id),
+                &SubscriptionRefRecord { tenant_id: self.tenant.id },
+                Condition::NotExists,
+                "subscription_ref",
+            )
             .put(&self.scope, &keys::usage(), &UsageRecord { users: 1, admins: 1, version: 1 }, Condition::NotExists, "usage");
     }
 }
@@ -287,7 +303,29 @@ pub fn provision_error(e: StoreError) -> ProvisionError {
 /// Writes a tenant's records, plus whatever `extra` adds, atomically.
 /// Concurrent transactions on the same claims are retried so that exactly
 /// one wins and the others learn which field was taken.
+///
+/// A tenant born in a dedicated table gets its routing item first, and
+/// loses it again if creation fails: the creation transaction already holds
+/// ten writes, the most DynamoDB Local accepts in one. Until the tenant's
+/// items exist, nothing refers to its fresh id, so the routing item alone
+/// changes nothing (the registry skips a routing item without a profile).
 pub async fn provision<F>(store: &Store, provisioned: &Provisioned, extra: F) -> Result<(), ProvisionError>
+where
+    F: Fn(&mut Transaction<'_>),
+{
+    let Some(route) = &provisioned.route else { return provision_items(store, provisioned, extra).await };
+    let route_key = keys::tenant_route(route.tenant_id);
+    store.platform().put(&route_key, route, Condition::NotExists).await?;
+    let result = provision_items(store, provisioned, extra).await;
+    if result.is_err() {
+        if let Err(e) = store.platform().delete(&route_key).await {
+            tracing::warn!(tenant_id = %route.tenant_id, error = %e, "routing item of a failed tenant creation left behind");
+        }
+    }
+    result
+}
+
+async fn provision_items<F>(store: &Store, provisioned: &Provisioned, extra: F) -> Result<(), ProvisionError>
 where
     F: Fn(&mut Transaction<'_>),
 {

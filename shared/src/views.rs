@@ -27,6 +27,8 @@ pub struct UserView {
     pub tenant: Uuid,
     pub tenant_name: String,
     pub roles: Vec<RoleRef>,
+    /// Teams the user belongs to; they feed the `team` permission scope.
+    pub team_ids: Vec<Uuid>,
     pub is_super_admin: bool,
     pub is_active: bool,
     pub timezone: String,
@@ -55,6 +57,7 @@ impl UserView {
             tenant: tenant.id,
             tenant_name: tenant.name.clone(),
             roles,
+            team_ids: user.team_ids.clone(),
             is_super_admin: user.is_super_admin,
             is_active: user.is_active,
             timezone: user.timezone.clone(),

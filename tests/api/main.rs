@@ -3,12 +3,17 @@
 
 mod audit;
 mod auth;
+mod dedicated;
 mod docs_function;
 mod infrastructure;
+mod matrix;
 mod openapi;
+mod plans;
 mod roles;
 mod store;
+mod subscriptions;
 mod tenants;
+mod teams;
 mod users;
 mod tokens;
 mod secrets;

@@ -41,7 +41,22 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "users",
             users::routes().split_for_parts().1,
-            users::router(users::AppState { store: store.clone(), verifier }, &config),
+            users::router(users::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "teams",
+            teams::routes().split_for_parts().1,
+            teams::router(teams::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "plans",
+            plans::routes().split_for_parts().1,
+            plans::router(plans::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
+        (
+            "subscriptions",
+            subscriptions::routes().split_for_parts().1,
+            subscriptions::router(subscriptions::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
         ),
     ]
 }

@@ -17,6 +17,9 @@ pub(crate) struct Setup {
     pub(crate) audit: axum::Router,
     pub(crate) tenants: axum::Router,
     pub(crate) users: axum::Router,
+    pub(crate) teams: axum::Router,
+    pub(crate) plans: axum::Router,
+    pub(crate) subscriptions: axum::Router,
     verifier: Arc<TokenVerifier>,
 }
 
@@ -39,7 +42,19 @@ pub(crate) async fn setup() -> Setup {
         users::AppState { store: auth.store.clone(), verifier: verifier.clone() },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, audit, tenants, users, verifier }
+    let teams = teams::router(
+        teams::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    let plans = plans::router(
+        plans::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    let subscriptions = subscriptions::router(
+        subscriptions::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    Setup { auth, roles, audit, tenants, users, teams, plans, subscriptions, verifier }
 }
 
 /// Registers a tenant; returns its admin's access token.
@@ -48,6 +63,10 @@ pub(crate) async fn tenant(s: &Setup, prefix: &str) -> String {
     let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&slug, &email), None).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()["tokens"]["access"].as_str().unwrap().to_owned()
+}
+
+pub(crate) fn claims_of(s: &Setup, token: &str) -> shared::auth::Claims {
+    authenticate(&s.verifier, Some(&format!("Bearer {token}"))).unwrap().claims().clone()
 }
 
 pub(crate) fn scope(s: &Setup, token: &str) -> TenantScope {
@@ -200,6 +219,7 @@ pub(crate) fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permis
         email: "someone@example.com".into(),
         tenant_id,
         tenant_slug: "x".into(),
+        table: None,
         is_super_admin,
         permissions,
         enabled_modules: vec![],

@@ -87,6 +87,7 @@ fn claims(settings: &TokenSettings) -> Claims {
         email: "jane@example.com".into(),
         tenant_id: Uuid::new_v4(),
         tenant_slug: "acme".into(),
+        table: None,
         is_super_admin: false,
         permissions: Default::default(),
         enabled_modules: vec!["crm".into()],

@@ -41,6 +41,7 @@ fn claims(settings: &TokenSettings, token_type: TokenType) -> Claims {
         email: "jane@example.com".into(),
         tenant_id: Uuid::new_v4(),
         tenant_slug: "acme".into(),
+        table: None,
         is_super_admin: false,
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),

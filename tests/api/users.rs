@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use shared::keys;
 use shared::records::{RoleRecord, UsageRecord};
 use tests::{post_json, registration, send, unique};
+use uuid::Uuid;
 
 async fn users_call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>) -> tests::TestResponse {
     let req = http::Request::builder()
@@ -211,4 +212,343 @@ async fn role_members_lists_exactly_the_holders() {
     // Another tenant cannot probe the role.
     let res = call(&s, "GET", &format!("/api/roles/{role_id}/members/"), &other, None, None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+// ---- Managing users: update, (de)activation, roles, teams, invariants ----
+
+async fn on(app: &axum::Router, method: &str, uri: &str, token: &str, body: Option<Value>) -> tests::TestResponse {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("host", "api.test");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    send(app, req.body(axum::body::Body::from(body)).unwrap()).await
+}
+
+async fn create_role(s: &Setup, admin: &str, name: &str, permissions: Value) -> String {
+    let res = call(s, "POST", "/api/roles/", admin, Some(json!({"name": name, "permissions": permissions})), None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn admin_role_id(s: &Setup, admin: &str) -> String {
+    let roles = call(s, "GET", "/api/roles/", admin, None, None).await.json();
+    roles["results"].as_array().unwrap().iter().find(|r| r["is_system"] == true).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+async fn create_user(s: &Setup, admin: &str, email: &str, body: Value) -> Value {
+    let mut user = new_user(email, json!([]));
+    user.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+    let res = users_call(s, "POST", "/api/users/", admin, Some(user)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()
+}
+
+async fn login(s: &Setup, email: &str) -> tests::TestResponse {
+    post_json(&s.auth.app, "/api/auth/login/", &json!({"email": email, "password": "a-good-password"}), None).await
+}
+
+async fn role_record(s: &Setup, admin: &str, id: &str) -> RoleRecord {
+    s.auth.store.tenant(&scope(s, admin)).get(&keys::role(id.parse().unwrap())).await.unwrap().unwrap()
+}
+
+async fn usage(s: &Setup, admin: &str) -> UsageRecord {
+    s.auth.store.tenant(&scope(s, admin)).get(&keys::usage()).await.unwrap().unwrap()
+}
+
+async fn audit_actions(s: &Setup, admin: &str, entity_id: &str) -> Vec<String> {
+    let req = shared::store::PageRequest::new(100, None, "audit");
+    let entries = s.auth.store.tenant(&scope(s, admin)).query::<shared::records::AuditRecord>(&keys::audit_log(), &req).await.unwrap();
+    entries.items.into_iter().filter(|e| e.entity_id == entity_id).map(|e| e.action).collect()
+}
+
+#[tokio::test]
+async fn admins_change_users_and_every_copy_follows() {
+    let s = setup().await;
+    let admin = register(&s, "uupd").await;
+    let viewers = create_role(&s, &admin, "Viewers", json!({"crm": {"leads": {"view": "own"}}})).await;
+    let managers = create_role(&s, &admin, "Managers", json!({"crm": {"leads": {"view": "all", "create": true}}})).await;
+    let (_, email) = unique("uupd-user");
+    let user = create_user(&s, &admin, &email, json!({"role_ids": [viewers]})).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+
+    s.auth.calls.reset();
+    let res = users_call(&s, "PATCH", &format!("/api/users/{id}/"), &admin, Some(json!({"role_ids": [managers], "last_name": "Okafor"}))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["GetItem", "BatchGetItem", "GetItem", "TransactWriteItems"],
+        "user, related records, credential, one transaction"
+    );
+    assert_eq!(res.json()["roles"], json!([{"id": managers, "name": "Managers"}]));
+    assert_eq!(res.json()["last_name"], "Okafor");
+    assert_eq!(role_record(&s, &admin, &viewers).await.member_count, 0);
+    assert_eq!(role_record(&s, &admin, &managers).await.member_count, 1);
+    // Login reads the roles from the credential: the new role is in the token.
+    let tokens = login(&s, &email).await.json();
+    let claims = crate::roles::claims_of(&s, tokens["tokens"]["access"].as_str().unwrap());
+    let view = serde_json::to_value(claims.permissions.get("crm.leads.view")).unwrap();
+    assert_eq!(view, json!("all"));
+
+    // PUT needs every field and refuses unknown ones.
+    let res = users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(json!({"first_name": "A"}))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    let full = json!({"first_name": "Ada", "last_name": "Obi", "phone": null, "timezone": "Africa/Lagos",
+                      "preferences": {}, "profile_picture": null, "is_active": true, "role_ids": [], "team_ids": []});
+    let res = users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(full.clone())).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["roles"], json!([]));
+    assert_eq!(role_record(&s, &admin, &managers).await.member_count, 0);
+    let mut bad = full.clone();
+    bad["email"] = json!("x@y.io");
+    assert_eq!(users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(bad)).await.status, StatusCode::BAD_REQUEST);
+    let res = users_call(&s, "PATCH", &format!("/api/users/{id}/"), &admin, Some(json!({"timezone": "no zone", "role_ids": [Uuid::new_v4()]}))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.json()["timezone"].is_array() && res.json()["role_ids"].is_array(), "{}", res.text());
+
+    // A no-op writes nothing; each real change is audited exactly once.
+    s.auth.calls.reset();
+    users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(full)).await;
+    assert!(!s.auth.calls.calls().contains(&"TransactWriteItems".to_owned()));
+    assert_eq!(audit_actions(&s, &admin, &id).await, vec!["user.create", "user.update", "user.update"]);
+}
+
+#[tokio::test]
+async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
+    let s = setup().await;
+    let admin = register(&s, "uroles").await;
+    let other = register(&s, "urolesother").await;
+    let a = create_role(&s, &admin, "A", json!({})).await;
+    let b = create_role(&s, &admin, "B", json!({})).await;
+    let foreign = create_role(&s, &other, "Foreign", json!({})).await;
+    let user = create_user(&s, &admin, &unique("uroles-u").1, json!({"role_ids": [a]})).await;
+    let id = user["id"].as_str().unwrap();
+
+    let res = users_call(&s, "POST", &format!("/api/users/{id}/assign_roles/"), &admin, Some(json!({"role_ids": [a, b, b]}))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["roles"].as_array().unwrap().len(), 2);
+    assert_eq!((role_record(&s, &admin, &a).await.member_count, role_record(&s, &admin, &b).await.member_count), (1, 1));
+    let res = users_call(&s, "POST", &format!("/api/users/{id}/assign_roles/"), &admin, Some(json!({"role_ids": [foreign]}))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.json()["role_ids"][0].as_str().unwrap().contains("Unknown role"));
+
+    let res = users_call(&s, "DELETE", &format!("/api/users/{id}/remove_role/"), &admin, Some(json!({"role_id": a}))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["roles"], json!([{"id": b, "name": "B"}]));
+    assert_eq!(role_record(&s, &admin, &a).await.member_count, 0);
+    let res = users_call(&s, "DELETE", &format!("/api/users/{id}/remove_role/"), &admin, Some(json!({"role_id": a}))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.json()["role_id"].is_array());
+    assert_eq!(audit_actions(&s, &admin, id).await, vec!["user.create", "user.assign_roles", "user.remove_role"]);
+}
+
+#[tokio::test]
+async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_plan() {
+    let s = setup().await;
+    let admin = register(&s, "udeact").await;
+    let (_, email) = unique("udeact-u");
+    let user = create_user(&s, &admin, &email, json!({})).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let refresh = login(&s, &email).await.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
+    assert_eq!(usage(&s, &admin).await.users, 2);
+
+    let res = users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    assert_eq!(usage(&s, &admin).await.users, 1);
+    assert_eq!(login(&s, &email).await.status, StatusCode::FORBIDDEN, "inactive users cannot log in");
+    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    // Deactivating twice changes nothing more.
+    assert_eq!(users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(usage(&s, &admin).await.users, 1);
+
+    let res = users_call(&s, "POST", &format!("/api/users/{id}/activate/"), &admin, None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["is_active"], true);
+    assert_eq!(usage(&s, &admin).await.users, 2);
+    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "reactivation does not revive old logins");
+    let res = post_json(&s.auth.app, "/api/auth/token/verify/", &json!({"token": refresh}), None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&s, &email).await.status, StatusCode::OK);
+
+    // The trial allows 5 active users: fill it, then a deactivated user
+    // cannot come back until a seat frees up.
+    users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None).await;
+    for i in 0..4 {
+        create_user(&s, &admin, &unique(&format!("udeact-fill{i}")).1, json!({})).await;
+    }
+    let res = users_call(&s, "POST", &format!("/api/users/{id}/activate/"), &admin, None).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(res.json()["code"], "plan_limit_reached");
+    let res = users_call(&s, "PATCH", &format!("/api/users/{id}/"), &admin, Some(json!({"is_active": true}))).await;
+    assert_eq!(res.json()["code"], "plan_limit_reached");
+    assert_eq!(usage(&s, &admin).await.users, 5);
+    assert_eq!(
+        audit_actions(&s, &admin, &id).await,
+        vec!["user.create", "user.deactivate", "user.activate", "user.deactivate"]
+    );
+}
+
+#[tokio::test]
+async fn the_last_active_administrator_cannot_be_removed() {
+    let s = setup().await;
+    let admin = register(&s, "ulast").await;
+    let admin_role = admin_role_id(&s, &admin).await;
+    let me = users_call(&s, "GET", "/api/users/me/", &admin, None).await.json();
+    let me_id = me["id"].as_str().unwrap().to_owned();
+    for (method, uri, body) in [
+        ("DELETE", format!("/api/users/{me_id}/"), None),
+        ("PATCH", format!("/api/users/{me_id}/"), Some(json!({"is_active": false}))),
+        ("PATCH", format!("/api/users/{me_id}/"), Some(json!({"role_ids": []}))),
+        ("POST", format!("/api/users/{me_id}/assign_roles/"), Some(json!({"role_ids": []}))),
+        ("DELETE", format!("/api/users/{me_id}/remove_role/"), Some(json!({"role_id": admin_role}))),
+    ] {
+        let res = users_call(&s, method, &uri, &admin, body).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{method} {uri}: {}", res.text());
+        assert_eq!(res.json()["code"], "last_admin");
+    }
+    assert_eq!(usage(&s, &admin).await.admins, 1);
+
+    // With a second administrator, one of the two may step down — but two
+    // concurrent demotions still leave exactly one.
+    let (_, email) = unique("ulast-2");
+    let second = create_user(&s, &admin, &email, json!({"role_ids": [admin_role]})).await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    assert_eq!(usage(&s, &admin).await.admins, 2);
+    let s = std::sync::Arc::new(s);
+    let tasks: Vec<_> = [me_id.clone(), second_id.clone()]
+        .into_iter()
+        .map(|id| {
+            let (s, admin, role) = (s.clone(), admin.clone(), admin_role.clone());
+            tokio::spawn(async move {
+                users_call(&s, "DELETE", &format!("/api/users/{id}/remove_role/"), &admin, Some(json!({"role_id": role}))).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        let res = t.await.unwrap();
+        match res.status {
+            StatusCode::OK => ok += 1,
+            StatusCode::BAD_REQUEST => assert_eq!(res.json()["code"], "last_admin"),
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}: {}", res.text()),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one demotion wins");
+    assert_eq!(usage(&s, &admin).await.admins, 1);
+    assert_eq!(role_record(&s, &admin, &admin_role).await.member_count, 1);
+}
+
+#[tokio::test]
+async fn users_of_another_tenant_are_not_found_on_every_endpoint() {
+    let s = setup().await;
+    let a = register(&s, "uprobea").await;
+    let b = register(&s, "uprobeb").await;
+    let victim = create_user(&s, &a, &unique("uprobe-v").1, json!({})).await;
+    let id = victim["id"].as_str().unwrap();
+    let b_role = admin_role_id(&s, &b).await;
+    for (method, uri, body) in [
+        ("GET", format!("/api/users/{id}/"), None),
+        ("PATCH", format!("/api/users/{id}/"), Some(json!({"first_name": "X"}))),
+        ("DELETE", format!("/api/users/{id}/"), None),
+        ("POST", format!("/api/users/{id}/activate/"), None),
+        ("POST", format!("/api/users/{id}/assign_roles/"), Some(json!({"role_ids": [b_role]}))),
+        ("DELETE", format!("/api/users/{id}/remove_role/"), Some(json!({"role_id": b_role}))),
+    ] {
+        let res = users_call(&s, method, &uri, &b, body).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{method} {uri}: {}", res.text());
+    }
+    let full = json!({"first_name": "X", "last_name": "Y", "phone": null, "timezone": "UTC", "preferences": {},
+                      "profile_picture": null, "is_active": true, "role_ids": [], "team_ids": []});
+    assert_eq!(users_call(&s, "PUT", &format!("/api/users/{id}/"), &b, Some(full)).await.status, StatusCode::NOT_FOUND);
+    let still = users_call(&s, "GET", &format!("/api/users/{id}/"), &a, None).await.json();
+    assert_eq!(still["first_name"], "Nia");
+    assert_eq!(still["is_active"], true);
+}
+
+#[tokio::test]
+async fn the_list_filters_searches_orders_and_pages() {
+    let s = setup().await;
+    let admin = register(&s, "ulist").await;
+    let other = register(&s, "ulistother").await;
+    let sales = create_role(&s, &admin, "Sales", json!({})).await;
+    let team = on(&s.teams, "POST", "/api/teams/", &admin, Some(json!({"name": "North"}))).await;
+    assert_eq!(team.status, StatusCode::CREATED, "{}", team.text());
+    let team = team.json()["id"].as_str().unwrap().to_owned();
+    let tag = unique("ul").0;
+    let people = [("zoe", "Zoe", "Adams"), ("bob", "Bob", "Zimmer"), ("amy", "Amy", "Brown"), ("carl", "Carl", "Brook")];
+    let mut ids = Vec::new();
+    for (i, (local, first, last)) in people.iter().enumerate() {
+        let mut extra = json!({"first_name": first, "last_name": last});
+        if i % 2 == 0 {
+            extra["role_ids"] = json!([sales]);
+            extra["team_ids"] = json!([team]);
+        }
+        let u = create_user(&s, &admin, &format!("{local}.{tag}@example.com"), extra).await;
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    users_call(&s, "DELETE", &format!("/api/users/{}/", ids[1]), &admin, None).await;
+    let emails = |v: &Value| -> Vec<String> {
+        v["results"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().split('.').next().unwrap().to_owned()).collect()
+    };
+    let list = |q: &str| {
+        let (s, admin, q) = (&s, &admin, q.to_owned());
+        async move {
+            let res = users_call(s, "GET", &format!("/api/users/?{q}"), admin, None).await;
+            assert_eq!(res.status, StatusCode::OK, "{q}: {}", res.text());
+            res.json()
+        }
+    };
+    // The admin registered first; the four follow in creation order.
+    let by_date = emails(&list("page_size=100").await);
+    assert_eq!(by_date[1..], ["zoe", "bob", "amy", "carl"]);
+    assert_eq!(emails(&list("ordering=-date_joined&page_size=4").await), ["carl", "amy", "bob", "zoe"]);
+    let by_email = emails(&list(&format!("ordering=email&search={tag}")).await);
+    assert!(by_email.is_empty(), "search matches prefixes only");
+    let by_email: Vec<String> = emails(&list("ordering=email&page_size=100").await).into_iter().filter(|e| people.iter().any(|p| p.0 == e)).collect();
+    assert_eq!(by_email, ["amy", "bob", "carl", "zoe"]);
+    let desc: Vec<String> = emails(&list("ordering=-email&page_size=100").await).into_iter().filter(|e| people.iter().any(|p| p.0 == e)).collect();
+    assert_eq!(desc, ["zoe", "carl", "bob", "amy"]);
+
+    assert_eq!(emails(&list("is_active=false").await), ["bob"]);
+    assert_eq!(emails(&list(&format!("role={sales}")).await), ["zoe", "amy"]);
+    assert_eq!(emails(&list(&format!("team={team}&ordering=email")).await), ["amy", "zoe"]);
+    assert_eq!(emails(&list("search=BRO").await), ["amy", "carl"], "last-name prefix, any case");
+    assert_eq!(emails(&list("search=zo").await), ["zoe"]);
+    assert_eq!(emails(&list(&format!("search=amy.{tag}@&ordering=email")).await), ["amy"], "email prefix");
+    assert_eq!(emails(&list("search=bob&is_active=true").await), Vec::<String>::new());
+
+    // Filtered pages: follow next to the end and previous back.
+    let first = list("is_active=true&page_size=2").await;
+    assert_eq!(first["results"].as_array().unwrap().len(), 2);
+    assert_eq!(first["previous"], Value::Null);
+    let second = users_call(&s, "GET", &crate::roles::path_of(&first["next"]), &admin, None).await.json();
+    assert_eq!(emails(&second), ["amy", "carl"]);
+    assert_eq!(second["next"], Value::Null);
+    let back = users_call(&s, "GET", &crate::roles::path_of(&second["previous"]), &admin, None).await.json();
+    assert_eq!(emails(&back), emails(&first));
+
+    // Cursors are bound to the query and the tenant.
+    let next = crate::roles::path_of(&first["next"]);
+    let cursor = next.split("cursor=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let res = users_call(&s, "GET", &format!("/api/users/?is_active=false&page_size=2&cursor={cursor}"), &admin, None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "a cursor does not move to other filters");
+    let res = users_call(&s, "GET", &format!("/api/users/?is_active=true&page_size=2&cursor={cursor}"), &other, None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "nor to another tenant");
+    let tampered = format!("{}A", &cursor[..cursor.len() - 1]);
+    let res = users_call(&s, "GET", &format!("/api/users/?is_active=true&page_size=2&cursor={tampered}"), &admin, None).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    for bad in ["ordering=name", "is_active=maybe", "role=nope", "search=", "colour=red"] {
+        let res = users_call(&s, "GET", &format!("/api/users/?{bad}"), &admin, None).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text());
+    }
+    // One query plus one batch read per page.
+    s.auth.calls.reset();
+    list(&format!("role={sales}")).await;
+    assert_eq!(s.auth.calls.calls(), vec!["Query", "BatchGetItem"]);
 }

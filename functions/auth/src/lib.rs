@@ -36,6 +36,12 @@ impl FromRef<AppState> for Arc<TokenVerifier> {
     }
 }
 
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register::register))

@@ -35,8 +35,10 @@ fn invalid_credentials() -> ApiError {
 /// Log in with email and password.
 ///
 /// At most three DynamoDB calls: the credential and the failure counter in
-/// one batch read; the user, tenant, subscription and roles in a second;
-/// the new token family (clearing the counter) in a third.
+/// one batch read; the user, tenant, subscription and roles (with the
+/// tenant's routing item) in a second; the new token family (clearing the
+/// counter) in a third. A tenant in a dedicated table costs one more batch
+/// read, of its items there.
 #[utoipa::path(
     post,
     path = "/api/auth/login/",
@@ -71,8 +73,8 @@ pub(crate) async fn login(
         }
     }
 
-    let scope = match &credential {
-        Some(c) => sign_in(c, req.password).await,
+    let opened = match &credential {
+        Some(c) => sign_in(&state.store, c, req.password, &session::session_keys(c.user_id, &c.role_ids)).await?,
         None => {
             // Same work as a wrong password, so timing does not tell
             // whether the email exists.
@@ -80,18 +82,18 @@ pub(crate) async fn login(
             None
         }
     };
-    let (Some(scope), Some(credential)) = (scope, credential) else {
+    let (Some((scope, mut fetched)), Some(credential)) = (opened, credential) else {
         platform.count_in_window(&throttle_key, "login_throttle", LOGIN_WINDOW_SECS).await?;
         return Err(invalid_credentials());
     };
 
     let tenant_store = state.store.tenant(&scope);
-    let mut fetched = tenant_store.get_many(&session::session_keys(credential.user_id, &credential.role_ids)).await?;
     let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
         .ok_or_else(|| ApiError::internal("credential points at a missing user or tenant"))?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
 
     let session = Session {
+        scope: &scope,
         user: &loaded.user,
         tenant: &loaded.tenant,
         roles: &loaded.roles,

@@ -49,6 +49,7 @@ pub(crate) async fn register(
     let provisioned = tenancy::build(new_tenant, &terms, now);
     let roles = [provisioned.admin_role.clone()];
     let session = Session {
+        scope: &provisioned.scope,
         user: &provisioned.admin,
         tenant: &provisioned.tenant,
         roles: &roles,

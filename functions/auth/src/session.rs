@@ -7,7 +7,7 @@ use shared::http::ApiError;
 use shared::keys;
 use shared::permissions::{flatten, gate, merge, FlatPermissions, Module, RoleGrants};
 use shared::records::{RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord};
-use shared::store::{TenantFetched, TenantStore};
+use shared::store::{TenantFetched, TenantScope, TenantStore};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -54,6 +54,8 @@ pub fn effective_permissions(
 
 /// Everything needed to sign tokens for a user.
 pub struct Session<'a> {
+    /// The tenant's scope: its table goes into the tokens (`tbl`).
+    pub scope: &'a TenantScope,
     pub user: &'a UserRecord,
     pub tenant: &'a TenantRecord,
     pub roles: &'a [RoleRecord],
@@ -78,6 +80,7 @@ impl Session<'_> {
             email: self.user.email.clone(),
             tenant_id: self.tenant.id,
             tenant_slug: self.tenant.slug.clone(),
+            table: self.scope.table().map(str::to_owned),
             is_super_admin: self.user.is_super_admin,
             permissions,
             enabled_modules: modules.iter().map(|m| m.as_str().to_owned()).collect(),

@@ -54,7 +54,8 @@ pub(crate) async fn refresh(
     let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
     let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
     let (Some(family), Some(user)) = (family, user) else { return Err(revoked()) };
-    if family.revoked {
+    // Deactivation ends every login that started before it.
+    if family.revoked || user.sessions_valid_after.is_some_and(|cut| family.created_at < cut) {
         return Err(revoked());
     }
     if family.current_jti != claims.jti {
@@ -73,6 +74,7 @@ pub(crate) async fn refresh(
 
     let now = OffsetDateTime::now_utc();
     let session = Session {
+        scope: principal.scope(),
         user: &loaded.user,
         tenant: &loaded.tenant,
         roles: &loaded.roles,
@@ -126,10 +128,20 @@ pub(crate) async fn verify(
     }
     let principal = verify_refresh(&state.verifier, &req.token)?;
     let claims = principal.claims();
-    let family: Option<TokenFamilyRecord> =
-        state.store.tenant(principal.scope()).get(&keys::token_family(claims.sub, claims.fam)).await?;
-    match family {
-        Some(f) if !f.revoked && f.current_jti == claims.jti => Ok(Json(Empty {})),
+    let family_key = keys::token_family(claims.sub, claims.fam);
+    let store = state.store.tenant(principal.scope());
+    let mut fetched = store.get_many(&[family_key.clone(), keys::user(claims.sub)]).await?;
+    let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
+    let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
+    match (family, user) {
+        (Some(f), Some(u))
+            if !f.revoked
+                && f.current_jti == claims.jti
+                && u.is_active
+                && u.sessions_valid_after.is_none_or(|cut| f.created_at >= cut) =>
+        {
+            Ok(Json(Empty {}))
+        }
         _ => Err(revoked()),
     }
 }

@@ -16,7 +16,10 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The tenant's audit log"),
         (name = "auth", description = "Registration, login and tokens"),
         (name = "docs", description = "API documentation and health"),
+        (name = "plans", description = "The platform's plans"),
         (name = "roles", description = "Roles, the permission catalog and role templates"),
+        (name = "teams", description = "Teams of an organisation"),
+        (name = "subscriptions", description = "A tenant's subscription and usage"),
         (name = "tenants", description = "Organisations"),
         (name = "users", description = "People of an organisation"),
     )
@@ -46,6 +49,9 @@ pub fn openapi() -> Document {
     doc.merge(audit::routes().split_for_parts().1);
     doc.merge(tenants::routes().split_for_parts().1);
     doc.merge(users::routes().split_for_parts().1);
+    doc.merge(teams::routes().split_for_parts().1);
+    doc.merge(plans::routes().split_for_parts().1);
+    doc.merge(subscriptions::routes().split_for_parts().1);
     doc
 }
 

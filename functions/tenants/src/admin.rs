@@ -1,21 +1,35 @@
 //! The platform super admins' registry of tenants. Every change made
 //! inside a tenant is audited in that tenant's log.
 
-use crate::update::{self, TenantInput, TenantPatch};
+use crate::registry::{self, AdminTenantInput, AdminTenantPatch, AdminTenantView, CreateTenantRequest};
+use crate::update;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
 use shared::audit;
 use shared::auth::SuperAdmin;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, PageQuery, Paginated};
 use shared::keys;
-use shared::records::TenantRecord;
-use shared::store::PageRequest;
-use shared::tenancy::{self, NewTenantRequest};
+use shared::records::{TenantRecord, TenantRouteRecord};
+use shared::store::{Page, PageRequest};
+use shared::tenancy;
 use shared::views::TenantView;
 use time::OffsetDateTime;
+
+/// An entry of the GSI1 `TENANTS` listing in the main table: a tenant's
+/// profile, or, for a tenant in a dedicated table, its routing item.
+#[derive(Deserialize)]
+#[serde(tag = "entity")]
+enum Listed {
+    #[serde(rename = "tenant")]
+    Tenant(Box<TenantRecord>),
+    #[serde(rename = "tenant_route")]
+    Route(TenantRouteRecord),
+}
 
 /// Every tenant, oldest first.
 #[utoipa::path(
@@ -29,19 +43,34 @@ use time::OffsetDateTime;
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of tenants", body = Paginated<TenantView>),
+        (status = 200, description = "A page of tenants", body = Paginated<AdminTenantView>),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_tenants(
     State(state): State<AppState>,
-    _admin: SuperAdmin,
+    admin: SuperAdmin,
     page: PageQuery,
-) -> Result<Json<Paginated<TenantView>>, ApiError> {
+) -> Result<Json<Paginated<AdminTenantView>>, ApiError> {
     let request = PageRequest::new(page.page_size, page.cursor.clone(), "tenants");
-    let tenants = state.store.platform().query_index::<TenantRecord>(keys::tenants_index_pk(), &request).await?;
-    Ok(Json(page.respond(tenants, |t| TenantView::from(&t))))
+    let listed = state.store.platform().query_index::<Listed>(keys::tenants_index_pk(), &request).await?;
+    let mut items = Vec::with_capacity(listed.items.len());
+    for entry in listed.items {
+        match entry {
+            Listed::Tenant(t) => items.push(AdminTenantView { tenant: TenantView::from(&*t), dedicated_table: None }),
+            Listed::Route(route) => {
+                // A dedicated tenant's profile lives in its own table.
+                let scope = admin.scope_of_route(&route);
+                match state.store.tenant(&scope).get::<TenantRecord>(&keys::tenant_profile()).await? {
+                    Some(t) => items.push(AdminTenantView::new(TenantView::from(&t), &scope)),
+                    None => tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile"),
+                }
+            }
+        }
+    }
+    let page_of_views = Page { items, next: listed.next, previous: listed.previous };
+    Ok(Json(page.respond(page_of_views, |v| v)))
 }
 
 /// Create a tenant with its first administrator (the registration body).
@@ -49,30 +78,47 @@ pub(crate) async fn list_tenants(
     post,
     path = "/api/tenants/",
     tag = "tenants",
-    description = "Permission: super admin. Same body and rules as registration; no tokens are returned. Audited.",
-    request_body = NewTenantRequest,
+    description = "Permission: super admin. Same body and rules as registration, plus an optional \
+        `dedicated_table` (an existing table `<main table>-tenant-<suffix>` with the main table's keys; \
+        the tenant's items are then born there). No tokens are returned. Audited.",
+    request_body = CreateTenantRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = TenantView),
-        (status = 400, description = "Invalid or taken field", body = ValidationErrorBody),
+        (status = 201, description = "Created", body = AdminTenantView),
+        (status = 400, description = "Invalid or taken field, unknown or unfit table", body = ValidationErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn create_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
-    ApiJson(req): ApiJson<NewTenantRequest>,
-) -> Result<(StatusCode, Json<TenantView>), ApiError> {
+    ApiJson(req): ApiJson<CreateTenantRequest>,
+) -> Result<(StatusCode, Json<AdminTenantView>), ApiError> {
+    let (req, requested_table) = req.split();
     let terms = tenancy::trial_terms(&state.store).await?;
-    let new_tenant = req.validate(&terms).await?;
-    let provisioned = tenancy::build(new_tenant, &terms, OffsetDateTime::now_utc());
-    let actor = admin.actor_in(provisioned.tenant.id);
-    let changes = audit::changes(None, Some(&provisioned.tenant), &["version"]);
+    // Every field's errors at once, the table's included.
+    let (table, new_tenant) = match (registry::check(&state.store, requested_table.as_deref()).await, req.validate(&terms).await) {
+        (Ok(table), Ok(new_tenant)) => (table, new_tenant),
+        (Err(ApiError::Validation(mut errors)), Err(ApiError::Validation(more))) => {
+            for (field, messages) in more.fields() {
+                messages.iter().for_each(|m| errors.add(field, m.clone()));
+            }
+            return Err(errors.into());
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let provisioned = tenancy::build_in(new_tenant, &terms, OffsetDateTime::now_utc(), table.as_ref());
+    let actor = admin.actor_with(provisioned.scope.clone());
+    let mut changes = audit::changes(None, Some(&provisioned.tenant), &["version"]);
+    if let (Some(table), Some(map)) = (&table, changes.as_object_mut()) {
+        map.insert(registry::FIELD.into(), json!({"before": null, "after": table.name()}));
+    }
     tenancy::provision(&state.store, &provisioned, |tx| {
         audit::record(tx, &actor, "tenant.create", "tenant", provisioned.tenant.id, changes.clone());
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(TenantView::from(&provisioned.tenant))))
+    let view = AdminTenantView::new(TenantView::from(&provisioned.tenant), &provisioned.scope);
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// One tenant.
@@ -84,7 +130,7 @@ pub(crate) async fn create_tenant(
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The tenant", body = TenantView),
+        (status = 200, description = "The tenant", body = AdminTenantView),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -93,10 +139,10 @@ pub(crate) async fn get_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-) -> Result<Json<TenantView>, ApiError> {
-    let scope = admin.scope_for(id);
+) -> Result<Json<AdminTenantView>, ApiError> {
+    let scope = admin.scope_for(id).await?;
     let tenant: TenantRecord = state.store.tenant(&scope).get(&keys::tenant_profile()).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(TenantView::from(&tenant)))
+    Ok(Json(AdminTenantView::new(TenantView::from(&tenant), &scope)))
 }
 
 /// Replace a tenant's name, domain, settings and modules.
@@ -104,12 +150,13 @@ pub(crate) async fn get_tenant(
     put,
     path = "/api/tenants/{id}/",
     tag = "tenants",
-    description = "Permission: super admin. Same rules as `/api/tenants/me/`. Audited in the tenant's log.",
+    description = "Permission: super admin. Same rules as `/api/tenants/me/`; `dedicated_table` may only repeat \
+        the current table (moving a tenant is an offline migration). Audited in the tenant's log.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
-    request_body = TenantInput,
+    request_body = AdminTenantInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Updated", body = TenantView),
+        (status = 200, description = "Updated", body = AdminTenantView),
         (status = 400, description = "Invalid field", body = ValidationErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
@@ -119,9 +166,24 @@ pub(crate) async fn put_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<TenantInput>,
-) -> Result<Json<TenantView>, ApiError> {
-    update::apply(&state, &admin.actor_in(id), input.into()).await.map(Json)
+    ApiJson(input): ApiJson<AdminTenantInput>,
+) -> Result<Json<AdminTenantView>, ApiError> {
+    let (patch, table) = input.split();
+    change(&state, &admin, id, patch, table).await
+}
+
+/// A super admin's change of a tenant; its table stays where it is.
+async fn change(
+    state: &AppState,
+    admin: &SuperAdmin,
+    id: uuid::Uuid,
+    patch: update::TenantPatch,
+    table: Option<Option<String>>,
+) -> Result<Json<AdminTenantView>, ApiError> {
+    let actor = admin.actor_in(id).await?;
+    registry::ensure_unchanged(actor.scope(), table)?;
+    let view = update::apply(state, &actor, patch).await?;
+    Ok(Json(AdminTenantView::new(view, actor.scope())))
 }
 
 /// Change some of a tenant's fields.
@@ -129,12 +191,13 @@ pub(crate) async fn put_tenant(
     patch,
     path = "/api/tenants/{id}/",
     tag = "tenants",
-    description = "Permission: super admin. Audited in the tenant's log.",
+    description = "Permission: super admin. `dedicated_table` may only repeat the current table. \
+        Audited in the tenant's log.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
-    request_body = TenantPatch,
+    request_body = AdminTenantPatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Updated", body = TenantView),
+        (status = 200, description = "Updated", body = AdminTenantView),
         (status = 400, description = "Invalid field", body = ValidationErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
@@ -144,9 +207,10 @@ pub(crate) async fn patch_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-    ApiJson(patch): ApiJson<TenantPatch>,
-) -> Result<Json<TenantView>, ApiError> {
-    update::apply(&state, &admin.actor_in(id), patch).await.map(Json)
+    ApiJson(patch): ApiJson<AdminTenantPatch>,
+) -> Result<Json<AdminTenantView>, ApiError> {
+    let (patch, table) = patch.split();
+    change(&state, &admin, id, patch, table).await
 }
 
 /// Suspend a tenant (data is never destroyed).
@@ -168,7 +232,7 @@ pub(crate) async fn delete_tenant(
     admin: SuperAdmin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    update::set_active(&state, &admin.actor_in(id), false).await?;
+    update::set_active(&state, &admin.actor_in(id).await?, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,7 +245,7 @@ pub(crate) async fn delete_tenant(
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Suspended", body = TenantView),
+        (status = 200, description = "Suspended", body = AdminTenantView),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -190,8 +254,14 @@ pub(crate) async fn suspend_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-) -> Result<Json<TenantView>, ApiError> {
-    update::set_active(&state, &admin.actor_in(id), false).await.map(Json)
+) -> Result<Json<AdminTenantView>, ApiError> {
+    set_active(&state, &admin, id, false).await
+}
+
+async fn set_active(state: &AppState, admin: &SuperAdmin, id: uuid::Uuid, active: bool) -> Result<Json<AdminTenantView>, ApiError> {
+    let actor = admin.actor_in(id).await?;
+    let view = update::set_active(state, &actor, active).await?;
+    Ok(Json(AdminTenantView::new(view, actor.scope())))
 }
 
 /// Reactivate a suspended tenant.
@@ -203,7 +273,7 @@ pub(crate) async fn suspend_tenant(
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Active", body = TenantView),
+        (status = 200, description = "Active", body = AdminTenantView),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -212,6 +282,19 @@ pub(crate) async fn activate_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-) -> Result<Json<TenantView>, ApiError> {
-    update::set_active(&state, &admin.actor_in(id), true).await.map(Json)
+) -> Result<Json<AdminTenantView>, ApiError> {
+    set_active(&state, &admin, id, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::store::Entity;
+
+    #[test]
+    fn the_listing_tags_match_the_entities() {
+        // The listing tells profiles from routing items by `entity`.
+        assert_eq!(TenantRecord::ENTITY, "tenant");
+        assert_eq!(TenantRouteRecord::ENTITY, "tenant_route");
+    }
 }

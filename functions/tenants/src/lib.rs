@@ -3,6 +3,7 @@
 
 mod admin;
 mod me;
+mod registry;
 mod update;
 
 use axum::Router;

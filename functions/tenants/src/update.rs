@@ -35,7 +35,7 @@ pub struct TenantInput {
     pub enabled_modules: Vec<String>,
 }
 
-fn empty_object() -> Value {
+pub(crate) fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 

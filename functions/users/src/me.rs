@@ -1,9 +1,8 @@
 use crate::load::user_view;
+use crate::profile::{self, ProfilePatch};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::Value;
 use shared::audit;
 use shared::auth::TenantMember;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
@@ -11,32 +10,8 @@ use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
 use shared::store::{Condition, StoreError};
-use shared::validate;
 use shared::views::UserView;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
-
-/// Largest accepted `preferences` document, serialised.
-pub const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
-
-/// What a member may change about themselves — never roles, tenant or flags.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProfilePatch {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    /// IANA time zone name, e.g. `Europe/Madrid`.
-    pub timezone: Option<String>,
-    /// Free-form JSON object, at most 16 KiB.
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Value>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
-    pub profile_picture: Option<Option<String>>,
-}
 
 /// The caller's own profile.
 #[utoipa::path(
@@ -66,39 +41,7 @@ async fn update_me(state: &AppState, member: &TenantMember, patch: ProfilePatch)
     let store = state.store.tenant(principal.scope());
     let before: UserRecord = store.get(&keys::user(principal.user_id())).await?.ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
-    if let Some(v) = &patch.first_name {
-        after.first_name = validate::optional_name(&mut errors, "first_name", Some(v), 150);
-    }
-    if let Some(v) = &patch.last_name {
-        after.last_name = validate::optional_name(&mut errors, "last_name", Some(v), 150);
-    }
-    if let Some(v) = &patch.phone {
-        after.phone = v.as_deref().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
-        if after.phone.as_ref().is_some_and(|p| p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))) {
-            errors.add("phone", "Enter a phone number of digits, spaces and + - ( ), at most 32 characters.");
-        }
-    }
-    if let Some(tz) = &patch.timezone {
-        let tz = tz.trim();
-        if tz.is_empty() || tz.len() > 64 || !tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) {
-            errors.add("timezone", "Enter an IANA time zone name, such as Europe/Madrid.");
-        }
-        after.timezone = tz.to_owned();
-    }
-    if let Some(prefs) = patch.preferences {
-        if !prefs.is_object() {
-            errors.add("preferences", "Expected a JSON object.");
-        } else if prefs.to_string().len() > MAX_PREFERENCES_BYTES {
-            errors.add("preferences", format!("Preferences may not exceed {MAX_PREFERENCES_BYTES} bytes."));
-        }
-        after.preferences = prefs;
-    }
-    if let Some(pic) = &patch.profile_picture {
-        after.profile_picture = pic.clone().filter(|p| !p.is_empty());
-        if after.profile_picture.as_ref().is_some_and(|p| p.len() > 2048 || !(p.starts_with("https://") || p.starts_with("http://"))) {
-            errors.add("profile_picture", "Enter an http(s) URL of at most 2048 characters.");
-        }
-    }
+    profile::apply(&mut errors, &mut after, patch);
     errors.into_result()?;
     if after != before {
         after.version = before.version + 1;

@@ -1,7 +1,9 @@
 //! `devctl`: local development and operator chores.
 //!
 //! ```text
-//! devctl create-table                      create $TABLE_NAME from template.yaml (idempotent)
+//! devctl create-table [--table NAME]       create $TABLE_NAME (or NAME, e.g. a tenant's dedicated
+//!                                          table $TABLE_NAME-tenant-<suffix>) from template.yaml
+//!                                          (idempotent)
 //! devctl keys [--secret]                   generate the development token keys (idempotent);
 //!                                          --secret prints a new key as Secrets Manager JSON
 //! devctl seed                              create-table + keys + default plans + dev super admin
@@ -39,8 +41,17 @@ async fn store() -> Result<Store> {
     Ok(Store::new(client, env("TABLE_NAME")?, CursorSigner::new(b"devctl".to_vec())))
 }
 
-async fn create_table() -> Result<()> {
-    let table = env("TABLE_NAME")?;
+/// Creates `table` (default `$TABLE_NAME`) with the template's definition.
+/// A dedicated tenant table must be named `$TABLE_NAME-tenant-<suffix>`.
+async fn create_table(table: Option<String>) -> Result<()> {
+    let main = env("TABLE_NAME")?;
+    let table = match table {
+        Some(name) if name != main => {
+            shared::store::check_dedicated_table_name(&main, &name)?;
+            name
+        }
+        _ => main,
+    };
     let endpoint = env("DYNAMODB_ENDPOINT")?;
     let client = dynamodb_client(Some(&endpoint)).await;
     let definition = TableDefinition::from_template(TEMPLATE)?;
@@ -94,7 +105,15 @@ async fn seed_plans(store: &Store) -> Result<()> {
     for plan in tenancy::default_plans(OffsetDateTime::now_utc()) {
         // Create-only: edits made through the API survive re-seeding.
         match store.platform().put(&keys::plan(plan.id), &plan, Condition::NotExists).await {
-            Ok(()) => println!("seeded plan {}", plan.slug),
+            Ok(()) => {
+                // Its slug claim, as the plans API writes with every plan.
+                let claim = shared::records::PlanSlugClaim { plan_id: plan.id };
+                match store.platform().put(&keys::plan_slug_claim(&plan.slug), &claim, Condition::NotExists).await {
+                    Ok(()) | Err(StoreError::ConditionFailed) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                println!("seeded plan {}", plan.slug)
+            }
             Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),
         }
@@ -130,7 +149,7 @@ async fn superadmin(store: &Store, email: &str, password: &str) -> Result<bool> 
 }
 
 async fn seed() -> Result<()> {
-    create_table().await?;
+    create_table(None).await?;
     dev_keys(&keys_dir())?;
     let store = store().await?;
     seed_plans(&store).await?;
@@ -150,7 +169,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().cloned().unwrap_or_default();
     let result = match command.as_str() {
-        "create-table" => create_table().await,
+        "create-table" => create_table(flag(&args, "--table")).await,
         "keys" if args.iter().any(|a| a == "--secret") => secret_key(),
         "keys" => dev_keys(&keys_dir()),
         "seed" => seed().await,
@@ -168,7 +187,7 @@ async fn main() -> ExitCode {
             },
             _ => Err("usage: devctl superadmin --email EMAIL --password PASSWORD".into()),
         },
-        _ => Err("usage: devctl create-table | keys [--secret] | seed | superadmin --email E --password P".into()),
+        _ => Err("usage: devctl create-table [--table NAME] | keys [--secret] | seed | superadmin --email E --password P".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,11 @@ pub struct Claims {
     pub email: String,
     pub tenant_id: Uuid,
     pub tenant_slug: String,
+    /// The tenant's dedicated table, if it has one (see
+    /// `docs/data-model.md`); omitted for tenants in the main table, so their
+    /// tokens do not grow. The scope a token grants is built from it.
+    #[serde(rename = "tbl", default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
     pub is_super_admin: bool,
     /// Effective grants, flattened: `{"crm.leads.view": "team"}`.
     pub permissions: FlatPermissions,
@@ -47,5 +52,46 @@ impl Subject for Claims {
     }
     fn permissions(&self) -> &FlatPermissions {
         &self.permissions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(table: Option<&str>) -> Claims {
+        Claims {
+            sub: Uuid::from_u128(1),
+            email: "a@b.io".into(),
+            tenant_id: Uuid::from_u128(2),
+            tenant_slug: "acme".into(),
+            table: table.map(str::to_owned),
+            is_super_admin: false,
+            permissions: FlatPermissions::default(),
+            enabled_modules: vec![],
+            team_ids: vec![],
+            token_type: TokenType::Access,
+            jti: Uuid::from_u128(3),
+            fam: Uuid::from_u128(4),
+            iat: 0,
+            nbf: 0,
+            exp: 60,
+            iss: "i".into(),
+            aud: "a".into(),
+        }
+    }
+
+    #[test]
+    fn the_table_claim_is_omitted_for_the_main_table() {
+        let plain = serde_json::to_value(claims(None)).unwrap();
+        assert!(plain.get("tbl").is_none(), "{plain}");
+        // Tokens issued before the claim existed still read.
+        let back: Claims = serde_json::from_value(plain).unwrap();
+        assert_eq!(back.table, None);
+
+        let pinned = serde_json::to_value(claims(Some("main-tenant-x"))).unwrap();
+        assert_eq!(pinned["tbl"], json!("main-tenant-x"));
+        assert_eq!(serde_json::from_value::<Claims>(pinned).unwrap().table.as_deref(), Some("main-tenant-x"));
     }
 }

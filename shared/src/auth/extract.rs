@@ -3,7 +3,8 @@
 use super::claims::{Claims, TokenType};
 use super::token::{TokenError, TokenVerifier};
 use crate::http::{ApiError, RequestId, TENANT_HEADER};
-use crate::store::TenantScope;
+use crate::records::TenantRouteRecord;
+use crate::store::{Store, StoreError, TenantScope};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -19,9 +20,10 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Built only from verified claims.
+    /// Built only from verified claims; the signed `tbl` claim says which
+    /// table holds the tenant's items.
     pub(crate) fn from_verified(claims: Claims) -> Self {
-        let scope = TenantScope::new(claims.tenant_id);
+        let scope = TenantScope::in_table(claims.tenant_id, claims.table.as_deref().map(Arc::from));
         Self { claims, scope }
     }
 
@@ -82,27 +84,58 @@ where
 }
 
 /// A platform super admin. The only path to another tenant's scope.
-#[derive(Debug, Clone)]
-pub struct SuperAdmin(Principal, String);
+#[derive(Clone)]
+pub struct SuperAdmin {
+    principal: Principal,
+    request_id: String,
+    /// Resolves tenant ids to their tables (routing items).
+    store: Store,
+}
+
+impl std::fmt::Debug for SuperAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuperAdmin").field("principal", &self.principal).finish_non_exhaustive()
+    }
+}
 
 impl SuperAdmin {
     pub fn principal(&self) -> &Principal {
-        &self.0
+        &self.principal
     }
 
-    /// Acts inside any tenant. Callers audit what they do with it.
-    pub fn scope_for(&self, tenant_id: Uuid) -> TenantScope {
-        TenantScope::new(tenant_id)
+    /// Acts inside any tenant. Callers audit what they do with it. A
+    /// foreign tenant's table comes from its routing item (one `GetItem`).
+    pub async fn scope_for(&self, tenant_id: Uuid) -> Result<TenantScope, StoreError> {
+        scope_of_tenant(&self.principal, &self.store, tenant_id).await
+    }
+
+    /// The scope of a tenant listed through its routing item.
+    pub fn scope_of_route(&self, route: &TenantRouteRecord) -> TenantScope {
+        TenantScope::in_table(route.tenant_id, Some(Arc::from(route.table.as_str())))
     }
 
     /// The super admin acting inside `tenant_id`, for auditing.
-    pub fn actor_in(&self, tenant_id: Uuid) -> Actor {
+    pub async fn actor_in(&self, tenant_id: Uuid) -> Result<Actor, StoreError> {
+        Ok(self.actor_with(self.scope_for(tenant_id).await?))
+    }
+
+    /// The super admin acting inside a scope it resolved.
+    pub fn actor_with(&self, scope: TenantScope) -> Actor {
         Actor {
-            principal: self.0.clone(),
-            scope: TenantScope::new(tenant_id),
-            via_super_admin: tenant_id != self.0.claims.tenant_id,
-            request_id: self.1.clone(),
+            principal: self.principal.clone(),
+            via_super_admin: scope.tenant_id() != self.principal.claims.tenant_id,
+            scope,
+            request_id: self.request_id.clone(),
         }
+    }
+}
+
+/// The caller's own scope for their own tenant, else the routing item's.
+async fn scope_of_tenant(principal: &Principal, store: &Store, tenant_id: Uuid) -> Result<TenantScope, StoreError> {
+    if tenant_id == principal.claims.tenant_id {
+        Ok(principal.scope.clone())
+    } else {
+        store.route(tenant_id).await
     }
 }
 
@@ -110,6 +143,7 @@ impl<S> FromRequestParts<S> for SuperAdmin
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    Store: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -119,7 +153,7 @@ where
             return Err(ApiError::forbidden("Only platform super admins may do this."));
         }
         let request_id = request_id(parts);
-        Ok(SuperAdmin(principal, request_id))
+        Ok(SuperAdmin { principal, request_id, store: Store::from_ref(state) })
     }
 }
 
@@ -170,9 +204,10 @@ fn request_id(parts: &Parts) -> String {
 }
 
 /// Resolves the tenant a request acts in. `X-Tenant-Id` moves only super
-/// admins; for anyone else a foreign tenant id answers 404, so the header
-/// never widens a normal user's reach.
-fn actor(principal: Principal, parts: &Parts) -> Result<Actor, ApiError> {
+/// admins (to the tenant's table, from its routing item); for anyone else a
+/// foreign tenant id answers 404, so the header never widens a normal
+/// user's reach.
+async fn actor(principal: Principal, parts: &Parts, store: &Store) -> Result<Actor, ApiError> {
     let request_id = request_id(parts);
     let requested = match parts.headers.get(TENANT_HEADER) {
         None => None,
@@ -186,7 +221,8 @@ fn actor(principal: Principal, parts: &Parts) -> Result<Actor, ApiError> {
                 return Err(ApiError::NotFound);
             }
             tracing::Span::current().record("tenant_id", tracing::field::display(tenant_id));
-            Ok(Actor { scope: TenantScope::new(tenant_id), principal, via_super_admin: true, request_id })
+            let scope = store.route(tenant_id).await?;
+            Ok(Actor { scope, principal, via_super_admin: true, request_id })
         }
         _ => Ok(Actor { scope: principal.scope.clone(), principal, via_super_admin: false, request_id }),
     }
@@ -200,12 +236,13 @@ impl<S> FromRequestParts<S> for TenantMember
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    Store: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        Ok(TenantMember(actor(principal, parts)?))
+        Ok(TenantMember(actor(principal, parts, &Store::from_ref(state)).await?))
     }
 }
 
@@ -230,12 +267,13 @@ impl<S> FromRequestParts<S> for TenantAdmin
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    Store: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        let actor = actor(principal, parts)?;
+        let actor = actor(principal, parts, &Store::from_ref(state)).await?;
         if !is_tenant_admin(actor.claims()) {
             return Err(ApiError::forbidden("Only administrators of this organisation may do this."));
         }
@@ -258,6 +296,7 @@ mod tests {
             email: "a@b.io".into(),
             tenant_id: Uuid::new_v4(),
             tenant_slug: "acme".into(),
+            table: None,
             is_super_admin,
             permissions,
             enabled_modules: vec![],
@@ -273,11 +312,29 @@ mod tests {
         }
     }
 
-    struct State(Arc<TokenVerifier>);
+    struct State(Arc<TokenVerifier>, Store);
     impl FromRef<State> for Arc<TokenVerifier> {
         fn from_ref(s: &State) -> Self {
             s.0.clone()
         }
+    }
+    impl FromRef<State> for Store {
+        fn from_ref(s: &State) -> Self {
+            s.1.clone()
+        }
+    }
+
+    /// A store whose DynamoDB cannot be reached: any read fails fast (503).
+    fn unreachable_store() -> Store {
+        use aws_sdk_dynamodb::config::{retry::RetryConfig, BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:1")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Store::new(aws_sdk_dynamodb::Client::from_conf(config), "main", crate::store::CursorSigner::new(b"k".to_vec()))
     }
 
     async fn extract<T: FromRequestParts<State, Rejection = ApiError>>(c: &Claims) -> Result<T, ApiError> {
@@ -298,7 +355,7 @@ mod tests {
         }
         let req = req.body(()).unwrap();
         let (mut parts, _) = req.into_parts();
-        T::from_request_parts(&mut parts, &State(Arc::new(verifier))).await
+        T::from_request_parts(&mut parts, &State(Arc::new(verifier), unreachable_store())).await
     }
 
     #[tokio::test]
@@ -317,8 +374,23 @@ mod tests {
 
         assert!(extract::<TenantAdmin>(&root).await.is_ok());
         let sa = extract::<SuperAdmin>(&root).await.unwrap();
-        let other = Uuid::new_v4();
-        assert_eq!(sa.scope_for(other).tenant_id(), other);
+        let own = sa.scope_for(root.tenant_id).await.unwrap();
+        assert_eq!(own.tenant_id(), root.tenant_id, "the own tenant needs no lookup");
+        // Another tenant's table is looked up, never guessed: with DynamoDB
+        // unreachable, the scope is refused rather than defaulted.
+        assert!(sa.scope_for(Uuid::new_v4()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_scope_takes_the_table_from_the_signed_claim() {
+        let mut pinned = claims(false, FlatPermissions::default());
+        pinned.table = Some("main-tenant-x".into());
+        let p = extract::<Principal>(&pinned).await.unwrap();
+        assert_eq!(p.scope().table(), Some("main-tenant-x"));
+        let own = extract_for::<TenantMember>(&pinned, Some(pinned.tenant_id)).await.unwrap();
+        assert_eq!(own.0.scope().table(), Some("main-tenant-x"));
+        let plain = extract::<Principal>(&claims(false, FlatPermissions::default())).await.unwrap();
+        assert_eq!(plain.scope().table(), None);
     }
 
     #[tokio::test]
@@ -335,10 +407,12 @@ mod tests {
         assert_eq!(own.0.scope().tenant_id(), admin.tenant_id);
         assert!(!own.0.via_super_admin());
 
-        let acting = extract_for::<TenantAdmin>(&root, Some(foreign)).await.unwrap();
-        assert_eq!(acting.scope().tenant_id(), foreign);
-        assert!(acting.0.via_super_admin());
+        // A super admin moves to the named tenant's table, read from its
+        // routing item (tests/api/dedicated.rs); unreachable here, so 503.
+        let e = extract_for::<TenantAdmin>(&root, Some(foreign)).await.unwrap_err();
+        assert_eq!(e.status(), 503);
         let plain = extract_for::<TenantAdmin>(&root, None).await.unwrap();
         assert_eq!(plain.scope().tenant_id(), root.tenant_id);
+        assert!(!plain.0.via_super_admin());
     }
 }

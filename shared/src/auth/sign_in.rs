@@ -5,16 +5,24 @@ use super::extract::{token_error, Principal};
 use super::password::verify_password;
 use super::token::TokenVerifier;
 use crate::http::ApiError;
+use crate::keys::SortKey;
 use crate::records::CredentialRecord;
-use crate::store::TenantScope;
+use crate::store::{Store, StoreError, TenantFetched, TenantScope};
 
 /// Checks a password against a stored credential; only a correct password
-/// yields the scope of the credential's tenant.
-pub async fn sign_in(credential: &CredentialRecord, password: String) -> Option<TenantScope> {
+/// opens the credential's tenant: its scope (in the tenant's table, from the
+/// routing item) and the items `sks` of it, read in the same round trip
+/// (see [`Store`]'s dedicated tables). A wrong password reads nothing.
+pub async fn sign_in(
+    store: &Store,
+    credential: &CredentialRecord,
+    password: String,
+    sks: &[SortKey],
+) -> Result<Option<(TenantScope, TenantFetched<'static>)>, StoreError> {
     if verify_password(password, credential.password_hash.clone()).await {
-        Some(TenantScope::new(credential.tenant_id))
+        Ok(Some(store.open_tenant(credential.tenant_id, sks).await?))
     } else {
-        None
+        Ok(None)
     }
 }
 

@@ -173,6 +173,7 @@ mod tests {
             email: "a@b.io".into(),
             tenant_id: Uuid::new_v4(),
             tenant_slug: "acme".into(),
+            table: None,
             is_super_admin: false,
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],

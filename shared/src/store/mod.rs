@@ -3,17 +3,21 @@
 //! Tenant-owned items are reached only through [`TenantStore`], which is
 //! built from a [`TenantScope`]; the partition key comes from the scope and
 //! the sort key from [`crate::keys`], so no call can name another tenant's
-//! partition. Platform-wide items go through [`PlatformStore`] with keys
-//! built in the same module. Items are (de)serialised with `serde_dynamo`.
+//! partition. The scope also names the table (the main one, or the tenant's
+//! dedicated table, see `dedicated.rs`). Platform-wide items go through
+//! [`PlatformStore`], always in the main table, with keys built in the same
+//! module. Items are (de)serialised with `serde_dynamo`.
 
 pub mod cursor;
 pub mod codec;
+mod dedicated;
 mod error;
 mod scope;
 pub mod table;
 mod transaction;
 
 pub use cursor::{CursorSigner, Direction, PageKey};
+pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
 pub use error::StoreError;
 pub use scope::TenantScope;
 pub use transaction::{Bound, Counter, Transaction};
@@ -27,6 +31,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Queries made to fill one filtered page before answering with fewer items.
+const MAX_QUERY_ROUNDS: usize = 4;
 
 /// A record type stored in the table.
 pub trait Entity: Serialize + DeserializeOwned {
@@ -215,7 +222,13 @@ impl Store {
 
     /// The store of one tenant's partition.
     pub fn tenant<'a>(&'a self, scope: &'a TenantScope) -> TenantStore<'a> {
-        TenantStore { store: self, pk: keys::tenant_pk(scope) }
+        TenantStore { store: self, pk: keys::tenant_pk(scope), table: self.table_of(scope) }
+    }
+
+    /// The table holding a tenant's items: its dedicated table, else the
+    /// main one. Platform-wide items always use the main table.
+    pub(crate) fn table_of<'a>(&'a self, scope: &'a TenantScope) -> &'a str {
+        scope.table().unwrap_or(&self.table)
     }
 
     /// Platform-wide items: uniqueness claims, plans, throttles.
@@ -239,11 +252,11 @@ impl Store {
             .map_err(error::classify)
     }
 
-    async fn get_item<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+    async fn get_item<T: DeserializeOwned>(&self, table: &str, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
-            .table_name(self.table.as_ref())
+            .table_name(table)
             .key(keys::PK, AttributeValue::S(pk.to_owned()))
             .key(keys::SK, AttributeValue::S(sk.to_owned()))
             .consistent_read(true)
@@ -256,9 +269,9 @@ impl Store {
         }
     }
 
-    async fn put_item(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+    async fn put_item(&self, table: &str, item: Item, condition: Condition) -> Result<(), StoreError> {
         let (expr, values) = condition_expression(condition);
-        let mut req = self.client.put_item().table_name(self.table.as_ref()).set_item(Some(item));
+        let mut req = self.client.put_item().table_name(table).set_item(Some(item));
         if let Some(expr) = expr {
             req = req.condition_expression(expr);
         }
@@ -274,11 +287,11 @@ impl Store {
         })
     }
 
-    async fn delete_item(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+    async fn delete_item(&self, table: &str, pk: &str, sk: &str) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()
-            .table_name(self.table.as_ref())
+            .table_name(table)
             .key(keys::PK, AttributeValue::S(pk.to_owned()))
             .key(keys::SK, AttributeValue::S(sk.to_owned()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
@@ -291,6 +304,7 @@ impl Store {
     /// Queries a partition (or an index partition) by sort-key prefix.
     async fn query_page<T: DeserializeOwned>(
         &self,
+        table: &str,
         index: Index,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -325,7 +339,7 @@ impl Store {
         let mut req = self
             .client
             .query()
-            .table_name(self.table.as_ref())
+            .table_name(table)
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
             .expression_attribute_names("#ttl", keys::TTL)
@@ -369,11 +383,29 @@ impl Store {
                 start.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect(),
             ));
         }
-        let out = req.key_condition_expression(key_expr).send().await.map_err(error::classify)?;
-        let mut raw = out.items.unwrap_or_default();
-        // DynamoDB may also stop early (1 MB, or items filtered as expired):
-        // then there may be more as well.
-        let more_that_way = raw.len() > usize::from(limit) || out.last_evaluated_key.is_some();
+        let req = req.key_condition_expression(key_expr);
+        let wanted = usize::from(limit) + 1;
+        let mut raw = Vec::new();
+        let mut resume = None;
+        // `Limit` counts items read before the filter, so a filtered page
+        // can come back short; read on (a few rounds at most) to fill it.
+        for _ in 0..MAX_QUERY_ROUNDS {
+            let out = req
+                .clone()
+                .limit(i32::try_from(wanted - raw.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(resume.take().or(req.get_exclusive_start_key().clone()))
+                .send()
+                .await
+                .map_err(error::classify)?;
+            raw.extend(out.items.unwrap_or_default());
+            resume = out.last_evaluated_key;
+            if raw.len() >= wanted || resume.is_none() {
+                break;
+            }
+        }
+        // DynamoDB may also stop early (1 MB, rounds used up, items
+        // filtered out): then there may be more as well.
+        let more_that_way = raw.len() > usize::from(limit) || resume.is_some();
         raw.truncate(usize::from(limit));
         if direction == Direction::Previous {
             raw.reverse();
@@ -430,7 +462,7 @@ fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
 impl Store {
     /// Reads up to 100 items in one `BatchGetItem`, retrying keys DynamoDB
     /// left unprocessed. Expired items are dropped.
-    async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Fetched, StoreError> {
+    async fn batch_get(&self, table: &str, keys: Vec<(String, String)>) -> Result<Fetched, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = HashMap::new();
         if keys.is_empty() {
@@ -456,11 +488,11 @@ impl Store {
             let out = self
                 .client
                 .batch_get_item()
-                .request_items(self.table.as_ref(), request)
+                .request_items(table, request)
                 .send()
                 .await
                 .map_err(error::classify)?;
-            for item in out.responses.unwrap_or_default().remove(self.table.as_ref()).unwrap_or_default() {
+            for item in out.responses.unwrap_or_default().remove(table).unwrap_or_default() {
                 if is_expired(&item, now) {
                     continue;
                 }
@@ -471,7 +503,7 @@ impl Store {
             pending = out
                 .unprocessed_keys
                 .unwrap_or_default()
-                .remove(self.table.as_ref())
+                .remove(table)
                 .map(|k| k.keys)
                 .unwrap_or_default();
             if pending.is_empty() {
@@ -511,43 +543,45 @@ impl TenantFetched<'_> {
     }
 }
 
-/// One tenant's partition. Built only by [`Store::tenant`].
+/// One tenant's partition, in the tenant's table. Built only by
+/// [`Store::tenant`].
 pub struct TenantStore<'a> {
     store: &'a Store,
     pk: String,
+    table: &'a str,
 }
 
 impl TenantStore<'_> {
     pub async fn get<T: Entity>(&self, sk: &SortKey) -> Result<Option<T>, StoreError> {
-        self.store.get_item(&self.pk, sk.as_str()).await
+        self.store.get_item(self.table, &self.pk, sk.as_str()).await
     }
 
     pub async fn put<T: Entity>(&self, sk: &SortKey, record: &T, condition: Condition) -> Result<(), StoreError> {
         let item = to_item(&self.pk, sk.as_str(), record)?;
-        self.store.put_item(item, condition).await
+        self.store.put_item(self.table, item, condition).await
     }
 
     /// Deletes an item; tells whether a live one was there.
     pub async fn delete(&self, sk: &SortKey) -> Result<bool, StoreError> {
-        self.store.delete_item(&self.pk, sk.as_str()).await
+        self.store.delete_item(self.table, &self.pk, sk.as_str()).await
     }
 
     /// Reads several items of this partition in one call (at most 100).
     pub async fn get_many(&self, sks: &[SortKey]) -> Result<TenantFetched<'_>, StoreError> {
         let keys = sks.iter().map(|sk| (self.pk.clone(), sk.as_str().to_owned())).collect();
-        let fetched = self.store.batch_get(keys).await?;
+        let fetched = self.store.batch_get(self.table, keys).await?;
         Ok(TenantFetched { pk: self.pk.clone(), fetched, _scope: std::marker::PhantomData })
     }
 
     /// Items of one kind, in sort-key order, one page at a time.
     pub async fn query<T: Entity>(&self, prefix: &SortKeyPrefix, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(Index::Table, &self.pk, Some(prefix.as_str()), page).await
+        self.store.query_page(self.table, Index::Table, &self.pk, Some(prefix.as_str()), page).await
     }
 
     /// Items of this partition in their second order (GSI2), selected by a
     /// prefix of that order's key.
     pub async fn query_alt<T: Entity>(&self, prefix: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(Index::Gsi2, &self.pk, Some(prefix), page).await
+        self.store.query_page(self.table, Index::Gsi2, &self.pk, Some(prefix), page).await
     }
 }
 
@@ -558,22 +592,22 @@ pub struct PlatformStore<'a> {
 
 impl PlatformStore<'_> {
     pub async fn get<T: Entity>(&self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
-        self.store.get_item(key.pk(), key.sk()).await
+        self.store.get_item(&self.store.table, key.pk(), key.sk()).await
     }
 
     pub async fn put<T: Entity>(&self, key: &PlatformKey, record: &T, condition: Condition) -> Result<(), StoreError> {
         let item = to_item(key.pk(), key.sk(), record)?;
-        self.store.put_item(item, condition).await
+        self.store.put_item(&self.store.table, item, condition).await
     }
 
     pub async fn delete(&self, key: &PlatformKey) -> Result<bool, StoreError> {
-        self.store.delete_item(key.pk(), key.sk()).await
+        self.store.delete_item(&self.store.table, key.pk(), key.sk()).await
     }
 
     /// Reads several platform items in one call (at most 100).
     pub async fn get_many(&self, keys: &[&PlatformKey]) -> Result<PlatformFetched, StoreError> {
         let keys = keys.iter().map(|k| (k.pk().to_owned(), k.sk().to_owned())).collect();
-        Ok(PlatformFetched(self.store.batch_get(keys).await?))
+        Ok(PlatformFetched(self.store.batch_get(&self.store.table, keys).await?))
     }
 
     /// Counts an event in a fixed window: adds one to the counter at `key`
@@ -612,7 +646,7 @@ impl PlatformStore<'_> {
                     ("window_ends_at".to_owned(), AttributeValue::N(ends.to_string())),
                     (keys::TTL.to_owned(), AttributeValue::N(ends.to_string())),
                 ]);
-                self.store.put_item(fresh.clone(), Condition::Always).await?;
+                self.store.put_item(&self.store.table, fresh.clone(), Condition::Always).await?;
                 fresh
             }
             Err(e) => return Err(error::classify(e)),
@@ -625,9 +659,10 @@ impl PlatformStore<'_> {
         Ok((count, number("window_ends_at").unwrap_or(ends)))
     }
 
-    /// Items sharing one GSI1 partition, in GSI1 sort-key order.
-    pub async fn query_index<T: Entity>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(Index::Gsi1, index_pk, None, page).await
+    /// Items sharing one GSI1 partition, in GSI1 sort-key order. A listing
+    /// may mix entity kinds (`T` can be an enum tagged by `entity`).
+    pub async fn query_index<T: DeserializeOwned>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
+        self.store.query_page(&self.store.table, Index::Gsi1, index_pk, None, page).await
     }
 }
 

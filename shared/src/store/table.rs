@@ -118,6 +118,24 @@ impl TableDefinition {
     pub async fn describe(client: &Client, table: &str) -> Result<Self, StoreError> {
         let out = client.describe_table().table_name(table).send().await.map_err(classify)?;
         let t = out.table.ok_or_else(|| StoreError::Backend("no table description".into()))?;
+        let shape = Self::shape_of(&t);
+        let ttl = client.describe_time_to_live().table_name(table).send().await.map_err(classify)?;
+        let ttl_attribute = ttl
+            .time_to_live_description()
+            .filter(|d| {
+                matches!(
+                    d.time_to_live_status(),
+                    Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+                        | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+                )
+            })
+            .and_then(|d| d.attribute_name().map(str::to_owned));
+        Ok(Self { ttl_attribute, ..shape })
+    }
+
+    /// Keys, attributes and indexes of a `DescribeTable` answer (TTL is
+    /// described by a separate call and left `None`).
+    pub fn shape_of(t: &aws_sdk_dynamodb::types::TableDescription) -> Self {
         let keys = |schema: &[KeySchemaElement]| {
             let hash = schema.iter().find(|k| k.key_type == KeyType::Hash).map(|k| k.attribute_name.clone());
             let range = schema.iter().find(|k| k.key_type == KeyType::Range).map(|k| k.attribute_name.clone());
@@ -147,18 +165,7 @@ impl TableDefinition {
             })
             .collect();
         indexes.sort_by(|a, b| a.name.cmp(&b.name));
-        let ttl = client.describe_time_to_live().table_name(table).send().await.map_err(classify)?;
-        let ttl_attribute = ttl
-            .time_to_live_description()
-            .filter(|d| {
-                matches!(
-                    d.time_to_live_status(),
-                    Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
-                        | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
-                )
-            })
-            .and_then(|d| d.attribute_name().map(str::to_owned));
-        Ok(Self { attributes, hash_key, range_key, indexes, ttl_attribute })
+        Self { attributes, hash_key, range_key, indexes, ttl_attribute: None }
     }
 
     /// Creates the table (on-demand) and enables TTL. Returns false if it

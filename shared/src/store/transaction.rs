@@ -41,7 +41,7 @@ impl<'s> Transaction<'s> {
         Self { store, ops: Vec::new(), error: None }
     }
 
-    /// Writes a tenant-owned record.
+    /// Writes a tenant-owned record (in the scope's table).
     pub fn put<T: Entity>(
         &mut self,
         scope: &TenantScope,
@@ -51,7 +51,8 @@ impl<'s> Transaction<'s> {
         label: &'static str,
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
-        self.push_put(&pk, sk.as_str(), record, condition, label)
+        let store = self.store;
+        self.push_put(store.table_of(scope), &pk, sk.as_str(), record, condition, label)
     }
 
     /// Writes a platform-wide record, such as a uniqueness claim.
@@ -62,24 +63,27 @@ impl<'s> Transaction<'s> {
         condition: Condition,
         label: &'static str,
     ) -> &mut Self {
-        self.push_put(key.pk(), key.sk(), record, condition, label)
+        let store = self.store;
+        self.push_put(store.table_name(), key.pk(), key.sk(), record, condition, label)
     }
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
     pub fn delete_platform(&mut self, key: &PlatformKey, label: &'static str) -> &mut Self {
-        self.push_delete(key.pk(), key.sk(), Condition::Always, label)
+        let store = self.store;
+        self.push_delete(store.table_name(), key.pk(), key.sk(), Condition::Always, label)
     }
 
-    /// Removes a tenant-owned record, if `condition` holds.
+    /// Removes a tenant-owned record (in the scope's table), if `condition` holds.
     pub fn delete(&mut self, scope: &TenantScope, sk: &SortKey, condition: Condition, label: &'static str) -> &mut Self {
         let pk = keys::tenant_pk(scope);
-        self.push_delete(&pk, sk.as_str(), condition, label)
+        let store = self.store;
+        self.push_delete(store.table_of(scope), &pk, sk.as_str(), condition, label)
     }
 
-    fn push_delete(&mut self, pk: &str, sk: &str, condition: Condition, label: &'static str) -> &mut Self {
+    fn push_delete(&mut self, table: &str, pk: &str, sk: &str, condition: Condition, label: &'static str) -> &mut Self {
         let (expr, values) = condition_expression(condition);
         let mut delete = Delete::builder()
-            .table_name(self.store.table_name())
+            .table_name(table)
             .key(keys::PK, AttributeValue::S(pk.to_owned()))
             .key(keys::SK, AttributeValue::S(sk.to_owned()));
         if let Some(expr) = expr {
@@ -131,7 +135,7 @@ impl<'s> Transaction<'s> {
         }
         let mut adds = Vec::new();
         let mut update = Update::builder()
-            .table_name(self.store.table_name())
+            .table_name(self.store.table_of(scope))
             .key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
             .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
@@ -178,6 +182,7 @@ impl<'s> Transaction<'s> {
 
     fn push_put<T: Entity>(
         &mut self,
+        table: &str,
         pk: &str,
         sk: &str,
         record: &T,
@@ -189,7 +194,7 @@ impl<'s> Transaction<'s> {
         }
         let built = to_item(pk, sk, record).and_then(|item| {
             let (expr, values) = condition_expression(condition);
-            let mut put = Put::builder().table_name(self.store.table_name()).set_item(Some(item));
+            let mut put = Put::builder().table_name(table).set_item(Some(item));
             if let Some(expr) = expr {
                 put = put.condition_expression(expr);
             }

@@ -1,0 +1,140 @@
+//! Reading teams: the list, one team, and a team's members.
+
+use crate::view::TeamView;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use shared::auth::{TenantAdmin, TenantMember};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use serde::Deserialize;
+use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::keys;
+use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
+use shared::store::PageRequest;
+use shared::views::UserView;
+use uuid::Uuid;
+
+/// Filters of the teams list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamFilters {
+    search: Option<String>,
+    // Read by `PageQuery`; listed so that they are not unknown here.
+    #[allow(dead_code)]
+    cursor: Option<String>,
+    #[allow(dead_code)]
+    page_size: Option<String>,
+}
+
+/// List the tenant's teams, in the order of their ids.
+#[utoipa::path(
+    get,
+    path = "/api/teams/",
+    tag = "teams",
+    description = "Permission: any member. Super admins act in a tenant with `X-Tenant-Id`. \
+        Cursor pagination (`cursor`, `page_size` ≤ 100).",
+    params(
+        ("search" = Option<String>, Query, description = "Case-insensitive prefix of the team name"),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of teams", body = Paginated<TeamView>),
+        (status = 400, description = "Invalid search, cursor or page size", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_teams(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    ApiQuery(filters): ApiQuery<TeamFilters>,
+    page: PageQuery,
+) -> Result<Json<Paginated<TeamView>>, ApiError> {
+    let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "teams");
+    if let Some(search) = &filters.search {
+        let search = search.trim().to_lowercase();
+        if search.is_empty() || search.chars().count() > 100 {
+            return Err(ValidationErrors::field("search", "Enter 1 to 100 characters.").into());
+        }
+        request = request.where_any_starts_with(&[TEAM_NAME_LC], search);
+    }
+    let teams = state.store.tenant(actor.scope()).query::<TeamRecord>(&keys::teams(), &request).await?;
+    Ok(Json(page.respond(teams, TeamView::from)))
+}
+
+/// One team of the tenant.
+#[utoipa::path(
+    get,
+    path = "/api/teams/{id}/",
+    tag = "teams",
+    description = "Permission: any member. Teams of other tenants answer 404.",
+    params(("id" = Uuid, Path, description = "Team id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The team", body = TeamView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_team(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    IdPath(id): IdPath,
+) -> Result<Json<TeamView>, ApiError> {
+    let team: TeamRecord =
+        state.store.tenant(actor.scope()).get(&keys::team(id)).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(team.into()))
+}
+
+/// The users in a team.
+#[utoipa::path(
+    get,
+    path = "/api/teams/{id}/members/",
+    tag = "teams",
+    description = "Permission: tenant admin. Pages through the tenant's users, keeping those whose `team_ids` \
+        hold the team (a filter within the tenant's partition); each user is shown with their roles.",
+    params(
+        ("id" = Uuid, Path, description = "Team id"),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of members", body = Paginated<UserView>),
+        (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn team_members(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    page: PageQuery,
+) -> Result<Json<Paginated<UserView>>, ApiError> {
+    let store = state.store.tenant(actor.scope());
+    // The query runs in the caller's own partition, so an id of another
+    // tenant's team matches nobody; the team's absence then answers 404.
+    let request = PageRequest::new(page.page_size, page.cursor.clone(), format!("team-members/{id}"))
+        .where_contains("team_ids", id.to_string());
+    let users = store.query::<UserRecord>(&keys::users(), &request).await?;
+    // One batch read for the team, the tenant and every role the page mentions.
+    let mut role_ids: Vec<Uuid> = users.items.iter().flat_map(|u| u.role_ids.iter().copied()).collect();
+    role_ids.sort();
+    role_ids.dedup();
+    let mut sks = vec![keys::team(id), keys::tenant_profile()];
+    sks.extend(role_ids.iter().take(98).map(|r| keys::role(*r)));
+    let mut fetched = store.get_many(&sks).await?;
+    fetched.take::<TeamRecord>(&keys::team(id))?.ok_or(ApiError::NotFound)?;
+    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    let mut roles = Vec::new();
+    for sk in &sks[2..] {
+        if let Some(r) = fetched.take::<RoleRecord>(sk)? {
+            roles.push(r);
+        }
+    }
+    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, &roles))))
+}

@@ -1,0 +1,193 @@
+//! What only platform super admins send and see about a tenant: where its
+//! items live (`dedicated_table`). Tenant admins never see or set it.
+
+use crate::update::{empty_object, TenantPatch};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::http::{ApiError, ValidationErrors};
+use shared::store::{DedicatedTable, DedicatedTableError, Store, TenantScope};
+use shared::tenancy::NewTenantRequest;
+use shared::views::TenantView;
+use utoipa::ToSchema;
+
+/// The request field naming the table.
+pub const FIELD: &str = "dedicated_table";
+
+/// A tenant as platform super admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTenantView {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    /// The tenant's own DynamoDB table; null when its items are in the main
+    /// table.
+    pub dedicated_table: Option<String>,
+}
+
+impl AdminTenantView {
+    pub fn new(tenant: TenantView, scope: &TenantScope) -> Self {
+        Self { tenant, dedicated_table: scope.table().map(str::to_owned) }
+    }
+}
+
+/// A new tenant as a super admin creates it: the registration body, and
+/// optionally a dedicated table.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenantRequest {
+    pub tenant_name: String,
+    /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+    pub tenant_slug: String,
+    /// Unique platform-wide, case-insensitive.
+    pub admin_email: String,
+    pub admin_password: String,
+    pub admin_password_confirm: String,
+    pub admin_first_name: String,
+    #[serde(default)]
+    pub admin_last_name: Option<String>,
+    /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
+    /// trial plan.
+    #[serde(default)]
+    pub enabled_modules: Option<Vec<String>>,
+    /// Keep the tenant's items in this DynamoDB table instead of the main
+    /// one. Named `<main table>-tenant-<suffix>`; it must exist with the main
+    /// table's keys and indexes (`devctl create-table --table <name>`).
+    /// Fixed for the tenant's life.
+    #[serde(default)]
+    pub dedicated_table: Option<String>,
+}
+
+impl CreateTenantRequest {
+    pub fn split(self) -> (NewTenantRequest, Option<String>) {
+        let Self {
+            tenant_name,
+            tenant_slug,
+            admin_email,
+            admin_password,
+            admin_password_confirm,
+            admin_first_name,
+            admin_last_name,
+            enabled_modules,
+            dedicated_table,
+        } = self;
+        let tenant = NewTenantRequest {
+            tenant_name,
+            tenant_slug,
+            admin_email,
+            admin_password,
+            admin_password_confirm,
+            admin_first_name,
+            admin_last_name,
+            enabled_modules,
+        };
+        (tenant, dedicated_table)
+    }
+}
+
+/// `PUT /api/tenants/{id}/`: the tenant fields, plus `dedicated_table`,
+/// which may only repeat the current one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTenantInput {
+    pub name: String,
+    /// Custom domain, unique platform-wide; null for none.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Free-form JSON object, at most 16 KiB.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// Modules to enable; each must be included in the tenant's plan.
+    pub enabled_modules: Vec<String>,
+    /// Omitted, or the tenant's current table (null: the main table):
+    /// moving a tenant between tables is an offline migration.
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub dedicated_table: Option<Option<String>>,
+}
+
+impl AdminTenantInput {
+    pub fn split(self) -> (TenantPatch, Option<Option<String>>) {
+        let patch = TenantPatch {
+            name: Some(self.name),
+            domain: Some(self.domain),
+            settings: Some(self.settings),
+            enabled_modules: Some(self.enabled_modules),
+        };
+        (patch, self.dedicated_table)
+    }
+}
+
+/// `PATCH /api/tenants/{id}/`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTenantPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub domain: Option<Option<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Value>,
+    pub enabled_modules: Option<Vec<String>>,
+    /// Omitted, or the tenant's current table (null: the main table):
+    /// moving a tenant between tables is an offline migration.
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub dedicated_table: Option<Option<String>>,
+}
+
+impl AdminTenantPatch {
+    pub fn split(self) -> (TenantPatch, Option<Option<String>>) {
+        let patch =
+            TenantPatch { name: self.name, domain: self.domain, settings: self.settings, enabled_modules: self.enabled_modules };
+        (patch, self.dedicated_table)
+    }
+}
+
+/// Refuses a change of an existing tenant's table: its items would have to
+/// be copied, which is an offline migration, not an API call.
+pub fn ensure_unchanged(scope: &TenantScope, requested: Option<Option<String>>) -> Result<(), ApiError> {
+    match requested {
+        Some(table) if table.as_deref().map(str::trim).filter(|t| !t.is_empty()) != scope.table() => {
+            Err(ValidationErrors::field(FIELD, "Moving an existing tenant between tables is an offline migration.").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks a requested table for a new tenant; `None` and a blank name mean
+/// the main table. A bad name or a missing table is a 400 on the field.
+pub async fn check(store: &Store, requested: Option<&str>) -> Result<Option<DedicatedTable>, ApiError> {
+    let Some(name) = requested.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
+    match store.dedicated_table(name).await {
+        Ok(table) => Ok(Some(table)),
+        Err(DedicatedTableError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ValidationErrors::field(FIELD, e.to_string()).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_table_may_only_be_repeated() {
+        let main = shared::store::TenantScope::for_new_tenant();
+        assert!(ensure_unchanged(&main, None).is_ok());
+        assert!(ensure_unchanged(&main, Some(None)).is_ok());
+        let e = ensure_unchanged(&main, Some(Some("main-tenant-x".into()))).unwrap_err();
+        assert_eq!(
+            e.body(),
+            json!({"dedicated_table": ["Moving an existing tenant between tables is an offline migration."]})
+        );
+    }
+
+    #[test]
+    fn patch_bodies_tell_absent_from_null() {
+        let (_, absent) = serde_json::from_value::<AdminTenantPatch>(json!({"name": "x"})).unwrap().split();
+        assert_eq!(absent, None);
+        let (_, null) = serde_json::from_value::<AdminTenantPatch>(json!({"dedicated_table": null})).unwrap().split();
+        assert_eq!(null, Some(None));
+        assert!(serde_json::from_value::<AdminTenantPatch>(json!({"is_active": false})).is_err());
+    }
+}

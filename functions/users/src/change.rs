@@ -1,0 +1,367 @@
+//! Saving a change to a user as one transaction that keeps every copy and
+//! counter in step: the credential's role ids, role and team member counts,
+//! the tenant's active-user and active-admin counters, and the audit log.
+
+use crate::AppState;
+use shared::audit;
+use shared::auth::Actor;
+use shared::http::{ApiError, ValidationErrors};
+use shared::keys;
+use shared::records::{
+    CredentialRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, TenantRecord, UserRecord,
+};
+use shared::store::{Bound, Condition, Counter, StoreError, Transaction};
+use shared::views::UserView;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Most roles, and most teams, one user may hold.
+pub const MAX_ROLES: usize = 20;
+pub const MAX_TEAMS: usize = 20;
+
+/// How one change moves the membership lists and the tenant's counters.
+/// Pure, so the bookkeeping rules are unit-tested without a table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deltas {
+    pub roles_added: Vec<Uuid>,
+    pub roles_removed: Vec<Uuid>,
+    pub teams_added: Vec<Uuid>,
+    pub teams_removed: Vec<Uuid>,
+    /// Change of the tenant's active users (checked against `max_users`).
+    pub users: i64,
+    /// Change of the active holders of the system Admin role (kept >= 1).
+    pub admins: i64,
+}
+
+impl Deltas {
+    /// `before` is `None` for a new user; `system_role` is the tenant's
+    /// Admin role id when either version of the user holds it.
+    pub fn between(before: Option<&UserRecord>, after: &UserRecord, system_role: Option<Uuid>) -> Self {
+        let (old_roles, old_teams, was_active) = match before {
+            Some(b) => (b.role_ids.as_slice(), b.team_ids.as_slice(), b.is_active),
+            None => (&[][..], &[][..], false),
+        };
+        let is_admin = |roles: &[Uuid], active: bool| active && system_role.is_some_and(|r| roles.contains(&r));
+        Deltas {
+            roles_added: minus(&after.role_ids, old_roles),
+            roles_removed: minus(old_roles, &after.role_ids),
+            teams_added: minus(&after.team_ids, old_teams),
+            teams_removed: minus(old_teams, &after.team_ids),
+            users: i64::from(after.is_active) - i64::from(was_active),
+            admins: i64::from(is_admin(&after.role_ids, after.is_active)) - i64::from(is_admin(old_roles, was_active)),
+        }
+    }
+
+    /// Adds the counter updates to `tx`. Labels: `role`, `team` (the item
+    /// vanished), `limit` (plan's `max_users`), `last_admin`, `usage`.
+    pub fn add_to(&self, tx: &mut Transaction<'_>, actor: &Actor, max_users: Option<u32>) {
+        let scope = actor.scope();
+        for id in &self.roles_added {
+            tx.add(scope, &keys::role(*id), "member_count", 1, None, true, "role");
+        }
+        for id in &self.roles_removed {
+            tx.add(scope, &keys::role(*id), "member_count", -1, None, true, "role");
+        }
+        for id in &self.teams_added {
+            tx.add(scope, &keys::team(*id), "member_count", 1, None, true, "team");
+        }
+        for id in &self.teams_removed {
+            tx.add(scope, &keys::team(*id), "member_count", -1, None, true, "team");
+        }
+        let mut counters = Vec::new();
+        if self.users != 0 {
+            let bound = match (self.users > 0, max_users) {
+                (true, Some(max)) => Bound::Below(i64::from(max)),
+                _ => Bound::None,
+            };
+            counters.push(Counter { field: "users", delta: self.users, bound });
+        }
+        if self.admins != 0 {
+            let bound = if self.admins < 0 { Bound::KeepAtLeast(1) } else { Bound::None };
+            counters.push(Counter { field: "admins", delta: self.admins, bound });
+        }
+        // Losing an admin never coincides with gaining a user (an inactive
+        // user counts as neither), so one label names the failed bound.
+        let label = if self.admins < 0 {
+            "last_admin"
+        } else if self.users > 0 {
+            "limit"
+        } else {
+            "usage"
+        };
+        if !counters.is_empty() {
+            tx.counters(scope, &keys::usage(), &counters, false, label);
+        }
+    }
+}
+
+fn minus(a: &[Uuid], b: &[Uuid]) -> Vec<Uuid> {
+    a.iter().filter(|x| !b.contains(x)).copied().collect()
+}
+
+/// Sorted, without duplicates, at most `max`; errors go on `field`.
+pub fn id_set(errors: &mut ValidationErrors, field: &str, ids: &[Uuid], max: usize) -> Vec<Uuid> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.len() > max {
+        errors.add(field, format!("At most {max} entries."));
+    }
+    ids
+}
+
+/// What a change needs to know about the tenant, read in one batch.
+pub struct Related {
+    pub tenant: TenantRecord,
+    pub subscription: Option<SubscriptionRecord>,
+    pub roles: Vec<RoleRecord>,
+    pub teams: Vec<TeamRecord>,
+}
+
+impl Related {
+    /// The tenant, its subscription, and those of the given roles and
+    /// teams that exist in this tenant.
+    pub async fn load(state: &AppState, actor: &Actor, role_ids: &[Uuid], team_ids: &[Uuid]) -> Result<Self, ApiError> {
+        let store = state.store.tenant(actor.scope());
+        let mut sks = vec![keys::tenant_profile(), keys::subscription()];
+        sks.extend(role_ids.iter().map(|id| keys::role(*id)));
+        sks.extend(team_ids.iter().map(|id| keys::team(*id)));
+        let mut fetched = store.get_many(&sks).await?;
+        let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+        let subscription = fetched.take(&keys::subscription())?;
+        let mut roles = Vec::new();
+        for id in role_ids {
+            roles.extend(fetched.take::<RoleRecord>(&keys::role(*id))?);
+        }
+        let mut teams = Vec::new();
+        for id in team_ids {
+            teams.extend(fetched.take::<TeamRecord>(&keys::team(*id))?);
+        }
+        Ok(Self { tenant, subscription, roles, teams })
+    }
+
+    /// Reports each of `ids` that is not a role of this tenant.
+    pub fn check_roles(&self, errors: &mut ValidationErrors, ids: &[Uuid]) {
+        for id in ids.iter().filter(|id| !self.roles.iter().any(|r| r.id == **id)) {
+            errors.add("role_ids", format!("Unknown role {id}."));
+        }
+    }
+
+    /// Reports each of `ids` that is not a team of this tenant.
+    pub fn check_teams(&self, errors: &mut ValidationErrors, ids: &[Uuid]) {
+        for id in ids.iter().filter(|id| !self.teams.iter().any(|t| t.id == **id)) {
+            errors.add("team_ids", format!("Unknown team {id}."));
+        }
+    }
+
+    pub fn system_role(&self) -> Option<Uuid> {
+        self.roles.iter().find(|r| r.is_system).map(|r| r.id)
+    }
+
+    /// The plan's `max_users` (`None`: unlimited); one read, only when a
+    /// change adds an active user.
+    pub async fn max_users(&self, state: &AppState) -> Result<Option<u32>, ApiError> {
+        let Some(plan_id) = self.subscription.as_ref().and_then(|s| s.plan_id) else { return Ok(None) };
+        let plan: Option<PlanRecord> = state.store.platform().get(&keys::plan(plan_id)).await?;
+        Ok(plan.and_then(|p| p.max_users))
+    }
+}
+
+pub fn plan_limit_reached(max: Option<u32>) -> ApiError {
+    ApiError::Forbidden {
+        detail: format!("Your plan allows {} active users; upgrade to add more.", max.unwrap_or(0)),
+        code: "plan_limit_reached",
+        permission: None,
+    }
+}
+
+/// Maps the labels of a failed transaction to what the caller did wrong.
+pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
+    let StoreError::TransactionConditionFailed(labels) = e else { return e.into() };
+    if labels.contains(&"email") {
+        ValidationErrors::field("email", "A user with this email already exists.").into()
+    } else if labels.contains(&"last_admin") {
+        ApiError::bad_request(
+            "This is the last active administrator of the organisation; make someone else an administrator first.",
+            "last_admin",
+        )
+    } else if labels.contains(&"limit") {
+        plan_limit_reached(max_users)
+    } else if labels.contains(&"role") {
+        ValidationErrors::field("role_ids", "A role was deleted meanwhile; reload and try again.").into()
+    } else if labels.contains(&"team") {
+        ValidationErrors::field("team_ids", "A team was deleted meanwhile; reload and try again.").into()
+    } else {
+        ApiError::conflict("The user was changed by another request; reload and try again.", "conflict")
+    }
+}
+
+/// Writes `after` over `before` (unless nothing changed) and answers with
+/// the saved user's view. `errors` holds problems found by the caller.
+pub async fn save(
+    state: &AppState,
+    actor: &Actor,
+    before: &UserRecord,
+    mut after: UserRecord,
+    action: &'static str,
+    mut errors: ValidationErrors,
+) -> Result<UserView, ApiError> {
+    after.role_ids = id_set(&mut errors, "role_ids", &after.role_ids, MAX_ROLES);
+    after.team_ids = id_set(&mut errors, "team_ids", &after.team_ids, MAX_TEAMS);
+    let mut role_ids: Vec<Uuid> = before.role_ids.iter().chain(&after.role_ids).copied().collect();
+    role_ids.sort();
+    role_ids.dedup();
+    let mut team_ids: Vec<Uuid> = before.team_ids.iter().chain(&after.team_ids).copied().collect();
+    team_ids.sort();
+    team_ids.dedup();
+    let related = Related::load(state, actor, &role_ids, &team_ids).await?;
+    // Only ids the change introduces can be wrong; held ones were checked.
+    related.check_roles(&mut errors, &minus(&after.role_ids, &before.role_ids));
+    related.check_teams(&mut errors, &minus(&after.team_ids, &before.team_ids));
+    errors.into_result()?;
+
+    let view = |user: &UserRecord| UserView::new(user, &related.tenant, &related.roles);
+    after.version = before.version;
+    after.updated_at = before.updated_at;
+    if after == *before {
+        return Ok(view(&after));
+    }
+    let now = OffsetDateTime::now_utc();
+    after.version = before.version + 1;
+    after.updated_at = now;
+    if before.is_active && !after.is_active {
+        // Every login started so far ends; reactivation does not revive it.
+        after.sessions_valid_after = Some(now);
+    }
+    let deltas = Deltas::between(Some(before), &after, related.system_role());
+    let max_users = if deltas.users > 0 { related.max_users(state).await? } else { None };
+
+    let mut tx = state.store.transaction();
+    tx.put(actor.scope(), &keys::user(after.id), &after, Condition::VersionIs(before.version), "user");
+    if after.role_ids != before.role_ids {
+        // Login reads the roles from the credential; keep the copy exact.
+        let credential: CredentialRecord = state
+            .store
+            .platform()
+            .get(&keys::email_claim(&before.email))
+            .await?
+            .filter(|c: &CredentialRecord| c.user_id == before.id)
+            .ok_or_else(|| ApiError::internal("user without credential"))?;
+        let updated = CredentialRecord { role_ids: after.role_ids.clone(), version: credential.version + 1, ..credential.clone() };
+        tx.put_platform(&keys::email_claim(&before.email), &updated, Condition::VersionIs(credential.version), "credential");
+    }
+    deltas.add_to(&mut tx, actor, max_users);
+    audit::record(
+        &mut tx,
+        actor,
+        action,
+        "user",
+        after.id,
+        audit::changes(Some(before), Some(&after), &["version", "updated_at", "sessions_valid_after"]),
+    );
+    tx.execute().await.map_err(|e| failure(e, max_users))?;
+    Ok(view(&after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(roles: &[u128], teams: &[u128], active: bool) -> UserRecord {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        UserRecord {
+            id: Uuid::from_u128(1),
+            tenant_id: Uuid::from_u128(2),
+            email: "a@b.io".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            phone: None,
+            role_ids: roles.iter().map(|n| Uuid::from_u128(*n)).collect(),
+            team_ids: teams.iter().map(|n| Uuid::from_u128(*n)).collect(),
+            is_active: active,
+            is_super_admin: false,
+            timezone: "UTC".into(),
+            preferences: json!({}),
+            profile_picture: None,
+            sessions_valid_after: None,
+            date_joined: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    const ADMIN: u128 = 100;
+    fn admin_role() -> Option<Uuid> {
+        Some(Uuid::from_u128(ADMIN))
+    }
+
+    #[test]
+    fn a_new_active_admin_counts_once_everywhere() {
+        let d = Deltas::between(None, &user(&[ADMIN, 5], &[9], true), admin_role());
+        assert_eq!(d.roles_added.len(), 2);
+        assert_eq!(d.teams_added, vec![Uuid::from_u128(9)]);
+        assert_eq!((d.users, d.admins), (1, 1));
+    }
+
+    #[test]
+    fn deactivating_an_admin_loses_a_user_and_an_admin_but_keeps_memberships() {
+        let d = Deltas::between(Some(&user(&[ADMIN], &[9], true)), &user(&[ADMIN], &[9], false), admin_role());
+        assert_eq!((d.users, d.admins), (-1, -1));
+        assert!(d.roles_added.is_empty() && d.roles_removed.is_empty() && d.teams_removed.is_empty());
+    }
+
+    #[test]
+    fn demoting_an_active_admin_loses_an_admin_only() {
+        let d = Deltas::between(Some(&user(&[ADMIN, 5], &[], true)), &user(&[5], &[], true), admin_role());
+        assert_eq!(d.roles_removed, vec![Uuid::from_u128(ADMIN)]);
+        assert_eq!((d.users, d.admins), (0, -1));
+    }
+
+    #[test]
+    fn inactive_users_never_count_as_admins() {
+        let d = Deltas::between(Some(&user(&[5], &[], false)), &user(&[ADMIN], &[], false), admin_role());
+        assert_eq!((d.users, d.admins), (0, 0));
+        let d = Deltas::between(Some(&user(&[ADMIN], &[], false)), &user(&[ADMIN], &[], true), admin_role());
+        assert_eq!((d.users, d.admins), (1, 1));
+    }
+
+    #[test]
+    fn admin_loss_and_user_gain_never_coincide() {
+        // Exhaustive over the relevant flags: the label choice relies on it.
+        for was_active in [false, true] {
+            for is_active in [false, true] {
+                for had in [false, true] {
+                    for has in [false, true] {
+                        let roles = |h: bool| if h { vec![ADMIN] } else { vec![] };
+                        let d = Deltas::between(
+                            Some(&user(&roles(had), &[], was_active)),
+                            &user(&roles(has), &[], is_active),
+                            admin_role(),
+                        );
+                        assert!(!(d.admins < 0 && d.users > 0), "{was_active} {is_active} {had} {has}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn team_moves() {
+        let d = Deltas::between(Some(&user(&[], &[1, 2], true)), &user(&[], &[2, 3], true), None);
+        assert_eq!(d.teams_added, vec![Uuid::from_u128(3)]);
+        assert_eq!(d.teams_removed, vec![Uuid::from_u128(1)]);
+        assert_eq!((d.users, d.admins), (0, 0));
+    }
+
+    #[test]
+    fn id_sets_are_sorted_unique_and_bounded() {
+        let mut errors = ValidationErrors::new();
+        let ids = id_set(&mut errors, "role_ids", &[Uuid::from_u128(2), Uuid::from_u128(1), Uuid::from_u128(2)], 5);
+        assert_eq!(ids, vec![Uuid::from_u128(1), Uuid::from_u128(2)]);
+        assert!(errors.is_empty());
+        let many: Vec<Uuid> = (0..6).map(Uuid::from_u128).collect();
+        id_set(&mut errors, "role_ids", &many, 5);
+        assert!(!errors.is_empty());
+    }
+}

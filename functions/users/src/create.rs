@@ -1,0 +1,131 @@
+//! Tenant admins creating users.
+
+use crate::change::{failure, id_set, Deltas, Related, MAX_ROLES, MAX_TEAMS};
+use crate::profile;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::audit;
+use shared::auth::{check_new_password, hash_password, TenantAdmin};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson, ValidationErrors};
+use shared::keys;
+use shared::records::{CredentialRecord, UserRecord};
+use shared::store::Condition;
+use shared::validate;
+use shared::views::UserView;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A new user of the tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Unique platform-wide, case-insensitive.
+    pub email: String,
+    pub password: String,
+    pub password_confirm: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub preferences: Value,
+    /// Roles of this tenant to hold.
+    #[serde(default)]
+    pub role_ids: Vec<Uuid>,
+    /// Teams of this tenant to join.
+    #[serde(default)]
+    pub team_ids: Vec<Uuid>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// Create a user in the tenant, within the plan's `max_users`.
+#[utoipa::path(
+    post,
+    path = "/api/users/",
+    tag = "users",
+    description = "Permission: tenant admin. The user count is checked against the plan's `max_users` in the \
+        same transaction as the write, so concurrent creations never exceed it. Audited.",
+    request_body = NewUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "Invalid field, taken email, unknown role or team", body = ValidationErrorBody),
+        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    ApiJson(input): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let mut errors = ValidationErrors::new();
+    let email = validate::email(&mut errors, "email", &input.email);
+    check_new_password(&mut errors, "password", "password_confirm", &input.password, &input.password_confirm, &email);
+    let first_name = validate::optional_name(&mut errors, "first_name", Some(&input.first_name), 150);
+    let last_name = validate::optional_name(&mut errors, "last_name", Some(&input.last_name), 150);
+    let phone = profile::phone(&mut errors, input.phone.as_deref());
+    let timezone = profile::timezone(&mut errors, &input.timezone);
+    profile::preferences(&mut errors, &input.preferences);
+    let role_ids = id_set(&mut errors, "role_ids", &input.role_ids, MAX_ROLES);
+    let team_ids = id_set(&mut errors, "team_ids", &input.team_ids, MAX_TEAMS);
+    let related = Related::load(&state, &actor, &role_ids, &team_ids).await?;
+    related.check_roles(&mut errors, &role_ids);
+    related.check_teams(&mut errors, &team_ids);
+    errors.into_result()?;
+
+    let max_users = related.max_users(&state).await?;
+    let now = OffsetDateTime::now_utc();
+    let user = UserRecord {
+        // Time-ordered, so the users partition lists by date joined.
+        id: Uuid::now_v7(),
+        tenant_id: related.tenant.id,
+        email: email.clone(),
+        first_name,
+        last_name,
+        phone,
+        role_ids: role_ids.clone(),
+        team_ids,
+        is_active: true,
+        is_super_admin: false,
+        timezone,
+        preferences: input.preferences,
+        profile_picture: None,
+        sessions_valid_after: None,
+        date_joined: now,
+        updated_at: now,
+        version: 1,
+    };
+    let credential = CredentialRecord {
+        email,
+        tenant_id: related.tenant.id,
+        user_id: user.id,
+        password_hash: hash_password(input.password).await.map_err(ApiError::internal)?,
+        role_ids,
+        version: 1,
+    };
+    let mut tx = state.store.transaction();
+    tx.put(actor.scope(), &keys::user(user.id), &user, Condition::NotExists, "user")
+        .put_platform(&keys::email_claim(&credential.email), &credential, Condition::NotExists, "email");
+    Deltas::between(None, &user, related.system_role()).add_to(&mut tx, &actor, max_users);
+    audit::record(&mut tx, &actor, "user.create", "user", user.id, audit::changes(None, Some(&user), &["version"]));
+    tx.execute().await.map_err(|e| failure(e, max_users))?;
+    Ok((StatusCode::CREATED, Json(UserView::new(&user, &related.tenant, &related.roles))))
+}

@@ -1,0 +1,215 @@
+//! Tenant admins changing, deactivating and reactivating users.
+
+use crate::change::save;
+use crate::profile::{self, ProfilePatch};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::auth::{Actor, TenantAdmin};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::keys;
+use shared::records::UserRecord;
+use shared::views::UserView;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Every field an admin sets with PUT. Email and password are not here:
+/// users change their own password, and emails are their login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserReplace {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub timezone: String,
+    #[schema(value_type = Object)]
+    pub preferences: Value,
+    pub profile_picture: Option<String>,
+    pub is_active: bool,
+    /// Replaces the set of roles (of this tenant).
+    pub role_ids: Vec<Uuid>,
+    /// Replaces the set of teams (of this tenant).
+    pub team_ids: Vec<Uuid>,
+}
+
+/// The fields an admin changes with PATCH; omitted fields keep their value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    pub timezone: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub preferences: Option<Value>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub profile_picture: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    pub role_ids: Option<Vec<Uuid>>,
+    pub team_ids: Option<Vec<Uuid>>,
+}
+
+impl From<UserReplace> for UserPatch {
+    fn from(r: UserReplace) -> Self {
+        Self {
+            first_name: Some(r.first_name),
+            last_name: Some(r.last_name),
+            phone: Some(r.phone),
+            timezone: Some(r.timezone),
+            preferences: Some(r.preferences),
+            profile_picture: Some(r.profile_picture),
+            is_active: Some(r.is_active),
+            role_ids: Some(r.role_ids),
+            team_ids: Some(r.team_ids),
+        }
+    }
+}
+
+/// The user `id` of the acting tenant; 404 for any other id.
+pub async fn load(state: &AppState, actor: &Actor, id: Uuid) -> Result<UserRecord, ApiError> {
+    state.store.tenant(actor.scope()).get(&keys::user(id)).await?.ok_or(ApiError::NotFound)
+}
+
+async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: UserPatch, action: &'static str) -> Result<UserView, ApiError> {
+    let before = load(state, actor, id).await?;
+    let mut after = before.clone();
+    let mut errors = ValidationErrors::new();
+    let profile_patch = ProfilePatch {
+        first_name: patch.first_name,
+        last_name: patch.last_name,
+        phone: patch.phone,
+        timezone: patch.timezone,
+        preferences: patch.preferences,
+        profile_picture: patch.profile_picture,
+    };
+    profile::apply(&mut errors, &mut after, profile_patch);
+    if let Some(active) = patch.is_active {
+        after.is_active = active;
+    }
+    if let Some(roles) = patch.role_ids {
+        after.role_ids = roles;
+    }
+    if let Some(teams) = patch.team_ids {
+        after.team_ids = teams;
+    }
+    save(state, actor, &before, after, action, errors).await
+}
+
+/// Replace a user's fields, roles and teams.
+#[utoipa::path(
+    put,
+    path = "/api/users/{id}/",
+    tag = "users",
+    description = "Permission: tenant admin. Replaces names, phone, timezone, preferences, picture, \
+        `is_active`, `role_ids` and `team_ids` in one transaction with the role and team member counts, \
+        the credential's roles and the plan's `max_users`. The last active administrator cannot be \
+        deactivated or lose the Admin role. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UserReplace,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn replace_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<UserReplace>,
+) -> Result<Json<UserView>, ApiError> {
+    update(&state, &actor, id, input.into(), "user.update").await.map(Json)
+}
+
+/// Change some of a user's fields, roles or teams.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{id}/",
+    tag = "users",
+    description = "Permission: tenant admin. Same fields and rules as PUT, each optional. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UserPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn patch_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<UserPatch>,
+) -> Result<Json<UserView>, ApiError> {
+    update(&state, &actor, id, input, "user.update").await.map(Json)
+}
+
+/// Deactivate a user (data is kept).
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}/",
+    tag = "users",
+    description = "Permission: tenant admin. Deactivates, never destroys: the user can no longer log in, every \
+        refresh token they hold stops working, and they stop counting against `max_users`. The last active \
+        administrator cannot be deactivated. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deactivated (or already inactive)"),
+        (status = 400, description = "`last_admin`", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn deactivate_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    let patch = UserPatch { is_active: Some(false), ..UserPatch::default() };
+    update(&state, &actor, id, patch, "user.deactivate").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reactivate a user, within the plan's `max_users`.
+#[utoipa::path(
+    post,
+    path = "/api/users/{id}/activate/",
+    tag = "users",
+    description = "Permission: tenant admin. Checked against the plan's `max_users` in the same transaction. \
+        Logins from before the deactivation stay ended. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Active", body = UserView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn activate_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+) -> Result<Json<UserView>, ApiError> {
+    let patch = UserPatch { is_active: Some(true), ..UserPatch::default() };
+    update(&state, &actor, id, patch, "user.activate").await.map(Json)
+}

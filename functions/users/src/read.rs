@@ -1,0 +1,167 @@
+//! Tenant admins reading users: the filtered, ordered list and one user.
+
+use crate::load::user_view;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use shared::auth::TenantAdmin;
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::keys;
+use shared::records::{RoleRecord, TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
+use shared::store::PageRequest;
+use shared::views::UserView;
+use uuid::Uuid;
+
+/// Orders of the users list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// Oldest first (user ids are time-ordered, so this is key order).
+    DateJoined,
+    DateJoinedDesc,
+    /// By email, through the partition's second order (GSI2).
+    Email,
+    EmailDesc,
+}
+
+impl Ordering {
+    fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value.map(str::trim) {
+            None | Some("date_joined") => Ok(Self::DateJoined),
+            Some("-date_joined") => Ok(Self::DateJoinedDesc),
+            Some("email") => Ok(Self::Email),
+            Some("-email") => Ok(Self::EmailDesc),
+            Some(_) => Err(ValidationErrors::field(
+                "ordering",
+                "Order by one of: date_joined, -date_joined, email, -email.",
+            )
+            .into()),
+        }
+    }
+}
+
+/// Filters of the users list, combined with AND.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFilters {
+    is_active: Option<bool>,
+    role: Option<Uuid>,
+    team: Option<Uuid>,
+    search: Option<String>,
+    ordering: Option<String>,
+    // Read by `PageQuery`; listed so that they are not unknown here.
+    #[allow(dead_code)]
+    cursor: Option<String>,
+    #[allow(dead_code)]
+    page_size: Option<String>,
+}
+
+/// The tenant's users.
+#[utoipa::path(
+    get,
+    path = "/api/users/",
+    tag = "users",
+    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Cursor pagination. \
+        `ordering=date_joined` (default) reads the users in key order, `email` through the partition's \
+        email index; filters apply within the tenant's users, never across tenants.",
+    params(
+        ("is_active" = Option<bool>, Query, description = "Only active (`true`) or deactivated (`false`) users"),
+        ("role" = Option<Uuid>, Query, description = "Only holders of this role"),
+        ("team" = Option<Uuid>, Query, description = "Only members of this team"),
+        ("search" = Option<String>, Query, description = "Case-insensitive prefix of the email, first or last name"),
+        ("ordering" = Option<String>, Query, description = "`date_joined` (default), `-date_joined`, `email`, `-email`"),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of users", body = Paginated<UserView>),
+        (status = 400, description = "Invalid filter, ordering or cursor", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    ApiQuery(filters): ApiQuery<UserFilters>,
+    page: PageQuery,
+) -> Result<Json<Paginated<UserView>>, ApiError> {
+    let ordering = Ordering::parse(filters.ordering.as_deref())?;
+    let mut request = PageRequest::new(page.page_size, page.cursor.clone(), format!("users/{ordering:?}"));
+    if matches!(ordering, Ordering::DateJoinedDesc | Ordering::EmailDesc) {
+        request = request.descending();
+    }
+    if let Some(active) = filters.is_active {
+        request = request.where_is("is_active", active);
+    }
+    if let Some(role) = filters.role {
+        request = request.where_contains("role_ids", role.to_string());
+    }
+    if let Some(team) = filters.team {
+        request = request.where_contains("team_ids", team.to_string());
+    }
+    let mut email_prefix = String::new();
+    if let Some(search) = &filters.search {
+        let search = search.trim().to_lowercase();
+        if search.is_empty() || search.chars().count() > 100 {
+            return Err(ValidationErrors::field("search", "Enter 1 to 100 characters.").into());
+        }
+        if ordering_is_email(ordering) && search.contains('@') {
+            // Only an email can contain '@': the index range does the work.
+            email_prefix = search;
+        } else {
+            request = request.where_any_starts_with(&["email", USER_FIRST_NAME_LC, USER_LAST_NAME_LC], search);
+        }
+    }
+    let store = state.store.tenant(actor.scope());
+    let users = if ordering_is_email(ordering) {
+        let prefix = format!("{}{email_prefix}", keys::users_by_email().as_str());
+        store.query_alt::<UserRecord>(&prefix, &request).await?
+    } else {
+        store.query::<UserRecord>(&keys::users(), &request).await?
+    };
+    // One batch read for the tenant and every role the page mentions.
+    let mut role_ids: Vec<Uuid> = users.items.iter().flat_map(|u| u.role_ids.iter().copied()).collect();
+    role_ids.sort();
+    role_ids.dedup();
+    let mut sks = vec![keys::tenant_profile()];
+    sks.extend(role_ids.iter().take(99).map(|id| keys::role(*id)));
+    let mut fetched = store.get_many(&sks).await?;
+    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    let mut roles = Vec::new();
+    for sk in &sks[1..] {
+        roles.extend(fetched.take::<RoleRecord>(sk)?);
+    }
+    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, &roles))))
+}
+
+fn ordering_is_email(ordering: Ordering) -> bool {
+    matches!(ordering, Ordering::Email | Ordering::EmailDesc)
+}
+
+/// One user of the tenant.
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}/",
+    tag = "users",
+    description = "Permission: tenant admin. Users of other tenants answer 404.",
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_user(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+) -> Result<Json<UserView>, ApiError> {
+    let store = state.store.tenant(actor.scope());
+    let (_, view) = user_view(&store, id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(view))
+}

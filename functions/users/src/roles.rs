@@ -1,0 +1,92 @@
+//! Tenant admins granting and withdrawing roles.
+
+use crate::change::save;
+use crate::manage::load;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use shared::auth::TenantAdmin;
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::views::UserView;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRoles {
+    /// The user's complete new set of roles (of this tenant).
+    pub role_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveRole {
+    pub role_id: Uuid,
+}
+
+/// Replace the set of roles a user holds.
+#[utoipa::path(
+    post,
+    path = "/api/users/{id}/assign_roles/",
+    tag = "users",
+    description = "Permission: tenant admin. Replaces the set; roles must belong to this tenant. Member counts \
+        and the credential's roles change in the same transaction. The last active administrator keeps the \
+        Admin role. Takes effect at the user's next login or token refresh. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = AssignRoles,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user with the new roles", body = UserView),
+        (status = 400, description = "Unknown role, too many roles, or `last_admin`", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn assign_roles(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<AssignRoles>,
+) -> Result<Json<UserView>, ApiError> {
+    let before = load(&state, &actor, id).await?;
+    let after = shared::records::UserRecord { role_ids: input.role_ids, ..before.clone() };
+    save(&state, &actor, &before, after, "user.assign_roles", ValidationErrors::new()).await.map(Json)
+}
+
+/// Withdraw one role from a user.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}/remove_role/",
+    tag = "users",
+    description = "Permission: tenant admin. Body `{\"role_id\": ...}`. The last active administrator keeps the \
+        Admin role. Audited.",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = RemoveRole,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user without the role", body = UserView),
+        (status = 400, description = "The user does not hold the role, or `last_admin`", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn remove_role(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<RemoveRole>,
+) -> Result<Json<UserView>, ApiError> {
+    let before = load(&state, &actor, id).await?;
+    if !before.role_ids.contains(&input.role_id) {
+        return Err(ValidationErrors::field("role_id", "The user does not hold this role.").into());
+    }
+    let role_ids = before.role_ids.iter().filter(|r| **r != input.role_id).copied().collect();
+    let after = shared::records::UserRecord { role_ids, ..before.clone() };
+    save(&state, &actor, &before, after, "user.remove_role", ValidationErrors::new()).await.map(Json)
+}

@@ -1,0 +1,643 @@
+//! The permission matrix: every endpoint of every function × every kind of
+//! caller, with the status each must answer.
+//!
+//! Callers (columns):
+//! - `anon`: no `Authorization` header;
+//! - `member`: a user of tenant A holding only `crm.leads.view = own`;
+//! - `admin`: tenant A's administrator (the registering user);
+//! - `other`: tenant B's administrator, on A's ids;
+//! - `super`: a platform super admin (a real user of the platform tenant),
+//!   without `X-Tenant-Id`, so acting in its own tenant;
+//! - `super+A`: the same super admin with `X-Tenant-Id: <A>`;
+//! - `other+A`: tenant B's administrator sending `X-Tenant-Id: <A>`.
+//!
+//! Besides the status, responses to `other`, `super` and `other+A` must
+//! never contain tenant A's ids (except the super admin's platform registry
+//! of tenants), and where a row names an id that A's callers must see, the
+//! 2xx answers to `admin` and `super+A` must contain it.
+//!
+//! Destructive operations act on a fresh resource per caller, so one
+//! caller's delete never changes the next caller's expectation. Every cell is
+//! run and every mismatch collected; the test fails once with the full list.
+
+use crate::roles::{claims_of, setup, Setup};
+use http::StatusCode;
+use serde_json::{json, Value};
+use shared::keys;
+use shared::permissions::Module;
+use shared::store::Condition;
+use shared::tenancy::{self, NewTenant, TrialTerms};
+use std::collections::HashMap;
+use tests::{registration, send, unique, TestResponse};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anon,
+    Member,
+    Admin,
+    Other,
+    Super,
+    SuperA,
+    OtherA,
+}
+
+const WHO: [Who; 7] = [Who::Anon, Who::Member, Who::Admin, Who::Other, Who::Super, Who::SuperA, Who::OtherA];
+
+impl Who {
+    fn label(self) -> &'static str {
+        match self {
+            Who::Anon => "anon",
+            Who::Member => "member",
+            Who::Admin => "admin",
+            Who::Other => "other",
+            Who::Super => "super",
+            Who::SuperA => "super+A",
+            Who::OtherA => "other+A",
+        }
+    }
+
+    /// Callers that must never see tenant A's data.
+    fn outsider(self) -> bool {
+        matches!(self, Who::Other | Who::Super | Who::OtherA)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fn_ {
+    Auth,
+    Roles,
+    Audit,
+    Tenants,
+    Users,
+    Teams,
+}
+
+impl Fn_ {
+    fn router(self, s: &Setup) -> &axum::Router {
+        match self {
+            Fn_::Auth => &s.auth.app,
+            Fn_::Roles => &s.roles,
+            Fn_::Audit => &s.audit,
+            Fn_::Tenants => &s.tenants,
+            Fn_::Users => &s.users,
+            Fn_::Teams => &s.teams,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Fn_::Auth => "auth",
+            Fn_::Roles => "roles",
+            Fn_::Audit => "audit",
+            Fn_::Tenants => "tenants",
+            Fn_::Users => "users",
+            Fn_::Teams => "teams",
+        }
+    }
+}
+
+/// A request body. `Json` strings may hold placeholders: `{unique}` (a
+/// fresh token per request) and fixture ids such as `{role}`.
+enum Body {
+    None,
+    Json(Value),
+    /// The caller's own credentials (anonymous: the member's).
+    Login,
+    /// A refresh token of a fresh login of the caller (anonymous: A's admin).
+    Refresh,
+    /// `{"refresh_token": …}` of a fresh login of the caller.
+    Logout,
+    /// The caller's own access token (anonymous: A's admin's).
+    Verify,
+    /// Change the caller's password (restored afterwards).
+    ChangePassword,
+}
+
+struct Row {
+    func: Fn_,
+    method: &'static str,
+    path: &'static str,
+    body: Body,
+    /// Expected status per caller, in the order of [`WHO`].
+    expect: [u16; 7],
+    /// A platform-level endpoint: the super admin legitimately sees every
+    /// tenant, so no leak check for `super`.
+    platform: bool,
+    /// A fixture id that the 2xx answers to `admin` and `super+A` must hold.
+    sees: Option<&'static str>,
+}
+
+fn row(func: Fn_, method: &'static str, path: &'static str, body: Body, expect: [u16; 7]) -> Row {
+    Row { func, method, path, body, expect, platform: false, sees: None }
+}
+
+impl Row {
+    fn platform(mut self) -> Self {
+        self.platform = true;
+        self
+    }
+
+    fn sees(mut self, key: &'static str) -> Self {
+        self.sees = Some(key);
+        self
+    }
+}
+
+//                     anon member admin other super super+A other+A
+const PUBLIC: [u16; 7] = [200, 200, 200, 200, 200, 200, 200];
+const SIGNED_IN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
+/// Any member, on a collection or with no tenant resource.
+const MEMBER_LIST: [u16; 7] = [401, 200, 200, 200, 200, 200, 404];
+/// Any member, on one of A's resources.
+const MEMBER_ON_A: [u16; 7] = [401, 200, 200, 404, 404, 200, 404];
+/// Tenant admin, on the tenant itself or a collection.
+const ADMIN_LIST: [u16; 7] = [401, 403, 200, 200, 200, 200, 404];
+const ADMIN_CREATE: [u16; 7] = [401, 403, 201, 201, 201, 201, 404];
+/// Tenant admin, on one of A's resources.
+const ADMIN_ON_A: [u16; 7] = [401, 403, 200, 404, 404, 200, 404];
+const ADMIN_DELETE_ON_A: [u16; 7] = [401, 403, 204, 404, 404, 204, 404];
+/// Platform super admin only (the header does not apply).
+const SUPER_ONLY: [u16; 7] = [401, 403, 403, 403, 200, 200, 403];
+
+fn user_body() -> Value {
+    json!({"email": "m-{unique}@example.com", "password": "a-good-password", "password_confirm": "a-good-password",
+           "first_name": "Nia", "role_ids": []})
+}
+
+fn tenant_body() -> Value {
+    json!({"tenant_name": "Org {unique}", "tenant_slug": "m-{unique}", "admin_email": "m-{unique}@example.com",
+           "admin_password": "correct-horse-battery", "admin_password_confirm": "correct-horse-battery",
+           "admin_first_name": "Ada", "admin_last_name": "Lovelace"})
+}
+
+fn rows() -> Vec<Row> {
+    use Body::{Json, None as NoBody};
+    use Fn_::*;
+    let modules = json!(["crm", "whatsapp", "meetings"]);
+    vec![
+        // ---- auth ----
+        row(Auth, "POST", "/api/auth/register/", Json(tenant_body()), [201; 7]),
+        row(Auth, "POST", "/api/auth/login/", Body::Login, PUBLIC),
+        row(Auth, "POST", "/api/auth/token/refresh/", Body::Refresh, PUBLIC),
+        row(Auth, "POST", "/api/auth/token/verify/", Body::Verify, PUBLIC),
+        row(Auth, "POST", "/api/auth/logout/", Body::Logout, SIGNED_IN),
+        row(Auth, "POST", "/api/auth/password/change/", Body::ChangePassword, SIGNED_IN),
+        row(Auth, "GET", "/.well-known/jwks.json", NoBody, PUBLIC),
+        // ---- audit (early, while A's log is short) ----
+        row(Audit, "GET", "/api/audit/?page_size=100", NoBody, ADMIN_LIST).sees("{admin_user}"),
+        // ---- roles ----
+        row(Roles, "GET", "/api/roles/?page_size=100", NoBody, MEMBER_LIST).sees("{role}"),
+        row(Roles, "POST", "/api/roles/", Json(json!({"name": "Role {unique}"})), ADMIN_CREATE),
+        row(Roles, "GET", "/api/roles/{role}/", NoBody, MEMBER_ON_A).sees("{role}"),
+        row(Roles, "PUT", "/api/roles/{role}/", Json(json!({"name": "Plain {unique}", "description": "put"})), ADMIN_ON_A),
+        row(Roles, "PATCH", "/api/roles/{role}/", Json(json!({"description": "patch {unique}"})), ADMIN_ON_A),
+        row(Roles, "DELETE", "/api/roles/{fresh_role}/", NoBody, ADMIN_DELETE_ON_A),
+        row(Roles, "GET", "/api/roles/{member_role}/members/?page_size=100", NoBody, MEMBER_ON_A).sees("{member}"),
+        // The catalog and templates are not tenant data: any signed-in caller.
+        row(Roles, "GET", "/api/roles/permissions_schema/", NoBody, SIGNED_IN),
+        row(Roles, "GET", "/api/roles/templates/", NoBody, SIGNED_IN),
+        // ---- tenants: own organisation ----
+        row(Tenants, "GET", "/api/tenants/me/", NoBody, ADMIN_LIST).sees("{tenant}"),
+        row(
+            Tenants,
+            "PUT",
+            "/api/tenants/me/",
+            Json(json!({"name": "Org {unique}", "enabled_modules": modules.clone()})),
+            ADMIN_LIST,
+        )
+        .sees("{tenant}"),
+        row(Tenants, "PATCH", "/api/tenants/me/", Json(json!({"name": "Org {unique}"})), ADMIN_LIST).sees("{tenant}"),
+        // ---- tenants: the platform registry ----
+        row(Tenants, "GET", "/api/tenants/?page_size=100", NoBody, SUPER_ONLY).platform().sees("{tenant}"),
+        row(Tenants, "POST", "/api/tenants/", Json(tenant_body()), [401, 403, 403, 403, 201, 201, 403]).platform(),
+        row(Tenants, "GET", "/api/tenants/{tenant}/", NoBody, SUPER_ONLY).platform().sees("{tenant}"),
+        row(
+            Tenants,
+            "PUT",
+            "/api/tenants/{tenant}/",
+            Json(json!({"name": "Org {unique}", "enabled_modules": modules})),
+            SUPER_ONLY,
+        )
+        .platform(),
+        row(Tenants, "PATCH", "/api/tenants/{tenant}/", Json(json!({"name": "Org {unique}"})), SUPER_ONLY).platform(),
+        row(Tenants, "DELETE", "/api/tenants/{fresh_tenant}/", NoBody, [401, 403, 403, 403, 204, 204, 403]).platform(),
+        row(Tenants, "POST", "/api/tenants/{fresh_tenant}/suspend/", NoBody, SUPER_ONLY).platform(),
+        row(Tenants, "POST", "/api/tenants/{fresh_suspended_tenant}/activate/", NoBody, SUPER_ONLY).platform(),
+        // ---- users ----
+        // The caller's own profile: the header never moves it, and a super
+        // admin sending it to update_me is refused with 400 `invalid_tenant_header`.
+        row(Users, "GET", "/api/users/me/", NoBody, MEMBER_LIST),
+        row(Users, "PUT", "/api/users/update_me/", Json(json!({"first_name": "Put"})), [401, 200, 200, 200, 200, 400, 404]),
+        row(Users, "PATCH", "/api/users/update_me/", Json(json!({"last_name": "Patch"})), [401, 200, 200, 200, 200, 400, 404]),
+        row(Users, "GET", "/api/users/?page_size=100", NoBody, ADMIN_LIST).sees("{user}"),
+        row(Users, "POST", "/api/users/", Json(user_body()), ADMIN_CREATE),
+        row(Users, "GET", "/api/users/{user}/", NoBody, ADMIN_ON_A).sees("{user}"),
+        row(
+            Users,
+            "PUT",
+            "/api/users/{user}/",
+            Json(json!({"first_name": "Tia", "last_name": "Put", "phone": null, "timezone": "UTC", "preferences": {},
+                        "profile_picture": null, "is_active": true, "role_ids": ["{role}"], "team_ids": ["{team}"]})),
+            ADMIN_ON_A,
+        )
+        .sees("{user}"),
+        row(Users, "PATCH", "/api/users/{user}/", Json(json!({"last_name": "Patch"})), ADMIN_ON_A).sees("{user}"),
+        row(Users, "DELETE", "/api/users/{fresh_user}/", NoBody, ADMIN_DELETE_ON_A),
+        row(Users, "POST", "/api/users/{fresh_inactive_user}/activate/", NoBody, ADMIN_ON_A),
+        row(Users, "POST", "/api/users/{user}/assign_roles/", Json(json!({"role_ids": ["{role}"]})), ADMIN_ON_A).sees("{role}"),
+        row(Users, "DELETE", "/api/users/{fresh_holder}/remove_role/", Json(json!({"role_id": "{role}"})), ADMIN_ON_A),
+        // ---- teams ----
+        row(Teams, "GET", "/api/teams/?page_size=100", NoBody, MEMBER_LIST).sees("{team}"),
+        row(Teams, "POST", "/api/teams/", Json(json!({"name": "Team {unique}"})), ADMIN_CREATE),
+        row(Teams, "GET", "/api/teams/{team}/", NoBody, MEMBER_ON_A).sees("{team}"),
+        row(Teams, "PUT", "/api/teams/{team}/", Json(json!({"name": "North {unique}", "description": "put"})), ADMIN_ON_A),
+        row(Teams, "PATCH", "/api/teams/{team}/", Json(json!({"description": "patch {unique}"})), ADMIN_ON_A),
+        row(Teams, "DELETE", "/api/teams/{fresh_team}/", NoBody, ADMIN_DELETE_ON_A),
+        row(Teams, "GET", "/api/teams/{team}/members/?page_size=100", NoBody, ADMIN_ON_A).sees("{user}"),
+    ]
+}
+
+/// A signed-in caller.
+#[derive(Clone)]
+struct Login {
+    email: String,
+    password: String,
+    access: String,
+}
+
+struct Fx {
+    s: Setup,
+    /// Fixture ids by placeholder, e.g. `{role}`.
+    ids: HashMap<&'static str, String>,
+    member: Login,
+    admin: Login,
+    other: Login,
+    root: Login,
+}
+
+fn fresh_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// Replaces `{unique}` and fixture placeholders in every string of `v`.
+fn fill(v: &Value, ids: &HashMap<&'static str, String>, token: &str) -> Value {
+    match v {
+        Value::String(s) => {
+            let mut out = s.replace("{unique}", token);
+            for (k, id) in ids {
+                out = out.replace(k, id);
+            }
+            Value::String(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, ids, token)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, ids, token))).collect()),
+        other => other.clone(),
+    }
+}
+
+async fn request(
+    s: &Setup,
+    func: Fn_,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    tenant: Option<&str>,
+    body: Option<&Value>,
+) -> TestResponse {
+    let mut req = http::Request::builder().method(method).uri(uri).header("host", "api.test");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(t) = tenant {
+        req = req.header("x-tenant-id", t);
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            axum::body::Body::from(b.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    send(func.router(s), req.body(body).unwrap()).await
+}
+
+/// A fixture step that must succeed.
+async fn must(s: &Setup, func: Fn_, method: &str, uri: &str, token: &str, body: Option<Value>, status: StatusCode) -> Value {
+    let res = request(s, func, method, uri, Some(token), None, body.as_ref()).await;
+    assert_eq!(res.status, status, "fixture {method} {uri}: {}", res.text());
+    if res.body.is_empty() {
+        Value::Null
+    } else {
+        res.json()
+    }
+}
+
+async fn login(s: &Setup, email: &str, password: &str) -> (String, String) {
+    let res = request(s, Fn_::Auth, "POST", "/api/auth/login/", None, None, Some(&json!({"email": email, "password": password}))).await;
+    assert_eq!(res.status, StatusCode::OK, "fixture login {email}: {}", res.text());
+    let tokens = &res.json()["tokens"];
+    (tokens["access"].as_str().unwrap().to_owned(), tokens["refresh"].as_str().unwrap().to_owned())
+}
+
+async fn register(s: &Setup, prefix: &str) -> Login {
+    let (slug, email) = unique(prefix);
+    let res = request(s, Fn_::Auth, "POST", "/api/auth/register/", None, None, Some(&registration(&slug, &email))).await;
+    assert_eq!(res.status, StatusCode::CREATED, "fixture register: {}", res.text());
+    let access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
+    Login { email, password: "correct-horse-battery".into(), access }
+}
+
+/// A platform tenant whose administrator is a super admin, made as
+/// `devctl seed` makes it; then logged in through the API.
+async fn super_admin(s: &Setup) -> Login {
+    let (slug, email) = unique("platform");
+    let password = "super-secret-passphrase".to_owned();
+    let provisioned = tenancy::build(
+        NewTenant {
+            name: "Platform administration".into(),
+            slug,
+            enabled_modules: Module::ALL.to_vec(),
+            admin_email: email.clone(),
+            admin_first_name: "Platform".into(),
+            admin_last_name: "Admin".into(),
+            admin_password_hash: shared::auth::hash_password(password.clone()).await.unwrap(),
+            admin_is_super_admin: true,
+        },
+        &TrialTerms { plan_id: None, trial_days: 36_500, modules: Module::ALL.to_vec() },
+        time::OffsetDateTime::now_utc(),
+    );
+    tenancy::provision(&s.auth.store, &provisioned, |_| {}).await.unwrap();
+    let (access, _) = login(s, &email, &password).await;
+    assert!(claims_of(s, &access).is_super_admin, "the platform admin's token says super admin");
+    Login { email, password, access }
+}
+
+async fn fixture() -> Fx {
+    let s = setup().await;
+    // Lift the plans' user limit in this test's own table: the matrix
+    // creates many users in tenant A, and the limit is not what it tests.
+    for mut plan in tenancy::default_plans(time::OffsetDateTime::now_utc()) {
+        plan.max_users = None;
+        s.auth.store.platform().put(&keys::plan(plan.id), &plan, Condition::Always).await.unwrap();
+    }
+    let admin = register(&s, "matrixa").await;
+    let other = register(&s, "matrixb").await;
+    let root = super_admin(&s).await;
+    let a = claims_of(&s, &admin.access);
+
+    let member_role = must(
+        &s,
+        Fn_::Roles,
+        "POST",
+        "/api/roles/",
+        &admin.access,
+        Some(json!({"name": "Reps", "permissions": {"crm": {"leads": {"view": "own"}}}})),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let role = must(&s, Fn_::Roles, "POST", "/api/roles/", &admin.access, Some(json!({"name": "Plain"})), StatusCode::CREATED)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = must(&s, Fn_::Teams, "POST", "/api/teams/", &admin.access, Some(json!({"name": "North"})), StatusCode::CREATED)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (_, member_email) = unique("matrixm");
+    let mut body = user_body();
+    body["email"] = json!(member_email);
+    body["role_ids"] = json!([member_role]);
+    let member_id = must(&s, Fn_::Users, "POST", "/api/users/", &admin.access, Some(body), StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (member_access, _) = login(&s, &member_email, "a-good-password").await;
+    let member = Login { email: member_email, password: "a-good-password".into(), access: member_access };
+    let claims = claims_of(&s, &member.access);
+    assert!(!shared::auth::is_tenant_admin(&claims), "the member is not an administrator");
+    assert_eq!(claims.tenant_id, a.tenant_id);
+
+    let mut body = user_body();
+    body["email"] = json!(unique("matrixu").1);
+    body["role_ids"] = json!([role]);
+    body["team_ids"] = json!([team]);
+    let user = must(&s, Fn_::Users, "POST", "/api/users/", &admin.access, Some(body), StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let ids = HashMap::from([
+        ("{tenant}", a.tenant_id.to_string()),
+        ("{admin_user}", a.sub.to_string()),
+        ("{member}", member_id),
+        ("{member_role}", member_role),
+        ("{role}", role),
+        ("{team}", team),
+        ("{user}", user),
+    ]);
+    Fx { s, ids, member, admin, other, root }
+}
+
+impl Fx {
+    fn login_of(&self, who: Who) -> Option<&Login> {
+        match who {
+            Who::Anon => None,
+            Who::Member => Some(&self.member),
+            Who::Admin => Some(&self.admin),
+            Who::Other | Who::OtherA => Some(&self.other),
+            Who::Super | Who::SuperA => Some(&self.root),
+        }
+    }
+
+    fn tenant_header(&self, who: Who) -> Option<&str> {
+        matches!(who, Who::SuperA | Who::OtherA).then(|| self.ids["{tenant}"].as_str())
+    }
+
+    async fn create(&self, func: Fn_, uri: &str, body: Value) -> String {
+        let body = fill(&body, &self.ids, &fresh_token());
+        must(&self.s, func, "POST", uri, &self.admin.access, Some(body), StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A new resource of tenant A (or a new tenant) for one cell.
+    async fn fresh(&self, kind: &str) -> String {
+        match kind {
+            "{fresh_role}" => self.create(Fn_::Roles, "/api/roles/", json!({"name": "Fresh {unique}"})).await,
+            "{fresh_team}" => self.create(Fn_::Teams, "/api/teams/", json!({"name": "Fresh {unique}"})).await,
+            "{fresh_user}" => self.create(Fn_::Users, "/api/users/", user_body()).await,
+            "{fresh_inactive_user}" => {
+                let id = self.create(Fn_::Users, "/api/users/", user_body()).await;
+                let uri = format!("/api/users/{id}/");
+                must(&self.s, Fn_::Users, "DELETE", &uri, &self.admin.access, None, StatusCode::NO_CONTENT).await;
+                id
+            }
+            "{fresh_holder}" => {
+                let mut body = user_body();
+                body["role_ids"] = json!(["{role}"]);
+                self.create(Fn_::Users, "/api/users/", body).await
+            }
+            "{fresh_tenant}" | "{fresh_suspended_tenant}" => {
+                let login = register(&self.s, "fresh").await;
+                let id = claims_of(&self.s, &login.access).tenant_id.to_string();
+                if kind == "{fresh_suspended_tenant}" {
+                    let uri = format!("/api/tenants/{id}/suspend/");
+                    must(&self.s, Fn_::Tenants, "POST", &uri, &self.root.access, None, StatusCode::OK).await;
+                }
+                id
+            }
+            other => panic!("unknown fresh resource {other}"),
+        }
+    }
+
+    /// The path of one cell, with the fresh resource it created, if any.
+    async fn path(&self, template: &str) -> (String, Option<String>) {
+        let mut path = template.to_owned();
+        let mut fresh = None;
+        for kind in ["{fresh_role}", "{fresh_team}", "{fresh_user}", "{fresh_inactive_user}", "{fresh_holder}", "{fresh_tenant}", "{fresh_suspended_tenant}"] {
+            if path.contains(kind) {
+                let id = self.fresh(kind).await;
+                path = path.replace(kind, &id);
+                fresh = Some(id);
+            }
+        }
+        for (k, id) in &self.ids {
+            path = path.replace(k, id);
+        }
+        (path, fresh)
+    }
+
+    /// The body of one cell. Anonymous callers of public endpoints present
+    /// a member's or an admin's credentials.
+    async fn body(&self, body: &Body, who: Who) -> Option<Value> {
+        let own = self.login_of(who);
+        match body {
+            Body::None | Body::ChangePassword => None,
+            Body::Json(v) => Some(fill(v, &self.ids, &fresh_token())),
+            Body::Login => {
+                let l = own.unwrap_or(&self.member);
+                Some(json!({"email": l.email, "password": l.password}))
+            }
+            Body::Verify => Some(json!({"token": own.unwrap_or(&self.admin).access})),
+            Body::Refresh | Body::Logout => {
+                let l = own.unwrap_or(&self.admin);
+                let (_, refresh) = login(&self.s, &l.email, &l.password).await;
+                Some(match body {
+                    Body::Refresh => json!({"refresh": refresh}),
+                    _ => json!({"refresh_token": refresh}),
+                })
+            }
+        }
+    }
+
+    /// Ids of tenant A an outsider must never be shown.
+    fn secrets(&self) -> Vec<&str> {
+        self.ids.values().map(String::as_str).collect()
+    }
+}
+
+struct Cell {
+    who: Who,
+    expected: u16,
+    actual: u16,
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
+    let fx = fixture().await;
+    let rows = rows();
+    let mut problems: Vec<String> = Vec::new();
+    let mut table: Vec<(String, Vec<Cell>)> = Vec::new();
+
+    for row in &rows {
+        let mut cells = Vec::new();
+        for (i, &who) in WHO.iter().enumerate() {
+            let expected = row.expect[i];
+            let (path, fresh) = fx.path(row.path).await;
+            let own = fx.login_of(who);
+            let token = own.map(|l| l.access.as_str());
+            let header = fx.tenant_header(who);
+
+            let (res, sent) = if let Body::ChangePassword = row.body {
+                let l = own.unwrap_or(&fx.admin);
+                let new = format!("changed-{}", fresh_token());
+                let body = json!({"old_password": l.password, "new_password": new, "new_password_confirm": new});
+                let res = request(&fx.s, row.func, row.method, &path, token, header, Some(&body)).await;
+                if res.status.is_success() {
+                    // Put the password back, so that later logins work.
+                    let back = json!({"old_password": new, "new_password": l.password, "new_password_confirm": l.password});
+                    let restore = request(&fx.s, row.func, row.method, &path, Some(&l.access), None, Some(&back)).await;
+                    assert_eq!(restore.status, StatusCode::OK, "restoring the password: {}", restore.text());
+                }
+                (res, Some(body))
+            } else {
+                let body = fx.body(&row.body, who).await;
+                (request(&fx.s, row.func, row.method, &path, token, header, body.as_ref()).await, body)
+            };
+
+            let actual = res.status.as_u16();
+            let text = res.text();
+            let shown = if text.len() > 600 { format!("{}…", &text[..600]) } else { text.clone() };
+            let cell = format!(
+                "{} {} {} as {} (fresh: {}, sent: {})",
+                row.func.label(),
+                row.method,
+                path,
+                who.label(),
+                fresh.as_deref().unwrap_or("-"),
+                sent.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
+            );
+            if actual != expected {
+                problems.push(format!("{cell}: expected {expected}, got {actual}; body: {shown}"));
+            }
+            // Outsiders never see A's ids (the super admin's registry aside).
+            let checks_leaks = who.outsider() && !(row.platform && who == Who::Super);
+            if checks_leaks {
+                let mut secrets = fx.secrets();
+                if let Some(f) = &fresh {
+                    secrets.push(f);
+                }
+                for secret in secrets {
+                    if text.contains(secret) {
+                        problems.push(format!("{cell}: LEAK of tenant A's id {secret} (status {actual}); body: {shown}"));
+                    }
+                }
+            }
+            // A's admin, and the super admin inside A, see A's data.
+            if let (Some(key), true) = (row.sees, matches!(who, Who::Admin | Who::SuperA) && res.status.is_success()) {
+                let id = &fx.ids[key];
+                if !text.contains(id.as_str()) {
+                    problems.push(format!("{cell}: the answer lacks A's {key} {id}; body: {shown}"));
+                }
+            }
+            cells.push(Cell { who, expected, actual });
+        }
+        table.push((format!("{:<7} {:<6} {}", row.func.label(), row.method, row.path), cells));
+    }
+
+    // The matrix, printed with --nocapture: `status` per cell, `!` marks a mismatch.
+    println!("\n{:<70} {}", "endpoint", WHO.iter().map(|w| format!("{:>8}", w.label())).collect::<String>());
+    for (name, cells) in &table {
+        let line: String = cells
+            .iter()
+            .map(|c| {
+                let mark = if c.actual == c.expected { " " } else { "!" };
+                format!("{:>7}{}", c.actual, mark)
+            })
+            .collect();
+        println!("{name:<70} {line}");
+        for c in cells.iter().filter(|c| c.actual != c.expected) {
+            println!("{:<70}   {} expected {}", "", c.who.label(), c.expected);
+        }
+    }
+    println!("{} rows × {} callers", table.len(), WHO.len());
+
+    assert!(problems.is_empty(), "{} permission-matrix problem(s):\n{}", problems.len(), problems.join("\n"));
+}
