@@ -1,0 +1,42 @@
+//! The plans function: the platform's plan catalog. Everyone signed in
+//! reads the active plans; platform super admins create, change and
+//! deactivate them.
+
+mod money;
+mod read;
+mod view;
+mod write;
+
+pub use money::{format_money, parse_money};
+pub use view::PlanView;
+
+use axum::{Extension, Router};
+use shared::http::{self, HttpConfig};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The store and the token verifier.
+pub type AppState = shared::state::ApiState;
+
+/// The currency new plans get when the request names none
+/// (`DEFAULT_CURRENCY`).
+#[derive(Debug, Clone)]
+pub struct DefaultCurrency(pub String);
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read::list_plans, write::create_plan))
+        .routes(routes!(read::get_plan, write::replace_plan, write::patch_plan, write::delete_plan))
+}
+
+/// The app with the default currency `USD`.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    router_with(state, config, "USD")
+}
+
+/// The app, pricing new plans in `default_currency` unless they name one.
+pub fn router_with(state: AppState, config: &HttpConfig, default_currency: &str) -> Router {
+    let (api, _) = routes().split_for_parts();
+    let api = api.with_state(state).layer(Extension(DefaultCurrency(default_currency.to_owned())));
+    http::app(api, config)
+}

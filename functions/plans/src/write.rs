@@ -1,0 +1,413 @@
+//! Creating, changing and deactivating plans (platform super admins only).
+//!
+//! Plans are platform-wide, but the audit log is per tenant: every change
+//! is audited in the acting super admin's own tenant log (entity `plan`),
+//! in the same transaction as the change. Slugs are unique platform-wide
+//! through a `PLANSLUG#<slug>` claim written alongside the plan.
+
+use crate::money::parse_money;
+use crate::view::PlanView;
+use crate::{AppState, DefaultCurrency};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::audit;
+use shared::auth::{Actor, SuperAdmin};
+use shared::config::is_currency_code;
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::keys;
+use shared::permissions::Module;
+use shared::records::{PlanRecord, PlanSlugClaim, VersionedPlan};
+use shared::store::{Condition, StoreError};
+use shared::validate;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 1000;
+const MAX_FEATURES: usize = 50;
+const MAX_FEATURE: usize = 200;
+const MAX_TRIAL_DAYS: u32 = 365;
+
+/// A plan as written by `POST` and `PUT`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    /// 1–100 characters.
+    pub name: String,
+    /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+    pub slug: String,
+    #[serde(default)]
+    pub description: String,
+    /// A string with at most two decimals (`"49.00"`) or a whole number;
+    /// floats are refused.
+    #[schema(value_type = String, example = "49.00")]
+    pub price_monthly: Value,
+    #[schema(value_type = String, example = "490.00")]
+    pub price_yearly: Value,
+    /// ISO 4217 (3 uppercase letters); defaults to `DEFAULT_CURRENCY`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Null or absent: unlimited.
+    #[serde(default)]
+    pub max_users: Option<u32>,
+    #[serde(default)]
+    pub max_leads: Option<u32>,
+    #[serde(default)]
+    pub storage_gb: Option<u32>,
+    /// Module keys: `crm`, `whatsapp`, `meetings`, `tasks`.
+    #[serde(default)]
+    pub included_modules: Vec<String>,
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub is_trial: bool,
+    #[serde(default)]
+    pub trial_days: u32,
+    #[serde(default = "yes")]
+    pub is_active: bool,
+    #[serde(default)]
+    pub sort_order: i32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A partial change (`PATCH`). A limit set to null becomes unlimited.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Option<String>, example = "49.00")]
+    pub price_monthly: Option<Value>,
+    #[schema(value_type = Option<String>, example = "490.00")]
+    pub price_yearly: Option<Value>,
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub max_users: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub max_leads: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "shared::http::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub storage_gb: Option<Option<u32>>,
+    pub included_modules: Option<Vec<String>>,
+    pub features: Option<Vec<String>>,
+    pub is_trial: Option<bool>,
+    pub trial_days: Option<u32>,
+    pub is_active: Option<bool>,
+    pub sort_order: Option<i32>,
+}
+
+impl From<PlanInput> for PlanPatch {
+    fn from(i: PlanInput) -> Self {
+        Self {
+            name: Some(i.name),
+            slug: Some(i.slug),
+            description: Some(i.description),
+            price_monthly: Some(i.price_monthly),
+            price_yearly: Some(i.price_yearly),
+            currency: i.currency,
+            max_users: Some(i.max_users),
+            max_leads: Some(i.max_leads),
+            storage_gb: Some(i.storage_gb),
+            included_modules: Some(i.included_modules),
+            features: Some(i.features),
+            is_trial: Some(i.is_trial),
+            trial_days: Some(i.trial_days),
+            is_active: Some(i.is_active),
+            sort_order: Some(i.sort_order),
+        }
+    }
+}
+
+fn money(errors: &mut ValidationErrors, field: &str, value: Option<&Value>) -> Option<Decimal> {
+    match value.map(parse_money) {
+        None => None,
+        Some(Ok(amount)) => Some(amount),
+        Some(Err(message)) => {
+            errors.add(field, message);
+            None
+        }
+    }
+}
+
+/// Validates a patch and applies it to `plan`, reporting every error at once.
+fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
+    let mut errors = ValidationErrors::new();
+    if let Some(name) = &patch.name {
+        plan.name = validate::name(&mut errors, "name", name, MAX_NAME);
+    }
+    if let Some(slug) = &patch.slug {
+        plan.slug = validate::slug(&mut errors, "slug", slug);
+    }
+    if let Some(description) = patch.description {
+        let description = description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION {
+            errors.add("description", format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."));
+        }
+        plan.description = description;
+    }
+    if let Some(amount) = money(&mut errors, "price_monthly", patch.price_monthly.as_ref()) {
+        plan.price_monthly = amount;
+    }
+    if let Some(amount) = money(&mut errors, "price_yearly", patch.price_yearly.as_ref()) {
+        plan.price_yearly = amount;
+    }
+    if let Some(currency) = patch.currency {
+        let currency = currency.trim().to_owned();
+        if !is_currency_code(&currency) {
+            errors.add("currency", "Enter an ISO 4217 currency code: 3 uppercase letters, e.g. \"USD\".");
+        }
+        plan.currency = currency;
+    }
+    if let Some(v) = patch.max_users {
+        plan.max_users = v;
+    }
+    if let Some(v) = patch.max_leads {
+        plan.max_leads = v;
+    }
+    if let Some(v) = patch.storage_gb {
+        plan.storage_gb = v;
+    }
+    if let Some(names) = &patch.included_modules {
+        let mut modules = Vec::new();
+        for name in names {
+            match Module::parse(name) {
+                None => errors.add("included_modules", format!("Unknown module '{name}'.")),
+                Some(m) if !modules.contains(&m) => modules.push(m),
+                Some(_) => {}
+            }
+        }
+        plan.included_modules = modules;
+    }
+    if let Some(features) = patch.features {
+        let features: Vec<String> = features.into_iter().map(|f| f.trim().to_owned()).collect();
+        if features.len() > MAX_FEATURES {
+            errors.add("features", format!("Ensure this field has no more than {MAX_FEATURES} elements."));
+        }
+        if features.iter().any(|f| f.is_empty() || f.chars().count() > MAX_FEATURE) {
+            errors.add("features", format!("Each feature has 1 to {MAX_FEATURE} characters."));
+        }
+        plan.features = features;
+    }
+    if let Some(v) = patch.is_trial {
+        plan.is_trial = v;
+    }
+    if let Some(days) = patch.trial_days {
+        if days > MAX_TRIAL_DAYS {
+            errors.add("trial_days", format!("Ensure this value is less than or equal to {MAX_TRIAL_DAYS}."));
+        }
+        plan.trial_days = days;
+    }
+    if let Some(v) = patch.is_active {
+        plan.is_active = v;
+    }
+    if let Some(v) = patch.sort_order {
+        plan.sort_order = v;
+    }
+    errors.into_result()
+}
+
+fn transaction_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => {
+            ValidationErrors::field("slug", "A plan with this slug already exists.").into()
+        }
+        StoreError::TransactionConditionFailed(_) => {
+            ApiError::conflict("The plan was changed by another request; reload and try again.", "conflict")
+        }
+        other => other.into(),
+    }
+}
+
+/// The super admin as the actor of an audit entry in their own tenant's log.
+fn actor(admin: &SuperAdmin) -> Actor {
+    admin.actor_with(admin.principal().scope().clone())
+}
+
+/// Create a plan.
+#[utoipa::path(
+    post,
+    path = "/api/plans/",
+    tag = "plans",
+    description = "Permission: super admin. One `TransactWriteItems`: the plan and its slug claim \
+        (`attribute_not_exists`) and an audit entry in the super admin's own tenant log.",
+    request_body = PlanInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = PlanView),
+        (status = 400, description = "Invalid field (money as a float, negative, more than 2 decimals) or taken slug", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a super admin", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn create_plan(
+    State(state): State<AppState>,
+    admin: SuperAdmin,
+    Extension(DefaultCurrency(default_currency)): Extension<DefaultCurrency>,
+    ApiJson(input): ApiJson<PlanInput>,
+) -> Result<(StatusCode, Json<PlanView>), ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let mut plan = PlanRecord {
+        id: Uuid::new_v4(),
+        name: String::new(),
+        slug: String::new(),
+        description: String::new(),
+        price_monthly: Decimal::ZERO,
+        price_yearly: Decimal::ZERO,
+        currency: default_currency,
+        max_users: None,
+        max_leads: None,
+        storage_gb: None,
+        included_modules: Vec::new(),
+        features: Vec::new(),
+        is_trial: false,
+        trial_days: 0,
+        is_active: true,
+        sort_order: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    apply(&mut plan, input.into())?;
+    let item = VersionedPlan { plan, version: 1 };
+    let actor = actor(&admin);
+    let mut tx = state.store.transaction();
+    tx.put_platform(&keys::plan(item.plan.id), &item, Condition::NotExists, "plan").put_platform(
+        &keys::plan_slug_claim(&item.plan.slug),
+        &PlanSlugClaim { plan_id: item.plan.id },
+        Condition::NotExists,
+        "slug",
+    );
+    audit::record(&mut tx, &actor, "plan.create", "plan", item.plan.id, audit::changes(None, Some(&item.plan), &[]));
+    tx.execute().await.map_err(transaction_error)?;
+    Ok((StatusCode::CREATED, Json(item.plan.into())))
+}
+
+/// The write condition of a read-modify-write: the version read, or, for a
+/// plan seeded before plans had versions, its `updated_at`.
+fn unchanged_since(before: &VersionedPlan) -> Result<Condition, ApiError> {
+    if before.version > 0 {
+        return Ok(Condition::VersionIs(before.version));
+    }
+    let at = before.plan.updated_at.format(&time::format_description::well_known::Rfc3339).map_err(ApiError::internal)?;
+    Ok(Condition::FieldIs("updated_at", at))
+}
+
+async fn update(state: &AppState, admin: &SuperAdmin, id: Uuid, patch: PlanPatch) -> Result<PlanView, ApiError> {
+    let before: VersionedPlan = state.store.platform().get(&keys::plan(id)).await?.ok_or(ApiError::NotFound)?;
+    let mut after = before.clone();
+    apply(&mut after.plan, patch)?;
+    if after.plan == before.plan {
+        return Ok(before.plan.into());
+    }
+    after.version = before.version + 1;
+    after.plan.updated_at = OffsetDateTime::now_utc();
+
+    let mut tx = state.store.transaction();
+    tx.put_platform(&keys::plan(id), &after, unchanged_since(&before)?, "plan");
+    if after.plan.slug != before.plan.slug {
+        tx.delete_platform(&keys::plan_slug_claim(&before.plan.slug), "old_slug").put_platform(
+            &keys::plan_slug_claim(&after.plan.slug),
+            &PlanSlugClaim { plan_id: id },
+            Condition::NotExists,
+            "slug",
+        );
+    }
+    let action = if before.plan.is_active && !after.plan.is_active { "plan.deactivate" } else { "plan.update" };
+    audit::record(&mut tx, &actor(admin), action, "plan", id, audit::changes(Some(&before.plan), Some(&after.plan), &[]));
+    tx.execute().await.map_err(transaction_error)?;
+    Ok(after.plan.into())
+}
+
+/// Replace a plan's fields.
+#[utoipa::path(
+    put,
+    path = "/api/plans/{id}/",
+    tag = "plans",
+    description = "Permission: super admin. `GetItem` plan; `TransactWriteItems`: plan (`version = :v`), \
+        slug claim moved if the slug changed, audit entry. Tenants already on the plan keep their modules \
+        until their next plan change.",
+    params(("id" = Uuid, Path, description = "Plan id")),
+    request_body = PlanInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = PlanView),
+        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a super admin", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn replace_plan(
+    State(state): State<AppState>,
+    admin: SuperAdmin,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PlanInput>,
+) -> Result<Json<PlanView>, ApiError> {
+    update(&state, &admin, id, input.into()).await.map(Json)
+}
+
+/// Change some of a plan's fields.
+#[utoipa::path(
+    patch,
+    path = "/api/plans/{id}/",
+    tag = "plans",
+    description = "Permission: super admin. Same rules and calls as PUT.",
+    params(("id" = Uuid, Path, description = "Plan id")),
+    request_body = PlanPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = PlanView),
+        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a super admin", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn patch_plan(
+    State(state): State<AppState>,
+    admin: SuperAdmin,
+    IdPath(id): IdPath,
+    ApiJson(patch): ApiJson<PlanPatch>,
+) -> Result<Json<PlanView>, ApiError> {
+    update(&state, &admin, id, patch).await.map(Json)
+}
+
+/// Deactivate a plan (plans are never destroyed: subscriptions refer to them).
+#[utoipa::path(
+    delete,
+    path = "/api/plans/{id}/",
+    tag = "plans",
+    description = "Permission: super admin. Sets `is_active` to false: the plan disappears from \
+        non-admin listings and cannot be subscribed to; current subscribers keep it. Audited.",
+    params(("id" = Uuid, Path, description = "Plan id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a super admin", body = ErrorBody),
+        (status = 404, description = "No such plan", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn delete_plan(
+    State(state): State<AppState>,
+    admin: SuperAdmin,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    let patch = PlanPatch { is_active: Some(false), ..PlanPatch::default() };
+    update(&state, &admin, id, patch).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,36 @@
+//! The subscriptions function: a tenant admin's view and changes of the
+//! tenant's one subscription (plan, cycle, cancellation, usage against the
+//! plan's limits), and the super admins' platform-wide listing.
+//!
+//! The lifecycle rules themselves (cancel, reactivate, periods) are
+//! `shared::billing`'s; this crate reads, calls them and writes.
+
+mod read;
+mod view;
+mod write;
+
+pub use view::{MySubscriptionView, SubscriptionView, UsageLine, UsageView};
+
+use axum::Router;
+use shared::http::{self, HttpConfig};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The store and the token verifier.
+pub type AppState = shared::state::ApiState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read::list_subscriptions))
+        .routes(routes!(read::my_subscription))
+        .routes(routes!(read::usage))
+        .routes(routes!(write::subscribe))
+        .routes(routes!(write::cancel))
+        .routes(routes!(write::reactivate))
+        .routes(routes!(read::get_subscription))
+}
+
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let (api, _) = routes().split_for_parts();
+    http::app(api.with_state(state), config)
+}

@@ -1,0 +1,182 @@
+use crate::view::{MySubscriptionView, SubscriptionView, UsageView};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use shared::auth::{SuperAdmin, TenantAdmin};
+use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated};
+use shared::keys;
+use shared::records::{PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord};
+use shared::store::{Page, PageRequest};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+/// Reads a plan (one `GetItem`), if the subscription has one.
+pub(crate) async fn plan_of(state: &AppState, plan_id: Option<Uuid>) -> Result<Option<PlanRecord>, ApiError> {
+    match plan_id {
+        Some(id) => Ok(state.store.platform().get(&keys::plan(id)).await?),
+        None => Ok(None),
+    }
+}
+
+/// The tenant's own subscription with its plan.
+#[utoipa::path(
+    get,
+    path = "/api/subscriptions/my_subscription/",
+    tag = "subscriptions",
+    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). `GetItem SUBSCRIPTION`, \
+        then `GetItem` of its plan.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The subscription", body = MySubscriptionView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn my_subscription(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+) -> Result<Json<MySubscriptionView>, ApiError> {
+    let sub: SubscriptionRecord =
+        state.store.tenant(actor.scope()).get(&keys::subscription()).await?.ok_or(ApiError::NotFound)?;
+    let plan = plan_of(&state, sub.plan_id).await?;
+    Ok(Json(MySubscriptionView::new(&sub, plan)))
+}
+
+/// The tenant's usage against its plan's limits.
+#[utoipa::path(
+    get,
+    path = "/api/subscriptions/usage/",
+    tag = "subscriptions",
+    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Users come from the tenant's \
+        usage counter; leads and storage are not tracked yet (`used: null`, `tracked: false`) and report only \
+        their limits. `BatchGetItem` subscription + usage, then `GetItem` of the plan.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Usage and limits", body = UsageView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn usage(State(state): State<AppState>, TenantAdmin(actor): TenantAdmin) -> Result<Json<UsageView>, ApiError> {
+    let store = state.store.tenant(actor.scope());
+    let mut fetched = store.get_many(&[keys::subscription(), keys::usage()]).await?;
+    let sub: SubscriptionRecord = fetched.take(&keys::subscription())?.ok_or(ApiError::NotFound)?;
+    let usage: UsageRecord = fetched.take(&keys::usage())?.unwrap_or_default();
+    let plan = plan_of(&state, sub.plan_id).await?;
+    Ok(Json(UsageView::new(sub.plan_id, plan.as_ref(), &usage)))
+}
+
+/// Filters of the subscriptions listing.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListFilter {
+    /// Only subscriptions in this status.
+    #[param(value_type = Option<String>, example = "trial")]
+    status: Option<SubscriptionStatus>,
+    /// Only subscriptions on this plan (id).
+    plan: Option<Uuid>,
+}
+
+impl ListFilter {
+    fn keeps(&self, sub: &SubscriptionRecord) -> bool {
+        self.status.is_none_or(|s| s == sub.status) && self.plan.is_none_or(|p| sub.plan_id == Some(p))
+    }
+}
+
+fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(ApiError::internal("subscription status does not serialise as a string")),
+    }
+}
+
+/// Subscriptions: every tenant's for super admins, the caller's own otherwise.
+#[utoipa::path(
+    get,
+    path = "/api/subscriptions/",
+    tag = "subscriptions",
+    description = "Permission: tenant admin. Super admins get every tenant's subscription, oldest first \
+        (one `Query` on GSI1 `SUBSCRIPTIONS` per page, `status` and `plan` as filters within it); tenants \
+        pinned to a dedicated table keep their index entry in that table and are not listed here (reach \
+        them with `X-Tenant-Id` on `my_subscription`). A tenant admin gets a one-item page of their own \
+        (`GetItem`). Cursor pagination (`cursor`, `page_size` ≤ 100).",
+    params(
+        ListFilter,
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
+        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of subscriptions", body = Paginated<SubscriptionView>),
+        (status = 400, description = "Invalid filter, cursor or page size", body = ValidationErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_subscriptions(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    ApiQuery(filter): ApiQuery<ListFilter>,
+    page: PageQuery,
+) -> Result<Json<Paginated<SubscriptionView>>, ApiError> {
+    if actor.claims().is_super_admin {
+        let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "subscriptions");
+        if let Some(status) = filter.status {
+            request = request.where_eq("status", status_name(status)?);
+        }
+        if let Some(plan) = filter.plan {
+            request = request.where_eq("plan_id", plan.to_string());
+        }
+        let subs = state
+            .store
+            .platform()
+            .query_index::<SubscriptionRecord>(keys::subscriptions_index_pk(), &request)
+            .await?;
+        return Ok(Json(page.respond(subs, |s| SubscriptionView::from(&s))));
+    }
+    let own: Option<SubscriptionRecord> = state.store.tenant(actor.scope()).get(&keys::subscription()).await?;
+    let items = own.into_iter().filter(|s| filter.keeps(s)).collect();
+    Ok(Json(page.respond(Page { items, next: None, previous: None }, |s| SubscriptionView::from(&s))))
+}
+
+/// One subscription.
+#[utoipa::path(
+    get,
+    path = "/api/subscriptions/{id}/",
+    tag = "subscriptions",
+    description = "Permission: tenant admin, for their own subscription (`GetItem SUBSCRIPTION`; another \
+        id is 404); super admins, any (`GetItem SUBSCRIPTIONREF#<id>` for the tenant, its routing item if \
+        it is not their own, then `GetItem SUBSCRIPTION`).",
+    params(("id" = Uuid, Path, description = "Subscription id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 404, description = "No such subscription (or another tenant's)", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_subscription(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    super_admin: Result<SuperAdmin, ApiError>,
+    IdPath(id): IdPath,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let scope = match super_admin {
+        Ok(admin) => {
+            let found: SubscriptionRefRecord =
+                state.store.platform().get(&keys::subscription_ref(id)).await?.ok_or(ApiError::NotFound)?;
+            admin.scope_for(found.tenant_id).await?
+        }
+        Err(_) => actor.scope().clone(),
+    };
+    let sub: SubscriptionRecord = state.store.tenant(&scope).get(&keys::subscription()).await?.ok_or(ApiError::NotFound)?;
+    if sub.id != id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(SubscriptionView::from(&sub)))
+}
