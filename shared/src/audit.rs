@@ -4,7 +4,7 @@
 use crate::auth::Actor;
 use crate::keys;
 use crate::records::AuditRecord;
-use crate::store::{Condition, Transaction};
+use crate::store::{Condition, TenantScope, Transaction};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -58,6 +58,35 @@ pub fn record(
         request_id: actor.request_id().to_owned(),
     };
     tx.put(actor.scope(), &keys::audit_entry(at.unix_timestamp_nanos(), id), &entry, Condition::NotExists, "audit");
+}
+
+/// Adds an audit entry for a change made by the platform itself (the
+/// billing scheduler, say) rather than by a signed-in user.
+pub fn record_system(
+    tx: &mut Transaction<'_>,
+    scope: &TenantScope,
+    system: &str,
+    action: &str,
+    entity: &str,
+    entity_id: impl ToString,
+    changes: Value,
+) {
+    let at = OffsetDateTime::now_utc();
+    let id = Uuid::new_v4();
+    let entry = AuditRecord {
+        id,
+        tenant_id: scope.tenant_id(),
+        at,
+        actor_id: Uuid::nil(),
+        actor_email: format!("system:{system}"),
+        via_super_admin: false,
+        action: action.to_owned(),
+        entity_type: entity.to_owned(),
+        entity_id: entity_id.to_string(),
+        changes,
+        request_id: String::new(),
+    };
+    tx.put(scope, &keys::audit_entry(at.unix_timestamp_nanos(), id), &entry, Condition::NotExists, "audit");
 }
 
 #[cfg(test)]

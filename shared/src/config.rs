@@ -27,6 +27,10 @@ pub struct Config {
     /// ISO 4217 code new plans are priced in unless they name one
     /// (`DEFAULT_CURRENCY`, default `USD`).
     pub default_currency: String,
+    /// Days an invoice may stay unpaid before the subscription is past due
+    /// (`BILLING_GRACE_DAYS`, default 7), and days past due before it
+    /// expires (`BILLING_EXPIRE_AFTER_DAYS`, default 14).
+    pub billing: crate::billing::BillingPolicy,
 }
 
 /// Fixed secret for local development only; refused outside `LOCAL_DEV`.
@@ -65,7 +69,13 @@ impl Config {
         if !is_currency_code(&default_currency) {
             return Err(ConfigError::Invalid { name: "DEFAULT_CURRENCY", reason: "expected 3 uppercase letters (ISO 4217)".into() });
         }
+        let policy = crate::billing::BillingPolicy::default();
+        let billing = crate::billing::BillingPolicy {
+            grace_days: parse_or(&get, "BILLING_GRACE_DAYS", policy.grace_days)?,
+            expire_after_days: parse_or(&get, "BILLING_EXPIRE_AFTER_DAYS", policy.expire_after_days)?,
+        };
         Ok(Self {
+            billing,
             default_currency,
             table_name,
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),

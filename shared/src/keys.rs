@@ -18,6 +18,11 @@ pub const GSI1SK: &str = "GSI1SK";
 /// attribute, and holds only items that set it.
 pub const GSI2: &str = "GSI2";
 pub const GSI2SK: &str = "GSI2SK";
+/// A second platform-wide index (sparse): subscriptions by the time the
+/// billing scheduler must next look at them, and the dedicated tables.
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
 /// Epoch seconds after which an item is dead. DynamoDB deletes such items
 /// eventually (DynamoDB Local never does), so every read checks it as well.
 pub const TTL: &str = "expires_at";
@@ -234,6 +239,58 @@ pub fn subscriptions_index_pk() -> &'static str {
     "SUBSCRIPTIONS"
 }
 
+/// GSI3 entry of a subscription the scheduler must look at, at `at`.
+pub fn billing_due_index(at_rfc3339_utc: &str, tenant_id: Uuid) -> IndexKey {
+    IndexKey { pk: billing_due_index_pk().to_owned(), sk: format!("{at_rfc3339_utc}#{tenant_id}") }
+}
+
+pub fn billing_due_index_pk() -> &'static str {
+    "BILLINGDUE"
+}
+
+/// Upper bound of the due entries at or before `at`: every entry of that
+/// second sorts below it (`#` < `~`).
+pub fn billing_due_until(at_rfc3339_utc: &str) -> String {
+    format!("{at_rfc3339_utc}#~")
+}
+
+/// GSI3 entry naming a dedicated table, on its tenants' routing items.
+pub fn dedicated_tables_index(table: &str, tenant_id: Uuid) -> IndexKey {
+    IndexKey { pk: dedicated_tables_index_pk().to_owned(), sk: format!("{table}#{tenant_id}") }
+}
+
+pub fn dedicated_tables_index_pk() -> &'static str {
+    "DEDICATEDTABLES"
+}
+
+/// One invoice of a tenant; ids are time-ordered, so keys sort by issue.
+pub fn invoice(invoice_id: Uuid) -> SortKey {
+    SortKey::new("INVOICE", invoice_id)
+}
+
+pub fn invoices() -> SortKeyPrefix {
+    SortKeyPrefix::of("INVOICE")
+}
+
+/// The platform's invoice counter of one year: `INV-<year>-<seq>`.
+pub fn invoice_sequence(year: i32) -> PlatformKey {
+    PlatformKey::new(format!("INVOICESEQ#{year}"), "COUNTER")
+}
+
+/// Names the tenant of an invoice id, platform-wide.
+pub fn invoice_ref(invoice_id: Uuid) -> PlatformKey {
+    PlatformKey::new(format!("INVOICEREF#{invoice_id}"), "REF")
+}
+
+/// GSI1 entry listing every invoice, newest last.
+pub fn invoices_index(issued_at_rfc3339: &str, invoice_id: Uuid) -> IndexKey {
+    IndexKey { pk: invoices_index_pk().to_owned(), sk: format!("{issued_at_rfc3339}#{invoice_id}") }
+}
+
+pub fn invoices_index_pk() -> &'static str {
+    "INVOICES"
+}
+
 /// Names the tenant of a subscription id, platform-wide.
 pub fn subscription_ref(subscription_id: Uuid) -> PlatformKey {
     PlatformKey::new(format!("SUBSCRIPTIONREF#{subscription_id}"), "REF")
@@ -305,6 +362,23 @@ mod tests {
         assert_eq!(plan_slug_claim("pro").pk(), "PLANSLUG#pro");
         assert_eq!(subscriptions_index("2026-01-01T00:00:00Z", id(5)).pk, "SUBSCRIPTIONS");
         assert_eq!(subscription_ref(id(3)).pk(), "SUBSCRIPTIONREF#00000000-0000-0000-0000-000000000003");
+    }
+
+    #[test]
+    fn billing_keys() {
+        let due = billing_due_index("2026-03-01T10:00:00Z", id(2));
+        assert_eq!(due.pk, "BILLINGDUE");
+        assert_eq!(due.sk, "2026-03-01T10:00:00Z#00000000-0000-0000-0000-000000000002");
+        // Entries of the bound's second are included, later ones are not.
+        assert!(due.sk <= billing_due_until("2026-03-01T10:00:00Z"));
+        assert!(billing_due_index("2026-03-01T10:00:01Z", id(2)).sk > billing_due_until("2026-03-01T10:00:00Z"));
+        assert!(billing_due_index("2026-02-28T23:59:59Z", id(9)).sk < billing_due_until("2026-03-01T10:00:00Z"));
+        assert_eq!(dedicated_tables_index("t-tenant-a", id(1)).pk, "DEDICATEDTABLES");
+        assert_eq!(invoice(id(4)).as_str(), "INVOICE#00000000-0000-0000-0000-000000000004");
+        assert!(invoice(id(4)).as_str().starts_with(invoices().as_str()));
+        assert_eq!(invoice_sequence(2026).pk(), "INVOICESEQ#2026");
+        assert_eq!(invoice_ref(id(4)).pk(), "INVOICEREF#00000000-0000-0000-0000-000000000004");
+        assert_eq!(invoices_index("2026-01-01T00:00:00Z", id(4)).pk, "INVOICES");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod billing;
 pub mod config;
 pub mod http;
+pub mod invoicing;
 pub mod keys;
 pub mod permissions;
 pub mod records;

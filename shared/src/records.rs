@@ -67,6 +67,10 @@ pub struct TenantRouteRecord {
 
 impl Entity for TenantRouteRecord {
     const ENTITY: &'static str = "tenant_route";
+    /// Lets the billing scheduler find every dedicated table.
+    fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
+        Some(crate::keys::dedicated_tables_index(&self.table, self.tenant_id))
+    }
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
         Some(crate::keys::tenants_index(&created, self.tenant_id))
@@ -344,10 +348,30 @@ pub struct SubscriptionRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub version: u64,
+    /// The unpaid invoice, if any (a copy of its billing-relevant fields).
+    #[serde(default)]
+    pub open_invoice: Option<crate::billing::OpenInvoice>,
+    /// When the billing scheduler must next look at this subscription
+    /// (`billing::next_action`); keys the sparse GSI3 `BILLINGDUE` entry.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_action_at: Option<OffsetDateTime>,
+}
+
+impl SubscriptionRecord {
+    /// Recomputes `next_action_at`; every writer calls it before writing.
+    pub fn schedule(mut self, policy: &crate::billing::BillingPolicy) -> Self {
+        self.next_action_at = crate::billing::next_action(&self, self.open_invoice.as_ref(), policy);
+        self
+    }
 }
 
 impl Entity for SubscriptionRecord {
     const ENTITY: &'static str = "subscription";
+    fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
+        let at = self.next_action_at?.to_offset(time::UtcOffset::UTC);
+        let at = at.replace_nanosecond(0).ok()?.format(&time::format_description::well_known::Rfc3339).ok()?;
+        Some(crate::keys::billing_due_index(&at, self.tenant_id))
+    }
     /// Every subscription of the tables' GSI1 `SUBSCRIPTIONS`, oldest first
     /// (the super admins' listing).
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
@@ -366,6 +390,69 @@ pub struct SubscriptionRefRecord {
 
 impl Entity for SubscriptionRefRecord {
     const ENTITY: &'static str = "subscription_ref";
+}
+
+/// A bill for one period of a subscription. Key: `TENANT#<tenant>` /
+/// `INVOICE#<id>` (UUIDv7, so a tenant's invoices sort by issue); listed
+/// platform-wide through GSI1 `INVOICES`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub subscription_id: Uuid,
+    /// `INV-<year>-<6 digits>`, from the year's gap-free counter.
+    pub invoice_number: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub status: crate::billing::InvoiceStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_end: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_date: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub paid_at: Option<OffsetDateTime>,
+    /// Which payment provider settled it, and its reference.
+    pub payment_provider: Option<String>,
+    pub payment_reference: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Entity for InvoiceRecord {
+    const ENTITY: &'static str = "invoice";
+    fn index_key(&self) -> Option<crate::keys::IndexKey> {
+        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        Some(crate::keys::invoices_index(&created, self.id))
+    }
+}
+
+/// A platform-wide counter: the last number handed out. Key: e.g.
+/// `INVOICESEQ#<year>` / `COUNTER`; only ever advanced by
+/// `Transaction::next_in_sequence`, in the transaction that uses the number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SequenceRecord {
+    #[serde(default)]
+    pub last: u64,
+}
+
+impl Entity for SequenceRecord {
+    const ENTITY: &'static str = "sequence";
+}
+
+/// Finds an invoice's tenant by the invoice's id, platform-wide. Key:
+/// `INVOICEREF#<invoice id>` / `REF`; written with the invoice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceRefRecord {
+    pub tenant_id: Uuid,
+}
+
+impl Entity for InvoiceRefRecord {
+    const ENTITY: &'static str = "invoice_ref";
 }
 
 /// One login's refresh-token chain. Key: `TENANT#<tenant>` /

@@ -260,7 +260,11 @@ pub fn build_in(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime, table
         created_at: now,
         updated_at: now,
         version: 1,
-    };
+        open_invoice: None,
+        next_action_at: None,
+    }
+    // A trial's next action (its end) does not depend on the grace policy.
+    .schedule(&crate::billing::BillingPolicy::default());
     Provisioned { scope, tenant, admin, credential, admin_role, subscription, route }
 }
 

@@ -25,8 +25,11 @@ fn the_template_table_has_the_keys_the_code_uses() {
     let gsi2 = def.indexes.iter().find(|i| i.name == keys::GSI2).expect("GSI2 is defined");
     assert_eq!(gsi2.hash_key, keys::PK, "GSI2 orders items inside their own partition");
     assert_eq!(gsi2.range_key.as_deref(), Some(keys::GSI2SK));
+    let gsi3 = def.indexes.iter().find(|i| i.name == keys::GSI3).expect("GSI3 is defined");
+    assert_eq!(gsi3.hash_key, keys::GSI3PK);
+    assert_eq!(gsi3.range_key.as_deref(), Some(keys::GSI3SK));
     assert_eq!(def.ttl_attribute.as_deref(), Some(keys::TTL));
-    for attr in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK] {
+    for attr in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK, keys::GSI3PK, keys::GSI3SK] {
         assert_eq!(def.attributes.get(attr).map(String::as_str), Some("S"), "{attr} is a string key");
     }
 }

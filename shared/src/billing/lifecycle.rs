@@ -144,12 +144,16 @@ impl From<&PlanRecord> for PlanPrice {
 }
 
 /// The subscription's unpaid invoice, as the lifecycle needs it. Invoices
-/// that are `paid` or `void` are ignored, as if none were given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// that are `paid` or `void` are ignored, as if none were given. A copy is
+/// kept on the subscription record, so the scheduler decides from one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenInvoice {
     pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub period_end: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub due_date: OffsetDateTime,
     pub status: InvoiceStatus,
 }
@@ -443,6 +447,8 @@ mod tests {
             created_at: created,
             updated_at: created,
             version: 1,
+            open_invoice: None,
+            next_action_at: None,
         }
     }
 

@@ -147,6 +147,8 @@ mod tests {
             created_at: datetime!(2026-01-17 09:00 UTC),
             updated_at: datetime!(2026-01-17 09:00 UTC),
             version: 1,
+            open_invoice: None,
+            next_action_at: None,
         };
         let plan = PlanPrice {
             price_monthly: Decimal::new(2999, 2),

@@ -45,6 +45,11 @@ pub trait Entity: Serialize + DeserializeOwned {
         None
     }
 
+    /// The GSI3 key: a second platform-wide access pattern (sparse).
+    fn platform_index_key(&self) -> Option<IndexKey> {
+        None
+    }
+
     /// A second sort key inside the record's own partition (GSI2), for a
     /// second listing order such as users by email.
     fn alt_sort_key(&self) -> Option<String> {
@@ -139,6 +144,15 @@ enum Index {
     Gsi1,
     /// `PK`/`GSI2SK`: a second order inside a partition.
     Gsi2,
+    /// `GSI3PK`/`GSI3SK`: the second platform-wide index.
+    Gsi3,
+}
+
+/// The sort-key part of a query's key condition.
+#[derive(Debug, Clone, Copy)]
+enum SkCondition<'a> {
+    Prefix(&'a str),
+    AtMost(&'a str),
 }
 
 impl Index {
@@ -147,6 +161,7 @@ impl Index {
             Index::Table => None,
             Index::Gsi1 => Some(keys::GSI1),
             Index::Gsi2 => Some(keys::GSI2),
+            Index::Gsi3 => Some(keys::GSI3),
         }
     }
 
@@ -155,6 +170,7 @@ impl Index {
             Index::Table => (keys::PK, keys::SK),
             Index::Gsi1 => (keys::GSI1PK, keys::GSI1SK),
             Index::Gsi2 => (keys::PK, keys::GSI2SK),
+            Index::Gsi3 => (keys::GSI3PK, keys::GSI3SK),
         }
     }
 
@@ -164,6 +180,7 @@ impl Index {
             Index::Table => &[keys::PK, keys::SK],
             Index::Gsi1 => &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
             Index::Gsi2 => &[keys::PK, keys::SK, keys::GSI2SK],
+            Index::Gsi3 => &[keys::PK, keys::SK, keys::GSI3PK, keys::GSI3SK],
         }
     }
 }
@@ -307,7 +324,7 @@ impl Store {
         table: &str,
         index: Index,
         pk: &str,
-        sk_prefix: Option<&str>,
+        sk: Option<SkCondition<'_>>,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
         let (pk_attr, sk_attr) = index.key_attributes();
@@ -368,11 +385,21 @@ impl Store {
                 }
             }
         }
-        if let Some(prefix) = sk_prefix {
-            key_expr.push_str(" AND begins_with(#sk, :sk)");
+        let sk_value = match sk {
+            Some(SkCondition::Prefix(prefix)) => {
+                key_expr.push_str(" AND begins_with(#sk, :sk)");
+                Some(prefix)
+            }
+            Some(SkCondition::AtMost(bound)) => {
+                key_expr.push_str(" AND #sk <= :sk");
+                Some(bound)
+            }
+            None => None,
+        };
+        if let Some(value) = sk_value {
             req = req
                 .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":sk", AttributeValue::S(prefix.to_owned()));
+                .expression_attribute_values(":sk", AttributeValue::S(value.to_owned()));
         }
         if let Some(name) = index.name() {
             req = req.index_name(name);
@@ -575,13 +602,13 @@ impl TenantStore<'_> {
 
     /// Items of one kind, in sort-key order, one page at a time.
     pub async fn query<T: Entity>(&self, prefix: &SortKeyPrefix, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(self.table, Index::Table, &self.pk, Some(prefix.as_str()), page).await
+        self.store.query_page(self.table, Index::Table, &self.pk, Some(SkCondition::Prefix(prefix.as_str())), page).await
     }
 
     /// Items of this partition in their second order (GSI2), selected by a
     /// prefix of that order's key.
     pub async fn query_alt<T: Entity>(&self, prefix: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(self.table, Index::Gsi2, &self.pk, Some(prefix), page).await
+        self.store.query_page(self.table, Index::Gsi2, &self.pk, Some(SkCondition::Prefix(prefix)), page).await
     }
 }
 
@@ -664,6 +691,57 @@ impl PlatformStore<'_> {
     pub async fn query_index<T: DeserializeOwned>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
         self.store.query_page(&self.store.table, Index::Gsi1, index_pk, None, page).await
     }
+
+    /// Every dedicated table, from the tenants' routing items (GSI3).
+    pub async fn dedicated_tables(&self) -> Result<Vec<String>, StoreError> {
+        let mut tables: Vec<String> = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = PageRequest::new(1000, cursor, "dedicated-tables");
+            let routes: Page<crate::records::TenantRouteRecord> = self
+                .store
+                .query_page(&self.store.table, Index::Gsi3, keys::dedicated_tables_index_pk(), None, &page)
+                .await?;
+            tables.extend(routes.items.into_iter().map(|r| r.table));
+            match routes.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tables.sort();
+        tables.dedup();
+        Ok(tables)
+    }
+
+    /// Subscriptions in `table` (`None`: the main table) that the billing
+    /// scheduler must look at by `until` (GSI3 `BILLINGDUE`), soonest
+    /// first, each with the scope to act in. The index is eventually
+    /// consistent: callers re-read each subscription before acting.
+    pub async fn billing_due(
+        &self,
+        table: Option<&str>,
+        until: time::OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<(TenantScope, crate::records::SubscriptionRecord)>, StoreError> {
+        let until = until
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .ok_or_else(|| StoreError::Backend("unformattable time".into()))?;
+        let bound = keys::billing_due_until(&until);
+        let name = table.unwrap_or(&self.store.table);
+        let due: Page<crate::records::SubscriptionRecord> = self
+            .store
+            .query_page(name, Index::Gsi3, keys::billing_due_index_pk(), Some(SkCondition::AtMost(&bound)), page)
+            .await?;
+        let table: Option<Arc<str>> = table.map(Arc::from);
+        Ok(Page {
+            items: due.items.into_iter().map(|s| (TenantScope::in_table(s.tenant_id, table.clone()), s)).collect(),
+            next: due.next,
+            previous: due.previous,
+        })
+    }
 }
 
 /// A batch read of platform items.
@@ -680,7 +758,7 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     // The store owns these attributes; a record field of the same name
     // would be silently overwritten.
     let derived = record.derived_attributes();
-    let reserved = [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK];
+    let reserved = [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK, keys::GSI3PK, keys::GSI3SK];
     for name in reserved.iter().chain(derived.iter().map(|(n, _)| n)) {
         if item.contains_key(*name) {
             return Err(StoreError::Backend(format!("{} has a field named {name}, which the store owns", T::ENTITY)));
@@ -688,6 +766,10 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     }
     for (name, value) in derived {
         item.insert(name.to_owned(), AttributeValue::S(value));
+    }
+    if let Some(index) = record.platform_index_key() {
+        item.insert(keys::GSI3PK.to_owned(), AttributeValue::S(index.pk));
+        item.insert(keys::GSI3SK.to_owned(), AttributeValue::S(index.sk));
     }
     if let Some(sk2) = record.alt_sort_key() {
         item.insert(keys::GSI2SK.to_owned(), AttributeValue::S(sk2));

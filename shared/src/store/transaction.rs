@@ -172,6 +172,30 @@ impl<'s> Transaction<'s> {
         self
     }
 
+    /// Takes the next number of a platform-wide sequence: `ADD 1` to its
+    /// `field`, on condition that it still holds `current` (missing counts
+    /// as 0). The number is used by the other writes of the transaction,
+    /// so it is spent only if they all succeed: no gaps, no duplicates.
+    pub fn next_in_sequence(&mut self, key: &PlatformKey, field: &'static str, current: u64, label: &'static str) -> &mut Self {
+        let condition = if current == 0 { "attribute_not_exists(#f) OR #f = :current" } else { "#f = :current" };
+        let update = Update::builder()
+            .table_name(self.store.table_name())
+            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
+            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
+            .update_expression("ADD #f :one SET #entity = :entity")
+            .condition_expression(condition)
+            .expression_attribute_names("#f", field)
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":current", AttributeValue::N(current.to_string()))
+            .expression_attribute_values(":entity", AttributeValue::S("sequence".into()));
+        match update.build() {
+            Ok(u) => self.ops.push((label, TransactWriteItem::builder().update(u).build())),
+            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+        }
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }

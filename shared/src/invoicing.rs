@@ -1,0 +1,259 @@
+//! Billing against the store: applying lifecycle transitions, issuing
+//! invoices with gap-free numbers and settling them. The rules themselves
+//! are pure and live in [`crate::billing`]; this module reads the records,
+//! asks the rules, and writes the answer in one transaction conditioned on
+//! the subscription's `version`, so repeated or concurrent runs change
+//! nothing twice.
+
+use crate::auth::Actor;
+use crate::billing::{self, BillingError, BillingPolicy, InvoiceDraft, InvoiceStatus, PlanPrice, Transition};
+use crate::keys;
+use crate::records::{InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord, SubscriptionStatus};
+use crate::store::{Condition, Store, StoreError, TenantScope, Transaction};
+use crate::audit;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Who the audit log names for the scheduler's changes.
+pub const SCHEDULER: &str = "billing-scheduler";
+
+/// Attempts at taking the next invoice number before giving up; each lost
+/// race means another invoice was numbered, so this bounds the wait under
+/// a burst of that many concurrent issuances.
+const MAX_SEQUENCE_ATTEMPTS: u32 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvoicingError {
+    #[error(transparent)]
+    Rule(#[from] BillingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("not found")]
+    NotFound,
+    /// The subscription or invoice changed meanwhile; re-read and retry.
+    #[error("changed by another request")]
+    Conflict,
+    #[error("the invoice counter stayed contended")]
+    Busy,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Nothing was due.
+    Idle,
+    /// A transition was written (`subscription.past_due`, ...), with the
+    /// invoice it issued, if any.
+    Applied { action: &'static str, invoice: Option<InvoiceRecord> },
+}
+
+/// Who made a change, for the audit log.
+#[derive(Clone, Copy)]
+pub enum By<'a> {
+    User(&'a Actor),
+    System(&'static str),
+}
+
+impl By<'_> {
+    fn record(&self, tx: &mut Transaction<'_>, scope: &TenantScope, action: &str, entity: &str, id: Uuid, changes: serde_json::Value) {
+        match self {
+            By::User(actor) => audit::record(tx, actor, action, entity, id, changes),
+            By::System(name) => audit::record_system(tx, scope, name, action, entity, id, changes),
+        }
+    }
+}
+
+/// The plan's prices, if the subscription has a plan.
+pub async fn plan_price(store: &Store, sub: &SubscriptionRecord) -> Result<Option<PlanPrice>, StoreError> {
+    let Some(plan_id) = sub.plan_id else { return Ok(None) };
+    let plan: Option<PlanRecord> = store.platform().get(&keys::plan(plan_id)).await?;
+    Ok(plan.as_ref().map(PlanPrice::from))
+}
+
+/// Reads the tenant's subscription and applies the one transition due at
+/// `now`, if any.
+pub async fn advance_once(store: &Store, scope: &TenantScope, policy: &BillingPolicy, now: OffsetDateTime) -> Result<Step, InvoicingError> {
+    let before: SubscriptionRecord =
+        store.tenant(scope).get(&keys::subscription()).await?.ok_or(InvoicingError::NotFound)?;
+    let plan = plan_price(store, &before).await?;
+    let transition = billing::advance(&before, before.open_invoice.as_ref(), plan.as_ref(), policy, now)?;
+    apply(store, scope, &before, transition, policy, By::System(SCHEDULER)).await
+}
+
+/// Writes `transition` over `before` (conditioned on its version).
+pub async fn apply(
+    store: &Store,
+    scope: &TenantScope,
+    before: &SubscriptionRecord,
+    transition: Transition,
+    policy: &BillingPolicy,
+    by: By<'_>,
+) -> Result<Step, InvoicingError> {
+    let (action, after) = match transition {
+        Transition::None => return Ok(Step::Idle),
+        Transition::IssueInvoice { invoice, subscription } => {
+            let issued = issue(store, scope, before, subscription, &invoice, policy, by, |_| {}).await?;
+            return Ok(Step::Applied { action: "subscription.invoice", invoice: Some(issued) });
+        }
+        Transition::MarkPastDue { subscription } => ("subscription.past_due", subscription),
+        Transition::Expire { subscription } => ("subscription.expire", subscription),
+        Transition::Cancel { subscription } => ("subscription.cancelled", subscription),
+    };
+    let after = after.schedule(policy);
+    let mut tx = store.transaction();
+    tx.put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+    by.record(&mut tx, scope, action, "subscription", after.id, changes(before, &after));
+    tx.execute().await.map_err(conflict)?;
+    Ok(Step::Applied { action, invoice: None })
+}
+
+/// Issues `draft` as a numbered pending invoice and writes `next` (the
+/// subscription moved onto the invoice's period) in one transaction with
+/// the year's invoice counter: the number is spent only if everything is
+/// written, so numbers are unique and gap-free. `extra` adds further writes
+/// to every attempt (a plan change's tenant update, for instance).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue(
+    store: &Store,
+    scope: &TenantScope,
+    before: &SubscriptionRecord,
+    next: SubscriptionRecord,
+    draft: &InvoiceDraft,
+    policy: &BillingPolicy,
+    by: By<'_>,
+    extra: impl Fn(&mut Transaction<'_>),
+) -> Result<InvoiceRecord, InvoicingError> {
+    let year = draft.issued_at.year();
+    let counter = keys::invoice_sequence(year);
+    let id = Uuid::now_v7();
+    let mut after = next;
+    after.open_invoice = Some(draft.open(id));
+    let after = after.schedule(policy);
+    for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
+        let current = store.platform().get::<SequenceRecord>(&counter).await?.map_or(0, |s| s.last);
+        let invoice = InvoiceRecord {
+            id,
+            tenant_id: draft.tenant_id,
+            subscription_id: draft.subscription_id,
+            invoice_number: billing::invoice_number(year, current + 1),
+            amount: draft.amount,
+            currency: draft.currency.clone(),
+            status: InvoiceStatus::Pending,
+            period_start: draft.period_start,
+            period_end: draft.period_end,
+            due_date: draft.due_date,
+            paid_at: None,
+            payment_provider: None,
+            payment_reference: None,
+            created_at: draft.issued_at,
+            updated_at: draft.issued_at,
+            version: 1,
+        };
+        let mut tx = store.transaction();
+        tx.next_in_sequence(&counter, "last", current, "sequence")
+            .put(scope, &keys::invoice(id), &invoice, Condition::NotExists, "invoice")
+            .put_platform(&keys::invoice_ref(id), &InvoiceRefRecord { tenant_id: draft.tenant_id }, Condition::NotExists, "invoice_ref")
+            .put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+        extra(&mut tx);
+        by.record(&mut tx, scope, "invoice.issue", "invoice", id, audit::changes(None, Some(&invoice), &["version"]));
+        match tx.execute().await {
+            Ok(()) => return Ok(invoice),
+            Err(StoreError::TransactionConditionFailed(labels)) if labels.contains(&"sequence") && !labels.contains(&"subscription") => {}
+            Err(StoreError::TransactionConflict) => {}
+            Err(e) => return Err(conflict(e)),
+        }
+        // Someone took the number: back off a little (jittered) and retry.
+        let jitter = u64::from(Uuid::new_v4().as_bytes()[0] % 16);
+        tokio::time::sleep(std::time::Duration::from_millis(2 + jitter + u64::from(attempt.min(20)))).await;
+    }
+    Err(InvoicingError::Busy)
+}
+
+/// How an invoice was settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    Paid { provider: String, reference: Option<String> },
+    Failed,
+}
+
+/// Marks an invoice paid or failed and moves the subscription accordingly
+/// (paying the open invoice makes a trial or past-due subscription active;
+/// an expired one comes back to life for the invoice's period).
+pub async fn settle(
+    store: &Store,
+    scope: &TenantScope,
+    invoice_id: Uuid,
+    settlement: Settlement,
+    policy: &BillingPolicy,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<InvoiceRecord, InvoicingError> {
+    let tenant = store.tenant(scope);
+    let mut fetched = tenant.get_many(&[keys::invoice(invoice_id), keys::subscription()]).await?;
+    let invoice: InvoiceRecord = fetched.take(&keys::invoice(invoice_id))?.ok_or(InvoicingError::NotFound)?;
+    let sub: SubscriptionRecord = fetched.take(&keys::subscription())?.ok_or(InvoicingError::NotFound)?;
+    let target = match settlement {
+        Settlement::Paid { .. } => InvoiceStatus::Paid,
+        Settlement::Failed => InvoiceStatus::Failed,
+    };
+    let status = invoice.status.transition(target)?;
+    let mut settled = invoice.clone();
+    settled.status = status;
+    settled.updated_at = now;
+    settled.version = invoice.version + 1;
+    if let Settlement::Paid { provider, reference } = &settlement {
+        settled.paid_at = Some(now);
+        settled.payment_provider = Some(provider.clone());
+        settled.payment_reference = reference.clone();
+    }
+    let mut next_sub = None;
+    if let Some(open) = sub.open_invoice.filter(|o| o.id == invoice_id) {
+        let moved = match settlement {
+            Settlement::Paid { .. } => {
+                // A late payment revives an expired subscription: treat it
+                // as the past-due one it was before it lapsed.
+                let payable = if sub.status == SubscriptionStatus::Expired {
+                    SubscriptionRecord { status: SubscriptionStatus::PastDue, ..sub.clone() }
+                } else {
+                    sub.clone()
+                };
+                let mut paid = billing::on_invoice_paid(&payable, &open, now)?;
+                paid.open_invoice = None;
+                paid.version = sub.version + 1;
+                paid.updated_at = now;
+                paid
+            }
+            Settlement::Failed => {
+                let mut failed = sub.clone();
+                failed.open_invoice = Some(billing::OpenInvoice { status, ..open });
+                failed.version = sub.version + 1;
+                failed.updated_at = now;
+                failed
+            }
+        };
+        next_sub = Some(moved.schedule(policy));
+    }
+    let mut tx = store.transaction();
+    tx.put(scope, &keys::invoice(invoice_id), &settled, Condition::VersionIs(invoice.version), "invoice");
+    let action = if status == InvoiceStatus::Paid { "invoice.mark_paid" } else { "invoice.mark_failed" };
+    audit::record(&mut tx, actor, action, "invoice", invoice_id, audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]));
+    if let Some(next) = &next_sub {
+        tx.put(scope, &keys::subscription(), next, Condition::VersionIs(sub.version), "subscription");
+        audit::record(&mut tx, actor, "subscription.payment", "subscription", next.id, changes(&sub, next));
+    }
+    tx.execute().await.map_err(conflict)?;
+    Ok(settled)
+}
+
+fn changes(before: &SubscriptionRecord, after: &SubscriptionRecord) -> serde_json::Value {
+    audit::changes(Some(before), Some(after), &["version", "updated_at", "next_action_at"])
+}
+
+fn conflict(e: StoreError) -> InvoicingError {
+    match e {
+        StoreError::TransactionConditionFailed(_) | StoreError::TransactionConflict | StoreError::ConditionFailed => {
+            InvoicingError::Conflict
+        }
+        other => InvoicingError::Store(other),
+    }
+}
