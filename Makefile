@@ -61,7 +61,7 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^name[[:space:]]*=/ { gsub(/^name[[:space:]]*=[[:space:]]*"|".*$$/, ""); print; nextfile }' functions/*/Cargo.toml 2>/dev/null)
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
-	superadmin tenant-table build sam-build clean-data
+	superadmin tenant-table billing-tick build sam-build clean-data
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -73,6 +73,7 @@ help:
 	@echo '  bench        cargo bench -p shared'
 	@echo '  superadmin   create a super admin: make superadmin EMAIL=a@b.c PASSWORD=...'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
+	@echo '  billing-tick one billing-scheduler tick against the dev table (AT=2026-03-01T00:00:00Z: as if at that time)'
 	@echo '  build        cargo lambda build --release --arm64 for every function'
 	@echo '  sam-build    sam build (rust-cargolambda)'
 	@echo '  dynamodb     start the dev DynamoDB Local only (127.0.0.1:$(DYNAMODB_PORT))'
@@ -155,6 +156,12 @@ tenant-table:
 	@if [[ -z '$(SUFFIX)' ]]; then echo 'usage: make tenant-table SUFFIX=acme' >&2; exit 2; fi
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
 	@$(DEV_ENV) cargo run -q -p devctl -- create-table --table '$(TABLE_NAME)-tenant-$(SUFFIX)'
+
+# One tick of the hourly billing scheduler against the dev stack: trial ends,
+# renewal invoices, past due, expiry. AT=<RFC 3339> acts as if at that time.
+billing-tick:
+	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
+	@$(DEV_ENV) cargo run -q -p billing-scheduler -- --once $(if $(AT),--at '$(AT)')
 
 build: bootstrap
 	@if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \

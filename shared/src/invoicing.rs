@@ -44,7 +44,7 @@ pub enum Step {
     Idle,
     /// A transition was written (`subscription.past_due`, ...), with the
     /// invoice it issued, if any.
-    Applied { action: &'static str, invoice: Option<InvoiceRecord> },
+    Applied { action: &'static str, invoice: Option<Box<InvoiceRecord>> },
 }
 
 /// Who made a change, for the audit log.
@@ -75,9 +75,33 @@ pub async fn plan_price(store: &Store, sub: &SubscriptionRecord) -> Result<Optio
 pub async fn advance_once(store: &Store, scope: &TenantScope, policy: &BillingPolicy, now: OffsetDateTime) -> Result<Step, InvoicingError> {
     let before: SubscriptionRecord =
         store.tenant(scope).get(&keys::subscription()).await?.ok_or(InvoicingError::NotFound)?;
-    let plan = plan_price(store, &before).await?;
-    let transition = billing::advance(&before, before.open_invoice.as_ref(), plan.as_ref(), policy, now)?;
+    let plan: Option<PlanRecord> = match before.plan_id {
+        Some(id) => store.platform().get(&keys::plan(id)).await?,
+        None => None,
+    };
+    // Still on a trial plan when the trial ends: nothing was bought, so the
+    // lifecycle sees a plan-less trial (it expires; no 0.00 invoice).
+    let on_trial_plan = plan.as_ref().is_some_and(|p| p.is_trial) && before.status == SubscriptionStatus::Trial;
+    let seen = if on_trial_plan { SubscriptionRecord { plan_id: None, ..before.clone() } } else { before.clone() };
+    let price = plan.as_ref().filter(|_| !on_trial_plan).map(PlanPrice::from);
+    let transition = billing::advance(&seen, seen.open_invoice.as_ref(), price.as_ref(), policy, now)?;
+    let transition = restore_plan(transition, before.plan_id);
     apply(store, scope, &before, transition, policy, By::System(SCHEDULER)).await
+}
+
+/// Puts the real plan back on a transition computed for a plan-less view.
+fn restore_plan(transition: Transition, plan_id: Option<Uuid>) -> Transition {
+    let fix = |mut s: SubscriptionRecord| {
+        s.plan_id = plan_id;
+        s
+    };
+    match transition {
+        Transition::None => Transition::None,
+        Transition::IssueInvoice { invoice, subscription } => Transition::IssueInvoice { invoice, subscription: fix(subscription) },
+        Transition::MarkPastDue { subscription } => Transition::MarkPastDue { subscription: fix(subscription) },
+        Transition::Expire { subscription } => Transition::Expire { subscription: fix(subscription) },
+        Transition::Cancel { subscription } => Transition::Cancel { subscription: fix(subscription) },
+    }
 }
 
 /// Writes `transition` over `before` (conditioned on its version).
@@ -93,7 +117,7 @@ pub async fn apply(
         Transition::None => return Ok(Step::Idle),
         Transition::IssueInvoice { invoice, subscription } => {
             let issued = issue(store, scope, before, subscription, &invoice, policy, by, |_| {}).await?;
-            return Ok(Step::Applied { action: "subscription.invoice", invoice: Some(issued) });
+            return Ok(Step::Applied { action: "subscription.invoice", invoice: Some(Box::new(issued)) });
         }
         Transition::MarkPastDue { subscription } => ("subscription.past_due", subscription),
         Transition::Expire { subscription } => ("subscription.expire", subscription),
@@ -176,7 +200,9 @@ pub enum Settlement {
     Failed,
 }
 
-/// Marks an invoice paid or failed and moves the subscription accordingly
+/// Marks an invoice paid or failed and moves the subscription accordingly.
+/// `by` is the super admin marking it, or `By::System("<provider>")` for a
+/// payment provider's webhook
 /// (paying the open invoice makes a trial or past-due subscription active;
 /// an expired one comes back to life for the invoice's period).
 pub async fn settle(
@@ -185,7 +211,7 @@ pub async fn settle(
     invoice_id: Uuid,
     settlement: Settlement,
     policy: &BillingPolicy,
-    actor: &Actor,
+    by: By<'_>,
     now: OffsetDateTime,
 ) -> Result<InvoiceRecord, InvoicingError> {
     let tenant = store.tenant(scope);
@@ -236,10 +262,10 @@ pub async fn settle(
     let mut tx = store.transaction();
     tx.put(scope, &keys::invoice(invoice_id), &settled, Condition::VersionIs(invoice.version), "invoice");
     let action = if status == InvoiceStatus::Paid { "invoice.mark_paid" } else { "invoice.mark_failed" };
-    audit::record(&mut tx, actor, action, "invoice", invoice_id, audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]));
+    by.record(&mut tx, scope, action, "invoice", invoice_id, audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]));
     if let Some(next) = &next_sub {
         tx.put(scope, &keys::subscription(), next, Condition::VersionIs(sub.version), "subscription");
-        audit::record(&mut tx, actor, "subscription.payment", "subscription", next.id, changes(&sub, next));
+        by.record(&mut tx, scope, "subscription.payment", "subscription", next.id, changes(&sub, next));
     }
     tx.execute().await.map_err(conflict)?;
     Ok(settled)

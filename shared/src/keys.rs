@@ -81,6 +81,23 @@ pub struct IndexKey {
     pub sk: String,
 }
 
+/// A time as a fixed-width UTC string (`2026-01-02T03:04:05.000000000Z`),
+/// so that index keys built from times sort in time order (RFC 3339 as
+/// usually written drops trailing fractional zeros and does not).
+pub fn sortable_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond()
+    )
+}
+
 /// Partition key of a tenant's items.
 pub fn tenant_pk(scope: &TenantScope) -> String {
     format!("TENANT#{}", scope.tenant_id())
@@ -362,6 +379,24 @@ mod tests {
         assert_eq!(plan_slug_claim("pro").pk(), "PLANSLUG#pro");
         assert_eq!(subscriptions_index("2026-01-01T00:00:00Z", id(5)).pk, "SUBSCRIPTIONS");
         assert_eq!(subscription_ref(id(3)).pk(), "SUBSCRIPTIONREF#00000000-0000-0000-0000-000000000003");
+    }
+
+    #[test]
+    fn sortable_times_sort_in_time_order() {
+        use time::macros::datetime;
+        let times = [
+            datetime!(2026-01-02 03:04:05 UTC),
+            datetime!(2026-01-02 03:04:05.000000001 UTC),
+            datetime!(2026-01-02 03:04:05.5 UTC),
+            datetime!(2026-01-02 05:04:05 +02:00) + time::Duration::seconds(1),
+            datetime!(2026-01-02 03:04:07 UTC),
+        ];
+        let keys: Vec<String> = times.iter().map(|t| sortable_time(*t)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[0], "2026-01-02T03:04:05.000000000Z");
+        assert_eq!(keys[3], "2026-01-02T03:04:06.000000000Z", "offsets are normalised to UTC");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct TenantRecord {
 impl Entity for TenantRecord {
     const ENTITY: &'static str = "tenant";
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
-        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::tenants_index(&created, self.id))
     }
 }
@@ -72,7 +72,7 @@ impl Entity for TenantRouteRecord {
         Some(crate::keys::dedicated_tables_index(&self.table, self.tenant_id))
     }
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
-        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::tenants_index(&created, self.tenant_id))
     }
 }
@@ -264,30 +264,16 @@ pub struct PlanRecord {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Optimistic-concurrency counter; plans seeded before it existed read
+    /// as 0 (their writes are conditioned on `updated_at` instead).
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Entity for PlanRecord {
     const ENTITY: &'static str = "plan";
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         Some(crate::keys::plans_index(self.sort_order, self.id))
-    }
-}
-
-/// A plan item with its optimistic-concurrency counter: the same item as
-/// [`PlanRecord`] (which ignores `version`), used by the plans API to write
-/// with `version = :expected`. Items seeded without a version read as 0.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VersionedPlan {
-    #[serde(flatten)]
-    pub plan: PlanRecord,
-    #[serde(default)]
-    pub version: u64,
-}
-
-impl Entity for VersionedPlan {
-    const ENTITY: &'static str = PlanRecord::ENTITY;
-    fn index_key(&self) -> Option<crate::keys::IndexKey> {
-        self.plan.index_key()
     }
 }
 
@@ -375,7 +361,7 @@ impl Entity for SubscriptionRecord {
     /// Every subscription of the tables' GSI1 `SUBSCRIPTIONS`, oldest first
     /// (the super admins' listing).
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
-        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::subscriptions_index(&created, self.tenant_id))
     }
 }
@@ -426,7 +412,7 @@ pub struct InvoiceRecord {
 impl Entity for InvoiceRecord {
     const ENTITY: &'static str = "invoice";
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
-        let created = self.created_at.format(&time::format_description::well_known::Rfc3339).ok()?;
+        let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::invoices_index(&created, self.id))
     }
 }
@@ -523,6 +509,9 @@ pub struct AuditRecord {
     /// Changed fields: `{"name": {"before": "A", "after": "B"}}`.
     #[serde(with = "json_text")]
     pub changes: Value,
+    /// Empty for the platform's own changes (`audit::record_system`), which
+    /// no request made; stored as NULL then (DynamoDB Local refuses "").
+    #[serde(default, with = "blank")]
     pub request_id: String,
 }
 

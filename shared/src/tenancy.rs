@@ -375,6 +375,7 @@ pub fn default_plans(now: OffsetDateTime) -> Vec<PlanRecord> {
         sort_order: order,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     vec![
         plan(0x7a1a1, "Trial", "trial", 0, 0, Some(5), Some(500), Some(1), &DEFAULT_TRIAL_MODULES, true, 0),

@@ -26,6 +26,9 @@ use serde_json::{json, Value};
 use shared::keys;
 use shared::permissions::Module;
 use shared::store::Condition;
+use shared::invoicing::{self, Step};
+use shared::records::{InvoiceRecord, InvoiceRefRecord};
+use shared::store::TenantScope;
 use shared::tenancy::{self, NewTenant, TrialTerms};
 use std::collections::HashMap;
 use tests::{registration, send, unique, TestResponse};
@@ -70,6 +73,9 @@ enum Fn_ {
     Tenants,
     Users,
     Teams,
+    Plans,
+    Subscriptions,
+    Invoices,
 }
 
 impl Fn_ {
@@ -81,6 +87,9 @@ impl Fn_ {
             Fn_::Tenants => &s.tenants,
             Fn_::Users => &s.users,
             Fn_::Teams => &s.teams,
+            Fn_::Plans => &s.plans,
+            Fn_::Subscriptions => &s.subscriptions,
+            Fn_::Invoices => &s.invoices,
         }
     }
 
@@ -92,6 +101,9 @@ impl Fn_ {
             Fn_::Tenants => "tenants",
             Fn_::Users => "users",
             Fn_::Teams => "teams",
+            Fn_::Plans => "plans",
+            Fn_::Subscriptions => "subscriptions",
+            Fn_::Invoices => "invoices",
         }
     }
 }
@@ -158,6 +170,17 @@ const ADMIN_ON_A: [u16; 7] = [401, 403, 200, 404, 404, 200, 404];
 const ADMIN_DELETE_ON_A: [u16; 7] = [401, 403, 204, 404, 404, 204, 404];
 /// Platform super admin only (the header does not apply).
 const SUPER_ONLY: [u16; 7] = [401, 403, 403, 403, 200, 200, 403];
+/// Tenant admin on one of A's resources, which a super admin reaches by id
+/// from any tenant (and so a platform row).
+const ADMIN_OR_SUPER_ON_A: [u16; 7] = [401, 403, 200, 404, 200, 200, 404];
+
+/// The seeded Starter plan (`tenancy::default_plans`).
+const STARTER_PLAN: &str = "00000000-0000-0000-0000-000000057a27";
+
+fn plan_body() -> Value {
+    json!({"name": "Plan {unique}", "slug": "m-{unique}", "price_monthly": "10", "price_yearly": "100.50",
+           "included_modules": ["crm"]})
+}
 
 fn user_body() -> Value {
     json!({"email": "m-{unique}@example.com", "password": "a-good-password", "password_confirm": "a-good-password",
@@ -254,6 +277,34 @@ fn rows() -> Vec<Row> {
         row(Teams, "PATCH", "/api/teams/{team}/", Json(json!({"description": "patch {unique}"})), ADMIN_ON_A),
         row(Teams, "DELETE", "/api/teams/{fresh_team}/", NoBody, ADMIN_DELETE_ON_A),
         row(Teams, "GET", "/api/teams/{team}/members/?page_size=100", NoBody, ADMIN_ON_A).sees("{user}"),
+        // ---- plans: platform data; everyone signed in reads, super admins write ----
+        row(Plans, "GET", "/api/plans/?page_size=100", NoBody, SIGNED_IN),
+        row(Plans, "POST", "/api/plans/", Json(plan_body()), [401, 403, 403, 403, 201, 201, 403]),
+        row(Plans, "GET", "/api/plans/{plan}/", NoBody, SIGNED_IN),
+        row(Plans, "PUT", "/api/plans/{plan}/", Json(plan_body()), SUPER_ONLY),
+        row(Plans, "PATCH", "/api/plans/{plan}/", Json(json!({"description": "patch {unique}"})), SUPER_ONLY),
+        row(Plans, "DELETE", "/api/plans/{fresh_plan}/", NoBody, [401, 403, 403, 403, 204, 204, 403]),
+        // ---- subscriptions (the super admin without the header acts in its own tenant) ----
+        row(Subscriptions, "GET", "/api/subscriptions/?page_size=100", NoBody, ADMIN_LIST).platform().sees("{subscription}"),
+        row(Subscriptions, "GET", "/api/subscriptions/my_subscription/", NoBody, ADMIN_LIST).sees("{subscription}"),
+        row(Subscriptions, "GET", "/api/subscriptions/usage/", NoBody, ADMIN_LIST),
+        row(
+            Subscriptions,
+            "POST",
+            "/api/subscriptions/subscribe/",
+            Json(json!({"plan_id": STARTER_PLAN, "billing_cycle": "monthly"})),
+            ADMIN_LIST,
+        )
+        .sees("{subscription}"),
+        row(Subscriptions, "POST", "/api/subscriptions/cancel/", NoBody, ADMIN_LIST).sees("{subscription}"),
+        row(Subscriptions, "POST", "/api/subscriptions/reactivate/", NoBody, ADMIN_LIST).sees("{subscription}"),
+        row(Subscriptions, "GET", "/api/subscriptions/{subscription}/", NoBody, ADMIN_OR_SUPER_ON_A).platform().sees("{subscription}"),
+        // ---- invoices (issued by the scheduler; settled by super admins only) ----
+        row(Invoices, "GET", "/api/invoices/?page_size=100", NoBody, ADMIN_LIST).platform().sees("{invoice}"),
+        row(Invoices, "GET", "/api/invoices/{invoice}/", NoBody, ADMIN_OR_SUPER_ON_A).platform().sees("{invoice}"),
+        row(Invoices, "POST", "/api/invoices/{fresh_invoice}/mark_paid/", Json(json!({"reference": "r-{unique}"})), SUPER_ONLY)
+            .platform(),
+        row(Invoices, "POST", "/api/invoices/{fresh_invoice}/mark_failed/", NoBody, SUPER_ONLY).platform(),
     ]
 }
 
@@ -273,6 +324,9 @@ struct Fx {
     admin: Login,
     other: Login,
     root: Login,
+    /// Tenant A's scope and its first invoice (issued by the scheduler).
+    a_scope: TenantScope,
+    invoice: InvoiceRecord,
 }
 
 fn fresh_token() -> String {
@@ -441,7 +495,29 @@ async fn fixture() -> Fx {
         ("{team}", team),
         ("{user}", user),
     ]);
-    Fx { s, ids, member, admin, other, root }
+
+    // A plan of the platform's (not tenant data: see `secrets`).
+    let plan_body = fill(&plan_body(), &ids, &fresh_token());
+    let plan = must(&s, Fn_::Plans, "POST", "/api/plans/", &root.access, Some(plan_body), StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A takes the Starter plan; once its trial has ended the scheduler
+    // issues its first invoice.
+    let body = json!({"plan_id": STARTER_PLAN, "billing_cycle": "monthly"});
+    let subscribed = must(&s, Fn_::Subscriptions, "POST", "/api/subscriptions/subscribe/", &admin.access, Some(body), StatusCode::OK).await;
+    let subscription = subscribed["id"].as_str().unwrap().to_owned();
+    let a_scope = crate::roles::scope(&s, &admin.access);
+    let trial_end = subscribed["trial_ends_at"].as_str().unwrap();
+    let trial_end = time::OffsetDateTime::parse(trial_end, &time::format_description::well_known::Rfc3339).unwrap();
+    let policy = shared::billing::BillingPolicy::default();
+    let invoice = match invoicing::advance_once(&s.auth.store, &a_scope, &policy, trial_end + time::Duration::minutes(1)).await {
+        Ok(Step::Applied { invoice: Some(invoice), .. }) => invoice,
+        other => panic!("fixture invoice: {other:?}"),
+    };
+    let mut ids = ids;
+    ids.extend([("{plan}", plan), ("{subscription}", subscription), ("{invoice}", invoice.id.to_string())]);
+    Fx { s, ids, member, admin, other, root, a_scope, invoice: *invoice }
 }
 
 impl Fx {
@@ -484,6 +560,24 @@ impl Fx {
                 body["role_ids"] = json!(["{role}"]);
                 self.create(Fn_::Users, "/api/users/", body).await
             }
+            "{fresh_plan}" => {
+                let body = fill(&plan_body(), &self.ids, &fresh_token());
+                must(&self.s, Fn_::Plans, "POST", "/api/plans/", &self.root.access, Some(body), StatusCode::CREATED).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+            "{fresh_invoice}" => {
+                // Another pending invoice of A, stored as the scheduler stores
+                // one (it issues one per period, so a copy with a new id).
+                let id = uuid::Uuid::now_v7();
+                let invoice = InvoiceRecord { id, ..self.invoice.clone() };
+                let store = &self.s.auth.store;
+                store.tenant(&self.a_scope).put(&keys::invoice(id), &invoice, Condition::NotExists).await.unwrap();
+                let reference = InvoiceRefRecord { tenant_id: self.a_scope.tenant_id() };
+                store.platform().put(&keys::invoice_ref(id), &reference, Condition::NotExists).await.unwrap();
+                id.to_string()
+            }
             "{fresh_tenant}" | "{fresh_suspended_tenant}" => {
                 let login = register(&self.s, "fresh").await;
                 let id = claims_of(&self.s, &login.access).tenant_id.to_string();
@@ -501,7 +595,7 @@ impl Fx {
     async fn path(&self, template: &str) -> (String, Option<String>) {
         let mut path = template.to_owned();
         let mut fresh = None;
-        for kind in ["{fresh_role}", "{fresh_team}", "{fresh_user}", "{fresh_inactive_user}", "{fresh_holder}", "{fresh_tenant}", "{fresh_suspended_tenant}"] {
+        for kind in ["{fresh_role}", "{fresh_team}", "{fresh_user}", "{fresh_inactive_user}", "{fresh_holder}", "{fresh_tenant}", "{fresh_suspended_tenant}", "{fresh_plan}", "{fresh_invoice}"] {
             if path.contains(kind) {
                 let id = self.fresh(kind).await;
                 path = path.replace(kind, &id);
@@ -539,7 +633,8 @@ impl Fx {
 
     /// Ids of tenant A an outsider must never be shown.
     fn secrets(&self) -> Vec<&str> {
-        self.ids.values().map(String::as_str).collect()
+        // Plans are the platform's, shown to everyone signed in.
+        self.ids.iter().filter(|(k, _)| **k != "{plan}").map(|(_, v)| v.as_str()).collect()
     }
 }
 

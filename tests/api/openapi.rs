@@ -58,6 +58,11 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             subscriptions::routes().split_for_parts().1,
             subscriptions::router(subscriptions::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
         ),
+        (
+            "invoices",
+            invoices::routes().split_for_parts().1,
+            invoices::router(invoices::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+        ),
     ]
 }
 

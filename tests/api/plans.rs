@@ -218,8 +218,8 @@ async fn seeded_plans_without_a_version_can_be_changed_once_at_a_time() {
     assert_eq!(res.json()["price_monthly"], "31.50");
     let res = call(&s, "PATCH", &starter, Some(&root), Some(json!({"max_users": 12}))).await;
     assert_eq!((res.status, res.json()["max_users"].clone()), (StatusCode::OK, json!(12)));
-    let versioned: shared::records::VersionedPlan =
+    let stored: shared::records::PlanRecord =
         s.auth.store.platform().get(&keys::plan(Uuid::from_u128(0x57a27))).await.unwrap().unwrap();
-    assert_eq!(versioned.version, 2);
-    assert_eq!(versioned.plan.price_monthly.to_string(), "31.50");
+    assert_eq!(stored.version, 3, "seeded at 1, changed twice");
+    assert_eq!(stored.price_monthly.to_string(), "31.50");
 }

@@ -20,6 +20,7 @@ pub(crate) struct Setup {
     pub(crate) teams: axum::Router,
     pub(crate) plans: axum::Router,
     pub(crate) subscriptions: axum::Router,
+    pub(crate) invoices: axum::Router,
     verifier: Arc<TokenVerifier>,
 }
 
@@ -54,7 +55,11 @@ pub(crate) async fn setup() -> Setup {
         subscriptions::AppState { store: auth.store.clone(), verifier: verifier.clone() },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, audit, tenants, users, teams, plans, subscriptions, verifier }
+    let invoices = invoices::router(
+        invoices::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        &shared::http::HttpConfig::default(),
+    );
+    Setup { auth, roles, audit, tenants, users, teams, plans, subscriptions, invoices, verifier }
 }
 
 /// Registers a tenant; returns its admin's access token.

@@ -178,13 +178,29 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["billing_cycle"].is_array(), "{}", res.text());
 
-    // An ended subscription is final.
+    // An ended subscription cannot be cancelled, but subscribing starts
+    // over: a new period from now with its invoice issued at once.
     let expired = SubscriptionRecord { status: SubscriptionStatus::Expired, ..moved };
     s.auth.store.tenant(&tscope).put(&keys::subscription(), &expired, Condition::Always).await.unwrap();
-    let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "monthly").await;
-    assert_eq!((res.status, res.json()["code"].clone()), (StatusCode::BAD_REQUEST, json!("subscription_ended")));
     let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&admin), None, None).await;
     assert_eq!((res.status, res.json()["code"].clone()), (StatusCode::BAD_REQUEST, json!("subscription_ended")));
+    let before = time::OffsetDateTime::now_utc();
+    let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "yearly").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let (restarted, _) = stored(&s, &tscope).await;
+    assert_eq!(restarted.status, SubscriptionStatus::PastDue, "until the new invoice is paid");
+    assert!(restarted.current_period_start >= before);
+    assert_eq!(restarted.current_period_end, shared::billing::add_cycle(restarted.current_period_start, shared::records::BillingCycle::Yearly));
+    let open = restarted.open_invoice.expect("the new period's invoice is open");
+    let invoice: shared::records::InvoiceRecord =
+        s.auth.store.tenant(&tscope).get(&keys::invoice(open.id)).await.unwrap().expect("invoice written");
+    let plan = shared::tenancy::default_plans(time::OffsetDateTime::now_utc())
+        .into_iter()
+        .find(|p| p.id == Uuid::from_u128(PROFESSIONAL))
+        .unwrap();
+    assert_eq!(invoice.amount, plan.price_yearly);
+    assert!(invoice.invoice_number.starts_with(&format!("INV-{}-", before.year())), "{}", invoice.invoice_number);
+    assert!(restarted.next_action_at.is_some(), "the scheduler will look at it again");
 }
 
 #[tokio::test]

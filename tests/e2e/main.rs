@@ -147,3 +147,41 @@ async fn roles_through_the_roles_function_binary() {
     let res = client().get(format!("{}/api/roles/permissions_schema/", base())).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn every_api_area_answers_through_its_function_binary() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (slug, email) = (format!("e2a-{}", &id[..10]), format!("e2a-{}@example.com", &id[..10]));
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": "E2E Areas", "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (status, team) = post("/api/teams/", serde_json::json!({"name": "North"}), Some(&access)).await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    for path in [
+        "/api/users/?ordering=email",
+        "/api/users/me",
+        "/api/teams/",
+        "/api/audit/",
+        "/api/tenants/me/",
+        "/api/plans/",
+        "/api/subscriptions/my_subscription/",
+        "/api/subscriptions/usage/",
+        "/api/invoices/",
+    ] {
+        let res = client().get(format!("{}{path}", base())).bearer_auth(&access).send().await.unwrap();
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let res = client().get(format!("{}/api/subscriptions/my_subscription/", base())).bearer_auth(&access).send().await.unwrap();
+    let sub: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(sub["status"], "trial", "{sub}");
+}

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The tenant's audit log"),
         (name = "auth", description = "Registration, login and tokens"),
         (name = "docs", description = "API documentation and health"),
+        (name = "invoices", description = "Invoices, and settling them by hand (the manual payment provider)"),
         (name = "plans", description = "The platform's plans"),
         (name = "roles", description = "Roles, the permission catalog and role templates"),
         (name = "teams", description = "Teams of an organisation"),
@@ -52,6 +53,7 @@ pub fn openapi() -> Document {
     doc.merge(teams::routes().split_for_parts().1);
     doc.merge(plans::routes().split_for_parts().1);
     doc.merge(subscriptions::routes().split_for_parts().1);
+    doc.merge(invoices::routes().split_for_parts().1);
     doc
 }
 

@@ -21,7 +21,7 @@ use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
-use shared::records::{PlanRecord, PlanSlugClaim, VersionedPlan};
+use shared::records::{PlanRecord, PlanSlugClaim};
 use shared::store::{Condition, StoreError};
 use shared::validate;
 use time::OffsetDateTime;
@@ -277,56 +277,57 @@ pub(crate) async fn create_plan(
         sort_order: 0,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     apply(&mut plan, input.into())?;
-    let item = VersionedPlan { plan, version: 1 };
     let actor = actor(&admin);
     let mut tx = state.store.transaction();
-    tx.put_platform(&keys::plan(item.plan.id), &item, Condition::NotExists, "plan").put_platform(
-        &keys::plan_slug_claim(&item.plan.slug),
-        &PlanSlugClaim { plan_id: item.plan.id },
+    tx.put_platform(&keys::plan(plan.id), &plan, Condition::NotExists, "plan").put_platform(
+        &keys::plan_slug_claim(&plan.slug),
+        &PlanSlugClaim { plan_id: plan.id },
         Condition::NotExists,
         "slug",
     );
-    audit::record(&mut tx, &actor, "plan.create", "plan", item.plan.id, audit::changes(None, Some(&item.plan), &[]));
+    audit::record(&mut tx, &actor, "plan.create", "plan", plan.id, audit::changes(None, Some(&plan), &["version"]));
     tx.execute().await.map_err(transaction_error)?;
-    Ok((StatusCode::CREATED, Json(item.plan.into())))
+    Ok((StatusCode::CREATED, Json(plan.into())))
 }
 
 /// The write condition of a read-modify-write: the version read, or, for a
 /// plan seeded before plans had versions, its `updated_at`.
-fn unchanged_since(before: &VersionedPlan) -> Result<Condition, ApiError> {
+fn unchanged_since(before: &PlanRecord) -> Result<Condition, ApiError> {
     if before.version > 0 {
         return Ok(Condition::VersionIs(before.version));
     }
-    let at = before.plan.updated_at.format(&time::format_description::well_known::Rfc3339).map_err(ApiError::internal)?;
+    let at = before.updated_at.format(&time::format_description::well_known::Rfc3339).map_err(ApiError::internal)?;
     Ok(Condition::FieldIs("updated_at", at))
 }
 
 async fn update(state: &AppState, admin: &SuperAdmin, id: Uuid, patch: PlanPatch) -> Result<PlanView, ApiError> {
-    let before: VersionedPlan = state.store.platform().get(&keys::plan(id)).await?.ok_or(ApiError::NotFound)?;
+    let before: PlanRecord = state.store.platform().get(&keys::plan(id)).await?.ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
-    apply(&mut after.plan, patch)?;
-    if after.plan == before.plan {
-        return Ok(before.plan.into());
+    apply(&mut after, patch)?;
+    if after == before {
+        return Ok(before.into());
     }
     after.version = before.version + 1;
-    after.plan.updated_at = OffsetDateTime::now_utc();
+    after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
     tx.put_platform(&keys::plan(id), &after, unchanged_since(&before)?, "plan");
-    if after.plan.slug != before.plan.slug {
-        tx.delete_platform(&keys::plan_slug_claim(&before.plan.slug), "old_slug").put_platform(
-            &keys::plan_slug_claim(&after.plan.slug),
+    if after.slug != before.slug {
+        tx.delete_platform(&keys::plan_slug_claim(&before.slug), "old_slug").put_platform(
+            &keys::plan_slug_claim(&after.slug),
             &PlanSlugClaim { plan_id: id },
             Condition::NotExists,
             "slug",
         );
     }
-    let action = if before.plan.is_active && !after.plan.is_active { "plan.deactivate" } else { "plan.update" };
-    audit::record(&mut tx, &actor(admin), action, "plan", id, audit::changes(Some(&before.plan), Some(&after.plan), &[]));
+    let action = if before.is_active && !after.is_active { "plan.deactivate" } else { "plan.update" };
+    let changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at"]);
+    audit::record(&mut tx, &actor(admin), action, "plan", id, changes);
     tx.execute().await.map_err(transaction_error)?;
-    Ok(after.plan.into())
+    Ok(after.into())
 }
 
 /// Replace a plan's fields.

@@ -11,7 +11,8 @@ mod write;
 
 pub use view::{MySubscriptionView, SubscriptionView, UsageLine, UsageView};
 
-use axum::Router;
+use axum::{Extension, Router};
+use shared::billing::BillingPolicy;
 use shared::http::{self, HttpConfig};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,6 +32,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    router_with(state, config, BillingPolicy::default())
+}
+
+/// The router with the configured grace and expiry periods.
+pub fn router_with(state: AppState, config: &HttpConfig, policy: BillingPolicy) -> Router {
     let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state), config)
+    http::app(api.with_state(state).layer(Extension(policy)), config)
 }

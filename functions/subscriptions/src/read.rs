@@ -73,12 +73,22 @@ pub(crate) async fn usage(State(state): State<AppState>, TenantAdmin(actor): Ten
 /// Filters of the subscriptions listing.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListFilter {
     /// Only subscriptions in this status.
     #[param(value_type = Option<String>, example = "trial")]
     status: Option<SubscriptionStatus>,
     /// Only subscriptions on this plan (id).
     plan: Option<Uuid>,
+    /// Read by `PageQuery`; listed so that they are not unknown here.
+    #[serde(default)]
+    #[param(ignore)]
+    #[allow(dead_code)]
+    cursor: Option<String>,
+    #[serde(default)]
+    #[param(ignore)]
+    #[allow(dead_code)]
+    page_size: Option<String>,
 }
 
 impl ListFilter {
@@ -123,7 +133,8 @@ pub(crate) async fn list_subscriptions(
     ApiQuery(filter): ApiQuery<ListFilter>,
     page: PageQuery,
 ) -> Result<Json<Paginated<SubscriptionView>>, ApiError> {
-    if actor.claims().is_super_admin {
+    // A super admin lists every tenant's, unless `X-Tenant-Id` names one.
+    if actor.claims().is_super_admin && !actor.via_super_admin() {
         let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "subscriptions");
         if let Some(status) = filter.status {
             request = request.where_eq("status", status_name(status)?);

@@ -11,24 +11,26 @@
 //!   chosen cycle and price apply from the next period.
 //! - **No proration**: nothing is charged or credited for the rest of the
 //!   current period.
-//! - Cancelled and expired subscriptions are final (the billing lifecycle's
-//!   rule); a plan change is refused.
+//! - **From cancelled or expired** subscribing starts over: a new period
+//!   from now, its invoice issued at once (gap-free number, same
+//!   transaction), `past_due` until that invoice is paid.
 //! - A pending cancellation stays pending; `reactivate` withdraws it.
 
 use crate::read::plan_of;
 use crate::view::{MySubscriptionView, SubscriptionView};
 use crate::AppState;
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
 use shared::auth::{Actor, TenantAdmin};
-use shared::billing::{self, BillingError};
+use shared::billing::{self, BillingError, BillingPolicy, InvoiceDraft, PlanPrice};
+use shared::invoicing::{self, By, InvoicingError};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
-use shared::records::{BillingCycle, SubscriptionRecord, TenantRecord, UsageRecord};
+use shared::records::{BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord};
 use shared::store::{Condition, StoreError};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -79,7 +81,8 @@ fn concurrent() -> ApiError {
     description = "Permission: tenant admin (super admins with `X-Tenant-Id`). The plan must be active. \
         From a trial, the trial continues on the new plan until `trial_ends_at` (the first invoice is issued \
         then); from active or past due, the plan changes at once and the chosen cycle applies from the next \
-        period. No proration. Refused with `plan_limit_reached` when the tenant has more active users than \
+        period; from cancelled or expired, a new period starts now and its invoice is issued at once (the \
+        subscription is `past_due` until it is paid). No proration. Refused with `plan_limit_reached` when the tenant has more active users than \
         the plan allows; modules the plan lacks are removed from the tenant's `enabled_modules`. Calls: \
         `BatchGetItem` profile + subscription + usage, `GetItem` plan, one `TransactWriteItems` (subscription \
         `version = :v`, profile `version = :v` when modules change, usage `users <= max_users`, audit entry).",
@@ -96,6 +99,7 @@ fn concurrent() -> ApiError {
 )]
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
+    Extension(policy): Extension<BillingPolicy>,
     TenantAdmin(actor): TenantAdmin,
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
@@ -109,61 +113,93 @@ pub(crate) async fn subscribe(
         Some(plan) if plan.is_active => plan,
         _ => return Err(ValidationErrors::field("plan_id", "Select an active plan.").into()),
     };
-    if !before.status.grants_modules() {
-        return Err(billing_error(BillingError::SubscriptionEnded { status: before.status }));
-    }
     if let Some(max) = plan.max_users {
         if usage.users > max {
             return Err(plan_limit_reached(usage.users, max));
         }
     }
-    if before.plan_id == Some(plan.id) && before.billing_cycle == req.billing_cycle {
+    let restart = !before.status.grants_modules();
+    if !restart && before.plan_id == Some(plan.id) && before.billing_cycle == req.billing_cycle {
         return Ok(Json(MySubscriptionView::new(&before, Some(plan))));
     }
     let now = OffsetDateTime::now_utc();
-    let after = SubscriptionRecord {
+    let mut after = SubscriptionRecord {
         plan_id: Some(plan.id),
         billing_cycle: req.billing_cycle,
         version: before.version + 1,
         updated_at: now,
         ..before.clone()
     };
+    if restart {
+        after.status = SubscriptionStatus::PastDue;
+        after.current_period_start = now;
+        after.current_period_end = billing::add_cycle(now, req.billing_cycle);
+        after.cancel_at_period_end = false;
+        after.cancelled_at = None;
+        after.open_invoice = None;
+    }
+    let after = after.schedule(&policy);
     let modules: Vec<_> =
         tenant.enabled_modules.iter().copied().filter(|m| plan.included_modules.contains(m)).collect();
 
-    let mut tx = state.store.transaction();
-    tx.put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
-    let mut changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at"]);
-    if modules != tenant.enabled_modules {
-        let profile = TenantRecord { enabled_modules: modules, version: tenant.version + 1, updated_at: now, ..tenant.clone() };
-        tx.put(scope, &keys::tenant_profile(), &profile, Condition::VersionIs(tenant.version), "tenant");
-        if let Some(map) = changes.as_object_mut() {
-            map.insert(
-                "enabled_modules".into(),
-                json!({"before": tenant.enabled_modules, "after": profile.enabled_modules}),
-            );
-        }
+    let mut changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at", "next_action_at"]);
+    let profile = (modules != tenant.enabled_modules)
+        .then(|| TenantRecord { enabled_modules: modules, version: tenant.version + 1, updated_at: now, ..tenant.clone() });
+    if let (Some(profile), Some(map)) = (&profile, changes.as_object_mut()) {
+        map.insert("enabled_modules".into(), json!({"before": tenant.enabled_modules, "after": profile.enabled_modules}));
     }
-    if let Some(max) = plan.max_users {
-        // Holds the user count at or under the new limit against a
-        // concurrent user creation (which adds under the old limit).
-        tx.add(scope, &keys::usage(), "users", 0, Some(i64::from(max) + 1), true, "limit");
-    }
-    audit::record(&mut tx, &actor, "subscription.change_plan", "subscription", after.id, changes);
-    tx.execute().await.map_err(|e| match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"limit") => {
-            plan_limit_reached(plan.max_users.unwrap_or(0).saturating_add(1), plan.max_users.unwrap_or(0))
+    let action = if restart { "subscription.resubscribe" } else { "subscription.change_plan" };
+    // The writes besides the subscription's, the same for either path.
+    let related = |tx: &mut shared::store::Transaction<'_>| {
+        if let Some(profile) = &profile {
+            tx.put(scope, &keys::tenant_profile(), profile, Condition::VersionIs(tenant.version), "tenant");
         }
-        StoreError::TransactionConditionFailed(_) => concurrent(),
-        other => other.into(),
-    })?;
-    Ok(Json(MySubscriptionView::new(&after, Some(plan))))
+        if let Some(max) = plan.max_users {
+            // Holds the user count at or under the new limit against a
+            // concurrent user creation (which adds under the old limit).
+            tx.add(scope, &keys::usage(), "users", 0, Some(i64::from(max) + 1), true, "limit");
+        }
+        audit::record(tx, &actor, action, "subscription", after.id, changes.clone());
+    };
+    let limit_error = || plan_limit_reached(plan.max_users.unwrap_or(0).saturating_add(1), plan.max_users.unwrap_or(0));
+    let saved = if restart {
+        let price = PlanPrice::from(&plan);
+        let draft = InvoiceDraft {
+            subscription_id: after.id,
+            tenant_id: after.tenant_id,
+            period_start: after.current_period_start,
+            period_end: after.current_period_end,
+            amount: price.amount(req.billing_cycle),
+            currency: price.currency.clone(),
+            issued_at: now,
+            due_date: policy.due_date(now),
+        };
+        let invoice = invoicing::issue(&state.store, scope, &before, after.clone(), &draft, &policy, By::User(&actor), related)
+            .await
+            .map_err(|e| match e {
+                InvoicingError::Conflict => concurrent(),
+                other => ApiError::internal(other),
+            })?;
+        SubscriptionRecord { open_invoice: Some(draft.open(invoice.id)), ..after }.schedule(&policy)
+    } else {
+        let mut tx = state.store.transaction();
+        tx.put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+        related(&mut tx);
+        tx.execute().await.map_err(|e| match e {
+            StoreError::TransactionConditionFailed(labels) if labels.contains(&"limit") => limit_error(),
+            StoreError::TransactionConditionFailed(_) => concurrent(),
+            other => other.into(),
+        })?;
+        after
+    };
+    Ok(Json(MySubscriptionView::new(&saved, Some(plan))))
 }
 
 /// Reads the subscription, applies a lifecycle move and writes it if it
 /// changed (conditionally on the version read), with its audit entry.
 async fn apply(
     state: &AppState,
+    policy: &BillingPolicy,
     actor: &Actor,
     action: &str,
     change: fn(&SubscriptionRecord, OffsetDateTime) -> Result<SubscriptionRecord, BillingError>,
@@ -174,6 +210,7 @@ async fn apply(
     if after.version == before.version {
         return Ok(SubscriptionView::from(&before));
     }
+    let after = after.schedule(policy);
     let mut tx = state.store.transaction();
     tx.put(actor.scope(), &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
     audit::record(
@@ -182,7 +219,7 @@ async fn apply(
         action,
         "subscription",
         after.id,
-        audit::changes(Some(&before), Some(&after), &["version", "updated_at"]),
+        audit::changes(Some(&before), Some(&after), &["version", "updated_at", "next_action_at"]),
     );
     tx.execute().await.map_err(|e| match e {
         StoreError::TransactionConditionFailed(_) => concurrent(),
@@ -209,8 +246,12 @@ async fn apply(
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
-pub(crate) async fn cancel(State(state): State<AppState>, TenantAdmin(actor): TenantAdmin) -> Result<Json<SubscriptionView>, ApiError> {
-    apply(&state, &actor, "subscription.cancel", billing::cancel).await.map(Json)
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Extension(policy): Extension<BillingPolicy>,
+    TenantAdmin(actor): TenantAdmin,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    apply(&state, &policy, &actor, "subscription.cancel", billing::cancel).await.map(Json)
 }
 
 /// Withdraw a pending cancellation.
@@ -232,9 +273,10 @@ pub(crate) async fn cancel(State(state): State<AppState>, TenantAdmin(actor): Te
 )]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
+    Extension(policy): Extension<BillingPolicy>,
     TenantAdmin(actor): TenantAdmin,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    apply(&state, &actor, "subscription.reactivate", billing::reactivate).await.map(Json)
+    apply(&state, &policy, &actor, "subscription.reactivate", billing::reactivate).await.map(Json)
 }
 
 #[cfg(test)]

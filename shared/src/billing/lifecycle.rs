@@ -955,6 +955,7 @@ mod tests {
             sort_order: 0,
             created_at: datetime!(2026-01-01 00:00 UTC),
             updated_at: datetime!(2026-01-01 00:00 UTC),
+            version: 1,
         };
         let price = PlanPrice::from(&record);
         assert_eq!(price.amount(BillingCycle::Monthly), Decimal::new(1000, 2));

@@ -1,0 +1,39 @@
+use billing_scheduler::{Mode, Options};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use shared::config::Config;
+use shared::runtime;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let mode = billing_scheduler::parse_args(std::env::args().skip(1))?;
+    if mode == Mode::Help {
+        println!("{}", billing_scheduler::USAGE);
+        return Ok(());
+    }
+    match mode {
+        Mode::Once { .. } => billing_scheduler::init_cli_tracing(),
+        Mode::Lambda | Mode::Help => runtime::init_tracing(),
+    }
+    let config = Config::from_env()?;
+    let store = runtime::store(&config).await;
+    let policy = config.billing;
+    match mode {
+        Mode::Once { at } => {
+            let now = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+            let report = billing_scheduler::tick(&store, &policy, now).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Mode::Lambda | Mode::Help => {
+            let (store, policy) = (&store, &policy);
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                let options = Options::until(event.context.deadline());
+                billing_scheduler::on_schedule(store, policy, &event.payload, &options)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }))
+            .await
+        }
+    }
+}

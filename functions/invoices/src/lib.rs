@@ -1,0 +1,45 @@
+//! The invoices function: a tenant admin's invoices, every tenant's for
+//! platform super admins, and the manual payment provider — super admins
+//! mark an invoice paid (or failed) by hand.
+//!
+//! Invoices are issued by the billing scheduler (`shared::invoicing`);
+//! settling one is `shared::invoicing::settle`, which also moves the
+//! subscription (paying the open invoice makes it active). A payment
+//! gateway would call the same function from its webhook handler (see
+//! `shared::billing::provider` and docs/architecture.md).
+
+mod read;
+mod view;
+mod write;
+
+pub use view::InvoiceView;
+
+use axum::{Extension, Router};
+use shared::billing::BillingPolicy;
+use shared::http::{self, HttpConfig};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The store and the token verifier.
+pub type AppState = shared::state::ApiState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read::list_invoices))
+        .routes(routes!(read::get_invoice))
+        .routes(routes!(write::mark_paid))
+        .routes(routes!(write::mark_failed))
+}
+
+/// The app with the default grace and expiry periods.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    router_with(state, config, BillingPolicy::default())
+}
+
+/// The app with the configured grace and expiry periods
+/// (`BILLING_GRACE_DAYS`, `BILLING_EXPIRE_AFTER_DAYS`), which settling uses
+/// to schedule the subscription's next billing step.
+pub fn router_with(state: AppState, config: &HttpConfig, policy: BillingPolicy) -> Router {
+    let (api, _) = routes().split_for_parts();
+    http::app(api.with_state(state).layer(Extension(policy)), config)
+}
