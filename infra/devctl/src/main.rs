@@ -59,6 +59,10 @@ async fn create_table(table: Option<String>) -> Result<()> {
         println!("created table {table} at {endpoint}");
     } else {
         println!("table {table} already exists at {endpoint}");
+        // A table made by an older template: bring its indexes up to date.
+        for index in definition.add_missing_indexes(&client, &table).await? {
+            println!("added index {index} to {table}");
+        }
     }
     Ok(())
 }

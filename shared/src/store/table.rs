@@ -241,6 +241,66 @@ impl TableDefinition {
         }
         Ok(true)
     }
+
+    /// Adds the indexes of this definition that an existing table lacks
+    /// (a table created by an older version of the template), one at a
+    /// time as DynamoDB requires, waiting for each to become active.
+    /// Returns their names.
+    pub async fn add_missing_indexes(&self, client: &Client, table: &str) -> Result<Vec<String>, StoreError> {
+        use aws_sdk_dynamodb::types::{CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus};
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
+        let existing = Self::describe(client, table).await?;
+        let mut added = Vec::new();
+        for index in self.indexes.iter().filter(|i| !existing.indexes.iter().any(|e| e.name == i.name)) {
+            let mut key_schema = vec![KeySchemaElement::builder()
+                .attribute_name(&index.hash_key)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(build_err)?];
+            if let Some(range) = &index.range_key {
+                key_schema.push(
+                    KeySchemaElement::builder().attribute_name(range).key_type(KeyType::Range).build().map_err(build_err)?,
+                );
+            }
+            let create = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema))
+                .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                .build()
+                .map_err(build_err)?;
+            let mut req = client
+                .update_table()
+                .table_name(table)
+                .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
+            for name in std::iter::once(&index.hash_key).chain(index.range_key.as_ref()) {
+                let ty = self.attributes.get(name).map(String::as_str).unwrap_or("S");
+                req = req.attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(name)
+                        .attribute_type(ScalarAttributeType::from(ty))
+                        .build()
+                        .map_err(build_err)?,
+                );
+            }
+            req.send().await.map_err(classify)?;
+            // Backfilling takes a while in AWS; DynamoDB Local is instant.
+            for _ in 0..600 {
+                let out = client.describe_table().table_name(table).send().await.map_err(classify)?;
+                let active = out
+                    .table()
+                    .map(|t| t.global_secondary_indexes())
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|g| g.index_name() == Some(index.name.as_str()) && g.index_status() == Some(&IndexStatus::Active));
+                if active {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            added.push(index.name.clone());
+        }
+        Ok(added)
+    }
 }
 
 #[cfg(test)]
