@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::auth::TenantMember;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiQuery, PageQuery, Paginated};
+use shared::http::{ApiError, ListQuery, PageQuery, Paginated};
 use shared::keys;
 use shared::permissions::{can_do, keys as perm};
 use shared::records::AuditRecord;
@@ -59,11 +59,6 @@ pub struct AuditFilters {
     actor: Option<Uuid>,
     entity: Option<String>,
     action: Option<String>,
-    // Read by `PageQuery`; listed so that they are not unknown here.
-    #[allow(dead_code)]
-    cursor: Option<String>,
-    #[allow(dead_code)]
-    page_size: Option<String>,
 }
 
 /// The tenant's audit log, newest first.
@@ -91,7 +86,7 @@ pub struct AuditFilters {
 pub(crate) async fn list_audit(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    ApiQuery(filters): ApiQuery<AuditFilters>,
+    ListQuery(filters): ListQuery<AuditFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<AuditEntryView>>, ApiError> {
     if !actor.claims().is_super_admin {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shared::auth::{SuperAdmin, TenantAdmin};
 use shared::billing::InvoiceStatus;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated, ValidationErrors, TENANT_HEADER};
+use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors, TENANT_HEADER};
 use shared::keys;
 use shared::records::{InvoiceRecord, InvoiceRefRecord};
 use shared::store::{Page, PageRequest, TenantScope};
@@ -22,11 +22,6 @@ use uuid::Uuid;
 pub struct InvoiceFilters {
     status: Option<String>,
     tenant: Option<String>,
-    // Read by `PageQuery`; listed so that they are not unknown here.
-    #[allow(dead_code)]
-    cursor: Option<String>,
-    #[allow(dead_code)]
-    page_size: Option<String>,
 }
 
 const STATUSES: [InvoiceStatus; 4] = [InvoiceStatus::Pending, InvoiceStatus::Paid, InvoiceStatus::Failed, InvoiceStatus::Void];
@@ -85,7 +80,7 @@ pub(crate) async fn list_invoices(
     TenantAdmin(actor): TenantAdmin,
     super_admin: Result<SuperAdmin, ApiError>,
     headers: HeaderMap,
-    ApiQuery(filters): ApiQuery<InvoiceFilters>,
+    ListQuery(filters): ListQuery<InvoiceFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<InvoiceView>>, ApiError> {
     let status = filters.status()?;

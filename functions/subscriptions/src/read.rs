@@ -5,7 +5,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::{SuperAdmin, TenantAdmin};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated};
+use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord};
 use shared::store::{Page, PageRequest};
@@ -80,15 +80,6 @@ pub(crate) struct ListFilter {
     status: Option<SubscriptionStatus>,
     /// Only subscriptions on this plan (id).
     plan: Option<Uuid>,
-    /// Read by `PageQuery`; listed so that they are not unknown here.
-    #[serde(default)]
-    #[param(ignore)]
-    #[allow(dead_code)]
-    cursor: Option<String>,
-    #[serde(default)]
-    #[param(ignore)]
-    #[allow(dead_code)]
-    page_size: Option<String>,
 }
 
 impl ListFilter {
@@ -130,7 +121,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     TenantAdmin(actor): TenantAdmin,
-    ApiQuery(filter): ApiQuery<ListFilter>,
+    ListQuery(filter): ListQuery<ListFilter>,
     page: PageQuery,
 ) -> Result<Json<Paginated<SubscriptionView>>, ApiError> {
     // A super admin lists every tenant's, unless `X-Tenant-Id` names one.

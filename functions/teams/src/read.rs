@@ -7,7 +7,7 @@ use axum::Json;
 use shared::auth::{TenantAdmin, TenantMember};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use serde::Deserialize;
-use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
 use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
 use shared::store::PageRequest;
@@ -19,11 +19,6 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct TeamFilters {
     search: Option<String>,
-    // Read by `PageQuery`; listed so that they are not unknown here.
-    #[allow(dead_code)]
-    cursor: Option<String>,
-    #[allow(dead_code)]
-    page_size: Option<String>,
 }
 
 /// List the tenant's teams, in the order of their ids.
@@ -49,7 +44,7 @@ pub struct TeamFilters {
 pub(crate) async fn list_teams(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    ApiQuery(filters): ApiQuery<TeamFilters>,
+    ListQuery(filters): ListQuery<TeamFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<TeamView>>, ApiError> {
     let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "teams");

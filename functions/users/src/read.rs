@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::TenantAdmin;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
 use shared::records::{RoleRecord, TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
 use shared::store::PageRequest;
@@ -50,11 +50,6 @@ pub struct UserFilters {
     team: Option<Uuid>,
     search: Option<String>,
     ordering: Option<String>,
-    // Read by `PageQuery`; listed so that they are not unknown here.
-    #[allow(dead_code)]
-    cursor: Option<String>,
-    #[allow(dead_code)]
-    page_size: Option<String>,
 }
 
 /// The tenant's users.
@@ -85,7 +80,7 @@ pub struct UserFilters {
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     TenantAdmin(actor): TenantAdmin,
-    ApiQuery(filters): ApiQuery<UserFilters>,
+    ListQuery(filters): ListQuery<UserFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
     let ordering = Ordering::parse(filters.ordering.as_deref())?;

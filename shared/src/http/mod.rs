@@ -15,7 +15,7 @@ pub use json::{parse, ApiJson, BodyLimit, DEFAULT_BODY_LIMIT};
 pub use nullable::nullable;
 pub use pagination::{PageQuery, Paginated, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use path::IdPath;
-pub use query::ApiQuery;
+pub use query::{ApiQuery, ListQuery};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, Uri};

@@ -21,6 +21,37 @@ where
     }
 }
 
+/// The filters of a paginated list: the query string without `cursor` and
+/// `page_size` (those belong to [`super::PageQuery`]), so a filter struct
+/// can refuse unknown parameters without listing the pagination ones.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ListQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded_de(&without_pagination(query)).map(ListQuery)
+    }
+}
+
+/// Drops the `cursor` and `page_size` pairs (plain keys: compared raw).
+fn without_pagination(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            !pair.is_empty() && key != "cursor" && key != "page_size"
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
         ApiError::bad_request("Malformed query string.", "parse_error")
@@ -37,4 +68,17 @@ fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> 
             .unwrap_or("non_field_errors");
         ValidationErrors::field(field, msg.to_owned()).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_parameters_are_not_filters() {
+        assert_eq!(without_pagination("cursor=abc%3D&status=paid&page_size=5"), "status=paid");
+        assert_eq!(without_pagination("page_size=5"), "");
+        assert_eq!(without_pagination("search=cursor%3D1&cursors=2"), "search=cursor%3D1&cursors=2");
+        assert_eq!(without_pagination(""), "");
+    }
 }
