@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     fn filters(status: Option<&str>, tenant: Option<&str>) -> InvoiceFilters {
-        InvoiceFilters { status: status.map(Into::into), tenant: tenant.map(Into::into), ..Default::default() }
+        InvoiceFilters { status: status.map(Into::into), tenant: tenant.map(Into::into) }
     }
 
     #[test]
