@@ -257,8 +257,8 @@ pub fn subscriptions_index_pk() -> &'static str {
 }
 
 /// GSI3 entry of a subscription the scheduler must look at, at `at`.
-pub fn billing_due_index(at_rfc3339_utc: &str, tenant_id: Uuid) -> IndexKey {
-    IndexKey { pk: billing_due_index_pk().to_owned(), sk: format!("{at_rfc3339_utc}#{tenant_id}") }
+pub fn billing_due_index(at: time::OffsetDateTime, tenant_id: Uuid) -> IndexKey {
+    IndexKey { pk: billing_due_index_pk().to_owned(), sk: format!("{}#{tenant_id}", sortable_time(at)) }
 }
 
 pub fn billing_due_index_pk() -> &'static str {
@@ -266,9 +266,9 @@ pub fn billing_due_index_pk() -> &'static str {
 }
 
 /// Upper bound of the due entries at or before `at`: every entry of that
-/// second sorts below it (`#` < `~`).
-pub fn billing_due_until(at_rfc3339_utc: &str) -> String {
-    format!("{at_rfc3339_utc}#~")
+/// instant sorts below it (`#` < `~`).
+pub fn billing_due_until(at: time::OffsetDateTime) -> String {
+    format!("{}#~", sortable_time(at))
 }
 
 /// GSI3 entry naming a dedicated table, on its tenants' routing items.
@@ -401,13 +401,15 @@ mod tests {
 
     #[test]
     fn billing_keys() {
-        let due = billing_due_index("2026-03-01T10:00:00Z", id(2));
+        use time::macros::datetime;
+        let due = billing_due_index(datetime!(2026-03-01 10:00 UTC), id(2));
         assert_eq!(due.pk, "BILLINGDUE");
-        assert_eq!(due.sk, "2026-03-01T10:00:00Z#00000000-0000-0000-0000-000000000002");
-        // Entries of the bound's second are included, later ones are not.
-        assert!(due.sk <= billing_due_until("2026-03-01T10:00:00Z"));
-        assert!(billing_due_index("2026-03-01T10:00:01Z", id(2)).sk > billing_due_until("2026-03-01T10:00:00Z"));
-        assert!(billing_due_index("2026-02-28T23:59:59Z", id(9)).sk < billing_due_until("2026-03-01T10:00:00Z"));
+        assert_eq!(due.sk, "2026-03-01T10:00:00.000000000Z#00000000-0000-0000-0000-000000000002");
+        // Entries at the bound are included, later ones are not.
+        let bound = billing_due_until(datetime!(2026-03-01 10:00 UTC));
+        assert!(due.sk <= bound);
+        assert!(billing_due_index(datetime!(2026-03-01 10:00:00.001 UTC), id(2)).sk > bound);
+        assert!(billing_due_index(datetime!(2026-03-01 12:00 +03:00), id(9)).sk < bound, "offsets are normalised");
         assert_eq!(dedicated_tables_index("t-tenant-a", id(1)).pk, "DEDICATEDTABLES");
         assert_eq!(invoice(id(4)).as_str(), "INVOICE#00000000-0000-0000-0000-000000000004");
         assert!(invoice(id(4)).as_str().starts_with(invoices().as_str()));

@@ -354,9 +354,7 @@ impl SubscriptionRecord {
 impl Entity for SubscriptionRecord {
     const ENTITY: &'static str = "subscription";
     fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
-        let at = self.next_action_at?.to_offset(time::UtcOffset::UTC);
-        let at = at.replace_nanosecond(0).ok()?.format(&time::format_description::well_known::Rfc3339).ok()?;
-        Some(crate::keys::billing_due_index(&at, self.tenant_id))
+        Some(crate::keys::billing_due_index(self.next_action_at?, self.tenant_id))
     }
     /// Every subscription of the tables' GSI1 `SUBSCRIPTIONS`, oldest first
     /// (the super admins' listing).

@@ -83,6 +83,15 @@ pub fn optional_name(errors: &mut ValidationErrors, field: &str, raw: Option<&st
     name
 }
 
+/// A list's `search` term: trimmed, lower-cased, 1–100 characters.
+pub fn search_term(raw: &str) -> Result<String, ValidationErrors> {
+    let term = raw.trim().to_lowercase();
+    if term.is_empty() || term.chars().count() > 100 {
+        return Err(ValidationErrors::field("search", "Enter 1 to 100 characters."));
+    }
+    Ok(term)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use axum::Json;
 use shared::auth::{TenantAdmin, TenantMember};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use serde::Deserialize;
-use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
 use shared::store::PageRequest;
@@ -49,10 +49,7 @@ pub(crate) async fn list_teams(
 ) -> Result<Json<Paginated<TeamView>>, ApiError> {
     let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "teams");
     if let Some(search) = &filters.search {
-        let search = search.trim().to_lowercase();
-        if search.is_empty() || search.chars().count() > 100 {
-            return Err(ValidationErrors::field("search", "Enter 1 to 100 characters.").into());
-        }
+        let search = shared::validate::search_term(search)?;
         request = request.where_any_starts_with(&[TEAM_NAME_LC], search);
     }
     let teams = state.store.tenant(actor.scope()).query::<TeamRecord>(&keys::teams(), &request).await?;

@@ -99,10 +99,7 @@ pub(crate) async fn list_users(
     }
     let mut email_prefix = String::new();
     if let Some(search) = &filters.search {
-        let search = search.trim().to_lowercase();
-        if search.is_empty() || search.chars().count() > 100 {
-            return Err(ValidationErrors::field("search", "Enter 1 to 100 characters.").into());
-        }
+        let search = shared::validate::search_term(search)?;
         if ordering_is_email(ordering) && search.contains('@') {
             // Only an email can contain '@': the index range does the work.
             email_prefix = search;

@@ -723,13 +723,7 @@ impl PlatformStore<'_> {
         until: time::OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<(TenantScope, crate::records::SubscriptionRecord)>, StoreError> {
-        let until = until
-            .to_offset(time::UtcOffset::UTC)
-            .replace_nanosecond(0)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .ok_or_else(|| StoreError::Backend("unformattable time".into()))?;
-        let bound = keys::billing_due_until(&until);
+        let bound = keys::billing_due_until(until);
         let name = table.unwrap_or(&self.store.table);
         let due: Page<crate::records::SubscriptionRecord> = self
             .store
