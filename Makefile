@@ -70,7 +70,7 @@ help:
 	@echo '  test         all tests and lints (DynamoDB Local on :$(DYNAMODB_TEST_PORT), API on :$(E2E_API_PORT))'
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
-	@echo '  bench        cargo bench -p shared'
+	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
 	@echo '  superadmin   create a super admin: make superadmin EMAIL=a@b.c PASSWORD=...'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
 	@echo '  billing-tick one billing-scheduler tick against the dev table (AT=2026-03-01T00:00:00Z: as if at that time)'
@@ -101,9 +101,9 @@ dev: dynamodb
 		exit 1; \
 	fi
 	@echo '==> table $(TABLE_NAME) at http://127.0.0.1:$(DYNAMODB_PORT)'
-	@$(DEV_ENV) cargo run -q -p devctl -- create-table
+	@$(DEV_ENV) cargo run -q --bin devctl -- create-table
 	@echo '==> seed data'
-	@$(DEV_ENV) cargo run -q -p devctl -- seed
+	@$(DEV_ENV) cargo run -q --bin devctl -- seed
 	@echo
 	@echo '  API:          http://127.0.0.1:$(API_PORT)/api/'
 	@echo '  API docs:     http://127.0.0.1:$(API_PORT)/api/docs/'
@@ -127,7 +127,7 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 bench:
-	cargo bench -p shared
+	cargo bench -p tests --bench permissions --bench tokens
 
 stop:
 	@source infra/lib.sh; \
@@ -147,21 +147,21 @@ superadmin:
 		echo 'usage: make superadmin EMAIL=admin@example.com PASSWORD=...' >&2; exit 2; \
 	fi
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
-	@$(DEV_ENV) cargo run -q -p devctl -- create-table
-	@$(DEV_ENV) cargo run -q -p devctl -- superadmin --email "$$EMAIL" --password "$$PASSWORD"
+	@$(DEV_ENV) cargo run -q --bin devctl -- create-table
+	@$(DEV_ENV) cargo run -q --bin devctl -- superadmin --email "$$EMAIL" --password "$$PASSWORD"
 
 # A table for tenants pinned to it (POST /api/tenants/ with dedicated_table),
 # defined exactly like the main one.
 tenant-table:
 	@if [[ -z '$(SUFFIX)' ]]; then echo 'usage: make tenant-table SUFFIX=acme' >&2; exit 2; fi
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
-	@$(DEV_ENV) cargo run -q -p devctl -- create-table --table '$(TABLE_NAME)-tenant-$(SUFFIX)'
+	@$(DEV_ENV) cargo run -q --bin devctl -- create-table --table '$(TABLE_NAME)-tenant-$(SUFFIX)'
 
 # One tick of the hourly billing scheduler against the dev stack: trial ends,
 # renewal invoices, past due, expiry. AT=<RFC 3339> acts as if at that time.
 billing-tick:
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
-	@$(DEV_ENV) cargo run -q -p billing-scheduler -- --once $(if $(AT),--at '$(AT)')
+	@$(DEV_ENV) cargo run -q --bin billing-scheduler -- --once $(if $(AT),--at '$(AT)')
 
 build: bootstrap
 	@if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \

@@ -202,7 +202,7 @@ pub struct RoleGrants {
 /// Effective permissions of a user from their roles: per action the highest
 /// scope wins and booleans are OR-ed; inactive roles contribute nothing.
 /// A join over a lattice, hence commutative, associative, idempotent and
-/// monotone (see `tests/permissions_props.rs`).
+/// monotone (see `tests/props/main.rs`).
 pub fn merge<'a>(roles: impl IntoIterator<Item = &'a RoleGrants>) -> PermissionSet {
     let mut out = PermissionSet::empty();
     for role in roles {
