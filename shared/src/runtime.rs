@@ -7,6 +7,8 @@ use crate::store::{CursorSigner, Store};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use std::time::Duration;
 
 /// JSON log lines carrying the current span's fields (request id, tenant
@@ -65,6 +67,20 @@ pub async fn store(config: &Config) -> Store {
 }
 
 /// Serves a router on the Lambda runtime (API Gateway HTTP API events).
+///
+/// One invocation at a time unless `AWS_LAMBDA_MAX_CONCURRENCY` is above 1
+/// (Lambda Managed Instances), then that many at once: the router is
+/// `Clone + Send`. `cargo lambda watch` sets the variable to 1.
 pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(app).await
+    let service = tower::ServiceBuilder::new().and_then(buffered).service(app);
+    lambda_http::run_concurrent(service).await
+}
+
+/// The response with its body in memory. `run_concurrent` needs a `Sync`
+/// response, which axum's streaming body is not; lambda_http reads the whole
+/// body into the API Gateway response anyway.
+async fn buffered(response: axum::response::Response) -> Result<http::Response<Full<Bytes>>, lambda_http::Error> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    Ok(http::Response::from_parts(parts, Full::new(bytes)))
 }

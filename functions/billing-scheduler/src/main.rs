@@ -26,12 +26,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             Ok(())
         }
         Mode::Lambda | Mode::Help => {
-            let (store, policy) = (&store, &policy);
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let options = Options::until(event.context.deadline());
-                billing_scheduler::on_schedule(store, policy, &event.payload, &options)
-                    .await
-                    .map_err(lambda_runtime::Error::from)
+            // Owned and shared: the handler must be `Clone + 'static` to run
+            // several ticks at once where AWS_LAMBDA_MAX_CONCURRENCY allows.
+            let shared = std::sync::Arc::new((store, policy));
+            lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| {
+                let shared = shared.clone();
+                async move {
+                    let (store, policy) = &*shared;
+                    let options = Options::until(event.context.deadline());
+                    billing_scheduler::on_schedule(store, policy, &event.payload, &options)
+                        .await
+                        .map_err(lambda_runtime::Error::from)
+                }
             }))
             .await
         }
