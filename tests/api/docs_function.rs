@@ -25,6 +25,23 @@ async fn serves_the_openapi_document_with_and_without_trailing_slash() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_is_gzip_compressed_for_clients_that_accept_it() {
+    let app = app().await;
+    let plain = get(&app, "/api/schema/").await;
+    assert!(plain.headers.get("content-encoding").is_none());
+    let request = http::Request::get("/api/schema/")
+        .header("accept-encoding", "gzip")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let gzip = tests::send(&app, request).await;
+    assert_eq!(gzip.status, StatusCode::OK);
+    assert_eq!(gzip.headers["content-encoding"], "gzip");
+    assert_eq!(&gzip.body[..2], &[0x1f, 0x8b], "a gzip stream");
+    // Small enough to leave the function in one socket write (docs/testing.md).
+    assert!(gzip.body.len() * 4 < plain.body.len(), "{} of {} bytes", gzip.body.len(), plain.body.len());
+}
+
+#[tokio::test]
 async fn serves_swagger_ui_pointing_at_the_schema() {
     let app = app().await;
     let res = get(&app, "/api/docs/").await;

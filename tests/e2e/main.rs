@@ -13,16 +13,17 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build().unwrap()
 }
 
+/// The OpenAPI document is asked for with HEAD: `cargo lambda watch` can lose
+/// a response body of more than a few KB (docs/testing.md, "The local
+/// gateway's 500"), and every response this suite reads through it stays
+/// small. The document itself is checked in-process (tests/api/openapi.rs).
 #[tokio::test]
 async fn schema_and_swagger_ui_are_served_through_the_local_gateway() {
     let c = client();
-    let res = c.get(format!("{}/api/schema/", base())).send().await.unwrap();
-    let (status, has_request_id) = (res.status(), res.headers().contains_key("x-request-id"));
-    let text = res.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{}", &text[..text.len().min(500)]);
-    assert!(has_request_id);
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(doc["paths"]["/api/health/"].is_object());
+    let res = c.head(format!("{}/api/schema/", base())).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+    assert_eq!(res.headers()["content-type"], "application/json");
 
     let res = c.get(format!("{}/api/docs/", base())).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

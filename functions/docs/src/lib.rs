@@ -9,6 +9,7 @@ pub use schema::openapi;
 use axum::Router;
 use shared::http::{self, HttpConfig};
 use shared::store::Store;
+use tower_http::compression::CompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -24,8 +25,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The complete HTTP app: operations plus Swagger UI.
+///
+/// Responses are gzip-compressed for clients that accept it: the OpenAPI
+/// document (about 100 KB) and Swagger UI's assets (over 1 MB) are this
+/// platform's only large bodies, and API Gateway does not compress. It also
+/// keeps them within one socket write locally (docs/testing.md).
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let (api, _) = routes().split_for_parts();
     let ui = SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
-    http::app(api.with_state(state).merge(ui), config)
+    http::app(api.with_state(state).merge(ui).layer(CompressionLayer::new().gzip(true)), config)
 }
