@@ -79,7 +79,9 @@ pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
 /// The response with its body in memory. `run_concurrent` needs a `Sync`
 /// response, which axum's streaming body is not; lambda_http reads the whole
 /// body into the API Gateway response anyway.
-async fn buffered(response: axum::response::Response) -> Result<http::Response<Full<Bytes>>, lambda_http::Error> {
+async fn buffered(
+    response: axum::response::Response,
+) -> Result<http::Response<Full<Bytes>>, lambda_http::Error> {
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await?.to_bytes();
     Ok(http::Response::from_parts(parts, Full::new(bytes)))

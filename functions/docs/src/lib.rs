@@ -28,10 +28,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 ///
 /// Responses are gzip-compressed for clients that accept it: the OpenAPI
 /// document (about 100 KB) and Swagger UI's assets (over 1 MB) are this
-/// platform's only large bodies, and API Gateway does not compress. It also
-/// keeps them within one socket write locally (docs/testing.md).
+/// platform's only large bodies, and API Gateway does not compress. Locally
+/// it also makes `cargo lambda watch`'s large-response defect rarer
+/// (docs/testing.md).
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let (api, _) = routes().split_for_parts();
     let ui = SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
-    http::app(api.with_state(state).merge(ui).layer(CompressionLayer::new().gzip(true)), config)
+    let app = api.with_state(state).merge(ui).layer(CompressionLayer::new().gzip(true));
+    http::app(app, config)
 }
