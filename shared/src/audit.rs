@@ -57,7 +57,13 @@ pub fn record(
         changes,
         request_id: actor.request_id().to_owned(),
     };
-    tx.put(actor.scope(), &keys::audit_entry(at.unix_timestamp_nanos(), id), &entry, Condition::NotExists, "audit");
+    tx.put(
+        actor.scope(),
+        &keys::audit_entry(at.unix_timestamp_nanos(), id),
+        &entry,
+        Condition::NotExists,
+        "audit",
+    );
 }
 
 /// Adds an audit entry for a change made by the platform itself (the
@@ -86,7 +92,13 @@ pub fn record_system(
         changes,
         request_id: String::new(),
     };
-    tx.put(scope, &keys::audit_entry(at.unix_timestamp_nanos(), id), &entry, Condition::NotExists, "audit");
+    tx.put(
+        scope,
+        &keys::audit_entry(at.unix_timestamp_nanos(), id),
+        &entry,
+        Condition::NotExists,
+        "audit",
+    );
 }
 
 #[cfg(test)]
@@ -102,9 +114,20 @@ mod tests {
 
     #[test]
     fn lists_only_changed_fields_and_hides_secrets() {
-        let a = R { name: "A".into(), size: 1, secret: "x".into() };
-        let b = R { name: "B".into(), size: 1, secret: "y".into() };
-        assert_eq!(changes(Some(&a), Some(&b), &["secret"]), json!({"name": {"before": "A", "after": "B"}}));
+        let a = R {
+            name: "A".into(),
+            size: 1,
+            secret: "x".into(),
+        };
+        let b = R {
+            name: "B".into(),
+            size: 1,
+            secret: "y".into(),
+        };
+        assert_eq!(
+            changes(Some(&a), Some(&b), &["secret"]),
+            json!({"name": {"before": "A", "after": "B"}})
+        );
         let created = changes(None, Some(&a), &["secret"]);
         assert_eq!(created["size"], json!({"before": null, "after": 1}));
         assert!(created.get("secret").is_none());

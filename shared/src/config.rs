@@ -49,30 +49,49 @@ impl Config {
         let cursor_secret = match get("CURSOR_SECRET") {
             Some(s) if s.len() >= 16 => s.into_bytes(),
             Some(_) => {
-                return Err(ConfigError::Invalid { name: "CURSOR_SECRET", reason: "needs at least 16 characters".into() })
+                return Err(ConfigError::Invalid {
+                    name: "CURSOR_SECRET",
+                    reason: "needs at least 16 characters".into(),
+                })
             }
             None if local_dev => DEV_CURSOR_SECRET.as_bytes().to_vec(),
             None => return Err(ConfigError::Missing("CURSOR_SECRET")),
         };
         let body_limit = parse_or(&get, "MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)?;
         let cors_origins = get("CORS_ALLOWED_ORIGINS")
-            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_else(|| vec!["*".to_owned()]);
         let defaults = TokenSettings::default();
         let tokens = TokenSettings {
             issuer: get("JWT_ISSUER").unwrap_or(defaults.issuer),
             audience: get("JWT_AUDIENCE").unwrap_or(defaults.audience),
             access_ttl_secs: parse_or(&get, "ACCESS_TOKEN_TTL_SECONDS", defaults.access_ttl_secs)?,
-            refresh_ttl_secs: parse_or(&get, "REFRESH_TOKEN_TTL_SECONDS", defaults.refresh_ttl_secs)?,
+            refresh_ttl_secs: parse_or(
+                &get,
+                "REFRESH_TOKEN_TTL_SECONDS",
+                defaults.refresh_ttl_secs,
+            )?,
         };
         let default_currency = get("DEFAULT_CURRENCY").unwrap_or_else(|| "USD".to_owned());
         if !is_currency_code(&default_currency) {
-            return Err(ConfigError::Invalid { name: "DEFAULT_CURRENCY", reason: "expected 3 uppercase letters (ISO 4217)".into() });
+            return Err(ConfigError::Invalid {
+                name: "DEFAULT_CURRENCY",
+                reason: "expected 3 uppercase letters (ISO 4217)".into(),
+            });
         }
         let policy = crate::billing::BillingPolicy::default();
         let billing = crate::billing::BillingPolicy {
             grace_days: parse_or(&get, "BILLING_GRACE_DAYS", policy.grace_days)?,
-            expire_after_days: parse_or(&get, "BILLING_EXPIRE_AFTER_DAYS", policy.expire_after_days)?,
+            expire_after_days: parse_or(
+                &get,
+                "BILLING_EXPIRE_AFTER_DAYS",
+                policy.expire_after_days,
+            )?,
         };
         Ok(Self {
             billing,
@@ -80,7 +99,10 @@ impl Config {
             table_name,
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
             cursor_secret,
-            http: HttpConfig { body_limit, cors_origins },
+            http: HttpConfig {
+                body_limit,
+                cors_origins,
+            },
             tokens,
             local_dev,
         })
@@ -101,7 +123,10 @@ where
     T::Err: std::fmt::Display,
 {
     match get(name) {
-        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        }),
         None => Ok(default),
     }
 }
@@ -115,11 +140,16 @@ pub fn public_keys_from_env() -> Result<Jwks, ConfigError> {
 pub fn public_keys_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Jwks, ConfigError> {
     let json = match (get("JWT_PUBLIC_KEYS"), get("JWT_PUBLIC_KEYS_FILE")) {
         (Some(json), _) => json,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEYS_FILE", reason: format!("{path}: {e}") })?,
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+            name: "JWT_PUBLIC_KEYS_FILE",
+            reason: format!("{path}: {e}"),
+        })?,
         (None, None) => return Err(ConfigError::Missing("JWT_PUBLIC_KEYS")),
     };
-    Jwks::parse(&json).map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEYS", reason: e.to_string() })
+    Jwks::parse(&json).map_err(|e| ConfigError::Invalid {
+        name: "JWT_PUBLIC_KEYS",
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -128,7 +158,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -147,14 +180,23 @@ mod tests {
             ("TABLE_NAME", "main"),
             ("CURSOR_SECRET", "0123456789abcdef0123"),
             ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
-            ("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
             ("MAX_BODY_BYTES", "1000"),
             ("ACCESS_TOKEN_TTL_SECONDS", "60"),
         ]))
         .unwrap();
         assert_eq!(cfg.table_name, "main");
-        assert_eq!(cfg.dynamodb_endpoint.as_deref(), Some("http://127.0.0.1:8000"));
-        assert_eq!(cfg.http.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            cfg.dynamodb_endpoint.as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(
+            cfg.http.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(cfg.http.body_limit, 1000);
         assert_eq!(cfg.tokens.access_ttl_secs, 60);
         assert_eq!(cfg.tokens.refresh_ttl_secs, 7 * 24 * 3600);
@@ -162,9 +204,16 @@ mod tests {
 
     #[test]
     fn names_the_bad_variable() {
-        let err = Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("LOCAL_DEV", "1"), ("MAX_BODY_BYTES", "lots")]))
-            .unwrap_err();
-        assert!(err.to_string().starts_with("MAX_BODY_BYTES is invalid"), "{err}");
+        let err = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("LOCAL_DEV", "1"),
+            ("MAX_BODY_BYTES", "lots"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("MAX_BODY_BYTES is invalid"),
+            "{err}"
+        );
     }
 
     impl Config {

@@ -5,12 +5,17 @@
 //! the subscription's `version`, so repeated or concurrent runs change
 //! nothing twice.
 
-use crate::auth::Actor;
-use crate::billing::{self, BillingError, BillingPolicy, InvoiceDraft, InvoiceStatus, PlanPrice, Transition};
-use crate::keys;
-use crate::records::{InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord, SubscriptionStatus};
-use crate::store::{Condition, Store, StoreError, TenantScope, Transaction};
 use crate::audit;
+use crate::auth::Actor;
+use crate::billing::{
+    self, BillingError, BillingPolicy, InvoiceDraft, InvoiceStatus, PlanPrice, Transition,
+};
+use crate::keys;
+use crate::records::{
+    InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord,
+    SubscriptionStatus,
+};
+use crate::store::{Condition, Store, StoreError, TenantScope, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -44,7 +49,10 @@ pub enum Step {
     Idle,
     /// A transition was written (`subscription.past_due`, ...), with the
     /// invoice it issued, if any.
-    Applied { action: &'static str, invoice: Option<Box<InvoiceRecord>> },
+    Applied {
+        action: &'static str,
+        invoice: Option<Box<InvoiceRecord>>,
+    },
 }
 
 /// Who made a change, for the audit log.
@@ -55,7 +63,15 @@ pub enum By<'a> {
 }
 
 impl By<'_> {
-    fn record(&self, tx: &mut Transaction<'_>, scope: &TenantScope, action: &str, entity: &str, id: Uuid, changes: serde_json::Value) {
+    fn record(
+        &self,
+        tx: &mut Transaction<'_>,
+        scope: &TenantScope,
+        action: &str,
+        entity: &str,
+        id: Uuid,
+        changes: serde_json::Value,
+    ) {
         match self {
             By::User(actor) => audit::record(tx, actor, action, entity, id, changes),
             By::System(name) => audit::record_system(tx, scope, name, action, entity, id, changes),
@@ -64,29 +80,67 @@ impl By<'_> {
 }
 
 /// The plan's prices, if the subscription has a plan.
-pub async fn plan_price(store: &Store, sub: &SubscriptionRecord) -> Result<Option<PlanPrice>, StoreError> {
-    let Some(plan_id) = sub.plan_id else { return Ok(None) };
+pub async fn plan_price(
+    store: &Store,
+    sub: &SubscriptionRecord,
+) -> Result<Option<PlanPrice>, StoreError> {
+    let Some(plan_id) = sub.plan_id else {
+        return Ok(None);
+    };
     let plan: Option<PlanRecord> = store.platform().get(&keys::plan(plan_id)).await?;
     Ok(plan.as_ref().map(PlanPrice::from))
 }
 
 /// Reads the tenant's subscription and applies the one transition due at
 /// `now`, if any.
-pub async fn advance_once(store: &Store, scope: &TenantScope, policy: &BillingPolicy, now: OffsetDateTime) -> Result<Step, InvoicingError> {
-    let before: SubscriptionRecord =
-        store.tenant(scope).get(&keys::subscription()).await?.ok_or(InvoicingError::NotFound)?;
+pub async fn advance_once(
+    store: &Store,
+    scope: &TenantScope,
+    policy: &BillingPolicy,
+    now: OffsetDateTime,
+) -> Result<Step, InvoicingError> {
+    let before: SubscriptionRecord = store
+        .tenant(scope)
+        .get(&keys::subscription())
+        .await?
+        .ok_or(InvoicingError::NotFound)?;
     let plan: Option<PlanRecord> = match before.plan_id {
         Some(id) => store.platform().get(&keys::plan(id)).await?,
         None => None,
     };
     // Still on a trial plan when the trial ends: nothing was bought, so the
     // lifecycle sees a plan-less trial (it expires; no 0.00 invoice).
-    let on_trial_plan = plan.as_ref().is_some_and(|p| p.is_trial) && before.status == SubscriptionStatus::Trial;
-    let seen = if on_trial_plan { SubscriptionRecord { plan_id: None, ..before.clone() } } else { before.clone() };
-    let price = plan.as_ref().filter(|_| !on_trial_plan).map(PlanPrice::from);
-    let transition = billing::advance(&seen, seen.open_invoice.as_ref(), price.as_ref(), policy, now)?;
+    let on_trial_plan =
+        plan.as_ref().is_some_and(|p| p.is_trial) && before.status == SubscriptionStatus::Trial;
+    let seen = if on_trial_plan {
+        SubscriptionRecord {
+            plan_id: None,
+            ..before.clone()
+        }
+    } else {
+        before.clone()
+    };
+    let price = plan
+        .as_ref()
+        .filter(|_| !on_trial_plan)
+        .map(PlanPrice::from);
+    let transition = billing::advance(
+        &seen,
+        seen.open_invoice.as_ref(),
+        price.as_ref(),
+        policy,
+        now,
+    )?;
     let transition = restore_plan(transition, before.plan_id);
-    apply(store, scope, &before, transition, policy, By::System(SCHEDULER)).await
+    apply(
+        store,
+        scope,
+        &before,
+        transition,
+        policy,
+        By::System(SCHEDULER),
+    )
+    .await
 }
 
 /// Puts the real plan back on a transition computed for a plan-less view.
@@ -97,10 +151,22 @@ fn restore_plan(transition: Transition, plan_id: Option<Uuid>) -> Transition {
     };
     match transition {
         Transition::None => Transition::None,
-        Transition::IssueInvoice { invoice, subscription } => Transition::IssueInvoice { invoice, subscription: fix(subscription) },
-        Transition::MarkPastDue { subscription } => Transition::MarkPastDue { subscription: fix(subscription) },
-        Transition::Expire { subscription } => Transition::Expire { subscription: fix(subscription) },
-        Transition::Cancel { subscription } => Transition::Cancel { subscription: fix(subscription) },
+        Transition::IssueInvoice {
+            invoice,
+            subscription,
+        } => Transition::IssueInvoice {
+            invoice,
+            subscription: fix(subscription),
+        },
+        Transition::MarkPastDue { subscription } => Transition::MarkPastDue {
+            subscription: fix(subscription),
+        },
+        Transition::Expire { subscription } => Transition::Expire {
+            subscription: fix(subscription),
+        },
+        Transition::Cancel { subscription } => Transition::Cancel {
+            subscription: fix(subscription),
+        },
     }
 }
 
@@ -115,9 +181,25 @@ pub async fn apply(
 ) -> Result<Step, InvoicingError> {
     let (action, after) = match transition {
         Transition::None => return Ok(Step::Idle),
-        Transition::IssueInvoice { invoice, subscription } => {
-            let issued = issue(store, scope, before, subscription, &invoice, policy, by, |_| {}).await?;
-            return Ok(Step::Applied { action: "subscription.invoice", invoice: Some(Box::new(issued)) });
+        Transition::IssueInvoice {
+            invoice,
+            subscription,
+        } => {
+            let issued = issue(
+                store,
+                scope,
+                before,
+                subscription,
+                &invoice,
+                policy,
+                by,
+                |_| {},
+            )
+            .await?;
+            return Ok(Step::Applied {
+                action: "subscription.invoice",
+                invoice: Some(Box::new(issued)),
+            });
         }
         Transition::MarkPastDue { subscription } => ("subscription.past_due", subscription),
         Transition::Expire { subscription } => ("subscription.expire", subscription),
@@ -125,10 +207,26 @@ pub async fn apply(
     };
     let after = after.schedule(policy);
     let mut tx = store.transaction();
-    tx.put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
-    by.record(&mut tx, scope, action, "subscription", after.id, changes(before, &after));
+    tx.put(
+        scope,
+        &keys::subscription(),
+        &after,
+        Condition::VersionIs(before.version),
+        "subscription",
+    );
+    by.record(
+        &mut tx,
+        scope,
+        action,
+        "subscription",
+        after.id,
+        changes(before, &after),
+    );
     tx.execute().await.map_err(conflict)?;
-    Ok(Step::Applied { action, invoice: None })
+    Ok(Step::Applied {
+        action,
+        invoice: None,
+    })
 }
 
 /// Issues `draft` as a numbered pending invoice and writes `next` (the
@@ -154,7 +252,11 @@ pub async fn issue(
     after.open_invoice = Some(draft.open(id));
     let after = after.schedule(policy);
     for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
-        let current = store.platform().get::<SequenceRecord>(&counter).await?.map_or(0, |s| s.last);
+        let current = store
+            .platform()
+            .get::<SequenceRecord>(&counter)
+            .await?
+            .map_or(0, |s| s.last);
         let invoice = InvoiceRecord {
             id,
             tenant_id: draft.tenant_id,
@@ -175,20 +277,50 @@ pub async fn issue(
         };
         let mut tx = store.transaction();
         tx.next_in_sequence(&counter, "last", current, "sequence")
-            .put(scope, &keys::invoice(id), &invoice, Condition::NotExists, "invoice")
-            .put_platform(&keys::invoice_ref(id), &InvoiceRefRecord { tenant_id: draft.tenant_id }, Condition::NotExists, "invoice_ref")
-            .put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+            .put(
+                scope,
+                &keys::invoice(id),
+                &invoice,
+                Condition::NotExists,
+                "invoice",
+            )
+            .put_platform(
+                &keys::invoice_ref(id),
+                &InvoiceRefRecord {
+                    tenant_id: draft.tenant_id,
+                },
+                Condition::NotExists,
+                "invoice_ref",
+            )
+            .put(
+                scope,
+                &keys::subscription(),
+                &after,
+                Condition::VersionIs(before.version),
+                "subscription",
+            );
         extra(&mut tx);
-        by.record(&mut tx, scope, "invoice.issue", "invoice", id, audit::changes(None, Some(&invoice), &["version"]));
+        by.record(
+            &mut tx,
+            scope,
+            "invoice.issue",
+            "invoice",
+            id,
+            audit::changes(None, Some(&invoice), &["version"]),
+        );
         match tx.execute().await {
             Ok(()) => return Ok(invoice),
-            Err(StoreError::TransactionConditionFailed(labels)) if labels.contains(&"sequence") && !labels.contains(&"subscription") => {}
+            Err(StoreError::TransactionConditionFailed(labels))
+                if labels.contains(&"sequence") && !labels.contains(&"subscription") => {}
             Err(StoreError::TransactionConflict) => {}
             Err(e) => return Err(conflict(e)),
         }
         // Someone took the number: back off a little (jittered) and retry.
         let jitter = u64::from(Uuid::new_v4().as_bytes()[0] % 16);
-        tokio::time::sleep(std::time::Duration::from_millis(2 + jitter + u64::from(attempt.min(20)))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            2 + jitter + u64::from(attempt.min(20)),
+        ))
+        .await;
     }
     Err(InvoicingError::Busy)
 }
@@ -196,7 +328,10 @@ pub async fn issue(
 /// How an invoice was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {
-    Paid { provider: String, reference: Option<String> },
+    Paid {
+        provider: String,
+        reference: Option<String>,
+    },
     Failed,
 }
 
@@ -215,9 +350,15 @@ pub async fn settle(
     now: OffsetDateTime,
 ) -> Result<InvoiceRecord, InvoicingError> {
     let tenant = store.tenant(scope);
-    let mut fetched = tenant.get_many(&[keys::invoice(invoice_id), keys::subscription()]).await?;
-    let invoice: InvoiceRecord = fetched.take(&keys::invoice(invoice_id))?.ok_or(InvoicingError::NotFound)?;
-    let sub: SubscriptionRecord = fetched.take(&keys::subscription())?.ok_or(InvoicingError::NotFound)?;
+    let mut fetched = tenant
+        .get_many(&[keys::invoice(invoice_id), keys::subscription()])
+        .await?;
+    let invoice: InvoiceRecord = fetched
+        .take(&keys::invoice(invoice_id))?
+        .ok_or(InvoicingError::NotFound)?;
+    let sub: SubscriptionRecord = fetched
+        .take(&keys::subscription())?
+        .ok_or(InvoicingError::NotFound)?;
     let target = match settlement {
         Settlement::Paid { .. } => InvoiceStatus::Paid,
         Settlement::Failed => InvoiceStatus::Failed,
@@ -227,7 +368,11 @@ pub async fn settle(
     settled.status = status;
     settled.updated_at = now;
     settled.version = invoice.version + 1;
-    if let Settlement::Paid { provider, reference } = &settlement {
+    if let Settlement::Paid {
+        provider,
+        reference,
+    } = &settlement
+    {
         settled.paid_at = Some(now);
         settled.payment_provider = Some(provider.clone());
         settled.payment_reference = reference.clone();
@@ -239,7 +384,10 @@ pub async fn settle(
                 // A late payment revives an expired subscription: treat it
                 // as the past-due one it was before it lapsed.
                 let payable = if sub.status == SubscriptionStatus::Expired {
-                    SubscriptionRecord { status: SubscriptionStatus::PastDue, ..sub.clone() }
+                    SubscriptionRecord {
+                        status: SubscriptionStatus::PastDue,
+                        ..sub.clone()
+                    }
                 } else {
                     sub.clone()
                 };
@@ -260,26 +408,60 @@ pub async fn settle(
         next_sub = Some(moved.schedule(policy));
     }
     let mut tx = store.transaction();
-    tx.put(scope, &keys::invoice(invoice_id), &settled, Condition::VersionIs(invoice.version), "invoice");
-    let action = if status == InvoiceStatus::Paid { "invoice.mark_paid" } else { "invoice.mark_failed" };
-    by.record(&mut tx, scope, action, "invoice", invoice_id, audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]));
+    tx.put(
+        scope,
+        &keys::invoice(invoice_id),
+        &settled,
+        Condition::VersionIs(invoice.version),
+        "invoice",
+    );
+    let action = if status == InvoiceStatus::Paid {
+        "invoice.mark_paid"
+    } else {
+        "invoice.mark_failed"
+    };
+    by.record(
+        &mut tx,
+        scope,
+        action,
+        "invoice",
+        invoice_id,
+        audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]),
+    );
     if let Some(next) = &next_sub {
-        tx.put(scope, &keys::subscription(), next, Condition::VersionIs(sub.version), "subscription");
-        by.record(&mut tx, scope, "subscription.payment", "subscription", next.id, changes(&sub, next));
+        tx.put(
+            scope,
+            &keys::subscription(),
+            next,
+            Condition::VersionIs(sub.version),
+            "subscription",
+        );
+        by.record(
+            &mut tx,
+            scope,
+            "subscription.payment",
+            "subscription",
+            next.id,
+            changes(&sub, next),
+        );
     }
     tx.execute().await.map_err(conflict)?;
     Ok(settled)
 }
 
 fn changes(before: &SubscriptionRecord, after: &SubscriptionRecord) -> serde_json::Value {
-    audit::changes(Some(before), Some(after), &["version", "updated_at", "next_action_at"])
+    audit::changes(
+        Some(before),
+        Some(after),
+        &["version", "updated_at", "next_action_at"],
+    )
 }
 
 fn conflict(e: StoreError) -> InvoicingError {
     match e {
-        StoreError::TransactionConditionFailed(_) | StoreError::TransactionConflict | StoreError::ConditionFailed => {
-            InvoicingError::Conflict
-        }
+        StoreError::TransactionConditionFailed(_)
+        | StoreError::TransactionConflict
+        | StoreError::ConditionFailed => InvoicingError::Conflict,
         other => InvoicingError::Store(other),
     }
 }

@@ -212,7 +212,10 @@ pub fn tenant_route(tenant_id: Uuid) -> PlatformKey {
 
 /// GSI1 entry listing every tenant, oldest first.
 pub fn tenants_index(created_at_rfc3339: &str, tenant_id: Uuid) -> IndexKey {
-    IndexKey { pk: tenants_index_pk().to_owned(), sk: format!("{created_at_rfc3339}#{tenant_id}") }
+    IndexKey {
+        pk: tenants_index_pk().to_owned(),
+        sk: format!("{created_at_rfc3339}#{tenant_id}"),
+    }
 }
 
 pub fn tenants_index_pk() -> &'static str {
@@ -249,7 +252,10 @@ pub fn plan_slug_claim(slug: &str) -> PlatformKey {
 /// GSI1 entry listing every subscription, oldest first (within one table:
 /// a tenant pinned to a dedicated table has its entry in that table).
 pub fn subscriptions_index(created_at_rfc3339: &str, tenant_id: Uuid) -> IndexKey {
-    IndexKey { pk: subscriptions_index_pk().to_owned(), sk: format!("{created_at_rfc3339}#{tenant_id}") }
+    IndexKey {
+        pk: subscriptions_index_pk().to_owned(),
+        sk: format!("{created_at_rfc3339}#{tenant_id}"),
+    }
 }
 
 pub fn subscriptions_index_pk() -> &'static str {
@@ -258,7 +264,10 @@ pub fn subscriptions_index_pk() -> &'static str {
 
 /// GSI3 entry of a subscription the scheduler must look at, at `at`.
 pub fn billing_due_index(at: time::OffsetDateTime, tenant_id: Uuid) -> IndexKey {
-    IndexKey { pk: billing_due_index_pk().to_owned(), sk: format!("{}#{tenant_id}", sortable_time(at)) }
+    IndexKey {
+        pk: billing_due_index_pk().to_owned(),
+        sk: format!("{}#{tenant_id}", sortable_time(at)),
+    }
 }
 
 pub fn billing_due_index_pk() -> &'static str {
@@ -273,7 +282,10 @@ pub fn billing_due_until(at: time::OffsetDateTime) -> String {
 
 /// GSI3 entry naming a dedicated table, on its tenants' routing items.
 pub fn dedicated_tables_index(table: &str, tenant_id: Uuid) -> IndexKey {
-    IndexKey { pk: dedicated_tables_index_pk().to_owned(), sk: format!("{table}#{tenant_id}") }
+    IndexKey {
+        pk: dedicated_tables_index_pk().to_owned(),
+        sk: format!("{table}#{tenant_id}"),
+    }
 }
 
 pub fn dedicated_tables_index_pk() -> &'static str {
@@ -301,7 +313,10 @@ pub fn invoice_ref(invoice_id: Uuid) -> PlatformKey {
 
 /// GSI1 entry listing every invoice, newest last.
 pub fn invoices_index(issued_at_rfc3339: &str, invoice_id: Uuid) -> IndexKey {
-    IndexKey { pk: invoices_index_pk().to_owned(), sk: format!("{issued_at_rfc3339}#{invoice_id}") }
+    IndexKey {
+        pk: invoices_index_pk().to_owned(),
+        sk: format!("{issued_at_rfc3339}#{invoice_id}"),
+    }
 }
 
 pub fn invoices_index_pk() -> &'static str {
@@ -324,21 +339,34 @@ mod tests {
     #[test]
     fn tenant_partition_comes_from_the_scope() {
         let scope = TenantScope::new(id(7));
-        assert_eq!(tenant_pk(&scope), "TENANT#00000000-0000-0000-0000-000000000007");
+        assert_eq!(
+            tenant_pk(&scope),
+            "TENANT#00000000-0000-0000-0000-000000000007"
+        );
     }
 
     #[test]
     fn tenant_item_sort_keys() {
         assert_eq!(tenant_profile().as_str(), "PROFILE");
-        assert_eq!(user(id(1)).as_str(), "USER#00000000-0000-0000-0000-000000000001");
-        assert_eq!(role(id(2)).as_str(), "ROLE#00000000-0000-0000-0000-000000000002");
+        assert_eq!(
+            user(id(1)).as_str(),
+            "USER#00000000-0000-0000-0000-000000000001"
+        );
+        assert_eq!(
+            role(id(2)).as_str(),
+            "ROLE#00000000-0000-0000-0000-000000000002"
+        );
         assert_eq!(subscription().as_str(), "SUBSCRIPTION");
         assert_eq!(
             token_family(id(1), id(3)).as_str(),
             "TOKENFAMILY#00000000-0000-0000-0000-000000000001#00000000-0000-0000-0000-000000000003"
         );
-        assert!(token_family(id(1), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
-        assert!(!token_family(id(2), id(3)).as_str().starts_with(token_families(id(1)).as_str()));
+        assert!(token_family(id(1), id(3))
+            .as_str()
+            .starts_with(token_families(id(1)).as_str()));
+        assert!(!token_family(id(2), id(3))
+            .as_str()
+            .starts_with(token_families(id(1)).as_str()));
     }
 
     #[test]
@@ -348,9 +376,15 @@ mod tests {
         assert!(early.as_str() < late.as_str());
         assert!(early.as_str().starts_with(audit_log().as_str()));
         assert_eq!(role_name("sales").as_str(), "ROLENAME#sales");
-        assert!(!role_name("x").as_str().starts_with(roles().as_str()), "name claims are not roles");
+        assert!(
+            !role_name("x").as_str().starts_with(roles().as_str()),
+            "name claims are not roles"
+        );
         assert_eq!(team_name("north").as_str(), "TEAMNAME#north");
-        assert!(!team_name("x").as_str().starts_with(teams().as_str()), "name claims are not teams");
+        assert!(
+            !team_name("x").as_str().starts_with(teams().as_str()),
+            "name claims are not teams"
+        );
     }
 
     #[test]
@@ -374,11 +408,20 @@ mod tests {
         assert_eq!(login_throttle("a@b.io").pk(), "LOGINFAIL#a@b.io");
         assert_eq!(domain_claim("crm.acme.io").pk(), "DOMAIN#crm.acme.io");
         assert_eq!(tenants_index("2026-01-01T00:00:00Z", id(5)).pk, "TENANTS");
-        assert_eq!(plan(id(4)).pk(), "PLAN#00000000-0000-0000-0000-000000000004");
+        assert_eq!(
+            plan(id(4)).pk(),
+            "PLAN#00000000-0000-0000-0000-000000000004"
+        );
         assert_eq!(plan(id(4)).sk(), "PLAN");
         assert_eq!(plan_slug_claim("pro").pk(), "PLANSLUG#pro");
-        assert_eq!(subscriptions_index("2026-01-01T00:00:00Z", id(5)).pk, "SUBSCRIPTIONS");
-        assert_eq!(subscription_ref(id(3)).pk(), "SUBSCRIPTIONREF#00000000-0000-0000-0000-000000000003");
+        assert_eq!(
+            subscriptions_index("2026-01-01T00:00:00Z", id(5)).pk,
+            "SUBSCRIPTIONS"
+        );
+        assert_eq!(
+            subscription_ref(id(3)).pk(),
+            "SUBSCRIPTIONREF#00000000-0000-0000-0000-000000000003"
+        );
     }
 
     #[test]
@@ -396,7 +439,10 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(keys[0], "2026-01-02T03:04:05.000000000Z");
-        assert_eq!(keys[3], "2026-01-02T03:04:06.000000000Z", "offsets are normalised to UTC");
+        assert_eq!(
+            keys[3], "2026-01-02T03:04:06.000000000Z",
+            "offsets are normalised to UTC"
+        );
     }
 
     #[test]
@@ -404,17 +450,32 @@ mod tests {
         use time::macros::datetime;
         let due = billing_due_index(datetime!(2026-03-01 10:00 UTC), id(2));
         assert_eq!(due.pk, "BILLINGDUE");
-        assert_eq!(due.sk, "2026-03-01T10:00:00.000000000Z#00000000-0000-0000-0000-000000000002");
+        assert_eq!(
+            due.sk,
+            "2026-03-01T10:00:00.000000000Z#00000000-0000-0000-0000-000000000002"
+        );
         // Entries at the bound are included, later ones are not.
         let bound = billing_due_until(datetime!(2026-03-01 10:00 UTC));
         assert!(due.sk <= bound);
         assert!(billing_due_index(datetime!(2026-03-01 10:00:00.001 UTC), id(2)).sk > bound);
-        assert!(billing_due_index(datetime!(2026-03-01 12:00 +03:00), id(9)).sk < bound, "offsets are normalised");
-        assert_eq!(dedicated_tables_index("t-tenant-a", id(1)).pk, "DEDICATEDTABLES");
-        assert_eq!(invoice(id(4)).as_str(), "INVOICE#00000000-0000-0000-0000-000000000004");
+        assert!(
+            billing_due_index(datetime!(2026-03-01 12:00 +03:00), id(9)).sk < bound,
+            "offsets are normalised"
+        );
+        assert_eq!(
+            dedicated_tables_index("t-tenant-a", id(1)).pk,
+            "DEDICATEDTABLES"
+        );
+        assert_eq!(
+            invoice(id(4)).as_str(),
+            "INVOICE#00000000-0000-0000-0000-000000000004"
+        );
         assert!(invoice(id(4)).as_str().starts_with(invoices().as_str()));
         assert_eq!(invoice_sequence(2026).pk(), "INVOICESEQ#2026");
-        assert_eq!(invoice_ref(id(4)).pk(), "INVOICEREF#00000000-0000-0000-0000-000000000004");
+        assert_eq!(
+            invoice_ref(id(4)).pk(),
+            "INVOICEREF#00000000-0000-0000-0000-000000000004"
+        );
         assert_eq!(invoices_index("2026-01-01T00:00:00Z", id(4)).pk, "INVOICES");
     }
 

@@ -69,7 +69,10 @@ impl Entity for TenantRouteRecord {
     const ENTITY: &'static str = "tenant_route";
     /// Lets the billing scheduler find every dedicated table.
     fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
-        Some(crate::keys::dedicated_tables_index(&self.table, self.tenant_id))
+        Some(crate::keys::dedicated_tables_index(
+            &self.table,
+            self.tenant_id,
+        ))
     }
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         let created = crate::keys::sortable_time(self.created_at);
@@ -346,7 +349,8 @@ pub struct SubscriptionRecord {
 impl SubscriptionRecord {
     /// Recomputes `next_action_at`; every writer calls it before writing.
     pub fn schedule(mut self, policy: &crate::billing::BillingPolicy) -> Self {
-        self.next_action_at = crate::billing::next_action(&self, self.open_invoice.as_ref(), policy);
+        self.next_action_at =
+            crate::billing::next_action(&self, self.open_invoice.as_ref(), policy);
         self
     }
 }
@@ -354,7 +358,10 @@ impl SubscriptionRecord {
 impl Entity for SubscriptionRecord {
     const ENTITY: &'static str = "subscription";
     fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
-        Some(crate::keys::billing_due_index(self.next_action_at?, self.tenant_id))
+        Some(crate::keys::billing_due_index(
+            self.next_action_at?,
+            self.tenant_id,
+        ))
     }
     /// Every subscription of the tables' GSI1 `SUBSCRIPTIONS`, oldest first
     /// (the super admins' listing).

@@ -63,7 +63,11 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// The store described by `config`.
 pub async fn store(config: &Config) -> Store {
     let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-    Store::new(client, config.table_name.clone(), CursorSigner::new(config.cursor_secret.clone()))
+    Store::new(
+        client,
+        config.table_name.clone(),
+        CursorSigner::new(config.cursor_secret.clone()),
+    )
 }
 
 /// Serves a router on the Lambda runtime (API Gateway HTTP API events).

@@ -3,20 +3,23 @@
 //! subscription), written in one transaction. Used by registration, the
 //! super-admin tenant API and `devctl superadmin`.
 
+use crate::auth::{check_new_password, hash_password};
+use crate::http::{ApiError, ValidationErrors};
 use crate::keys;
 use crate::permissions::{admin_permissions, Module};
 use crate::records::{
-    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, UsageRecord, RoleRecord, SlugClaim, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus,
-    TenantRecord, TenantRouteRecord, UserRecord,
+    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, RoleRecord, SlugClaim,
+    SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, TenantRecord, TenantRouteRecord,
+    UsageRecord, UserRecord,
 };
-use crate::store::{Condition, DedicatedTable, PageRequest, Store, StoreError, TenantScope, Transaction};
-use crate::auth::{check_new_password, hash_password};
-use crate::http::{ApiError, ValidationErrors};
+use crate::store::{
+    Condition, DedicatedTable, PageRequest, Store, StoreError, TenantScope, Transaction,
+};
 use crate::validate;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// What a trial grants when no trial plan is configured: 14 days with
@@ -34,11 +37,19 @@ pub struct TrialTerms {
 
 impl TrialTerms {
     pub fn from_plan(plan: &PlanRecord) -> Self {
-        Self { plan_id: Some(plan.id), trial_days: plan.trial_days, modules: plan.included_modules.clone() }
+        Self {
+            plan_id: Some(plan.id),
+            trial_days: plan.trial_days,
+            modules: plan.included_modules.clone(),
+        }
     }
 
     pub fn default_trial() -> Self {
-        Self { plan_id: None, trial_days: DEFAULT_TRIAL_DAYS, modules: DEFAULT_TRIAL_MODULES.to_vec() }
+        Self {
+            plan_id: None,
+            trial_days: DEFAULT_TRIAL_DAYS,
+            modules: DEFAULT_TRIAL_MODULES.to_vec(),
+        }
     }
 }
 
@@ -46,7 +57,10 @@ impl TrialTerms {
 /// query on GSI1.
 pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
     let page = PageRequest::new(100, None, "plans");
-    let plans = store.platform().query_index::<PlanRecord>(keys::plans_index_pk(), &page).await?;
+    let plans = store
+        .platform()
+        .query_index::<PlanRecord>(keys::plans_index_pk(), &page)
+        .await?;
     Ok(plans
         .items
         .iter()
@@ -84,8 +98,14 @@ impl NewTenantRequest {
         let name = validate::name(&mut errors, "tenant_name", &self.tenant_name, 120);
         let slug = validate::slug(&mut errors, "tenant_slug", &self.tenant_slug);
         let email = validate::email(&mut errors, "admin_email", &self.admin_email);
-        let first_name = validate::name(&mut errors, "admin_first_name", &self.admin_first_name, 150);
-        let last_name = validate::optional_name(&mut errors, "admin_last_name", self.admin_last_name.as_deref(), 150);
+        let first_name =
+            validate::name(&mut errors, "admin_first_name", &self.admin_first_name, 150);
+        let last_name = validate::optional_name(
+            &mut errors,
+            "admin_last_name",
+            self.admin_last_name.as_deref(),
+            150,
+        );
         check_new_password(
             &mut errors,
             "admin_password",
@@ -95,14 +115,20 @@ impl NewTenantRequest {
             &email,
         );
         let modules = match &self.enabled_modules {
-            None => DEFAULT_TRIAL_MODULES.iter().copied().filter(|m| terms.modules.contains(m)).collect(),
+            None => DEFAULT_TRIAL_MODULES
+                .iter()
+                .copied()
+                .filter(|m| terms.modules.contains(m))
+                .collect(),
             Some(names) => {
                 let mut modules = Vec::new();
                 for name in names {
                     match Module::parse(name) {
                         None => errors.add("enabled_modules", format!("Unknown module '{name}'.")),
-                        Some(m) if !terms.modules.contains(&m) => errors
-                            .add("enabled_modules", format!("Module '{name}' is not included in the trial plan.")),
+                        Some(m) if !terms.modules.contains(&m) => errors.add(
+                            "enabled_modules",
+                            format!("Module '{name}' is not included in the trial plan."),
+                        ),
                         Some(m) if !modules.contains(&m) => modules.push(m),
                         Some(_) => {}
                     }
@@ -118,7 +144,9 @@ impl NewTenantRequest {
             admin_email: email,
             admin_first_name: first_name,
             admin_last_name: last_name,
-            admin_password_hash: hash_password(self.admin_password).await.map_err(ApiError::internal)?,
+            admin_password_hash: hash_password(self.admin_password)
+                .await
+                .map_err(ApiError::internal)?,
             admin_is_super_admin: false,
         })
     }
@@ -128,10 +156,12 @@ impl From<ProvisionError> for ApiError {
     fn from(e: ProvisionError) -> Self {
         match e {
             ProvisionError::SlugTaken => {
-                ValidationErrors::field("tenant_slug", "A tenant with this slug already exists.").into()
+                ValidationErrors::field("tenant_slug", "A tenant with this slug already exists.")
+                    .into()
             }
             ProvisionError::EmailTaken => {
-                ValidationErrors::field("admin_email", "A user with this email already exists.").into()
+                ValidationErrors::field("admin_email", "A user with this email already exists.")
+                    .into()
             }
             ProvisionError::Store(e) => e.into(),
         }
@@ -183,10 +213,19 @@ pub fn build(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime) -> Provi
 
 /// [`build`], for a tenant whose items are born in `table` (`None`: the
 /// main table).
-pub fn build_in(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime, table: Option<&DedicatedTable>) -> Provisioned {
+pub fn build_in(
+    input: NewTenant,
+    terms: &TrialTerms,
+    now: OffsetDateTime,
+    table: Option<&DedicatedTable>,
+) -> Provisioned {
     let scope = table.map_or_else(TenantScope::for_new_tenant, TenantScope::for_new_tenant_in);
     let tenant_id = scope.tenant_id();
-    let route = table.map(|t| TenantRouteRecord { tenant_id, table: t.name().to_owned(), created_at: now });
+    let route = table.map(|t| TenantRouteRecord {
+        tenant_id,
+        table: t.name().to_owned(),
+        created_at: now,
+    });
     let trial_ends_at = now + Duration::days(i64::from(terms.trial_days));
     let role_id = Uuid::new_v4();
     // Time-ordered, so the users partition lists by date joined.
@@ -265,41 +304,103 @@ pub fn build_in(input: NewTenant, terms: &TrialTerms, now: OffsetDateTime, table
     }
     // A trial's next action (its end) does not depend on the grace policy.
     .schedule(&crate::billing::BillingPolicy::default());
-    Provisioned { scope, tenant, admin, credential, admin_role, subscription, route }
+    Provisioned {
+        scope,
+        tenant,
+        admin,
+        credential,
+        admin_role,
+        subscription,
+        route,
+    }
 }
 
 impl Provisioned {
     /// Adds every record to `tx`, each with a create-only condition; the
     /// slug and email claims are labelled `slug` and `email`.
     pub fn add_to(&self, tx: &mut Transaction<'_>) {
-        tx.put_platform(&keys::slug_claim(&self.tenant.slug), &SlugClaim { tenant_id: self.tenant.id }, Condition::NotExists, "slug")
-            .put_platform(&keys::email_claim(&self.credential.email), &self.credential, Condition::NotExists, "email")
-            .put(&self.scope, &keys::tenant_profile(), &self.tenant, Condition::NotExists, "tenant")
-            .put(&self.scope, &keys::user(self.admin.id), &self.admin, Condition::NotExists, "user")
-            .put(&self.scope, &keys::role(self.admin_role.id), &self.admin_role, Condition::NotExists, "role")
-            .put(
-                &self.scope,
-                &keys::role_name(&self.admin_role.name.to_lowercase()),
-                &RoleNameClaim { role_id: self.admin_role.id },
-                Condition::NotExists,
-                "role_name",
-            )
-            .put(&self.scope, &keys::subscription(), &self.subscription, Condition::NotExists, "subscription")
-            .put_platform(
-                &keys::subscription_ref(self.subscription.id),
-                &SubscriptionRefRecord { tenant_id: self.tenant.id },
-                Condition::NotExists,
-                "subscription_ref",
-            )
-            .put(&self.scope, &keys::usage(), &UsageRecord { users: 1, admins: 1, version: 1 }, Condition::NotExists, "usage");
+        tx.put_platform(
+            &keys::slug_claim(&self.tenant.slug),
+            &SlugClaim {
+                tenant_id: self.tenant.id,
+            },
+            Condition::NotExists,
+            "slug",
+        )
+        .put_platform(
+            &keys::email_claim(&self.credential.email),
+            &self.credential,
+            Condition::NotExists,
+            "email",
+        )
+        .put(
+            &self.scope,
+            &keys::tenant_profile(),
+            &self.tenant,
+            Condition::NotExists,
+            "tenant",
+        )
+        .put(
+            &self.scope,
+            &keys::user(self.admin.id),
+            &self.admin,
+            Condition::NotExists,
+            "user",
+        )
+        .put(
+            &self.scope,
+            &keys::role(self.admin_role.id),
+            &self.admin_role,
+            Condition::NotExists,
+            "role",
+        )
+        .put(
+            &self.scope,
+            &keys::role_name(&self.admin_role.name.to_lowercase()),
+            &RoleNameClaim {
+                role_id: self.admin_role.id,
+            },
+            Condition::NotExists,
+            "role_name",
+        )
+        .put(
+            &self.scope,
+            &keys::subscription(),
+            &self.subscription,
+            Condition::NotExists,
+            "subscription",
+        )
+        .put_platform(
+            &keys::subscription_ref(self.subscription.id),
+            &SubscriptionRefRecord {
+                tenant_id: self.tenant.id,
+            },
+            Condition::NotExists,
+            "subscription_ref",
+        )
+        .put(
+            &self.scope,
+            &keys::usage(),
+            &UsageRecord {
+                users: 1,
+                admins: 1,
+                version: 1,
+            },
+            Condition::NotExists,
+            "usage",
+        );
     }
 }
 
 /// Maps a failed provisioning transaction to the field that was taken.
 pub fn provision_error(e: StoreError) -> ProvisionError {
     match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => ProvisionError::SlugTaken,
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"email") => ProvisionError::EmailTaken,
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => {
+            ProvisionError::SlugTaken
+        }
+        StoreError::TransactionConditionFailed(labels) if labels.contains(&"email") => {
+            ProvisionError::EmailTaken
+        }
         other => ProvisionError::Store(other),
     }
 }
@@ -313,13 +414,22 @@ pub fn provision_error(e: StoreError) -> ProvisionError {
 /// ten writes, the most DynamoDB Local accepts in one. Until the tenant's
 /// items exist, nothing refers to its fresh id, so the routing item alone
 /// changes nothing (the registry skips a routing item without a profile).
-pub async fn provision<F>(store: &Store, provisioned: &Provisioned, extra: F) -> Result<(), ProvisionError>
+pub async fn provision<F>(
+    store: &Store,
+    provisioned: &Provisioned,
+    extra: F,
+) -> Result<(), ProvisionError>
 where
     F: Fn(&mut Transaction<'_>),
 {
-    let Some(route) = &provisioned.route else { return provision_items(store, provisioned, extra).await };
+    let Some(route) = &provisioned.route else {
+        return provision_items(store, provisioned, extra).await;
+    };
     let route_key = keys::tenant_route(route.tenant_id);
-    store.platform().put(&route_key, route, Condition::NotExists).await?;
+    store
+        .platform()
+        .put(&route_key, route, Condition::NotExists)
+        .await?;
     let result = provision_items(store, provisioned, extra).await;
     if result.is_err() {
         if let Err(e) = store.platform().delete(&route_key).await {
@@ -329,7 +439,11 @@ where
     result
 }
 
-async fn provision_items<F>(store: &Store, provisioned: &Provisioned, extra: F) -> Result<(), ProvisionError>
+async fn provision_items<F>(
+    store: &Store,
+    provisioned: &Provisioned,
+    extra: F,
+) -> Result<(), ProvisionError>
 where
     F: Fn(&mut Transaction<'_>),
 {
@@ -344,7 +458,10 @@ where
                 attempt += 1;
                 // Jitter spreads the retries of racing requests apart.
                 let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 40;
-                tokio::time::sleep(std::time::Duration::from_millis(15 * u64::from(attempt) + jitter)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    15 * u64::from(attempt) + jitter,
+                ))
+                .await;
             }
             Err(e) => return Err(provision_error(e)),
         }
@@ -356,7 +473,17 @@ where
 /// idempotent.
 pub fn default_plans(now: OffsetDateTime) -> Vec<PlanRecord> {
     use rust_decimal::Decimal;
-    let plan = |id: u128, name: &str, slug: &str, monthly: i64, yearly: i64, users: Option<u32>, leads: Option<u32>, storage: Option<u32>, modules: &[Module], is_trial: bool, order: i32| PlanRecord {
+    let plan = |id: u128,
+                name: &str,
+                slug: &str,
+                monthly: i64,
+                yearly: i64,
+                users: Option<u32>,
+                leads: Option<u32>,
+                storage: Option<u32>,
+                modules: &[Module],
+                is_trial: bool,
+                order: i32| PlanRecord {
         id: Uuid::from_u128(id),
         name: name.into(),
         slug: slug.into(),
@@ -378,9 +505,45 @@ pub fn default_plans(now: OffsetDateTime) -> Vec<PlanRecord> {
         version: 1,
     };
     vec![
-        plan(0x7a1a1, "Trial", "trial", 0, 0, Some(5), Some(500), Some(1), &DEFAULT_TRIAL_MODULES, true, 0),
-        plan(0x57a27, "Starter", "starter", 29, 290, Some(10), Some(5_000), Some(10), &DEFAULT_TRIAL_MODULES, false, 10),
-        plan(0x960f, "Professional", "professional", 99, 990, None, None, Some(100), &Module::ALL, false, 20),
+        plan(
+            0x7a1a1,
+            "Trial",
+            "trial",
+            0,
+            0,
+            Some(5),
+            Some(500),
+            Some(1),
+            &DEFAULT_TRIAL_MODULES,
+            true,
+            0,
+        ),
+        plan(
+            0x57a27,
+            "Starter",
+            "starter",
+            29,
+            290,
+            Some(10),
+            Some(5_000),
+            Some(10),
+            &DEFAULT_TRIAL_MODULES,
+            false,
+            10,
+        ),
+        plan(
+            0x960f,
+            "Professional",
+            "professional",
+            99,
+            990,
+            None,
+            None,
+            Some(100),
+            &Module::ALL,
+            false,
+            20,
+        ),
     ]
 }
 
@@ -404,7 +567,11 @@ mod tests {
     #[test]
     fn trial_ends_after_the_plans_trial_days() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        let terms = TrialTerms { plan_id: Some(Uuid::nil()), trial_days: 30, modules: vec![Module::Crm] };
+        let terms = TrialTerms {
+            plan_id: Some(Uuid::nil()),
+            trial_days: 30,
+            modules: vec![Module::Crm],
+        };
         let p = build(input(), &terms, now);
         assert_eq!(p.subscription.trial_ends_at, Some(now + Duration::days(30)));
         assert_eq!(p.tenant.trial_ends_at, Some(now + Duration::days(30)));
@@ -414,7 +581,11 @@ mod tests {
 
     #[test]
     fn the_admin_holds_the_system_admin_role_on_user_and_credential() {
-        let p = build(input(), &TrialTerms::default_trial(), OffsetDateTime::now_utc());
+        let p = build(
+            input(),
+            &TrialTerms::default_trial(),
+            OffsetDateTime::now_utc(),
+        );
         assert!(p.admin_role.is_system);
         assert_eq!(p.admin_role.permissions, admin_permissions());
         assert_eq!(p.admin.role_ids, vec![p.admin_role.id]);

@@ -4,7 +4,9 @@
 use crate::http::ValidationErrors;
 
 pub const MAX_EMAIL: usize = 254;
-const RESERVED_SLUGS: &[&str] = &["admin", "api", "app", "auth", "docs", "platform", "static", "www"];
+const RESERVED_SLUGS: &[&str] = &[
+    "admin", "api", "app", "auth", "docs", "platform", "static", "www",
+];
 
 /// Lowercases and checks an email; adds an error on `field` if invalid.
 pub fn email(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
@@ -32,8 +34,11 @@ pub fn email(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
 /// A tenant slug: 3–50 of a–z, 0–9 and inner hyphens, not reserved.
 pub fn slug(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
     let slug = raw.trim().to_owned();
-    let chars_ok = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !(3..=50).contains(&slug.len()) || !chars_ok || slug.starts_with('-') || slug.ends_with('-') {
+    let chars_ok = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !(3..=50).contains(&slug.len()) || !chars_ok || slug.starts_with('-') || slug.ends_with('-')
+    {
         errors.add(
             field,
             "Enter 3 to 50 lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
@@ -50,7 +55,10 @@ pub fn name(errors: &mut ValidationErrors, field: &str, raw: &str, max: usize) -
     if name.is_empty() {
         errors.add(field, "This field may not be blank.");
     } else if name.chars().count() > max {
-        errors.add(field, format!("Ensure this field has no more than {max} characters."));
+        errors.add(
+            field,
+            format!("Ensure this field has no more than {max} characters."),
+        );
     }
     name
 }
@@ -64,7 +72,8 @@ pub fn domain(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
         && labels.len() >= 2
         && labels.iter().all(|l| {
             (1..=63).contains(&l.len())
-                && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         });
@@ -75,10 +84,18 @@ pub fn domain(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
 }
 
 /// An optional name (may be empty).
-pub fn optional_name(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, max: usize) -> String {
+pub fn optional_name(
+    errors: &mut ValidationErrors,
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> String {
     let name = raw.unwrap_or("").trim().to_owned();
     if name.chars().count() > max {
-        errors.add(field, format!("Ensure this field has no more than {max} characters."));
+        errors.add(
+            field,
+            format!("Ensure this field has no more than {max} characters."),
+        );
     }
     name
 }
@@ -87,7 +104,10 @@ pub fn optional_name(errors: &mut ValidationErrors, field: &str, raw: Option<&st
 pub fn search_term(raw: &str) -> Result<String, ValidationErrors> {
     let term = raw.trim().to_lowercase();
     if term.is_empty() || term.chars().count() > 100 {
-        return Err(ValidationErrors::field("search", "Enter 1 to 100 characters."));
+        return Err(ValidationErrors::field(
+            "search",
+            "Enter 1 to 100 characters.",
+        ));
     }
     Ok(term)
 }
@@ -104,8 +124,13 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(check(|e| email(e, "email", " Ada@Example.COM ")), ("ada@example.com".into(), true));
-        for bad in ["", "ada", "ada@", "@x.io", "a@b", "a b@c.io", "a@b@c.io", "a@.io", "a@x..io"] {
+        assert_eq!(
+            check(|e| email(e, "email", " Ada@Example.COM ")),
+            ("ada@example.com".into(), true)
+        );
+        for bad in [
+            "", "ada", "ada@", "@x.io", "a@b", "a b@c.io", "a@b@c.io", "a@.io", "a@x..io",
+        ] {
             assert!(!check(|e| email(e, "email", bad)).1, "{bad} accepted");
         }
     }
@@ -114,15 +139,35 @@ mod tests {
     fn slugs() {
         assert!(check(|e| slug(e, "s", "acme-corp")).1);
         assert!(check(|e| slug(e, "s", "a1b")).1);
-        for bad in ["ab", "Acme", "-acme", "acme-", "ac me", "acme_corp", "admin", &"a".repeat(51)] {
+        for bad in [
+            "ab",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "acme_corp",
+            "admin",
+            &"a".repeat(51),
+        ] {
             assert!(!check(|e| slug(e, "s", bad)).1, "{bad} accepted");
         }
     }
 
     #[test]
     fn domains() {
-        assert_eq!(check(|e| domain(e, "d", "CRM.Acme.io.")), ("crm.acme.io".into(), true));
-        for bad in ["acme", "-a.io", "a-.io", "a..io", "a b.io", "a_b.io", &format!("{}.io", "a".repeat(64))] {
+        assert_eq!(
+            check(|e| domain(e, "d", "CRM.Acme.io.")),
+            ("crm.acme.io".into(), true)
+        );
+        for bad in [
+            "acme",
+            "-a.io",
+            "a-.io",
+            "a..io",
+            "a b.io",
+            "a_b.io",
+            &format!("{}.io", "a".repeat(64)),
+        ] {
             assert!(!check(|e| domain(e, "d", bad)).1, "{bad} accepted");
         }
     }

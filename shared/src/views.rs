@@ -1,7 +1,7 @@
 //! JSON shapes served by several functions, built from records.
 
-use crate::records::{RoleRecord, TenantRecord, UserRecord};
 use crate::permissions::Module;
+use crate::records::{RoleRecord, TenantRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -46,7 +46,10 @@ impl UserView {
             .role_ids
             .iter()
             .filter_map(|id| roles.iter().find(|r| r.id == *id))
-            .map(|r| RoleRef { id: r.id, name: r.name.clone() })
+            .map(|r| RoleRef {
+                id: r.id,
+                name: r.name.clone(),
+            })
             .collect();
         Self {
             id: user.id,

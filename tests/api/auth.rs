@@ -10,7 +10,13 @@ use tests::{auth_app, auth_app_with, get, post_json, registration, unique, AuthA
 use time::OffsetDateTime;
 
 fn verifier(app: &AuthApp) -> TokenVerifier {
-    TokenVerifier::new(&Jwks { keys: vec![app.key.public_jwk()] }, &app.settings).unwrap()
+    TokenVerifier::new(
+        &Jwks {
+            keys: vec![app.key.public_jwk()],
+        },
+        &app.settings,
+    )
+    .unwrap()
 }
 
 fn claims(app: &AuthApp, token: &str, ty: TokenType) -> Claims {
@@ -19,22 +25,40 @@ fn claims(app: &AuthApp, token: &str, ty: TokenType) -> Claims {
 
 /// The scope of the tenant an access token belongs to (as a handler gets it).
 fn scope_of(app: &AuthApp, access: &str) -> TenantScope {
-    authenticate(&verifier(app), Some(&format!("Bearer {access}"))).unwrap().scope().clone()
+    authenticate(&verifier(app), Some(&format!("Bearer {access}")))
+        .unwrap()
+        .scope()
+        .clone()
 }
 
 async fn register(app: &AuthApp, prefix: &str) -> (Value, String, String) {
     let (slug, email) = unique(prefix);
-    let res = post_json(&app.app, "/api/auth/register/", &registration(&slug, &email), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/register/",
+        &registration(&slug, &email),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     (res.json(), slug, email)
 }
 
 async fn login(app: &AuthApp, email: &str, password: &str) -> tests::TestResponse {
-    post_json(&app.app, "/api/auth/login/", &json!({"email": email, "password": password}), None).await
+    post_json(
+        &app.app,
+        "/api/auth/login/",
+        &json!({"email": email, "password": password}),
+        None,
+    )
+    .await
 }
 
 fn tokens(body: &Value) -> (String, String) {
-    (body["tokens"]["access"].as_str().unwrap().to_owned(), body["tokens"]["refresh"].as_str().unwrap().to_owned())
+    (
+        body["tokens"]["access"].as_str().unwrap().to_owned(),
+        body["tokens"]["refresh"].as_str().unwrap().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -44,7 +68,10 @@ async fn full_flow_register_login_refresh_verify_logout() {
     assert_eq!(body["tenant"]["slug"], slug);
     assert_eq!(body["user"]["email"], email);
     assert_eq!(body["user"]["roles"][0]["name"], "Admin");
-    assert_eq!(body["tenant"]["enabled_modules"], json!(["crm", "whatsapp", "meetings"]));
+    assert_eq!(
+        body["tenant"]["enabled_modules"],
+        json!(["crm", "whatsapp", "meetings"])
+    );
 
     let res = login(&app, &email.to_uppercase(), "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -53,11 +80,20 @@ async fn full_flow_register_login_refresh_verify_logout() {
     assert_eq!(c.email, email);
     assert_eq!(c.tenant_slug, slug);
     assert!(!c.is_super_admin);
-    assert!(shared::permissions::is_tenant_admin(&c.permissions), "the registrant is tenant admin");
+    assert!(
+        shared::permissions::is_tenant_admin(&c.permissions),
+        "the registrant is tenant admin"
+    );
     assert_eq!(c.enabled_modules, vec!["crm", "whatsapp", "meetings"]);
     assert_eq!(c.exp - c.iat, 15 * 60);
 
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let rotated = res.json();
     let new_refresh = rotated["refresh"].as_str().unwrap().to_owned();
@@ -65,18 +101,42 @@ async fn full_flow_register_login_refresh_verify_logout() {
     assert_ne!(new_refresh, refresh);
 
     for token in [&new_access, &new_refresh] {
-        let res = post_json(&app.app, "/api/auth/token/verify/", &json!({"token": token}), None).await;
+        let res = post_json(
+            &app.app,
+            "/api/auth/token/verify/",
+            &json!({"token": token}),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         assert_eq!(res.json(), json!({}));
     }
 
-    let res = post_json(&app.app, "/api/auth/logout/", &json!({"refresh_token": new_refresh}), Some(&new_access)).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/logout/",
+        &json!({"refresh_token": new_refresh}),
+        Some(&new_access),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": new_refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": new_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["code"], "token_not_valid");
-    let res = post_json(&app.app, "/api/auth/token/verify/", &json!({"token": new_refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/verify/",
+        &json!({"token": new_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -92,13 +152,28 @@ async fn login_makes_at_most_three_calls() {
     let app = auth_app().await;
     let (_, _, email) = register(&app, "logincalls").await;
     app.calls.reset();
-    assert_eq!(login(&app, &email, "correct-horse-battery").await.status, StatusCode::OK);
-    assert_eq!(app.calls.calls(), vec!["BatchGetItem", "BatchGetItem", "PutItem"]);
+    assert_eq!(
+        login(&app, &email, "correct-horse-battery").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.calls.calls(),
+        vec!["BatchGetItem", "BatchGetItem", "PutItem"]
+    );
     // After a failure the success also clears the counter, still in three.
-    assert_eq!(login(&app, &email, "wrong-password-123").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(&app, &email, "wrong-password-123").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     app.calls.reset();
-    assert_eq!(login(&app, &email, "correct-horse-battery").await.status, StatusCode::OK);
-    assert_eq!(app.calls.calls(), vec!["BatchGetItem", "BatchGetItem", "TransactWriteItems"]);
+    assert_eq!(
+        login(&app, &email, "correct-horse-battery").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.calls.calls(),
+        vec!["BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+    );
 }
 
 #[tokio::test]
@@ -121,13 +196,25 @@ async fn registration_names_every_bad_field() {
     .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     let body = res.json();
-    for field in ["tenant_name", "tenant_slug", "admin_email", "admin_password", "admin_password_confirm", "enabled_modules"] {
+    for field in [
+        "tenant_name",
+        "tenant_slug",
+        "admin_email",
+        "admin_password",
+        "admin_password_confirm",
+        "enabled_modules",
+    ] {
         assert!(body[field].is_array(), "no error on {field}: {body}");
     }
     let modules = body["enabled_modules"].to_string();
     assert!(modules.contains("Unknown module 'erp'"), "{modules}");
-    assert!(modules.contains("'tasks' is not included in the trial plan"), "{modules}");
-    assert!(body["admin_password"].to_string().contains("entirely numeric"));
+    assert!(
+        modules.contains("'tasks' is not included in the trial plan"),
+        "{modules}"
+    );
+    assert!(body["admin_password"]
+        .to_string()
+        .contains("entirely numeric"));
 
     let (slug, email) = unique("extra");
     let mut with_extra = registration(&slug, &email);
@@ -135,7 +222,10 @@ async fn registration_names_every_bad_field() {
     let res = post_json(&app.app, "/api/auth/register/", &with_extra, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.json(), json!({"is_super_admin": ["Unknown field."]}));
-    assert!(app.calls.calls().iter().all(|c| c != "TransactWriteItems"), "nothing written for bad input");
+    assert!(
+        app.calls.calls().iter().all(|c| c != "TransactWriteItems"),
+        "nothing written for bad input"
+    );
 }
 
 #[tokio::test]
@@ -143,19 +233,39 @@ async fn taken_slug_or_email_is_a_field_error() {
     let app = auth_app().await;
     let (_, slug, email) = register(&app, "taken").await;
     let (other_slug, other_email) = unique("other");
-    let res = post_json(&app.app, "/api/auth/register/", &registration(&slug, &other_email), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/register/",
+        &registration(&slug, &other_email),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"tenant_slug": ["A tenant with this slug already exists."]}));
-    let res = post_json(&app.app, "/api/auth/register/", &registration(&other_slug, &email.to_uppercase()), None).await;
+    assert_eq!(
+        res.json(),
+        json!({"tenant_slug": ["A tenant with this slug already exists."]})
+    );
+    let res = post_json(
+        &app.app,
+        "/api/auth/register/",
+        &registration(&other_slug, &email.to_uppercase()),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"admin_email": ["A user with this email already exists."]}));
+    assert_eq!(
+        res.json(),
+        json!({"admin_email": ["A user with this email already exists."]})
+    );
 }
 
 async fn race(app: &AuthApp, bodies: Vec<Value>) -> (usize, Vec<Value>) {
     let mut tasks = Vec::new();
     for body in bodies {
         let router = app.app.clone();
-        tasks.push(tokio::spawn(async move { post_json(&router, "/api/auth/register/", &body, None).await }));
+        tasks.push(tokio::spawn(async move {
+            post_json(&router, "/api/auth/register/", &body, None).await
+        }));
     }
     let mut created = 0;
     let mut refused = Vec::new();
@@ -175,14 +285,28 @@ async fn twenty_concurrent_registrations_of_one_slug_make_exactly_one_tenant() {
     let app = auth_app().await;
     let (slug, _) = unique("race");
     let emails: Vec<String> = (0..20).map(|_| unique("racer").1).collect();
-    let (created, refused) = race(&app, emails.iter().map(|e| registration(&slug, e)).collect()).await;
+    let (created, refused) = race(
+        &app,
+        emails.iter().map(|e| registration(&slug, e)).collect(),
+    )
+    .await;
     assert_eq!(created, 1);
     assert_eq!(refused.len(), 19);
-    assert!(refused.iter().all(|b| b["tenant_slug"].is_array()), "{refused:?}");
+    assert!(
+        refused.iter().all(|b| b["tenant_slug"].is_array()),
+        "{refused:?}"
+    );
     // Nothing partial: the losers' emails were never claimed.
     let mut claimed = 0;
     for email in &emails {
-        if app.store.platform().get::<CredentialRecord>(&keys::email_claim(email)).await.unwrap().is_some() {
+        if app
+            .store
+            .platform()
+            .get::<CredentialRecord>(&keys::email_claim(email))
+            .await
+            .unwrap()
+            .is_some()
+        {
             claimed += 1;
         }
     }
@@ -194,12 +318,26 @@ async fn twenty_concurrent_registrations_of_one_email_make_exactly_one_user() {
     let app = auth_app().await;
     let (_, email) = unique("sameemail");
     let slugs: Vec<String> = (0..20).map(|_| unique("org").0).collect();
-    let (created, refused) = race(&app, slugs.iter().map(|s| registration(s, &email)).collect()).await;
+    let (created, refused) = race(
+        &app,
+        slugs.iter().map(|s| registration(s, &email)).collect(),
+    )
+    .await;
     assert_eq!(created, 1);
-    assert!(refused.iter().all(|b| b["admin_email"].is_array()), "{refused:?}");
+    assert!(
+        refused.iter().all(|b| b["admin_email"].is_array()),
+        "{refused:?}"
+    );
     let mut claimed = 0;
     for slug in &slugs {
-        if app.store.platform().get::<shared::records::SlugClaim>(&keys::slug_claim(slug)).await.unwrap().is_some() {
+        if app
+            .store
+            .platform()
+            .get::<shared::records::SlugClaim>(&keys::slug_claim(slug))
+            .await
+            .unwrap()
+            .is_some()
+        {
             claimed += 1;
         }
     }
@@ -211,14 +349,30 @@ async fn trial_length_comes_from_the_trial_plan() {
     let app = auth_app().await;
     // Lengthen the seeded trial plan to 30 days.
     let trial_id = shared::tenancy::default_plans(OffsetDateTime::now_utc())[0].id;
-    let mut plan: PlanRecord = app.store.platform().get(&keys::plan(trial_id)).await.unwrap().unwrap();
+    let mut plan: PlanRecord = app
+        .store
+        .platform()
+        .get(&keys::plan(trial_id))
+        .await
+        .unwrap()
+        .unwrap();
     plan.trial_days = 30;
-    app.store.platform().put(&keys::plan(trial_id), &plan, Condition::Exists).await.unwrap();
+    app.store
+        .platform()
+        .put(&keys::plan(trial_id), &plan, Condition::Exists)
+        .await
+        .unwrap();
 
     let (body, _, _) = register(&app, "trial").await;
     let (access, _) = tokens(&body);
     let scope = scope_of(&app, &access);
-    let sub: SubscriptionRecord = app.store.tenant(&scope).get(&keys::subscription()).await.unwrap().unwrap();
+    let sub: SubscriptionRecord = app
+        .store
+        .tenant(&scope)
+        .get(&keys::subscription())
+        .await
+        .unwrap()
+        .unwrap();
     let days = (sub.trial_ends_at.unwrap() - sub.created_at).whole_days();
     assert_eq!(days, 30);
     assert_eq!(sub.plan_id, Some(trial_id));
@@ -232,7 +386,13 @@ async fn registration_without_any_trial_plan_uses_the_default_trial() {
     let state = auth::state(store.clone(), signer, Jwks::default()).unwrap();
     let router = auth::router(state, &Default::default());
     let (slug, email) = unique("noplan");
-    let res = post_json(&router, "/api/auth/register/", &registration(&slug, &email), None).await;
+    let res = post_json(
+        &router,
+        "/api/auth/register/",
+        &registration(&slug, &email),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let trial_ends = OffsetDateTime::parse(
         res.json()["tenant"]["trial_ends_at"].as_str().unwrap(),
@@ -251,7 +411,10 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     let unknown = login(&app, "nobody-here@example.com", "not-the-password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(wrong.json(), json!({"detail": "Invalid credentials", "code": "authentication_failed"}));
+    assert_eq!(
+        wrong.json(),
+        json!({"detail": "Invalid credentials", "code": "authentication_failed"})
+    );
     assert_eq!(unknown.json(), wrong.json());
 }
 
@@ -260,22 +423,37 @@ async fn five_failures_throttle_the_email_with_retry_after() {
     let app = auth_app().await;
     let (_, _, email) = register(&app, "throttle").await;
     for _ in 0..5 {
-        assert_eq!(login(&app, &email, "bad-password-xx").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login(&app, &email, "bad-password-xx").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Even the right password is refused until the window passes.
     let res = login(&app, &email, "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.json()["code"], "throttled");
-    let retry: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: i64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=15 * 60).contains(&retry), "{retry}");
     // Unknown emails are throttled as well.
     for _ in 0..5 {
         login(&app, "ghost-user@example.com", "bad-password-xx").await;
     }
-    assert_eq!(login(&app, "ghost-user@example.com", "bad-password-xx").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        login(&app, "ghost-user@example.com", "bad-password-xx")
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Another email is unaffected.
     let (_, _, other) = register(&app, "unthrottled").await;
-    assert_eq!(login(&app, &other, "correct-horse-battery").await.status, StatusCode::OK);
+    assert_eq!(
+        login(&app, &other, "correct-horse-battery").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -283,16 +461,37 @@ async fn a_reused_refresh_token_revokes_the_whole_login() {
     let app = auth_app().await;
     let (body, _, _) = register(&app, "reuse").await;
     let (_, first) = tokens(&body);
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": first}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": first}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
     let second = res.json()["refresh"].as_str().unwrap().to_owned();
 
     // The first token comes back: reuse.
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": first}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": first}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    assert!(res.json()["detail"].as_str().unwrap().contains("already used"));
+    assert!(res.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
     // And the legitimate successor is dead too.
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": second}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": second}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -301,15 +500,39 @@ async fn tokens_of_the_wrong_type_are_refused() {
     let app = auth_app().await;
     let (body, _, _) = register(&app, "types").await;
     let (access, refresh) = tokens(&body);
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": access}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": access}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     // A refresh token is no bearer credential.
-    let res = post_json(&app.app, "/api/auth/logout/", &json!({"refresh": refresh}), Some(&refresh)).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/logout/",
+        &json!({"refresh": refresh}),
+        Some(&refresh),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    let res = post_json(&app.app, "/api/auth/logout/", &json!({"refresh": refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/logout/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["code"], "not_authenticated");
-    let res = post_json(&app.app, "/api/auth/token/verify/", &json!({"token": "garbage"}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/verify/",
+        &json!({"token": "garbage"}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -323,28 +546,58 @@ async fn refresh_rereads_modules_and_refuses_inactive_users_and_suspended_tenant
 
     let mut tenant: TenantRecord = store.get(&keys::tenant_profile()).await.unwrap().unwrap();
     tenant.enabled_modules = vec![shared::permissions::Module::Crm];
-    store.put(&keys::tenant_profile(), &tenant, Condition::Exists).await.unwrap();
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    store
+        .put(&keys::tenant_profile(), &tenant, Condition::Exists)
+        .await
+        .unwrap();
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
     let pair = res.json();
     let c = claims(&app, pair["access"].as_str().unwrap(), TokenType::Access);
     assert_eq!(c.enabled_modules, vec!["crm"]);
-    assert!(c.permissions.iter().all(|(k, _)| k.starts_with("crm.") || k.starts_with("administration.")), "{:?}", c.permissions);
+    assert!(
+        c.permissions
+            .iter()
+            .all(|(k, _)| k.starts_with("crm.") || k.starts_with("administration.")),
+        "{:?}",
+        c.permissions
+    );
 
     let user_id = c.sub;
     let mut user: UserRecord = store.get(&keys::user(user_id)).await.unwrap().unwrap();
     user.is_active = false;
-    store.put(&keys::user(user_id), &user, Condition::Exists).await.unwrap();
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": pair["refresh"]}), None).await;
+    store
+        .put(&keys::user(user_id), &user, Condition::Exists)
+        .await
+        .unwrap();
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": pair["refresh"]}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["code"], "account_inactive");
     let res = login(&app, &c.email, "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
     user.is_active = true;
-    store.put(&keys::user(user_id), &user, Condition::Exists).await.unwrap();
+    store
+        .put(&keys::user(user_id), &user, Condition::Exists)
+        .await
+        .unwrap();
     tenant.is_active = false;
-    store.put(&keys::tenant_profile(), &tenant, Condition::Exists).await.unwrap();
+    store
+        .put(&keys::tenant_profile(), &tenant, Condition::Exists)
+        .await
+        .unwrap();
     let res = login(&app, &c.email, "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["code"], "tenant_suspended");
@@ -387,12 +640,34 @@ async fn password_change_keeps_this_login_and_revokes_the_others() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": other_refresh}), None).await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "the other login must be revoked");
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": this_refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": other_refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "the other login must be revoked"
+    );
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": this_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "this login stays");
-    assert_eq!(login(&app, &email, "correct-horse-battery").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(login(&app, &email, "a-new-long-password").await.status, StatusCode::OK);
+    assert_eq!(
+        login(&app, &email, "correct-horse-battery").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&app, &email, "a-new-long-password").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -402,10 +677,22 @@ async fn logout_refuses_someone_elses_refresh_token() {
     let (b, _, _) = register(&app, "bob").await;
     let (a_access, _) = tokens(&a);
     let (_, b_refresh) = tokens(&b);
-    let res = post_json(&app.app, "/api/auth/logout/", &json!({"refresh": b_refresh}), Some(&a_access)).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/logout/",
+        &json!({"refresh": b_refresh}),
+        Some(&a_access),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     // Bob's login survives.
-    let res = post_json(&app.app, "/api/auth/token/refresh/", &json!({"refresh": b_refresh}), None).await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": b_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
 }
 
@@ -420,7 +707,11 @@ async fn jwks_serves_the_signing_key() {
 
 #[tokio::test]
 async fn access_tokens_expire_as_configured() {
-    let settings = shared::auth::TokenSettings { access_ttl_secs: 60, refresh_ttl_secs: 120, ..Default::default() };
+    let settings = shared::auth::TokenSettings {
+        access_ttl_secs: 60,
+        refresh_ttl_secs: 120,
+        ..Default::default()
+    };
     let app = auth_app_with(settings).await;
     let (body, _, _) = register(&app, "ttl").await;
     let (access, refresh) = tokens(&body);

@@ -25,7 +25,14 @@ async fn dedicated_table(s: &Setup, suffix: &str) -> String {
     name
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, token: &str, body: Option<Value>, tenant: Option<Uuid>) -> TestResponse {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    tenant: Option<Uuid>,
+) -> TestResponse {
     let mut req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -40,17 +47,34 @@ async fn call(app: &axum::Router, method: &str, uri: &str, token: &str, body: Op
 }
 
 async fn login(s: &Setup, email: &str, password: &str) -> TestResponse {
-    post_json(&s.auth.app, "/api/auth/login/", &json!({"email": email, "password": password}), None).await
+    post_json(
+        &s.auth.app,
+        "/api/auth/login/",
+        &json!({"email": email, "password": password}),
+        None,
+    )
+    .await
 }
 
 /// The JSON payload of a JWT, as anyone holding it can read it.
 fn payload(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn verifier(s: &Setup) -> TokenVerifier {
-    TokenVerifier::new(&Jwks { keys: vec![s.auth.key.public_jwk()] }, &s.auth.settings).unwrap()
+    TokenVerifier::new(
+        &Jwks {
+            keys: vec![s.auth.key.public_jwk()],
+        },
+        &s.auth.settings,
+    )
+    .unwrap()
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -68,18 +92,38 @@ async fn partition(table: &str, pk: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
-    out.items().iter().map(|i| i["SK"].as_s().unwrap().clone()).collect()
+    out.items()
+        .iter()
+        .map(|i| i["SK"].as_s().unwrap().clone())
+        .collect()
 }
 
 async fn exists(table: &str, pk: &str, sk: &str) -> bool {
-    let out = client().await.get_item().table_name(table).key("PK", s(pk)).key("SK", s(sk)).send().await.unwrap();
+    let out = client()
+        .await
+        .get_item()
+        .table_name(table)
+        .key("PK", s(pk))
+        .key("SK", s(sk))
+        .send()
+        .await
+        .unwrap();
     out.item.is_some()
 }
 
 /// Every partition key in a table.
 async fn all_pks(table: &str) -> Vec<String> {
-    let out = client().await.scan().table_name(table).send().await.unwrap();
-    out.items().iter().map(|i| i["PK"].as_s().unwrap().clone()).collect()
+    let out = client()
+        .await
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|i| i["PK"].as_s().unwrap().clone())
+        .collect()
 }
 
 fn kinds(sks: &[String]) -> Vec<&str> {
@@ -98,7 +142,13 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
 
     // A tenant in the main table, for contrast.
     let (other_slug, other_email) = unique("maintable");
-    let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&other_slug, &other_email), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/register/",
+        &registration(&other_slug, &other_email),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let other_access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
     let other_id = Uuid::parse_str(res.json()["tenant"]["id"].as_str().unwrap()).unwrap();
@@ -118,19 +168,36 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     s.auth.calls.reset();
     let res = login(&s, &email, "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), ["BatchGetItem", "BatchGetItem", "BatchGetItem", "PutItem"]);
+    assert_eq!(
+        s.auth.calls.calls(),
+        ["BatchGetItem", "BatchGetItem", "BatchGetItem", "PutItem"]
+    );
     let access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
     let refresh = res.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
     assert_eq!(payload(&access)["tbl"], json!(table));
     assert_eq!(payload(&refresh)["tbl"], json!(table));
-    let scope = authenticate(&verifier(&s), Some(&format!("Bearer {access}"))).unwrap().scope().clone();
-    assert_eq!((scope.tenant_id(), scope.table()), (id, Some(table.as_str())));
+    let scope = authenticate(&verifier(&s), Some(&format!("Bearer {access}")))
+        .unwrap()
+        .scope()
+        .clone();
+    assert_eq!(
+        (scope.tenant_id(), scope.table()),
+        (id, Some(table.as_str()))
+    );
 
     // The tenant admin's calls work through the tokens alone.
     let res = call(&s.roles, "GET", "/api/roles/", &access, None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["results"][0]["name"], "Admin");
-    let res = call(&s.roles, "POST", "/api/roles/", &access, Some(json!({"name": "Sales", "permissions": {}})), None).await;
+    let res = call(
+        &s.roles,
+        "POST",
+        "/api/roles/",
+        &access,
+        Some(json!({"name": "Sales", "permissions": {}})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let sales_id = res.json()["id"].as_str().unwrap().to_owned();
     let res = call(&s.users, "GET", "/api/users/me/", &access, None, None).await;
@@ -139,23 +206,59 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     let res = call(&s.tenants, "GET", "/api/tenants/me/", &access, None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["slug"], json!(slug));
-    assert!(res.json().get("dedicated_table").is_none(), "tenant admins are not told where their data lives");
-    let res = call(&s.tenants, "PATCH", "/api/tenants/me/", &access, Some(json!({"name": "Pinned Ltd"})), None).await;
+    assert!(
+        res.json().get("dedicated_table").is_none(),
+        "tenant admins are not told where their data lives"
+    );
+    let res = call(
+        &s.tenants,
+        "PATCH",
+        "/api/tenants/me/",
+        &access,
+        Some(json!({"name": "Pinned Ltd"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(res.json().get("dedicated_table").is_none());
-    let res = call(&s.tenants, "PATCH", "/api/tenants/me/", &access, Some(json!({"dedicated_table": null})), None).await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "tenant admins cannot name a table: {}", res.text());
+    let res = call(
+        &s.tenants,
+        "PATCH",
+        "/api/tenants/me/",
+        &access,
+        Some(json!({"dedicated_table": null})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::BAD_REQUEST,
+        "tenant admins cannot name a table: {}",
+        res.text()
+    );
     let res = call(&s.audit, "GET", "/api/audit/", &access, None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let actions: Vec<String> =
-        res.json()["results"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    let actions: Vec<String> = res.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(actions, ["tenant.update", "role.create", "tenant.create"]);
 
     // A user the admin adds (whose credential the users API writes) logs in too.
     let (_, user_email) = unique("pinneduser");
     let new_user = json!({"email": user_email, "password": "a-good-password", "password_confirm": "a-good-password",
                           "first_name": "Nia", "role_ids": [sales_id]});
-    let res = call(&s.users, "POST", "/api/users/", &access, Some(new_user), None).await;
+    let res = call(
+        &s.users,
+        "POST",
+        "/api/users/",
+        &access,
+        Some(new_user),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let res = login(&s, &user_email, "a-good-password").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -166,29 +269,86 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     // dedicated one, one transaction) and logout.
     let change = json!({"old_password": "a-good-password", "new_password": "another-good-password",
                         "new_password_confirm": "another-good-password"});
-    let res = post_json(&s.auth.app, "/api/auth/password/change/", &change, Some(&user_access)).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/password/change/",
+        &change,
+        Some(&user_access),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(login(&s, &user_email, "another-good-password").await.status, StatusCode::OK);
-    let res = post_json(&s.auth.app, "/api/auth/logout/", &json!({"refresh_token": user_refresh}), Some(&user_access)).await;
+    assert_eq!(
+        login(&s, &user_email, "another-good-password").await.status,
+        StatusCode::OK
+    );
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/logout/",
+        &json!({"refresh_token": user_refresh}),
+        Some(&user_access),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": user_refresh}), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": user_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "logged out");
 
     // Refresh rotates within the dedicated table.
-    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let refreshed = res.json()["access"].as_str().unwrap().to_owned();
     assert_eq!(payload(&refreshed)["tbl"], json!(table));
-    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "a used refresh token stays used");
-    assert_eq!(call(&s.roles, "GET", "/api/roles/", &refreshed, None, None).await.status, StatusCode::OK);
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "a used refresh token stays used"
+    );
+    assert_eq!(
+        call(&s.roles, "GET", "/api/roles/", &refreshed, None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // Where everything is: the tenant's items in its table, none in the main
     // one; the platform-wide items in the main table only.
     let items = partition(&table, &pk).await;
-    assert_eq!(kinds(&items), ["AUDIT", "PROFILE", "ROLE", "ROLENAME", "SUBSCRIPTION", "TOKENFAMILY", "USAGE", "USER"]);
+    assert_eq!(
+        kinds(&items),
+        [
+            "AUDIT",
+            "PROFILE",
+            "ROLE",
+            "ROLENAME",
+            "SUBSCRIPTION",
+            "TOKENFAMILY",
+            "USAGE",
+            "USER"
+        ]
+    );
     assert_eq!(items.iter().filter(|sk| sk.starts_with("USER#")).count(), 2);
-    assert!(partition(&main, &pk).await.is_empty(), "nothing of the tenant in the main table");
+    assert!(
+        partition(&main, &pk).await.is_empty(),
+        "nothing of the tenant in the main table"
+    );
     for (p, sk) in [
         (format!("EMAIL#{email}"), "CLAIM"),
         (format!("EMAIL#{user_email}"), "CLAIM"),
@@ -196,28 +356,75 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         (format!("TENANTROUTE#{id}"), "ROUTE"),
     ] {
         assert!(exists(&main, &p, sk).await, "{p} is in the main table");
-        assert!(!exists(&table, &p, sk).await, "{p} is not in the dedicated table");
+        assert!(
+            !exists(&table, &p, sk).await,
+            "{p} is not in the dedicated table"
+        );
     }
-    assert!(all_pks(&table).await.iter().all(|p| *p == pk), "the dedicated table holds only this tenant");
+    assert!(
+        all_pks(&table).await.iter().all(|p| *p == pk),
+        "the dedicated table holds only this tenant"
+    );
     // The tenant in the main table is untouched by all this.
     let other_pk = format!("TENANT#{other_id}");
-    assert!(partition(&main, &other_pk).await.contains(&"PROFILE".to_owned()));
+    assert!(partition(&main, &other_pk)
+        .await
+        .contains(&"PROFILE".to_owned()));
     assert!(partition(&table, &other_pk).await.is_empty());
 
     // The super admin reaches it by id, in the registry and with X-Tenant-Id.
-    let res = call(&s.tenants, "GET", &format!("/api/tenants/{id}/"), &root, None, None).await;
+    let res = call(
+        &s.tenants,
+        "GET",
+        &format!("/api/tenants/{id}/"),
+        &root,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!((res.json()["name"].clone(), res.json()["dedicated_table"].clone()), (json!("Pinned Ltd"), json!(table)));
-    let res = call(&s.tenants, "GET", &format!("/api/tenants/{other_id}/"), &root, None, None).await;
+    assert_eq!(
+        (
+            res.json()["name"].clone(),
+            res.json()["dedicated_table"].clone()
+        ),
+        (json!("Pinned Ltd"), json!(table))
+    );
+    let res = call(
+        &s.tenants,
+        "GET",
+        &format!("/api/tenants/{other_id}/"),
+        &root,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["dedicated_table"], Value::Null);
-    let listed = call(&s.tenants, "GET", "/api/tenants/", &root, None, None).await.json();
-    let listed: Vec<(Value, Value)> =
-        listed["results"].as_array().unwrap().iter().map(|t| (t["slug"].clone(), t["dedicated_table"].clone())).collect();
-    assert_eq!(listed, [(json!(other_slug), Value::Null), (json!(slug), json!(table))], "oldest first, both tables");
+    let listed = call(&s.tenants, "GET", "/api/tenants/", &root, None, None)
+        .await
+        .json();
+    let listed: Vec<(Value, Value)> = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["slug"].clone(), t["dedicated_table"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (json!(other_slug), Value::Null),
+            (json!(slug), json!(table))
+        ],
+        "oldest first, both tables"
+    );
     let res = call(&s.roles, "GET", "/api/roles/", &root, None, Some(id)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let names: Vec<String> =
-        res.json()["results"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> = res.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"Sales".to_owned()));
     let res = call(&s.users, "GET", "/api/users/", &root, None, Some(id)).await;
@@ -225,43 +432,164 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     assert_eq!(res.json()["results"].as_array().unwrap().len(), 2);
 
     // Its table is fixed: repeating it is fine, changing it is refused.
-    let res = call(&s.tenants, "PATCH", &format!("/api/tenants/{id}/"), &root, Some(json!({"dedicated_table": table, "name": "By ops"})), None).await;
+    let res = call(
+        &s.tenants,
+        "PATCH",
+        &format!("/api/tenants/{id}/"),
+        &root,
+        Some(json!({"dedicated_table": table, "name": "By ops"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["dedicated_table"], json!(table));
     for moved in [json!(null), json!(format!("{main}-tenant-elsewhere"))] {
-        let res = call(&s.tenants, "PATCH", &format!("/api/tenants/{id}/"), &root, Some(json!({"dedicated_table": moved})), None).await;
+        let res = call(
+            &s.tenants,
+            "PATCH",
+            &format!("/api/tenants/{id}/"),
+            &root,
+            Some(json!({"dedicated_table": moved})),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST);
-        assert_eq!(res.json(), json!({"dedicated_table": ["Moving an existing tenant between tables is an offline migration."]}));
+        assert_eq!(
+            res.json(),
+            json!({"dedicated_table": ["Moving an existing tenant between tables is an offline migration."]})
+        );
     }
-    let res = call(&s.tenants, "PATCH", &format!("/api/tenants/{other_id}/"), &root, Some(json!({"dedicated_table": table})), None).await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "a main-table tenant is not moved either");
-    let res = call(&s.tenants, "PUT", &format!("/api/tenants/{id}/"), &root,
-        Some(json!({"name": "By ops", "enabled_modules": ["crm"]})), None).await;
+    let res = call(
+        &s.tenants,
+        "PATCH",
+        &format!("/api/tenants/{other_id}/"),
+        &root,
+        Some(json!({"dedicated_table": table})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::BAD_REQUEST,
+        "a main-table tenant is not moved either"
+    );
+    let res = call(
+        &s.tenants,
+        "PUT",
+        &format!("/api/tenants/{id}/"),
+        &root,
+        Some(json!({"name": "By ops", "enabled_modules": ["crm"]})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 
     // Suspension, by id through the routing item, stops its logins.
-    let res = call(&s.tenants, "POST", &format!("/api/tenants/{id}/suspend/"), &root, None, None).await;
+    let res = call(
+        &s.tenants,
+        "POST",
+        &format!("/api/tenants/{id}/suspend/"),
+        &root,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["is_active"], false);
-    assert_eq!(login(&s, &email, "correct-horse-battery").await.status, StatusCode::FORBIDDEN);
-    let res = call(&s.tenants, "POST", &format!("/api/tenants/{id}/activate/"), &root, None, None).await;
+    assert_eq!(
+        login(&s, &email, "correct-horse-battery").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let res = call(
+        &s.tenants,
+        "POST",
+        &format!("/api/tenants/{id}/activate/"),
+        &root,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["dedicated_table"], json!(table));
-    assert_eq!(login(&s, &email, "correct-horse-battery").await.status, StatusCode::OK);
-    let res = call(&s.audit, "GET", "/api/audit/?entity=tenant", &root, None, Some(id)).await;
+    assert_eq!(
+        login(&s, &email, "correct-horse-battery").await.status,
+        StatusCode::OK
+    );
+    let res = call(
+        &s.audit,
+        "GET",
+        "/api/audit/?entity=tenant",
+        &root,
+        None,
+        Some(id),
+    )
+    .await;
     let entries = res.json()["results"].as_array().unwrap().clone();
-    let created = entries.iter().find(|e| e["action"] == "tenant.create").expect("creation audited");
-    assert_eq!(created["changes"]["dedicated_table"], json!({"before": null, "after": table}));
-    let by_ops: Vec<&str> =
-        entries.iter().filter(|e| e["via_super_admin"] == true).map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(by_ops, ["tenant.activate", "tenant.suspend", "tenant.update", "tenant.update", "tenant.create"], "newest first");
+    let created = entries
+        .iter()
+        .find(|e| e["action"] == "tenant.create")
+        .expect("creation audited");
+    assert_eq!(
+        created["changes"]["dedicated_table"],
+        json!({"before": null, "after": table})
+    );
+    let by_ops: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["via_super_admin"] == true)
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_ops,
+        [
+            "tenant.activate",
+            "tenant.suspend",
+            "tenant.update",
+            "tenant.update",
+            "tenant.create"
+        ],
+        "newest first"
+    );
 
     // The main-table tenant neither sees nor reaches it.
-    assert_eq!(call(&s.roles, "GET", "/api/roles/", &other_access, None, Some(id)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(call(&s.roles, "GET", &format!("/api/roles/{sales_id}/"), &other_access, None, None).await.status, StatusCode::NOT_FOUND);
-    let res = call(&s.roles, "GET", "/api/roles/", &other_access, None, None).await;
-    assert_eq!(res.json()["results"].as_array().unwrap().len(), 1, "only its own Admin role");
-    assert!(payload(&other_access).get("tbl").is_none(), "main-table tenants' tokens carry no table");
     assert_eq!(
-        authenticate(&verifier(&s), Some(&format!("Bearer {other_access}"))).unwrap().scope().table(),
+        call(
+            &s.roles,
+            "GET",
+            "/api/roles/",
+            &other_access,
+            None,
+            Some(id)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(
+            &s.roles,
+            "GET",
+            &format!("/api/roles/{sales_id}/"),
+            &other_access,
+            None,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = call(&s.roles, "GET", "/api/roles/", &other_access, None, None).await;
+    assert_eq!(
+        res.json()["results"].as_array().unwrap().len(),
+        1,
+        "only its own Admin role"
+    );
+    assert!(
+        payload(&other_access).get("tbl").is_none(),
+        "main-table tenants' tokens carry no table"
+    );
+    assert_eq!(
+        authenticate(&verifier(&s), Some(&format!("Bearer {other_access}")))
+            .unwrap()
+            .scope()
+            .table(),
         None
     );
 }
@@ -316,9 +644,16 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
     body["dedicated_table"] = json!("some-other-table");
     let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert!(res.json()["dedicated_table"].is_array() && res.json()["admin_email"].is_array(), "{}", res.text());
+    assert!(
+        res.json()["dedicated_table"].is_array() && res.json()["admin_email"].is_array(),
+        "{}",
+        res.text()
+    );
     // Nothing was created by the refused requests.
-    assert!(all_pks(&main).await.iter().all(|p| p.starts_with("PLAN#")), "only the seeded plans");
+    assert!(
+        all_pks(&main).await.iter().all(|p| p.starts_with("PLAN#")),
+        "only the seeded plans"
+    );
 
     // Public registration cannot choose a table.
     let mut body = registration(&slug, &email);
@@ -329,11 +664,29 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
 
     // Only super admins may create tenants at all, pinned or not.
     let (admin_slug, admin_email) = unique("notroot");
-    let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&admin_slug, &admin_email), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/register/",
+        &registration(&admin_slug, &admin_email),
+        None,
+    )
+    .await;
     let admin = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
     let mut body = registration(&slug, &email);
     body["dedicated_table"] = json!(format!("{main}-tenant-x"));
-    assert_eq!(call(&s.tenants, "POST", "/api/tenants/", &admin, Some(body), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(
+            &s.tenants,
+            "POST",
+            "/api/tenants/",
+            &admin,
+            Some(body),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
 
     // Without a table (or null), creation is as before: the main table.
     let mut body = registration(&slug, &email);
@@ -343,17 +696,28 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
     assert_eq!(res.json()["dedicated_table"], Value::Null);
     let id = res.json()["id"].as_str().unwrap().to_owned();
     assert!(exists(&main, &format!("TENANT#{id}"), "PROFILE").await);
-    assert!(!exists(&main, &format!("TENANTROUTE#{id}"), "ROUTE").await, "main-table tenants have no routing item");
+    assert!(
+        !exists(&main, &format!("TENANTROUTE#{id}"), "ROUTE").await,
+        "main-table tenants have no routing item"
+    );
     let res = login(&s, &email, "correct-horse-battery").await;
-    assert!(payload(res.json()["tokens"]["access"].as_str().unwrap()).get("tbl").is_none());
+    assert!(payload(res.json()["tokens"]["access"].as_str().unwrap())
+        .get("tbl")
+        .is_none());
 
     // A creation refused for a taken slug leaves no routing item behind.
     let table = dedicated_table(&s, "late").await;
     let mut body = registration(&slug, &unique("late").1);
     body["dedicated_table"] = json!(table);
     let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
-    assert_eq!(res.json(), json!({"tenant_slug": ["A tenant with this slug already exists."]}));
-    assert!(!all_pks(&main).await.iter().any(|p| p.starts_with("TENANTROUTE#")));
+    assert_eq!(
+        res.json(),
+        json!({"tenant_slug": ["A tenant with this slug already exists."]})
+    );
+    assert!(!all_pks(&main)
+        .await
+        .iter()
+        .any(|p| p.starts_with("TENANTROUTE#")));
     assert!(all_pks(&table).await.is_empty());
 }
 
@@ -366,18 +730,33 @@ async fn every_policy_that_reaches_tenant_data_reaches_dedicated_tables_too() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let Some(policies) = resource["Properties"]["Policies"].as_sequence() else { continue };
-        for statement in policies.iter().filter_map(|p| p["Statement"].as_sequence()).flatten() {
-            let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().filter_map(|a| a.as_str()).collect();
+        let Some(policies) = resource["Properties"]["Policies"].as_sequence() else {
+            continue;
+        };
+        for statement in policies
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+        {
+            let actions: Vec<&str> = statement["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
             let touches_items = actions.iter().any(|a| {
-                a.starts_with("dynamodb:") && !matches!(*a, "dynamodb:DescribeTable" | "dynamodb:DescribeTimeToLive")
+                a.starts_with("dynamodb:")
+                    && !matches!(*a, "dynamodb:DescribeTable" | "dynamodb:DescribeTimeToLive")
             });
             if !touches_items {
                 continue;
             }
             // The wildcard also covers the dedicated tables' indexes.
             let resources = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
-            assert!(resources.contains("${Table.Arn}-tenant-*"), "{name:?}: {resources}");
+            assert!(
+                resources.contains("${Table.Arn}-tenant-*"),
+                "{name:?}: {resources}"
+            );
             checked += 1;
         }
     }

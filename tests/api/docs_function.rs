@@ -7,7 +7,12 @@ use shared::store::{CursorSigner, Store};
 use tests::{fresh_store, get, post_json};
 
 async fn app() -> axum::Router {
-    docs::router(docs::AppState { store: fresh_store().await }, &HttpConfig::default())
+    docs::router(
+        docs::AppState {
+            store: fresh_store().await,
+        },
+        &HttpConfig::default(),
+    )
 }
 
 #[tokio::test]
@@ -38,7 +43,12 @@ async fn the_openapi_document_is_gzip_compressed_for_clients_that_accept_it() {
     assert_eq!(gzip.headers["content-encoding"], "gzip");
     assert_eq!(&gzip.body[..2], &[0x1f, 0x8b], "a gzip stream");
     // At least four times smaller than the plain document.
-    assert!(gzip.body.len() * 4 < plain.body.len(), "{} of {} bytes", gzip.body.len(), plain.body.len());
+    assert!(
+        gzip.body.len() * 4 < plain.body.len(),
+        "{} of {} bytes",
+        gzip.body.len(),
+        plain.body.len()
+    );
 }
 
 #[tokio::test]
@@ -54,7 +64,11 @@ async fn serves_swagger_ui_pointing_at_the_schema() {
     assert_eq!(css.status, StatusCode::OK);
     // The slash-less form reaches the UI too (redirect or page).
     let bare = get(&app, "/api/docs").await;
-    assert!(bare.status.is_success() || bare.status.is_redirection(), "{}", bare.status);
+    assert!(
+        bare.status.is_success() || bare.status.is_redirection(),
+        "{}",
+        bare.status
+    );
 }
 
 #[tokio::test]

@@ -19,18 +19,46 @@ fn the_template_table_has_the_keys_the_code_uses() {
     let def = TableDefinition::from_template(&template_yaml()).unwrap();
     assert_eq!(def.hash_key, keys::PK);
     assert_eq!(def.range_key.as_deref(), Some(keys::SK));
-    let gsi = def.indexes.iter().find(|i| i.name == keys::GSI1).expect("GSI1 is defined");
+    let gsi = def
+        .indexes
+        .iter()
+        .find(|i| i.name == keys::GSI1)
+        .expect("GSI1 is defined");
     assert_eq!(gsi.hash_key, keys::GSI1PK);
     assert_eq!(gsi.range_key.as_deref(), Some(keys::GSI1SK));
-    let gsi2 = def.indexes.iter().find(|i| i.name == keys::GSI2).expect("GSI2 is defined");
-    assert_eq!(gsi2.hash_key, keys::PK, "GSI2 orders items inside their own partition");
+    let gsi2 = def
+        .indexes
+        .iter()
+        .find(|i| i.name == keys::GSI2)
+        .expect("GSI2 is defined");
+    assert_eq!(
+        gsi2.hash_key,
+        keys::PK,
+        "GSI2 orders items inside their own partition"
+    );
     assert_eq!(gsi2.range_key.as_deref(), Some(keys::GSI2SK));
-    let gsi3 = def.indexes.iter().find(|i| i.name == keys::GSI3).expect("GSI3 is defined");
+    let gsi3 = def
+        .indexes
+        .iter()
+        .find(|i| i.name == keys::GSI3)
+        .expect("GSI3 is defined");
     assert_eq!(gsi3.hash_key, keys::GSI3PK);
     assert_eq!(gsi3.range_key.as_deref(), Some(keys::GSI3SK));
     assert_eq!(def.ttl_attribute.as_deref(), Some(keys::TTL));
-    for attr in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK, keys::GSI3PK, keys::GSI3SK] {
-        assert_eq!(def.attributes.get(attr).map(String::as_str), Some("S"), "{attr} is a string key");
+    for attr in [
+        keys::PK,
+        keys::SK,
+        keys::GSI1PK,
+        keys::GSI1SK,
+        keys::GSI2SK,
+        keys::GSI3PK,
+        keys::GSI3SK,
+    ] {
+        assert_eq!(
+            def.attributes.get(attr).map(String::as_str),
+            Some("S"),
+            "{attr} is a string key"
+        );
     }
 }
 
@@ -52,7 +80,14 @@ fn local_router_and_template_routes_are_identical() {
 fn every_template_function_is_a_workspace_binary() {
     let template = template_routes(&template_yaml());
     for (_, _, function) in template {
-        let manifest = repo_root().join("functions").join(&function).join("Cargo.toml");
-        assert!(manifest.exists(), "template routes to {function}, but {} is missing", manifest.display());
+        let manifest = repo_root()
+            .join("functions")
+            .join(&function)
+            .join("Cargo.toml");
+        assert!(
+            manifest.exists(),
+            "template routes to {function}, but {} is missing",
+            manifest.display()
+        );
     }
 }

@@ -23,11 +23,11 @@
 use crate::roles::{claims_of, setup, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
+use shared::invoicing::{self, Step};
 use shared::keys;
 use shared::permissions::Module;
-use shared::store::Condition;
-use shared::invoicing::{self, Step};
 use shared::records::{InvoiceRecord, InvoiceRefRecord};
+use shared::store::Condition;
 use shared::store::TenantScope;
 use shared::tenancy::{self, NewTenant, TrialTerms};
 use std::collections::HashMap;
@@ -44,7 +44,15 @@ enum Who {
     OtherA,
 }
 
-const WHO: [Who; 7] = [Who::Anon, Who::Member, Who::Admin, Who::Other, Who::Super, Who::SuperA, Who::OtherA];
+const WHO: [Who; 7] = [
+    Who::Anon,
+    Who::Member,
+    Who::Admin,
+    Who::Other,
+    Who::Super,
+    Who::SuperA,
+    Who::OtherA,
+];
 
 impl Who {
     fn label(self) -> &'static str {
@@ -140,7 +148,15 @@ struct Row {
 }
 
 fn row(func: Fn_, method: &'static str, path: &'static str, body: Body, expect: [u16; 7]) -> Row {
-    Row { func, method, path, body, expect, platform: false, sees: None }
+    Row {
+        func,
+        method,
+        path,
+        body,
+        expect,
+        platform: false,
+        sees: None,
+    }
 }
 
 impl Row {
@@ -344,7 +360,11 @@ fn fill(v: &Value, ids: &HashMap<&'static str, String>, token: &str) -> Value {
             Value::String(out)
         }
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, ids, token)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, ids, token))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), fill(x, ids, token)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -358,7 +378,10 @@ async fn request(
     tenant: Option<&str>,
     body: Option<&Value>,
 ) -> TestResponse {
-    let mut req = http::Request::builder().method(method).uri(uri).header("host", "api.test");
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "api.test");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -376,7 +399,15 @@ async fn request(
 }
 
 /// A fixture step that must succeed.
-async fn must(s: &Setup, func: Fn_, method: &str, uri: &str, token: &str, body: Option<Value>, status: StatusCode) -> Value {
+async fn must(
+    s: &Setup,
+    func: Fn_,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
     let res = request(s, func, method, uri, Some(token), None, body.as_ref()).await;
     assert_eq!(res.status, status, "fixture {method} {uri}: {}", res.text());
     if res.body.is_empty() {
@@ -387,18 +418,53 @@ async fn must(s: &Setup, func: Fn_, method: &str, uri: &str, token: &str, body: 
 }
 
 async fn login(s: &Setup, email: &str, password: &str) -> (String, String) {
-    let res = request(s, Fn_::Auth, "POST", "/api/auth/login/", None, None, Some(&json!({"email": email, "password": password}))).await;
-    assert_eq!(res.status, StatusCode::OK, "fixture login {email}: {}", res.text());
+    let res = request(
+        s,
+        Fn_::Auth,
+        "POST",
+        "/api/auth/login/",
+        None,
+        None,
+        Some(&json!({"email": email, "password": password})),
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "fixture login {email}: {}",
+        res.text()
+    );
     let tokens = &res.json()["tokens"];
-    (tokens["access"].as_str().unwrap().to_owned(), tokens["refresh"].as_str().unwrap().to_owned())
+    (
+        tokens["access"].as_str().unwrap().to_owned(),
+        tokens["refresh"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn register(s: &Setup, prefix: &str) -> Login {
     let (slug, email) = unique(prefix);
-    let res = request(s, Fn_::Auth, "POST", "/api/auth/register/", None, None, Some(&registration(&slug, &email))).await;
-    assert_eq!(res.status, StatusCode::CREATED, "fixture register: {}", res.text());
+    let res = request(
+        s,
+        Fn_::Auth,
+        "POST",
+        "/api/auth/register/",
+        None,
+        None,
+        Some(&registration(&slug, &email)),
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::CREATED,
+        "fixture register: {}",
+        res.text()
+    );
     let access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
-    Login { email, password: "correct-horse-battery".into(), access }
+    Login {
+        email,
+        password: "correct-horse-battery".into(),
+        access,
+    }
 }
 
 /// A platform tenant whose administrator is a super admin, made as
@@ -417,13 +483,26 @@ async fn super_admin(s: &Setup) -> Login {
             admin_password_hash: shared::auth::hash_password(password.clone()).await.unwrap(),
             admin_is_super_admin: true,
         },
-        &TrialTerms { plan_id: None, trial_days: 36_500, modules: Module::ALL.to_vec() },
+        &TrialTerms {
+            plan_id: None,
+            trial_days: 36_500,
+            modules: Module::ALL.to_vec(),
+        },
         time::OffsetDateTime::now_utc(),
     );
-    tenancy::provision(&s.auth.store, &provisioned, |_| {}).await.unwrap();
+    tenancy::provision(&s.auth.store, &provisioned, |_| {})
+        .await
+        .unwrap();
     let (access, _) = login(s, &email, &password).await;
-    assert!(claims_of(s, &access).is_super_admin, "the platform admin's token says super admin");
-    Login { email, password, access }
+    assert!(
+        claims_of(s, &access).is_super_admin,
+        "the platform admin's token says super admin"
+    );
+    Login {
+        email,
+        password,
+        access,
+    }
 }
 
 async fn fixture() -> Fx {
@@ -432,7 +511,12 @@ async fn fixture() -> Fx {
     // creates many users in tenant A, and the limit is not what it tests.
     for mut plan in tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         plan.max_users = None;
-        s.auth.store.platform().put(&keys::plan(plan.id), &plan, Condition::Always).await.unwrap();
+        s.auth
+            .store
+            .platform()
+            .put(&keys::plan(plan.id), &plan, Condition::Always)
+            .await
+            .unwrap();
     }
     let admin = register(&s, "matrixa").await;
     let other = register(&s, "matrixb").await;
@@ -452,13 +536,29 @@ async fn fixture() -> Fx {
         .as_str()
         .unwrap()
         .to_owned();
-    let role = must(&s, Fn_::Roles, "POST", "/api/roles/", &admin.access, Some(json!({"name": "Plain"})), StatusCode::CREATED)
-        .await["id"]
+    let role = must(
+        &s,
+        Fn_::Roles,
+        "POST",
+        "/api/roles/",
+        &admin.access,
+        Some(json!({"name": "Plain"})),
+        StatusCode::CREATED,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let team = must(&s, Fn_::Teams, "POST", "/api/teams/", &admin.access, Some(json!({"name": "North"})), StatusCode::CREATED)
-        .await["id"]
+    let team = must(
+        &s,
+        Fn_::Teams,
+        "POST",
+        "/api/teams/",
+        &admin.access,
+        Some(json!({"name": "North"})),
+        StatusCode::CREATED,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -467,21 +567,46 @@ async fn fixture() -> Fx {
     let mut body = user_body();
     body["email"] = json!(member_email);
     body["role_ids"] = json!([member_role]);
-    let member_id = must(&s, Fn_::Users, "POST", "/api/users/", &admin.access, Some(body), StatusCode::CREATED).await["id"]
+    let member_id = must(
+        &s,
+        Fn_::Users,
+        "POST",
+        "/api/users/",
+        &admin.access,
+        Some(body),
+        StatusCode::CREATED,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let (member_access, _) = login(&s, &member_email, "a-good-password").await;
-    let member = Login { email: member_email, password: "a-good-password".into(), access: member_access };
+    let member = Login {
+        email: member_email,
+        password: "a-good-password".into(),
+        access: member_access,
+    };
     let claims = claims_of(&s, &member.access);
-    assert!(!shared::auth::is_tenant_admin(&claims), "the member is not an administrator");
+    assert!(
+        !shared::auth::is_tenant_admin(&claims),
+        "the member is not an administrator"
+    );
     assert_eq!(claims.tenant_id, a.tenant_id);
 
     let mut body = user_body();
     body["email"] = json!(unique("matrixu").1);
     body["role_ids"] = json!([role]);
     body["team_ids"] = json!([team]);
-    let user = must(&s, Fn_::Users, "POST", "/api/users/", &admin.access, Some(body), StatusCode::CREATED).await["id"]
+    let user = must(
+        &s,
+        Fn_::Users,
+        "POST",
+        "/api/users/",
+        &admin.access,
+        Some(body),
+        StatusCode::CREATED,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -498,26 +623,69 @@ async fn fixture() -> Fx {
 
     // A plan of the platform's (not tenant data: see `secrets`).
     let plan_body = fill(&plan_body(), &ids, &fresh_token());
-    let plan = must(&s, Fn_::Plans, "POST", "/api/plans/", &root.access, Some(plan_body), StatusCode::CREATED).await["id"]
+    let plan = must(
+        &s,
+        Fn_::Plans,
+        "POST",
+        "/api/plans/",
+        &root.access,
+        Some(plan_body),
+        StatusCode::CREATED,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     // A takes the Starter plan; once its trial has ended the scheduler
     // issues its first invoice.
     let body = json!({"plan_id": STARTER_PLAN, "billing_cycle": "monthly"});
-    let subscribed = must(&s, Fn_::Subscriptions, "POST", "/api/subscriptions/subscribe/", &admin.access, Some(body), StatusCode::OK).await;
+    let subscribed = must(
+        &s,
+        Fn_::Subscriptions,
+        "POST",
+        "/api/subscriptions/subscribe/",
+        &admin.access,
+        Some(body),
+        StatusCode::OK,
+    )
+    .await;
     let subscription = subscribed["id"].as_str().unwrap().to_owned();
     let a_scope = crate::roles::scope(&s, &admin.access);
     let trial_end = subscribed["trial_ends_at"].as_str().unwrap();
-    let trial_end = time::OffsetDateTime::parse(trial_end, &time::format_description::well_known::Rfc3339).unwrap();
+    let trial_end =
+        time::OffsetDateTime::parse(trial_end, &time::format_description::well_known::Rfc3339)
+            .unwrap();
     let policy = shared::billing::BillingPolicy::default();
-    let invoice = match invoicing::advance_once(&s.auth.store, &a_scope, &policy, trial_end + time::Duration::minutes(1)).await {
-        Ok(Step::Applied { invoice: Some(invoice), .. }) => invoice,
+    let invoice = match invoicing::advance_once(
+        &s.auth.store,
+        &a_scope,
+        &policy,
+        trial_end + time::Duration::minutes(1),
+    )
+    .await
+    {
+        Ok(Step::Applied {
+            invoice: Some(invoice),
+            ..
+        }) => invoice,
         other => panic!("fixture invoice: {other:?}"),
     };
     let mut ids = ids;
-    ids.extend([("{plan}", plan), ("{subscription}", subscription), ("{invoice}", invoice.id.to_string())]);
-    Fx { s, ids, member, admin, other, root, a_scope, invoice: *invoice }
+    ids.extend([
+        ("{plan}", plan),
+        ("{subscription}", subscription),
+        ("{invoice}", invoice.id.to_string()),
+    ]);
+    Fx {
+        s,
+        ids,
+        member,
+        admin,
+        other,
+        root,
+        a_scope,
+        invoice: *invoice,
+    }
 }
 
 impl Fx {
@@ -537,7 +705,16 @@ impl Fx {
 
     async fn create(&self, func: Fn_, uri: &str, body: Value) -> String {
         let body = fill(&body, &self.ids, &fresh_token());
-        must(&self.s, func, "POST", uri, &self.admin.access, Some(body), StatusCode::CREATED).await["id"]
+        must(
+            &self.s,
+            func,
+            "POST",
+            uri,
+            &self.admin.access,
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -546,13 +723,28 @@ impl Fx {
     /// A new resource of tenant A (or a new tenant) for one cell.
     async fn fresh(&self, kind: &str) -> String {
         match kind {
-            "{fresh_role}" => self.create(Fn_::Roles, "/api/roles/", json!({"name": "Fresh {unique}"})).await,
-            "{fresh_team}" => self.create(Fn_::Teams, "/api/teams/", json!({"name": "Fresh {unique}"})).await,
+            "{fresh_role}" => {
+                self.create(Fn_::Roles, "/api/roles/", json!({"name": "Fresh {unique}"}))
+                    .await
+            }
+            "{fresh_team}" => {
+                self.create(Fn_::Teams, "/api/teams/", json!({"name": "Fresh {unique}"}))
+                    .await
+            }
             "{fresh_user}" => self.create(Fn_::Users, "/api/users/", user_body()).await,
             "{fresh_inactive_user}" => {
                 let id = self.create(Fn_::Users, "/api/users/", user_body()).await;
                 let uri = format!("/api/users/{id}/");
-                must(&self.s, Fn_::Users, "DELETE", &uri, &self.admin.access, None, StatusCode::NO_CONTENT).await;
+                must(
+                    &self.s,
+                    Fn_::Users,
+                    "DELETE",
+                    &uri,
+                    &self.admin.access,
+                    None,
+                    StatusCode::NO_CONTENT,
+                )
+                .await;
                 id
             }
             "{fresh_holder}" => {
@@ -562,7 +754,16 @@ impl Fx {
             }
             "{fresh_plan}" => {
                 let body = fill(&plan_body(), &self.ids, &fresh_token());
-                must(&self.s, Fn_::Plans, "POST", "/api/plans/", &self.root.access, Some(body), StatusCode::CREATED).await["id"]
+                must(
+                    &self.s,
+                    Fn_::Plans,
+                    "POST",
+                    "/api/plans/",
+                    &self.root.access,
+                    Some(body),
+                    StatusCode::CREATED,
+                )
+                .await["id"]
                     .as_str()
                     .unwrap()
                     .to_owned()
@@ -571,11 +772,24 @@ impl Fx {
                 // Another pending invoice of A, stored as the scheduler stores
                 // one (it issues one per period, so a copy with a new id).
                 let id = uuid::Uuid::now_v7();
-                let invoice = InvoiceRecord { id, ..self.invoice.clone() };
+                let invoice = InvoiceRecord {
+                    id,
+                    ..self.invoice.clone()
+                };
                 let store = &self.s.auth.store;
-                store.tenant(&self.a_scope).put(&keys::invoice(id), &invoice, Condition::NotExists).await.unwrap();
-                let reference = InvoiceRefRecord { tenant_id: self.a_scope.tenant_id() };
-                store.platform().put(&keys::invoice_ref(id), &reference, Condition::NotExists).await.unwrap();
+                store
+                    .tenant(&self.a_scope)
+                    .put(&keys::invoice(id), &invoice, Condition::NotExists)
+                    .await
+                    .unwrap();
+                let reference = InvoiceRefRecord {
+                    tenant_id: self.a_scope.tenant_id(),
+                };
+                store
+                    .platform()
+                    .put(&keys::invoice_ref(id), &reference, Condition::NotExists)
+                    .await
+                    .unwrap();
                 id.to_string()
             }
             "{fresh_tenant}" | "{fresh_suspended_tenant}" => {
@@ -583,7 +797,16 @@ impl Fx {
                 let id = claims_of(&self.s, &login.access).tenant_id.to_string();
                 if kind == "{fresh_suspended_tenant}" {
                     let uri = format!("/api/tenants/{id}/suspend/");
-                    must(&self.s, Fn_::Tenants, "POST", &uri, &self.root.access, None, StatusCode::OK).await;
+                    must(
+                        &self.s,
+                        Fn_::Tenants,
+                        "POST",
+                        &uri,
+                        &self.root.access,
+                        None,
+                        StatusCode::OK,
+                    )
+                    .await;
                 }
                 id
             }
@@ -595,7 +818,17 @@ impl Fx {
     async fn path(&self, template: &str) -> (String, Option<String>) {
         let mut path = template.to_owned();
         let mut fresh = None;
-        for kind in ["{fresh_role}", "{fresh_team}", "{fresh_user}", "{fresh_inactive_user}", "{fresh_holder}", "{fresh_tenant}", "{fresh_suspended_tenant}", "{fresh_plan}", "{fresh_invoice}"] {
+        for kind in [
+            "{fresh_role}",
+            "{fresh_team}",
+            "{fresh_user}",
+            "{fresh_inactive_user}",
+            "{fresh_holder}",
+            "{fresh_tenant}",
+            "{fresh_suspended_tenant}",
+            "{fresh_plan}",
+            "{fresh_invoice}",
+        ] {
             if path.contains(kind) {
                 let id = self.fresh(kind).await;
                 path = path.replace(kind, &id);
@@ -634,7 +867,11 @@ impl Fx {
     /// Ids of tenant A an outsider must never be shown.
     fn secrets(&self) -> Vec<&str> {
         // Plans are the platform's, shown to everyone signed in.
-        self.ids.iter().filter(|(k, _)| **k != "{plan}").map(|(_, v)| v.as_str()).collect()
+        self.ids
+            .iter()
+            .filter(|(k, _)| **k != "{plan}")
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -664,22 +901,61 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
                 let l = own.unwrap_or(&fx.admin);
                 let new = format!("changed-{}", fresh_token());
                 let body = json!({"old_password": l.password, "new_password": new, "new_password_confirm": new});
-                let res = request(&fx.s, row.func, row.method, &path, token, header, Some(&body)).await;
+                let res = request(
+                    &fx.s,
+                    row.func,
+                    row.method,
+                    &path,
+                    token,
+                    header,
+                    Some(&body),
+                )
+                .await;
                 if res.status.is_success() {
                     // Put the password back, so that later logins work.
                     let back = json!({"old_password": new, "new_password": l.password, "new_password_confirm": l.password});
-                    let restore = request(&fx.s, row.func, row.method, &path, Some(&l.access), None, Some(&back)).await;
-                    assert_eq!(restore.status, StatusCode::OK, "restoring the password: {}", restore.text());
+                    let restore = request(
+                        &fx.s,
+                        row.func,
+                        row.method,
+                        &path,
+                        Some(&l.access),
+                        None,
+                        Some(&back),
+                    )
+                    .await;
+                    assert_eq!(
+                        restore.status,
+                        StatusCode::OK,
+                        "restoring the password: {}",
+                        restore.text()
+                    );
                 }
                 (res, Some(body))
             } else {
                 let body = fx.body(&row.body, who).await;
-                (request(&fx.s, row.func, row.method, &path, token, header, body.as_ref()).await, body)
+                (
+                    request(
+                        &fx.s,
+                        row.func,
+                        row.method,
+                        &path,
+                        token,
+                        header,
+                        body.as_ref(),
+                    )
+                    .await,
+                    body,
+                )
             };
 
             let actual = res.status.as_u16();
             let text = res.text();
-            let shown = if text.len() > 600 { format!("{}…", &text[..600]) } else { text.clone() };
+            let shown = if text.len() > 600 {
+                format!("{}…", &text[..600])
+            } else {
+                text.clone()
+            };
             let cell = format!(
                 "{} {} {} as {} (fresh: {}, sent: {})",
                 row.func.label(),
@@ -690,7 +966,9 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
                 sent.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
             );
             if actual != expected {
-                problems.push(format!("{cell}: expected {expected}, got {actual}; body: {shown}"));
+                problems.push(format!(
+                    "{cell}: expected {expected}, got {actual}; body: {shown}"
+                ));
             }
             // Outsiders never see A's ids (the super admin's registry aside).
             let checks_leaks = who.outsider() && !(row.platform && who == Who::Super);
@@ -706,19 +984,37 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
                 }
             }
             // A's admin, and the super admin inside A, see A's data.
-            if let (Some(key), true) = (row.sees, matches!(who, Who::Admin | Who::SuperA) && res.status.is_success()) {
+            if let (Some(key), true) = (
+                row.sees,
+                matches!(who, Who::Admin | Who::SuperA) && res.status.is_success(),
+            ) {
                 let id = &fx.ids[key];
                 if !text.contains(id.as_str()) {
-                    problems.push(format!("{cell}: the answer lacks A's {key} {id}; body: {shown}"));
+                    problems.push(format!(
+                        "{cell}: the answer lacks A's {key} {id}; body: {shown}"
+                    ));
                 }
             }
-            cells.push(Cell { who, expected, actual });
+            cells.push(Cell {
+                who,
+                expected,
+                actual,
+            });
         }
-        table.push((format!("{:<7} {:<6} {}", row.func.label(), row.method, row.path), cells));
+        table.push((
+            format!("{:<7} {:<6} {}", row.func.label(), row.method, row.path),
+            cells,
+        ));
     }
 
     // The matrix, printed with --nocapture: `status` per cell, `!` marks a mismatch.
-    println!("\n{:<70} {}", "endpoint", WHO.iter().map(|w| format!("{:>8}", w.label())).collect::<String>());
+    println!(
+        "\n{:<70} {}",
+        "endpoint",
+        WHO.iter()
+            .map(|w| format!("{:>8}", w.label()))
+            .collect::<String>()
+    );
     for (name, cells) in &table {
         let line: String = cells
             .iter()
@@ -734,5 +1030,10 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
     }
     println!("{} rows × {} callers", table.len(), WHO.len());
 
-    assert!(problems.is_empty(), "{} permission-matrix problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} permission-matrix problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

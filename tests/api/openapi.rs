@@ -13,11 +13,22 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
     let config = shared::http::HttpConfig::default();
     let key = shared::auth::SigningKeyPair::generate("k");
     let settings = shared::auth::TokenSettings::default();
-    let jwks = shared::auth::Jwks { keys: vec![key.public_jwk()] };
+    let jwks = shared::auth::Jwks {
+        keys: vec![key.public_jwk()],
+    };
     let verifier = std::sync::Arc::new(shared::auth::TokenVerifier::new(&jwks, &settings).unwrap());
     let signer = shared::auth::TokenSigner::new(key, settings);
     vec![
-        ("docs", docs::routes().split_for_parts().1, docs::router(docs::AppState { store: store.clone() }, &config)),
+        (
+            "docs",
+            docs::routes().split_for_parts().1,
+            docs::router(
+                docs::AppState {
+                    store: store.clone(),
+                },
+                &config,
+            ),
+        ),
         (
             "auth",
             auth::routes().split_for_parts().1,
@@ -26,42 +37,90 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "roles",
             roles::routes().split_for_parts().1,
-            roles::router(roles::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            roles::router(
+                roles::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "audit",
             audit::routes().split_for_parts().1,
-            audit::router(audit::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            audit::router(
+                audit::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "tenants",
             tenants::routes().split_for_parts().1,
-            tenants::router(tenants::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            tenants::router(
+                tenants::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "users",
             users::routes().split_for_parts().1,
-            users::router(users::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            users::router(
+                users::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "teams",
             teams::routes().split_for_parts().1,
-            teams::router(teams::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            teams::router(
+                teams::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "plans",
             plans::routes().split_for_parts().1,
-            plans::router(plans::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            plans::router(
+                plans::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "subscriptions",
             subscriptions::routes().split_for_parts().1,
-            subscriptions::router(subscriptions::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            subscriptions::router(
+                subscriptions::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
         (
             "invoices",
             invoices::routes().split_for_parts().1,
-            invoices::router(invoices::AppState { store: store.clone(), verifier: verifier.clone() }, &config),
+            invoices::router(
+                invoices::AppState {
+                    store: store.clone(),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
         ),
     ]
 }
@@ -85,7 +144,13 @@ fn operations(item: &PathItem) -> Vec<Method> {
 fn concrete(path: &str) -> String {
     // Any value fits a path parameter for routing purposes.
     path.split('/')
-        .map(|seg| if seg.starts_with('{') { "00000000-0000-0000-0000-000000000001" } else { seg })
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "00000000-0000-0000-0000-000000000001"
+            } else {
+                seg
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -97,9 +162,16 @@ async fn every_documented_operation_is_routed_and_in_the_platform_document() {
     for (name, doc, app) in functions().await {
         assert!(!doc.paths.paths.is_empty(), "{name} documents no operation");
         for (path, item) in &doc.paths.paths {
-            let merged = platform.paths.paths.get(path).unwrap_or_else(|| panic!("{path} of {name} missing from /api/schema/"));
+            let merged = platform
+                .paths
+                .paths
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} of {name} missing from /api/schema/"));
             for method in operations(item) {
-                assert!(operations(merged).contains(&method), "{method} {path} missing from the platform document");
+                assert!(
+                    operations(merged).contains(&method),
+                    "{method} {path} missing from the platform document"
+                );
                 let req = Request::builder()
                     .method(method.clone())
                     .uri(concrete(path))
@@ -107,9 +179,17 @@ async fn every_documented_operation_is_routed_and_in_the_platform_document() {
                     .body(Body::from("{}"))
                     .unwrap();
                 let res = send(&app, req).await;
-                assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
+                assert_ne!(
+                    res.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is documented but not routed"
+                );
                 if res.status == StatusCode::NOT_FOUND {
-                    assert_ne!(res.json()["detail"], "No endpoint matches this path.", "{method} {path} is not routed");
+                    assert_ne!(
+                        res.json()["detail"],
+                        "No endpoint matches this path.",
+                        "{method} {path} is not routed"
+                    );
                 }
                 checked += 1;
             }
@@ -128,13 +208,19 @@ fn no_function_registers_an_undocumented_route() {
         for file in walk(&src) {
             let text = std::fs::read_to_string(&file).unwrap();
             for (n, line) in text.lines().enumerate() {
-                if line.contains(".route(") || line.contains(".route_service(") || line.contains(".nest(") {
+                if line.contains(".route(")
+                    || line.contains(".route_service(")
+                    || line.contains(".nest(")
+                {
                     offenders.push(format!("{}:{}", file.display(), n + 1));
                 }
             }
         }
     }
-    assert!(offenders.is_empty(), "routes registered outside routes!(): {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "routes registered outside routes!(): {offenders:?}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -155,16 +241,25 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn every_function_in_the_template_contributes_to_the_document() {
     let routes = tests::routes::template_routes(&tests::template_yaml());
-    let functions: std::collections::BTreeSet<_> = routes.iter().map(|(_, _, f)| f.clone()).collect();
+    let functions: std::collections::BTreeSet<_> =
+        routes.iter().map(|(_, _, f)| f.clone()).collect();
     let platform = docs::openapi();
     for function in functions {
         let prefixes: Vec<String> = routes
             .iter()
             .filter(|(_, _, f)| *f == function)
-            .map(|(_, p, _)| p.trim_end_matches("{*proxy}").trim_end_matches('/').to_owned())
+            .map(|(_, p, _)| {
+                p.trim_end_matches("{*proxy}")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
             .collect();
         assert!(
-            platform.paths.paths.keys().any(|p| prefixes.iter().any(|pre| p.starts_with(pre.as_str()))),
+            platform
+                .paths
+                .paths
+                .keys()
+                .any(|p| prefixes.iter().any(|pre| p.starts_with(pre.as_str()))),
             "no documented operation is served by {function}"
         );
     }

@@ -9,7 +9,13 @@ use shared::store::PageRequest;
 use tests::send;
 use uuid::Uuid;
 
-pub(crate) async fn call(s: &Setup, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> tests::TestResponse {
+pub(crate) async fn call(
+    s: &Setup,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> tests::TestResponse {
     let mut req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -43,7 +49,13 @@ fn growth(slug: &str) -> Value {
 async fn audit_of(s: &Setup, token: &str) -> Vec<AuditRecord> {
     let scope = scope(s, token);
     let page = PageRequest::new(100, None, "audit");
-    s.auth.store.tenant(&scope).query::<AuditRecord>(&keys::audit_log(), &page).await.unwrap().items
+    s.auth
+        .store
+        .tenant(&scope)
+        .query::<AuditRecord>(&keys::audit_log(), &page)
+        .await
+        .unwrap()
+        .items
 }
 
 #[tokio::test]
@@ -51,9 +63,20 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     let s = setup().await;
     let root = root(&s);
     s.auth.calls.reset();
-    let res = call(&s, "POST", "/api/plans/", Some(&root), Some(growth("growth"))).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/plans/",
+        Some(&root),
+        Some(growth("growth")),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), vec!["TransactWriteItems"], "a create is one transaction");
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["TransactWriteItems"],
+        "a create is one transaction"
+    );
     let plan = res.json();
     assert_eq!(plan["price_monthly"], "49.00");
     assert_eq!(plan["price_yearly"], "490.50");
@@ -65,9 +88,19 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     let id = plan["id"].as_str().unwrap().to_owned();
 
     // Slugs are unique platform-wide.
-    let res = call(&s, "POST", "/api/plans/", Some(&root), Some(growth("growth"))).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/plans/",
+        Some(&root),
+        Some(growth("growth")),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"slug": ["A plan with this slug already exists."]}));
+    assert_eq!(
+        res.json(),
+        json!({"slug": ["A plan with this slug already exists."]})
+    );
 
     // Money is never a float, never negative, never more than two decimals.
     for (field, bad) in [
@@ -96,7 +129,14 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     );
 
     // Stored exactly.
-    let stored: PlanRecord = s.auth.store.platform().get(&keys::plan(id.parse().unwrap())).await.unwrap().unwrap();
+    let stored: PlanRecord = s
+        .auth
+        .store
+        .platform()
+        .get(&keys::plan(id.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.price_yearly.to_string(), "490.50");
 
     // PATCH: a new price, unlimited users, a new slug; the old slug is free again.
@@ -112,26 +152,58 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["GetItem", "TransactWriteItems"]);
     let patched = res.json();
-    assert_eq!((patched["price_monthly"].as_str(), patched["max_users"].clone()), (Some("59.99"), Value::Null));
+    assert_eq!(
+        (
+            patched["price_monthly"].as_str(),
+            patched["max_users"].clone()
+        ),
+        (Some("59.99"), Value::Null)
+    );
     assert_eq!(patched["currency"], "EUR");
     assert_eq!(patched["price_yearly"], "490.50", "untouched");
-    let res = call(&s, "POST", "/api/plans/", Some(&root), Some(growth("growth"))).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/plans/",
+        Some(&root),
+        Some(growth("growth")),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
 
     // PUT replaces every field.
     let mut body = growth("growth-2");
     body["name"] = json!("Growth Plus");
-    let res = call(&s, "PUT", &format!("/api/plans/{id}/"), Some(&root), Some(body)).await;
+    let res = call(
+        &s,
+        "PUT",
+        &format!("/api/plans/{id}/"),
+        Some(&root),
+        Some(body),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["name"], "Growth Plus");
-    assert_eq!(res.json()["currency"], "EUR", "PUT without a currency keeps the plan's");
+    assert_eq!(
+        res.json()["currency"],
+        "EUR",
+        "PUT without a currency keeps the plan's"
+    );
 
     // Every change is audited in the super admin's own tenant log.
     let log = audit_of(&s, &root).await;
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["plan.create", "plan.update", "plan.create", "plan.update"]);
-    assert!(log.iter().all(|e| e.entity_type == "plan" && !e.via_super_admin));
-    assert_eq!(log[1].changes["price_monthly"], json!({"before": "49.00", "after": "59.99"}));
+    assert_eq!(
+        actions,
+        ["plan.create", "plan.update", "plan.create", "plan.update"]
+    );
+    assert!(log
+        .iter()
+        .all(|e| e.entity_type == "plan" && !e.via_super_admin));
+    assert_eq!(
+        log[1].changes["price_monthly"],
+        json!({"before": "49.00", "after": "59.99"})
+    );
 }
 
 #[tokio::test]
@@ -139,48 +211,116 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
     let s = setup().await;
     let root = root(&s);
     let admin = tenant(&s, "planview").await;
-    let created = call(&s, "POST", "/api/plans/", Some(&root), Some(growth("growth"))).await.json();
+    let created = call(
+        &s,
+        "POST",
+        "/api/plans/",
+        Some(&root),
+        Some(growth("growth")),
+    )
+    .await
+    .json();
     let id = created["id"].as_str().unwrap().to_owned();
 
     s.auth.calls.reset();
     let res = call(&s, "GET", "/api/plans/", Some(&admin), None).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(s.auth.calls.calls(), vec!["Query"], "a page is one query on GSI1");
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["Query"],
+        "a page is one query on GSI1"
+    );
     let slugs = |v: &Value| -> Vec<String> {
-        v["results"].as_array().unwrap().iter().map(|p| p["slug"].as_str().unwrap().to_owned()).collect()
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["slug"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(slugs(&res.json()), ["trial", "starter", "growth", "professional"], "by sort_order");
+    assert_eq!(
+        slugs(&res.json()),
+        ["trial", "starter", "growth", "professional"],
+        "by sort_order"
+    );
     assert_eq!(res.json()["results"][1]["price_monthly"], "29.00");
 
     // DELETE deactivates; the plan stays for super admins and subscribers.
     s.auth.calls.reset();
-    let res = call(&s, "DELETE", &format!("/api/plans/{id}/"), Some(&root), None).await;
+    let res = call(
+        &s,
+        "DELETE",
+        &format!("/api/plans/{id}/"),
+        Some(&root),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["GetItem", "TransactWriteItems"]);
-    let stored: PlanRecord = s.auth.store.platform().get(&keys::plan(id.parse().unwrap())).await.unwrap().unwrap();
+    let stored: PlanRecord = s
+        .auth
+        .store
+        .platform()
+        .get(&keys::plan(id.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!stored.is_active);
 
-    assert_eq!(slugs(&call(&s, "GET", "/api/plans/", Some(&admin), None).await.json()), ["trial", "starter", "professional"]);
     assert_eq!(
-        slugs(&call(&s, "GET", "/api/plans/", Some(&root), None).await.json()),
+        slugs(
+            &call(&s, "GET", "/api/plans/", Some(&admin), None)
+                .await
+                .json()
+        ),
+        ["trial", "starter", "professional"]
+    );
+    assert_eq!(
+        slugs(
+            &call(&s, "GET", "/api/plans/", Some(&root), None)
+                .await
+                .json()
+        ),
         ["trial", "starter", "growth", "professional"]
     );
     s.auth.calls.reset();
     let res = call(&s, "GET", &format!("/api/plans/{id}/"), Some(&admin), None).await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND, "inactive plans are hidden");
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "inactive plans are hidden"
+    );
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     let res = call(&s, "GET", &format!("/api/plans/{id}/"), Some(&root), None).await;
-    assert_eq!((res.status, res.json()["is_active"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(
+        (res.status, res.json()["is_active"].clone()),
+        (StatusCode::OK, json!(false))
+    );
     let starter = format!("/api/plans/{}/", Uuid::from_u128(0x57a27));
-    assert_eq!(call(&s, "GET", &starter, Some(&admin), None).await.json()["slug"], "starter");
-    let res = call(&s, "GET", &format!("/api/plans/{}/", Uuid::new_v4()), Some(&admin), None).await;
+    assert_eq!(
+        call(&s, "GET", &starter, Some(&admin), None).await.json()["slug"],
+        "starter"
+    );
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/plans/{}/", Uuid::new_v4()),
+        Some(&admin),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     // Paging by one.
-    let first = call(&s, "GET", "/api/plans/?page_size=1", Some(&admin), None).await.json();
+    let first = call(&s, "GET", "/api/plans/?page_size=1", Some(&admin), None)
+        .await
+        .json();
     assert_eq!(slugs(&first), ["trial"]);
     let next = crate::roles::path_of(&first["next"]);
-    assert_eq!(slugs(&call(&s, "GET", &next, Some(&admin), None).await.json()), ["starter"]);
+    assert_eq!(
+        slugs(&call(&s, "GET", &next, Some(&admin), None).await.json()),
+        ["starter"]
+    );
 }
 
 #[tokio::test]
@@ -201,11 +341,20 @@ async fn only_super_admins_write_plans() {
             assert_eq!(res.json()["code"], "permission_denied");
         }
     }
-    for (method, uri) in [("GET", "/api/plans/"), ("GET", starter.as_str()), ("POST", "/api/plans/"), ("DELETE", starter.as_str())] {
+    for (method, uri) in [
+        ("GET", "/api/plans/"),
+        ("GET", starter.as_str()),
+        ("POST", "/api/plans/"),
+        ("DELETE", starter.as_str()),
+    ] {
         let res = call(&s, method, uri, None, Some(growth("nope"))).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
     }
-    assert_eq!(call(&s, "GET", &starter, Some(&member), None).await.status, StatusCode::OK, "members read plans");
+    assert_eq!(
+        call(&s, "GET", &starter, Some(&member), None).await.status,
+        StatusCode::OK,
+        "members read plans"
+    );
 }
 
 #[tokio::test]
@@ -213,13 +362,36 @@ async fn seeded_plans_without_a_version_can_be_changed_once_at_a_time() {
     let s = setup().await;
     let root = root(&s);
     let starter = format!("/api/plans/{}/", Uuid::from_u128(0x57a27));
-    let res = call(&s, "PATCH", &starter, Some(&root), Some(json!({"price_monthly": "31.50"}))).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &starter,
+        Some(&root),
+        Some(json!({"price_monthly": "31.50"})),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["price_monthly"], "31.50");
-    let res = call(&s, "PATCH", &starter, Some(&root), Some(json!({"max_users": 12}))).await;
-    assert_eq!((res.status, res.json()["max_users"].clone()), (StatusCode::OK, json!(12)));
-    let stored: shared::records::PlanRecord =
-        s.auth.store.platform().get(&keys::plan(Uuid::from_u128(0x57a27))).await.unwrap().unwrap();
+    let res = call(
+        &s,
+        "PATCH",
+        &starter,
+        Some(&root),
+        Some(json!({"max_users": 12})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["max_users"].clone()),
+        (StatusCode::OK, json!(12))
+    );
+    let stored: shared::records::PlanRecord = s
+        .auth
+        .store
+        .platform()
+        .get(&keys::plan(Uuid::from_u128(0x57a27)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.version, 3, "seeded at 1, changed twice");
     assert_eq!(stored.price_monthly.to_string(), "31.50");
 }

@@ -26,67 +26,128 @@ pub(crate) struct Setup {
 
 pub(crate) async fn setup() -> Setup {
     let auth = auth_app().await;
-    let verifier = Arc::new(TokenVerifier::new(&Jwks { keys: vec![auth.key.public_jwk()] }, &auth.settings).unwrap());
+    let verifier = Arc::new(
+        TokenVerifier::new(
+            &Jwks {
+                keys: vec![auth.key.public_jwk()],
+            },
+            &auth.settings,
+        )
+        .unwrap(),
+    );
     let roles = roles::router(
-        roles::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        roles::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let audit = audit::router(
-        audit::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        audit::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let tenants = tenants::router(
-        tenants::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        tenants::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let users = users::router(
-        users::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        users::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let teams = teams::router(
-        teams::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        teams::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let plans = plans::router(
-        plans::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        plans::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let subscriptions = subscriptions::router(
-        subscriptions::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        subscriptions::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
     let invoices = invoices::router(
-        invoices::AppState { store: auth.store.clone(), verifier: verifier.clone() },
+        invoices::AppState {
+            store: auth.store.clone(),
+            verifier: verifier.clone(),
+        },
         &shared::http::HttpConfig::default(),
     );
-    Setup { auth, roles, audit, tenants, users, teams, plans, subscriptions, invoices, verifier }
+    Setup {
+        auth,
+        roles,
+        audit,
+        tenants,
+        users,
+        teams,
+        plans,
+        subscriptions,
+        invoices,
+        verifier,
+    }
 }
 
 /// Registers a tenant; returns its admin's access token.
 pub(crate) async fn tenant(s: &Setup, prefix: &str) -> String {
     let (slug, email) = unique(prefix);
-    let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&slug, &email), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/register/",
+        &registration(&slug, &email),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()["tokens"]["access"].as_str().unwrap().to_owned()
 }
 
 pub(crate) fn claims_of(s: &Setup, token: &str) -> shared::auth::Claims {
-    authenticate(&s.verifier, Some(&format!("Bearer {token}"))).unwrap().claims().clone()
+    authenticate(&s.verifier, Some(&format!("Bearer {token}")))
+        .unwrap()
+        .claims()
+        .clone()
 }
 
 pub(crate) fn scope(s: &Setup, token: &str) -> TenantScope {
-    authenticate(&s.verifier, Some(&format!("Bearer {token}"))).unwrap().scope().clone()
+    authenticate(&s.verifier, Some(&format!("Bearer {token}")))
+        .unwrap()
+        .scope()
+        .clone()
 }
 
 async fn get_as(s: &Setup, uri: &str, token: &str) -> tests::TestResponse {
-    let req = http::Request::builder().uri(uri).header("authorization", format!("Bearer {token}")).header("host", "api.test");
+    let req = http::Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("host", "api.test");
     send(&s.roles, req.body(axum::body::Body::empty()).unwrap()).await
 }
 
 /// The path and query of an absolute link.
 pub(crate) fn path_of(link: &Value) -> String {
     let url = link.as_str().expect("a link");
-    url.strip_prefix("http://api.test").or_else(|| url.strip_prefix("https://api.test")).unwrap().to_owned()
+    url.strip_prefix("http://api.test")
+        .or_else(|| url.strip_prefix("https://api.test"))
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -96,7 +157,11 @@ async fn a_new_tenant_lists_its_system_admin_role() {
     s.auth.calls.reset();
     let res = get_as(&s, "/api/roles/", &token).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), vec!["Query"], "a list page is one query");
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["Query"],
+        "a list page is one query"
+    );
     let body = res.json();
     assert_eq!(body["next"], Value::Null);
     assert_eq!(body["previous"], Value::Null);
@@ -105,14 +170,21 @@ async fn a_new_tenant_lists_its_system_admin_role() {
     assert_eq!(roles[0]["name"], "Admin");
     assert_eq!(roles[0]["is_system"], true);
     assert_eq!(roles[0]["member_count"], 1);
-    assert_eq!(roles[0]["permissions"], serde_json::to_value(admin_permissions()).unwrap());
+    assert_eq!(
+        roles[0]["permissions"],
+        serde_json::to_value(admin_permissions()).unwrap()
+    );
 
     let id = roles[0]["id"].as_str().unwrap();
     s.auth.calls.reset();
     let res = get_as(&s, &format!("/api/roles/{id}"), &token).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json()["id"], id);
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem"], "a retrieve is one call");
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["GetItem"],
+        "a retrieve is one call"
+    );
 }
 
 #[tokio::test]
@@ -125,12 +197,26 @@ async fn another_tenants_role_is_not_found_and_anonymous_callers_are_refused() {
 
     let res = get_as(&s, &format!("/api/roles/{a_admin}/"), &b).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    assert_eq!(res.json(), json!({"detail": "Not found.", "code": "not_found"}));
+    assert_eq!(
+        res.json(),
+        json!({"detail": "Not found.", "code": "not_found"})
+    );
     let b_roles = get_as(&s, "/api/roles/", &b).await.json();
-    assert!(b_roles["results"].as_array().unwrap().iter().all(|r| r["id"] != a_admin.as_str()));
+    assert!(b_roles["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["id"] != a_admin.as_str()));
 
-    assert_eq!(get_as(&s, "/api/roles/not-a-uuid/", &a).await.status, StatusCode::NOT_FOUND);
-    for uri in ["/api/roles/", "/api/roles/permissions_schema/", "/api/roles/templates/"] {
+    assert_eq!(
+        get_as(&s, "/api/roles/not-a-uuid/", &a).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for uri in [
+        "/api/roles/",
+        "/api/roles/permissions_schema/",
+        "/api/roles/templates/",
+    ] {
         let res = get(&s.roles, uri).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{uri}");
         assert_eq!(res.json()["code"], "not_authenticated");
@@ -145,14 +231,37 @@ async fn serves_the_catalog_and_templates() {
     assert_eq!(catalog.status, StatusCode::OK);
     let catalog = catalog.json();
     assert_eq!(catalog["version"], 1);
-    let crm = catalog["modules"].as_array().unwrap().iter().find(|m| m["key"] == "crm").unwrap().clone();
-    let leads = crm["resources"].as_array().unwrap().iter().find(|r| r["key"] == "leads").unwrap().clone();
-    let view = leads["actions"].as_array().unwrap().iter().find(|a| a["key"] == "view").unwrap().clone();
+    let crm = catalog["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "crm")
+        .unwrap()
+        .clone();
+    let leads = crm["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "leads")
+        .unwrap()
+        .clone();
+    let view = leads["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == "view")
+        .unwrap()
+        .clone();
     assert_eq!(view["kind"], "scope");
     assert_eq!(view["options"], json!(["own", "team", "all"]));
 
     let templates = get_as(&s, "/api/roles/templates/", &token).await.json();
-    let names: Vec<&str> = templates.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Admin", "Manager", "Member", "Viewer"]);
 }
 
@@ -179,7 +288,12 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
             updated_at: now,
             version: 1,
         };
-        s.auth.store.tenant(&scope_a).put(&keys::role(role.id), &role, Condition::NotExists).await.unwrap();
+        s.auth
+            .store
+            .tenant(&scope_a)
+            .put(&keys::role(role.id), &role, Condition::NotExists)
+            .await
+            .unwrap();
     }
 
     let first = get_as(&s, "/api/roles/?page_size=2", &a).await.json();
@@ -193,7 +307,13 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
     assert_eq!(third["next"], Value::Null);
     let mut seen: Vec<Value> = [&first, &second, &third]
         .iter()
-        .flat_map(|p| p["results"].as_array().unwrap().iter().map(|r| r["id"].clone()))
+        .flat_map(|p| {
+            p["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].clone())
+        })
         .collect();
     seen.sort_by_key(|v| v.to_string());
     seen.dedup();
@@ -207,8 +327,14 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["cursor"].is_array());
     let tampered = next.replace("cursor=", "cursor=x");
-    assert_eq!(get_as(&s, &tampered, &a).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(get_as(&s, "/api/roles/?page_size=500", &a).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get_as(&s, &tampered, &a).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get_as(&s, "/api/roles/?page_size=500", &a).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 use shared::auth::{Claims, TokenSigner, TokenType};
@@ -217,7 +343,12 @@ use shared::records::AuditRecord;
 use shared::store::PageRequest;
 
 /// A token for a user of `tenant` with the given grants (or a super admin).
-pub(crate) fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permissions: FlatPermissions) -> String {
+pub(crate) fn token_for(
+    s: &Setup,
+    tenant_id: Uuid,
+    is_super_admin: bool,
+    permissions: FlatPermissions,
+) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = Claims {
         sub: Uuid::new_v4(),
@@ -238,10 +369,19 @@ pub(crate) fn token_for(s: &Setup, tenant_id: Uuid, is_super_admin: bool, permis
         iss: s.auth.settings.issuer.clone(),
         aud: s.auth.settings.audience.clone(),
     };
-    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone()).sign(&claims).unwrap()
+    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
+        .sign(&claims)
+        .unwrap()
 }
 
-pub(crate) async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>, tenant: Option<Uuid>) -> tests::TestResponse {
+pub(crate) async fn call(
+    s: &Setup,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    tenant: Option<Uuid>,
+) -> tests::TestResponse {
     let mut req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -256,7 +396,13 @@ pub(crate) async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: 
 
 async fn audit_log(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
     let req = PageRequest::new(100, None, "audit");
-    s.auth.store.tenant(scope).query::<AuditRecord>(&keys::audit_log(), &req).await.unwrap().items
+    s.auth
+        .store
+        .tenant(scope)
+        .query::<AuditRecord>(&keys::audit_log(), &req)
+        .await
+        .unwrap()
+        .items
 }
 
 #[tokio::test]
@@ -266,7 +412,15 @@ async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
     let scope = scope(&s, &admin);
     let perms = json!({"crm": {"leads": {"view": "team", "create": true}}});
 
-    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Sales", "permissions": perms})), None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "Sales", "permissions": perms})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let role = res.json();
     assert_eq!(role["permissions"], perms);
@@ -278,28 +432,82 @@ async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
     assert_eq!(log[0].action, "role.create");
     assert_eq!(log[0].entity_id, id);
 
-    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "  sales "})), None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "  sales "})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"name": ["A role with this name already exists."]}));
+    assert_eq!(
+        res.json(),
+        json!({"name": ["A role with this name already exists."]})
+    );
 
-    let res = call(&s, "PATCH", &format!("/api/roles/{id}/"), &admin, Some(json!({"name": "Field sales"})), None).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &format!("/api/roles/{id}/"),
+        &admin,
+        Some(json!({"name": "Field sales"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["name"], "Field sales");
     let log = audit_log(&s, &scope).await;
     assert_eq!(log.len(), 2);
-    assert_eq!(log[1].changes, json!({"name": {"before": "Sales", "after": "Field sales"},
-        "updated_at": log[1].changes["updated_at"].clone()}));
+    assert_eq!(
+        log[1].changes,
+        json!({"name": {"before": "Sales", "after": "Field sales"},
+        "updated_at": log[1].changes["updated_at"].clone()})
+    );
     // The old name is free again.
-    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Sales"})), None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "Sales"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED);
 
-    let res = call(&s, "DELETE", &format!("/api/roles/{id}/"), &admin, None, None).await;
+    let res = call(
+        &s,
+        "DELETE",
+        &format!("/api/roles/{id}/"),
+        &admin,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
-    assert_eq!(get_as(&s, &format!("/api/roles/{id}/"), &admin).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_as(&s, &format!("/api/roles/{id}/"), &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let log = audit_log(&s, &scope).await;
-    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["role.create", "role.update", "role.create", "role.delete"]);
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["role.create", "role.update", "role.create", "role.delete"]
+    );
     // Its name can be taken again.
-    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "Field Sales"})), None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "Field Sales"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED);
 }
 
@@ -318,30 +526,71 @@ async fn invalid_permissions_are_refused_with_their_paths() {
     .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     let messages = res.json()["permissions"].to_string();
-    assert!(messages.contains("crm.leads.view: expected one of own, team, all"), "{messages}");
+    assert!(
+        messages.contains("crm.leads.view: expected one of own, team, all"),
+        "{messages}"
+    );
     assert!(messages.contains("crm.leadz"), "{messages}");
-    assert!(audit_log(&s, &scope(&s, &admin)).await.is_empty(), "nothing written");
+    assert!(
+        audit_log(&s, &scope(&s, &admin)).await.is_empty(),
+        "nothing written"
+    );
 }
 
 #[tokio::test]
 async fn the_system_admin_role_is_protected() {
     let s = setup().await;
     let admin = tenant(&s, "protect").await;
-    let id = get_as(&s, "/api/roles/", &admin).await.json()["results"][0]["id"].as_str().unwrap().to_owned();
+    let id = get_as(&s, "/api/roles/", &admin).await.json()["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let uri = format!("/api/roles/{id}/");
-    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"name": "Boss"})), None).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &uri,
+        &admin,
+        Some(json!({"name": "Boss"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["name"].is_array());
-    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"permissions": {"crm": {"leads": {"view": "own"}}}})), None).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &uri,
+        &admin,
+        Some(json!({"permissions": {"crm": {"leads": {"view": "own"}}}})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["permissions"].is_array());
-    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"is_active": false})), None).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &uri,
+        &admin,
+        Some(json!({"is_active": false})),
+        None,
+    )
+    .await;
     assert!(res.json()["is_active"].is_array());
     let res = call(&s, "DELETE", &uri, &admin, None, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.json()["code"], "protected_role");
     // A description change is allowed.
-    let res = call(&s, "PATCH", &uri, &admin, Some(json!({"description": "Runs the place"})), None).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &uri,
+        &admin,
+        Some(json!({"description": "Runs the place"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
 }
 
@@ -351,7 +600,16 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
     let a = tenant(&s, "classa").await;
     let b = tenant(&s, "classb").await;
     let scope_a = scope(&s, &a);
-    let id = call(&s, "POST", "/api/roles/", &a, Some(json!({"name": "Support"})), None).await.json()["id"]
+    let id = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &a,
+        Some(json!({"name": "Support"})),
+        None,
+    )
+    .await
+    .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -360,27 +618,77 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
 
     // A member reads but cannot write.
     assert_eq!(get_as(&s, &uri, &member).await.status, StatusCode::OK);
-    assert_eq!(call(&s, "POST", "/api/roles/", &member, Some(json!({"name": "X"})), None).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(call(&s, "DELETE", &uri, &member, None, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/api/roles/",
+            &member,
+            Some(json!({"name": "X"})),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&s, "DELETE", &uri, &member, None, None).await.status,
+        StatusCode::FORBIDDEN
+    );
     // Another tenant's admin gets 404, also when naming the tenant.
-    assert_eq!(call(&s, "PATCH", &uri, &b, Some(json!({"name": "Mine"})), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(call(&s, "DELETE", &uri, &b, None, None).await.status, StatusCode::NOT_FOUND);
-    let res = call(&s, "GET", "/api/roles/", &b, None, Some(scope_a.tenant_id())).await;
+    assert_eq!(
+        call(&s, "PATCH", &uri, &b, Some(json!({"name": "Mine"})), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&s, "DELETE", &uri, &b, None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let res = call(
+        &s,
+        "GET",
+        "/api/roles/",
+        &b,
+        None,
+        Some(scope_a.tenant_id()),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     // Anonymous callers are refused.
-    let res = send(&s.roles, http::Request::builder().method("DELETE").uri(&uri).body(axum::body::Body::empty()).unwrap()).await;
+    let res = send(
+        &s.roles,
+        http::Request::builder()
+            .method("DELETE")
+            .uri(&uri)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 
     // A super admin acts inside tenant a with X-Tenant-Id, and is audited.
     let root = token_for(&s, Uuid::new_v4(), true, FlatPermissions::default());
-    let res = call(&s, "PATCH", &uri, &root, Some(json!({"description": "set by ops"})), Some(scope_a.tenant_id())).await;
+    let res = call(
+        &s,
+        "PATCH",
+        &uri,
+        &root,
+        Some(json!({"description": "set by ops"})),
+        Some(scope_a.tenant_id()),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let log = audit_log(&s, &scope_a).await;
     let last = log.last().unwrap();
     assert_eq!(last.action, "role.update");
     assert!(last.via_super_admin);
     // Without the header the super admin is in its own tenant: no such role.
-    assert_eq!(call(&s, "GET", &uri, &root, None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&s, "GET", &uri, &root, None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -397,7 +705,9 @@ async fn twenty_concurrent_creates_of_one_name_make_one_role() {
                 .uri("/api/roles/")
                 .header("authorization", format!("Bearer {admin}"))
                 .header("content-type", "application/json")
-                .body(axum::body::Body::from(json!({"name": "Racers", "description": format!("try {i}")}).to_string()))
+                .body(axum::body::Body::from(
+                    json!({"name": "Racers", "description": format!("try {i}")}).to_string(),
+                ))
                 .unwrap();
             send(&router, req).await.status
         }));
@@ -412,16 +722,36 @@ async fn twenty_concurrent_creates_of_one_name_make_one_role() {
     }
     assert_eq!(created, 1);
     let listed = get_as(&s, "/api/roles/?page_size=100", &admin).await.json();
-    let racers = listed["results"].as_array().unwrap().iter().filter(|r| r["name"] == "Racers").count();
+    let racers = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"] == "Racers")
+        .count();
     assert_eq!(racers, 1);
-    assert_eq!(audit_log(&s, &scope(&s, &admin)).await.len(), 1, "one audit entry for the one change");
+    assert_eq!(
+        audit_log(&s, &scope(&s, &admin)).await.len(),
+        1,
+        "one audit entry for the one change"
+    );
 }
 
 #[tokio::test]
 async fn the_admin_role_name_is_taken_from_the_start() {
     let s = setup().await;
     let admin = tenant(&s, "adminname").await;
-    let res = call(&s, "POST", "/api/roles/", &admin, Some(json!({"name": "admin"})), None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/roles/",
+        &admin,
+        Some(json!({"name": "admin"})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"name": ["A role with this name already exists."]}));
+    assert_eq!(
+        res.json(),
+        json!({"name": ["A role with this name already exists."]})
+    );
 }

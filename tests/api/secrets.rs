@@ -3,8 +3,8 @@
 
 use aws_sdk_secretsmanager::config::{Credentials, Region};
 use shared::auth::{
-    signing_key_from_secrets_manager, Claims, Jwks, SigningKeyError, SigningKeyPair, TokenSettings, TokenSigner,
-    TokenType, TokenVerifier,
+    signing_key_from_secrets_manager, Claims, Jwks, SigningKeyError, SigningKeyPair, TokenSettings,
+    TokenSigner, TokenType, TokenVerifier,
 };
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -31,8 +31,10 @@ impl MotoServer {
             binary.display()
         );
         // Port 0 picks a free port; released just before moto binds it.
-        let port =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free local port").port();
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free local port")
+            .port();
         let child = Command::new(&binary)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
@@ -40,7 +42,10 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{} did not start: {e}", binary.display()));
-        let mut server = MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let mut server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         server.wait_until_listening(port);
         server
     }
@@ -118,12 +123,20 @@ async fn signing_key_loads_from_secrets_manager() {
         .await
         .expect("secret created in moto");
 
-    let loaded = signing_key_from_secrets_manager(&client, &secret_id).await.expect("key loads");
+    let loaded = signing_key_from_secrets_manager(&client, &secret_id)
+        .await
+        .expect("key loads");
     assert_eq!(loaded.kid(), "sm-key");
 
     // The loaded private key signs what the original public key verifies.
     let settings = TokenSettings::default();
-    let verifier = TokenVerifier::new(&Jwks { keys: vec![original.public_jwk()] }, &settings).unwrap();
+    let verifier = TokenVerifier::new(
+        &Jwks {
+            keys: vec![original.public_jwk()],
+        },
+        &settings,
+    )
+    .unwrap();
     let c = claims(&settings);
     let token = TokenSigner::new(loaded, settings.clone()).sign(&c).unwrap();
     assert_eq!(verifier.verify(&token, TokenType::Access).unwrap(), c);
@@ -136,7 +149,13 @@ async fn signing_key_loads_from_secrets_manager() {
 
     // A secret that isn't a signing key is an error, too.
     let junk_id = format!("test/junk/{}", Uuid::new_v4());
-    client.create_secret().name(&junk_id).secret_string("{\"hello\": 1}").send().await.unwrap();
+    client
+        .create_secret()
+        .name(&junk_id)
+        .secret_string("{\"hello\": 1}")
+        .send()
+        .await
+        .unwrap();
     let junk = signing_key_from_secrets_manager(&client, &junk_id).await;
     assert!(matches!(junk, Err(SigningKeyError::Key(_))), "{junk:?}");
 }

@@ -22,7 +22,11 @@ impl Entity for Note {
 }
 
 fn note(text: &str) -> Note {
-    Note { id: Uuid::new_v4(), text: text.into(), expires: None }
+    Note {
+        id: Uuid::new_v4(),
+        text: text.into(),
+        expires: None,
+    }
 }
 
 fn page(limit: u16, cursor: Option<String>) -> PageRequest {
@@ -38,14 +42,44 @@ async fn another_tenants_scope_never_sees_the_item() {
     let store = fresh_store().await;
     let (a, b) = (TenantScope::for_new_tenant(), TenantScope::for_new_tenant());
     let n = note("secret of a");
-    store.tenant(&a).put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
+    store
+        .tenant(&a)
+        .put(&keys::user(n.id), &n, Condition::NotExists)
+        .await
+        .unwrap();
 
-    assert_eq!(store.tenant(&a).get::<Note>(&keys::user(n.id)).await.unwrap(), Some(n.clone()));
-    assert_eq!(store.tenant(&b).get::<Note>(&keys::user(n.id)).await.unwrap(), None);
-    let b_page = store.tenant(&b).query::<Note>(&keys::users(), &page(10, None)).await.unwrap();
+    assert_eq!(
+        store
+            .tenant(&a)
+            .get::<Note>(&keys::user(n.id))
+            .await
+            .unwrap(),
+        Some(n.clone())
+    );
+    assert_eq!(
+        store
+            .tenant(&b)
+            .get::<Note>(&keys::user(n.id))
+            .await
+            .unwrap(),
+        None
+    );
+    let b_page = store
+        .tenant(&b)
+        .query::<Note>(&keys::users(), &page(10, None))
+        .await
+        .unwrap();
     assert!(b_page.items.is_empty());
-    assert!(!store.tenant(&b).delete(&keys::user(n.id)).await.unwrap(), "b cannot delete a's item");
-    assert!(store.tenant(&a).get::<Note>(&keys::user(n.id)).await.unwrap().is_some());
+    assert!(
+        !store.tenant(&b).delete(&keys::user(n.id)).await.unwrap(),
+        "b cannot delete a's item"
+    );
+    assert!(store
+        .tenant(&a)
+        .get::<Note>(&keys::user(n.id))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -54,12 +88,25 @@ async fn create_refuses_to_overwrite_and_versioned_writes_detect_races() {
     let scope = TenantScope::for_new_tenant();
     let t = store.tenant(&scope);
     let n = note("first");
-    t.put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
-    let again = t.put(&keys::user(n.id), &note("second"), Condition::NotExists).await;
+    t.put(&keys::user(n.id), &n, Condition::NotExists)
+        .await
+        .unwrap();
+    let again = t
+        .put(&keys::user(n.id), &note("second"), Condition::NotExists)
+        .await;
     assert!(matches!(again, Err(StoreError::ConditionFailed)));
-    assert_eq!(t.get::<Note>(&keys::user(n.id)).await.unwrap().unwrap().text, "first");
+    assert_eq!(
+        t.get::<Note>(&keys::user(n.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .text,
+        "first"
+    );
 
-    let missing = t.put(&keys::user(Uuid::new_v4()), &n, Condition::Exists).await;
+    let missing = t
+        .put(&keys::user(Uuid::new_v4()), &n, Condition::Exists)
+        .await;
     assert!(matches!(missing, Err(StoreError::ConditionFailed)));
     // No version attribute stored: a versioned write must fail, not clobber.
     let stale = t.put(&keys::user(n.id), &n, Condition::VersionIs(3)).await;
@@ -75,16 +122,27 @@ async fn pages_through_every_item_exactly_once_with_signed_cursors() {
     for i in 0..7 {
         let n = note(&format!("n{i}"));
         ids.push(n.id);
-        t.put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
+        t.put(&keys::user(n.id), &n, Condition::NotExists)
+            .await
+            .unwrap();
     }
     // Another kind in the same partition must not leak into the query.
-    t.put(&keys::role(Uuid::new_v4()), &note("a role"), Condition::NotExists).await.unwrap();
+    t.put(
+        &keys::role(Uuid::new_v4()),
+        &note("a role"),
+        Condition::NotExists,
+    )
+    .await
+    .unwrap();
 
     let mut seen = Vec::new();
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let p = t.query::<Note>(&keys::users(), &page(3, cursor)).await.unwrap();
+        let p = t
+            .query::<Note>(&keys::users(), &page(3, cursor))
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(p.items.iter().map(|n| n.id));
         match p.next {
@@ -106,37 +164,71 @@ async fn refuses_cursors_that_are_tampered_foreign_or_for_another_query() {
     for scope in [&a, &b] {
         for i in 0..3 {
             let n = note(&format!("n{i}"));
-            store.tenant(scope).put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
+            store
+                .tenant(scope)
+                .put(&keys::user(n.id), &n, Condition::NotExists)
+                .await
+                .unwrap();
         }
     }
-    let first = store.tenant(&a).query::<Note>(&keys::users(), &page(1, None)).await.unwrap();
+    let first = store
+        .tenant(&a)
+        .query::<Note>(&keys::users(), &page(1, None))
+        .await
+        .unwrap();
     let cursor = first.next.expect("more pages");
 
-    let foreign = store.tenant(&b).query::<Note>(&keys::users(), &page(1, Some(cursor.clone()))).await;
-    assert!(matches!(foreign, Err(StoreError::InvalidCursor)), "cursor of tenant a accepted by b");
+    let foreign = store
+        .tenant(&b)
+        .query::<Note>(&keys::users(), &page(1, Some(cursor.clone())))
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "cursor of tenant a accepted by b"
+    );
 
     let other_query = PageRequest::new(1, Some(cursor.clone()), "users?is_active=true");
-    let other = store.tenant(&a).query::<Note>(&keys::users(), &other_query).await;
-    assert!(matches!(other, Err(StoreError::InvalidCursor)), "cursor reused for another query");
+    let other = store
+        .tenant(&a)
+        .query::<Note>(&keys::users(), &other_query)
+        .await;
+    assert!(
+        matches!(other, Err(StoreError::InvalidCursor)),
+        "cursor reused for another query"
+    );
 
     let mut tampered = cursor.clone().into_bytes();
     let i = tampered.len() / 3;
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let res = store.tenant(&a).query::<Note>(&keys::users(), &page(1, Some(tampered))).await;
+    let res = store
+        .tenant(&a)
+        .query::<Note>(&keys::users(), &page(1, Some(tampered)))
+        .await;
     assert!(matches!(res, Err(StoreError::InvalidCursor)));
 
     // A store with another secret (another deployment) refuses it too.
     let other_store = Store::new(
-        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::Config::builder().behavior_version_latest().build()),
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version_latest()
+                .build(),
+        ),
         store.table_name().to_owned(),
         CursorSigner::new(b"another secret".to_vec()),
     );
-    let res = other_store.tenant(&a).query::<Note>(&keys::users(), &page(1, Some(cursor.clone()))).await;
+    let res = other_store
+        .tenant(&a)
+        .query::<Note>(&keys::users(), &page(1, Some(cursor.clone())))
+        .await;
     assert!(matches!(res, Err(StoreError::InvalidCursor)));
 
     // The genuine cursor still works.
-    let second = store.tenant(&a).query::<Note>(&keys::users(), &page(1, Some(cursor))).await.unwrap();
+    let second = store
+        .tenant(&a)
+        .query::<Note>(&keys::users(), &page(1, Some(cursor)))
+        .await
+        .unwrap();
     assert_eq!(second.items.len(), 1);
     assert_ne!(second.items[0].id, first.items[0].id);
 }
@@ -146,14 +238,30 @@ async fn expired_items_are_gone_on_read_even_before_dynamodb_deletes_them() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_tenant();
     let t = store.tenant(&scope);
-    let dead = Note { expires: Some(now() - 1), ..note("dead") };
-    let alive = Note { expires: Some(now() + 3600), ..note("alive") };
-    t.put(&keys::user(dead.id), &dead, Condition::NotExists).await.unwrap();
-    t.put(&keys::user(alive.id), &alive, Condition::NotExists).await.unwrap();
+    let dead = Note {
+        expires: Some(now() - 1),
+        ..note("dead")
+    };
+    let alive = Note {
+        expires: Some(now() + 3600),
+        ..note("alive")
+    };
+    t.put(&keys::user(dead.id), &dead, Condition::NotExists)
+        .await
+        .unwrap();
+    t.put(&keys::user(alive.id), &alive, Condition::NotExists)
+        .await
+        .unwrap();
 
     assert_eq!(t.get::<Note>(&keys::user(dead.id)).await.unwrap(), None);
-    assert_eq!(t.get::<Note>(&keys::user(alive.id)).await.unwrap(), Some(alive.clone()));
-    let listed = t.query::<Note>(&keys::users(), &page(10, None)).await.unwrap();
+    assert_eq!(
+        t.get::<Note>(&keys::user(alive.id)).await.unwrap(),
+        Some(alive.clone())
+    );
+    let listed = t
+        .query::<Note>(&keys::users(), &page(10, None))
+        .await
+        .unwrap();
     assert_eq!(listed.items, vec![alive]);
 }
 
@@ -184,26 +292,64 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
     let store = fresh_store().await;
     let owner = TenantScope::for_new_tenant();
     let slug = format!("acme-{}", Uuid::new_v4());
-    let claim = Claim { owner: owner.tenant_id() };
+    let claim = Claim {
+        owner: owner.tenant_id(),
+    };
 
     let first_note = note("created with the claim");
     let mut tx = store.transaction();
-    tx.put_platform(&keys::slug_claim(&slug), &claim, Condition::NotExists, "slug")
-        .put(&owner, &keys::user(first_note.id), &first_note, Condition::NotExists, "user");
+    tx.put_platform(
+        &keys::slug_claim(&slug),
+        &claim,
+        Condition::NotExists,
+        "slug",
+    )
+    .put(
+        &owner,
+        &keys::user(first_note.id),
+        &first_note,
+        Condition::NotExists,
+        "user",
+    );
     tx.execute().await.unwrap();
 
     let intruder = TenantScope::for_new_tenant();
     let second_note = note("must not be written");
     let mut tx = store.transaction();
-    tx.put(&intruder, &keys::user(second_note.id), &second_note, Condition::NotExists, "user")
-        .put_platform(&keys::slug_claim(&slug), &Claim { owner: intruder.tenant_id() }, Condition::NotExists, "slug");
+    tx.put(
+        &intruder,
+        &keys::user(second_note.id),
+        &second_note,
+        Condition::NotExists,
+        "user",
+    )
+    .put_platform(
+        &keys::slug_claim(&slug),
+        &Claim {
+            owner: intruder.tenant_id(),
+        },
+        Condition::NotExists,
+        "slug",
+    );
     match tx.execute().await {
         Err(StoreError::TransactionConditionFailed(labels)) => assert_eq!(labels, vec!["slug"]),
         other => panic!("expected the slug condition to fail, got {other:?}"),
     }
     // Nothing of the failed transaction was written.
-    assert_eq!(store.tenant(&intruder).get::<Note>(&keys::user(second_note.id)).await.unwrap(), None);
-    let stored: Claim = store.platform().get(&keys::slug_claim(&slug)).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .tenant(&intruder)
+            .get::<Note>(&keys::user(second_note.id))
+            .await
+            .unwrap(),
+        None
+    );
+    let stored: Claim = store
+        .platform()
+        .get(&keys::slug_claim(&slug))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.owner, owner.tenant_id());
 }
 
@@ -219,8 +365,15 @@ async fn concurrent_claims_of_one_key_have_exactly_one_winner() {
             let scope = TenantScope::for_new_tenant();
             let n = note("winner");
             let mut tx = store.transaction();
-            tx.put_platform(&keys::slug_claim(&slug), &Claim { owner: scope.tenant_id() }, Condition::NotExists, "slug")
-                .put(&scope, &keys::user(n.id), &n, Condition::NotExists, "user");
+            tx.put_platform(
+                &keys::slug_claim(&slug),
+                &Claim {
+                    owner: scope.tenant_id(),
+                },
+                Condition::NotExists,
+                "slug",
+            )
+            .put(&scope, &keys::user(n.id), &n, Condition::NotExists, "user");
             (scope, n.id, tx.execute().await)
         }));
     }
@@ -230,7 +383,15 @@ async fn concurrent_claims_of_one_key_have_exactly_one_winner() {
         match result {
             Ok(()) => winners += 1,
             Err(StoreError::TransactionConditionFailed(_) | StoreError::TransactionConflict) => {
-                assert_eq!(store.tenant(&scope).get::<Note>(&keys::user(id)).await.unwrap(), None, "partial write");
+                assert_eq!(
+                    store
+                        .tenant(&scope)
+                        .get::<Note>(&keys::user(id))
+                        .await
+                        .unwrap(),
+                    None,
+                    "partial write"
+                );
             }
             Err(e) => panic!("unexpected error {e}"),
         }
@@ -243,10 +404,25 @@ async fn index_queries_return_items_in_index_order() {
     let store = fresh_store().await;
     for (name, rank) in [("c", 30), ("a", -1), ("b", 2)] {
         let key = keys::plan(Uuid::new_v4());
-        store.platform().put(&key, &Ranked { name: name.into(), rank }, Condition::NotExists).await.unwrap();
+        store
+            .platform()
+            .put(
+                &key,
+                &Ranked {
+                    name: name.into(),
+                    rank,
+                },
+                Condition::NotExists,
+            )
+            .await
+            .unwrap();
     }
     let req = PageRequest::new(10, None, "plans");
-    let page = store.platform().query_index::<Ranked>(keys::plans_index_pk(), &req).await.unwrap();
+    let page = store
+        .platform()
+        .query_index::<Ranked>(keys::plans_index_pk(), &req)
+        .await
+        .unwrap();
     let names: Vec<_> = page.items.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c"]);
 }
@@ -258,7 +434,10 @@ async fn an_unreachable_dynamodb_fails_fast_as_unavailable() {
     let store = Store::new(client, "nowhere", CursorSigner::new(b"s".to_vec()));
     let started = std::time::Instant::now();
     let scope = TenantScope::for_new_tenant();
-    let res = store.tenant(&scope).get::<Note>(&keys::user(Uuid::new_v4())).await;
+    let res = store
+        .tenant(&scope)
+        .get::<Note>(&keys::user(Uuid::new_v4()))
+        .await;
     assert!(matches!(res, Err(StoreError::Unavailable(_))), "{res:?}");
     // Bounded by the client's timeouts, not a hang (generous for slow CI).
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
@@ -271,21 +450,44 @@ async fn previous_cursors_walk_back_to_the_first_page() {
     let t = store.tenant(&scope);
     for i in 0..7 {
         let n = note(&format!("n{i}"));
-        t.put(&keys::user(n.id), &n, Condition::NotExists).await.unwrap();
+        t.put(&keys::user(n.id), &n, Condition::NotExists)
+            .await
+            .unwrap();
     }
-    let first = t.query::<Note>(&keys::users(), &page(3, None)).await.unwrap();
+    let first = t
+        .query::<Note>(&keys::users(), &page(3, None))
+        .await
+        .unwrap();
     assert!(first.previous.is_none(), "the first page has no previous");
-    let second = t.query::<Note>(&keys::users(), &page(3, first.next.clone())).await.unwrap();
-    let third = t.query::<Note>(&keys::users(), &page(3, second.next.clone())).await.unwrap();
+    let second = t
+        .query::<Note>(&keys::users(), &page(3, first.next.clone()))
+        .await
+        .unwrap();
+    let third = t
+        .query::<Note>(&keys::users(), &page(3, second.next.clone()))
+        .await
+        .unwrap();
     assert_eq!(third.items.len(), 1);
     assert!(third.next.is_none());
 
-    let back_to_second = t.query::<Note>(&keys::users(), &page(3, third.previous.clone())).await.unwrap();
+    let back_to_second = t
+        .query::<Note>(&keys::users(), &page(3, third.previous.clone()))
+        .await
+        .unwrap();
     assert_eq!(back_to_second.items, second.items);
-    let back_to_first = t.query::<Note>(&keys::users(), &page(3, back_to_second.previous.clone())).await.unwrap();
+    let back_to_first = t
+        .query::<Note>(&keys::users(), &page(3, back_to_second.previous.clone()))
+        .await
+        .unwrap();
     assert_eq!(back_to_first.items, first.items);
-    assert!(back_to_first.previous.is_none(), "walking back ends at the start");
+    assert!(
+        back_to_first.previous.is_none(),
+        "walking back ends at the start"
+    );
     // And forward again from a page reached backwards.
-    let forward_again = t.query::<Note>(&keys::users(), &page(3, back_to_first.next.clone())).await.unwrap();
+    let forward_again = t
+        .query::<Note>(&keys::users(), &page(3, back_to_first.next.clone()))
+        .await
+        .unwrap();
     assert_eq!(forward_again.items, second.items);
 }

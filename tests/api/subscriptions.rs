@@ -6,7 +6,9 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::permissions::Module;
-use shared::records::{AuditRecord, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord};
+use shared::records::{
+    AuditRecord, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
+};
 use shared::store::{Condition, PageRequest, TenantScope};
 use tests::send;
 use uuid::Uuid;
@@ -15,7 +17,14 @@ const TRIAL: u128 = 0x7a1a1;
 const STARTER: u128 = 0x57a27;
 const PROFESSIONAL: u128 = 0x960f;
 
-async fn call(s: &Setup, method: &str, uri: &str, token: Option<&str>, body: Option<Value>, tenant: Option<Uuid>) -> tests::TestResponse {
+async fn call(
+    s: &Setup,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    tenant: Option<Uuid>,
+) -> tests::TestResponse {
     let mut req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -28,26 +37,56 @@ async fn call(s: &Setup, method: &str, uri: &str, token: Option<&str>, body: Opt
         req = req.header("x-tenant-id", t.to_string());
     }
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.subscriptions, req.body(axum::body::Body::from(body)).unwrap()).await
+    send(
+        &s.subscriptions,
+        req.body(axum::body::Body::from(body)).unwrap(),
+    )
+    .await
 }
 
 async fn subscribe(s: &Setup, token: &str, plan: Uuid, cycle: &str) -> tests::TestResponse {
-    call(s, "POST", "/api/subscriptions/subscribe/", Some(token), Some(json!({"plan_id": plan, "billing_cycle": cycle})), None).await
+    call(
+        s,
+        "POST",
+        "/api/subscriptions/subscribe/",
+        Some(token),
+        Some(json!({"plan_id": plan, "billing_cycle": cycle})),
+        None,
+    )
+    .await
 }
 
 async fn audit_actions(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
     let page = PageRequest::new(100, None, "audit");
-    s.auth.store.tenant(scope).query::<AuditRecord>(&keys::audit_log(), &page).await.unwrap().items
+    s.auth
+        .store
+        .tenant(scope)
+        .query::<AuditRecord>(&keys::audit_log(), &page)
+        .await
+        .unwrap()
+        .items
 }
 
 async fn set_users(s: &Setup, scope: &TenantScope, users: u32) {
-    let usage = UsageRecord { users, admins: 1, version: 99 };
-    s.auth.store.tenant(scope).put(&keys::usage(), &usage, Condition::Always).await.unwrap();
+    let usage = UsageRecord {
+        users,
+        admins: 1,
+        version: 99,
+    };
+    s.auth
+        .store
+        .tenant(scope)
+        .put(&keys::usage(), &usage, Condition::Always)
+        .await
+        .unwrap();
 }
 
 async fn stored(s: &Setup, scope: &TenantScope) -> (SubscriptionRecord, TenantRecord) {
     let store = s.auth.store.tenant(scope);
-    (store.get(&keys::subscription()).await.unwrap().unwrap(), store.get(&keys::tenant_profile()).await.unwrap().unwrap())
+    (
+        store.get(&keys::subscription()).await.unwrap().unwrap(),
+        store.get(&keys::tenant_profile()).await.unwrap().unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -55,19 +94,42 @@ async fn admins_read_their_subscription_and_usage() {
     let s = setup().await;
     let admin = tenant(&s, "subread").await;
     s.auth.calls.reset();
-    let res = call(&s, "GET", "/api/subscriptions/my_subscription/", Some(&admin), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/my_subscription/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem", "GetItem"], "subscription, then its plan");
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["GetItem", "GetItem"],
+        "subscription, then its plan"
+    );
     let mine = res.json();
     assert_eq!(mine["status"], "trial");
     assert_eq!(mine["plan"], Uuid::from_u128(TRIAL).to_string());
     assert_eq!(mine["plan_details"]["slug"], "trial");
-    assert_eq!((mine["price"].as_str(), mine["currency"].as_str()), (Some("0.00"), Some("USD")));
+    assert_eq!(
+        (mine["price"].as_str(), mine["currency"].as_str()),
+        (Some("0.00"), Some("USD"))
+    );
     assert_eq!(mine["tenant"], scope(&s, &admin).tenant_id().to_string());
     assert_eq!(mine["cancel_at_period_end"], false);
 
     s.auth.calls.reset();
-    let res = call(&s, "GET", "/api/subscriptions/usage/", Some(&admin), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/usage/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["BatchGetItem", "GetItem"]);
     assert_eq!(
@@ -82,11 +144,31 @@ async fn admins_read_their_subscription_and_usage() {
 
     // Members are not admins; anonymous callers are refused.
     let member = token_for(&s, scope(&s, &admin).tenant_id(), false, Default::default());
-    for uri in ["/api/subscriptions/my_subscription/", "/api/subscriptions/usage/", "/api/subscriptions/"] {
-        assert_eq!(call(&s, "GET", uri, Some(&member), None, None).await.status, StatusCode::FORBIDDEN, "{uri}");
-        assert_eq!(call(&s, "GET", uri, None, None, None).await.status, StatusCode::UNAUTHORIZED, "{uri}");
+    for uri in [
+        "/api/subscriptions/my_subscription/",
+        "/api/subscriptions/usage/",
+        "/api/subscriptions/",
+    ] {
+        assert_eq!(
+            call(&s, "GET", uri, Some(&member), None, None).await.status,
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+        assert_eq!(
+            call(&s, "GET", uri, None, None, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
     }
-    let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&member), None, None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&member),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 }
 
@@ -97,18 +179,33 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     let admin = tenant(&s, "subchange").await;
     let tscope = scope(&s, &admin);
     let (before, tenant_before) = stored(&s, &tscope).await;
-    assert_eq!(tenant_before.enabled_modules, [Module::Crm, Module::Whatsapp, Module::Meetings]);
+    assert_eq!(
+        tenant_before.enabled_modules,
+        [Module::Crm, Module::Whatsapp, Module::Meetings]
+    );
 
     // Upgrade during the trial: the trial keeps running on the new plan.
     s.auth.calls.reset();
     let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "yearly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), vec!["BatchGetItem", "GetItem", "TransactWriteItems"]);
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["BatchGetItem", "GetItem", "TransactWriteItems"]
+    );
     let up = res.json();
-    assert_eq!((up["status"].as_str(), up["billing_cycle"].as_str()), (Some("trial"), Some("yearly")));
-    assert_eq!((up["price"].as_str(), up["plan_details"]["slug"].as_str()), (Some("990.00"), Some("professional")));
+    assert_eq!(
+        (up["status"].as_str(), up["billing_cycle"].as_str()),
+        (Some("trial"), Some("yearly"))
+    );
+    assert_eq!(
+        (up["price"].as_str(), up["plan_details"]["slug"].as_str()),
+        (Some("990.00"), Some("professional"))
+    );
     let (after, tenant_after) = stored(&s, &tscope).await;
-    assert_eq!((after.trial_ends_at, after.current_period_end), (before.trial_ends_at, before.current_period_end));
+    assert_eq!(
+        (after.trial_ends_at, after.current_period_end),
+        (before.trial_ends_at, before.current_period_end)
+    );
     assert_eq!(after.version, before.version + 1);
     assert_eq!(tenant_after, tenant_before, "an upgrade removes no module");
     assert_eq!(audit_actions(&s, &tscope).await.len(), 1, "one audit entry");
@@ -130,42 +227,90 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     let res = subscribe(&s, &admin, solo_id, "monthly").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
     assert_eq!(res.json()["code"], "plan_limit_reached");
-    assert_eq!(stored(&s, &tscope).await, (after.clone(), tenant_after.clone()));
+    assert_eq!(
+        stored(&s, &tscope).await,
+        (after.clone(), tenant_after.clone())
+    );
 
     // Within the limit: the plan changes and the modules shrink in the same transaction.
     set_users(&s, &tscope, 2).await;
     let res = subscribe(&s, &admin, solo_id, "monthly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!((res.json()["price"].as_str(), res.json()["plan"].as_str()), (Some("9.90"), Some(solo_id.to_string().as_str())));
+    assert_eq!(
+        (res.json()["price"].as_str(), res.json()["plan"].as_str()),
+        (Some("9.90"), Some(solo_id.to_string().as_str()))
+    );
     let (down, tenant_down) = stored(&s, &tscope).await;
-    assert_eq!((down.plan_id, down.status), (Some(solo_id), SubscriptionStatus::Trial));
+    assert_eq!(
+        (down.plan_id, down.status),
+        (Some(solo_id), SubscriptionStatus::Trial)
+    );
     assert_eq!(tenant_down.enabled_modules, [Module::Crm]);
     assert_eq!(tenant_down.version, tenant_after.version + 1);
     let log = audit_actions(&s, &tscope).await;
     assert_eq!(log.len(), 2, "one audit entry per change");
     assert_eq!(log[1].action, "subscription.change_plan");
-    assert_eq!(log[1].changes["enabled_modules"], json!({"before": ["crm", "whatsapp", "meetings"], "after": ["crm"]}));
+    assert_eq!(
+        log[1].changes["enabled_modules"],
+        json!({"before": ["crm", "whatsapp", "meetings"], "after": ["crm"]})
+    );
     assert_eq!(log[1].changes["plan_id"]["after"], solo_id.to_string());
 
     // From an active subscription the plan changes at once, the period stays.
-    let active = SubscriptionRecord { status: SubscriptionStatus::Active, ..down.clone() };
-    s.auth.store.tenant(&tscope).put(&keys::subscription(), &active, Condition::Always).await.unwrap();
+    let active = SubscriptionRecord {
+        status: SubscriptionStatus::Active,
+        ..down.clone()
+    };
+    s.auth
+        .store
+        .tenant(&tscope)
+        .put(&keys::subscription(), &active, Condition::Always)
+        .await
+        .unwrap();
     let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let (moved, _) = stored(&s, &tscope).await;
-    assert_eq!((moved.status, moved.plan_id), (SubscriptionStatus::Active, Some(Uuid::from_u128(STARTER))));
-    assert_eq!((moved.current_period_start, moved.current_period_end), (down.current_period_start, down.current_period_end));
+    assert_eq!(
+        (moved.status, moved.plan_id),
+        (SubscriptionStatus::Active, Some(Uuid::from_u128(STARTER)))
+    );
+    assert_eq!(
+        (moved.current_period_start, moved.current_period_end),
+        (down.current_period_start, down.current_period_end)
+    );
     // The same plan and cycle again writes nothing.
     s.auth.calls.reset();
-    assert_eq!(subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await.status, StatusCode::OK);
-    assert!(!s.auth.calls.calls().contains(&"TransactWriteItems".to_owned()));
+    assert_eq!(
+        subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(!s
+        .auth
+        .calls
+        .calls()
+        .contains(&"TransactWriteItems".to_owned()));
 
     // Unknown or inactive plans, bad cycles.
     let res = subscribe(&s, &admin, Uuid::new_v4(), "monthly").await;
     assert_eq!(res.json(), json!({"plan_id": ["Select an active plan."]}));
-    crate::plans::call(&s, "DELETE", &format!("/api/plans/{solo_id}/"), Some(&root), None).await;
+    crate::plans::call(
+        &s,
+        "DELETE",
+        &format!("/api/plans/{solo_id}/"),
+        Some(&root),
+        None,
+    )
+    .await;
     let res = subscribe(&s, &admin, solo_id, "monthly").await;
-    assert_eq!((res.status, res.json()), (StatusCode::BAD_REQUEST, json!({"plan_id": ["Select an active plan."]})));
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"plan_id": ["Select an active plan."]})
+        )
+    );
     let res = call(
         &s,
         "POST",
@@ -180,27 +325,73 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
 
     // An ended subscription cannot be cancelled, but subscribing starts
     // over: a new period from now with its invoice issued at once.
-    let expired = SubscriptionRecord { status: SubscriptionStatus::Expired, ..moved };
-    s.auth.store.tenant(&tscope).put(&keys::subscription(), &expired, Condition::Always).await.unwrap();
-    let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&admin), None, None).await;
-    assert_eq!((res.status, res.json()["code"].clone()), (StatusCode::BAD_REQUEST, json!("subscription_ended")));
+    let expired = SubscriptionRecord {
+        status: SubscriptionStatus::Expired,
+        ..moved
+    };
+    s.auth
+        .store
+        .tenant(&tscope)
+        .put(&keys::subscription(), &expired, Condition::Always)
+        .await
+        .unwrap();
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("subscription_ended"))
+    );
     let before = time::OffsetDateTime::now_utc();
     let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "yearly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let (restarted, _) = stored(&s, &tscope).await;
-    assert_eq!(restarted.status, SubscriptionStatus::PastDue, "until the new invoice is paid");
+    assert_eq!(
+        restarted.status,
+        SubscriptionStatus::PastDue,
+        "until the new invoice is paid"
+    );
     assert!(restarted.current_period_start >= before);
-    assert_eq!(restarted.current_period_end, shared::billing::add_cycle(restarted.current_period_start, shared::records::BillingCycle::Yearly));
-    let open = restarted.open_invoice.expect("the new period's invoice is open");
-    let invoice: shared::records::InvoiceRecord =
-        s.auth.store.tenant(&tscope).get(&keys::invoice(open.id)).await.unwrap().expect("invoice written");
+    assert_eq!(
+        restarted.current_period_end,
+        shared::billing::add_cycle(
+            restarted.current_period_start,
+            shared::records::BillingCycle::Yearly
+        )
+    );
+    let open = restarted
+        .open_invoice
+        .expect("the new period's invoice is open");
+    let invoice: shared::records::InvoiceRecord = s
+        .auth
+        .store
+        .tenant(&tscope)
+        .get(&keys::invoice(open.id))
+        .await
+        .unwrap()
+        .expect("invoice written");
     let plan = shared::tenancy::default_plans(time::OffsetDateTime::now_utc())
         .into_iter()
         .find(|p| p.id == Uuid::from_u128(PROFESSIONAL))
         .unwrap();
     assert_eq!(invoice.amount, plan.price_yearly);
-    assert!(invoice.invoice_number.starts_with(&format!("INV-{}-", before.year())), "{}", invoice.invoice_number);
-    assert!(restarted.next_action_at.is_some(), "the scheduler will look at it again");
+    assert!(
+        invoice
+            .invoice_number
+            .starts_with(&format!("INV-{}-", before.year())),
+        "{}",
+        invoice.invoice_number
+    );
+    assert!(
+        restarted.next_action_at.is_some(),
+        "the scheduler will look at it again"
+    );
 }
 
 #[tokio::test]
@@ -209,29 +400,96 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     let admin = tenant(&s, "subcancel").await;
     let tscope = scope(&s, &admin);
     s.auth.calls.reset();
-    let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&admin), None, None).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["GetItem", "TransactWriteItems"]);
     assert_eq!(res.json()["cancel_at_period_end"], true);
-    assert_eq!(res.json()["status"], "trial", "usable until the period ends");
+    assert_eq!(
+        res.json()["status"],
+        "trial",
+        "usable until the period ends"
+    );
 
     s.auth.calls.reset();
-    let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&admin), None, None).await;
-    assert_eq!((res.status, res.json()["cancel_at_period_end"].clone()), (StatusCode::OK, json!(true)));
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem"], "repeating it writes nothing");
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["cancel_at_period_end"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["GetItem"],
+        "repeating it writes nothing"
+    );
 
-    let res = call(&s, "POST", "/api/subscriptions/reactivate/", Some(&admin), None, None).await;
-    assert_eq!((res.status, res.json()["cancel_at_period_end"].clone()), (StatusCode::OK, json!(false)));
-    let actions: Vec<String> = audit_actions(&s, &tscope).await.into_iter().map(|e| e.action).collect();
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/reactivate/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["cancel_at_period_end"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+    let actions: Vec<String> = audit_actions(&s, &tscope)
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["subscription.cancel", "subscription.reactivate"]);
 
     // Once the period has ended, a cancellation can no longer be withdrawn.
-    call(&s, "POST", "/api/subscriptions/cancel/", Some(&admin), None, None).await;
+    call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     let (sub, _) = stored(&s, &tscope).await;
     let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    let ended = SubscriptionRecord { current_period_end: past, trial_ends_at: Some(past), ..sub };
-    s.auth.store.tenant(&tscope).put(&keys::subscription(), &ended, Condition::Always).await.unwrap();
-    let res = call(&s, "POST", "/api/subscriptions/reactivate/", Some(&admin), None, None).await;
+    let ended = SubscriptionRecord {
+        current_period_end: past,
+        trial_ends_at: Some(past),
+        ..sub
+    };
+    s.auth
+        .store
+        .tenant(&tscope)
+        .put(&keys::subscription(), &ended, Condition::Always)
+        .await
+        .unwrap();
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/reactivate/",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
     assert_eq!(res.json()["code"], "period_ended");
 }
@@ -243,64 +501,222 @@ async fn listing_and_retrieval_respect_tenants() {
     let a = tenant(&s, "sublista").await;
     let b = tenant(&s, "sublistb").await;
     let (a_scope, b_scope) = (scope(&s, &a), scope(&s, &b));
-    let a_sub = call(&s, "GET", "/api/subscriptions/my_subscription/", Some(&a), None, None).await.json();
+    let a_sub = call(
+        &s,
+        "GET",
+        "/api/subscriptions/my_subscription/",
+        Some(&a),
+        None,
+        None,
+    )
+    .await
+    .json();
     let a_id = a_sub["id"].as_str().unwrap().to_owned();
     let b_id = stored(&s, &b_scope).await.0.id.to_string();
 
     // Own subscription: retrieve and a one-item list.
     s.auth.calls.reset();
-    let res = call(&s, "GET", &format!("/api/subscriptions/{a_id}/"), Some(&a), None, None).await;
-    assert_eq!((res.status, res.json()["id"].as_str()), (StatusCode::OK, Some(a_id.as_str())));
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/subscriptions/{a_id}/"),
+        Some(&a),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["id"].as_str()),
+        (StatusCode::OK, Some(a_id.as_str()))
+    );
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     s.auth.calls.reset();
-    let page = call(&s, "GET", "/api/subscriptions/", Some(&a), None, None).await.json();
+    let page = call(&s, "GET", "/api/subscriptions/", Some(&a), None, None)
+        .await
+        .json();
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
-    assert_eq!((page["results"].as_array().unwrap().len(), page["next"].clone()), (1, Value::Null));
+    assert_eq!(
+        (
+            page["results"].as_array().unwrap().len(),
+            page["next"].clone()
+        ),
+        (1, Value::Null)
+    );
     assert_eq!(page["results"][0]["id"], a_id.as_str());
 
     // Another tenant's subscription does not exist for b.
-    let res = call(&s, "GET", &format!("/api/subscriptions/{a_id}/"), Some(&b), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/subscriptions/{a_id}/"),
+        Some(&b),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    assert_eq!(res.json(), json!({"detail": "Not found.", "code": "not_found"}));
-    let res = call(&s, "GET", "/api/subscriptions/my_subscription/", Some(&b), None, Some(a_scope.tenant_id())).await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND, "X-Tenant-Id does not widen a tenant admin's reach");
+    assert_eq!(
+        res.json(),
+        json!({"detail": "Not found.", "code": "not_found"})
+    );
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/my_subscription/",
+        Some(&b),
+        None,
+        Some(a_scope.tenant_id()),
+    )
+    .await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "X-Tenant-Id does not widen a tenant admin's reach"
+    );
 
     // Super admins: everything, filtered by status and plan.
     let b_sub = stored(&s, &b_scope).await.0;
-    let active = SubscriptionRecord { status: SubscriptionStatus::Active, plan_id: Some(Uuid::from_u128(STARTER)), ..b_sub };
-    s.auth.store.tenant(&b_scope).put(&keys::subscription(), &active, Condition::Always).await.unwrap();
+    let active = SubscriptionRecord {
+        status: SubscriptionStatus::Active,
+        plan_id: Some(Uuid::from_u128(STARTER)),
+        ..b_sub
+    };
+    s.auth
+        .store
+        .tenant(&b_scope)
+        .put(&keys::subscription(), &active, Condition::Always)
+        .await
+        .unwrap();
     let ids = |v: &Value| -> Vec<String> {
-        v["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
     };
     s.auth.calls.reset();
     let all = call(&s, "GET", "/api/subscriptions/", Some(&root), None, None).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text());
     assert_eq!(s.auth.calls.calls(), vec!["Query"], "one query on GSI1");
-    assert_eq!(ids(&all.json()), [a_id.as_str(), b_id.as_str()], "oldest first");
-    let res = call(&s, "GET", "/api/subscriptions/?status=active", Some(&root), None, None).await;
+    assert_eq!(
+        ids(&all.json()),
+        [a_id.as_str(), b_id.as_str()],
+        "oldest first"
+    );
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/?status=active",
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ids(&res.json()), [b_id.as_str()]);
-    let res = call(&s, "GET", "/api/subscriptions/?status=trial", Some(&root), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/?status=trial",
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
-    let res = call(&s, "GET", &format!("/api/subscriptions/?plan={}", Uuid::from_u128(TRIAL)), Some(&root), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/subscriptions/?plan={}", Uuid::from_u128(TRIAL)),
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
-    let first = call(&s, "GET", "/api/subscriptions/?page_size=1", Some(&root), None, None).await.json();
+    let first = call(
+        &s,
+        "GET",
+        "/api/subscriptions/?page_size=1",
+        Some(&root),
+        None,
+        None,
+    )
+    .await
+    .json();
     assert_eq!(ids(&first), [a_id.as_str()]);
-    let second = call(&s, "GET", &crate::roles::path_of(&first["next"]), Some(&root), None, None).await.json();
+    let second = call(
+        &s,
+        "GET",
+        &crate::roles::path_of(&first["next"]),
+        Some(&root),
+        None,
+        None,
+    )
+    .await
+    .json();
     assert_eq!(ids(&second), [b_id.as_str()]);
-    let res = call(&s, "GET", "/api/subscriptions/?status=paused", Some(&root), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/?status=paused",
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 
     s.auth.calls.reset();
-    let res = call(&s, "GET", &format!("/api/subscriptions/{b_id}/"), Some(&root), None, None).await;
-    assert_eq!((res.status, res.json()["status"].as_str()), (StatusCode::OK, Some("active")));
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem", "GetItem", "GetItem"], "reference, routing item, subscription");
-    let res = call(&s, "GET", &format!("/api/subscriptions/{}/", Uuid::new_v4()), Some(&root), None, None).await;
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/subscriptions/{b_id}/"),
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["GetItem", "GetItem", "GetItem"],
+        "reference, routing item, subscription"
+    );
+    let res = call(
+        &s,
+        "GET",
+        &format!("/api/subscriptions/{}/", Uuid::new_v4()),
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     // A super admin acts in a tenant with X-Tenant-Id (audited as such).
-    let res = call(&s, "GET", "/api/subscriptions/my_subscription/", Some(&root), None, Some(a_scope.tenant_id())).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/subscriptions/my_subscription/",
+        Some(&root),
+        None,
+        Some(a_scope.tenant_id()),
+    )
+    .await;
     assert_eq!(res.json()["id"], a_id.as_str());
-    let res = call(&s, "POST", "/api/subscriptions/cancel/", Some(&root), None, Some(a_scope.tenant_id())).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/subscriptions/cancel/",
+        Some(&root),
+        None,
+        Some(a_scope.tenant_id()),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let log = audit_actions(&s, &a_scope).await;
     assert!(log.last().unwrap().via_super_admin);

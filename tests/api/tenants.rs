@@ -9,7 +9,13 @@ use shared::store::PageRequest;
 use tests::{post_json, registration, send, unique};
 use uuid::Uuid;
 
-async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Value>) -> tests::TestResponse {
+async fn call(
+    s: &Setup,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> tests::TestResponse {
     let req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -22,15 +28,30 @@ async fn call(s: &Setup, method: &str, uri: &str, token: &str, body: Option<Valu
 
 async fn register(s: &Setup, prefix: &str) -> (String, String, String) {
     let (slug, email) = unique(prefix);
-    let res = post_json(&s.auth.app, "/api/auth/register/", &registration(&slug, &email), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/register/",
+        &registration(&slug, &email),
+        None,
+    )
+    .await;
     let body = res.json();
-    (body["tokens"]["access"].as_str().unwrap().into(), body["tokens"]["refresh"].as_str().unwrap().into(), email)
+    (
+        body["tokens"]["access"].as_str().unwrap().into(),
+        body["tokens"]["refresh"].as_str().unwrap().into(),
+        email,
+    )
 }
 
 async fn login(s: &Setup, email: &str) -> StatusCode {
-    post_json(&s.auth.app, "/api/auth/login/", &json!({"email": email, "password": "correct-horse-battery"}), None)
-        .await
-        .status
+    post_json(
+        &s.auth.app,
+        "/api/auth/login/",
+        &json!({"email": email, "password": "correct-horse-battery"}),
+        None,
+    )
+    .await
+    .status
 }
 
 #[tokio::test]
@@ -39,7 +60,10 @@ async fn an_admin_reads_and_changes_their_organisation() {
     let (admin, refresh, _) = register(&s, "meadmin").await;
     let res = call(&s, "GET", "/api/tenants/me/", &admin, None).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.json()["enabled_modules"], json!(["crm", "whatsapp", "meetings"]));
+    assert_eq!(
+        res.json()["enabled_modules"],
+        json!(["crm", "whatsapp", "meetings"])
+    );
 
     let res = call(
         &s,
@@ -58,11 +82,25 @@ async fn an_admin_reads_and_changes_their_organisation() {
     assert_eq!(t["enabled_modules"], json!(["crm"]));
 
     // The next refresh carries only the enabled module.
-    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": refresh}), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     let claims = shared::auth::authenticate(
-        &shared::auth::TokenVerifier::new(&shared::auth::Jwks { keys: vec![s.auth.key.public_jwk()] }, &s.auth.settings)
-            .unwrap(),
-        Some(&format!("Bearer {}", res.json()["access"].as_str().unwrap())),
+        &shared::auth::TokenVerifier::new(
+            &shared::auth::Jwks {
+                keys: vec![s.auth.key.public_jwk()],
+            },
+            &s.auth.settings,
+        )
+        .unwrap(),
+        Some(&format!(
+            "Bearer {}",
+            res.json()["access"].as_str().unwrap()
+        )),
     )
     .unwrap()
     .claims()
@@ -89,10 +127,16 @@ async fn tenant_changes_are_validated() {
     let (b, _, _) = register(&s, "validb").await;
     let bad = |body: Value| body;
     for (body, field) in [
-        (bad(json!({"enabled_modules": ["tasks"]})), "enabled_modules"),
+        (
+            bad(json!({"enabled_modules": ["tasks"]})),
+            "enabled_modules",
+        ),
         (bad(json!({"enabled_modules": ["erp"]})), "enabled_modules"),
         (bad(json!({"settings": [1, 2]})), "settings"),
-        (bad(json!({"settings": {"blob": "x".repeat(20_000)}})), "settings"),
+        (
+            bad(json!({"settings": {"blob": "x".repeat(20_000)}})),
+            "settings",
+        ),
         (bad(json!({"domain": "not a domain"})), "domain"),
         (bad(json!({"name": ""})), "name"),
         (bad(json!({"is_active": false})), "is_active"),
@@ -102,11 +146,54 @@ async fn tenant_changes_are_validated() {
         assert!(res.json()[field].is_array(), "{body} -> {}", res.text());
     }
     // Domains are unique platform-wide, and released when removed.
-    assert_eq!(call(&s, "PATCH", "/api/tenants/me/", &a, Some(json!({"domain": "shared.example.com"}))).await.status, StatusCode::OK);
-    let res = call(&s, "PATCH", "/api/tenants/me/", &b, Some(json!({"domain": "shared.example.com"}))).await;
-    assert_eq!(res.json(), json!({"domain": ["This domain is already in use."]}));
-    assert_eq!(call(&s, "PATCH", "/api/tenants/me/", &a, Some(json!({"domain": null}))).await.status, StatusCode::OK);
-    assert_eq!(call(&s, "PATCH", "/api/tenants/me/", &b, Some(json!({"domain": "shared.example.com"}))).await.status, StatusCode::OK);
+    assert_eq!(
+        call(
+            &s,
+            "PATCH",
+            "/api/tenants/me/",
+            &a,
+            Some(json!({"domain": "shared.example.com"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let res = call(
+        &s,
+        "PATCH",
+        "/api/tenants/me/",
+        &b,
+        Some(json!({"domain": "shared.example.com"})),
+    )
+    .await;
+    assert_eq!(
+        res.json(),
+        json!({"domain": ["This domain is already in use."]})
+    );
+    assert_eq!(
+        call(
+            &s,
+            "PATCH",
+            "/api/tenants/me/",
+            &a,
+            Some(json!({"domain": null}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &s,
+            "PATCH",
+            "/api/tenants/me/",
+            &b,
+            Some(json!({"domain": "shared.example.com"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -114,8 +201,24 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
     let s = setup().await;
     let (a, _, _) = register(&s, "guarda").await;
     let member = token_for(&s, scope(&s, &a).tenant_id(), false, Default::default());
-    assert_eq!(call(&s, "GET", "/api/tenants/me/", &member, None).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(call(&s, "PATCH", "/api/tenants/me/", &member, Some(json!({"name": "x"}))).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&s, "GET", "/api/tenants/me/", &member, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &s,
+            "PATCH",
+            "/api/tenants/me/",
+            &member,
+            Some(json!({"name": "x"}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     // The registry is for super admins only.
     let a_id = scope(&s, &a).tenant_id();
     for (method, uri) in [
@@ -124,9 +227,20 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
         ("POST", format!("/api/tenants/{a_id}/suspend/")),
         ("DELETE", format!("/api/tenants/{a_id}/")),
     ] {
-        assert_eq!(call(&s, method, &uri, &a, None).await.status, StatusCode::FORBIDDEN, "{method} {uri}");
+        assert_eq!(
+            call(&s, method, &uri, &a, None).await.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}"
+        );
     }
-    let res = send(&s.tenants, http::Request::builder().uri("/api/tenants/me/").body(axum::body::Body::empty()).unwrap()).await;
+    let res = send(
+        &s.tenants,
+        http::Request::builder()
+            .uri("/api/tenants/me/")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -139,19 +253,46 @@ async fn super_admins_run_the_registry() {
 
     // Create a tenant with the registration body.
     let (slug, email) = unique("created");
-    let res = call(&s, "POST", "/api/tenants/", &root, Some(registration(&slug, &email))).await;
+    let res = call(
+        &s,
+        "POST",
+        "/api/tenants/",
+        &root,
+        Some(registration(&slug, &email)),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(res.json()["slug"], slug);
-    assert_eq!(login(&s, &email).await, StatusCode::OK, "its admin can log in");
-    let res = call(&s, "POST", "/api/tenants/", &root, Some(registration(&slug, &unique("x").1))).await;
-    assert_eq!(res.json(), json!({"tenant_slug": ["A tenant with this slug already exists."]}));
+    assert_eq!(
+        login(&s, &email).await,
+        StatusCode::OK,
+        "its admin can log in"
+    );
+    let res = call(
+        &s,
+        "POST",
+        "/api/tenants/",
+        &root,
+        Some(registration(&slug, &unique("x").1)),
+    )
+    .await;
+    assert_eq!(
+        res.json(),
+        json!({"tenant_slug": ["A tenant with this slug already exists."]})
+    );
 
     // List, following pages.
     let mut seen = Vec::new();
     let mut uri = "/api/tenants/?page_size=1".to_owned();
     loop {
         let page = call(&s, "GET", &uri, &root, None).await.json();
-        seen.extend(page["results"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["slug"].as_str().unwrap().to_owned()),
+        );
         match page["next"].as_str() {
             Some(_) => uri = path_of(&page["next"]),
             None => break,
@@ -163,20 +304,63 @@ async fn super_admins_run_the_registry() {
 
     let res = call(&s, "GET", &format!("/api/tenants/{a_id}/"), &root, None).await;
     assert_eq!(res.json()["id"], a_id.to_string());
-    assert_eq!(call(&s, "GET", &format!("/api/tenants/{}/", Uuid::new_v4()), &root, None).await.status, StatusCode::NOT_FOUND);
-    let res = call(&s, "PATCH", &format!("/api/tenants/{a_id}/"), &root, Some(json!({"name": "By ops"}))).await;
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            &format!("/api/tenants/{}/", Uuid::new_v4()),
+            &root,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = call(
+        &s,
+        "PATCH",
+        &format!("/api/tenants/{a_id}/"),
+        &root,
+        Some(json!({"name": "By ops"})),
+    )
+    .await;
     assert_eq!(res.json()["name"], "By ops");
 
     // Suspension stops logins and refreshes; activation restores them.
-    let res = call(&s, "POST", &format!("/api/tenants/{a_id}/suspend/"), &root, None).await;
+    let res = call(
+        &s,
+        "POST",
+        &format!("/api/tenants/{a_id}/suspend/"),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["is_active"], false);
     assert_eq!(login(&s, &a_email).await, StatusCode::FORBIDDEN);
-    let res = post_json(&s.auth.app, "/api/auth/token/refresh/", &json!({"refresh": a_refresh}), None).await;
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": a_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = call(&s, "POST", &format!("/api/tenants/{a_id}/activate/"), &root, None).await;
+    let res = call(
+        &s,
+        "POST",
+        &format!("/api/tenants/{a_id}/activate/"),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["is_active"], true);
     assert_eq!(login(&s, &a_email).await, StatusCode::OK);
-    assert_eq!(call(&s, "DELETE", &format!("/api/tenants/{a_id}/"), &root, None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&s, "DELETE", &format!("/api/tenants/{a_id}/"), &root, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(login(&s, &a_email).await, StatusCode::FORBIDDEN);
 
     // Every super-admin change is in the tenant's own log, marked as such.
@@ -189,6 +373,14 @@ async fn super_admins_run_the_registry() {
         .unwrap()
         .items;
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["tenant.update", "tenant.suspend", "tenant.activate", "tenant.suspend"]);
+    assert_eq!(
+        actions,
+        [
+            "tenant.update",
+            "tenant.suspend",
+            "tenant.activate",
+            "tenant.suspend"
+        ]
+    );
     assert!(log.iter().all(|e| e.via_super_admin));
 }

@@ -8,7 +8,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use shared::auth::keys::StoredSigningKey;
 use shared::auth::{
-    authenticate, Claims, Jwks, SigningKeyPair, TokenError, TokenSettings, TokenSigner, TokenType, TokenVerifier,
+    authenticate, Claims, Jwks, SigningKeyPair, TokenError, TokenSettings, TokenSigner, TokenType,
+    TokenVerifier,
 };
 use shared::permissions::{admin_permissions, flatten, Module};
 use uuid::Uuid;
@@ -25,9 +26,20 @@ struct Fixture {
 fn fixture() -> Fixture {
     let settings = TokenSettings::default();
     let key = SigningKeyPair::generate(KID);
-    let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).expect("valid key set");
+    let verifier = TokenVerifier::new(
+        &Jwks {
+            keys: vec![key.public_jwk()],
+        },
+        &settings,
+    )
+    .expect("valid key set");
     let signer = TokenSigner::new(key.clone(), settings.clone());
-    Fixture { key, signer, verifier, settings }
+    Fixture {
+        key,
+        signer,
+        verifier,
+        settings,
+    }
 }
 
 fn now() -> i64 {
@@ -64,9 +76,14 @@ fn b64(value: &Value) -> String {
 /// The key's private half as a jsonwebtoken key, to sign with headers
 /// `TokenSigner` would never write.
 fn raw_encoding_key(key: &SigningKeyPair) -> EncodingKey {
-    let stored: StoredSigningKey = serde_json::from_str(&key.to_json().expect("key serialises")).expect("stored form");
+    let stored: StoredSigningKey =
+        serde_json::from_str(&key.to_json().expect("key serialises")).expect("stored form");
     // jsonwebtoken's PEM parsing is feature-gated; PKCS#8 PEM is base64 DER.
-    let body: String = stored.private_key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = stored
+        .private_key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     EncodingKey::from_ed_der(&STANDARD.decode(body).expect("PEM body is base64"))
 }
 
@@ -90,7 +107,10 @@ fn happy_path_decodes_every_claim() {
 #[test]
 fn an_all_permissions_access_token_fits_in_a_header() {
     let f = fixture();
-    let token = f.signer.sign(&claims(&f.settings, TokenType::Access)).unwrap();
+    let token = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Access))
+        .unwrap();
     assert!(token.len() < 4096, "access token is {} bytes", token.len());
 }
 
@@ -98,9 +118,11 @@ fn an_all_permissions_access_token_fits_in_a_header() {
 fn alg_none_is_refused() {
     let f = fixture();
     let payload = serde_json::to_value(claims(&f.settings, TokenType::Access)).unwrap();
-    for header in
-        [json!({"alg": "none", "typ": "JWT"}), json!({"alg": "none", "kid": KID}), json!({"alg": "None", "kid": KID})]
-    {
+    for header in [
+        json!({"alg": "none", "typ": "JWT"}),
+        json!({"alg": "none", "kid": KID}),
+        json!({"alg": "None", "kid": KID}),
+    ] {
         let token = format!("{}.{}.", b64(&header), b64(&payload));
         assert_eq!(refused(&f, &token, TokenType::Access), TokenError::Invalid);
     }
@@ -117,17 +139,28 @@ fn hs256_with_the_public_key_as_secret_is_refused() {
         for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
             let mut header = Header::new(alg);
             header.kid = Some(KID.into());
-            let token = jsonwebtoken::encode(&header, &c, &EncodingKey::from_secret(secret)).unwrap();
+            let token =
+                jsonwebtoken::encode(&header, &c, &EncodingKey::from_secret(secret)).unwrap();
             assert_eq!(refused(&f, &token, TokenType::Access), TokenError::Invalid);
         }
     }
     // A hand-built HS256 header claiming EdDSA's key but signed as HMAC.
     let header = json!({"alg": "EdDSA", "kid": KID});
-    let signing_input = format!("{}.{}", b64(&header), b64(&serde_json::to_value(&c).unwrap()));
-    let mac =
-        jsonwebtoken::crypto::sign(signing_input.as_bytes(), &EncodingKey::from_secret(&raw_public), Algorithm::HS256)
-            .unwrap();
-    assert_eq!(refused(&f, &format!("{signing_input}.{mac}"), TokenType::Access), TokenError::Invalid);
+    let signing_input = format!(
+        "{}.{}",
+        b64(&header),
+        b64(&serde_json::to_value(&c).unwrap())
+    );
+    let mac = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &EncodingKey::from_secret(&raw_public),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    assert_eq!(
+        refused(&f, &format!("{signing_input}.{mac}"), TokenType::Access),
+        TokenError::Invalid
+    );
 }
 
 #[test]
@@ -140,18 +173,28 @@ fn unknown_or_missing_kid_is_refused() {
     let token = jsonwebtoken::encode(&header, &c, &raw_encoding_key(&f.key)).unwrap();
     assert_eq!(refused(&f, &token, TokenType::Access), TokenError::Invalid);
 
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &c, &raw_encoding_key(&f.key)).unwrap();
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &c,
+        &raw_encoding_key(&f.key),
+    )
+    .unwrap();
     assert_eq!(refused(&f, &token, TokenType::Access), TokenError::Invalid);
 
     let other = TokenSigner::new(SigningKeyPair::generate("stranger"), f.settings.clone());
-    assert_eq!(refused(&f, &other.sign(&c).unwrap(), TokenType::Access), TokenError::Invalid);
+    assert_eq!(
+        refused(&f, &other.sign(&c).unwrap(), TokenType::Access),
+        TokenError::Invalid
+    );
 }
 
 #[test]
 fn another_key_under_the_same_kid_is_refused() {
     let f = fixture();
     let impostor = TokenSigner::new(SigningKeyPair::generate(KID), f.settings.clone());
-    let token = impostor.sign(&claims(&f.settings, TokenType::Access)).unwrap();
+    let token = impostor
+        .sign(&claims(&f.settings, TokenType::Access))
+        .unwrap();
     assert_eq!(refused(&f, &token, TokenType::Access), TokenError::Invalid);
 }
 
@@ -162,7 +205,10 @@ fn expired_tokens_are_refused() {
     c.iat = now() - 3600;
     c.nbf = c.iat;
     c.exp = now() - 60;
-    assert_eq!(refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access), TokenError::Expired);
+    assert_eq!(
+        refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access),
+        TokenError::Expired
+    );
 }
 
 #[test]
@@ -170,7 +216,10 @@ fn not_yet_valid_tokens_are_refused() {
     let f = fixture();
     let mut c = claims(&f.settings, TokenType::Access);
     c.nbf = now() + 60;
-    assert_eq!(refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access), TokenError::Invalid);
+    assert_eq!(
+        refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access),
+        TokenError::Invalid
+    );
 }
 
 #[test]
@@ -178,28 +227,50 @@ fn wrong_audience_or_issuer_is_refused() {
     let f = fixture();
     let mut c = claims(&f.settings, TokenType::Access);
     c.aud = "another-api".into();
-    assert_eq!(refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access), TokenError::Invalid);
+    assert_eq!(
+        refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access),
+        TokenError::Invalid
+    );
     let mut c = claims(&f.settings, TokenType::Access);
     c.iss = "another-issuer".into();
-    assert_eq!(refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access), TokenError::Invalid);
+    assert_eq!(
+        refused(&f, &f.signer.sign(&c).unwrap(), TokenType::Access),
+        TokenError::Invalid
+    );
 }
 
 #[test]
 fn token_types_are_not_interchangeable() {
     let f = fixture();
-    let refresh = f.signer.sign(&claims(&f.settings, TokenType::Refresh)).unwrap();
-    assert_eq!(refused(&f, &refresh, TokenType::Access), TokenError::WrongType(TokenType::Access));
-    let access = f.signer.sign(&claims(&f.settings, TokenType::Access)).unwrap();
-    assert_eq!(refused(&f, &access, TokenType::Refresh), TokenError::WrongType(TokenType::Refresh));
+    let refresh = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Refresh))
+        .unwrap();
+    assert_eq!(
+        refused(&f, &refresh, TokenType::Access),
+        TokenError::WrongType(TokenType::Access)
+    );
+    let access = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Access))
+        .unwrap();
+    assert_eq!(
+        refused(&f, &access, TokenType::Refresh),
+        TokenError::WrongType(TokenType::Refresh)
+    );
 }
 
 #[test]
 fn tampered_payloads_are_refused() {
     let f = fixture();
-    let token = f.signer.sign(&claims(&f.settings, TokenType::Access)).unwrap();
+    let token = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Access))
+        .unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3);
-    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     let tampers: [(&str, Value); 4] = [
         ("is_super_admin", json!(true)),
         ("tenant_id", json!(Uuid::new_v4())),
@@ -210,19 +281,33 @@ fn tampered_payloads_are_refused() {
         let mut changed = payload.clone();
         changed[claim] = value;
         let forged = format!("{}.{}.{}", parts[0], b64(&changed), parts[2]);
-        assert_eq!(refused(&f, &forged, TokenType::Access), TokenError::Invalid, "{claim}");
+        assert_eq!(
+            refused(&f, &forged, TokenType::Access),
+            TokenError::Invalid,
+            "{claim}"
+        );
     }
     // Flipping one signature character breaks it too.
     let mut sig = parts[2].to_owned();
     let first = if sig.starts_with('A') { "B" } else { "A" };
     sig.replace_range(0..1, first);
-    assert_eq!(refused(&f, &format!("{}.{}.{sig}", parts[0], parts[1]), TokenType::Access), TokenError::Invalid);
+    assert_eq!(
+        refused(
+            &f,
+            &format!("{}.{}.{sig}", parts[0], parts[1]),
+            TokenType::Access
+        ),
+        TokenError::Invalid
+    );
 }
 
 #[test]
 fn garbage_is_refused() {
     let f = fixture();
-    let valid = f.signer.sign(&claims(&f.settings, TokenType::Access)).unwrap();
+    let valid = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Access))
+        .unwrap();
     let header_only = valid.split('.').next().unwrap().to_owned();
     for junk in [
         "",
@@ -239,7 +324,10 @@ fn garbage_is_refused() {
         &valid[..valid.len() - 1],
         "\u{0}\u{1}.\u{2}.\u{3}",
     ] {
-        assert!(f.verifier.verify(junk, TokenType::Access).is_err(), "{junk:?} was accepted");
+        assert!(
+            f.verifier.verify(junk, TokenType::Access).is_err(),
+            "{junk:?} was accepted"
+        );
     }
 }
 
@@ -248,7 +336,13 @@ fn a_rotated_key_set_verifies_both_keys() {
     let settings = TokenSettings::default();
     let old = SigningKeyPair::generate("2024-old");
     let new = SigningKeyPair::generate("2025-new");
-    let verifier = TokenVerifier::new(&Jwks { keys: vec![old.public_jwk(), new.public_jwk()] }, &settings).unwrap();
+    let verifier = TokenVerifier::new(
+        &Jwks {
+            keys: vec![old.public_jwk(), new.public_jwk()],
+        },
+        &settings,
+    )
+    .unwrap();
     for key in [old, new] {
         let c = claims(&settings, TokenType::Access);
         let token = TokenSigner::new(key, settings.clone()).sign(&c).unwrap();
@@ -266,8 +360,18 @@ fn authenticate_answers_401_with_drf_bodies() {
             e.body()
         }
     };
-    for header in [None, Some("Basic dXNlcjpwYXNz"), Some("Bearer "), Some("Token abc"), Some("")] {
-        assert_eq!(unauthenticated(header)["code"], "not_authenticated", "{header:?}");
+    for header in [
+        None,
+        Some("Basic dXNlcjpwYXNz"),
+        Some("Bearer "),
+        Some("Token abc"),
+        Some(""),
+    ] {
+        assert_eq!(
+            unauthenticated(header)["code"],
+            "not_authenticated",
+            "{header:?}"
+        );
     }
     assert_eq!(
         unauthenticated(None),
@@ -277,7 +381,10 @@ fn authenticate_answers_401_with_drf_bodies() {
         unauthenticated(Some("Bearer not.a.token")),
         json!({"detail": "Token is invalid.", "code": "token_not_valid"})
     );
-    let refresh = f.signer.sign(&claims(&f.settings, TokenType::Refresh)).unwrap();
+    let refresh = f
+        .signer
+        .sign(&claims(&f.settings, TokenType::Refresh))
+        .unwrap();
     assert_eq!(
         unauthenticated(Some(&format!("Bearer {refresh}"))),
         json!({"detail": "Token is not an access token.", "code": "token_not_valid"})

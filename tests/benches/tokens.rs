@@ -5,7 +5,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shared::auth::{
-    hash_password, verify_password, Claims, Jwks, SigningKeyPair, TokenSettings, TokenSigner, TokenType, TokenVerifier,
+    hash_password, verify_password, Claims, Jwks, SigningKeyPair, TokenSettings, TokenSigner,
+    TokenType, TokenVerifier,
 };
 use shared::permissions::{admin_permissions, flatten, Module};
 use uuid::Uuid;
@@ -39,7 +40,9 @@ fn all_permissions_claims(settings: &TokenSettings) -> Claims {
 fn bench(c: &mut Criterion) {
     let settings = TokenSettings::default();
     let key = SigningKeyPair::generate("bench");
-    let jwks = Jwks { keys: vec![key.public_jwk()] };
+    let jwks = Jwks {
+        keys: vec![key.public_jwk()],
+    };
     let Ok(verifier) = TokenVerifier::new(&jwks, &settings) else {
         panic!("the bench key set is valid");
     };
@@ -49,8 +52,16 @@ fn bench(c: &mut Criterion) {
         Ok(t) => t,
         Err(e) => panic!("signing failed: {e}"),
     };
-    println!("access token with every permission ({} grants): {} bytes", claims.permissions.len(), token.len());
-    assert!(token.len() < 4096, "access token is {} bytes; headers and cookies stop at 4 KiB", token.len());
+    println!(
+        "access token with every permission ({} grants): {} bytes",
+        claims.permissions.len(),
+        token.len()
+    );
+    assert!(
+        token.len() < 4096,
+        "access token is {} bytes; headers and cookies stop at 4 KiB",
+        token.len()
+    );
 
     // First sight: header, Ed25519 signature, claims decoding and checks.
     c.bench_function("verify access token, first sight (all permissions)", |b| {
@@ -77,7 +88,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rt.block_on(hash_password(black_box(password.clone()))))
     });
     group.bench_function("verify 12-char password", |b| {
-        b.iter(|| rt.block_on(verify_password(black_box(password.clone()), black_box(hash.clone()))))
+        b.iter(|| {
+            rt.block_on(verify_password(
+                black_box(password.clone()),
+                black_box(hash.clone()),
+            ))
+        })
     });
     group.finish();
 }

@@ -5,12 +5,16 @@
 use reqwest::StatusCode;
 
 fn base() -> String {
-    std::env::var("E2E_BASE_URL")
-        .expect("E2E_BASE_URL is not set: run the tests with `make test`, which starts cargo lambda watch")
+    std::env::var("E2E_BASE_URL").expect(
+        "E2E_BASE_URL is not set: run the tests with `make test`, which starts cargo lambda watch",
+    )
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(std::time::Duration::from_secs(300)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .unwrap()
 }
 
 /// The OpenAPI document is asked for with HEAD: `cargo lambda watch` can lose
@@ -20,7 +24,11 @@ fn client() -> reqwest::Client {
 #[tokio::test]
 async fn schema_and_swagger_ui_are_served_through_the_local_gateway() {
     let c = client();
-    let res = c.head(format!("{}/api/schema/", base())).send().await.unwrap();
+    let res = c
+        .head(format!("{}/api/schema/", base()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-request-id"));
     assert_eq!(res.headers()["content-type"], "application/json");
@@ -32,7 +40,11 @@ async fn schema_and_swagger_ui_are_served_through_the_local_gateway() {
 
 #[tokio::test]
 async fn health_reaches_dynamodb_local_through_the_function_binary() {
-    let res = client().get(format!("{}/api/health", base())).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/api/health", base()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["dynamodb"], "ok");
@@ -40,13 +52,21 @@ async fn health_reaches_dynamodb_local_through_the_function_binary() {
 
 #[tokio::test]
 async fn errors_are_json_through_the_gateway() {
-    let res = client().delete(format!("{}/api/health/", base())).send().await.unwrap();
+    let res = client()
+        .delete(format!("{}/api/health/", base()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
 }
 
-async fn post(path: &str, body: serde_json::Value, token: Option<&str>) -> (StatusCode, serde_json::Value) {
+async fn post(
+    path: &str,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
     let mut req = client().post(format!("{}{path}", base())).json(&body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -59,7 +79,10 @@ async fn post(path: &str, body: serde_json::Value, token: Option<&str>) -> (Stat
 #[tokio::test]
 async fn identity_flow_through_the_auth_function_binary() {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (slug, email) = (format!("e2e-{}", &id[..10]), format!("e2e-{}@example.com", &id[..10]));
+    let (slug, email) = (
+        format!("e2e-{}", &id[..10]),
+        format!("e2e-{}@example.com", &id[..10]),
+    );
     let (status, body) = post(
         "/api/auth/register/",
         serde_json::json!({
@@ -72,26 +95,57 @@ async fn identity_flow_through_the_auth_function_binary() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let (status, body) = post("/api/auth/login", serde_json::json!({"email": email, "password": "e2e-password-123"}), None).await;
+    let (status, body) = post(
+        "/api/auth/login",
+        serde_json::json!({"email": email, "password": "e2e-password-123"}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let refresh = body["tokens"]["refresh"].as_str().unwrap().to_owned();
 
-    let (status, pair) = post("/api/auth/token/refresh/", serde_json::json!({"refresh": refresh}), None).await;
+    let (status, pair) = post(
+        "/api/auth/token/refresh/",
+        serde_json::json!({"refresh": refresh}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let access = pair["access"].as_str().unwrap().to_owned();
     let new_refresh = pair["refresh"].as_str().unwrap().to_owned();
 
-    let (status, _) = post("/api/auth/token/verify/", serde_json::json!({"token": access}), None).await;
+    let (status, _) = post(
+        "/api/auth/token/verify/",
+        serde_json::json!({"token": access}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = post("/api/auth/logout/", serde_json::json!({"refresh": new_refresh}), Some(&access)).await;
+    let (status, _) = post(
+        "/api/auth/logout/",
+        serde_json::json!({"refresh": new_refresh}),
+        Some(&access),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = post("/api/auth/token/refresh/", serde_json::json!({"refresh": new_refresh}), None).await;
+    let (status, body) = post(
+        "/api/auth/token/refresh/",
+        serde_json::json!({"refresh": new_refresh}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "token_not_valid");
 
     // The published keys verify what the function signed.
-    let jwks: serde_json::Value =
-        client().get(format!("{}/.well-known/jwks.json", base())).send().await.unwrap().json().await.unwrap();
+    let jwks: serde_json::Value = client()
+        .get(format!("{}/.well-known/jwks.json", base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!jwks["keys"].as_array().unwrap().is_empty());
 }
 
@@ -106,24 +160,39 @@ async fn the_seeded_super_admin_can_log_in() {
 #[tokio::test]
 async fn cors_preflight_is_answered_by_the_function() {
     let res = client()
-        .request(reqwest::Method::OPTIONS, format!("{}/api/auth/login/", base()))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/auth/login/", base()),
+        )
         .header("origin", "https://app.example.com")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,authorization")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
         .send()
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let allow = res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned());
+    let allow = res
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(allow.as_deref(), Some("*"));
-    let methods = res.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(methods.contains("POST"), "{methods}");
 }
 
 #[tokio::test]
 async fn roles_through_the_roles_function_binary() {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (slug, email) = (format!("e2r-{}", &id[..10]), format!("e2r-{}@example.com", &id[..10]));
+    let (slug, email) = (
+        format!("e2r-{}", &id[..10]),
+        format!("e2r-{}@example.com", &id[..10]),
+    );
     let (status, body) = post(
         "/api/auth/register/",
         serde_json::json!({
@@ -137,24 +206,48 @@ async fn roles_through_the_roles_function_binary() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let access = body["tokens"]["access"].as_str().unwrap().to_owned();
 
-    let (status, role) =
-        post("/api/roles/", serde_json::json!({"name": "Sales", "permissions": {"crm": {"leads": {"view": "own"}}}}), Some(&access)).await;
+    let (status, role) = post(
+        "/api/roles/",
+        serde_json::json!({"name": "Sales", "permissions": {"crm": {"leads": {"view": "own"}}}}),
+        Some(&access),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{role}");
 
-    let res = client().get(format!("{}/api/roles", base())).bearer_auth(&access).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/api/roles", base()))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let page: serde_json::Value = res.json().await.unwrap();
-    let names: Vec<&str> = page["results"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"Admin") && names.contains(&"Sales"), "{names:?}");
+    let names: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Admin") && names.contains(&"Sales"),
+        "{names:?}"
+    );
 
-    let res = client().get(format!("{}/api/roles/permissions_schema/", base())).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/api/roles/permissions_schema/", base()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn every_api_area_answers_through_its_function_binary() {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (slug, email) = (format!("e2a-{}", &id[..10]), format!("e2a-{}@example.com", &id[..10]));
+    let (slug, email) = (
+        format!("e2a-{}", &id[..10]),
+        format!("e2a-{}@example.com", &id[..10]),
+    );
     let (status, body) = post(
         "/api/auth/register/",
         serde_json::json!({
@@ -167,7 +260,12 @@ async fn every_api_area_answers_through_its_function_binary() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let access = body["tokens"]["access"].as_str().unwrap().to_owned();
-    let (status, team) = post("/api/teams/", serde_json::json!({"name": "North"}), Some(&access)).await;
+    let (status, team) = post(
+        "/api/teams/",
+        serde_json::json!({"name": "North"}),
+        Some(&access),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     for path in [
         "/api/users/?ordering=email",
@@ -180,12 +278,22 @@ async fn every_api_area_answers_through_its_function_binary() {
         "/api/subscriptions/usage/",
         "/api/invoices/",
     ] {
-        let res = client().get(format!("{}{path}", base())).bearer_auth(&access).send().await.unwrap();
+        let res = client()
+            .get(format!("{}{path}", base()))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
-    let res = client().get(format!("{}/api/subscriptions/my_subscription/", base())).bearer_auth(&access).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/api/subscriptions/my_subscription/", base()))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     let sub: serde_json::Value = res.json().await.unwrap();
     assert_eq!(sub["status"], "trial", "{sub}");
 }

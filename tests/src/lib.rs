@@ -27,8 +27,9 @@ pub fn template_yaml() -> String {
 }
 
 pub fn dynamodb_endpoint() -> String {
-    std::env::var("DYNAMODB_ENDPOINT")
-        .expect("DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local")
+    std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local",
+    )
 }
 
 pub const TEST_CURSOR_SECRET: &[u8] = b"integration-test-cursor-secret";
@@ -37,15 +38,23 @@ pub const TEST_CURSOR_SECRET: &[u8] = b"integration-test-cursor-secret";
 pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
     let client = dynamodb_client(Some(&dynamodb_endpoint())).await;
     let table = format!("test-{}", uuid::Uuid::new_v4());
-    let definition = TableDefinition::from_template(&template_yaml()).expect("template has the table");
-    definition.create(&client, &table).await.expect("table created in DynamoDB Local");
+    let definition =
+        TableDefinition::from_template(&template_yaml()).expect("template has the table");
+    definition
+        .create(&client, &table)
+        .await
+        .expect("table created in DynamoDB Local");
     (client, table)
 }
 
 /// A store over a fresh table.
 pub async fn fresh_store() -> Store {
     let (client, table) = fresh_table().await;
-    Store::new(client, table, CursorSigner::new(TEST_CURSOR_SECRET.to_vec()))
+    Store::new(
+        client,
+        table,
+        CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
+    )
 }
 
 /// A response, read whole.
@@ -58,8 +67,12 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -69,23 +82,52 @@ impl TestResponse {
 
 /// Sends one request to an in-process app.
 pub async fn send(app: &Router, request: Request<Body>) -> TestResponse {
-    let response = app.clone().oneshot(request).await.expect("router is infallible");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("body reads").to_bytes().to_vec();
-    TestResponse { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body reads")
+        .to_bytes()
+        .to_vec();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub async fn get(app: &Router, uri: &str) -> TestResponse {
-    send(app, Request::builder().method(Method::GET).uri(uri).body(Body::empty()).expect("request")).await
+    send(
+        app,
+        Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
 }
 
 pub async fn post_json(app: &Router, uri: &str, body: &Value, token: Option<&str>) -> TestResponse {
-    let mut req = Request::builder().method(Method::POST).uri(uri).header("content-type", "application/json");
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("content-type", "application/json");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
-    send(app, req.body(Body::from(body.to_string())).expect("request")).await
+    send(
+        app,
+        req.body(Body::from(body.to_string())).expect("request"),
+    )
+    .await
 }
 
 pub mod counting {
@@ -124,7 +166,10 @@ pub mod counting {
             _components: &RuntimeComponents,
             cfg: &mut ConfigBag,
         ) -> Result<(), BoxError> {
-            let name = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_else(|| "?".into());
+            let name = cfg
+                .load::<Metadata>()
+                .map(|m| m.name().to_owned())
+                .unwrap_or_else(|| "?".into());
             if let Ok(mut v) = self.0.lock() {
                 v.push(name);
             }
@@ -137,9 +182,19 @@ pub mod counting {
 pub async fn counted_store() -> (Store, counting::CallCounter) {
     let (_, table) = fresh_table().await;
     let counter = counting::CallCounter::default();
-    let config = shared::runtime::dynamodb_config(Some(&dynamodb_endpoint())).await.interceptor(counter.clone()).build();
+    let config = shared::runtime::dynamodb_config(Some(&dynamodb_endpoint()))
+        .await
+        .interceptor(counter.clone())
+        .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
-    (Store::new(client, table, CursorSigner::new(TEST_CURSOR_SECRET.to_vec())), counter)
+    (
+        Store::new(
+            client,
+            table,
+            CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
+        ),
+        counter,
+    )
 }
 
 /// The auth function in-process over a fresh, seeded table, with a
@@ -161,7 +216,11 @@ pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         store
             .platform()
-            .put(&shared::keys::plan(plan.id), &plan, shared::store::Condition::NotExists)
+            .put(
+                &shared::keys::plan(plan.id),
+                &plan,
+                shared::store::Condition::NotExists,
+            )
             .await
             .expect("plans seeded");
     }
@@ -170,7 +229,13 @@ pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
     let state = auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
     let app = auth::router(state, &shared::http::HttpConfig::default());
     calls.reset();
-    AuthApp { app, store, calls, key, settings }
+    AuthApp {
+        app,
+        store,
+        calls,
+        key,
+        settings,
+    }
 }
 
 /// A unique, valid registration body.
@@ -189,5 +254,8 @@ pub fn registration(slug: &str, email: &str) -> Value {
 /// A slug and email no other test uses.
 pub fn unique(prefix: &str) -> (String, String) {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    (format!("{prefix}-{}", &id[..12]), format!("{prefix}-{}@example.com", &id[..12]))
+    (
+        format!("{prefix}-{}", &id[..12]),
+        format!("{prefix}-{}@example.com", &id[..12]),
+    )
 }

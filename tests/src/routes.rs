@@ -21,13 +21,21 @@ pub fn template_routes(template: &str) -> RouteTable {
             .as_str()
             .expect("every function names its Binary")
             .to_owned();
-        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
         for (_, event) in events {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
             }
-            let path = event["Properties"]["Path"].as_str().expect("event path").replace("{proxy+}", "{*proxy}");
-            let method = event["Properties"]["Method"].as_str().expect("event method").to_ascii_uppercase();
+            let path = event["Properties"]["Path"]
+                .as_str()
+                .expect("event path")
+                .replace("{proxy+}", "{*proxy}");
+            let method = event["Properties"]["Method"]
+                .as_str()
+                .expect("event method")
+                .to_ascii_uppercase();
             out.insert((method, path, binary.clone()));
         }
     }
@@ -37,7 +45,9 @@ pub fn template_routes(template: &str) -> RouteTable {
 /// (method, path, function) of `[workspace.metadata.lambda.watch.router]`.
 pub fn local_routes(cargo_toml: &str) -> RouteTable {
     let doc: toml::Value = toml::from_str(cargo_toml).expect("Cargo.toml parses");
-    let router = doc["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().expect("router table");
+    let router = doc["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("router table");
     let mut out = RouteTable::new();
     for (path, target) in router {
         match target {

@@ -102,6 +102,10 @@ pub(crate) async fn list_audit(
     if let Some(a) = filters.action {
         request = request.where_eq("action", a);
     }
-    let entries = state.store.tenant(actor.scope()).query::<AuditRecord>(&keys::audit_log(), &request).await?;
+    let entries = state
+        .store
+        .tenant(actor.scope())
+        .query::<AuditRecord>(&keys::audit_log(), &request)
+        .await?;
     Ok(Json(page.respond(entries, AuditEntryView::from)))
 }

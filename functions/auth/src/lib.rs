@@ -60,11 +60,20 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 
 /// Builds the state from a signing key and the configured public keys;
 /// the signing key's own public half is always accepted.
-pub fn state(store: Store, signer: TokenSigner, mut jwks: Jwks) -> Result<AppState, shared::auth::KeyError> {
+pub fn state(
+    store: Store,
+    signer: TokenSigner,
+    mut jwks: Jwks,
+) -> Result<AppState, shared::auth::KeyError> {
     let own = signer.key().public_jwk();
     if !jwks.keys.iter().any(|k| k.kid == own.kid) {
         jwks.keys.push(own);
     }
     let verifier = TokenVerifier::new(&jwks, signer.settings())?;
-    Ok(AppState { store, signer: Arc::new(signer), verifier: Arc::new(verifier), jwks: Arc::new(jwks) })
+    Ok(AppState {
+        store,
+        signer: Arc::new(signer),
+        verifier: Arc::new(verifier),
+        jwks: Arc::new(jwks),
+    })
 }

@@ -1,4 +1,6 @@
-use crate::session::{self, ensure_may_sign_in, Session, TokenPair, LOGIN_WINDOW_SECS, MAX_FAILED_LOGINS};
+use crate::session::{
+    self, ensure_may_sign_in, Session, TokenPair, LOGIN_WINDOW_SECS, MAX_FAILED_LOGINS,
+};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -29,7 +31,10 @@ pub struct LoginResponse {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::Unauthorized { detail: "Invalid credentials".into(), code: "authentication_failed" }
+    ApiError::Unauthorized {
+        detail: "Invalid credentials".into(),
+        code: "authentication_failed",
+    }
 }
 
 /// Log in with email and password.
@@ -69,12 +74,22 @@ pub(crate) async fn login(
 
     if let Some(t) = &throttle {
         if t.failures >= MAX_FAILED_LOGINS && t.window_ends_at > now.unix_timestamp() {
-            return Err(ApiError::TooManyRequests { retry_after_secs: (t.window_ends_at - now.unix_timestamp()).max(1) as u64 });
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: (t.window_ends_at - now.unix_timestamp()).max(1) as u64,
+            });
         }
     }
 
     let opened = match &credential {
-        Some(c) => sign_in(&state.store, c, req.password, &session::session_keys(c.user_id, &c.role_ids)).await?,
+        Some(c) => {
+            sign_in(
+                &state.store,
+                c,
+                req.password,
+                &session::session_keys(c.user_id, &c.role_ids),
+            )
+            .await?
+        }
         None => {
             // Same work as a wrong password, so timing does not tell
             // whether the email exists.
@@ -83,7 +98,9 @@ pub(crate) async fn login(
         }
     };
     let (Some((scope, mut fetched)), Some(credential)) = (opened, credential) else {
-        platform.count_in_window(&throttle_key, "login_throttle", LOGIN_WINDOW_SECS).await?;
+        platform
+            .count_in_window(&throttle_key, "login_throttle", LOGIN_WINDOW_SECS)
+            .await?;
         return Err(invalid_credentials());
     };
 
@@ -104,11 +121,19 @@ pub(crate) async fn login(
     if throttle.is_some() {
         // A success clears the failure count, in the same write.
         let mut tx = state.store.transaction();
-        tx.put(&scope, &family_key, &issued.family, Condition::NotExists, "family")
-            .delete_platform(&throttle_key, "throttle");
+        tx.put(
+            &scope,
+            &family_key,
+            &issued.family,
+            Condition::NotExists,
+            "family",
+        )
+        .delete_platform(&throttle_key, "throttle");
         tx.execute().await?;
     } else {
-        tenant_store.put(&family_key, &issued.family, Condition::NotExists).await?;
+        tenant_store
+            .put(&family_key, &issued.family, Condition::NotExists)
+            .await?;
     }
     tracing::info!(user_id = %loaded.user.id, "logged in");
     Ok(Json(LoginResponse {

@@ -52,12 +52,19 @@ pub(crate) async fn logout(
     let refresh = verify_refresh(&state.verifier, &token)?;
     let (mine, theirs) = (principal.claims(), refresh.claims());
     if mine.sub != theirs.sub || mine.tenant_id != theirs.tenant_id {
-        return Err(ApiError::Unauthorized { detail: "Token is invalid or revoked.".into(), code: "token_not_valid" });
+        return Err(ApiError::Unauthorized {
+            detail: "Token is invalid or revoked.".into(),
+            code: "token_not_valid",
+        });
     }
     let store = state.store.tenant(principal.scope());
-    let family: Option<TokenFamilyRecord> = store.get(&keys::token_family(theirs.sub, theirs.fam)).await?;
+    let family: Option<TokenFamilyRecord> = store
+        .get(&keys::token_family(theirs.sub, theirs.fam))
+        .await?;
     if let Some(family) = family {
         revoke_family(&store, &family).await?;
     }
-    Ok(Json(Detail { detail: "Successfully logged out.".into() }))
+    Ok(Json(Detail {
+        detail: "Successfully logged out.".into(),
+    }))
 }

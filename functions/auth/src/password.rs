@@ -64,11 +64,16 @@ pub(crate) async fn change_password(
         &claims.email,
     );
     if req.new_password == req.old_password {
-        errors.add("new_password", "The new password must differ from the old one.");
+        errors.add(
+            "new_password",
+            "The new password must differ from the old one.",
+        );
     }
     errors.into_result()?;
 
-    let password_hash = hash_password(req.new_password).await.map_err(ApiError::internal)?;
+    let password_hash = hash_password(req.new_password)
+        .await
+        .map_err(ApiError::internal)?;
     let store = state.store.tenant(principal.scope());
     let mut others = Vec::new();
     let mut cursor = None;
@@ -79,17 +84,30 @@ pub(crate) async fn change_password(
                 &PageRequest::new(100, cursor, "families"),
             )
             .await?;
-        others.extend(page.items.into_iter().filter(|f| !f.revoked && f.family_id != claims.fam));
+        others.extend(
+            page.items
+                .into_iter()
+                .filter(|f| !f.revoked && f.family_id != claims.fam),
+        );
         match page.next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
 
-    let updated = CredentialRecord { password_hash, version: credential.version + 1, ..credential.clone() };
+    let updated = CredentialRecord {
+        password_hash,
+        version: credential.version + 1,
+        ..credential.clone()
+    };
     let mut chunks = others.chunks(FAMILIES_PER_TRANSACTION);
     let mut tx = state.store.transaction();
-    tx.put_platform(&credential_key, &updated, Condition::VersionIs(credential.version), "credential");
+    tx.put_platform(
+        &credential_key,
+        &updated,
+        Condition::VersionIs(credential.version),
+        "credential",
+    );
     for family in chunks.next().unwrap_or_default() {
         revoke_in(&mut tx, &principal, family);
     }
@@ -102,11 +120,20 @@ pub(crate) async fn change_password(
         tx.execute().await?;
     }
     tracing::info!(revoked_logins = others.len(), "password changed");
-    Ok(Json(Detail { detail: "Password changed.".into() }))
+    Ok(Json(Detail {
+        detail: "Password changed.".into(),
+    }))
 }
 
-fn revoke_in(tx: &mut shared::store::Transaction<'_>, principal: &Principal, family: &TokenFamilyRecord) {
-    let revoked = TokenFamilyRecord { revoked: true, ..family.clone() };
+fn revoke_in(
+    tx: &mut shared::store::Transaction<'_>,
+    principal: &Principal,
+    family: &TokenFamilyRecord,
+) {
+    let revoked = TokenFamilyRecord {
+        revoked: true,
+        ..family.clone()
+    };
     tx.put(
         principal.scope(),
         &keys::token_family(family.user_id, family.family_id),

@@ -60,7 +60,13 @@ pub(crate) async fn register(
     let scope = provisioned.scope.clone();
     // The login's token family is written in the same transaction.
     tenancy::provision(&state.store, &provisioned, |tx| {
-        tx.put(&scope, &family_key, &issued.family, Condition::NotExists, "family");
+        tx.put(
+            &scope,
+            &family_key,
+            &issued.family,
+            Condition::NotExists,
+            "family",
+        );
     })
     .await?;
     tracing::info!(tenant_id = %provisioned.tenant.id, "tenant registered");

@@ -6,7 +6,9 @@ use shared::auth::{Claims, TokenSigner, TokenType};
 use shared::http::ApiError;
 use shared::keys;
 use shared::permissions::{flatten, gate, merge, FlatPermissions, Module, RoleGrants};
-use shared::records::{RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord};
+use shared::records::{
+    RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord,
+};
 use shared::store::{TenantFetched, TenantScope, TenantStore};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -71,8 +73,15 @@ pub struct Issued {
 impl Session<'_> {
     /// Signs an access and a refresh token; the refresh token becomes the
     /// family's only exchangeable one.
-    pub fn issue(&self, signer: &TokenSigner, family_id: Uuid, family_created: OffsetDateTime, now: OffsetDateTime) -> Result<Issued, ApiError> {
-        let (permissions, modules) = effective_permissions(self.user, self.tenant, self.roles, self.subscription);
+    pub fn issue(
+        &self,
+        signer: &TokenSigner,
+        family_id: Uuid,
+        family_created: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Issued, ApiError> {
+        let (permissions, modules) =
+            effective_permissions(self.user, self.tenant, self.roles, self.subscription);
         let settings = signer.settings();
         let iat = now.unix_timestamp();
         let base = Claims {
@@ -130,9 +139,17 @@ pub struct Loaded {
     pub subscription: Option<SubscriptionRecord>,
 }
 
-pub fn take_loaded(fetched: &mut TenantFetched<'_>, user_id: Uuid, role_ids: &[Uuid]) -> Result<Option<Loaded>, ApiError> {
-    let Some(user) = fetched.take::<UserRecord>(&keys::user(user_id))? else { return Ok(None) };
-    let Some(tenant) = fetched.take::<TenantRecord>(&keys::tenant_profile())? else { return Ok(None) };
+pub fn take_loaded(
+    fetched: &mut TenantFetched<'_>,
+    user_id: Uuid,
+    role_ids: &[Uuid],
+) -> Result<Option<Loaded>, ApiError> {
+    let Some(user) = fetched.take::<UserRecord>(&keys::user(user_id))? else {
+        return Ok(None);
+    };
+    let Some(tenant) = fetched.take::<TenantRecord>(&keys::tenant_profile())? else {
+        return Ok(None);
+    };
     let subscription = fetched.take::<SubscriptionRecord>(&keys::subscription())?;
     let mut roles = Vec::new();
     for id in role_ids {
@@ -140,12 +157,21 @@ pub fn take_loaded(fetched: &mut TenantFetched<'_>, user_id: Uuid, role_ids: &[U
             roles.push(role);
         }
     }
-    Ok(Some(Loaded { user, tenant, roles, subscription }))
+    Ok(Some(Loaded {
+        user,
+        tenant,
+        roles,
+        subscription,
+    }))
 }
 
 /// Sort keys of [`take_loaded`]'s records.
 pub fn session_keys(user_id: Uuid, role_ids: &[Uuid]) -> Vec<keys::SortKey> {
-    let mut sks = vec![keys::user(user_id), keys::tenant_profile(), keys::subscription()];
+    let mut sks = vec![
+        keys::user(user_id),
+        keys::tenant_profile(),
+        keys::subscription(),
+    ];
     sks.extend(role_ids.iter().map(|id| keys::role(*id)));
     sks
 }
@@ -170,10 +196,20 @@ pub fn ensure_may_sign_in(user: &UserRecord, tenant: &TenantRecord) -> Result<()
 }
 
 /// Marks a family revoked (idempotent).
-pub async fn revoke_family(store: &TenantStore<'_>, family: &TokenFamilyRecord) -> Result<(), ApiError> {
-    let revoked = TokenFamilyRecord { revoked: true, ..family.clone() };
+pub async fn revoke_family(
+    store: &TenantStore<'_>,
+    family: &TokenFamilyRecord,
+) -> Result<(), ApiError> {
+    let revoked = TokenFamilyRecord {
+        revoked: true,
+        ..family.clone()
+    };
     store
-        .put(&keys::token_family(family.user_id, family.family_id), &revoked, shared::store::Condition::Exists)
+        .put(
+            &keys::token_family(family.user_id, family.family_id),
+            &revoked,
+            shared::store::Condition::Exists,
+        )
         .await
         .or_else(|e| match e {
             shared::store::StoreError::ConditionFailed => Ok(()),

@@ -19,7 +19,10 @@ pub struct RefreshRequest {
 }
 
 fn revoked() -> ApiError {
-    ApiError::Unauthorized { detail: "Token is invalid or revoked.".into(), code: "token_not_valid" }
+    ApiError::Unauthorized {
+        detail: "Token is invalid or revoked.".into(),
+        code: "token_not_valid",
+    }
 }
 
 /// Exchange a refresh token for a new pair (rotation).
@@ -50,12 +53,20 @@ pub(crate) async fn refresh(
     let family_key = keys::token_family(claims.sub, claims.fam);
 
     // The user first: its role ids say which roles to read next.
-    let mut fetched = store.get_many(&[family_key.clone(), keys::user(claims.sub)]).await?;
+    let mut fetched = store
+        .get_many(&[family_key.clone(), keys::user(claims.sub)])
+        .await?;
     let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
     let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
-    let (Some(family), Some(user)) = (family, user) else { return Err(revoked()) };
+    let (Some(family), Some(user)) = (family, user) else {
+        return Err(revoked());
+    };
     // Deactivation ends every login that started before it.
-    if family.revoked || user.sessions_valid_after.is_some_and(|cut| family.created_at < cut) {
+    if family.revoked
+        || user
+            .sessions_valid_after
+            .is_some_and(|cut| family.created_at < cut)
+    {
         return Err(revoked());
     }
     if family.current_jti != claims.jti {
@@ -68,8 +79,11 @@ pub(crate) async fn refresh(
         });
     }
 
-    let mut fetched = store.get_many(&session::session_keys(user.id, &user.role_ids)).await?;
-    let loaded = session::take_loaded(&mut fetched, user.id, &user.role_ids)?.ok_or_else(revoked)?;
+    let mut fetched = store
+        .get_many(&session::session_keys(user.id, &user.role_ids))
+        .await?;
+    let loaded =
+        session::take_loaded(&mut fetched, user.id, &user.role_ids)?.ok_or_else(revoked)?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
 
     let now = OffsetDateTime::now_utc();
@@ -83,7 +97,14 @@ pub(crate) async fn refresh(
     let issued = session.issue(&state.signer, family.family_id, family.created_at, now)?;
     // Compare-and-swap: of two concurrent refreshes with the same token,
     // one rotates and the other is treated as reuse.
-    match store.put(&family_key, &issued.family, Condition::FieldIs("current_jti", claims.jti.to_string())).await {
+    match store
+        .put(
+            &family_key,
+            &issued.family,
+            Condition::FieldIs("current_jti", claims.jti.to_string()),
+        )
+        .await
+    {
         Ok(()) => Ok(Json(issued.tokens)),
         Err(StoreError::ConditionFailed) => {
             revoke_family(&store, &family).await?;
@@ -124,13 +145,20 @@ pub(crate) async fn verify(
     match state.verifier.verify(&req.token, TokenType::Access) {
         Ok(_) => return Ok(Json(Empty {})),
         Err(TokenError::WrongType(_)) => {}
-        Err(_) => return Err(ApiError::Unauthorized { detail: "Token is invalid or expired.".into(), code: "token_not_valid" }),
+        Err(_) => {
+            return Err(ApiError::Unauthorized {
+                detail: "Token is invalid or expired.".into(),
+                code: "token_not_valid",
+            })
+        }
     }
     let principal = verify_refresh(&state.verifier, &req.token)?;
     let claims = principal.claims();
     let family_key = keys::token_family(claims.sub, claims.fam);
     let store = state.store.tenant(principal.scope());
-    let mut fetched = store.get_many(&[family_key.clone(), keys::user(claims.sub)]).await?;
+    let mut fetched = store
+        .get_many(&[family_key.clone(), keys::user(claims.sub)])
+        .await?;
     let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
     let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
     match (family, user) {

@@ -82,7 +82,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { concurrency: DEFAULT_CONCURRENCY, deadline: None }
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+            deadline: None,
+        }
     }
 }
 
@@ -97,7 +100,10 @@ impl Options {
             return Self::default();
         };
         let margin = DEADLINE_MARGIN.min(left / 5);
-        Self { deadline: Some(Instant::now() + (left - margin)), ..Self::default() }
+        Self {
+            deadline: Some(Instant::now() + (left - margin)),
+            ..Self::default()
+        }
     }
 }
 
@@ -166,7 +172,10 @@ impl Report {
         self.invoices_issued.extend(outcome.invoices);
         self.conflicts += outcome.conflicts;
         if let Some(message) = outcome.error {
-            self.errors.push(TenantFailure { tenant_id: outcome.tenant_id, message });
+            self.errors.push(TenantFailure {
+                tenant_id: outcome.tenant_id,
+                message,
+            });
         }
     }
 }
@@ -183,7 +192,11 @@ pub enum TickError {
 
 /// One tick at `now` with the [`Options::default`]: every subscription due
 /// by `now`, in every table, moved as far as it goes.
-pub async fn tick(store: &Store, policy: &BillingPolicy, now: OffsetDateTime) -> Result<Report, TickError> {
+pub async fn tick(
+    store: &Store,
+    policy: &BillingPolicy,
+    now: OffsetDateTime,
+) -> Result<Report, TickError> {
     tick_with(store, policy, now, &Options::default()).await
 }
 
@@ -251,7 +264,12 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(store: &'a Store, policy: BillingPolicy, now: OffsetDateTime, options: &Options) -> Self {
+    fn new(
+        store: &'a Store,
+        policy: BillingPolicy,
+        now: OffsetDateTime,
+        options: &Options,
+    ) -> Self {
         Self {
             store,
             policy,
@@ -267,7 +285,9 @@ impl<'a> Run<'a> {
     fn past_deadline(&mut self) -> bool {
         let past = self.deadline.is_some_and(|d| Instant::now() >= d);
         if past && !self.report.stopped_early {
-            tracing::warn!("deadline reached: the remaining due subscriptions wait for the next tick");
+            tracing::warn!(
+                "deadline reached: the remaining due subscriptions wait for the next tick"
+            );
             self.report.stopped_early = true;
         }
         past
@@ -285,7 +305,11 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
             let page = PageRequest::new(PAGE_SIZE, cursor.take(), "billing-scheduler");
-            let due = self.store.platform().billing_due(table, self.now, &page).await?;
+            let due = self
+                .store
+                .platform()
+                .billing_due(table, self.now, &page)
+                .await?;
             if self.report.tables_visited.last() != Some(&name) {
                 self.report.tables_visited.push(name.clone());
             }
@@ -313,7 +337,9 @@ impl<'a> Run<'a> {
         let tenant_id = scope.tenant_id();
         let span = tracing::info_span!("subscription", tenant_id = %tenant_id, table = scope.table().unwrap_or("main"));
         let (store, policy, now) = (self.store.clone(), self.policy, self.now);
-        let handle = self.tasks.spawn(async move { advance(&store, &scope, &policy, now).await }.instrument(span));
+        let handle = self
+            .tasks
+            .spawn(async move { advance(&store, &scope, &policy, now).await }.instrument(span));
         self.tenants.insert(handle.id(), tenant_id);
     }
 
@@ -329,9 +355,10 @@ impl<'a> Run<'a> {
             Some(Err(e)) => {
                 let tenant_id = self.tenants.remove(&e.id()).unwrap_or_default();
                 tracing::error!(tenant_id = %tenant_id, error = %e, "advancing a subscription panicked");
-                self.report
-                    .errors
-                    .push(TenantFailure { tenant_id, message: "the scheduler failed on this subscription".into() });
+                self.report.errors.push(TenantFailure {
+                    tenant_id,
+                    message: "the scheduler failed on this subscription".into(),
+                });
                 true
             }
         }
@@ -343,7 +370,10 @@ impl<'a> Run<'a> {
 
     fn table_failed(&mut self, table: &str, message: &str, error: &StoreError) {
         tracing::error!(table = %table, error = %error, "{message}");
-        self.report.table_errors.push(TableFailure { table: table.to_owned(), message: message.to_owned() });
+        self.report.table_errors.push(TableFailure {
+            table: table.to_owned(),
+            message: message.to_owned(),
+        });
     }
 }
 
@@ -358,14 +388,30 @@ struct Outcome {
 }
 
 /// Steps one subscription until nothing more is due at `now`.
-async fn advance(store: &Store, scope: &TenantScope, policy: &BillingPolicy, now: OffsetDateTime) -> Outcome {
-    let mut outcome =
-        Outcome { tenant_id: scope.tenant_id(), actions: Vec::new(), invoices: Vec::new(), conflicts: 0, error: None };
+async fn advance(
+    store: &Store,
+    scope: &TenantScope,
+    policy: &BillingPolicy,
+    now: OffsetDateTime,
+) -> Outcome {
+    let mut outcome = Outcome {
+        tenant_id: scope.tenant_id(),
+        actions: Vec::new(),
+        invoices: Vec::new(),
+        conflicts: 0,
+        error: None,
+    };
     let mut conflicts = 0;
     loop {
         if outcome.actions.len() >= billing::MAX_STEPS_PER_RUN {
-            tracing::error!(steps = outcome.actions.len(), "subscription still due after the most steps a run applies");
-            outcome.error = Some(format!("still due after {} steps; left for the next run", billing::MAX_STEPS_PER_RUN));
+            tracing::error!(
+                steps = outcome.actions.len(),
+                "subscription still due after the most steps a run applies"
+            );
+            outcome.error = Some(format!(
+                "still due after {} steps; left for the next run",
+                billing::MAX_STEPS_PER_RUN
+            ));
             return outcome;
         }
         match invoicing::advance_once(store, scope, policy, now).await {
@@ -382,8 +428,12 @@ async fn advance(store: &Store, scope: &TenantScope, policy: &BillingPolicy, now
                 outcome.conflicts += 1;
                 tracing::debug!(conflicts, "subscription changed concurrently; re-reading");
                 if conflicts > MAX_CONFLICTS {
-                    tracing::warn!(conflicts, "subscription kept changing; left for the next run");
-                    outcome.error = Some("kept changing concurrently; left for the next run".into());
+                    tracing::warn!(
+                        conflicts,
+                        "subscription kept changing; left for the next run"
+                    );
+                    outcome.error =
+                        Some("kept changing concurrently; left for the next run".into());
                     return outcome;
                 }
             }
@@ -418,7 +468,9 @@ pub enum Mode {
     /// Serve scheduled events on the Lambda runtime (no arguments).
     Lambda,
     /// One tick, now or at a simulated instant, printing the report.
-    Once { at: Option<OffsetDateTime> },
+    Once {
+        at: Option<OffsetDateTime>,
+    },
     Help,
 }
 
@@ -442,14 +494,17 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Mode, String
                 continue;
             }
             "-h" | "--help" => return Ok(Mode::Help),
-            "--at" => args.next().ok_or("--at needs a time, e.g. --at 2026-03-01T00:00:00Z")?,
+            "--at" => args
+                .next()
+                .ok_or("--at needs a time, e.g. --at 2026-03-01T00:00:00Z")?,
             other => match other.strip_prefix("--at=") {
                 Some(v) => v.to_owned(),
                 None => return Err(format!("unexpected argument {other:?}\n\n{USAGE}")),
             },
         };
-        let parsed = OffsetDateTime::parse(&value, &Rfc3339)
-            .map_err(|e| format!("--at {value:?} is not an RFC 3339 time ({e}), e.g. 2026-03-01T00:00:00Z"))?;
+        let parsed = OffsetDateTime::parse(&value, &Rfc3339).map_err(|e| {
+            format!("--at {value:?} is not an RFC 3339 time ({e}), e.g. 2026-03-01T00:00:00Z")
+        })?;
         at = Some(parsed);
     }
     match (once, at) {
@@ -485,8 +540,15 @@ pub async fn on_schedule(
 ) -> Result<Report, TickError> {
     let id = event.get("id").and_then(|v| v.as_str()).unwrap_or("");
     let scheduled = event.get("time").and_then(|v| v.as_str()).unwrap_or("");
-    let budget_ms = options.deadline.map(|d| d.saturating_duration_since(Instant::now()).as_millis() as u64);
-    tracing::info!(event_id = id, scheduled_time = scheduled, budget_ms, "scheduled billing tick");
+    let budget_ms = options
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()).as_millis() as u64);
+    tracing::info!(
+        event_id = id,
+        scheduled_time = scheduled,
+        budget_ms,
+        "scheduled billing tick"
+    );
     tick_with(store, policy, OffsetDateTime::now_utc(), options).await
 }
 
@@ -505,22 +567,45 @@ mod tests {
         assert_eq!(args(&[]), Ok(Mode::Lambda));
         assert_eq!(args(&["--once"]), Ok(Mode::Once { at: None }));
         let at = Some(datetime!(2026-03-01 00:00 UTC));
-        assert_eq!(args(&["--once", "--at", "2026-03-01T00:00:00Z"]), Ok(Mode::Once { at }));
-        assert_eq!(args(&["--at=2026-03-01T00:00:00Z", "--once"]), Ok(Mode::Once { at }));
+        assert_eq!(
+            args(&["--once", "--at", "2026-03-01T00:00:00Z"]),
+            Ok(Mode::Once { at })
+        );
+        assert_eq!(
+            args(&["--at=2026-03-01T00:00:00Z", "--once"]),
+            Ok(Mode::Once { at })
+        );
         assert_eq!(args(&["--help"]), Ok(Mode::Help));
-        assert!(args(&["--at", "2026-03-01T00:00:00Z"]).unwrap_err().contains("--once"));
-        assert!(args(&["--once", "--at"]).unwrap_err().contains("needs a time"));
-        assert!(args(&["--once", "--at", "tomorrow"]).unwrap_err().contains("RFC 3339"));
-        assert!(args(&["--twice"]).unwrap_err().contains("unexpected argument"));
+        assert!(args(&["--at", "2026-03-01T00:00:00Z"])
+            .unwrap_err()
+            .contains("--once"));
+        assert!(args(&["--once", "--at"])
+            .unwrap_err()
+            .contains("needs a time"));
+        assert!(args(&["--once", "--at", "tomorrow"])
+            .unwrap_err()
+            .contains("RFC 3339"));
+        assert!(args(&["--twice"])
+            .unwrap_err()
+            .contains("unexpected argument"));
     }
 
     #[test]
     fn reports_name_failures_without_internals() {
-        let store = InvoicingError::Store(StoreError::Backend("secret endpoint http://10.0.0.1 said no".into()));
-        assert_eq!(public_message(&store), "the table could not be read or written");
+        let store = InvoicingError::Store(StoreError::Backend(
+            "secret endpoint http://10.0.0.1 said no".into(),
+        ));
+        assert_eq!(
+            public_message(&store),
+            "the table could not be read or written"
+        );
         let plan = Uuid::from_u128(7);
-        assert!(public_message(&InvoicingError::Rule(BillingError::MissingPlan { plan_id: plan }))
-            .contains(&plan.to_string()));
+        assert!(
+            public_message(&InvoicingError::Rule(BillingError::MissingPlan {
+                plan_id: plan
+            }))
+            .contains(&plan.to_string())
+        );
     }
 
     #[test]
@@ -542,9 +627,18 @@ mod tests {
         });
         assert_eq!(report.transitions_total(), 3);
         assert_eq!(report.transitions["subscription.invoice"], 2);
-        assert_eq!(report.invoices_issued, ["INV-2026-000001", "INV-2026-000002"]);
+        assert_eq!(
+            report.invoices_issued,
+            ["INV-2026-000001", "INV-2026-000002"]
+        );
         assert_eq!(report.conflicts, 1);
-        assert_eq!(report.errors, [TenantFailure { tenant_id: Uuid::from_u128(2), message: "the invoice counter stayed contended".into() }]);
+        assert_eq!(
+            report.errors,
+            [TenantFailure {
+                tenant_id: Uuid::from_u128(2),
+                message: "the invoice counter stayed contended".into()
+            }]
+        );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["now"], "2026-03-01T00:00:00Z");
         assert_eq!(json["transitions"]["subscription.past_due"], 1);
@@ -553,14 +647,29 @@ mod tests {
     #[test]
     fn a_deadline_keeps_a_margin() {
         let options = Options::until(SystemTime::now() + Duration::from_secs(300));
-        let left = options.deadline.unwrap().saturating_duration_since(Instant::now());
-        assert!(left <= Duration::from_secs(280) && left > Duration::from_secs(270), "{left:?}");
+        let left = options
+            .deadline
+            .unwrap()
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(280) && left > Duration::from_secs(270),
+            "{left:?}"
+        );
         assert_eq!(options.concurrency, DEFAULT_CONCURRENCY);
         // A short timeout keeps most of its time for work.
         let short = Options::until(SystemTime::now() + Duration::from_secs(10));
-        let left = short.deadline.unwrap().saturating_duration_since(Instant::now());
-        assert!(left <= Duration::from_secs(8) && left > Duration::from_secs(7), "{left:?}");
+        let left = short
+            .deadline
+            .unwrap()
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(8) && left > Duration::from_secs(7),
+            "{left:?}"
+        );
         // Not a real deadline (the local emulator sends 600000 ms since 1970).
-        assert_eq!(Options::until(SystemTime::UNIX_EPOCH + Duration::from_millis(600_000)), Options::default());
+        assert_eq!(
+            Options::until(SystemTime::UNIX_EPOCH + Duration::from_millis(600_000)),
+            Options::default()
+        );
     }
 }

@@ -26,5 +26,8 @@ pub(crate) struct Health {
 )]
 pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await?;
-    Ok(Json(Health { status: "ok", dynamodb: "ok" }))
+    Ok(Json(Health {
+        status: "ok",
+        dynamodb: "ok",
+    }))
 }

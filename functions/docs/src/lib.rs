@@ -21,7 +21,9 @@ pub struct AppState {
 
 /// This function's own operations.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(schema::get_schema)).routes(routes!(health::health))
+    OpenApiRouter::new()
+        .routes(routes!(schema::get_schema))
+        .routes(routes!(health::health))
 }
 
 /// The complete HTTP app: operations plus Swagger UI.
@@ -33,7 +35,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// (docs/testing.md).
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let (api, _) = routes().split_for_parts();
-    let ui = SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
-    let app = api.with_state(state).merge(ui).layer(CompressionLayer::new().gzip(true));
+    let ui =
+        SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
+    let app = api
+        .with_state(state)
+        .merge(ui)
+        .layer(CompressionLayer::new().gzip(true));
     http::app(app, config)
 }

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use shared::auth::{SuperAdmin, TenantAdmin};
 use shared::billing::InvoiceStatus;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors, TENANT_HEADER};
+use shared::http::{
+    ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors, TENANT_HEADER,
+};
 use shared::keys;
 use shared::records::{InvoiceRecord, InvoiceRefRecord};
 use shared::store::{Page, PageRequest, TenantScope};
@@ -24,23 +26,38 @@ pub struct InvoiceFilters {
     tenant: Option<String>,
 }
 
-const STATUSES: [InvoiceStatus; 4] = [InvoiceStatus::Pending, InvoiceStatus::Paid, InvoiceStatus::Failed, InvoiceStatus::Void];
+const STATUSES: [InvoiceStatus; 4] = [
+    InvoiceStatus::Pending,
+    InvoiceStatus::Paid,
+    InvoiceStatus::Failed,
+    InvoiceStatus::Void,
+];
 
 impl InvoiceFilters {
     fn status(&self) -> Result<Option<InvoiceStatus>, ApiError> {
-        let Some(raw) = self.status.as_deref() else { return Ok(None) };
+        let Some(raw) = self.status.as_deref() else {
+            return Ok(None);
+        };
         let raw = raw.trim();
-        STATUSES.into_iter().find(|s| s.as_str() == raw).map(Some).ok_or_else(|| {
-            ValidationErrors::field("status", format!("\"{raw}\" is not a valid choice: pending, paid, failed or void.")).into()
-        })
+        STATUSES
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .map(Some)
+            .ok_or_else(|| {
+                ValidationErrors::field(
+                    "status",
+                    format!("\"{raw}\" is not a valid choice: pending, paid, failed or void."),
+                )
+                .into()
+            })
     }
 
     fn tenant(&self) -> Result<Option<Uuid>, ApiError> {
         match self.tenant.as_deref() {
             None => Ok(None),
-            Some(raw) => Uuid::parse_str(raw.trim())
-                .map(Some)
-                .map_err(|_| ValidationErrors::field("tenant", "Must be a tenant id (UUID).").into()),
+            Some(raw) => Uuid::parse_str(raw.trim()).map(Some).map_err(|_| {
+                ValidationErrors::field("tenant", "Must be a tenant id (UUID).").into()
+            }),
         }
     }
 }
@@ -85,25 +102,42 @@ pub(crate) async fn list_invoices(
 ) -> Result<Json<Paginated<InvoiceView>>, ApiError> {
     let status = filters.status()?;
     let tenant = filters.tenant()?;
-    let mut request = PageRequest::new(page.page_size, page.cursor.clone(), "invoices").descending();
+    let mut request =
+        PageRequest::new(page.page_size, page.cursor.clone(), "invoices").descending();
     if let Some(status) = status {
         request = request.where_eq("status", status.as_str());
     }
     // A super admin without the header lists platform-wide.
-    let platform = super_admin.ok().filter(|_| !headers.contains_key(TENANT_HEADER));
+    let platform = super_admin
+        .ok()
+        .filter(|_| !headers.contains_key(TENANT_HEADER));
     let scope: TenantScope = match (platform, tenant) {
         (Some(_), None) => {
-            let invoices =
-                state.store.platform().query_index::<InvoiceRecord>(keys::invoices_index_pk(), &request).await?;
+            let invoices = state
+                .store
+                .platform()
+                .query_index::<InvoiceRecord>(keys::invoices_index_pk(), &request)
+                .await?;
             return Ok(Json(page.respond(invoices, InvoiceView::from)));
         }
         (Some(admin), Some(tenant)) => admin.scope_for(tenant).await?,
         (None, Some(tenant)) if tenant != actor.scope().tenant_id() => {
-            return Ok(Json(page.respond(Page::<InvoiceRecord> { items: Vec::new(), next: None, previous: None }, InvoiceView::from)));
+            return Ok(Json(page.respond(
+                Page::<InvoiceRecord> {
+                    items: Vec::new(),
+                    next: None,
+                    previous: None,
+                },
+                InvoiceView::from,
+            )));
         }
         (None, _) => actor.scope().clone(),
     };
-    let invoices = state.store.tenant(&scope).query::<InvoiceRecord>(&keys::invoices(), &request).await?;
+    let invoices = state
+        .store
+        .tenant(&scope)
+        .query::<InvoiceRecord>(&keys::invoices(), &request)
+        .await?;
     Ok(Json(page.respond(invoices, InvoiceView::from)))
 }
 
@@ -136,16 +170,29 @@ pub(crate) async fn get_invoice(
         Ok(admin) if !headers.contains_key(TENANT_HEADER) => tenant_of(&state, &admin, id).await?,
         _ => actor.scope().clone(),
     };
-    let invoice: InvoiceRecord = state.store.tenant(&scope).get(&keys::invoice(id)).await?.ok_or(ApiError::NotFound)?;
+    let invoice: InvoiceRecord = state
+        .store
+        .tenant(&scope)
+        .get(&keys::invoice(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(InvoiceView::from(invoice)))
 }
 
 /// The scope of the tenant an invoice belongs to, for a super admin: its
 /// platform-wide `INVOICEREF#` item, then the tenant's routing item (unless
 /// it is the super admin's own tenant).
-pub(crate) async fn tenant_of(state: &AppState, admin: &SuperAdmin, invoice_id: Uuid) -> Result<TenantScope, ApiError> {
-    let found: InvoiceRefRecord =
-        state.store.platform().get(&keys::invoice_ref(invoice_id)).await?.ok_or(ApiError::NotFound)?;
+pub(crate) async fn tenant_of(
+    state: &AppState,
+    admin: &SuperAdmin,
+    invoice_id: Uuid,
+) -> Result<TenantScope, ApiError> {
+    let found: InvoiceRefRecord = state
+        .store
+        .platform()
+        .get(&keys::invoice_ref(invoice_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(admin.scope_for(found.tenant_id).await?)
 }
 
@@ -154,25 +201,37 @@ mod tests {
     use super::*;
 
     fn filters(status: Option<&str>, tenant: Option<&str>) -> InvoiceFilters {
-        InvoiceFilters { status: status.map(Into::into), tenant: tenant.map(Into::into) }
+        InvoiceFilters {
+            status: status.map(Into::into),
+            tenant: tenant.map(Into::into),
+        }
     }
 
     #[test]
     fn filters_name_the_offending_parameter() {
-        assert_eq!(filters(Some("paid"), None).status().unwrap(), Some(InvoiceStatus::Paid));
+        assert_eq!(
+            filters(Some("paid"), None).status().unwrap(),
+            Some(InvoiceStatus::Paid)
+        );
         assert_eq!(filters(None, None).status().unwrap(), None);
         let e = filters(Some("settled"), None).status().unwrap_err();
         assert!(e.body()["status"].is_array(), "{}", e.body());
         let e = filters(None, Some("acme")).tenant().unwrap_err();
         assert!(e.body()["tenant"].is_array(), "{}", e.body());
         let id = Uuid::now_v7();
-        assert_eq!(filters(None, Some(&id.to_string())).tenant().unwrap(), Some(id));
+        assert_eq!(
+            filters(None, Some(&id.to_string())).tenant().unwrap(),
+            Some(id)
+        );
     }
 
     #[test]
     fn every_status_is_a_choice() {
         for status in STATUSES {
-            assert_eq!(filters(Some(status.as_str()), None).status().unwrap(), Some(status));
+            assert_eq!(
+                filters(Some(status.as_str()), None).status().unwrap(),
+                Some(status)
+            );
         }
     }
 }

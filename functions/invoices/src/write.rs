@@ -51,11 +51,24 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-            .is_some_and(|mime| mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")));
-        let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes =
-            axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|mime| {
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
@@ -104,9 +117,17 @@ async fn settle(
 ) -> Result<InvoiceView, ApiError> {
     let scope = tenant_of(state, admin, id).await?;
     let actor = admin.actor_with(scope.clone());
-    let settled = invoicing::settle(&state.store, &scope, id, settlement, policy, invoicing::By::User(&actor), OffsetDateTime::now_utc())
-        .await
-        .map_err(settle_error)?;
+    let settled = invoicing::settle(
+        &state.store,
+        &scope,
+        id,
+        settlement,
+        policy,
+        invoicing::By::User(&actor),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(settle_error)?;
     Ok(InvoiceView::from(settled))
 }
 
@@ -146,12 +167,21 @@ pub(crate) async fn mark_paid(
     let reference = match req.reference.as_deref().map(str::trim) {
         None => None,
         Some(r) if r.is_empty() || r.chars().count() > MAX_REFERENCE_CHARS => {
-            return Err(ValidationErrors::field("reference", format!("Enter 1 to {MAX_REFERENCE_CHARS} characters.")).into())
+            return Err(ValidationErrors::field(
+                "reference",
+                format!("Enter 1 to {MAX_REFERENCE_CHARS} characters."),
+            )
+            .into())
         }
         Some(r) => Some(r.to_owned()),
     };
-    let settlement = Settlement::Paid { provider: ManualProvider.name().to_owned(), reference };
-    settle(&state, &admin, &policy, id, settlement).await.map(Json)
+    let settlement = Settlement::Paid {
+        provider: ManualProvider.name().to_owned(),
+        reference,
+    };
+    settle(&state, &admin, &policy, id, settlement)
+        .await
+        .map(Json)
 }
 
 /// Mark an invoice failed.
@@ -181,7 +211,9 @@ pub(crate) async fn mark_failed(
     Extension(policy): Extension<BillingPolicy>,
     IdPath(id): IdPath,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    settle(&state, &admin, &policy, id, Settlement::Failed).await.map(Json)
+    settle(&state, &admin, &policy, id, Settlement::Failed)
+        .await
+        .map(Json)
 }
 
 #[cfg(test)]
@@ -193,27 +225,49 @@ mod tests {
     #[test]
     fn refusals_are_bad_requests_naming_both_statuses() {
         use shared::billing::InvoiceStatus::{Failed, Paid};
-        let e = settle_error(InvoicingError::Rule(BillingError::InvoiceTransition { from: Paid, to: Failed }));
+        let e = settle_error(InvoicingError::Rule(BillingError::InvoiceTransition {
+            from: Paid,
+            to: Failed,
+        }));
         assert_eq!(e.status(), 400);
         assert_eq!(e.body()["code"], "invalid_transition");
-        assert_eq!(e.body()["detail"], "An invoice cannot go from paid to failed.");
-        let e = settle_error(InvoicingError::Rule(BillingError::SubscriptionEnded { status: SubscriptionStatus::Cancelled }));
-        assert_eq!((e.status().as_u16(), e.body()["code"].as_str()), (400, Some("subscription_ended")));
+        assert_eq!(
+            e.body()["detail"],
+            "An invoice cannot go from paid to failed."
+        );
+        let e = settle_error(InvoicingError::Rule(BillingError::SubscriptionEnded {
+            status: SubscriptionStatus::Cancelled,
+        }));
+        assert_eq!(
+            (e.status().as_u16(), e.body()["code"].as_str()),
+            (400, Some("subscription_ended"))
+        );
     }
 
     #[test]
     fn other_failures_keep_their_status_and_hide_internals() {
         assert_eq!(settle_error(InvoicingError::NotFound).status(), 404);
         assert_eq!(settle_error(InvoicingError::Conflict).status(), 409);
-        assert_eq!(settle_error(InvoicingError::Store(StoreError::Unavailable("down".into()))).status(), 503);
+        assert_eq!(
+            settle_error(InvoicingError::Store(StoreError::Unavailable(
+                "down".into()
+            )))
+            .status(),
+            503
+        );
         for internal in [
             InvoicingError::Busy,
             InvoicingError::Store(StoreError::Backend("table secret-name missing".into())),
-            InvoicingError::Rule(BillingError::MissingPlan { plan_id: Uuid::nil() }),
+            InvoicingError::Rule(BillingError::MissingPlan {
+                plan_id: Uuid::nil(),
+            }),
         ] {
             let e = settle_error(internal);
             assert_eq!(e.status(), 500);
-            assert_eq!(e.body(), serde_json::json!({"detail": "A server error occurred.", "code": "internal_error"}));
+            assert_eq!(
+                e.body(),
+                serde_json::json!({"detail": "A server error occurred.", "code": "internal_error"})
+            );
         }
     }
 }

@@ -26,7 +26,12 @@ pub struct DefaultCurrency(pub String);
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(read::list_plans, write::create_plan))
-        .routes(routes!(read::get_plan, write::replace_plan, write::patch_plan, write::delete_plan))
+        .routes(routes!(
+            read::get_plan,
+            write::replace_plan,
+            write::patch_plan,
+            write::delete_plan
+        ))
 }
 
 /// The app with the default currency `USD`.
@@ -37,6 +42,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 /// The app, pricing new plans in `default_currency` unless they name one.
 pub fn router_with(state: AppState, config: &HttpConfig, default_currency: &str) -> Router {
     let (api, _) = routes().split_for_parts();
-    let api = api.with_state(state).layer(Extension(DefaultCurrency(default_currency.to_owned())));
+    let api = api
+        .with_state(state)
+        .layer(Extension(DefaultCurrency(default_currency.to_owned())));
     http::app(api, config)
 }

@@ -7,5 +7,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
     let state = ApiState::from_config(&config).await?;
-    runtime::serve(plans::router_with(state, &config.http, &config.default_currency)).await
+    runtime::serve(plans::router_with(
+        state,
+        &config.http,
+        &config.default_currency,
+    ))
+    .await
 }

@@ -23,8 +23,14 @@ pub fn parse_money(value: &Value) -> Result<Decimal, String> {
     let text = match value {
         Value::String(s) => s.trim().to_owned(),
         Value::Number(n) if n.is_u64() => n.to_string(),
-        Value::Number(n) if n.is_i64() => return Err("Ensure this value is greater than or equal to 0.".into()),
-        Value::Number(_) => return Err(format!("Floating-point numbers are not accepted for money. {SHAPE}")),
+        Value::Number(n) if n.is_i64() => {
+            return Err("Ensure this value is greater than or equal to 0.".into())
+        }
+        Value::Number(_) => {
+            return Err(format!(
+                "Floating-point numbers are not accepted for money. {SHAPE}"
+            ))
+        }
         _ => return Err(SHAPE.into()),
     };
     if text.starts_with('-') {
@@ -32,7 +38,11 @@ pub fn parse_money(value: &Value) -> Result<Decimal, String> {
     }
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || (text.contains('.') && fraction.is_empty())
+    {
         return Err(SHAPE.into());
     }
     if fraction.len() > 2 {
@@ -68,7 +78,19 @@ mod tests {
 
     #[test]
     fn refuses_floats_negatives_and_extra_decimals() {
-        for bad in [json!(49.5), json!(49.0), json!("-1.00"), json!(-1), json!("1.005"), json!("abc"), json!("1."), json!(".5"), json!(null), json!("1e3"), json!("99999999999.00")] {
+        for bad in [
+            json!(49.5),
+            json!(49.0),
+            json!("-1.00"),
+            json!(-1),
+            json!("1.005"),
+            json!("abc"),
+            json!("1."),
+            json!(".5"),
+            json!(null),
+            json!("1e3"),
+            json!("99999999999.00"),
+        ] {
             assert!(parse_money(&bad).is_err(), "{bad}");
         }
     }

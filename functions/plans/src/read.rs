@@ -36,7 +36,11 @@ pub(crate) async fn list_plans(
     if !principal.claims().is_super_admin {
         request = request.where_is("is_active", true);
     }
-    let plans = state.store.platform().query_index::<PlanRecord>(keys::plans_index_pk(), &request).await?;
+    let plans = state
+        .store
+        .platform()
+        .query_index::<PlanRecord>(keys::plans_index_pk(), &request)
+        .await?;
     Ok(Json(page.respond(plans, PlanView::from)))
 }
 
@@ -59,7 +63,12 @@ pub(crate) async fn get_plan(
     principal: Principal,
     IdPath(id): IdPath,
 ) -> Result<Json<PlanView>, ApiError> {
-    let plan: PlanRecord = state.store.platform().get(&keys::plan(id)).await?.ok_or(ApiError::NotFound)?;
+    let plan: PlanRecord = state
+        .store
+        .platform()
+        .get(&keys::plan(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if !plan.is_active && !principal.claims().is_super_admin {
         return Err(ApiError::NotFound);
     }

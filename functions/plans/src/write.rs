@@ -153,7 +153,10 @@ fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
     if let Some(description) = patch.description {
         let description = description.trim().to_owned();
         if description.chars().count() > MAX_DESCRIPTION {
-            errors.add("description", format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."));
+            errors.add(
+                "description",
+                format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."),
+            );
         }
         plan.description = description;
     }
@@ -166,7 +169,10 @@ fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
     if let Some(currency) = patch.currency {
         let currency = currency.trim().to_owned();
         if !is_currency_code(&currency) {
-            errors.add("currency", "Enter an ISO 4217 currency code: 3 uppercase letters, e.g. \"USD\".");
+            errors.add(
+                "currency",
+                "Enter an ISO 4217 currency code: 3 uppercase letters, e.g. \"USD\".",
+            );
         }
         plan.currency = currency;
     }
@@ -193,10 +199,19 @@ fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
     if let Some(features) = patch.features {
         let features: Vec<String> = features.into_iter().map(|f| f.trim().to_owned()).collect();
         if features.len() > MAX_FEATURES {
-            errors.add("features", format!("Ensure this field has no more than {MAX_FEATURES} elements."));
+            errors.add(
+                "features",
+                format!("Ensure this field has no more than {MAX_FEATURES} elements."),
+            );
         }
-        if features.iter().any(|f| f.is_empty() || f.chars().count() > MAX_FEATURE) {
-            errors.add("features", format!("Each feature has 1 to {MAX_FEATURE} characters."));
+        if features
+            .iter()
+            .any(|f| f.is_empty() || f.chars().count() > MAX_FEATURE)
+        {
+            errors.add(
+                "features",
+                format!("Each feature has 1 to {MAX_FEATURE} characters."),
+            );
         }
         plan.features = features;
     }
@@ -205,7 +220,10 @@ fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
     }
     if let Some(days) = patch.trial_days {
         if days > MAX_TRIAL_DAYS {
-            errors.add("trial_days", format!("Ensure this value is less than or equal to {MAX_TRIAL_DAYS}."));
+            errors.add(
+                "trial_days",
+                format!("Ensure this value is less than or equal to {MAX_TRIAL_DAYS}."),
+            );
         }
         plan.trial_days = days;
     }
@@ -223,9 +241,10 @@ fn transaction_error(e: StoreError) -> ApiError {
         StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => {
             ValidationErrors::field("slug", "A plan with this slug already exists.").into()
         }
-        StoreError::TransactionConditionFailed(_) => {
-            ApiError::conflict("The plan was changed by another request; reload and try again.", "conflict")
-        }
+        StoreError::TransactionConditionFailed(_) => ApiError::conflict(
+            "The plan was changed by another request; reload and try again.",
+            "conflict",
+        ),
         other => other.into(),
     }
 }
@@ -282,13 +301,21 @@ pub(crate) async fn create_plan(
     apply(&mut plan, input.into())?;
     let actor = actor(&admin);
     let mut tx = state.store.transaction();
-    tx.put_platform(&keys::plan(plan.id), &plan, Condition::NotExists, "plan").put_platform(
-        &keys::plan_slug_claim(&plan.slug),
-        &PlanSlugClaim { plan_id: plan.id },
-        Condition::NotExists,
-        "slug",
+    tx.put_platform(&keys::plan(plan.id), &plan, Condition::NotExists, "plan")
+        .put_platform(
+            &keys::plan_slug_claim(&plan.slug),
+            &PlanSlugClaim { plan_id: plan.id },
+            Condition::NotExists,
+            "slug",
+        );
+    audit::record(
+        &mut tx,
+        &actor,
+        "plan.create",
+        "plan",
+        plan.id,
+        audit::changes(None, Some(&plan), &["version"]),
     );
-    audit::record(&mut tx, &actor, "plan.create", "plan", plan.id, audit::changes(None, Some(&plan), &["version"]));
     tx.execute().await.map_err(transaction_error)?;
     Ok((StatusCode::CREATED, Json(plan.into())))
 }
@@ -299,12 +326,25 @@ fn unchanged_since(before: &PlanRecord) -> Result<Condition, ApiError> {
     if before.version > 0 {
         return Ok(Condition::VersionIs(before.version));
     }
-    let at = before.updated_at.format(&time::format_description::well_known::Rfc3339).map_err(ApiError::internal)?;
+    let at = before
+        .updated_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(ApiError::internal)?;
     Ok(Condition::FieldIs("updated_at", at))
 }
 
-async fn update(state: &AppState, admin: &SuperAdmin, id: Uuid, patch: PlanPatch) -> Result<PlanView, ApiError> {
-    let before: PlanRecord = state.store.platform().get(&keys::plan(id)).await?.ok_or(ApiError::NotFound)?;
+async fn update(
+    state: &AppState,
+    admin: &SuperAdmin,
+    id: Uuid,
+    patch: PlanPatch,
+) -> Result<PlanView, ApiError> {
+    let before: PlanRecord = state
+        .store
+        .platform()
+        .get(&keys::plan(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
     apply(&mut after, patch)?;
     if after == before {
@@ -316,14 +356,19 @@ async fn update(state: &AppState, admin: &SuperAdmin, id: Uuid, patch: PlanPatch
     let mut tx = state.store.transaction();
     tx.put_platform(&keys::plan(id), &after, unchanged_since(&before)?, "plan");
     if after.slug != before.slug {
-        tx.delete_platform(&keys::plan_slug_claim(&before.slug), "old_slug").put_platform(
-            &keys::plan_slug_claim(&after.slug),
-            &PlanSlugClaim { plan_id: id },
-            Condition::NotExists,
-            "slug",
-        );
+        tx.delete_platform(&keys::plan_slug_claim(&before.slug), "old_slug")
+            .put_platform(
+                &keys::plan_slug_claim(&after.slug),
+                &PlanSlugClaim { plan_id: id },
+                Condition::NotExists,
+                "slug",
+            );
     }
-    let action = if before.is_active && !after.is_active { "plan.deactivate" } else { "plan.update" };
+    let action = if before.is_active && !after.is_active {
+        "plan.deactivate"
+    } else {
+        "plan.update"
+    };
     let changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at"]);
     audit::record(&mut tx, &actor(admin), action, "plan", id, changes);
     tx.execute().await.map_err(transaction_error)?;
@@ -408,7 +453,10 @@ pub(crate) async fn delete_plan(
     admin: SuperAdmin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let patch = PlanPatch { is_active: Some(false), ..PlanPatch::default() };
+    let patch = PlanPatch {
+        is_active: Some(false),
+        ..PlanPatch::default()
+    };
     update(&state, &admin, id, patch).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,7 +19,12 @@ pub type AppState = shared::state::ApiState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(read::list_roles, write::create_role))
-        .routes(routes!(read::get_role, write::replace_role, write::patch_role, write::delete_role))
+        .routes(routes!(
+            read::get_role,
+            write::replace_role,
+            write::patch_role,
+            write::delete_role
+        ))
         .routes(routes!(read::role_members))
         .routes(routes!(catalog::permissions_schema))
         .routes(routes!(catalog::role_templates))

@@ -7,8 +7,8 @@ use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{RoleRecord, TenantRecord, UserRecord};
-use shared::views::UserView;
 use shared::store::PageRequest;
+use shared::views::UserView;
 
 /// List the tenant's roles, in creation order of their ids.
 #[utoipa::path(
@@ -33,7 +33,11 @@ pub(crate) async fn list_roles(
     page: PageQuery,
 ) -> Result<Json<Paginated<RoleView>>, ApiError> {
     let request = PageRequest::new(page.page_size, page.cursor.clone(), "roles");
-    let roles = state.store.tenant(actor.scope()).query::<RoleRecord>(&keys::roles(), &request).await?;
+    let roles = state
+        .store
+        .tenant(actor.scope())
+        .query::<RoleRecord>(&keys::roles(), &request)
+        .await?;
     Ok(Json(page.respond(roles, RoleView::from)))
 }
 
@@ -56,8 +60,12 @@ pub(crate) async fn get_role(
     TenantMember(actor): TenantMember,
     IdPath(id): IdPath,
 ) -> Result<Json<RoleView>, ApiError> {
-    let role: RoleRecord =
-        state.store.tenant(actor.scope()).get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    let role: RoleRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::role(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(role.into()))
 }
 
@@ -87,13 +95,23 @@ pub(crate) async fn role_members(
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let mut fetched = store.get_many(&[keys::role(id), keys::tenant_profile()]).await?;
+    let mut fetched = store
+        .get_many(&[keys::role(id), keys::tenant_profile()])
+        .await?;
     let role: RoleRecord = fetched.take(&keys::role(id))?.ok_or(ApiError::NotFound)?;
-    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
-    let request = PageRequest::new(page.page_size, page.cursor.clone(), format!("role-members/{id}"))
-        .where_contains("role_ids", id.to_string());
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
+    let request = PageRequest::new(
+        page.page_size,
+        page.cursor.clone(),
+        format!("role-members/{id}"),
+    )
+    .where_contains("role_ids", id.to_string());
     let users = store.query::<UserRecord>(&keys::users(), &request).await?;
     // Members are listed with this role only; their other roles are in
     // each user's own view.
-    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, std::slice::from_ref(&role)))))
+    Ok(Json(page.respond(users, |u| {
+        UserView::new(&u, &tenant, std::slice::from_ref(&role))
+    })))
 }

@@ -61,7 +61,12 @@ fn yes() -> bool {
 
 impl From<RoleInput> for RolePatch {
     fn from(i: RoleInput) -> Self {
-        Self { name: Some(i.name), description: Some(i.description), permissions: Some(i.permissions), is_active: Some(i.is_active) }
+        Self {
+            name: Some(i.name),
+            description: Some(i.description),
+            permissions: Some(i.permissions),
+            is_active: Some(i.is_active),
+        }
     }
 }
 
@@ -80,12 +85,21 @@ fn check(patch: RolePatch) -> Result<Checked, ApiError> {
         if n.is_empty() {
             errors.add("name", "This field may not be blank.");
         } else if n.chars().count() > MAX_NAME {
-            errors.add("name", format!("Ensure this field has no more than {MAX_NAME} characters."));
+            errors.add(
+                "name",
+                format!("Ensure this field has no more than {MAX_NAME} characters."),
+            );
         }
     }
     let description = patch.description.map(|d| d.trim().to_owned());
-    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
-        errors.add("description", format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."));
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+    {
+        errors.add(
+            "description",
+            format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."),
+        );
     }
     let permissions = match patch.permissions.as_ref().map(validate) {
         None => None,
@@ -98,7 +112,12 @@ fn check(patch: RolePatch) -> Result<Checked, ApiError> {
         }
     };
     errors.into_result()?;
-    Ok(Checked { name, description, permissions, is_active: patch.is_active })
+    Ok(Checked {
+        name,
+        description,
+        permissions,
+        is_active: patch.is_active,
+    })
 }
 
 fn name_taken() -> ApiError {
@@ -108,9 +127,10 @@ fn name_taken() -> ApiError {
 fn transaction_error(e: StoreError) -> ApiError {
     match e {
         StoreError::TransactionConditionFailed(labels) if labels.contains(&"name") => name_taken(),
-        StoreError::TransactionConditionFailed(_) => {
-            ApiError::conflict("The role was changed by another request; reload and try again.", "conflict")
-        }
+        StoreError::TransactionConditionFailed(_) => ApiError::conflict(
+            "The role was changed by another request; reload and try again.",
+            "conflict",
+        ),
         other => other.into(),
     }
 }
@@ -153,22 +173,44 @@ pub(crate) async fn create_role(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::role(role.id), &role, Condition::NotExists, "role").put(
+    tx.put(
+        actor.scope(),
+        &keys::role(role.id),
+        &role,
+        Condition::NotExists,
+        "role",
+    )
+    .put(
         actor.scope(),
         &keys::role_name(&role.name.to_lowercase()),
         &RoleNameClaim { role_id: role.id },
         Condition::NotExists,
         "name",
     );
-    audit::record(&mut tx, &actor, "role.create", "role", role.id, audit::changes(None, Some(&role), &[]));
+    audit::record(
+        &mut tx,
+        &actor,
+        "role.create",
+        "role",
+        role.id,
+        audit::changes(None, Some(&role), &[]),
+    );
     tx.execute().await.map_err(transaction_error)?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
-async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: RolePatch) -> Result<RoleView, ApiError> {
+async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: RolePatch,
+) -> Result<RoleView, ApiError> {
     let checked = check(patch)?;
     let store = state.store.tenant(actor.scope());
-    let before: RoleRecord = store.get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    let before: RoleRecord = store
+        .get(&keys::role(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
     if let Some(name) = checked.name {
         after.name = name;
@@ -189,7 +231,10 @@ async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: RolePatch) -> 
             errors.add("name", "The system Admin role cannot be renamed.");
         }
         if after.permissions != admin_permissions() {
-            errors.add("permissions", "The system Admin role keeps every permission.");
+            errors.add(
+                "permissions",
+                "The system Admin role keeps every permission.",
+            );
         }
         if !after.is_active {
             errors.add("is_active", "The system Admin role cannot be deactivated.");
@@ -203,10 +248,22 @@ async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: RolePatch) -> 
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::role(id), &after, Condition::VersionIs(before.version), "role");
+    tx.put(
+        actor.scope(),
+        &keys::role(id),
+        &after,
+        Condition::VersionIs(before.version),
+        "role",
+    );
     let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
     if old_key != new_key {
-        tx.delete(actor.scope(), &keys::role_name(&old_key), Condition::Always, "old_name").put(
+        tx.delete(
+            actor.scope(),
+            &keys::role_name(&old_key),
+            Condition::Always,
+            "old_name",
+        )
+        .put(
             actor.scope(),
             &keys::role_name(&new_key),
             &RoleNameClaim { role_id: id },
@@ -214,7 +271,14 @@ async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: RolePatch) -> 
             "name",
         );
     }
-    audit::record(&mut tx, actor, "role.update", "role", id, audit::changes(Some(&before), Some(&after), &["version"]));
+    audit::record(
+        &mut tx,
+        actor,
+        "role.update",
+        "role",
+        id,
+        audit::changes(Some(&before), Some(&after), &["version"]),
+    );
     tx.execute().await.map_err(transaction_error)?;
     Ok(after.into())
 }
@@ -293,25 +357,47 @@ pub(crate) async fn delete_role(
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let role: RoleRecord = store.get(&keys::role(id)).await?.ok_or(ApiError::NotFound)?;
+    let role: RoleRecord = store
+        .get(&keys::role(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if role.is_system {
-        return Err(ApiError::bad_request("The system Admin role cannot be deleted.", "protected_role"));
+        return Err(ApiError::bad_request(
+            "The system Admin role cannot be deleted.",
+            "protected_role",
+        ));
     }
     if role.member_count > 0 {
         return Err(ApiError::conflict(
-            format!("The role has {} member(s); remove it from them first.", role.member_count),
+            format!(
+                "The role has {} member(s); remove it from them first.",
+                role.member_count
+            ),
             "role_in_use",
         ));
     }
     let mut tx = state.store.transaction();
     // The version condition also refuses a delete racing an assignment.
-    tx.delete(actor.scope(), &keys::role(id), Condition::VersionIs(role.version), "role").delete(
+    tx.delete(
+        actor.scope(),
+        &keys::role(id),
+        Condition::VersionIs(role.version),
+        "role",
+    )
+    .delete(
         actor.scope(),
         &keys::role_name(&role.name.to_lowercase()),
         Condition::Always,
         "old_name",
     );
-    audit::record(&mut tx, &actor, "role.delete", "role", id, audit::changes(Some(&role), None, &["version"]));
+    audit::record(
+        &mut tx,
+        &actor,
+        "role.delete",
+        "role",
+        id,
+        audit::changes(Some(&role), None, &["version"]),
+    );
     tx.execute().await.map_err(transaction_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

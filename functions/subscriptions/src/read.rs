@@ -5,15 +5,20 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::{SuperAdmin, TenantAdmin};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated};
+use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
-use shared::records::{PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord};
+use shared::records::{
+    PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord,
+};
 use shared::store::{Page, PageRequest};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// Reads a plan (one `GetItem`), if the subscription has one.
-pub(crate) async fn plan_of(state: &AppState, plan_id: Option<Uuid>) -> Result<Option<PlanRecord>, ApiError> {
+pub(crate) async fn plan_of(
+    state: &AppState,
+    plan_id: Option<Uuid>,
+) -> Result<Option<PlanRecord>, ApiError> {
     match plan_id {
         Some(id) => Ok(state.store.platform().get(&keys::plan(id)).await?),
         None => Ok(None),
@@ -39,8 +44,12 @@ pub(crate) async fn my_subscription(
     State(state): State<AppState>,
     TenantAdmin(actor): TenantAdmin,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
-    let sub: SubscriptionRecord =
-        state.store.tenant(actor.scope()).get(&keys::subscription()).await?.ok_or(ApiError::NotFound)?;
+    let sub: SubscriptionRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::subscription())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let plan = plan_of(&state, sub.plan_id).await?;
     Ok(Json(MySubscriptionView::new(&sub, plan)))
 }
@@ -61,10 +70,17 @@ pub(crate) async fn my_subscription(
         (status = 404, description = "The tenant has no subscription", body = ErrorBody),
     ),
 )]
-pub(crate) async fn usage(State(state): State<AppState>, TenantAdmin(actor): TenantAdmin) -> Result<Json<UsageView>, ApiError> {
+pub(crate) async fn usage(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+) -> Result<Json<UsageView>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let mut fetched = store.get_many(&[keys::subscription(), keys::usage()]).await?;
-    let sub: SubscriptionRecord = fetched.take(&keys::subscription())?.ok_or(ApiError::NotFound)?;
+    let mut fetched = store
+        .get_many(&[keys::subscription(), keys::usage()])
+        .await?;
+    let sub: SubscriptionRecord = fetched
+        .take(&keys::subscription())?
+        .ok_or(ApiError::NotFound)?;
     let usage: UsageRecord = fetched.take(&keys::usage())?.unwrap_or_default();
     let plan = plan_of(&state, sub.plan_id).await?;
     Ok(Json(UsageView::new(sub.plan_id, plan.as_ref(), &usage)))
@@ -84,14 +100,17 @@ pub(crate) struct ListFilter {
 
 impl ListFilter {
     fn keeps(&self, sub: &SubscriptionRecord) -> bool {
-        self.status.is_none_or(|s| s == sub.status) && self.plan.is_none_or(|p| sub.plan_id == Some(p))
+        self.status.is_none_or(|s| s == sub.status)
+            && self.plan.is_none_or(|p| sub.plan_id == Some(p))
     }
 }
 
 fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
     match serde_json::to_value(status) {
         Ok(serde_json::Value::String(s)) => Ok(s),
-        _ => Err(ApiError::internal("subscription status does not serialise as a string")),
+        _ => Err(ApiError::internal(
+            "subscription status does not serialise as a string",
+        )),
     }
 }
 
@@ -140,9 +159,20 @@ pub(crate) async fn list_subscriptions(
             .await?;
         return Ok(Json(page.respond(subs, |s| SubscriptionView::from(&s))));
     }
-    let own: Option<SubscriptionRecord> = state.store.tenant(actor.scope()).get(&keys::subscription()).await?;
+    let own: Option<SubscriptionRecord> = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::subscription())
+        .await?;
     let items = own.into_iter().filter(|s| filter.keeps(s)).collect();
-    Ok(Json(page.respond(Page { items, next: None, previous: None }, |s| SubscriptionView::from(&s))))
+    Ok(Json(page.respond(
+        Page {
+            items,
+            next: None,
+            previous: None,
+        },
+        |s| SubscriptionView::from(&s),
+    )))
 }
 
 /// One subscription.
@@ -170,13 +200,22 @@ pub(crate) async fn get_subscription(
 ) -> Result<Json<SubscriptionView>, ApiError> {
     let scope = match super_admin {
         Ok(admin) => {
-            let found: SubscriptionRefRecord =
-                state.store.platform().get(&keys::subscription_ref(id)).await?.ok_or(ApiError::NotFound)?;
+            let found: SubscriptionRefRecord = state
+                .store
+                .platform()
+                .get(&keys::subscription_ref(id))
+                .await?
+                .ok_or(ApiError::NotFound)?;
             admin.scope_for(found.tenant_id).await?
         }
         Err(_) => actor.scope().clone(),
     };
-    let sub: SubscriptionRecord = state.store.tenant(&scope).get(&keys::subscription()).await?.ok_or(ApiError::NotFound)?;
+    let sub: SubscriptionRecord = state
+        .store
+        .tenant(&scope)
+        .get(&keys::subscription())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if sub.id != id {
         return Err(ApiError::NotFound);
     }

@@ -1,7 +1,9 @@
 use plans::{format_money, PlanView};
 use serde::Serialize;
 use shared::billing::PlanPrice;
-use shared::records::{BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus, UsageRecord};
+use shared::records::{
+    BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus, UsageRecord,
+};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -75,7 +77,9 @@ impl MySubscriptionView {
         let price = plan.as_ref().map(PlanPrice::from);
         Self {
             subscription: subscription.into(),
-            price: price.as_ref().map(|p| format_money(p.amount(subscription.billing_cycle))),
+            price: price
+                .as_ref()
+                .map(|p| format_money(p.amount(subscription.billing_cycle))),
             currency: price.map(|p| p.currency),
             plan_details: plan.map(PlanView::from),
         }
@@ -110,10 +114,18 @@ pub struct UsageView {
 
 impl UsageView {
     pub fn new(plan_id: Option<Uuid>, plan: Option<&PlanRecord>, usage: &UsageRecord) -> Self {
-        let untracked = |limit: Option<u32>| UsageLine { used: None, limit, tracked: false };
+        let untracked = |limit: Option<u32>| UsageLine {
+            used: None,
+            limit,
+            tracked: false,
+        };
         Self {
             plan: plan_id,
-            users: UsageLine { used: Some(usage.users), limit: plan.and_then(|p| p.max_users), tracked: true },
+            users: UsageLine {
+                used: Some(usage.users),
+                limit: plan.and_then(|p| p.max_users),
+                tracked: true,
+            },
             leads: untracked(plan.and_then(|p| p.max_leads)),
             storage_gb: untracked(plan.and_then(|p| p.storage_gb)),
         }

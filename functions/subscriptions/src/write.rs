@@ -26,11 +26,13 @@ use serde_json::json;
 use shared::audit;
 use shared::auth::{Actor, TenantAdmin};
 use shared::billing::{self, BillingError, BillingPolicy, InvoiceDraft, PlanPrice};
-use shared::invoicing::{self, By, InvoicingError};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
+use shared::invoicing::{self, By, InvoicingError};
 use shared::keys;
-use shared::records::{BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord};
+use shared::records::{
+    BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
+};
 use shared::store::{Condition, StoreError};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -47,8 +49,12 @@ pub struct SubscribeRequest {
 
 fn billing_error(e: BillingError) -> ApiError {
     match e {
-        BillingError::SubscriptionEnded { .. } => ApiError::bad_request(capitalised(&e.to_string()), "subscription_ended"),
-        BillingError::PeriodEnded { .. } => ApiError::bad_request(capitalised(&e.to_string()), "period_ended"),
+        BillingError::SubscriptionEnded { .. } => {
+            ApiError::bad_request(capitalised(&e.to_string()), "subscription_ended")
+        }
+        BillingError::PeriodEnded { .. } => {
+            ApiError::bad_request(capitalised(&e.to_string()), "period_ended")
+        }
         other => ApiError::internal(other),
     }
 }
@@ -63,14 +69,19 @@ fn capitalised(s: &str) -> String {
 
 fn plan_limit_reached(users: u32, max: u32) -> ApiError {
     ApiError::Forbidden {
-        detail: format!("The tenant has {users} active users; this plan allows {max}. Deactivate users first."),
+        detail: format!(
+            "The tenant has {users} active users; this plan allows {max}. Deactivate users first."
+        ),
         code: "plan_limit_reached",
         permission: None,
     }
 }
 
 fn concurrent() -> ApiError {
-    ApiError::conflict("The subscription was changed by another request; reload and try again.", "conflict")
+    ApiError::conflict(
+        "The subscription was changed by another request; reload and try again.",
+        "conflict",
+    )
 }
 
 /// Change the tenant's plan and billing cycle.
@@ -105,9 +116,15 @@ pub(crate) async fn subscribe(
 ) -> Result<Json<MySubscriptionView>, ApiError> {
     let scope = actor.scope();
     let store = state.store.tenant(scope);
-    let mut fetched = store.get_many(&[keys::tenant_profile(), keys::subscription(), keys::usage()]).await?;
-    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
-    let before: SubscriptionRecord = fetched.take(&keys::subscription())?.ok_or(ApiError::NotFound)?;
+    let mut fetched = store
+        .get_many(&[keys::tenant_profile(), keys::subscription(), keys::usage()])
+        .await?;
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
+    let before: SubscriptionRecord = fetched
+        .take(&keys::subscription())?
+        .ok_or(ApiError::NotFound)?;
     let usage: UsageRecord = fetched.take(&keys::usage())?.unwrap_or_default();
     let plan = match plan_of(&state, Some(req.plan_id)).await? {
         Some(plan) if plan.is_active => plan,
@@ -139,29 +156,74 @@ pub(crate) async fn subscribe(
         after.open_invoice = None;
     }
     let after = after.schedule(&policy);
-    let modules: Vec<_> =
-        tenant.enabled_modules.iter().copied().filter(|m| plan.included_modules.contains(m)).collect();
+    let modules: Vec<_> = tenant
+        .enabled_modules
+        .iter()
+        .copied()
+        .filter(|m| plan.included_modules.contains(m))
+        .collect();
 
-    let mut changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at", "next_action_at"]);
-    let profile = (modules != tenant.enabled_modules)
-        .then(|| TenantRecord { enabled_modules: modules, version: tenant.version + 1, updated_at: now, ..tenant.clone() });
+    let mut changes = audit::changes(
+        Some(&before),
+        Some(&after),
+        &["version", "updated_at", "next_action_at"],
+    );
+    let profile = (modules != tenant.enabled_modules).then(|| TenantRecord {
+        enabled_modules: modules,
+        version: tenant.version + 1,
+        updated_at: now,
+        ..tenant.clone()
+    });
     if let (Some(profile), Some(map)) = (&profile, changes.as_object_mut()) {
-        map.insert("enabled_modules".into(), json!({"before": tenant.enabled_modules, "after": profile.enabled_modules}));
+        map.insert(
+            "enabled_modules".into(),
+            json!({"before": tenant.enabled_modules, "after": profile.enabled_modules}),
+        );
     }
-    let action = if restart { "subscription.resubscribe" } else { "subscription.change_plan" };
+    let action = if restart {
+        "subscription.resubscribe"
+    } else {
+        "subscription.change_plan"
+    };
     // The writes besides the subscription's, the same for either path.
     let related = |tx: &mut shared::store::Transaction<'_>| {
         if let Some(profile) = &profile {
-            tx.put(scope, &keys::tenant_profile(), profile, Condition::VersionIs(tenant.version), "tenant");
+            tx.put(
+                scope,
+                &keys::tenant_profile(),
+                profile,
+                Condition::VersionIs(tenant.version),
+                "tenant",
+            );
         }
         if let Some(max) = plan.max_users {
             // Holds the user count at or under the new limit against a
             // concurrent user creation (which adds under the old limit).
-            tx.add(scope, &keys::usage(), "users", 0, Some(i64::from(max) + 1), true, "limit");
+            tx.add(
+                scope,
+                &keys::usage(),
+                "users",
+                0,
+                Some(i64::from(max) + 1),
+                true,
+                "limit",
+            );
         }
-        audit::record(tx, &actor, action, "subscription", after.id, changes.clone());
+        audit::record(
+            tx,
+            &actor,
+            action,
+            "subscription",
+            after.id,
+            changes.clone(),
+        );
     };
-    let limit_error = || plan_limit_reached(plan.max_users.unwrap_or(0).saturating_add(1), plan.max_users.unwrap_or(0));
+    let limit_error = || {
+        plan_limit_reached(
+            plan.max_users.unwrap_or(0).saturating_add(1),
+            plan.max_users.unwrap_or(0),
+        )
+    };
     let saved = if restart {
         let price = PlanPrice::from(&plan);
         let draft = InvoiceDraft {
@@ -174,19 +236,40 @@ pub(crate) async fn subscribe(
             issued_at: now,
             due_date: policy.due_date(now),
         };
-        let invoice = invoicing::issue(&state.store, scope, &before, after.clone(), &draft, &policy, By::User(&actor), related)
-            .await
-            .map_err(|e| match e {
-                InvoicingError::Conflict => concurrent(),
-                other => ApiError::internal(other),
-            })?;
-        SubscriptionRecord { open_invoice: Some(draft.open(invoice.id)), ..after }.schedule(&policy)
+        let invoice = invoicing::issue(
+            &state.store,
+            scope,
+            &before,
+            after.clone(),
+            &draft,
+            &policy,
+            By::User(&actor),
+            related,
+        )
+        .await
+        .map_err(|e| match e {
+            InvoicingError::Conflict => concurrent(),
+            other => ApiError::internal(other),
+        })?;
+        SubscriptionRecord {
+            open_invoice: Some(draft.open(invoice.id)),
+            ..after
+        }
+        .schedule(&policy)
     } else {
         let mut tx = state.store.transaction();
-        tx.put(scope, &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+        tx.put(
+            scope,
+            &keys::subscription(),
+            &after,
+            Condition::VersionIs(before.version),
+            "subscription",
+        );
         related(&mut tx);
         tx.execute().await.map_err(|e| match e {
-            StoreError::TransactionConditionFailed(labels) if labels.contains(&"limit") => limit_error(),
+            StoreError::TransactionConditionFailed(labels) if labels.contains(&"limit") => {
+                limit_error()
+            }
             StoreError::TransactionConditionFailed(_) => concurrent(),
             other => other.into(),
         })?;
@@ -205,21 +288,34 @@ async fn apply(
     change: fn(&SubscriptionRecord, OffsetDateTime) -> Result<SubscriptionRecord, BillingError>,
 ) -> Result<SubscriptionView, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let before: SubscriptionRecord = store.get(&keys::subscription()).await?.ok_or(ApiError::NotFound)?;
+    let before: SubscriptionRecord = store
+        .get(&keys::subscription())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let after = change(&before, OffsetDateTime::now_utc()).map_err(billing_error)?;
     if after.version == before.version {
         return Ok(SubscriptionView::from(&before));
     }
     let after = after.schedule(policy);
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::subscription(), &after, Condition::VersionIs(before.version), "subscription");
+    tx.put(
+        actor.scope(),
+        &keys::subscription(),
+        &after,
+        Condition::VersionIs(before.version),
+        "subscription",
+    );
     audit::record(
         &mut tx,
         actor,
         action,
         "subscription",
         after.id,
-        audit::changes(Some(&before), Some(&after), &["version", "updated_at", "next_action_at"]),
+        audit::changes(
+            Some(&before),
+            Some(&after),
+            &["version", "updated_at", "next_action_at"],
+        ),
     );
     tx.execute().await.map_err(|e| match e {
         StoreError::TransactionConditionFailed(_) => concurrent(),
@@ -251,7 +347,15 @@ pub(crate) async fn cancel(
     Extension(policy): Extension<BillingPolicy>,
     TenantAdmin(actor): TenantAdmin,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    apply(&state, &policy, &actor, "subscription.cancel", billing::cancel).await.map(Json)
+    apply(
+        &state,
+        &policy,
+        &actor,
+        "subscription.cancel",
+        billing::cancel,
+    )
+    .await
+    .map(Json)
 }
 
 /// Withdraw a pending cancellation.
@@ -276,7 +380,15 @@ pub(crate) async fn reactivate(
     Extension(policy): Extension<BillingPolicy>,
     TenantAdmin(actor): TenantAdmin,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    apply(&state, &policy, &actor, "subscription.reactivate", billing::reactivate).await.map(Json)
+    apply(
+        &state,
+        &policy,
+        &actor,
+        "subscription.reactivate",
+        billing::reactivate,
+    )
+    .await
+    .map(Json)
 }
 
 #[cfg(test)]
@@ -286,10 +398,17 @@ mod tests {
 
     #[test]
     fn lifecycle_refusals_are_bad_requests_with_codes() {
-        let e = billing_error(BillingError::SubscriptionEnded { status: SubscriptionStatus::Expired });
+        let e = billing_error(BillingError::SubscriptionEnded {
+            status: SubscriptionStatus::Expired,
+        });
         assert_eq!(e.body()["code"], "subscription_ended");
-        assert_eq!(e.body()["detail"], "The subscription is expired and can no longer change.");
-        let e = billing_error(BillingError::PeriodEnded { ended_at: OffsetDateTime::UNIX_EPOCH });
+        assert_eq!(
+            e.body()["detail"],
+            "The subscription is expired and can no longer change."
+        );
+        let e = billing_error(BillingError::PeriodEnded {
+            ended_at: OffsetDateTime::UNIX_EPOCH,
+        });
         assert_eq!(e.body()["code"], "period_ended");
     }
 }

@@ -19,7 +19,12 @@ pub type AppState = shared::state::ApiState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(read::list_teams, write::create_team))
-        .routes(routes!(read::get_team, write::replace_team, write::patch_team, write::delete_team))
+        .routes(routes!(
+            read::get_team,
+            write::replace_team,
+            write::patch_team,
+            write::delete_team
+        ))
         .routes(routes!(read::team_members))
 }
 

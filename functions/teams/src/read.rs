@@ -4,10 +4,10 @@ use crate::view::TeamView;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use serde::Deserialize;
 use shared::auth::{TenantAdmin, TenantMember};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use serde::Deserialize;
-use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated};
+use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
 use shared::store::PageRequest;
@@ -52,7 +52,11 @@ pub(crate) async fn list_teams(
         let search = shared::validate::search_term(search)?;
         request = request.where_any_starts_with(&[TEAM_NAME_LC], search);
     }
-    let teams = state.store.tenant(actor.scope()).query::<TeamRecord>(&keys::teams(), &request).await?;
+    let teams = state
+        .store
+        .tenant(actor.scope())
+        .query::<TeamRecord>(&keys::teams(), &request)
+        .await?;
     Ok(Json(page.respond(teams, TeamView::from)))
 }
 
@@ -75,8 +79,12 @@ pub(crate) async fn get_team(
     TenantMember(actor): TenantMember,
     IdPath(id): IdPath,
 ) -> Result<Json<TeamView>, ApiError> {
-    let team: TeamRecord =
-        state.store.tenant(actor.scope()).get(&keys::team(id)).await?.ok_or(ApiError::NotFound)?;
+    let team: TeamRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::team(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(team.into()))
 }
 
@@ -110,23 +118,37 @@ pub(crate) async fn team_members(
     let store = state.store.tenant(actor.scope());
     // The query runs in the caller's own partition, so an id of another
     // tenant's team matches nobody; the team's absence then answers 404.
-    let request = PageRequest::new(page.page_size, page.cursor.clone(), format!("team-members/{id}"))
-        .where_contains("team_ids", id.to_string());
+    let request = PageRequest::new(
+        page.page_size,
+        page.cursor.clone(),
+        format!("team-members/{id}"),
+    )
+    .where_contains("team_ids", id.to_string());
     let users = store.query::<UserRecord>(&keys::users(), &request).await?;
     // One batch read for the team, the tenant and every role the page mentions.
-    let mut role_ids: Vec<Uuid> = users.items.iter().flat_map(|u| u.role_ids.iter().copied()).collect();
+    let mut role_ids: Vec<Uuid> = users
+        .items
+        .iter()
+        .flat_map(|u| u.role_ids.iter().copied())
+        .collect();
     role_ids.sort();
     role_ids.dedup();
     let mut sks = vec![keys::team(id), keys::tenant_profile()];
     sks.extend(role_ids.iter().take(98).map(|r| keys::role(*r)));
     let mut fetched = store.get_many(&sks).await?;
-    fetched.take::<TeamRecord>(&keys::team(id))?.ok_or(ApiError::NotFound)?;
-    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    fetched
+        .take::<TeamRecord>(&keys::team(id))?
+        .ok_or(ApiError::NotFound)?;
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
     let mut roles = Vec::new();
     for sk in &sks[2..] {
         if let Some(r) = fetched.take::<RoleRecord>(sk)? {
             roles.push(r);
         }
     }
-    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, &roles))))
+    Ok(Json(
+        page.respond(users, |u| UserView::new(&u, &tenant, &roles)),
+    ))
 }

@@ -51,7 +51,11 @@ pub struct TeamPatch {
 impl From<TeamInput> for TeamPatch {
     /// `PUT` replaces every field: absent optional fields are cleared.
     fn from(i: TeamInput) -> Self {
-        Self { name: Some(i.name), description: Some(i.description.unwrap_or_default()), lead_id: Some(i.lead_id) }
+        Self {
+            name: Some(i.name),
+            description: Some(i.description.unwrap_or_default()),
+            lead_id: Some(i.lead_id),
+        }
     }
 }
 
@@ -64,11 +68,18 @@ struct Checked {
 
 fn check(patch: TeamPatch) -> Result<Checked, ApiError> {
     let mut errors = ValidationErrors::new();
-    let name = patch.name.map(|n| validate::name(&mut errors, "name", &n, MAX_NAME));
-    let description =
-        patch.description.map(|d| validate::optional_name(&mut errors, "description", Some(&d), MAX_DESCRIPTION));
+    let name = patch
+        .name
+        .map(|n| validate::name(&mut errors, "name", &n, MAX_NAME));
+    let description = patch
+        .description
+        .map(|d| validate::optional_name(&mut errors, "description", Some(&d), MAX_DESCRIPTION));
     errors.into_result()?;
-    Ok(Checked { name, description, lead_id: patch.lead_id })
+    Ok(Checked {
+        name,
+        description,
+        lead_id: patch.lead_id,
+    })
 }
 
 /// A lead must be an active user of the tenant acted in; users of other
@@ -76,7 +87,11 @@ fn check(patch: TeamPatch) -> Result<Checked, ApiError> {
 fn check_lead(lead_id: Uuid, user: Option<&UserRecord>) -> Result<(), ApiError> {
     match user {
         Some(u) if u.is_active => Ok(()),
-        _ => Err(ValidationErrors::field("lead_id", format!("Unknown or inactive user {lead_id}.")).into()),
+        _ => Err(ValidationErrors::field(
+            "lead_id",
+            format!("Unknown or inactive user {lead_id}."),
+        )
+        .into()),
     }
 }
 
@@ -85,11 +100,17 @@ fn name_taken() -> ApiError {
 }
 
 fn changed_concurrently() -> ApiError {
-    ApiError::conflict("The team was changed by another request; reload and try again.", "conflict")
+    ApiError::conflict(
+        "The team was changed by another request; reload and try again.",
+        "conflict",
+    )
 }
 
 fn has_members(count: u32) -> ApiError {
-    ApiError::conflict(format!("The team has {count} member(s); remove them from it first."), "team_has_members")
+    ApiError::conflict(
+        format!("The team has {count} member(s); remove them from it first."),
+        "team_has_members",
+    )
 }
 
 fn transaction_error(e: StoreError) -> ApiError {
@@ -126,7 +147,11 @@ pub(crate) async fn create_team(
     let checked = check(input.into())?;
     let lead_id = checked.lead_id.flatten();
     if let Some(lead) = lead_id {
-        let user: Option<UserRecord> = state.store.tenant(actor.scope()).get(&keys::user(lead)).await?;
+        let user: Option<UserRecord> = state
+            .store
+            .tenant(actor.scope())
+            .get(&keys::user(lead))
+            .await?;
         check_lead(lead, user.as_ref())?;
     }
     let now = OffsetDateTime::now_utc();
@@ -143,23 +168,47 @@ pub(crate) async fn create_team(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::team(team.id), &team, Condition::NotExists, "team").put(
+    tx.put(
+        actor.scope(),
+        &keys::team(team.id),
+        &team,
+        Condition::NotExists,
+        "team",
+    )
+    .put(
         actor.scope(),
         &keys::team_name(&team.name.to_lowercase()),
         &TeamNameClaim { team_id: team.id },
         Condition::NotExists,
         "name",
     );
-    audit::record(&mut tx, &actor, "team.create", "team", team.id, audit::changes(None, Some(&team), &["version"]));
+    audit::record(
+        &mut tx,
+        &actor,
+        "team.create",
+        "team",
+        team.id,
+        audit::changes(None, Some(&team), &["version"]),
+    );
     tx.execute().await.map_err(transaction_error)?;
     Ok((StatusCode::CREATED, Json(team.into())))
 }
 
 /// The team, and the user named as its new lead if the patch names one
 /// (read in the same call).
-async fn load(store: &TenantStore<'_>, id: Uuid, lead: Option<Uuid>) -> Result<(TeamRecord, Option<UserRecord>), ApiError> {
+async fn load(
+    store: &TenantStore<'_>,
+    id: Uuid,
+    lead: Option<Uuid>,
+) -> Result<(TeamRecord, Option<UserRecord>), ApiError> {
     match lead {
-        None => Ok((store.get(&keys::team(id)).await?.ok_or(ApiError::NotFound)?, None)),
+        None => Ok((
+            store
+                .get(&keys::team(id))
+                .await?
+                .ok_or(ApiError::NotFound)?,
+            None,
+        )),
         Some(lead) => {
             let mut fetched = store.get_many(&[keys::team(id), keys::user(lead)]).await?;
             let team = fetched.take(&keys::team(id))?.ok_or(ApiError::NotFound)?;
@@ -168,7 +217,12 @@ async fn load(store: &TenantStore<'_>, id: Uuid, lead: Option<Uuid>) -> Result<(
     }
 }
 
-async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: TeamPatch) -> Result<TeamView, ApiError> {
+async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: TeamPatch,
+) -> Result<TeamView, ApiError> {
     let checked = check(patch)?;
     let store = state.store.tenant(actor.scope());
     let (before, lead) = load(&store, id, checked.lead_id.flatten()).await?;
@@ -196,10 +250,22 @@ async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: TeamPatch) -> 
     // The version condition also fails when a membership change (which
     // bumps the version with `member_count`) raced this update, so the
     // count is never overwritten.
-    tx.put(actor.scope(), &keys::team(id), &after, Condition::VersionIs(before.version), "team");
+    tx.put(
+        actor.scope(),
+        &keys::team(id),
+        &after,
+        Condition::VersionIs(before.version),
+        "team",
+    );
     let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
     if old_key != new_key {
-        tx.delete(actor.scope(), &keys::team_name(&old_key), Condition::Always, "old_name").put(
+        tx.delete(
+            actor.scope(),
+            &keys::team_name(&old_key),
+            Condition::Always,
+            "old_name",
+        )
+        .put(
             actor.scope(),
             &keys::team_name(&new_key),
             &TeamNameClaim { team_id: id },
@@ -207,7 +273,14 @@ async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: TeamPatch) -> 
             "name",
         );
     }
-    audit::record(&mut tx, actor, "team.update", "team", id, audit::changes(Some(&before), Some(&after), &["version"]));
+    audit::record(
+        &mut tx,
+        actor,
+        "team.update",
+        "team",
+        id,
+        audit::changes(Some(&before), Some(&after), &["version"]),
+    );
     tx.execute().await.map_err(transaction_error)?;
     Ok(after.into())
 }
@@ -292,20 +365,36 @@ pub(crate) async fn delete_team(
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let team: TeamRecord = store.get(&keys::team(id)).await?.ok_or(ApiError::NotFound)?;
+    let team: TeamRecord = store
+        .get(&keys::team(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if team.member_count > 0 {
         return Err(has_members(team.member_count));
     }
     let mut tx = state.store.transaction();
     // Joining a team bumps its version with `member_count`, so the version
     // condition refuses a delete racing a new membership.
-    tx.delete(actor.scope(), &keys::team(id), Condition::VersionIs(team.version), "team").delete(
+    tx.delete(
+        actor.scope(),
+        &keys::team(id),
+        Condition::VersionIs(team.version),
+        "team",
+    )
+    .delete(
         actor.scope(),
         &keys::team_name(&team.name.to_lowercase()),
         Condition::Always,
         "old_name",
     );
-    audit::record(&mut tx, &actor, "team.delete", "team", id, audit::changes(Some(&team), None, &["version"]));
+    audit::record(
+        &mut tx,
+        &actor,
+        "team.delete",
+        "team",
+        id,
+        audit::changes(Some(&team), None, &["version"]),
+    );
     match tx.execute().await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::TransactionConditionFailed(labels)) if labels.contains(&"team") => {
@@ -330,8 +419,14 @@ mod tests {
         let id = Uuid::new_v4();
         assert_eq!(p("{}").ok(), Some(None));
         assert_eq!(p(r#"{"lead_id": null}"#).ok(), Some(Some(None)));
-        assert_eq!(p(&format!(r#"{{"lead_id": "{id}"}}"#)).ok(), Some(Some(Some(id))));
-        assert!(p(r#"{"colour": "red"}"#).is_err(), "unknown fields are refused");
+        assert_eq!(
+            p(&format!(r#"{{"lead_id": "{id}"}}"#)).ok(),
+            Some(Some(Some(id)))
+        );
+        assert!(
+            p(r#"{"colour": "red"}"#).is_err(),
+            "unknown fields are refused"
+        );
     }
 
     #[test]
@@ -345,12 +440,27 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        let ok = check(TeamPatch { name: Some("  North ".into()), ..Default::default() }).ok();
+        let ok = check(TeamPatch {
+            name: Some("  North ".into()),
+            ..Default::default()
+        })
+        .ok();
         assert_eq!(ok.and_then(|c| c.name).as_deref(), Some("North"));
         for bad in ["", "   ", &"x".repeat(MAX_NAME + 1)] {
-            let e = check(TeamPatch { name: Some(bad.to_owned()), ..Default::default() }).err();
-            assert!(e.is_some_and(|e| e.body()["name"].is_array()), "{bad:?} accepted");
+            let e = check(TeamPatch {
+                name: Some(bad.to_owned()),
+                ..Default::default()
+            })
+            .err();
+            assert!(
+                e.is_some_and(|e| e.body()["name"].is_array()),
+                "{bad:?} accepted"
+            );
         }
-        assert!(check(TeamPatch { description: Some("d".repeat(MAX_DESCRIPTION + 1)), ..Default::default() }).is_err());
+        assert!(check(TeamPatch {
+            description: Some("d".repeat(MAX_DESCRIPTION + 1)),
+            ..Default::default()
+        })
+        .is_err());
     }
 }

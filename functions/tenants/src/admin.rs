@@ -1,7 +1,9 @@
 //! The platform super admins' registry of tenants. Every change made
 //! inside a tenant is audited in that tenant's log.
 
-use crate::registry::{self, AdminTenantInput, AdminTenantPatch, AdminTenantView, CreateTenantRequest};
+use crate::registry::{
+    self, AdminTenantInput, AdminTenantPatch, AdminTenantView, CreateTenantRequest,
+};
 use crate::update;
 use crate::AppState;
 use axum::extract::State;
@@ -54,22 +56,40 @@ pub(crate) async fn list_tenants(
     page: PageQuery,
 ) -> Result<Json<Paginated<AdminTenantView>>, ApiError> {
     let request = PageRequest::new(page.page_size, page.cursor.clone(), "tenants");
-    let listed = state.store.platform().query_index::<Listed>(keys::tenants_index_pk(), &request).await?;
+    let listed = state
+        .store
+        .platform()
+        .query_index::<Listed>(keys::tenants_index_pk(), &request)
+        .await?;
     let mut items = Vec::with_capacity(listed.items.len());
     for entry in listed.items {
         match entry {
-            Listed::Tenant(t) => items.push(AdminTenantView { tenant: TenantView::from(&*t), dedicated_table: None }),
+            Listed::Tenant(t) => items.push(AdminTenantView {
+                tenant: TenantView::from(&*t),
+                dedicated_table: None,
+            }),
             Listed::Route(route) => {
                 // A dedicated tenant's profile lives in its own table.
                 let scope = admin.scope_of_route(&route);
-                match state.store.tenant(&scope).get::<TenantRecord>(&keys::tenant_profile()).await? {
+                match state
+                    .store
+                    .tenant(&scope)
+                    .get::<TenantRecord>(&keys::tenant_profile())
+                    .await?
+                {
                     Some(t) => items.push(AdminTenantView::new(TenantView::from(&t), &scope)),
-                    None => tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile"),
+                    None => {
+                        tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile")
+                    }
                 }
             }
         }
     }
-    let page_of_views = Page { items, next: listed.next, previous: listed.previous };
+    let page_of_views = Page {
+        items,
+        next: listed.next,
+        previous: listed.previous,
+    };
     Ok(Json(page.respond(page_of_views, |v| v)))
 }
 
@@ -97,7 +117,10 @@ pub(crate) async fn create_tenant(
     let (req, requested_table) = req.split();
     let terms = tenancy::trial_terms(&state.store).await?;
     // Every field's errors at once, the table's included.
-    let (table, new_tenant) = match (registry::check(&state.store, requested_table.as_deref()).await, req.validate(&terms).await) {
+    let (table, new_tenant) = match (
+        registry::check(&state.store, requested_table.as_deref()).await,
+        req.validate(&terms).await,
+    ) {
         (Ok(table), Ok(new_tenant)) => (table, new_tenant),
         (Err(ApiError::Validation(mut errors)), Err(ApiError::Validation(more))) => {
             for (field, messages) in more.fields() {
@@ -107,14 +130,29 @@ pub(crate) async fn create_tenant(
         }
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
-    let provisioned = tenancy::build_in(new_tenant, &terms, OffsetDateTime::now_utc(), table.as_ref());
+    let provisioned = tenancy::build_in(
+        new_tenant,
+        &terms,
+        OffsetDateTime::now_utc(),
+        table.as_ref(),
+    );
     let actor = admin.actor_with(provisioned.scope.clone());
     let mut changes = audit::changes(None, Some(&provisioned.tenant), &["version"]);
     if let (Some(table), Some(map)) = (&table, changes.as_object_mut()) {
-        map.insert(registry::FIELD.into(), json!({"before": null, "after": table.name()}));
+        map.insert(
+            registry::FIELD.into(),
+            json!({"before": null, "after": table.name()}),
+        );
     }
     tenancy::provision(&state.store, &provisioned, |tx| {
-        audit::record(tx, &actor, "tenant.create", "tenant", provisioned.tenant.id, changes.clone());
+        audit::record(
+            tx,
+            &actor,
+            "tenant.create",
+            "tenant",
+            provisioned.tenant.id,
+            changes.clone(),
+        );
     })
     .await?;
     let view = AdminTenantView::new(TenantView::from(&provisioned.tenant), &provisioned.scope);
@@ -141,8 +179,16 @@ pub(crate) async fn get_tenant(
     IdPath(id): IdPath,
 ) -> Result<Json<AdminTenantView>, ApiError> {
     let scope = admin.scope_for(id).await?;
-    let tenant: TenantRecord = state.store.tenant(&scope).get(&keys::tenant_profile()).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(AdminTenantView::new(TenantView::from(&tenant), &scope)))
+    let tenant: TenantRecord = state
+        .store
+        .tenant(&scope)
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(AdminTenantView::new(
+        TenantView::from(&tenant),
+        &scope,
+    )))
 }
 
 /// Replace a tenant's name, domain, settings and modules.
@@ -258,7 +304,12 @@ pub(crate) async fn suspend_tenant(
     set_active(&state, &admin, id, false).await
 }
 
-async fn set_active(state: &AppState, admin: &SuperAdmin, id: uuid::Uuid, active: bool) -> Result<Json<AdminTenantView>, ApiError> {
+async fn set_active(
+    state: &AppState,
+    admin: &SuperAdmin,
+    id: uuid::Uuid,
+    active: bool,
+) -> Result<Json<AdminTenantView>, ApiError> {
     let actor = admin.actor_in(id).await?;
     let view = update::set_active(state, &actor, active).await?;
     Ok(Json(AdminTenantView::new(view, actor.scope())))

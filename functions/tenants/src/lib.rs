@@ -18,7 +18,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me::get_me, me::put_me, me::patch_me))
         .routes(routes!(admin::list_tenants, admin::create_tenant))
-        .routes(routes!(admin::get_tenant, admin::put_tenant, admin::patch_tenant, admin::delete_tenant))
+        .routes(routes!(
+            admin::get_tenant,
+            admin::put_tenant,
+            admin::patch_tenant,
+            admin::delete_tenant
+        ))
         .routes(routes!(admin::suspend_tenant))
         .routes(routes!(admin::activate_tenant))
 }

@@ -22,9 +22,16 @@ use shared::views::TenantView;
         (status = 403, description = "Not a tenant admin", body = ErrorBody),
     ),
 )]
-pub(crate) async fn get_me(State(state): State<AppState>, TenantAdmin(actor): TenantAdmin) -> Result<Json<TenantView>, ApiError> {
-    let tenant: TenantRecord =
-        state.store.tenant(actor.scope()).get(&keys::tenant_profile()).await?.ok_or(ApiError::NotFound)?;
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+) -> Result<Json<TenantView>, ApiError> {
+    let tenant: TenantRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(TenantView::from(&tenant)))
 }
 

@@ -25,7 +25,10 @@ pub struct AdminTenantView {
 
 impl AdminTenantView {
     pub fn new(tenant: TenantView, scope: &TenantScope) -> Self {
-        Self { tenant, dedicated_table: scope.table().map(str::to_owned) }
+        Self {
+            tenant,
+            dedicated_table: scope.table().map(str::to_owned),
+        }
     }
 }
 
@@ -137,18 +140,31 @@ pub struct AdminTenantPatch {
 
 impl AdminTenantPatch {
     pub fn split(self) -> (TenantPatch, Option<Option<String>>) {
-        let patch =
-            TenantPatch { name: self.name, domain: self.domain, settings: self.settings, enabled_modules: self.enabled_modules };
+        let patch = TenantPatch {
+            name: self.name,
+            domain: self.domain,
+            settings: self.settings,
+            enabled_modules: self.enabled_modules,
+        };
         (patch, self.dedicated_table)
     }
 }
 
 /// Refuses a change of an existing tenant's table: its items would have to
 /// be copied, which is an offline migration, not an API call.
-pub fn ensure_unchanged(scope: &TenantScope, requested: Option<Option<String>>) -> Result<(), ApiError> {
+pub fn ensure_unchanged(
+    scope: &TenantScope,
+    requested: Option<Option<String>>,
+) -> Result<(), ApiError> {
     match requested {
-        Some(table) if table.as_deref().map(str::trim).filter(|t| !t.is_empty()) != scope.table() => {
-            Err(ValidationErrors::field(FIELD, "Moving an existing tenant between tables is an offline migration.").into())
+        Some(table)
+            if table.as_deref().map(str::trim).filter(|t| !t.is_empty()) != scope.table() =>
+        {
+            Err(ValidationErrors::field(
+                FIELD,
+                "Moving an existing tenant between tables is an offline migration.",
+            )
+            .into())
         }
         _ => Ok(()),
     }
@@ -156,8 +172,13 @@ pub fn ensure_unchanged(scope: &TenantScope, requested: Option<Option<String>>) 
 
 /// Checks a requested table for a new tenant; `None` and a blank name mean
 /// the main table. A bad name or a missing table is a 400 on the field.
-pub async fn check(store: &Store, requested: Option<&str>) -> Result<Option<DedicatedTable>, ApiError> {
-    let Some(name) = requested.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
+pub async fn check(
+    store: &Store,
+    requested: Option<&str>,
+) -> Result<Option<DedicatedTable>, ApiError> {
+    let Some(name) = requested.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
     match store.dedicated_table(name).await {
         Ok(table) => Ok(Some(table)),
         Err(DedicatedTableError::Store(e)) => Err(e.into()),
@@ -184,9 +205,14 @@ mod tests {
 
     #[test]
     fn patch_bodies_tell_absent_from_null() {
-        let (_, absent) = serde_json::from_value::<AdminTenantPatch>(json!({"name": "x"})).unwrap().split();
+        let (_, absent) = serde_json::from_value::<AdminTenantPatch>(json!({"name": "x"}))
+            .unwrap()
+            .split();
         assert_eq!(absent, None);
-        let (_, null) = serde_json::from_value::<AdminTenantPatch>(json!({"dedicated_table": null})).unwrap().split();
+        let (_, null) =
+            serde_json::from_value::<AdminTenantPatch>(json!({"dedicated_table": null}))
+                .unwrap()
+                .split();
         assert_eq!(null, Some(None));
         assert!(serde_json::from_value::<AdminTenantPatch>(json!({"is_active": false})).is_err());
     }

@@ -54,16 +54,26 @@ pub struct TenantPatch {
 
 impl From<TenantInput> for TenantPatch {
     fn from(i: TenantInput) -> Self {
-        Self { name: Some(i.name), domain: Some(i.domain), settings: Some(i.settings), enabled_modules: Some(i.enabled_modules) }
+        Self {
+            name: Some(i.name),
+            domain: Some(i.domain),
+            settings: Some(i.settings),
+            enabled_modules: Some(i.enabled_modules),
+        }
     }
 }
 
 /// The modules the tenant's plan includes.
-async fn plan_modules(state: &AppState, subscription: Option<&SubscriptionRecord>) -> Result<Vec<Module>, ApiError> {
+async fn plan_modules(
+    state: &AppState,
+    subscription: Option<&SubscriptionRecord>,
+) -> Result<Vec<Module>, ApiError> {
     match subscription.and_then(|s| s.plan_id) {
         Some(plan_id) => {
             let plan: Option<PlanRecord> = state.store.platform().get(&keys::plan(plan_id)).await?;
-            Ok(plan.map(|p| p.included_modules).unwrap_or_else(|| DEFAULT_TRIAL_MODULES.to_vec()))
+            Ok(plan
+                .map(|p| p.included_modules)
+                .unwrap_or_else(|| DEFAULT_TRIAL_MODULES.to_vec()))
         }
         None => Ok(DEFAULT_TRIAL_MODULES.to_vec()),
     }
@@ -71,10 +81,18 @@ async fn plan_modules(state: &AppState, subscription: Option<&SubscriptionRecord
 
 /// Applies a change to the tenant `actor` acts in, with its audit entry,
 /// in one transaction.
-pub async fn apply(state: &AppState, actor: &Actor, patch: TenantPatch) -> Result<TenantView, ApiError> {
+pub async fn apply(
+    state: &AppState,
+    actor: &Actor,
+    patch: TenantPatch,
+) -> Result<TenantView, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let mut fetched = store.get_many(&[keys::tenant_profile(), keys::subscription()]).await?;
-    let before: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    let mut fetched = store
+        .get_many(&[keys::tenant_profile(), keys::subscription()])
+        .await?;
+    let before: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
     let subscription: Option<SubscriptionRecord> = fetched.take(&keys::subscription())?;
 
     let mut errors = ValidationErrors::new();
@@ -83,13 +101,18 @@ pub async fn apply(state: &AppState, actor: &Actor, patch: TenantPatch) -> Resul
         after.name = validate::name(&mut errors, "name", name, 120);
     }
     if let Some(domain) = &patch.domain {
-        after.domain = domain.as_deref().map(|d| validate::domain(&mut errors, "domain", d));
+        after.domain = domain
+            .as_deref()
+            .map(|d| validate::domain(&mut errors, "domain", d));
     }
     if let Some(settings) = patch.settings {
         if !settings.is_object() {
             errors.add("settings", "Expected a JSON object.");
         } else if settings.to_string().len() > MAX_SETTINGS_BYTES {
-            errors.add("settings", format!("Settings may not exceed {MAX_SETTINGS_BYTES} bytes."));
+            errors.add(
+                "settings",
+                format!("Settings may not exceed {MAX_SETTINGS_BYTES} bytes."),
+            );
         }
         after.settings = settings;
     }
@@ -99,9 +122,10 @@ pub async fn apply(state: &AppState, actor: &Actor, patch: TenantPatch) -> Resul
         for name in names {
             match Module::parse(name) {
                 None => errors.add("enabled_modules", format!("Unknown module '{name}'.")),
-                Some(m) if !allowed.contains(&m) => {
-                    errors.add("enabled_modules", format!("Module '{name}' is not included in your plan."))
-                }
+                Some(m) if !allowed.contains(&m) => errors.add(
+                    "enabled_modules",
+                    format!("Module '{name}' is not included in your plan."),
+                ),
                 Some(m) if !modules.contains(&m) => modules.push(m),
                 Some(_) => {}
             }
@@ -116,32 +140,60 @@ pub async fn apply(state: &AppState, actor: &Actor, patch: TenantPatch) -> Resul
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::tenant_profile(), &after, Condition::VersionIs(before.version), "tenant");
+    tx.put(
+        actor.scope(),
+        &keys::tenant_profile(),
+        &after,
+        Condition::VersionIs(before.version),
+        "tenant",
+    );
     if after.domain != before.domain {
         if let Some(old) = &before.domain {
             tx.delete_platform(&keys::domain_claim(old), "old_domain");
         }
         if let Some(new) = &after.domain {
-            tx.put_platform(&keys::domain_claim(new), &DomainClaim { tenant_id: after.id }, Condition::NotExists, "domain");
+            tx.put_platform(
+                &keys::domain_claim(new),
+                &DomainClaim {
+                    tenant_id: after.id,
+                },
+                Condition::NotExists,
+                "domain",
+            );
         }
     }
-    audit::record(&mut tx, actor, "tenant.update", "tenant", after.id, audit::changes(Some(&before), Some(&after), &["version"]));
+    audit::record(
+        &mut tx,
+        actor,
+        "tenant.update",
+        "tenant",
+        after.id,
+        audit::changes(Some(&before), Some(&after), &["version"]),
+    );
     tx.execute().await.map_err(|e| match e {
         StoreError::TransactionConditionFailed(l) if l.contains(&"domain") => {
             ValidationErrors::field("domain", "This domain is already in use.").into()
         }
-        StoreError::TransactionConditionFailed(_) => {
-            ApiError::conflict("The tenant was changed by another request; reload and try again.", "conflict")
-        }
+        StoreError::TransactionConditionFailed(_) => ApiError::conflict(
+            "The tenant was changed by another request; reload and try again.",
+            "conflict",
+        ),
         other => other.into(),
     })?;
     Ok(TenantView::from(&after))
 }
 
 /// Suspends or reactivates the tenant `actor` acts in (audited).
-pub async fn set_active(state: &AppState, actor: &Actor, active: bool) -> Result<TenantView, ApiError> {
+pub async fn set_active(
+    state: &AppState,
+    actor: &Actor,
+    active: bool,
+) -> Result<TenantView, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let before: TenantRecord = store.get(&keys::tenant_profile()).await?.ok_or(ApiError::NotFound)?;
+    let before: TenantRecord = store
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if before.is_active == active {
         return Ok(TenantView::from(&before));
     }
@@ -152,9 +204,26 @@ pub async fn set_active(state: &AppState, actor: &Actor, active: bool) -> Result
         ..before.clone()
     };
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::tenant_profile(), &after, Condition::VersionIs(before.version), "tenant");
-    let action = if active { "tenant.activate" } else { "tenant.suspend" };
-    audit::record(&mut tx, actor, action, "tenant", after.id, audit::changes(Some(&before), Some(&after), &["version"]));
+    tx.put(
+        actor.scope(),
+        &keys::tenant_profile(),
+        &after,
+        Condition::VersionIs(before.version),
+        "tenant",
+    );
+    let action = if active {
+        "tenant.activate"
+    } else {
+        "tenant.suspend"
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        action,
+        "tenant",
+        after.id,
+        audit::changes(Some(&before), Some(&after), &["version"]),
+    );
     tx.execute().await?;
     Ok(TenantView::from(&after))
 }

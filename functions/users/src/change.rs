@@ -8,7 +8,8 @@ use shared::auth::Actor;
 use shared::http::{ApiError, ValidationErrors};
 use shared::keys;
 use shared::records::{
-    CredentialRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, TenantRecord, UserRecord,
+    CredentialRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, TenantRecord,
+    UserRecord,
 };
 use shared::store::{Bound, Condition, Counter, StoreError, Transaction};
 use shared::views::UserView;
@@ -36,19 +37,26 @@ pub struct Deltas {
 impl Deltas {
     /// `before` is `None` for a new user; `system_role` is the tenant's
     /// Admin role id when either version of the user holds it.
-    pub fn between(before: Option<&UserRecord>, after: &UserRecord, system_role: Option<Uuid>) -> Self {
+    pub fn between(
+        before: Option<&UserRecord>,
+        after: &UserRecord,
+        system_role: Option<Uuid>,
+    ) -> Self {
         let (old_roles, old_teams, was_active) = match before {
             Some(b) => (b.role_ids.as_slice(), b.team_ids.as_slice(), b.is_active),
             None => (&[][..], &[][..], false),
         };
-        let is_admin = |roles: &[Uuid], active: bool| active && system_role.is_some_and(|r| roles.contains(&r));
+        let is_admin = |roles: &[Uuid], active: bool| {
+            active && system_role.is_some_and(|r| roles.contains(&r))
+        };
         Deltas {
             roles_added: minus(&after.role_ids, old_roles),
             roles_removed: minus(old_roles, &after.role_ids),
             teams_added: minus(&after.team_ids, old_teams),
             teams_removed: minus(old_teams, &after.team_ids),
             users: i64::from(after.is_active) - i64::from(was_active),
-            admins: i64::from(is_admin(&after.role_ids, after.is_active)) - i64::from(is_admin(old_roles, was_active)),
+            admins: i64::from(is_admin(&after.role_ids, after.is_active))
+                - i64::from(is_admin(old_roles, was_active)),
         }
     }
 
@@ -57,16 +65,48 @@ impl Deltas {
     pub fn add_to(&self, tx: &mut Transaction<'_>, actor: &Actor, max_users: Option<u32>) {
         let scope = actor.scope();
         for id in &self.roles_added {
-            tx.add(scope, &keys::role(*id), "member_count", 1, None, true, "role");
+            tx.add(
+                scope,
+                &keys::role(*id),
+                "member_count",
+                1,
+                None,
+                true,
+                "role",
+            );
         }
         for id in &self.roles_removed {
-            tx.add(scope, &keys::role(*id), "member_count", -1, None, true, "role");
+            tx.add(
+                scope,
+                &keys::role(*id),
+                "member_count",
+                -1,
+                None,
+                true,
+                "role",
+            );
         }
         for id in &self.teams_added {
-            tx.add(scope, &keys::team(*id), "member_count", 1, None, true, "team");
+            tx.add(
+                scope,
+                &keys::team(*id),
+                "member_count",
+                1,
+                None,
+                true,
+                "team",
+            );
         }
         for id in &self.teams_removed {
-            tx.add(scope, &keys::team(*id), "member_count", -1, None, true, "team");
+            tx.add(
+                scope,
+                &keys::team(*id),
+                "member_count",
+                -1,
+                None,
+                true,
+                "team",
+            );
         }
         let mut counters = Vec::new();
         if self.users != 0 {
@@ -74,11 +114,23 @@ impl Deltas {
                 (true, Some(max)) => Bound::Below(i64::from(max)),
                 _ => Bound::None,
             };
-            counters.push(Counter { field: "users", delta: self.users, bound });
+            counters.push(Counter {
+                field: "users",
+                delta: self.users,
+                bound,
+            });
         }
         if self.admins != 0 {
-            let bound = if self.admins < 0 { Bound::KeepAtLeast(1) } else { Bound::None };
-            counters.push(Counter { field: "admins", delta: self.admins, bound });
+            let bound = if self.admins < 0 {
+                Bound::KeepAtLeast(1)
+            } else {
+                Bound::None
+            };
+            counters.push(Counter {
+                field: "admins",
+                delta: self.admins,
+                bound,
+            });
         }
         // Losing an admin never coincides with gaining a user (an inactive
         // user counts as neither), so one label names the failed bound.
@@ -121,13 +173,20 @@ pub struct Related {
 impl Related {
     /// The tenant, its subscription, and those of the given roles and
     /// teams that exist in this tenant.
-    pub async fn load(state: &AppState, actor: &Actor, role_ids: &[Uuid], team_ids: &[Uuid]) -> Result<Self, ApiError> {
+    pub async fn load(
+        state: &AppState,
+        actor: &Actor,
+        role_ids: &[Uuid],
+        team_ids: &[Uuid],
+    ) -> Result<Self, ApiError> {
         let store = state.store.tenant(actor.scope());
         let mut sks = vec![keys::tenant_profile(), keys::subscription()];
         sks.extend(role_ids.iter().map(|id| keys::role(*id)));
         sks.extend(team_ids.iter().map(|id| keys::team(*id)));
         let mut fetched = store.get_many(&sks).await?;
-        let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+        let tenant: TenantRecord = fetched
+            .take(&keys::tenant_profile())?
+            .ok_or(ApiError::NotFound)?;
         let subscription = fetched.take(&keys::subscription())?;
         let mut roles = Vec::new();
         for id in role_ids {
@@ -137,19 +196,30 @@ impl Related {
         for id in team_ids {
             teams.extend(fetched.take::<TeamRecord>(&keys::team(*id))?);
         }
-        Ok(Self { tenant, subscription, roles, teams })
+        Ok(Self {
+            tenant,
+            subscription,
+            roles,
+            teams,
+        })
     }
 
     /// Reports each of `ids` that is not a role of this tenant.
     pub fn check_roles(&self, errors: &mut ValidationErrors, ids: &[Uuid]) {
-        for id in ids.iter().filter(|id| !self.roles.iter().any(|r| r.id == **id)) {
+        for id in ids
+            .iter()
+            .filter(|id| !self.roles.iter().any(|r| r.id == **id))
+        {
             errors.add("role_ids", format!("Unknown role {id}."));
         }
     }
 
     /// Reports each of `ids` that is not a team of this tenant.
     pub fn check_teams(&self, errors: &mut ValidationErrors, ids: &[Uuid]) {
-        for id in ids.iter().filter(|id| !self.teams.iter().any(|t| t.id == **id)) {
+        for id in ids
+            .iter()
+            .filter(|id| !self.teams.iter().any(|t| t.id == **id))
+        {
             errors.add("team_ids", format!("Unknown team {id}."));
         }
     }
@@ -161,7 +231,9 @@ impl Related {
     /// The plan's `max_users` (`None`: unlimited); one read, only when a
     /// change adds an active user.
     pub async fn max_users(&self, state: &AppState) -> Result<Option<u32>, ApiError> {
-        let Some(plan_id) = self.subscription.as_ref().and_then(|s| s.plan_id) else { return Ok(None) };
+        let Some(plan_id) = self.subscription.as_ref().and_then(|s| s.plan_id) else {
+            return Ok(None);
+        };
         let plan: Option<PlanRecord> = state.store.platform().get(&keys::plan(plan_id)).await?;
         Ok(plan.and_then(|p| p.max_users))
     }
@@ -169,7 +241,10 @@ impl Related {
 
 pub fn plan_limit_reached(max: Option<u32>) -> ApiError {
     ApiError::Forbidden {
-        detail: format!("Your plan allows {} active users; upgrade to add more.", max.unwrap_or(0)),
+        detail: format!(
+            "Your plan allows {} active users; upgrade to add more.",
+            max.unwrap_or(0)
+        ),
         code: "plan_limit_reached",
         permission: None,
     }
@@ -177,7 +252,9 @@ pub fn plan_limit_reached(max: Option<u32>) -> ApiError {
 
 /// Maps the labels of a failed transaction to what the caller did wrong.
 pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
-    let StoreError::TransactionConditionFailed(labels) = e else { return e.into() };
+    let StoreError::TransactionConditionFailed(labels) = e else {
+        return e.into();
+    };
     if labels.contains(&"email") {
         ValidationErrors::field("email", "A user with this email already exists.").into()
     } else if labels.contains(&"last_admin") {
@@ -188,11 +265,22 @@ pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
     } else if labels.contains(&"limit") {
         plan_limit_reached(max_users)
     } else if labels.contains(&"role") {
-        ValidationErrors::field("role_ids", "A role was deleted meanwhile; reload and try again.").into()
+        ValidationErrors::field(
+            "role_ids",
+            "A role was deleted meanwhile; reload and try again.",
+        )
+        .into()
     } else if labels.contains(&"team") {
-        ValidationErrors::field("team_ids", "A team was deleted meanwhile; reload and try again.").into()
+        ValidationErrors::field(
+            "team_ids",
+            "A team was deleted meanwhile; reload and try again.",
+        )
+        .into()
     } else {
-        ApiError::conflict("The user was changed by another request; reload and try again.", "conflict")
+        ApiError::conflict(
+            "The user was changed by another request; reload and try again.",
+            "conflict",
+        )
     }
 }
 
@@ -208,10 +296,20 @@ pub async fn save(
 ) -> Result<UserView, ApiError> {
     after.role_ids = id_set(&mut errors, "role_ids", &after.role_ids, MAX_ROLES);
     after.team_ids = id_set(&mut errors, "team_ids", &after.team_ids, MAX_TEAMS);
-    let mut role_ids: Vec<Uuid> = before.role_ids.iter().chain(&after.role_ids).copied().collect();
+    let mut role_ids: Vec<Uuid> = before
+        .role_ids
+        .iter()
+        .chain(&after.role_ids)
+        .copied()
+        .collect();
     role_ids.sort();
     role_ids.dedup();
-    let mut team_ids: Vec<Uuid> = before.team_ids.iter().chain(&after.team_ids).copied().collect();
+    let mut team_ids: Vec<Uuid> = before
+        .team_ids
+        .iter()
+        .chain(&after.team_ids)
+        .copied()
+        .collect();
     team_ids.sort();
     team_ids.dedup();
     let related = Related::load(state, actor, &role_ids, &team_ids).await?;
@@ -234,10 +332,20 @@ pub async fn save(
         after.sessions_valid_after = Some(now);
     }
     let deltas = Deltas::between(Some(before), &after, related.system_role());
-    let max_users = if deltas.users > 0 { related.max_users(state).await? } else { None };
+    let max_users = if deltas.users > 0 {
+        related.max_users(state).await?
+    } else {
+        None
+    };
 
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::user(after.id), &after, Condition::VersionIs(before.version), "user");
+    tx.put(
+        actor.scope(),
+        &keys::user(after.id),
+        &after,
+        Condition::VersionIs(before.version),
+        "user",
+    );
     if after.role_ids != before.role_ids {
         // Login reads the roles from the credential; keep the copy exact.
         let credential: CredentialRecord = state
@@ -247,8 +355,17 @@ pub async fn save(
             .await?
             .filter(|c: &CredentialRecord| c.user_id == before.id)
             .ok_or_else(|| ApiError::internal("user without credential"))?;
-        let updated = CredentialRecord { role_ids: after.role_ids.clone(), version: credential.version + 1, ..credential.clone() };
-        tx.put_platform(&keys::email_claim(&before.email), &updated, Condition::VersionIs(credential.version), "credential");
+        let updated = CredentialRecord {
+            role_ids: after.role_ids.clone(),
+            version: credential.version + 1,
+            ..credential.clone()
+        };
+        tx.put_platform(
+            &keys::email_claim(&before.email),
+            &updated,
+            Condition::VersionIs(credential.version),
+            "credential",
+        );
     }
     deltas.add_to(&mut tx, actor, max_users);
     audit::record(
@@ -257,7 +374,11 @@ pub async fn save(
         action,
         "user",
         after.id,
-        audit::changes(Some(before), Some(&after), &["version", "updated_at", "sessions_valid_after"]),
+        audit::changes(
+            Some(before),
+            Some(&after),
+            &["version", "updated_at", "sessions_valid_after"],
+        ),
     );
     tx.execute().await.map_err(|e| failure(e, max_users))?;
     Ok(view(&after))
@@ -306,23 +427,41 @@ mod tests {
 
     #[test]
     fn deactivating_an_admin_loses_a_user_and_an_admin_but_keeps_memberships() {
-        let d = Deltas::between(Some(&user(&[ADMIN], &[9], true)), &user(&[ADMIN], &[9], false), admin_role());
+        let d = Deltas::between(
+            Some(&user(&[ADMIN], &[9], true)),
+            &user(&[ADMIN], &[9], false),
+            admin_role(),
+        );
         assert_eq!((d.users, d.admins), (-1, -1));
-        assert!(d.roles_added.is_empty() && d.roles_removed.is_empty() && d.teams_removed.is_empty());
+        assert!(
+            d.roles_added.is_empty() && d.roles_removed.is_empty() && d.teams_removed.is_empty()
+        );
     }
 
     #[test]
     fn demoting_an_active_admin_loses_an_admin_only() {
-        let d = Deltas::between(Some(&user(&[ADMIN, 5], &[], true)), &user(&[5], &[], true), admin_role());
+        let d = Deltas::between(
+            Some(&user(&[ADMIN, 5], &[], true)),
+            &user(&[5], &[], true),
+            admin_role(),
+        );
         assert_eq!(d.roles_removed, vec![Uuid::from_u128(ADMIN)]);
         assert_eq!((d.users, d.admins), (0, -1));
     }
 
     #[test]
     fn inactive_users_never_count_as_admins() {
-        let d = Deltas::between(Some(&user(&[5], &[], false)), &user(&[ADMIN], &[], false), admin_role());
+        let d = Deltas::between(
+            Some(&user(&[5], &[], false)),
+            &user(&[ADMIN], &[], false),
+            admin_role(),
+        );
         assert_eq!((d.users, d.admins), (0, 0));
-        let d = Deltas::between(Some(&user(&[ADMIN], &[], false)), &user(&[ADMIN], &[], true), admin_role());
+        let d = Deltas::between(
+            Some(&user(&[ADMIN], &[], false)),
+            &user(&[ADMIN], &[], true),
+            admin_role(),
+        );
         assert_eq!((d.users, d.admins), (1, 1));
     }
 
@@ -339,7 +478,10 @@ mod tests {
                             &user(&roles(has), &[], is_active),
                             admin_role(),
                         );
-                        assert!(!(d.admins < 0 && d.users > 0), "{was_active} {is_active} {had} {has}");
+                        assert!(
+                            !(d.admins < 0 && d.users > 0),
+                            "{was_active} {is_active} {had} {has}"
+                        );
                     }
                 }
             }
@@ -348,7 +490,11 @@ mod tests {
 
     #[test]
     fn team_moves() {
-        let d = Deltas::between(Some(&user(&[], &[1, 2], true)), &user(&[], &[2, 3], true), None);
+        let d = Deltas::between(
+            Some(&user(&[], &[1, 2], true)),
+            &user(&[], &[2, 3], true),
+            None,
+        );
         assert_eq!(d.teams_added, vec![Uuid::from_u128(3)]);
         assert_eq!(d.teams_removed, vec![Uuid::from_u128(1)]);
         assert_eq!((d.users, d.admins), (0, 0));
@@ -357,7 +503,12 @@ mod tests {
     #[test]
     fn id_sets_are_sorted_unique_and_bounded() {
         let mut errors = ValidationErrors::new();
-        let ids = id_set(&mut errors, "role_ids", &[Uuid::from_u128(2), Uuid::from_u128(1), Uuid::from_u128(2)], 5);
+        let ids = id_set(
+            &mut errors,
+            "role_ids",
+            &[Uuid::from_u128(2), Uuid::from_u128(1), Uuid::from_u128(2)],
+            5,
+        );
         assert_eq!(ids, vec![Uuid::from_u128(1), Uuid::from_u128(2)]);
         assert!(errors.is_empty());
         let many: Vec<Uuid> = (0..6).map(Uuid::from_u128).collect();

@@ -78,8 +78,16 @@ pub(crate) async fn create_user(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", &input.email);
-    check_new_password(&mut errors, "password", "password_confirm", &input.password, &input.password_confirm, &email);
-    let first_name = validate::optional_name(&mut errors, "first_name", Some(&input.first_name), 150);
+    check_new_password(
+        &mut errors,
+        "password",
+        "password_confirm",
+        &input.password,
+        &input.password_confirm,
+        &email,
+    );
+    let first_name =
+        validate::optional_name(&mut errors, "first_name", Some(&input.first_name), 150);
     let last_name = validate::optional_name(&mut errors, "last_name", Some(&input.last_name), 150);
     let phone = profile::phone(&mut errors, input.phone.as_deref());
     let timezone = profile::timezone(&mut errors, &input.timezone);
@@ -117,15 +125,38 @@ pub(crate) async fn create_user(
         email,
         tenant_id: related.tenant.id,
         user_id: user.id,
-        password_hash: hash_password(input.password).await.map_err(ApiError::internal)?,
+        password_hash: hash_password(input.password)
+            .await
+            .map_err(ApiError::internal)?,
         role_ids,
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(actor.scope(), &keys::user(user.id), &user, Condition::NotExists, "user")
-        .put_platform(&keys::email_claim(&credential.email), &credential, Condition::NotExists, "email");
+    tx.put(
+        actor.scope(),
+        &keys::user(user.id),
+        &user,
+        Condition::NotExists,
+        "user",
+    )
+    .put_platform(
+        &keys::email_claim(&credential.email),
+        &credential,
+        Condition::NotExists,
+        "email",
+    );
     Deltas::between(None, &user, related.system_role()).add_to(&mut tx, &actor, max_users);
-    audit::record(&mut tx, &actor, "user.create", "user", user.id, audit::changes(None, Some(&user), &["version"]));
+    audit::record(
+        &mut tx,
+        &actor,
+        "user.create",
+        "user",
+        user.id,
+        audit::changes(None, Some(&user), &["version"]),
+    );
     tx.execute().await.map_err(|e| failure(e, max_users))?;
-    Ok((StatusCode::CREATED, Json(UserView::new(&user, &related.tenant, &related.roles))))
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView::new(&user, &related.tenant, &related.roles)),
+    ))
 }

@@ -23,7 +23,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me))
         .routes(routes!(me::put_me, me::patch_me))
         .routes(routes!(read::list_users, create::create_user))
-        .routes(routes!(read::get_user, manage::replace_user, manage::patch_user, manage::deactivate_user))
+        .routes(routes!(
+            read::get_user,
+            manage::replace_user,
+            manage::patch_user,
+            manage::deactivate_user
+        ))
         .routes(routes!(manage::activate_user))
         .routes(routes!(roles::assign_roles))
         .routes(routes!(roles::remove_role))

@@ -74,10 +74,21 @@ impl From<UserReplace> for UserPatch {
 
 /// The user `id` of the acting tenant; 404 for any other id.
 pub async fn load(state: &AppState, actor: &Actor, id: Uuid) -> Result<UserRecord, ApiError> {
-    state.store.tenant(actor.scope()).get(&keys::user(id)).await?.ok_or(ApiError::NotFound)
+    state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::user(id))
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
-async fn update(state: &AppState, actor: &Actor, id: Uuid, patch: UserPatch, action: &'static str) -> Result<UserView, ApiError> {
+async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: UserPatch,
+    action: &'static str,
+) -> Result<UserView, ApiError> {
     let before = load(state, actor, id).await?;
     let mut after = before.clone();
     let mut errors = ValidationErrors::new();
@@ -129,7 +140,9 @@ pub(crate) async fn replace_user(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<UserReplace>,
 ) -> Result<Json<UserView>, ApiError> {
-    update(&state, &actor, id, input.into(), "user.update").await.map(Json)
+    update(&state, &actor, id, input.into(), "user.update")
+        .await
+        .map(Json)
 }
 
 /// Change some of a user's fields, roles or teams.
@@ -156,7 +169,9 @@ pub(crate) async fn patch_user(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    update(&state, &actor, id, input, "user.update").await.map(Json)
+    update(&state, &actor, id, input, "user.update")
+        .await
+        .map(Json)
 }
 
 /// Deactivate a user (data is kept).
@@ -183,7 +198,10 @@ pub(crate) async fn deactivate_user(
     TenantAdmin(actor): TenantAdmin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let patch = UserPatch { is_active: Some(false), ..UserPatch::default() };
+    let patch = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
     update(&state, &actor, id, patch, "user.deactivate").await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -210,6 +228,11 @@ pub(crate) async fn activate_user(
     TenantAdmin(actor): TenantAdmin,
     IdPath(id): IdPath,
 ) -> Result<Json<UserView>, ApiError> {
-    let patch = UserPatch { is_active: Some(true), ..UserPatch::default() };
-    update(&state, &actor, id, patch, "user.activate").await.map(Json)
+    let patch = UserPatch {
+        is_active: Some(true),
+        ..UserPatch::default()
+    };
+    update(&state, &actor, id, patch, "user.activate")
+        .await
+        .map(Json)
 }

@@ -25,21 +25,36 @@ use time::OffsetDateTime;
         (status = 401, description = "Not authenticated", body = ErrorBody),
     ),
 )]
-pub(crate) async fn get_me(State(state): State<AppState>, member: TenantMember) -> Result<Json<UserView>, ApiError> {
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    member: TenantMember,
+) -> Result<Json<UserView>, ApiError> {
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
-    let (_, view) = user_view(&store, principal.user_id()).await?.ok_or(ApiError::NotFound)?;
+    let (_, view) = user_view(&store, principal.user_id())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(view))
 }
 
-async fn update_me(state: &AppState, member: &TenantMember, patch: ProfilePatch) -> Result<UserView, ApiError> {
+async fn update_me(
+    state: &AppState,
+    member: &TenantMember,
+    patch: ProfilePatch,
+) -> Result<UserView, ApiError> {
     if member.0.via_super_admin() {
-        return Err(ApiError::bad_request("X-Tenant-Id does not apply to your own profile.", "invalid_tenant_header"));
+        return Err(ApiError::bad_request(
+            "X-Tenant-Id does not apply to your own profile.",
+            "invalid_tenant_header",
+        ));
     }
     let mut errors = ValidationErrors::new();
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
-    let before: UserRecord = store.get(&keys::user(principal.user_id())).await?.ok_or(ApiError::NotFound)?;
+    let before: UserRecord = store
+        .get(&keys::user(principal.user_id()))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
     profile::apply(&mut errors, &mut after, patch);
     errors.into_result()?;
@@ -47,16 +62,32 @@ async fn update_me(state: &AppState, member: &TenantMember, patch: ProfilePatch)
         after.version = before.version + 1;
         after.updated_at = OffsetDateTime::now_utc();
         let mut tx = state.store.transaction();
-        tx.put(principal.scope(), &keys::user(after.id), &after, Condition::VersionIs(before.version), "user");
-        audit::record(&mut tx, &member.0, "user.update", "user", after.id, audit::changes(Some(&before), Some(&after), &["version"]));
+        tx.put(
+            principal.scope(),
+            &keys::user(after.id),
+            &after,
+            Condition::VersionIs(before.version),
+            "user",
+        );
+        audit::record(
+            &mut tx,
+            &member.0,
+            "user.update",
+            "user",
+            after.id,
+            audit::changes(Some(&before), Some(&after), &["version"]),
+        );
         tx.execute().await.map_err(|e| match e {
-            StoreError::TransactionConditionFailed(_) => {
-                ApiError::conflict("Your profile was changed by another request; reload and try again.", "conflict")
-            }
+            StoreError::TransactionConditionFailed(_) => ApiError::conflict(
+                "Your profile was changed by another request; reload and try again.",
+                "conflict",
+            ),
             other => other.into(),
         })?;
     }
-    let (_, view) = user_view(&store, after.id).await?.ok_or(ApiError::NotFound)?;
+    let (_, view) = user_view(&store, after.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(view)
 }
 

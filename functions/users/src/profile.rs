@@ -50,24 +50,42 @@ pub fn apply(errors: &mut ValidationErrors, user: &mut UserRecord, patch: Profil
     }
     if let Some(pic) = &patch.profile_picture {
         user.profile_picture = pic.clone().filter(|p| !p.is_empty());
-        if user.profile_picture.as_ref().is_some_and(|p| p.len() > 2048 || !(p.starts_with("https://") || p.starts_with("http://"))) {
-            errors.add("profile_picture", "Enter an http(s) URL of at most 2048 characters.");
+        if user.profile_picture.as_ref().is_some_and(|p| {
+            p.len() > 2048 || !(p.starts_with("https://") || p.starts_with("http://"))
+        }) {
+            errors.add(
+                "profile_picture",
+                "Enter an http(s) URL of at most 2048 characters.",
+            );
         }
     }
 }
 
 pub fn phone(errors: &mut ValidationErrors, value: Option<&str>) -> Option<String> {
     let phone = value.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
-    if phone.as_ref().is_some_and(|p| p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))) {
-        errors.add("phone", "Enter a phone number of digits, spaces and + - ( ), at most 32 characters.");
+    if phone.as_ref().is_some_and(|p| {
+        p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))
+    }) {
+        errors.add(
+            "phone",
+            "Enter a phone number of digits, spaces and + - ( ), at most 32 characters.",
+        );
     }
     phone
 }
 
 pub fn timezone(errors: &mut ValidationErrors, value: &str) -> String {
     let tz = value.trim();
-    if tz.is_empty() || tz.len() > 64 || !tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) {
-        errors.add("timezone", "Enter an IANA time zone name, such as Europe/Madrid.");
+    if tz.is_empty()
+        || tz.len() > 64
+        || !tz
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+    {
+        errors.add(
+            "timezone",
+            "Enter an IANA time zone name, such as Europe/Madrid.",
+        );
     }
     tz.to_owned()
 }
@@ -76,6 +94,9 @@ pub fn preferences(errors: &mut ValidationErrors, value: &Value) {
     if !value.is_object() {
         errors.add("preferences", "Expected a JSON object.");
     } else if value.to_string().len() > MAX_PREFERENCES_BYTES {
-        errors.add("preferences", format!("Preferences may not exceed {MAX_PREFERENCES_BYTES} bytes."));
+        errors.add(
+            "preferences",
+            format!("Preferences may not exceed {MAX_PREFERENCES_BYTES} bytes."),
+        );
     }
 }

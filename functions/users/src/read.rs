@@ -7,9 +7,11 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::TenantAdmin;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ListQuery, IdPath, PageQuery, Paginated, ValidationErrors};
+use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
-use shared::records::{RoleRecord, TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
+use shared::records::{
+    RoleRecord, TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC,
+};
 use shared::store::PageRequest;
 use shared::views::UserView;
 use uuid::Uuid;
@@ -84,7 +86,11 @@ pub(crate) async fn list_users(
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
     let ordering = Ordering::parse(filters.ordering.as_deref())?;
-    let mut request = PageRequest::new(page.page_size, page.cursor.clone(), format!("users/{ordering:?}"));
+    let mut request = PageRequest::new(
+        page.page_size,
+        page.cursor.clone(),
+        format!("users/{ordering:?}"),
+    );
     if matches!(ordering, Ordering::DateJoinedDesc | Ordering::EmailDesc) {
         request = request.descending();
     }
@@ -104,7 +110,8 @@ pub(crate) async fn list_users(
             // Only an email can contain '@': the index range does the work.
             email_prefix = search;
         } else {
-            request = request.where_any_starts_with(&["email", USER_FIRST_NAME_LC, USER_LAST_NAME_LC], search);
+            request = request
+                .where_any_starts_with(&["email", USER_FIRST_NAME_LC, USER_LAST_NAME_LC], search);
         }
     }
     let store = state.store.tenant(actor.scope());
@@ -115,18 +122,26 @@ pub(crate) async fn list_users(
         store.query::<UserRecord>(&keys::users(), &request).await?
     };
     // One batch read for the tenant and every role the page mentions.
-    let mut role_ids: Vec<Uuid> = users.items.iter().flat_map(|u| u.role_ids.iter().copied()).collect();
+    let mut role_ids: Vec<Uuid> = users
+        .items
+        .iter()
+        .flat_map(|u| u.role_ids.iter().copied())
+        .collect();
     role_ids.sort();
     role_ids.dedup();
     let mut sks = vec![keys::tenant_profile()];
     sks.extend(role_ids.iter().take(99).map(|id| keys::role(*id)));
     let mut fetched = store.get_many(&sks).await?;
-    let tenant: TenantRecord = fetched.take(&keys::tenant_profile())?.ok_or(ApiError::NotFound)?;
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
     let mut roles = Vec::new();
     for sk in &sks[1..] {
         roles.extend(fetched.take::<RoleRecord>(sk)?);
     }
-    Ok(Json(page.respond(users, |u| UserView::new(&u, &tenant, &roles))))
+    Ok(Json(
+        page.respond(users, |u| UserView::new(&u, &tenant, &roles)),
+    ))
 }
 
 fn ordering_is_email(ordering: Ordering) -> bool {

@@ -53,8 +53,20 @@ pub(crate) async fn assign_roles(
     ApiJson(input): ApiJson<AssignRoles>,
 ) -> Result<Json<UserView>, ApiError> {
     let before = load(&state, &actor, id).await?;
-    let after = shared::records::UserRecord { role_ids: input.role_ids, ..before.clone() };
-    save(&state, &actor, &before, after, "user.assign_roles", ValidationErrors::new()).await.map(Json)
+    let after = shared::records::UserRecord {
+        role_ids: input.role_ids,
+        ..before.clone()
+    };
+    save(
+        &state,
+        &actor,
+        &before,
+        after,
+        "user.assign_roles",
+        ValidationErrors::new(),
+    )
+    .await
+    .map(Json)
 }
 
 /// Withdraw one role from a user.
@@ -86,7 +98,24 @@ pub(crate) async fn remove_role(
     if !before.role_ids.contains(&input.role_id) {
         return Err(ValidationErrors::field("role_id", "The user does not hold this role.").into());
     }
-    let role_ids = before.role_ids.iter().filter(|r| **r != input.role_id).copied().collect();
-    let after = shared::records::UserRecord { role_ids, ..before.clone() };
-    save(&state, &actor, &before, after, "user.remove_role", ValidationErrors::new()).await.map(Json)
+    let role_ids = before
+        .role_ids
+        .iter()
+        .filter(|r| **r != input.role_id)
+        .copied()
+        .collect();
+    let after = shared::records::UserRecord {
+        role_ids,
+        ..before.clone()
+    };
+    save(
+        &state,
+        &actor,
+        &before,
+        after,
+        "user.remove_role",
+        ValidationErrors::new(),
+    )
+    .await
+    .map(Json)
 }

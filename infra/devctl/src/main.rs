@@ -38,7 +38,11 @@ fn env(name: &str) -> Result<String> {
 async fn store() -> Result<Store> {
     let client = dynamodb_client(Some(&env("DYNAMODB_ENDPOINT")?)).await;
     // Cursors are not used here; any secret will do.
-    Ok(Store::new(client, env("TABLE_NAME")?, CursorSigner::new(b"devctl".to_vec())))
+    Ok(Store::new(
+        client,
+        env("TABLE_NAME")?,
+        CursorSigner::new(b"devctl".to_vec()),
+    ))
 }
 
 /// Creates `table` (default `$TABLE_NAME`) with the template's definition.
@@ -68,7 +72,9 @@ async fn create_table(table: Option<String>) -> Result<()> {
 }
 
 fn keys_dir() -> PathBuf {
-    std::env::var("KEYS_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(".local/keys"))
+    std::env::var("KEYS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(".local/keys"))
 }
 
 fn new_kid() -> String {
@@ -85,7 +91,9 @@ fn dev_keys(dir: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(dir)?;
     let key = SigningKeyPair::generate(new_kid());
-    let jwks = Jwks { keys: vec![key.public_jwk()] };
+    let jwks = Jwks {
+        keys: vec![key.public_jwk()],
+    };
     std::fs::write(&private, key.to_json()?)?;
     #[cfg(unix)]
     {
@@ -101,18 +109,35 @@ fn dev_keys(dir: &Path) -> Result<()> {
 fn secret_key() -> Result<()> {
     let key = SigningKeyPair::generate(new_kid());
     println!("{}", key.to_json()?);
-    eprintln!("{}", serde_json::to_string(&Jwks { keys: vec![key.public_jwk()] })?);
+    eprintln!(
+        "{}",
+        serde_json::to_string(&Jwks {
+            keys: vec![key.public_jwk()]
+        })?
+    );
     Ok(())
 }
 
 async fn seed_plans(store: &Store) -> Result<()> {
     for plan in tenancy::default_plans(OffsetDateTime::now_utc()) {
         // Create-only: edits made through the API survive re-seeding.
-        match store.platform().put(&keys::plan(plan.id), &plan, Condition::NotExists).await {
+        match store
+            .platform()
+            .put(&keys::plan(plan.id), &plan, Condition::NotExists)
+            .await
+        {
             Ok(()) => {
                 // Its slug claim, as the plans API writes with every plan.
                 let claim = shared::records::PlanSlugClaim { plan_id: plan.id };
-                match store.platform().put(&keys::plan_slug_claim(&plan.slug), &claim, Condition::NotExists).await {
+                match store
+                    .platform()
+                    .put(
+                        &keys::plan_slug_claim(&plan.slug),
+                        &claim,
+                        Condition::NotExists,
+                    )
+                    .await
+                {
                     Ok(()) | Err(StoreError::ConditionFailed) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -142,7 +167,11 @@ async fn superadmin(store: &Store, email: &str, password: &str) -> Result<bool> 
             admin_password_hash: hash_password(password.to_owned()).await?,
             admin_is_super_admin: true,
         },
-        &TrialTerms { plan_id: None, trial_days: 36_500, modules: Module::ALL.to_vec() },
+        &TrialTerms {
+            plan_id: None,
+            trial_days: 36_500,
+            modules: Module::ALL.to_vec(),
+        },
         OffsetDateTime::now_utc(),
     );
     match tenancy::provision(store, &provisioned, |_| {}).await {
@@ -165,7 +194,10 @@ async fn seed() -> Result<()> {
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 #[tokio::main]

@@ -92,6 +92,12 @@ mod tests {
 
         let pinned = serde_json::to_value(claims(Some("main-tenant-x"))).unwrap();
         assert_eq!(pinned["tbl"], json!("main-tenant-x"));
-        assert_eq!(serde_json::from_value::<Claims>(pinned).unwrap().table.as_deref(), Some("main-tenant-x"));
+        assert_eq!(
+            serde_json::from_value::<Claims>(pinned)
+                .unwrap()
+                .table
+                .as_deref(),
+            Some("main-tenant-x")
+        );
     }
 }

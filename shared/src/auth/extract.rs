@@ -42,7 +42,10 @@ impl Principal {
 }
 
 /// Verifies a bearer access token and yields the caller.
-pub fn authenticate(verifier: &TokenVerifier, authorization: Option<&str>) -> Result<Principal, ApiError> {
+pub fn authenticate(
+    verifier: &TokenVerifier,
+    authorization: Option<&str>,
+) -> Result<Principal, ApiError> {
     let header = authorization
         .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided."))?;
     let token = header
@@ -51,7 +54,9 @@ pub fn authenticate(verifier: &TokenVerifier, authorization: Option<&str>) -> Re
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'."))?;
-    let claims = verifier.verify(token, TokenType::Access).map_err(token_error)?;
+    let claims = verifier
+        .verify(token, TokenType::Access)
+        .map_err(token_error)?;
     Ok(Principal::from_verified(claims))
 }
 
@@ -62,7 +67,10 @@ pub(crate) fn token_error(e: TokenError) -> ApiError {
         TokenError::WrongType(TokenType::Refresh) => "Token is not a refresh token.",
         _ => "Token is invalid.",
     };
-    ApiError::Unauthorized { detail: detail.into(), code: "token_not_valid" }
+    ApiError::Unauthorized {
+        detail: detail.into(),
+        code: "token_not_valid",
+    }
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -74,10 +82,16 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Arc::<TokenVerifier>::from_ref(state);
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let principal = authenticate(&verifier, header)?;
         let span = tracing::Span::current();
-        span.record("tenant_id", tracing::field::display(principal.claims.tenant_id));
+        span.record(
+            "tenant_id",
+            tracing::field::display(principal.claims.tenant_id),
+        );
         span.record("user_id", tracing::field::display(principal.claims.sub));
         Ok(principal)
     }
@@ -94,7 +108,9 @@ pub struct SuperAdmin {
 
 impl std::fmt::Debug for SuperAdmin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SuperAdmin").field("principal", &self.principal).finish_non_exhaustive()
+        f.debug_struct("SuperAdmin")
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +147,11 @@ impl SuperAdmin {
 }
 
 /// The caller's own scope for their own tenant, else the routing item's.
-async fn scope_of_tenant(principal: &Principal, store: &Store, tenant_id: Uuid) -> Result<TenantScope, StoreError> {
+async fn scope_of_tenant(
+    principal: &Principal,
+    store: &Store,
+    tenant_id: Uuid,
+) -> Result<TenantScope, StoreError> {
     if tenant_id == principal.claims.tenant_id {
         Ok(principal.scope.clone())
     } else {
@@ -150,10 +170,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
         if !principal.claims.is_super_admin {
-            return Err(ApiError::forbidden("Only platform super admins may do this."));
+            return Err(ApiError::forbidden(
+                "Only platform super admins may do this.",
+            ));
         }
         let request_id = request_id(parts);
-        Ok(SuperAdmin { principal, request_id, store: Store::from_ref(state) })
+        Ok(SuperAdmin {
+            principal,
+            request_id,
+            store: Store::from_ref(state),
+        })
     }
 }
 
@@ -200,7 +226,11 @@ impl Actor {
 }
 
 fn request_id(parts: &Parts) -> String {
-    parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+    parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
 }
 
 /// Resolves the tenant a request acts in. `X-Tenant-Id` moves only super
@@ -211,9 +241,17 @@ async fn actor(principal: Principal, parts: &Parts, store: &Store) -> Result<Act
     let request_id = request_id(parts);
     let requested = match parts.headers.get(TENANT_HEADER) {
         None => None,
-        Some(v) => Some(v.to_str().ok().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {
-            ApiError::from(crate::http::ValidationErrors::field("X-Tenant-Id", "Must be a tenant id (UUID)."))
-        })?),
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                .ok_or_else(|| {
+                    ApiError::from(crate::http::ValidationErrors::field(
+                        "X-Tenant-Id",
+                        "Must be a tenant id (UUID).",
+                    ))
+                })?,
+        ),
     };
     match requested {
         Some(tenant_id) if tenant_id != principal.claims.tenant_id => {
@@ -222,9 +260,19 @@ async fn actor(principal: Principal, parts: &Parts, store: &Store) -> Result<Act
             }
             tracing::Span::current().record("tenant_id", tracing::field::display(tenant_id));
             let scope = store.route(tenant_id).await?;
-            Ok(Actor { scope, principal, via_super_admin: true, request_id })
+            Ok(Actor {
+                scope,
+                principal,
+                via_super_admin: true,
+                request_id,
+            })
         }
-        _ => Ok(Actor { scope: principal.scope.clone(), principal, via_super_admin: false, request_id }),
+        _ => Ok(Actor {
+            scope: principal.scope.clone(),
+            principal,
+            via_super_admin: false,
+            request_id,
+        }),
     }
 }
 
@@ -242,7 +290,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        Ok(TenantMember(actor(principal, parts, &Store::from_ref(state)).await?))
+        Ok(TenantMember(
+            actor(principal, parts, &Store::from_ref(state)).await?,
+        ))
     }
 }
 
@@ -275,7 +325,9 @@ where
         let principal = Principal::from_request_parts(parts, state).await?;
         let actor = actor(principal, parts, &Store::from_ref(state)).await?;
         if !is_tenant_admin(actor.claims()) {
-            return Err(ApiError::forbidden("Only administrators of this organisation may do this."));
+            return Err(ApiError::forbidden(
+                "Only administrators of this organisation may do this.",
+            ));
         }
         Ok(TenantAdmin(actor))
     }
@@ -334,10 +386,16 @@ mod tests {
             .endpoint_url("http://127.0.0.1:1")
             .retry_config(RetryConfig::disabled())
             .build();
-        Store::new(aws_sdk_dynamodb::Client::from_conf(config), "main", crate::store::CursorSigner::new(b"k".to_vec()))
+        Store::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            "main",
+            crate::store::CursorSigner::new(b"k".to_vec()),
+        )
     }
 
-    async fn extract<T: FromRequestParts<State, Rejection = ApiError>>(c: &Claims) -> Result<T, ApiError> {
+    async fn extract<T: FromRequestParts<State, Rejection = ApiError>>(
+        c: &Claims,
+    ) -> Result<T, ApiError> {
         extract_for(c, None).await
     }
 
@@ -347,7 +405,13 @@ mod tests {
     ) -> Result<T, ApiError> {
         let key = SigningKeyPair::generate("k");
         let settings = TokenSettings::default();
-        let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).unwrap();
+        let verifier = TokenVerifier::new(
+            &Jwks {
+                keys: vec![key.public_jwk()],
+            },
+            &settings,
+        )
+        .unwrap();
         let token = TokenSigner::new(key, settings).sign(c).unwrap();
         let mut req = Request::builder().header("authorization", format!("Bearer {token}"));
         if let Some(t) = tenant_header {
@@ -366,16 +430,29 @@ mod tests {
 
         let p = extract::<Principal>(&member).await.unwrap();
         assert_eq!(p.scope().tenant_id(), member.tenant_id);
-        assert_eq!(extract::<TenantAdmin>(&member).await.unwrap_err().status(), 403);
-        assert_eq!(extract::<SuperAdmin>(&member).await.unwrap_err().status(), 403);
+        assert_eq!(
+            extract::<TenantAdmin>(&member).await.unwrap_err().status(),
+            403
+        );
+        assert_eq!(
+            extract::<SuperAdmin>(&member).await.unwrap_err().status(),
+            403
+        );
 
         assert!(extract::<TenantAdmin>(&admin).await.is_ok());
-        assert_eq!(extract::<SuperAdmin>(&admin).await.unwrap_err().status(), 403);
+        assert_eq!(
+            extract::<SuperAdmin>(&admin).await.unwrap_err().status(),
+            403
+        );
 
         assert!(extract::<TenantAdmin>(&root).await.is_ok());
         let sa = extract::<SuperAdmin>(&root).await.unwrap();
         let own = sa.scope_for(root.tenant_id).await.unwrap();
-        assert_eq!(own.tenant_id(), root.tenant_id, "the own tenant needs no lookup");
+        assert_eq!(
+            own.tenant_id(),
+            root.tenant_id,
+            "the own tenant needs no lookup"
+        );
         // Another tenant's table is looked up, never guessed: with DynamoDB
         // unreachable, the scope is refused rather than defaulted.
         assert!(sa.scope_for(Uuid::new_v4()).await.is_err());
@@ -387,9 +464,13 @@ mod tests {
         pinned.table = Some("main-tenant-x".into());
         let p = extract::<Principal>(&pinned).await.unwrap();
         assert_eq!(p.scope().table(), Some("main-tenant-x"));
-        let own = extract_for::<TenantMember>(&pinned, Some(pinned.tenant_id)).await.unwrap();
+        let own = extract_for::<TenantMember>(&pinned, Some(pinned.tenant_id))
+            .await
+            .unwrap();
         assert_eq!(own.0.scope().table(), Some("main-tenant-x"));
-        let plain = extract::<Principal>(&claims(false, FlatPermissions::default())).await.unwrap();
+        let plain = extract::<Principal>(&claims(false, FlatPermissions::default()))
+            .await
+            .unwrap();
         assert_eq!(plain.scope().table(), None);
     }
 
@@ -399,17 +480,29 @@ mod tests {
         let root = claims(true, FlatPermissions::default());
         let foreign = Uuid::new_v4();
 
-        let e = extract_for::<TenantAdmin>(&admin, Some(foreign)).await.unwrap_err();
-        assert_eq!(e.status(), 404, "a normal user naming another tenant learns nothing");
-        let e = extract_for::<TenantMember>(&admin, Some(foreign)).await.unwrap_err();
+        let e = extract_for::<TenantAdmin>(&admin, Some(foreign))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.status(),
+            404,
+            "a normal user naming another tenant learns nothing"
+        );
+        let e = extract_for::<TenantMember>(&admin, Some(foreign))
+            .await
+            .unwrap_err();
         assert_eq!(e.status(), 404);
-        let own = extract_for::<TenantMember>(&admin, Some(admin.tenant_id)).await.unwrap();
+        let own = extract_for::<TenantMember>(&admin, Some(admin.tenant_id))
+            .await
+            .unwrap();
         assert_eq!(own.0.scope().tenant_id(), admin.tenant_id);
         assert!(!own.0.via_super_admin());
 
         // A super admin moves to the named tenant's table, read from its
         // routing item (tests/api/dedicated.rs); unreachable here, so 503.
-        let e = extract_for::<TenantAdmin>(&root, Some(foreign)).await.unwrap_err();
+        let e = extract_for::<TenantAdmin>(&root, Some(foreign))
+            .await
+            .unwrap_err();
         assert_eq!(e.status(), 503);
         let plain = extract_for::<TenantAdmin>(&root, None).await.unwrap();
         assert_eq!(plain.scope().tenant_id(), root.tenant_id);

@@ -42,7 +42,9 @@ pub struct SigningKeyPair {
 
 impl std::fmt::Debug for SigningKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyPair").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKeyPair")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -50,7 +52,8 @@ impl SigningKeyPair {
     /// A fresh random key; `kid` names it in token headers.
     pub fn generate(kid: impl Into<String>) -> Self {
         let key = SigningKey::generate(&mut rand_core::OsRng);
-        Self::from_signing_key(kid.into(), &key).unwrap_or_else(|_| unreachable!("fresh keys encode"))
+        Self::from_signing_key(kid.into(), &key)
+            .unwrap_or_else(|_| unreachable!("fresh keys encode"))
     }
 
     fn from_signing_key(kid: String, key: &SigningKey) -> Result<Self, KeyError> {
@@ -72,8 +75,13 @@ impl SigningKeyPair {
     /// The stored JSON form (contains the private key).
     pub fn to_json(&self) -> Result<String, KeyError> {
         let key = SigningKey::from_pkcs8_der(&self.der()?).map_err(|_| KeyError::Pem)?;
-        let pem = key.to_pkcs8_pem(Default::default()).map_err(|_| KeyError::Pem)?;
-        Ok(serde_json::to_string(&StoredSigningKey { kid: self.kid.clone(), private_key_pem: pem.to_string() })?)
+        let pem = key
+            .to_pkcs8_pem(Default::default())
+            .map_err(|_| KeyError::Pem)?;
+        Ok(serde_json::to_string(&StoredSigningKey {
+            kid: self.kid.clone(),
+            private_key_pem: pem.to_string(),
+        })?)
     }
 
     fn der(&self) -> Result<Vec<u8>, KeyError> {
@@ -132,11 +140,14 @@ impl Jwks {
             if k.kty != "OKP" || k.crv != "Ed25519" {
                 return Err(KeyError::PublicKey(k.kid.clone()));
             }
-            let bytes = URL_SAFE_NO_PAD.decode(&k.x).map_err(|_| KeyError::PublicKey(k.kid.clone()))?;
+            let bytes = URL_SAFE_NO_PAD
+                .decode(&k.x)
+                .map_err(|_| KeyError::PublicKey(k.kid.clone()))?;
             if bytes.len() != 32 {
                 return Err(KeyError::PublicKey(k.kid.clone()));
             }
-            let key = DecodingKey::from_ed_components(&k.x).map_err(|_| KeyError::PublicKey(k.kid.clone()))?;
+            let key = DecodingKey::from_ed_components(&k.x)
+                .map_err(|_| KeyError::PublicKey(k.kid.clone()))?;
             out.insert(k.kid.clone(), key);
         }
         if out.is_empty() {
@@ -165,6 +176,9 @@ mod tests {
         let mut jwk = SigningKeyPair::generate("k1").public_jwk();
         jwk.kty = "RSA".into();
         assert!(Jwks { keys: vec![jwk] }.decoding_keys().is_err());
-        assert!(matches!(Jwks::default().decoding_keys(), Err(KeyError::EmptyKeySet)));
+        assert!(matches!(
+            Jwks::default().decoding_keys(),
+            Err(KeyError::EmptyKeySet)
+        ));
     }
 }

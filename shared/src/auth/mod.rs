@@ -6,22 +6,24 @@ mod claims;
 mod extract;
 pub mod keys;
 mod password;
-mod signing;
 mod sign_in;
+mod signing;
 mod token;
 
 pub use claims::{Claims, TokenType};
-pub use extract::{authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin, TenantMember};
-pub use sign_in::{sign_in, verify_refresh};
+pub use extract::{
+    authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin, TenantMember,
+};
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{
-    check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError, PASSWORD_MAX_CHARS,
-    PASSWORD_MIN_CHARS,
+    check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
 };
+pub use sign_in::{sign_in, verify_refresh};
 #[cfg(feature = "secrets")]
 pub use signing::{secrets_manager_client, signing_key_from_secrets_manager};
 pub use signing::{
-    signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError, SECRETS_MANAGER_ENDPOINT_VAR,
-    SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
+    signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError,
+    SECRETS_MANAGER_ENDPOINT_VAR, SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
 };
 pub use token::{TokenError, TokenSettings, TokenSigner, TokenVerifier};

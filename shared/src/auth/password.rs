@@ -32,7 +32,12 @@ pub enum PasswordError {
 }
 
 fn argon2() -> Result<Argon2<'static>, argon2::Error> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, None)?;
+    let params = Params::new(
+        ARGON2_MEMORY_KIB,
+        ARGON2_ITERATIONS,
+        ARGON2_PARALLELISM,
+        None,
+    )?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -53,7 +58,9 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
 /// True only if `hash` is a valid PHC string for `password`. A malformed
 /// hash or a failed task is a mismatch, never a panic.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_blocking(&password, &hash)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_blocking(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// Burns one verification's worth of time, so a login for an unknown email
@@ -68,7 +75,9 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
     };
     // The verifier takes its parameters from the hash, so older hashes
     // keep verifying after the defaults change.
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 /// Adds the errors a new password earns (Django's validator messages):
@@ -110,7 +119,9 @@ fn too_similar_to_email(password: &str, email: &str) -> bool {
         return false;
     }
     let password = password.to_lowercase();
-    let local = email.rsplit_once('@').map_or(email.as_str(), |(local, _)| local);
+    let local = email
+        .rsplit_once('@')
+        .map_or(email.as_str(), |(local, _)| local);
     password == email || (!local.is_empty() && password == local)
 }
 
@@ -122,12 +133,25 @@ mod tests {
 
     fn check(password: &str, confirm: &str) -> Vec<(String, Vec<String>)> {
         let mut errors = ValidationErrors::new();
-        check_new_password(&mut errors, "password", "password2", password, confirm, EMAIL);
-        errors.fields().map(|(k, v)| (k.to_owned(), v.to_vec())).collect()
+        check_new_password(
+            &mut errors,
+            "password",
+            "password2",
+            password,
+            confirm,
+            EMAIL,
+        );
+        errors
+            .fields()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect()
     }
 
     fn messages(password: &str) -> Vec<String> {
-        check(password, password).into_iter().flat_map(|(_, v)| v).collect()
+        check(password, password)
+            .into_iter()
+            .flat_map(|(_, v)| v)
+            .collect()
     }
 
     #[test]
@@ -137,7 +161,10 @@ mod tests {
 
     #[test]
     fn too_short() {
-        assert_eq!(messages("abcdefgh9"), vec!["This password is too short. It must contain at least 10 characters."]);
+        assert_eq!(
+            messages("abcdefgh9"),
+            vec!["This password is too short. It must contain at least 10 characters."]
+        );
         assert!(messages("abcdefgh90").is_empty());
         // Characters, not bytes: ten two-byte characters are enough.
         assert!(messages("ééééééééééx").is_empty());
@@ -154,7 +181,10 @@ mod tests {
 
     #[test]
     fn entirely_numeric() {
-        assert_eq!(messages("12345678901"), vec!["This password is entirely numeric."]);
+        assert_eq!(
+            messages("12345678901"),
+            vec!["This password is entirely numeric."]
+        );
         assert!(messages("1234567890a").is_empty());
     }
 
@@ -165,11 +195,24 @@ mod tests {
         assert_eq!(messages("JANE.DOE@EXAMPLE.COM"), similar);
         assert_eq!(
             messages("jane.DOE"),
-            vec!["This password is too short. It must contain at least 10 characters.".to_owned(), similar[0].clone(),]
+            vec![
+                "This password is too short. It must contain at least 10 characters.".to_owned(),
+                similar[0].clone(),
+            ]
         );
         let mut errors = ValidationErrors::new();
-        check_new_password(&mut errors, "p", "p2", "longlocalpart", "longlocalpart", "LongLocalPart@x.io");
-        assert_eq!(errors, ValidationErrors::field("p", "The password is too similar to the email."));
+        check_new_password(
+            &mut errors,
+            "p",
+            "p2",
+            "longlocalpart",
+            "longlocalpart",
+            "LongLocalPart@x.io",
+        );
+        assert_eq!(
+            errors,
+            ValidationErrors::field("p", "The password is too similar to the email.")
+        );
         assert!(messages("jane.doe.example").is_empty());
     }
 
@@ -177,7 +220,10 @@ mod tests {
     fn confirmation_must_match() {
         assert_eq!(
             check("correct horse battery", "correct horse batterY"),
-            vec![("password2".to_owned(), vec!["The two password fields didn't match.".to_owned()])]
+            vec![(
+                "password2".to_owned(),
+                vec!["The two password fields didn't match.".to_owned()]
+            )]
         );
     }
 
@@ -204,18 +250,33 @@ mod tests {
     #[tokio::test]
     async fn hash_and_verify_round_trip() {
         let hash = hash_password("correct horse battery".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse battery".into(), hash.clone()).await);
         assert!(!verify_password("correct horse batterY".into(), hash.clone()).await);
         assert!(!verify_password(String::new(), hash.clone()).await);
         // Salted: the same password hashes differently.
-        assert_ne!(hash_password("correct horse battery".into()).await.unwrap(), hash);
+        assert_ne!(
+            hash_password("correct horse battery".into()).await.unwrap(),
+            hash
+        );
     }
 
     #[tokio::test]
     async fn malformed_hashes_never_verify() {
-        for hash in ["", "not a hash", "$argon2id$v=19$m=19456,t=2,p=1$", "$bcrypt$abc", "$argon2id$v=19$m=x"] {
-            assert!(!verify_password("whatever".into(), hash.into()).await, "{hash:?}");
+        for hash in [
+            "",
+            "not a hash",
+            "$argon2id$v=19$m=19456,t=2,p=1$",
+            "$bcrypt$abc",
+            "$argon2id$v=19$m=x",
+        ] {
+            assert!(
+                !verify_password("whatever".into(), hash.into()).await,
+                "{hash:?}"
+            );
         }
     }
 

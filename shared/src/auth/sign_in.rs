@@ -28,6 +28,8 @@ pub async fn sign_in(
 
 /// Verifies a refresh token; yields its claims and tenant scope.
 pub fn verify_refresh(verifier: &TokenVerifier, token: &str) -> Result<Principal, ApiError> {
-    let claims = verifier.verify(token, TokenType::Refresh).map_err(token_error)?;
+    let claims = verifier
+        .verify(token, TokenType::Refresh)
+        .map_err(token_error)?;
     Ok(Principal::from_verified(claims))
 }

@@ -19,7 +19,10 @@ pub enum SigningKeyError {
     #[error("JWT_SIGNING_SECRET_ID is set but this build lacks the `secrets` feature of `shared`")]
     SecretsDisabled,
     #[error("JWT_SIGNING_KEY_FILE {path} could not be read: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("secret {0} does not exist")]
     SecretNotFound(String),
     #[error("secret {0} has no string value")]
@@ -38,7 +41,9 @@ pub async fn signing_key_from_env() -> Result<SigningKeyPair, SigningKeyError> {
 
 /// As [`signing_key_from_env`], reading variables through `get`. The secret
 /// id wins over the file when both are set.
-pub async fn signing_key_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SigningKeyPair, SigningKeyError> {
+pub async fn signing_key_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<SigningKeyPair, SigningKeyError> {
     if let Some(secret_id) = get(SIGNING_SECRET_ID_VAR) {
         return from_secret_id(&secret_id, get(SECRETS_MANAGER_ENDPOINT_VAR).as_deref()).await;
     }
@@ -52,20 +57,32 @@ pub async fn signing_key_from_lookup(get: impl Fn(&str) -> Option<String>) -> Re
 pub async fn signing_key_from_file(path: &str) -> Result<SigningKeyPair, SigningKeyError> {
     let json = tokio::fs::read_to_string(path)
         .await
-        .map_err(|source| SigningKeyError::File { path: path.to_owned(), source })?;
+        .map_err(|source| SigningKeyError::File {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(SigningKeyPair::from_json(&json)?)
 }
 
 #[cfg(feature = "secrets")]
-async fn from_secret_id(secret_id: &str, endpoint: Option<&str>) -> Result<SigningKeyPair, SigningKeyError> {
-    static CLIENT: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client> = tokio::sync::OnceCell::const_new();
+async fn from_secret_id(
+    secret_id: &str,
+    endpoint: Option<&str>,
+) -> Result<SigningKeyPair, SigningKeyError> {
+    static CLIENT: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client> =
+        tokio::sync::OnceCell::const_new();
     // Built once per process; the first caller's endpoint sticks.
-    let client = CLIENT.get_or_init(|| secrets_manager_client(endpoint)).await;
+    let client = CLIENT
+        .get_or_init(|| secrets_manager_client(endpoint))
+        .await;
     signing_key_from_secrets_manager(client, secret_id).await
 }
 
 #[cfg(not(feature = "secrets"))]
-async fn from_secret_id(_secret_id: &str, _endpoint: Option<&str>) -> Result<SigningKeyPair, SigningKeyError> {
+async fn from_secret_id(
+    _secret_id: &str,
+    _endpoint: Option<&str>,
+) -> Result<SigningKeyPair, SigningKeyError> {
     Err(SigningKeyError::SecretsDisabled)
 }
 
@@ -89,22 +106,28 @@ pub async fn signing_key_from_secrets_manager(
 ) -> Result<SigningKeyPair, SigningKeyError> {
     use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
-    let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-        if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
-            SigningKeyError::SecretNotFound(secret_id.to_owned())
-        } else {
-            SigningKeyError::SecretsManager {
-                secret_id: secret_id.to_owned(),
-                reason: DisplayErrorContext(&e).to_string(),
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception())
+            {
+                SigningKeyError::SecretNotFound(secret_id.to_owned())
+            } else {
+                SigningKeyError::SecretsManager {
+                    secret_id: secret_id.to_owned(),
+                    reason: DisplayErrorContext(&e).to_string(),
+                }
             }
-        }
-    })?;
+        })?;
     // Stored as a string by our tooling; accept a UTF-8 binary secret too.
     let json = match (out.secret_string(), out.secret_binary()) {
         (Some(s), _) => s.to_owned(),
-        (None, Some(b)) => {
-            String::from_utf8(b.as_ref().to_vec()).map_err(|_| SigningKeyError::EmptySecret(secret_id.to_owned()))?
-        }
+        (None, Some(b)) => String::from_utf8(b.as_ref().to_vec())
+            .map_err(|_| SigningKeyError::EmptySecret(secret_id.to_owned()))?,
         (None, None) => return Err(SigningKeyError::EmptySecret(secret_id.to_owned())),
     };
     Ok(SigningKeyPair::from_json(&json)?)
@@ -116,7 +139,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -130,7 +156,9 @@ mod tests {
     async fn reads_the_key_file() {
         let key = SigningKeyPair::generate("file-key");
         let path = temp_file(&key.to_json().unwrap());
-        let loaded = signing_key_from_lookup(lookup(&[(SIGNING_KEY_FILE_VAR, path.to_str().unwrap())])).await;
+        let loaded =
+            signing_key_from_lookup(lookup(&[(SIGNING_KEY_FILE_VAR, path.to_str().unwrap())]))
+                .await;
         std::fs::remove_file(&path).unwrap();
         let loaded = loaded.unwrap();
         assert_eq!(loaded.kid(), "file-key");
@@ -142,29 +170,45 @@ mod tests {
         let err = signing_key_from_lookup(lookup(&[])).await.unwrap_err();
         assert!(matches!(err, SigningKeyError::NotConfigured));
         let msg = err.to_string();
-        assert!(msg.contains(SIGNING_SECRET_ID_VAR) && msg.contains(SIGNING_KEY_FILE_VAR), "{msg}");
+        assert!(
+            msg.contains(SIGNING_SECRET_ID_VAR) && msg.contains(SIGNING_KEY_FILE_VAR),
+            "{msg}"
+        );
     }
 
     #[tokio::test]
     async fn file_errors_name_the_path_and_never_the_key() {
-        let err = signing_key_from_file("/nonexistent/signing-key.json").await.unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/signing-key.json"), "{err}");
+        let err = signing_key_from_file("/nonexistent/signing-key.json")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/signing-key.json"),
+            "{err}"
+        );
 
         let path = temp_file(
             r#"{"kid": "k", "private_key_pem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}"#,
         );
-        let err = signing_key_from_file(path.to_str().unwrap()).await.unwrap_err();
+        let err = signing_key_from_file(path.to_str().unwrap())
+            .await
+            .unwrap_err();
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(err, SigningKeyError::Key(KeyError::Pem)), "{err:?}");
+        assert!(
+            matches!(err, SigningKeyError::Key(KeyError::Pem)),
+            "{err:?}"
+        );
         assert!(!err.to_string().contains("AAAA"));
     }
 
     #[cfg(not(feature = "secrets"))]
     #[tokio::test]
     async fn secret_id_without_the_feature_is_an_error() {
-        let err = signing_key_from_lookup(lookup(&[(SIGNING_SECRET_ID_VAR, "s"), (SIGNING_KEY_FILE_VAR, "f")]))
-            .await
-            .unwrap_err();
+        let err = signing_key_from_lookup(lookup(&[
+            (SIGNING_SECRET_ID_VAR, "s"),
+            (SIGNING_KEY_FILE_VAR, "f"),
+        ]))
+        .await
+        .unwrap_err();
         assert!(matches!(err, SigningKeyError::SecretsDisabled));
     }
 }

@@ -67,7 +67,8 @@ impl TokenSigner {
     pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.key.kid().to_owned());
-        jsonwebtoken::encode(&header, claims, self.key.encoding_key()).map_err(|e| TokenError::Signing(e.to_string()))
+        jsonwebtoken::encode(&header, claims, self.key.encoding_key())
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 }
 
@@ -83,7 +84,9 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("TokenVerifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -99,7 +102,11 @@ impl TokenVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS as u64;
-        Ok(Self { keys: jwks.decoding_keys()?, validation, verified: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            keys: jwks.decoding_keys()?,
+            validation,
+            verified: Mutex::new(HashMap::new()),
+        })
     }
 
     fn cached(&self, token: &str) -> Option<Claims> {
@@ -108,7 +115,9 @@ impl TokenVerifier {
     }
 
     fn remember(&self, token: &str, claims: &Claims) {
-        let Ok(mut cache) = self.verified.lock() else { return };
+        let Ok(mut cache) = self.verified.lock() else {
+            return;
+        };
         if cache.len() >= CACHE_CAPACITY {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             cache.retain(|_, c| c.exp + LEEWAY_SECS > now);
@@ -148,11 +157,18 @@ impl TokenVerifier {
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
         }
-        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(TokenError::Invalid)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-            _ => TokenError::Invalid,
-        })?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.get(kid))
+            .ok_or(TokenError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
+            })?;
         Ok(data.claims)
     }
 }
@@ -166,7 +182,13 @@ mod tests {
     fn setup() -> (TokenSigner, TokenVerifier, Claims) {
         let settings = TokenSettings::default();
         let key = SigningKeyPair::generate("k1");
-        let verifier = TokenVerifier::new(&Jwks { keys: vec![key.public_jwk()] }, &settings).unwrap();
+        let verifier = TokenVerifier::new(
+            &Jwks {
+                keys: vec![key.public_jwk()],
+            },
+            &settings,
+        )
+        .unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: Uuid::new_v4(),
@@ -196,10 +218,16 @@ mod tests {
         let token = signer.sign(&claims).unwrap();
         assert_eq!(verifier.verify(&token, TokenType::Access).unwrap(), claims);
         assert_eq!(verifier.verify(&token, TokenType::Access).unwrap(), claims);
-        assert_eq!(verifier.verify(&token, TokenType::Refresh), Err(TokenError::WrongType(TokenType::Refresh)));
+        assert_eq!(
+            verifier.verify(&token, TokenType::Refresh),
+            Err(TokenError::WrongType(TokenType::Refresh))
+        );
         // A different string never hits the cache.
         let tampered = format!("{token}x");
-        assert_eq!(verifier.verify(&tampered, TokenType::Access), Err(TokenError::Invalid));
+        assert_eq!(
+            verifier.verify(&tampered, TokenType::Access),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -209,8 +237,15 @@ mod tests {
         verifier.verify(&token, TokenType::Access).unwrap();
         // Age the remembered entry past its expiry.
         claims.exp = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
-        verifier.verified.lock().unwrap().insert(token.clone().into(), claims);
-        assert_eq!(verifier.verify(&token, TokenType::Access), Err(TokenError::Expired));
+        verifier
+            .verified
+            .lock()
+            .unwrap()
+            .insert(token.clone().into(), claims);
+        assert_eq!(
+            verifier.verify(&token, TokenType::Access),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

@@ -107,7 +107,8 @@ impl InvoiceStatus {
     pub const fn can_become(self, next: Self) -> bool {
         matches!(
             (self, next),
-            (Self::Pending, Self::Paid | Self::Failed | Self::Void) | (Self::Failed, Self::Paid | Self::Void)
+            (Self::Pending, Self::Paid | Self::Failed | Self::Void)
+                | (Self::Failed, Self::Paid | Self::Void)
         )
     }
 
@@ -116,7 +117,10 @@ impl InvoiceStatus {
         if self.can_become(next) {
             Ok(next)
         } else {
-            Err(BillingError::InvoiceTransition { from: self, to: next })
+            Err(BillingError::InvoiceTransition {
+                from: self,
+                to: next,
+            })
         }
     }
 }
@@ -165,21 +169,44 @@ mod tests {
         assert_eq!(invoice_number(2026, 42), "INV-2026-000042");
         assert_eq!(invoice_number(2026, 0), "INV-2026-000000");
         assert_eq!(invoice_number(2026, 999_999), "INV-2026-999999");
-        assert_eq!(InvoiceNumber { year: 2027, sequence: 7 }.to_string(), "INV-2027-000007");
+        assert_eq!(
+            InvoiceNumber {
+                year: 2027,
+                sequence: 7
+            }
+            .to_string(),
+            "INV-2027-000007"
+        );
     }
 
     #[test]
     fn long_sequences_keep_every_digit() {
         assert_eq!(invoice_number(2026, 1_000_000), "INV-2026-1000000");
-        assert_eq!(invoice_number(2026, u64::MAX), format!("INV-2026-{}", u64::MAX));
+        assert_eq!(
+            invoice_number(2026, u64::MAX),
+            format!("INV-2026-{}", u64::MAX)
+        );
     }
 
     #[test]
     fn numbers_round_trip() {
-        for (year, sequence) in [(2026, 42), (2026, 0), (1999, 999_999), (2030, 1_000_000), (9999, u64::MAX)] {
+        for (year, sequence) in [
+            (2026, 42),
+            (2026, 0),
+            (1999, 999_999),
+            (2030, 1_000_000),
+            (9999, u64::MAX),
+        ] {
             let text = invoice_number(year, sequence);
-            assert_eq!(parse_invoice_number(&text), Ok(InvoiceNumber { year, sequence }), "{text}");
-            assert_eq!(text.parse::<InvoiceNumber>().map(|n| n.to_string()), Ok(text));
+            assert_eq!(
+                parse_invoice_number(&text),
+                Ok(InvoiceNumber { year, sequence }),
+                "{text}"
+            );
+            assert_eq!(
+                text.parse::<InvoiceNumber>().map(|n| n.to_string()),
+                Ok(text)
+            );
         }
     }
 
@@ -203,13 +230,20 @@ mod tests {
             "INV-2026-000042 ",
             "INV-2026-99999999999999999999",
         ] {
-            assert_eq!(parse_invoice_number(bad), Err(BillingError::InvalidInvoiceNumber(bad.to_owned())), "{bad:?}");
+            assert_eq!(
+                parse_invoice_number(bad),
+                Err(BillingError::InvalidInvoiceNumber(bad.to_owned())),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn the_error_names_the_expected_format() {
-        let message = parse_invoice_number("INV-1").map(|_| ()).unwrap_err().to_string();
+        let message = parse_invoice_number("INV-1")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("\"INV-1\""), "{message}");
         assert!(message.contains("INV-2026-000042"), "{message}");
     }
@@ -217,7 +251,13 @@ mod tests {
     #[test]
     fn allowed_transitions_are_exactly_the_documented_ones() {
         let all = [Pending, Paid, Failed, Void];
-        let allowed = [(Pending, Paid), (Pending, Failed), (Pending, Void), (Failed, Paid), (Failed, Void)];
+        let allowed = [
+            (Pending, Paid),
+            (Pending, Failed),
+            (Pending, Void),
+            (Failed, Paid),
+            (Failed, Void),
+        ];
         for from in all {
             for to in all {
                 let expected = allowed.contains(&(from, to));
@@ -251,7 +291,10 @@ mod tests {
         for status in [Pending, Paid, Failed, Void] {
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json, format!("\"{}\"", status.as_str()));
-            assert_eq!(serde_json::from_str::<InvoiceStatus>(&json).unwrap(), status);
+            assert_eq!(
+                serde_json::from_str::<InvoiceStatus>(&json).unwrap(),
+                status
+            );
         }
         assert!(serde_json::from_str::<InvoiceStatus>("\"Paid\"").is_err());
     }
@@ -271,7 +314,13 @@ mod tests {
         };
         let id = Uuid::from_u128(7);
         let open = draft.open(id);
-        assert_eq!((open.id, open.status, open.due_date), (id, Pending, draft.due_date));
-        assert_eq!((open.period_start, open.period_end), (draft.period_start, draft.period_end));
+        assert_eq!(
+            (open.id, open.status, open.due_date),
+            (id, Pending, draft.due_date)
+        );
+        assert_eq!(
+            (open.period_start, open.period_end),
+            (draft.period_start, draft.period_end)
+        );
     }
 }

@@ -103,7 +103,10 @@ pub struct BillingPolicy {
 
 impl Default for BillingPolicy {
     fn default() -> Self {
-        Self { grace_days: 7, expire_after_days: 14 }
+        Self {
+            grace_days: 7,
+            expire_after_days: 14,
+        }
     }
 }
 
@@ -139,7 +142,11 @@ impl PlanPrice {
 
 impl From<&PlanRecord> for PlanPrice {
     fn from(plan: &PlanRecord) -> Self {
-        Self { price_monthly: plan.price_monthly, price_yearly: plan.price_yearly, currency: plan.currency.clone() }
+        Self {
+            price_monthly: plan.price_monthly,
+            price_yearly: plan.price_yearly,
+            currency: plan.currency.clone(),
+        }
     }
 }
 
@@ -167,7 +174,10 @@ pub enum Transition {
     None,
     /// Create `invoice` (pending) and write `subscription`, whose period has
     /// moved to the invoice's and whose status is the new one.
-    IssueInvoice { invoice: InvoiceDraft, subscription: SubscriptionRecord },
+    IssueInvoice {
+        invoice: InvoiceDraft,
+        subscription: SubscriptionRecord,
+    },
     /// The open invoice is past its due date.
     MarkPastDue { subscription: SubscriptionRecord },
     /// Unpaid beyond the limit, or a plan-less trial ended.
@@ -247,10 +257,12 @@ pub fn advance(
         return Ok(Transition::None);
     }
     Ok(match event {
-        Event::GraceOver => {
-            Transition::MarkPastDue { subscription: with_status(sub, SubscriptionStatus::PastDue, now) }
-        }
-        Event::Lapse => Transition::Expire { subscription: with_status(sub, SubscriptionStatus::Expired, now) },
+        Event::GraceOver => Transition::MarkPastDue {
+            subscription: with_status(sub, SubscriptionStatus::PastDue, now),
+        },
+        Event::Lapse => Transition::Expire {
+            subscription: with_status(sub, SubscriptionStatus::Expired, now),
+        },
         Event::PeriodEnd => at_period_end(sub, open, plan, policy, now)?,
     })
 }
@@ -258,7 +270,10 @@ pub fn advance(
 /// Requests cancellation at the period end. Repeating it changes nothing
 /// (the same record, same version, comes back); an ended subscription is
 /// refused.
-pub fn cancel(sub: &SubscriptionRecord, now: OffsetDateTime) -> Result<SubscriptionRecord, BillingError> {
+pub fn cancel(
+    sub: &SubscriptionRecord,
+    now: OffsetDateTime,
+) -> Result<SubscriptionRecord, BillingError> {
     refuse_ended(sub)?;
     if sub.cancel_at_period_end {
         return Ok(sub.clone());
@@ -272,7 +287,10 @@ pub fn cancel(sub: &SubscriptionRecord, now: OffsetDateTime) -> Result<Subscript
 /// period has ended, even if the scheduler has not run yet: the outcome
 /// must not depend on its lag. Without a pending cancellation the record
 /// comes back unchanged.
-pub fn reactivate(sub: &SubscriptionRecord, now: OffsetDateTime) -> Result<SubscriptionRecord, BillingError> {
+pub fn reactivate(
+    sub: &SubscriptionRecord,
+    now: OffsetDateTime,
+) -> Result<SubscriptionRecord, BillingError> {
     refuse_ended(sub)?;
     if !sub.cancel_at_period_end {
         return Ok(sub.clone());
@@ -329,12 +347,19 @@ fn earliest_event(
 ) -> Option<(OffsetDateTime, Event)> {
     let end = Some((period_end(sub), Event::PeriodEnd));
     // A period end waits for the open invoice, unless it ends the subscription.
-    let blocked_end = if open.is_some() && !sub.cancel_at_period_end && sub.plan_id.is_some() { None } else { end };
+    let blocked_end = if open.is_some() && !sub.cancel_at_period_end && sub.plan_id.is_some() {
+        None
+    } else {
+        end
+    };
     let events = match sub.status {
         SubscriptionStatus::Cancelled | SubscriptionStatus::Expired => [None, None],
         SubscriptionStatus::Trial => [None, end],
         SubscriptionStatus::Active => [open.map(|i| (i.due_date, Event::GraceOver)), blocked_end],
-        SubscriptionStatus::PastDue => [open.map(|i| (policy.expires_at(i.due_date), Event::Lapse)), blocked_end],
+        SubscriptionStatus::PastDue => [
+            open.map(|i| (policy.expires_at(i.due_date), Event::Lapse)),
+            blocked_end,
+        ],
     };
     events.into_iter().flatten().min_by_key(|(at, _)| *at)
 }
@@ -352,14 +377,19 @@ fn at_period_end(
         return Ok(Transition::Cancel { subscription });
     }
     let Some(plan_id) = sub.plan_id else {
-        return Ok(Transition::Expire { subscription: with_status(sub, SubscriptionStatus::Expired, now) });
+        return Ok(Transition::Expire {
+            subscription: with_status(sub, SubscriptionStatus::Expired, now),
+        });
     };
     if open.is_some() {
         // Only a trial gets here with an open invoice (see `earliest_event`).
-        return Ok(Transition::MarkPastDue { subscription: with_status(sub, SubscriptionStatus::PastDue, now) });
+        return Ok(Transition::MarkPastDue {
+            subscription: with_status(sub, SubscriptionStatus::PastDue, now),
+        });
     }
     let plan = plan.ok_or(BillingError::MissingPlan { plan_id })?;
-    let (period_start, period_end) = next_period(billing_anchor(sub), sub.billing_cycle, period_end(sub));
+    let (period_start, period_end) =
+        next_period(billing_anchor(sub), sub.billing_cycle, period_end(sub));
     // The first invoice after a trial must be paid before access continues.
     let status = match sub.status {
         SubscriptionStatus::Trial => SubscriptionStatus::PastDue,
@@ -378,7 +408,10 @@ fn at_period_end(
         issued_at: now,
         due_date: policy.due_date(now),
     };
-    Ok(Transition::IssueInvoice { invoice, subscription })
+    Ok(Transition::IssueInvoice {
+        invoice,
+        subscription,
+    })
 }
 
 /// When the current period (or the trial) ends.
@@ -403,11 +436,22 @@ fn refuse_ended(sub: &SubscriptionRecord) -> Result<(), BillingError> {
 }
 
 fn bumped(sub: &SubscriptionRecord, now: OffsetDateTime) -> SubscriptionRecord {
-    SubscriptionRecord { version: sub.version + 1, updated_at: now, ..sub.clone() }
+    SubscriptionRecord {
+        version: sub.version + 1,
+        updated_at: now,
+        ..sub.clone()
+    }
 }
 
-fn with_status(sub: &SubscriptionRecord, status: SubscriptionStatus, now: OffsetDateTime) -> SubscriptionRecord {
-    SubscriptionRecord { status, ..bumped(sub, now) }
+fn with_status(
+    sub: &SubscriptionRecord,
+    status: SubscriptionStatus,
+    now: OffsetDateTime,
+) -> SubscriptionRecord {
+    SubscriptionRecord {
+        status,
+        ..bumped(sub, now)
+    }
 }
 
 #[cfg(test)]
@@ -426,7 +470,11 @@ mod tests {
     }
 
     fn plan() -> PlanPrice {
-        PlanPrice { price_monthly: Decimal::new(2999, 2), price_yearly: Decimal::new(29990, 2), currency: "EUR".into() }
+        PlanPrice {
+            price_monthly: Decimal::new(2999, 2),
+            price_yearly: Decimal::new(29990, 2),
+            currency: "EUR".into(),
+        }
     }
 
     /// A trial created Jan 17 that ends Jan 31 09:00 (a month-end anchor).
@@ -473,7 +521,11 @@ mod tests {
         }
     }
 
-    fn step(sub: &SubscriptionRecord, open: Option<&OpenInvoice>, now: OffsetDateTime) -> Transition {
+    fn step(
+        sub: &SubscriptionRecord,
+        open: Option<&OpenInvoice>,
+        now: OffsetDateTime,
+    ) -> Transition {
         advance(sub, open, Some(&plan()), &policy(), now).unwrap()
     }
 
@@ -486,7 +538,10 @@ mod tests {
     fn assert_bumped(before: &SubscriptionRecord, after: &SubscriptionRecord, now: OffsetDateTime) {
         assert_eq!(after.version, before.version + 1);
         assert_eq!(after.updated_at, now);
-        assert_eq!((after.id, after.tenant_id, after.created_at), (before.id, before.tenant_id, before.created_at));
+        assert_eq!(
+            (after.id, after.tenant_id, after.created_at),
+            (before.id, before.tenant_id, before.created_at)
+        );
     }
 
     #[test]
@@ -508,14 +563,23 @@ mod tests {
         assert_eq!((p.grace_days, p.expire_after_days), (7, 14));
         let issued = datetime!(2026-01-31 09:00 UTC);
         assert_eq!(p.due_date(issued), datetime!(2026-02-07 09:00 UTC));
-        assert_eq!(p.expires_at(p.due_date(issued)), datetime!(2026-02-21 09:00 UTC));
+        assert_eq!(
+            p.expires_at(p.due_date(issued)),
+            datetime!(2026-02-21 09:00 UTC)
+        );
     }
 
     #[test]
     fn a_running_trial_waits_for_its_end() {
         let sub = trial();
-        assert_eq!(next_action(&sub, None, &policy()), Some(datetime!(2026-01-31 09:00 UTC)));
-        assert_eq!(step(&sub, None, datetime!(2026-01-31 08:59:59.999 UTC)), Transition::None);
+        assert_eq!(
+            next_action(&sub, None, &policy()),
+            Some(datetime!(2026-01-31 09:00 UTC))
+        );
+        assert_eq!(
+            step(&sub, None, datetime!(2026-01-31 08:59:59.999 UTC)),
+            Transition::None
+        );
     }
 
     #[test]
@@ -523,7 +587,13 @@ mod tests {
         let sub = trial();
         let clock = FixedClock(datetime!(2026-01-31 09:00 UTC));
         let t = step(&sub, None, clock.now());
-        let Transition::IssueInvoice { invoice, subscription } = &t else { panic!("{t:?}") };
+        let Transition::IssueInvoice {
+            invoice,
+            subscription,
+        } = &t
+        else {
+            panic!("{t:?}")
+        };
         assert_eq!(invoice.period_start, datetime!(2026-01-31 09:00 UTC));
         assert_eq!(invoice.period_end, datetime!(2026-02-28 09:00 UTC));
         assert_eq!(invoice.amount, Decimal::new(2999, 2));
@@ -538,27 +608,41 @@ mod tests {
         assert_bumped(&sub, subscription, clock.now());
         // Past due from issue: the next look is the expiry, due + 14 days.
         let open = invoice.open(INVOICE);
-        assert_eq!(next_action(subscription, Some(&open), &policy()), Some(datetime!(2026-02-21 09:00 UTC)));
+        assert_eq!(
+            next_action(subscription, Some(&open), &policy()),
+            Some(datetime!(2026-02-21 09:00 UTC))
+        );
     }
 
     #[test]
     fn payment_makes_a_past_due_subscription_active() {
         let now = datetime!(2026-01-31 09:00 UTC);
         let t = step(&trial(), None, now);
-        let (Some(sub), Some(draft)) = (t.subscription(), t.invoice()) else { panic!("{t:?}") };
+        let (Some(sub), Some(draft)) = (t.subscription(), t.invoice()) else {
+            panic!("{t:?}")
+        };
         let paid_at = datetime!(2026-02-03 12:00 UTC);
         let active = on_invoice_paid(sub, &draft.open(INVOICE), paid_at).unwrap();
         assert_eq!(active.status, Active);
-        assert_eq!((active.current_period_start, active.current_period_end), (draft.period_start, draft.period_end));
+        assert_eq!(
+            (active.current_period_start, active.current_period_end),
+            (draft.period_start, draft.period_end)
+        );
         assert_bumped(sub, &active, paid_at);
         // Nothing open any more: the next look is the period end.
-        assert_eq!(next_action(&active, None, &policy()), Some(datetime!(2026-02-28 09:00 UTC)));
+        assert_eq!(
+            next_action(&active, None, &policy()),
+            Some(datetime!(2026-02-28 09:00 UTC))
+        );
         assert_eq!(step(&active, None, paid_at), Transition::None);
     }
 
     #[test]
     fn a_failed_invoice_can_still_be_paid() {
-        let sub = SubscriptionRecord { status: PastDue, ..active() };
+        let sub = SubscriptionRecord {
+            status: PastDue,
+            ..active()
+        };
         let failed = invoice(datetime!(2026-02-07 09:00 UTC), InvoiceStatus::Failed);
         let now = datetime!(2026-02-10 09:00 UTC);
         assert_eq!(on_invoice_paid(&sub, &failed, now).unwrap().status, Active);
@@ -567,18 +651,27 @@ mod tests {
     #[test]
     fn payment_is_refused_for_final_invoices_and_ended_subscriptions() {
         let now = datetime!(2026-02-10 09:00 UTC);
-        let sub = SubscriptionRecord { status: PastDue, ..active() };
+        let sub = SubscriptionRecord {
+            status: PastDue,
+            ..active()
+        };
         for status in [InvoiceStatus::Paid, InvoiceStatus::Void] {
             let inv = invoice(now, status);
             assert_eq!(
                 on_invoice_paid(&sub, &inv, now),
-                Err(BillingError::InvoiceTransition { from: status, to: InvoiceStatus::Paid })
+                Err(BillingError::InvoiceTransition {
+                    from: status,
+                    to: InvoiceStatus::Paid
+                })
             );
         }
         let pending = invoice(now, InvoiceStatus::Pending);
         for status in [Cancelled, Expired] {
             let ended = SubscriptionRecord { status, ..active() };
-            assert_eq!(on_invoice_paid(&ended, &pending, now), Err(BillingError::SubscriptionEnded { status }));
+            assert_eq!(
+                on_invoice_paid(&ended, &pending, now),
+                Err(BillingError::SubscriptionEnded { status })
+            );
         }
     }
 
@@ -586,7 +679,10 @@ mod tests {
     fn payment_of_an_active_subscriptions_invoice_changes_nothing() {
         let sub = active();
         let inv = invoice(datetime!(2026-02-07 09:00 UTC), InvoiceStatus::Pending);
-        assert_eq!(on_invoice_paid(&sub, &inv, datetime!(2026-02-02 09:00 UTC)), Ok(sub));
+        assert_eq!(
+            on_invoice_paid(&sub, &inv, datetime!(2026-02-02 09:00 UTC)),
+            Ok(sub)
+        );
     }
 
     #[test]
@@ -601,8 +697,14 @@ mod tests {
             (active.current_period_start, active.current_period_end),
             (upgrade.period_start, upgrade.period_end)
         );
-        assert_eq!(step(&active, None, datetime!(2026-01-31 09:00 UTC)), Transition::None);
-        assert_eq!(next_action(&active, None, &policy()), Some(datetime!(2026-02-28 09:00 UTC)));
+        assert_eq!(
+            step(&active, None, datetime!(2026-01-31 09:00 UTC)),
+            Transition::None
+        );
+        assert_eq!(
+            next_action(&active, None, &policy()),
+            Some(datetime!(2026-02-28 09:00 UTC))
+        );
     }
 
     #[test]
@@ -611,35 +713,58 @@ mod tests {
         let upgrade = invoice(datetime!(2026-02-05 09:00 UTC), InvoiceStatus::Pending);
         let now = datetime!(2026-01-31 09:00 UTC);
         let t = step(&sub, Some(&upgrade), now);
-        let Transition::MarkPastDue { subscription } = &t else { panic!("{t:?}") };
+        let Transition::MarkPastDue { subscription } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(subscription.status, PastDue);
         assert_eq!(step(subscription, Some(&upgrade), now), Transition::None);
-        assert_eq!(next_action(subscription, Some(&upgrade), &policy()), Some(datetime!(2026-02-19 09:00 UTC)));
+        assert_eq!(
+            next_action(subscription, Some(&upgrade), &policy()),
+            Some(datetime!(2026-02-19 09:00 UTC))
+        );
     }
 
     #[test]
     fn active_period_end_starts_the_next_period_and_issues_its_invoice() {
         let sub = active();
         let now = datetime!(2026-02-28 09:00:30 UTC);
-        assert_eq!(next_action(&sub, None, &policy()), Some(datetime!(2026-02-28 09:00 UTC)));
+        assert_eq!(
+            next_action(&sub, None, &policy()),
+            Some(datetime!(2026-02-28 09:00 UTC))
+        );
         let t = step(&sub, None, now);
-        let Transition::IssueInvoice { invoice, subscription } = &t else { panic!("{t:?}") };
+        let Transition::IssueInvoice {
+            invoice,
+            subscription,
+        } = &t
+        else {
+            panic!("{t:?}")
+        };
         // Anchored at Jan 31: Feb 28 → Mar 31, not Mar 28.
         assert_eq!(
             (invoice.period_start, invoice.period_end),
-            (datetime!(2026-02-28 09:00 UTC), datetime!(2026-03-31 09:00 UTC))
+            (
+                datetime!(2026-02-28 09:00 UTC),
+                datetime!(2026-03-31 09:00 UTC)
+            )
         );
         assert_eq!(invoice.amount, Decimal::new(2999, 2));
         // Due date: issue time + grace.
         assert_eq!(invoice.due_date, now + Duration::days(7));
         assert_eq!(subscription.status, Active);
         assert_eq!(
-            (subscription.current_period_start, subscription.current_period_end),
+            (
+                subscription.current_period_start,
+                subscription.current_period_end
+            ),
             (invoice.period_start, invoice.period_end)
         );
         assert_bumped(&sub, subscription, now);
         let open = invoice.open(INVOICE);
-        assert_eq!(next_action(subscription, Some(&open), &policy()), Some(invoice.due_date));
+        assert_eq!(
+            next_action(subscription, Some(&open), &policy()),
+            Some(invoice.due_date)
+        );
     }
 
     #[test]
@@ -654,13 +779,21 @@ mod tests {
             ..active()
         };
         let t = step(&sub, None, datetime!(2030-02-28 00:00 UTC));
-        let Some(invoice) = t.invoice() else { panic!("{t:?}") };
+        let Some(invoice) = t.invoice() else {
+            panic!("{t:?}")
+        };
         assert_eq!(invoice.amount, Decimal::new(29990, 2));
         assert_eq!(invoice.amount.to_string(), "299.90");
         assert_eq!(invoice.period_end, datetime!(2031-02-28 00:00 UTC));
-        let later = SubscriptionRecord { current_period_end: datetime!(2031-02-28 00:00 UTC), ..sub };
+        let later = SubscriptionRecord {
+            current_period_end: datetime!(2031-02-28 00:00 UTC),
+            ..sub
+        };
         let t = step(&later, None, datetime!(2031-02-28 00:00 UTC));
-        assert_eq!(t.invoice().map(|i| i.period_end), Some(datetime!(2032-02-29 00:00 UTC)));
+        assert_eq!(
+            t.invoice().map(|i| i.period_end),
+            Some(datetime!(2032-02-29 00:00 UTC))
+        );
     }
 
     #[test]
@@ -673,27 +806,46 @@ mod tests {
         let due = datetime!(2026-03-07 09:00 UTC);
         let open = invoice(due, InvoiceStatus::Pending);
         assert_eq!(next_action(&sub, Some(&open), &policy()), Some(due));
-        assert_eq!(step(&sub, Some(&open), due - Duration::nanoseconds(1)), Transition::None);
+        assert_eq!(
+            step(&sub, Some(&open), due - Duration::nanoseconds(1)),
+            Transition::None
+        );
         let t = step(&sub, Some(&open), due);
-        let Transition::MarkPastDue { subscription } = &t else { panic!("{t:?}") };
+        let Transition::MarkPastDue { subscription } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(subscription.status, PastDue);
         assert_eq!(subscription.current_period_end, sub.current_period_end);
         assert_bumped(&sub, subscription, due);
         // A failed charge is still unpaid.
-        let failed = OpenInvoice { status: InvoiceStatus::Failed, ..open };
-        assert!(matches!(step(&sub, Some(&failed), due), Transition::MarkPastDue { .. }));
+        let failed = OpenInvoice {
+            status: InvoiceStatus::Failed,
+            ..open
+        };
+        assert!(matches!(
+            step(&sub, Some(&failed), due),
+            Transition::MarkPastDue { .. }
+        ));
     }
 
     #[test]
     fn past_due_beyond_the_limit_expires() {
         let due = datetime!(2026-02-07 09:00 UTC);
-        let sub = SubscriptionRecord { status: PastDue, ..active() };
+        let sub = SubscriptionRecord {
+            status: PastDue,
+            ..active()
+        };
         let open = invoice(due, InvoiceStatus::Pending);
         let limit = datetime!(2026-02-21 09:00 UTC);
         assert_eq!(next_action(&sub, Some(&open), &policy()), Some(limit));
-        assert_eq!(step(&sub, Some(&open), limit - Duration::nanoseconds(1)), Transition::None);
+        assert_eq!(
+            step(&sub, Some(&open), limit - Duration::nanoseconds(1)),
+            Transition::None
+        );
         let t = step(&sub, Some(&open), limit);
-        let Transition::Expire { subscription } = &t else { panic!("{t:?}") };
+        let Transition::Expire { subscription } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(subscription.status, Expired);
         assert!(!subscription.status.grants_modules());
         assert_bumped(&sub, subscription, limit);
@@ -702,11 +854,16 @@ mod tests {
 
     #[test]
     fn cancel_at_period_end_cancels_without_an_invoice() {
-        let sub = SubscriptionRecord { cancel_at_period_end: true, ..active() };
+        let sub = SubscriptionRecord {
+            cancel_at_period_end: true,
+            ..active()
+        };
         let end = datetime!(2026-02-28 09:00 UTC);
         let now = end + Duration::hours(3);
         let t = step(&sub, None, now);
-        let Transition::Cancel { subscription } = &t else { panic!("{t:?}") };
+        let Transition::Cancel { subscription } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(t.invoice(), None);
         assert_eq!(subscription.status, Cancelled);
         assert_eq!(subscription.cancelled_at, Some(end));
@@ -721,17 +878,31 @@ mod tests {
         let now = datetime!(2026-01-20 09:00 UTC);
         let sub = cancel(&trial(), now).unwrap();
         let t = step(&sub, None, datetime!(2026-01-31 09:00 UTC));
-        let Transition::Cancel { subscription } = &t else { panic!("{t:?}") };
-        assert_eq!(subscription.cancelled_at, Some(datetime!(2026-01-31 09:00 UTC)));
+        let Transition::Cancel { subscription } = &t else {
+            panic!("{t:?}")
+        };
+        assert_eq!(
+            subscription.cancelled_at,
+            Some(datetime!(2026-01-31 09:00 UTC))
+        );
     }
 
     #[test]
     fn cancellation_at_period_end_does_not_wait_for_an_open_invoice() {
-        let sub = SubscriptionRecord { cancel_at_period_end: true, ..active() };
+        let sub = SubscriptionRecord {
+            cancel_at_period_end: true,
+            ..active()
+        };
         // Grace longer than what is left of the period.
         let open = invoice(datetime!(2026-03-10 09:00 UTC), InvoiceStatus::Pending);
-        assert_eq!(next_action(&sub, Some(&open), &policy()), Some(datetime!(2026-02-28 09:00 UTC)));
-        assert!(matches!(step(&sub, Some(&open), datetime!(2026-02-28 09:00 UTC)), Transition::Cancel { .. }));
+        assert_eq!(
+            next_action(&sub, Some(&open), &policy()),
+            Some(datetime!(2026-02-28 09:00 UTC))
+        );
+        assert!(matches!(
+            step(&sub, Some(&open), datetime!(2026-02-28 09:00 UTC)),
+            Transition::Cancel { .. }
+        ));
     }
 
     #[test]
@@ -740,13 +911,23 @@ mod tests {
         let sub = active();
         let flagged = cancel(&sub, now).unwrap();
         assert!(flagged.cancel_at_period_end);
-        assert_eq!(flagged.status, Active, "access continues until the period end");
+        assert_eq!(
+            flagged.status, Active,
+            "access continues until the period end"
+        );
         assert_eq!(flagged.cancelled_at, None);
         assert_bumped(&sub, &flagged, now);
-        assert_eq!(cancel(&flagged, now + Duration::hours(1)), Ok(flagged.clone()), "repeating changes nothing");
+        assert_eq!(
+            cancel(&flagged, now + Duration::hours(1)),
+            Ok(flagged.clone()),
+            "repeating changes nothing"
+        );
         for status in [Cancelled, Expired] {
             let ended = SubscriptionRecord { status, ..active() };
-            assert_eq!(cancel(&ended, now), Err(BillingError::SubscriptionEnded { status }));
+            assert_eq!(
+                cancel(&ended, now),
+                Err(BillingError::SubscriptionEnded { status })
+            );
         }
     }
 
@@ -758,7 +939,10 @@ mod tests {
         assert!(!back.cancel_at_period_end);
         assert_bumped(&sub, &back, now);
         // The period end now renews instead of cancelling.
-        assert!(matches!(step(&back, None, datetime!(2026-02-28 09:00 UTC)), Transition::IssueInvoice { .. }));
+        assert!(matches!(
+            step(&back, None, datetime!(2026-02-28 09:00 UTC)),
+            Transition::IssueInvoice { .. }
+        ));
         // Nothing to withdraw: unchanged.
         assert_eq!(reactivate(&back, now), Ok(back.clone()));
     }
@@ -768,29 +952,54 @@ mod tests {
         let sub = cancel(&active(), datetime!(2026-02-10 09:00 UTC)).unwrap();
         let end = datetime!(2026-02-28 09:00 UTC);
         // Ended but not yet processed by the scheduler.
-        assert_eq!(reactivate(&sub, end), Err(BillingError::PeriodEnded { ended_at: end }));
+        assert_eq!(
+            reactivate(&sub, end),
+            Err(BillingError::PeriodEnded { ended_at: end })
+        );
         // Processed.
-        let Transition::Cancel { subscription } = step(&sub, None, end) else { panic!() };
-        assert_eq!(reactivate(&subscription, end), Err(BillingError::SubscriptionEnded { status: Cancelled }));
-        let expired = SubscriptionRecord { status: Expired, ..active() };
-        assert_eq!(reactivate(&expired, end), Err(BillingError::SubscriptionEnded { status: Expired }));
+        let Transition::Cancel { subscription } = step(&sub, None, end) else {
+            panic!()
+        };
+        assert_eq!(
+            reactivate(&subscription, end),
+            Err(BillingError::SubscriptionEnded { status: Cancelled })
+        );
+        let expired = SubscriptionRecord {
+            status: Expired,
+            ..active()
+        };
+        assert_eq!(
+            reactivate(&expired, end),
+            Err(BillingError::SubscriptionEnded { status: Expired })
+        );
     }
 
     #[test]
     fn a_trial_without_a_plan_expires_at_its_end() {
-        let sub = SubscriptionRecord { plan_id: None, ..trial() };
+        let sub = SubscriptionRecord {
+            plan_id: None,
+            ..trial()
+        };
         let end = datetime!(2026-01-31 09:00 UTC);
         let t = advance(&sub, None, None, &policy(), end).unwrap();
-        let Transition::Expire { subscription } = &t else { panic!("{t:?}") };
+        let Transition::Expire { subscription } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(subscription.status, Expired);
     }
 
     #[test]
     fn a_missing_plan_is_refused_not_guessed() {
         let end = datetime!(2026-02-28 09:00 UTC);
-        assert_eq!(advance(&active(), None, None, &policy(), end), Err(BillingError::MissingPlan { plan_id: PLAN }));
+        assert_eq!(
+            advance(&active(), None, None, &policy(), end),
+            Err(BillingError::MissingPlan { plan_id: PLAN })
+        );
         // Not needed when nothing is billed.
-        assert_eq!(advance(&active(), None, None, &policy(), end - Duration::days(1)), Ok(Transition::None));
+        assert_eq!(
+            advance(&active(), None, None, &policy(), end - Duration::days(1)),
+            Ok(Transition::None)
+        );
     }
 
     #[test]
@@ -809,20 +1018,32 @@ mod tests {
         let sub = active();
         for status in [InvoiceStatus::Paid, InvoiceStatus::Void] {
             let settled = invoice(datetime!(2026-02-07 09:00 UTC), status);
-            assert_eq!(next_action(&sub, Some(&settled), &policy()), next_action(&sub, None, &policy()));
-            assert_eq!(step(&sub, Some(&settled), datetime!(2026-02-10 09:00 UTC)), Transition::None);
+            assert_eq!(
+                next_action(&sub, Some(&settled), &policy()),
+                next_action(&sub, None, &policy())
+            );
+            assert_eq!(
+                step(&sub, Some(&settled), datetime!(2026-02-10 09:00 UTC)),
+                Transition::None
+            );
         }
     }
 
     #[test]
     fn a_period_end_waits_for_the_open_invoice() {
         // Grace longer than a month: the previous invoice is still open at the period end.
-        let long = BillingPolicy { grace_days: 40, expire_after_days: 14 };
+        let long = BillingPolicy {
+            grace_days: 40,
+            expire_after_days: 14,
+        };
         let sub = active();
         let open = invoice(datetime!(2026-03-12 09:00 UTC), InvoiceStatus::Pending);
         let end = datetime!(2026-02-28 09:00 UTC);
         assert_eq!(next_action(&sub, Some(&open), &long), Some(open.due_date));
-        assert_eq!(advance(&sub, Some(&open), Some(&plan()), &long, end), Ok(Transition::None));
+        assert_eq!(
+            advance(&sub, Some(&open), Some(&plan()), &long, end),
+            Ok(Transition::None)
+        );
         // Once paid, the missed rollover happens.
         let paid = on_invoice_paid(&sub, &open, datetime!(2026-03-02 09:00 UTC)).unwrap();
         assert_eq!(next_action(&paid, None, &long), Some(end));
@@ -833,29 +1054,75 @@ mod tests {
     /// instant `advance` starts doing something.
     #[test]
     fn every_transition_is_idempotent_and_matches_next_action() {
-        let past_due = SubscriptionRecord { status: PastDue, ..active() };
+        let past_due = SubscriptionRecord {
+            status: PastDue,
+            ..active()
+        };
         let cases: Vec<(&str, SubscriptionRecord, Option<OpenInvoice>)> = vec![
             ("trial end", trial(), None),
             (
                 "trial end, unpaid upgrade",
                 trial(),
-                Some(invoice(datetime!(2026-02-05 09:00 UTC), InvoiceStatus::Pending)),
+                Some(invoice(
+                    datetime!(2026-02-05 09:00 UTC),
+                    InvoiceStatus::Pending,
+                )),
             ),
-            ("built-in trial end", SubscriptionRecord { plan_id: None, ..trial() }, None),
+            (
+                "built-in trial end",
+                SubscriptionRecord {
+                    plan_id: None,
+                    ..trial()
+                },
+                None,
+            ),
             ("rollover", active(), None),
-            ("grace over", active(), Some(invoice(datetime!(2026-02-07 09:00 UTC), InvoiceStatus::Pending))),
-            ("lapse", past_due.clone(), Some(invoice(datetime!(2026-02-07 09:00 UTC), InvoiceStatus::Failed))),
+            (
+                "grace over",
+                active(),
+                Some(invoice(
+                    datetime!(2026-02-07 09:00 UTC),
+                    InvoiceStatus::Pending,
+                )),
+            ),
+            (
+                "lapse",
+                past_due.clone(),
+                Some(invoice(
+                    datetime!(2026-02-07 09:00 UTC),
+                    InvoiceStatus::Failed,
+                )),
+            ),
             ("past due, invoice voided", past_due, None),
-            ("cancel", SubscriptionRecord { cancel_at_period_end: true, ..active() }, None),
+            (
+                "cancel",
+                SubscriptionRecord {
+                    cancel_at_period_end: true,
+                    ..active()
+                },
+                None,
+            ),
         ];
         for (name, sub, open) in cases {
-            let Some(at) = next_action(&sub, open.as_ref(), &policy()) else { panic!("{name}: never due") };
-            assert_eq!(step(&sub, open.as_ref(), at - Duration::nanoseconds(1)), Transition::None, "{name}");
+            let Some(at) = next_action(&sub, open.as_ref(), &policy()) else {
+                panic!("{name}: never due")
+            };
+            assert_eq!(
+                step(&sub, open.as_ref(), at - Duration::nanoseconds(1)),
+                Transition::None,
+                "{name}"
+            );
             let t = step(&sub, open.as_ref(), at);
-            let Some(written) = t.subscription() else { panic!("{name}: nothing at {at}") };
+            let Some(written) = t.subscription() else {
+                panic!("{name}: nothing at {at}")
+            };
             assert_bumped(&sub, written, at);
             let open_now = open_after(&t, open);
-            assert_eq!(step(written, open_now.as_ref(), at), Transition::None, "{name}: second run");
+            assert_eq!(
+                step(written, open_now.as_ref(), at),
+                Transition::None,
+                "{name}: second run"
+            );
             if let Some(next) = next_action(written, open_now.as_ref(), &policy()) {
                 assert!(next > at, "{name}: next look {next} not after {at}");
             }
@@ -866,16 +1133,24 @@ mod tests {
     fn a_rerun_that_misses_the_new_invoice_still_does_nothing() {
         let now = datetime!(2026-02-28 09:00 UTC);
         let t = step(&active(), None, now);
-        let Some(written) = t.subscription() else { panic!("{t:?}") };
+        let Some(written) = t.subscription() else {
+            panic!("{t:?}")
+        };
         assert_eq!(step(written, None, now), Transition::None);
     }
 
     /// Runs the scheduler's loop: advance and apply until nothing is due.
-    fn run(sub: &mut SubscriptionRecord, open: &mut Option<OpenInvoice>, now: OffsetDateTime) -> Vec<Transition> {
+    fn run(
+        sub: &mut SubscriptionRecord,
+        open: &mut Option<OpenInvoice>,
+        now: OffsetDateTime,
+    ) -> Vec<Transition> {
         let mut steps = Vec::new();
         for _ in 0..MAX_STEPS_PER_RUN {
             let t = step(sub, open.as_ref(), now);
-            let Some(written) = t.subscription() else { return steps };
+            let Some(written) = t.subscription() else {
+                return steps;
+            };
             *sub = written.clone();
             *open = open_after(&t, *open);
             steps.push(t);
@@ -886,12 +1161,25 @@ mod tests {
     #[test]
     fn a_long_outage_with_an_unpaid_invoice_goes_past_due_then_expires_in_one_run() {
         let mut sub = active();
-        let mut open = Some(invoice(datetime!(2026-02-07 09:00 UTC), InvoiceStatus::Pending));
+        let mut open = Some(invoice(
+            datetime!(2026-02-07 09:00 UTC),
+            InvoiceStatus::Pending,
+        ));
         let steps = run(&mut sub, &mut open, datetime!(2026-06-15 00:00 UTC));
-        assert!(matches!(steps.as_slice(), [Transition::MarkPastDue { .. }, Transition::Expire { .. }]), "{steps:?}");
+        assert!(
+            matches!(
+                steps.as_slice(),
+                [Transition::MarkPastDue { .. }, Transition::Expire { .. }]
+            ),
+            "{steps:?}"
+        );
         assert_eq!(sub.status, Expired);
         assert_eq!(sub.version, active().version + 2);
-        assert_eq!(sub.current_period_end, active().current_period_end, "no period billed while unpaid");
+        assert_eq!(
+            sub.current_period_end,
+            active().current_period_end,
+            "no period billed while unpaid"
+        );
     }
 
     #[test]
@@ -905,21 +1193,40 @@ mod tests {
             let Some(inv) = open.take() else { break };
             // One invoice per run: the next waits for this one to be paid.
             assert_eq!(steps.len(), 1, "{steps:?}");
-            assert_eq!(inv.due_date, now + Duration::days(7), "grace counts from the actual issue");
+            assert_eq!(
+                inv.due_date,
+                now + Duration::days(7),
+                "grace counts from the actual issue"
+            );
             periods.push((inv.period_start, inv.period_end));
             sub = on_invoice_paid(&sub, &inv, now).unwrap();
         }
         assert_eq!(
             periods,
             [
-                (datetime!(2026-02-28 09:00 UTC), datetime!(2026-03-31 09:00 UTC)),
-                (datetime!(2026-03-31 09:00 UTC), datetime!(2026-04-30 09:00 UTC)),
-                (datetime!(2026-04-30 09:00 UTC), datetime!(2026-05-31 09:00 UTC)),
-                (datetime!(2026-05-31 09:00 UTC), datetime!(2026-06-30 09:00 UTC)),
+                (
+                    datetime!(2026-02-28 09:00 UTC),
+                    datetime!(2026-03-31 09:00 UTC)
+                ),
+                (
+                    datetime!(2026-03-31 09:00 UTC),
+                    datetime!(2026-04-30 09:00 UTC)
+                ),
+                (
+                    datetime!(2026-04-30 09:00 UTC),
+                    datetime!(2026-05-31 09:00 UTC)
+                ),
+                (
+                    datetime!(2026-05-31 09:00 UTC),
+                    datetime!(2026-06-30 09:00 UTC)
+                ),
             ]
         );
         assert_eq!(sub.status, Active);
-        assert_eq!(next_action(&sub, None, &policy()), Some(datetime!(2026-06-30 09:00 UTC)));
+        assert_eq!(
+            next_action(&sub, None, &policy()),
+            Some(datetime!(2026-06-30 09:00 UTC))
+        );
     }
 
     #[test]
@@ -931,7 +1238,10 @@ mod tests {
             ..active()
         };
         let t = step(&sub, None, datetime!(2026-03-15 09:00 UTC));
-        assert_eq!(t.invoice().map(|i| i.period_end), Some(datetime!(2026-04-15 09:00 UTC)));
+        assert_eq!(
+            t.invoice().map(|i| i.period_end),
+            Some(datetime!(2026-04-15 09:00 UTC))
+        );
     }
 
     #[test]

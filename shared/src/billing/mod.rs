@@ -21,10 +21,12 @@ pub mod lifecycle;
 pub mod period;
 pub mod provider;
 
-pub use invoice::{invoice_number, parse_invoice_number, InvoiceDraft, InvoiceNumber, InvoiceStatus};
+pub use invoice::{
+    invoice_number, parse_invoice_number, InvoiceDraft, InvoiceNumber, InvoiceStatus,
+};
 pub use lifecycle::{
-    advance, billing_anchor, cancel, next_action, on_invoice_paid, reactivate, BillingPolicy, Clock, FixedClock,
-    OpenInvoice, PlanPrice, SystemClock, Transition, MAX_STEPS_PER_RUN,
+    advance, billing_anchor, cancel, next_action, on_invoice_paid, reactivate, BillingPolicy,
+    Clock, FixedClock, OpenInvoice, PlanPrice, SystemClock, Transition, MAX_STEPS_PER_RUN,
 };
 pub use period::{add_cycle, boundary, next_period, nth_period};
 pub use provider::{ChargeOutcome, ChargeRequest, ManualProvider, PaymentProvider};
@@ -40,7 +42,10 @@ pub enum BillingError {
     #[error("{0:?} is not an invoice number: expected INV-<year>-<at least 6 digits>, e.g. INV-2026-000042")]
     InvalidInvoiceNumber(String),
     #[error("an invoice cannot go from {from} to {to}")]
-    InvoiceTransition { from: InvoiceStatus, to: InvoiceStatus },
+    InvoiceTransition {
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+    },
     #[error("the subscription is {} and can no longer change", status_name(*.status))]
     SubscriptionEnded { status: SubscriptionStatus },
     #[error("the billing period ended at {ended_at}: the cancellation has already taken effect")]
@@ -48,7 +53,10 @@ pub enum BillingError {
     #[error("plan {plan_id}'s prices are needed to bill this subscription but were not given")]
     MissingPlan { plan_id: Uuid },
     #[error("payment provider {provider} failed: {message}")]
-    Provider { provider: &'static str, message: String },
+    Provider {
+        provider: &'static str,
+        message: String,
+    },
 }
 
 /// The serialized name, so messages match what the API shows.
@@ -68,9 +76,17 @@ mod tests {
 
     #[test]
     fn messages_use_api_names() {
-        let e = BillingError::SubscriptionEnded { status: SubscriptionStatus::Cancelled };
-        assert_eq!(e.to_string(), "the subscription is cancelled and can no longer change");
-        let e = BillingError::InvoiceTransition { from: InvoiceStatus::Void, to: InvoiceStatus::Paid };
+        let e = BillingError::SubscriptionEnded {
+            status: SubscriptionStatus::Cancelled,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the subscription is cancelled and can no longer change"
+        );
+        let e = BillingError::InvoiceTransition {
+            from: InvoiceStatus::Void,
+            to: InvoiceStatus::Paid,
+        };
         assert_eq!(e.to_string(), "an invoice cannot go from void to paid");
         for status in [
             SubscriptionStatus::Trial,

@@ -35,9 +35,16 @@ pub fn boundary(anchor: OffsetDateTime, cycle: BillingCycle, k: u32) -> OffsetDa
 /// The `n`-th period (0-based) of the grid anchored at `anchor`, as
 /// `(start, end)`: both ends are computed from the anchor, so a 31st anchor
 /// gives Jan 31 → Feb 28 and then Feb 28 → Mar 31.
-pub fn nth_period(anchor: OffsetDateTime, cycle: BillingCycle, n: u32) -> (OffsetDateTime, OffsetDateTime) {
+pub fn nth_period(
+    anchor: OffsetDateTime,
+    cycle: BillingCycle,
+    n: u32,
+) -> (OffsetDateTime, OffsetDateTime) {
     let n = i64::from(n);
-    (boundary_at(anchor, cycle, n), boundary_at(anchor, cycle, n + 1))
+    (
+        boundary_at(anchor, cycle, n),
+        boundary_at(anchor, cycle, n + 1),
+    )
 }
 
 /// The period that follows the one ending at `current_end`, as
@@ -101,38 +108,86 @@ mod tests {
 
     #[test]
     fn monthly_clamps_to_the_last_day_of_the_month() {
-        assert_eq!(add_cycle(datetime!(2026-01-31 10:00 UTC), Monthly), datetime!(2026-02-28 10:00 UTC));
-        assert_eq!(add_cycle(datetime!(2026-03-31 10:00 UTC), Monthly), datetime!(2026-04-30 10:00 UTC));
-        assert_eq!(add_cycle(datetime!(2026-05-31 10:00 UTC), Monthly), datetime!(2026-06-30 10:00 UTC));
-        assert_eq!(add_cycle(datetime!(2026-01-15 10:00 UTC), Monthly), datetime!(2026-02-15 10:00 UTC));
-        assert_eq!(add_cycle(datetime!(2026-01-30 10:00 UTC), Monthly), datetime!(2026-02-28 10:00 UTC));
+        assert_eq!(
+            add_cycle(datetime!(2026-01-31 10:00 UTC), Monthly),
+            datetime!(2026-02-28 10:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2026-03-31 10:00 UTC), Monthly),
+            datetime!(2026-04-30 10:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2026-05-31 10:00 UTC), Monthly),
+            datetime!(2026-06-30 10:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2026-01-15 10:00 UTC), Monthly),
+            datetime!(2026-02-15 10:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2026-01-30 10:00 UTC), Monthly),
+            datetime!(2026-02-28 10:00 UTC)
+        );
     }
 
     #[test]
     fn monthly_respects_leap_years() {
-        assert_eq!(add_cycle(datetime!(2028-01-31 00:00 UTC), Monthly), datetime!(2028-02-29 00:00 UTC));
-        assert_eq!(add_cycle(datetime!(2028-01-29 00:00 UTC), Monthly), datetime!(2028-02-29 00:00 UTC));
-        assert_eq!(add_cycle(datetime!(2028-02-29 00:00 UTC), Monthly), datetime!(2028-03-29 00:00 UTC));
+        assert_eq!(
+            add_cycle(datetime!(2028-01-31 00:00 UTC), Monthly),
+            datetime!(2028-02-29 00:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2028-01-29 00:00 UTC), Monthly),
+            datetime!(2028-02-29 00:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2028-02-29 00:00 UTC), Monthly),
+            datetime!(2028-03-29 00:00 UTC)
+        );
         // Century rule: 2100 is not a leap year, 2000 was.
-        assert_eq!(add_cycle(datetime!(2100-01-31 00:00 UTC), Monthly), datetime!(2100-02-28 00:00 UTC));
-        assert_eq!(add_cycle(datetime!(2000-01-31 00:00 UTC), Monthly), datetime!(2000-02-29 00:00 UTC));
+        assert_eq!(
+            add_cycle(datetime!(2100-01-31 00:00 UTC), Monthly),
+            datetime!(2100-02-28 00:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2000-01-31 00:00 UTC), Monthly),
+            datetime!(2000-02-29 00:00 UTC)
+        );
     }
 
     #[test]
     fn december_rolls_into_next_year() {
-        assert_eq!(add_cycle(datetime!(2026-12-31 23:59 UTC), Monthly), datetime!(2027-01-31 23:59 UTC));
-        assert_eq!(add_cycle(datetime!(2026-12-01 08:00 UTC), Monthly), datetime!(2027-01-01 08:00 UTC));
+        assert_eq!(
+            add_cycle(datetime!(2026-12-31 23:59 UTC), Monthly),
+            datetime!(2027-01-31 23:59 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2026-12-01 08:00 UTC), Monthly),
+            datetime!(2027-01-01 08:00 UTC)
+        );
         assert_eq!(
             nth_period(datetime!(2026-11-30 00:00 UTC), Monthly, 1),
-            (datetime!(2026-12-30 00:00 UTC), datetime!(2027-01-30 00:00 UTC))
+            (
+                datetime!(2026-12-30 00:00 UTC),
+                datetime!(2027-01-30 00:00 UTC)
+            )
         );
     }
 
     #[test]
     fn yearly_adds_a_calendar_year_and_clamps_feb_29() {
-        assert_eq!(add_cycle(datetime!(2026-03-15 12:00 UTC), Yearly), datetime!(2027-03-15 12:00 UTC));
-        assert_eq!(add_cycle(datetime!(2028-02-29 12:00 UTC), Yearly), datetime!(2029-02-28 12:00 UTC));
-        assert_eq!(add_cycle(datetime!(2027-02-28 12:00 UTC), Yearly), datetime!(2028-02-28 12:00 UTC));
+        assert_eq!(
+            add_cycle(datetime!(2026-03-15 12:00 UTC), Yearly),
+            datetime!(2027-03-15 12:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2028-02-29 12:00 UTC), Yearly),
+            datetime!(2029-02-28 12:00 UTC)
+        );
+        assert_eq!(
+            add_cycle(datetime!(2027-02-28 12:00 UTC), Yearly),
+            datetime!(2028-02-28 12:00 UTC)
+        );
     }
 
     #[test]
@@ -158,10 +213,19 @@ mod tests {
                 datetime!(2026-05-31 09:00 UTC)
             ]
         );
-        assert_eq!(nth_period(anchor, Monthly, 1), (datetime!(2026-02-28 09:00 UTC), datetime!(2026-03-31 09:00 UTC)));
+        assert_eq!(
+            nth_period(anchor, Monthly, 1),
+            (
+                datetime!(2026-02-28 09:00 UTC),
+                datetime!(2026-03-31 09:00 UTC)
+            )
+        );
         assert_eq!(nth_period(anchor, Monthly, 0).0, anchor);
         // Stepping instead would drift: documents why the grid exists.
-        assert_eq!(add_cycle(add_cycle(anchor, Monthly), Monthly), datetime!(2026-03-28 09:00 UTC));
+        assert_eq!(
+            add_cycle(add_cycle(anchor, Monthly), Monthly),
+            datetime!(2026-03-28 09:00 UTC)
+        );
     }
 
     #[test]
@@ -170,19 +234,40 @@ mod tests {
         assert_eq!(boundary(anchor, Yearly, 1), datetime!(2029-02-28 00:00 UTC));
         assert_eq!(boundary(anchor, Yearly, 3), datetime!(2031-02-28 00:00 UTC));
         assert_eq!(boundary(anchor, Yearly, 4), datetime!(2032-02-29 00:00 UTC));
-        assert_eq!(nth_period(anchor, Yearly, 3), (datetime!(2031-02-28 00:00 UTC), datetime!(2032-02-29 00:00 UTC)));
+        assert_eq!(
+            nth_period(anchor, Yearly, 3),
+            (
+                datetime!(2031-02-28 00:00 UTC),
+                datetime!(2032-02-29 00:00 UTC)
+            )
+        );
     }
 
     #[test]
     fn next_period_follows_the_grid() {
         let anchor = datetime!(2026-01-31 09:00 UTC);
         let (start, end) = next_period(anchor, Monthly, datetime!(2026-02-28 09:00 UTC));
-        assert_eq!((start, end), (datetime!(2026-02-28 09:00 UTC), datetime!(2026-03-31 09:00 UTC)));
-        assert_eq!(next_period(anchor, Monthly, anchor).1, datetime!(2026-02-28 09:00 UTC));
-        assert_eq!(next_period(anchor, Monthly, datetime!(2026-12-31 09:00 UTC)).1, datetime!(2027-01-31 09:00 UTC));
+        assert_eq!(
+            (start, end),
+            (
+                datetime!(2026-02-28 09:00 UTC),
+                datetime!(2026-03-31 09:00 UTC)
+            )
+        );
+        assert_eq!(
+            next_period(anchor, Monthly, anchor).1,
+            datetime!(2026-02-28 09:00 UTC)
+        );
+        assert_eq!(
+            next_period(anchor, Monthly, datetime!(2026-12-31 09:00 UTC)).1,
+            datetime!(2027-01-31 09:00 UTC)
+        );
 
         let leap = datetime!(2028-02-29 00:00 UTC);
-        assert_eq!(next_period(leap, Yearly, datetime!(2031-02-28 00:00 UTC)).1, datetime!(2032-02-29 00:00 UTC));
+        assert_eq!(
+            next_period(leap, Yearly, datetime!(2031-02-28 00:00 UTC)).1,
+            datetime!(2032-02-29 00:00 UTC)
+        );
     }
 
     #[test]
@@ -190,24 +275,42 @@ mod tests {
         let anchor = datetime!(2026-01-31 23:00 -02:00);
         // The same instant as Feb 28 23:00 -02:00, written in UTC.
         let end_in_utc = datetime!(2026-03-01 01:00 UTC);
-        assert_eq!(next_period(anchor, Monthly, end_in_utc).1, datetime!(2026-03-31 23:00 -02:00));
+        assert_eq!(
+            next_period(anchor, Monthly, end_in_utc).1,
+            datetime!(2026-03-31 23:00 -02:00)
+        );
     }
 
     #[test]
     fn next_period_re_anchors_off_the_grid() {
         let anchor = datetime!(2026-01-31 09:00 UTC);
         // Not a boundary: a different day, a different time, or before the anchor.
-        assert_eq!(next_period(anchor, Monthly, datetime!(2026-02-15 09:00 UTC)).1, datetime!(2026-03-15 09:00 UTC));
-        assert_eq!(next_period(anchor, Monthly, datetime!(2026-02-28 10:00 UTC)).1, datetime!(2026-03-28 10:00 UTC));
-        assert_eq!(next_period(anchor, Monthly, datetime!(2025-12-31 09:00 UTC)).1, datetime!(2026-01-31 09:00 UTC));
+        assert_eq!(
+            next_period(anchor, Monthly, datetime!(2026-02-15 09:00 UTC)).1,
+            datetime!(2026-03-15 09:00 UTC)
+        );
+        assert_eq!(
+            next_period(anchor, Monthly, datetime!(2026-02-28 10:00 UTC)).1,
+            datetime!(2026-03-28 10:00 UTC)
+        );
+        assert_eq!(
+            next_period(anchor, Monthly, datetime!(2025-12-31 09:00 UTC)).1,
+            datetime!(2026-01-31 09:00 UTC)
+        );
         // A monthly grid does not serve a yearly cycle unless the date lines up.
-        assert_eq!(next_period(anchor, Yearly, datetime!(2026-02-28 09:00 UTC)).1, datetime!(2027-02-28 09:00 UTC));
+        assert_eq!(
+            next_period(anchor, Yearly, datetime!(2026-02-28 09:00 UTC)).1,
+            datetime!(2027-02-28 09:00 UTC)
+        );
     }
 
     #[test]
     fn saturates_instead_of_panicking_at_the_end_of_time() {
         let late = datetime!(9999-12-31 00:00 UTC);
         assert_eq!(add_cycle(late, Monthly).date(), Date::MAX);
-        assert_eq!(boundary(datetime!(2026-01-01 00:00 UTC), Yearly, u32::MAX).date(), Date::MAX);
+        assert_eq!(
+            boundary(datetime!(2026-01-01 00:00 UTC), Yearly, u32::MAX).date(),
+            Date::MAX
+        );
     }
 }

@@ -68,7 +68,10 @@ pub trait PaymentProvider {
     /// Asks for the money. An `Err` is a failure to talk to the provider
     /// (retry later), not a declined charge, which is
     /// [`ChargeOutcome::Failed`].
-    fn charge(&self, request: &ChargeRequest) -> impl Future<Output = Result<ChargeOutcome, BillingError>> + Send;
+    fn charge(
+        &self,
+        request: &ChargeRequest,
+    ) -> impl Future<Output = Result<ChargeOutcome, BillingError>> + Send;
 }
 
 /// Invoices are paid outside the system and marked paid through the API.
@@ -80,7 +83,10 @@ impl PaymentProvider for ManualProvider {
         "manual"
     }
 
-    fn charge(&self, _request: &ChargeRequest) -> impl Future<Output = Result<ChargeOutcome, BillingError>> + Send {
+    fn charge(
+        &self,
+        _request: &ChargeRequest,
+    ) -> impl Future<Output = Result<ChargeOutcome, BillingError>> + Send {
         std::future::ready(Ok(ChargeOutcome::AwaitingManualConfirmation))
     }
 }
@@ -88,7 +94,9 @@ impl PaymentProvider for ManualProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::billing::lifecycle::{advance, on_invoice_paid, BillingPolicy, PlanPrice, Transition};
+    use crate::billing::lifecycle::{
+        advance, on_invoice_paid, BillingPolicy, PlanPrice, Transition,
+    };
     use crate::records::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
     use time::macros::datetime;
 
@@ -103,7 +111,10 @@ mod tests {
     }
 
     /// Generic, as callers use it.
-    async fn collect<P: PaymentProvider>(provider: &P, request: &ChargeRequest) -> Result<ChargeOutcome, BillingError> {
+    async fn collect<P: PaymentProvider>(
+        provider: &P,
+        request: &ChargeRequest,
+    ) -> Result<ChargeOutcome, BillingError> {
         provider.charge(request).await
     }
 
@@ -113,18 +124,46 @@ mod tests {
         assert_eq!(provider.name(), "manual");
         let outcome = collect(&provider, &request()).await;
         assert_eq!(outcome, Ok(ChargeOutcome::AwaitingManualConfirmation));
-        assert_eq!(outcome.ok().and_then(|o| o.invoice_status()), None, "the invoice stays pending");
+        assert_eq!(
+            outcome.ok().and_then(|o| o.invoice_status()),
+            None,
+            "the invoice stays pending"
+        );
     }
 
     #[test]
     fn outcomes_map_to_invoice_statuses() {
         let reference = || "pi_123".to_owned();
-        assert_eq!(ChargeOutcome::Paid { reference: reference() }.invoice_status(), Some(InvoiceStatus::Paid));
-        assert_eq!(ChargeOutcome::Failed { reason: "declined".into() }.invoice_status(), Some(InvoiceStatus::Failed));
-        assert_eq!(ChargeOutcome::Processing { reference: reference() }.invoice_status(), None);
+        assert_eq!(
+            ChargeOutcome::Paid {
+                reference: reference()
+            }
+            .invoice_status(),
+            Some(InvoiceStatus::Paid)
+        );
+        assert_eq!(
+            ChargeOutcome::Failed {
+                reason: "declined".into()
+            }
+            .invoice_status(),
+            Some(InvoiceStatus::Failed)
+        );
+        assert_eq!(
+            ChargeOutcome::Processing {
+                reference: reference()
+            }
+            .invoice_status(),
+            None
+        );
         // Every settled status is one a pending invoice may take.
-        for outcome in [ChargeOutcome::Paid { reference: reference() }, ChargeOutcome::Failed { reason: String::new() }]
-        {
+        for outcome in [
+            ChargeOutcome::Paid {
+                reference: reference(),
+            },
+            ChargeOutcome::Failed {
+                reason: String::new(),
+            },
+        ] {
             let status = outcome.invoice_status().unwrap();
             assert!(InvoiceStatus::Pending.can_become(status), "{status}");
         }
@@ -155,8 +194,21 @@ mod tests {
             price_yearly: Decimal::new(29990, 2),
             currency: "EUR".into(),
         };
-        let t = advance(&sub, None, Some(&plan), &BillingPolicy::default(), trial_end).unwrap();
-        let Transition::IssueInvoice { invoice, subscription } = t else { panic!("{t:?}") };
+        let t = advance(
+            &sub,
+            None,
+            Some(&plan),
+            &BillingPolicy::default(),
+            trial_end,
+        )
+        .unwrap();
+        let Transition::IssueInvoice {
+            invoice,
+            subscription,
+        } = t
+        else {
+            panic!("{t:?}")
+        };
         assert_eq!(subscription.status, SubscriptionStatus::PastDue);
 
         let open = invoice.open(Uuid::from_u128(4));
@@ -165,7 +217,10 @@ mod tests {
 
         // The administrator marks it paid through the API.
         let paid_at = datetime!(2026-02-02 10:00 UTC);
-        assert_eq!(open.status.transition(InvoiceStatus::Paid), Ok(InvoiceStatus::Paid));
+        assert_eq!(
+            open.status.transition(InvoiceStatus::Paid),
+            Ok(InvoiceStatus::Paid)
+        );
         let active = on_invoice_paid(&subscription, &open, paid_at).unwrap();
         assert_eq!(active.status, SubscriptionStatus::Active);
         assert_eq!(active.version, subscription.version + 1);

@@ -63,7 +63,11 @@ pub enum ApiError {
     Unauthorized { detail: String, code: &'static str },
     /// 403: authenticated, but not allowed.
     #[error("{detail}")]
-    Forbidden { detail: String, code: &'static str, permission: Option<String> },
+    Forbidden {
+        detail: String,
+        code: &'static str,
+        permission: Option<String>,
+    },
     /// 404: absent, or belonging to another tenant (never told apart).
     #[error("not found")]
     NotFound,
@@ -96,19 +100,32 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(detail: impl Into<String>, code: &'static str) -> Self {
-        Self::BadRequest { detail: detail.into(), code }
+        Self::BadRequest {
+            detail: detail.into(),
+            code,
+        }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::Unauthorized { detail: detail.into(), code: "not_authenticated" }
+        Self::Unauthorized {
+            detail: detail.into(),
+            code: "not_authenticated",
+        }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::Forbidden { detail: detail.into(), code: "permission_denied", permission: None }
+        Self::Forbidden {
+            detail: detail.into(),
+            code: "permission_denied",
+            permission: None,
+        }
     }
 
     pub fn conflict(detail: impl Into<String>, code: &'static str) -> Self {
-        Self::Conflict { detail: detail.into(), code }
+        Self::Conflict {
+            detail: detail.into(),
+            code,
+        }
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
@@ -138,13 +155,22 @@ impl ApiError {
         }
         match self {
             Self::Validation(errors) => {
-                let map: Map<String, Value> =
-                    errors.0.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                let map: Map<String, Value> = errors
+                    .0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect();
                 Value::Object(map)
             }
-            Self::BadRequest { detail: d, code } | Self::Unauthorized { detail: d, code } => detail(d, code),
+            Self::BadRequest { detail: d, code } | Self::Unauthorized { detail: d, code } => {
+                detail(d, code)
+            }
             Self::Conflict { detail: d, code } => detail(d, code),
-            Self::Forbidden { detail: d, code, permission } => {
+            Self::Forbidden {
+                detail: d,
+                code,
+                permission,
+            } => {
                 let mut body = detail(d, code);
                 if let Some(p) = permission {
                     body["permission"] = json!(p);
@@ -154,15 +180,18 @@ impl ApiError {
             Self::NotFound => detail("Not found.", "not_found"),
             Self::NoRoute => detail("No endpoint matches this path.", "not_found"),
             Self::MethodNotAllowed => detail("Method not allowed.", "method_not_allowed"),
-            Self::PayloadTooLarge { limit } => {
-                detail(&format!("Request body exceeds {limit} bytes."), "payload_too_large")
-            }
+            Self::PayloadTooLarge { limit } => detail(
+                &format!("Request body exceeds {limit} bytes."),
+                "payload_too_large",
+            ),
             Self::UnsupportedMediaType => detail(
                 "Unsupported media type; send application/json.",
                 "unsupported_media_type",
             ),
             Self::TooManyRequests { retry_after_secs } => detail(
-                &format!("Request was throttled. Expected available in {retry_after_secs} seconds."),
+                &format!(
+                    "Request was throttled. Expected available in {retry_after_secs} seconds."
+                ),
                 "throttled",
             ),
             Self::ServiceUnavailable(_) => detail(
@@ -218,7 +247,11 @@ impl From<StoreError> for ApiError {
 
 impl From<PermissionDenied> for ApiError {
     fn from(e: PermissionDenied) -> Self {
-        Self::Forbidden { detail: e.detail, code: "permission_denied", permission: Some(e.permission) }
+        Self::Forbidden {
+            detail: e.detail,
+            code: "permission_denied",
+            permission: Some(e.permission),
+        }
     }
 }
 
@@ -230,7 +263,10 @@ mod tests {
     async fn render(e: ApiError) -> (StatusCode, Value, Option<String>) {
         let r = e.into_response();
         let status = r.status();
-        let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = r.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap(), retry)
     }
@@ -253,7 +289,13 @@ mod tests {
     #[tokio::test]
     async fn general_errors_use_detail_and_code() {
         let (s, b, _) = render(ApiError::NotFound).await;
-        assert_eq!((s, b), (StatusCode::NOT_FOUND, json!({"detail": "Not found.", "code": "not_found"})));
+        assert_eq!(
+            (s, b),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"detail": "Not found.", "code": "not_found"})
+            )
+        );
         let (s, b, _) = render(ApiError::unauthorized("Token is invalid")).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(b["code"], "not_authenticated");
@@ -264,7 +306,8 @@ mod tests {
         let (s, b, _) = render(ApiError::internal("connection string postgres://secret")).await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!b.to_string().contains("secret"));
-        let (s, b, _) = render(StoreError::Unavailable("dispatch failure at 10.0.0.1".into()).into()).await;
+        let (s, b, _) =
+            render(StoreError::Unavailable("dispatch failure at 10.0.0.1".into()).into()).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(b["code"], "service_unavailable");
         assert!(!b.to_string().contains("10.0.0.1"));
@@ -272,7 +315,10 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_sets_retry_after() {
-        let (s, b, retry) = render(ApiError::TooManyRequests { retry_after_secs: 42 }).await;
+        let (s, b, retry) = render(ApiError::TooManyRequests {
+            retry_after_secs: 42,
+        })
+        .await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(b["code"], "throttled");
         assert_eq!(retry.as_deref(), Some("42"));
@@ -280,16 +326,31 @@ mod tests {
 
     #[tokio::test]
     async fn permission_denials_name_the_permission() {
-        let denied = PermissionDenied { permission: "crm.leads.edit".into(), detail: "No.".into() };
+        let denied = PermissionDenied {
+            permission: "crm.leads.edit".into(),
+            detail: "No.".into(),
+        };
         let (s, b, _) = render(denied.into()).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        assert_eq!(b, json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit"}));
+        assert_eq!(
+            b,
+            json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit"})
+        );
     }
 
     #[tokio::test]
     async fn store_errors_map_to_statuses() {
-        assert_eq!(ApiError::from(StoreError::InvalidCursor).status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ApiError::from(StoreError::ConditionFailed).status(), StatusCode::CONFLICT);
-        assert_eq!(ApiError::from(StoreError::Backend("x".into())).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ApiError::from(StoreError::InvalidCursor).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ApiError::from(StoreError::ConditionFailed).status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Backend("x".into())).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

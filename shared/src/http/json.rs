@@ -19,10 +19,19 @@ pub struct BodyLimit(pub usize);
 pub struct ApiJson<T>(pub T);
 
 fn is_json(req: &Request) -> bool {
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -37,7 +46,10 @@ where
         if !is_json(&req) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::PayloadTooLarge { limit })?;
@@ -57,7 +69,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = strip_position(&inner.to_string());
         // serde reports a missing field at the parent's path; name the field.
         if let Some(field) = missing_field(&message) {
-            let full = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+            let full = if path == "." {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            };
             return ValidationErrors::field(full, "This field is required.").into();
         }
         // For unknown fields the path already ends with the field.
@@ -65,7 +81,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let full = if path == "." { field.to_owned() } else { path };
             return ValidationErrors::field(full, "Unknown field.").into();
         }
-        let field = if path == "." { "non_field_errors".to_owned() } else { path };
+        let field = if path == "." {
+            "non_field_errors".to_owned()
+        } else {
+            path
+        };
         ValidationErrors::field(field, message).into()
     })
 }
@@ -123,7 +143,10 @@ mod tests {
         let e = parse::<Signup>(br#"{"age": 3}"#).unwrap_err();
         assert_eq!(body(e), json!({"email": ["This field is required."]}));
         let e = parse::<Signup>(br#"{"email": "a", "age": 3, "address": {}}"#).unwrap_err();
-        assert_eq!(body(e), json!({"address.city": ["This field is required."]}));
+        assert_eq!(
+            body(e),
+            json!({"address.city": ["This field is required."]})
+        );
     }
 
     #[test]
@@ -148,7 +171,11 @@ mod tests {
         assert_eq!(body(e)["code"], "parse_error");
     }
 
-    async fn extract(ct: Option<&str>, payload: &'static str, limit: usize) -> Result<Signup, ApiError> {
+    async fn extract(
+        ct: Option<&str>,
+        payload: &'static str,
+        limit: usize,
+    ) -> Result<Signup, ApiError> {
         let mut req = Request::builder().method("POST").uri("/");
         if let Some(ct) = ct {
             req = req.header("content-type", ct);
@@ -161,9 +188,17 @@ mod tests {
     #[tokio::test]
     async fn checks_content_type_and_size() {
         let ok = r#"{"email": "a@b.c", "age": 30}"#;
-        assert!(extract(Some("application/json; charset=utf-8"), ok, 1024).await.is_ok());
-        assert!(matches!(extract(Some("text/plain"), ok, 1024).await, Err(ApiError::UnsupportedMediaType)));
-        assert!(matches!(extract(None, ok, 1024).await, Err(ApiError::UnsupportedMediaType)));
+        assert!(extract(Some("application/json; charset=utf-8"), ok, 1024)
+            .await
+            .is_ok());
+        assert!(matches!(
+            extract(Some("text/plain"), ok, 1024).await,
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            extract(None, ok, 1024).await,
+            Err(ApiError::UnsupportedMediaType)
+        ));
         assert!(matches!(
             extract(Some("application/json"), ok, 10).await,
             Err(ApiError::PayloadTooLarge { limit: 10 })

@@ -47,7 +47,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit: DEFAULT_BODY_LIMIT, cors_origins: vec!["*".to_owned()] }
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            cors_origins: vec!["*".to_owned()],
+        }
     }
 }
 
@@ -57,29 +60,53 @@ pub fn app(router: Router, config: &HttpConfig) -> Router {
     let inner = router
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
-        .layer(middleware::from_fn_with_state(config.body_limit, request_context))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn_with_state(
+            config.body_limit,
+            request_context,
+        ))
         .layer(cors(config));
     // Normalising before routing needs a service outside the router.
-    Router::new().fallback_service(tower::ServiceBuilder::new().map_request(normalize_path).service(inner))
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(normalize_path)
+            .service(inner),
+    )
 }
 
 fn cors(config: &HttpConfig) -> CorsLayer {
     let origins = if config.cors_origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
     };
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static(TENANT_HEADER),
             HeaderName::from_static(REQUEST_ID_HEADER),
         ])
-        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            header::RETRY_AFTER,
+        ])
         .max_age(Duration::from_secs(600))
 }
 
@@ -127,7 +154,11 @@ fn request_id_of(req: &Request) -> String {
 /// Gives every request an id and a span (so every log line carries the
 /// request id, and the tenant id once authentication records it), and logs
 /// one line per request.
-async fn request_context(State(body_limit): State<usize>, mut req: Request, next: Next) -> Response {
+async fn request_context(
+    State(body_limit): State<usize>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let request_id = request_id_of(&req);
     let span = tracing::info_span!(
         "request",
@@ -166,17 +197,34 @@ mod tests {
         let r = Router::new()
             .route("/api/things/", get(|| async { "list" }))
             .route("/api/things/{id}/", get(|| async { "one" }))
-            .route("/api/boom/", get(|| async { if true { panic!("boom") } else { "" } }));
+            .route(
+                "/api/boom/",
+                get(|| async {
+                    if true {
+                        panic!("boom")
+                    } else {
+                        ""
+                    }
+                }),
+            );
         app(r, &HttpConfig::default())
     }
 
     async fn call(method: &str, uri: &str) -> (u16, String, Response) {
-        let req = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
         let res = router().oneshot(req).await.unwrap();
         let status = res.status().as_u16();
         let (parts, body) = res.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned(), Response::from_parts(parts, Body::empty()))
+        (
+            status,
+            String::from_utf8_lossy(&bytes).into_owned(),
+            Response::from_parts(parts, Body::empty()),
+        )
     }
 
     #[tokio::test]
@@ -207,7 +255,11 @@ mod tests {
     async fn every_response_carries_a_request_id() {
         let (_, _, res) = call("GET", "/api/things/").await;
         assert!(res.headers().get(REQUEST_ID_HEADER).is_some());
-        let req = Request::builder().uri("/api/things/").header(REQUEST_ID_HEADER, "abc-123").body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri("/api/things/")
+            .header(REQUEST_ID_HEADER, "abc-123")
+            .body(Body::empty())
+            .unwrap();
         let res = router().oneshot(req).await.unwrap();
         assert_eq!(res.headers()[REQUEST_ID_HEADER], "abc-123");
     }
@@ -219,13 +271,19 @@ mod tests {
             .uri("/api/things/")
             .header("origin", "https://app.example.com")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .body(Body::empty())
             .unwrap();
         let res = router().oneshot(req).await.unwrap();
         assert!(res.status().is_success());
         assert_eq!(res.headers()["access-control-allow-origin"], "*");
-        assert!(res.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(res.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST"));
     }
 }
 

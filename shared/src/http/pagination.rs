@@ -42,7 +42,9 @@ impl PageQuery {
         let mut params = Vec::new();
         let pairs: Vec<(String, String)> = match query {
             Some(q) => axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-                &format!("/?{q}").parse().map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
+                &format!("/?{q}")
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
             )
             .map(|q| q.0)
             .map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
@@ -67,7 +69,12 @@ impl PageQuery {
                 _ => params.push((k, v)),
             }
         }
-        Ok(Self { cursor, page_size, base: format!("{scheme_host}{path}"), params })
+        Ok(Self {
+            cursor,
+            page_size,
+            base: format!("{scheme_host}{path}"),
+            params,
+        })
     }
 
     fn link(&self, cursor: &str) -> String {
@@ -103,17 +110,30 @@ fn urlencode(s: &str) -> String {
 }
 
 fn form_urlencode(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `scheme://host` of the request as the client addressed it (API
 /// Gateway sets `x-forwarded-proto`; locally it is plain HTTP).
 fn scheme_host(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
     let proto = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or(if host.starts_with("127.0.0.1") || host.starts_with("localhost") { "http" } else { "https" });
+        .unwrap_or(
+            if host.starts_with("127.0.0.1") || host.starts_with("localhost") {
+                "http"
+            } else {
+                "https"
+            },
+        );
     format!("{proto}://{host}")
 }
 
@@ -121,7 +141,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        PageQuery::parse(&scheme_host(&parts.headers), parts.uri.path(), parts.uri.query())
+        PageQuery::parse(
+            &scheme_host(&parts.headers),
+            parts.uri.path(),
+            parts.uri.query(),
+        )
     }
 }
 
@@ -133,7 +157,12 @@ mod tests {
     fn defaults_and_limits() {
         let q = PageQuery::parse("http://h", "/api/roles/", None).unwrap();
         assert_eq!((q.cursor, q.page_size), (None, DEFAULT_PAGE_SIZE));
-        assert_eq!(PageQuery::parse("http://h", "/p/", Some("page_size=100")).unwrap().page_size, 100);
+        assert_eq!(
+            PageQuery::parse("http://h", "/p/", Some("page_size=100"))
+                .unwrap()
+                .page_size,
+            100
+        );
         for bad in ["page_size=0", "page_size=101", "page_size=abc"] {
             let e = PageQuery::parse("http://h", "/p/", Some(bad)).unwrap_err();
             assert!(e.body()["page_size"].is_array(), "{bad}");
@@ -142,9 +171,17 @@ mod tests {
 
     #[test]
     fn links_keep_filters_and_replace_the_cursor() {
-        let q = PageQuery::parse("https://api.example.com", "/api/users/", Some("is_active=true&cursor=old&page_size=5"))
-            .unwrap();
-        let page = Page { items: vec![1, 2], next: Some("ab.c+/=".into()), previous: None };
+        let q = PageQuery::parse(
+            "https://api.example.com",
+            "/api/users/",
+            Some("is_active=true&cursor=old&page_size=5"),
+        )
+        .unwrap();
+        let page = Page {
+            items: vec![1, 2],
+            next: Some("ab.c+/=".into()),
+            previous: None,
+        };
         let body = q.respond(page, |n| n * 10);
         assert_eq!(body.results, vec![10, 20]);
         assert_eq!(

@@ -53,9 +53,11 @@ fn without_pagination(query: &str) -> String {
 }
 
 fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
-        ApiError::bad_request("Malformed query string.", "parse_error")
-    })?)
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
+    )
     .map(|q| q.0)
     .map_err(|e| {
         let msg = e.body_text();
@@ -76,9 +78,15 @@ mod tests {
 
     #[test]
     fn pagination_parameters_are_not_filters() {
-        assert_eq!(without_pagination("cursor=abc%3D&status=paid&page_size=5"), "status=paid");
+        assert_eq!(
+            without_pagination("cursor=abc%3D&status=paid&page_size=5"),
+            "status=paid"
+        );
         assert_eq!(without_pagination("page_size=5"), "");
-        assert_eq!(without_pagination("search=cursor%3D1&cursors=2"), "search=cursor%3D1&cursors=2");
+        assert_eq!(
+            without_pagination("search=cursor%3D1&cursors=2"),
+            "search=cursor%3D1&cursors=2"
+        );
         assert_eq!(without_pagination(""), "");
     }
 }

@@ -55,8 +55,12 @@ mod tests {
 
     #[test]
     fn blank_text_is_null_and_json_is_text() {
-        let rec = Rec { note: String::new(), doc: json!({"empty": "", "n": 1.5, "deep": {"x": [1, ""]}}) };
-        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(&rec).unwrap();
+        let rec = Rec {
+            note: String::new(),
+            doc: json!({"empty": "", "n": 1.5, "deep": {"x": [1, ""]}}),
+        };
+        let item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&rec).unwrap();
         assert_eq!(item["note"], AttributeValue::Null(true));
         assert!(matches!(&item["doc"], AttributeValue::S(s) if s.contains(r#""empty":"""#)));
         let back: Rec = serde_dynamo::from_item(item).unwrap();
@@ -65,7 +69,8 @@ mod tests {
 
     #[test]
     fn missing_blank_text_reads_as_empty() {
-        let item = std::collections::HashMap::from([("doc".to_owned(), AttributeValue::S("{}".into()))]);
+        let item =
+            std::collections::HashMap::from([("doc".to_owned(), AttributeValue::S("{}".into()))]);
         let rec: Rec = serde_dynamo::from_item(item).unwrap();
         assert_eq!(rec.note, "");
     }

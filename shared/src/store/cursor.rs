@@ -54,7 +54,9 @@ struct Payload {
 
 impl CursorSigner {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self { secret: secret.into() }
+        Self {
+            secret: secret.into(),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -67,18 +69,30 @@ impl CursorSigner {
 
     /// Encodes a position for the query named by `binding`.
     pub fn encode(&self, binding: &str, key: &PageKey, direction: Direction) -> String {
-        let payload = Payload { b: binding.to_owned(), k: key.clone(), d: direction };
+        let payload = Payload {
+            b: binding.to_owned(),
+            k: key.clone(),
+            d: direction,
+        };
         // Serialising a struct of strings cannot fail.
         let json = serde_json::to_vec(&payload).unwrap_or_default();
         let mut mac = self.mac();
         mac.update(&json);
         let sig = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(sig))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&json),
+            URL_SAFE_NO_PAD.encode(sig)
+        )
     }
 
     /// Decodes a cursor, refusing it unless its signature is valid and it
     /// was minted for exactly `binding`.
-    pub fn decode(&self, binding: &str, cursor: &str) -> Result<(PageKey, Direction), InvalidCursor> {
+    pub fn decode(
+        &self,
+        binding: &str,
+        cursor: &str,
+    ) -> Result<(PageKey, Direction), InvalidCursor> {
         let (body, sig) = cursor.split_once('.').ok_or(InvalidCursor)?;
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| InvalidCursor)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| InvalidCursor)?;
@@ -111,7 +125,10 @@ mod tests {
         let c = s.encode("TENANT#a|users", &key(), Direction::Next);
         assert_eq!(s.decode("TENANT#a|users", &c), Ok((key(), Direction::Next)));
         let c = s.encode("TENANT#a|users", &key(), Direction::Previous);
-        assert_eq!(s.decode("TENANT#a|users", &c), Ok((key(), Direction::Previous)));
+        assert_eq!(
+            s.decode("TENANT#a|users", &c),
+            Ok((key(), Direction::Previous))
+        );
     }
 
     #[test]
@@ -131,7 +148,10 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
         forged.k.insert("SK".into(), "USER#2".into());
         let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        assert_eq!(s.decode("b", &format!("{forged_body}.{sig}")), Err(InvalidCursor));
+        assert_eq!(
+            s.decode("b", &format!("{forged_body}.{sig}")),
+            Err(InvalidCursor)
+        );
         assert_eq!(s.decode("b", "garbage"), Err(InvalidCursor));
         assert_eq!(s.decode("b", "a.b"), Err(InvalidCursor));
         assert_eq!(s.decode("b", ""), Err(InvalidCursor));
@@ -140,6 +160,9 @@ mod tests {
     #[test]
     fn refuses_a_cursor_signed_with_another_secret() {
         let c = CursorSigner::new(b"one".to_vec()).encode("b", &key(), Direction::Next);
-        assert_eq!(CursorSigner::new(b"two".to_vec()).decode("b", &c), Err(InvalidCursor));
+        assert_eq!(
+            CursorSigner::new(b"two".to_vec()).decode("b", &c),
+            Err(InvalidCursor)
+        );
     }
 }

@@ -59,18 +59,33 @@ pub enum DedicatedTableError {
 /// `<main>-tenant-<suffix>`, the suffix being lowercase letters, digits and
 /// hyphens, starting with a letter or digit.
 pub fn check_dedicated_table_name(main: &str, name: &str) -> Result<(), String> {
-    let convention = || format!("Must be named '{main}{DEDICATED_INFIX}<suffix>' (suffix: lowercase letters, digits, hyphens).");
+    let convention = || {
+        format!("Must be named '{main}{DEDICATED_INFIX}<suffix>' (suffix: lowercase letters, digits, hyphens).")
+    };
     if name.len() < 3 || name.len() > 255 {
         return Err("A table name has 3 to 255 characters.".into());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
         return Err("A table name may contain only letters, digits, '_', '-' and '.'.".into());
     }
-    let Some(suffix) = name.strip_prefix(main).and_then(|rest| rest.strip_prefix(DEDICATED_INFIX)) else {
+    let Some(suffix) = name
+        .strip_prefix(main)
+        .and_then(|rest| rest.strip_prefix(DEDICATED_INFIX))
+    else {
         return Err(convention());
     };
-    let first_ok = suffix.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !first_ok || !suffix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    let first_ok = suffix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !first_ok
+        || !suffix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err(convention());
     }
     Ok(())
@@ -84,17 +99,30 @@ impl Store {
         check_dedicated_table_name(&self.table, name).map_err(DedicatedTableError::InvalidName)?;
         let described = match self.client.describe_table().table_name(name).send().await {
             Ok(out) => out.table,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 return Err(DedicatedTableError::Missing(name.to_owned()))
             }
             Err(e) => return Err(classify(e).into()),
         };
-        let Some(table) = described else { return Err(DedicatedTableError::Missing(name.to_owned())) };
+        let Some(table) = described else {
+            return Err(DedicatedTableError::Missing(name.to_owned()));
+        };
         if table.table_status() != Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
             return Err(DedicatedTableError::NotActive(name.to_owned()));
         }
-        let main = self.client.describe_table().table_name(self.table.as_ref()).send().await.map_err(classify)?;
-        let main = main.table.ok_or_else(|| StoreError::Backend("no description of the main table".into()))?;
+        let main = self
+            .client
+            .describe_table()
+            .table_name(self.table.as_ref())
+            .send()
+            .await
+            .map_err(classify)?;
+        let main = main
+            .table
+            .ok_or_else(|| StoreError::Backend("no description of the main table".into()))?;
         if TableDefinition::shape_of(&table) != TableDefinition::shape_of(&main) {
             return Err(DedicatedTableError::WrongShape(name.to_owned()));
         }
@@ -105,7 +133,8 @@ impl Store {
     /// `GetItem` on the main table). For the super-admin path.
     pub(crate) async fn route(&self, tenant_id: Uuid) -> Result<TenantScope, StoreError> {
         let key = keys::tenant_route(tenant_id);
-        let route: Option<TenantRouteRecord> = self.get_item(&self.table, key.pk(), key.sk()).await?;
+        let route: Option<TenantRouteRecord> =
+            self.get_item(&self.table, key.pk(), key.sk()).await?;
         Ok(scope_of(tenant_id, route))
     }
 
@@ -129,12 +158,22 @@ impl Store {
             None => (main, fetched),
             Some(route) => {
                 let scope = scope_of(tenant_id, Some(route));
-                let keys = sks.iter().map(|sk| (pk.clone(), sk.as_str().to_owned())).collect();
+                let keys = sks
+                    .iter()
+                    .map(|sk| (pk.clone(), sk.as_str().to_owned()))
+                    .collect();
                 let fetched: Fetched = self.batch_get(self.table_of(&scope), keys).await?;
                 (scope, fetched)
             }
         };
-        Ok((scope, TenantFetched { pk, fetched, _scope: std::marker::PhantomData }))
+        Ok((
+            scope,
+            TenantFetched {
+                pk,
+                fetched,
+                _scope: std::marker::PhantomData,
+            },
+        ))
     }
 }
 
@@ -153,13 +192,13 @@ mod tests {
         assert!(check_dedicated_table_name(main, "saas-platform-dev-tenant-acme").is_ok());
         assert!(check_dedicated_table_name(main, "saas-platform-dev-tenant-acme-2").is_ok());
         for bad in [
-            "saas-platform-dev",                 // the main table itself
-            "saas-platform-dev-tenant-",         // no suffix
-            "saas-platform-dev-tenant-Acme",     // uppercase suffix
-            "saas-platform-dev-tenant--x",       // suffix starts with a hyphen
-            "saas-platform-prod-tenant-acme",    // another stage's tables
+            "saas-platform-dev",              // the main table itself
+            "saas-platform-dev-tenant-",      // no suffix
+            "saas-platform-dev-tenant-Acme",  // uppercase suffix
+            "saas-platform-dev-tenant--x",    // suffix starts with a hyphen
+            "saas-platform-prod-tenant-acme", // another stage's tables
             "other-tenant-acme",
-            "saas-platform-dev-tenant-a/b",      // not a DynamoDB name
+            "saas-platform-dev-tenant-a/b", // not a DynamoDB name
             "ab",
         ] {
             assert!(check_dedicated_table_name(main, bad).is_err(), "{bad}");
@@ -171,9 +210,16 @@ mod tests {
     #[test]
     fn a_routing_item_names_the_table_and_its_absence_the_main_one() {
         let id = Uuid::from_u128(1);
-        let route = TenantRouteRecord { tenant_id: id, table: "main-tenant-x".into(), created_at: time::OffsetDateTime::UNIX_EPOCH };
+        let route = TenantRouteRecord {
+            tenant_id: id,
+            table: "main-tenant-x".into(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
         assert_eq!(scope_of(id, None).table(), None);
         let scope = scope_of(id, Some(route));
-        assert_eq!((scope.tenant_id(), scope.table()), (id, Some("main-tenant-x")));
+        assert_eq!(
+            (scope.tenant_id(), scope.table()),
+            (id, Some("main-tenant-x"))
+        );
     }
 }

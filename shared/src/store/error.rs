@@ -48,17 +48,26 @@ where
 {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
+            StoreError::Unavailable(format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&err)
+            ))
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             if RETRYABLE_CODES.contains(&code) {
                 StoreError::Unavailable(code.to_owned())
             } else {
-                StoreError::Backend(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)))
+                StoreError::Backend(format!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                ))
             }
         }
-        _ => StoreError::Backend(format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err))),
+        _ => StoreError::Backend(format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        )),
     }
 }
 

@@ -8,8 +8,8 @@
 //! [`PlatformStore`], always in the main table, with keys built in the same
 //! module. Items are (de)serialised with `serde_dynamo`.
 
-pub mod cursor;
 pub mod codec;
+pub mod cursor;
 mod dedicated;
 mod error;
 mod scope;
@@ -187,7 +187,13 @@ impl Index {
 
 impl PageRequest {
     pub fn new(limit: u16, cursor: Option<String>, query_id: impl Into<String>) -> Self {
-        Self { limit, cursor, query_id: query_id.into(), descending: false, filters: Vec::new() }
+        Self {
+            limit,
+            cursor,
+            query_id: query_id.into(),
+            descending: false,
+            filters: Vec::new(),
+        }
     }
 
     pub fn descending(mut self) -> Self {
@@ -215,8 +221,13 @@ impl PageRequest {
     }
 
     /// Keeps only items where one of `fields` starts with `prefix`.
-    pub fn where_any_starts_with(mut self, fields: &'static [&'static str], prefix: impl Into<String>) -> Self {
-        self.filters.push(Filter::AnyStartsWith(fields, prefix.into()));
+    pub fn where_any_starts_with(
+        mut self,
+        fields: &'static [&'static str],
+        prefix: impl Into<String>,
+    ) -> Self {
+        self.filters
+            .push(Filter::AnyStartsWith(fields, prefix.into()));
         self
     }
 }
@@ -230,7 +241,11 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<Arc<str>>, cursors: CursorSigner) -> Self {
-        Self { client, table: table.into(), cursors }
+        Self {
+            client,
+            table: table.into(),
+            cursors,
+        }
     }
 
     pub fn table_name(&self) -> &str {
@@ -239,7 +254,11 @@ impl Store {
 
     /// The store of one tenant's partition.
     pub fn tenant<'a>(&'a self, scope: &'a TenantScope) -> TenantStore<'a> {
-        TenantStore { store: self, pk: keys::tenant_pk(scope), table: self.table_of(scope) }
+        TenantStore {
+            store: self,
+            pk: keys::tenant_pk(scope),
+            table: self.table_of(scope),
+        }
     }
 
     /// The table holding a tenant's items: its dedicated table, else the
@@ -269,7 +288,12 @@ impl Store {
             .map_err(error::classify)
     }
 
-    async fn get_item<T: DeserializeOwned>(&self, table: &str, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+    async fn get_item<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -281,14 +305,25 @@ impl Store {
             .await
             .map_err(error::classify)?;
         match out.item {
-            Some(item) if !is_expired(&item, now_epoch()) => Ok(Some(serde_dynamo::from_item(item)?)),
+            Some(item) if !is_expired(&item, now_epoch()) => {
+                Ok(Some(serde_dynamo::from_item(item)?))
+            }
             _ => Ok(None),
         }
     }
 
-    async fn put_item(&self, table: &str, item: Item, condition: Condition) -> Result<(), StoreError> {
+    async fn put_item(
+        &self,
+        table: &str,
+        item: Item,
+        condition: Condition,
+    ) -> Result<(), StoreError> {
         let (expr, values) = condition_expression(condition);
-        let mut req = self.client.put_item().table_name(table).set_item(Some(item));
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item));
         if let Some(expr) = expr {
             req = req.condition_expression(expr);
         }
@@ -315,7 +350,9 @@ impl Store {
             .send()
             .await
             .map_err(error::classify)?;
-        Ok(out.attributes.is_some_and(|old| !is_expired(&old, now_epoch())))
+        Ok(out
+            .attributes
+            .is_some_and(|old| !is_expired(&old, now_epoch())))
     }
 
     /// Queries a partition (or an index partition) by sort-key prefix.
@@ -370,18 +407,27 @@ impl Store {
                 Filter::Eq(field, value) | Filter::Contains(field, value) => {
                     req = req
                         .expression_attribute_names(format!("#f{i}"), *field)
-                        .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+                        .expression_attribute_values(
+                            format!(":f{i}"),
+                            AttributeValue::S(value.clone()),
+                        );
                 }
                 Filter::Is(field, value) => {
                     req = req
                         .expression_attribute_names(format!("#f{i}"), *field)
-                        .expression_attribute_values(format!(":f{i}"), AttributeValue::Bool(*value));
+                        .expression_attribute_values(
+                            format!(":f{i}"),
+                            AttributeValue::Bool(*value),
+                        );
                 }
                 Filter::AnyStartsWith(fields, value) => {
                     for (j, field) in fields.iter().enumerate() {
                         req = req.expression_attribute_names(format!("#f{i}_{j}"), *field);
                     }
-                    req = req.expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+                    req = req.expression_attribute_values(
+                        format!(":f{i}"),
+                        AttributeValue::S(value.clone()),
+                    );
                 }
             }
         }
@@ -407,7 +453,10 @@ impl Store {
         let had_cursor = start.is_some();
         if let Some(start) = start {
             req = req.set_exclusive_start_key(Some(
-                start.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect(),
+                start
+                    .into_iter()
+                    .map(|(k, v)| (k, AttributeValue::S(v)))
+                    .collect(),
             ));
         }
         let req = req.key_condition_expression(key_expr);
@@ -454,8 +503,15 @@ impl Store {
             (true, Some(k)) => Some(self.cursors.encode(&binding, k, Direction::Previous)),
             _ => None,
         };
-        let items = raw.into_iter().map(serde_dynamo::from_item).collect::<Result<Vec<T>, _>>()?;
-        Ok(Page { items, next, previous })
+        let items = raw
+            .into_iter()
+            .map(serde_dynamo::from_item)
+            .collect::<Result<Vec<T>, _>>()?;
+        Ok(Page {
+            items,
+            next,
+            previous,
+        })
     }
 }
 
@@ -467,7 +523,9 @@ fn filter_expression(filters: &[Filter]) -> String {
             Filter::Eq(..) | Filter::Is(..) => expr.push_str(&format!(" AND #f{i} = :f{i}")),
             Filter::Contains(..) => expr.push_str(&format!(" AND contains(#f{i}, :f{i})")),
             Filter::AnyStartsWith(fields, _) => {
-                let any: Vec<String> = (0..fields.len()).map(|j| format!("begins_with(#f{i}_{j}, :f{i})")).collect();
+                let any: Vec<String> = (0..fields.len())
+                    .map(|j| format!("begins_with(#f{i}_{j}, :f{i})"))
+                    .collect();
                 expr.push_str(&format!(" AND ({})", any.join(" OR ")));
             }
         }
@@ -489,7 +547,11 @@ fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
 impl Store {
     /// Reads up to 100 items in one `BatchGetItem`, retrying keys DynamoDB
     /// left unprocessed. Expired items are dropped.
-    async fn batch_get(&self, table: &str, keys: Vec<(String, String)>) -> Result<Fetched, StoreError> {
+    async fn batch_get(
+        &self,
+        table: &str,
+        keys: Vec<(String, String)>,
+    ) -> Result<Fetched, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = HashMap::new();
         if keys.is_empty() {
@@ -503,7 +565,12 @@ impl Store {
         }
         let mut pending: Vec<Item> = unique
             .into_iter()
-            .map(|(pk, sk)| Item::from([(keys::PK.to_owned(), AttributeValue::S(pk)), (keys::SK.to_owned(), AttributeValue::S(sk))]))
+            .map(|(pk, sk)| {
+                Item::from([
+                    (keys::PK.to_owned(), AttributeValue::S(pk)),
+                    (keys::SK.to_owned(), AttributeValue::S(sk)),
+                ])
+            })
             .collect();
         let now = now_epoch();
         for attempt in 0..5u32 {
@@ -519,11 +586,18 @@ impl Store {
                 .send()
                 .await
                 .map_err(error::classify)?;
-            for item in out.responses.unwrap_or_default().remove(table).unwrap_or_default() {
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(table)
+                .unwrap_or_default()
+            {
                 if is_expired(&item, now) {
                     continue;
                 }
-                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(keys::PK), item.get(keys::SK)) {
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                    (item.get(keys::PK), item.get(keys::SK))
+                {
                     found.insert((pk.clone(), sk.clone()), item);
                 }
             }
@@ -538,7 +612,9 @@ impl Store {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
         }
-        Err(StoreError::Unavailable("batch read left keys unprocessed".into()))
+        Err(StoreError::Unavailable(
+            "batch read left keys unprocessed".into(),
+        ))
     }
 }
 
@@ -583,32 +659,70 @@ impl TenantStore<'_> {
         self.store.get_item(self.table, &self.pk, sk.as_str()).await
     }
 
-    pub async fn put<T: Entity>(&self, sk: &SortKey, record: &T, condition: Condition) -> Result<(), StoreError> {
+    pub async fn put<T: Entity>(
+        &self,
+        sk: &SortKey,
+        record: &T,
+        condition: Condition,
+    ) -> Result<(), StoreError> {
         let item = to_item(&self.pk, sk.as_str(), record)?;
         self.store.put_item(self.table, item, condition).await
     }
 
     /// Deletes an item; tells whether a live one was there.
     pub async fn delete(&self, sk: &SortKey) -> Result<bool, StoreError> {
-        self.store.delete_item(self.table, &self.pk, sk.as_str()).await
+        self.store
+            .delete_item(self.table, &self.pk, sk.as_str())
+            .await
     }
 
     /// Reads several items of this partition in one call (at most 100).
     pub async fn get_many(&self, sks: &[SortKey]) -> Result<TenantFetched<'_>, StoreError> {
-        let keys = sks.iter().map(|sk| (self.pk.clone(), sk.as_str().to_owned())).collect();
+        let keys = sks
+            .iter()
+            .map(|sk| (self.pk.clone(), sk.as_str().to_owned()))
+            .collect();
         let fetched = self.store.batch_get(self.table, keys).await?;
-        Ok(TenantFetched { pk: self.pk.clone(), fetched, _scope: std::marker::PhantomData })
+        Ok(TenantFetched {
+            pk: self.pk.clone(),
+            fetched,
+            _scope: std::marker::PhantomData,
+        })
     }
 
     /// Items of one kind, in sort-key order, one page at a time.
-    pub async fn query<T: Entity>(&self, prefix: &SortKeyPrefix, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(self.table, Index::Table, &self.pk, Some(SkCondition::Prefix(prefix.as_str())), page).await
+    pub async fn query<T: Entity>(
+        &self,
+        prefix: &SortKeyPrefix,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        self.store
+            .query_page(
+                self.table,
+                Index::Table,
+                &self.pk,
+                Some(SkCondition::Prefix(prefix.as_str())),
+                page,
+            )
+            .await
     }
 
     /// Items of this partition in their second order (GSI2), selected by a
     /// prefix of that order's key.
-    pub async fn query_alt<T: Entity>(&self, prefix: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(self.table, Index::Gsi2, &self.pk, Some(SkCondition::Prefix(prefix)), page).await
+    pub async fn query_alt<T: Entity>(
+        &self,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        self.store
+            .query_page(
+                self.table,
+                Index::Gsi2,
+                &self.pk,
+                Some(SkCondition::Prefix(prefix)),
+                page,
+            )
+            .await
     }
 }
 
@@ -619,28 +733,49 @@ pub struct PlatformStore<'a> {
 
 impl PlatformStore<'_> {
     pub async fn get<T: Entity>(&self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
-        self.store.get_item(&self.store.table, key.pk(), key.sk()).await
+        self.store
+            .get_item(&self.store.table, key.pk(), key.sk())
+            .await
     }
 
-    pub async fn put<T: Entity>(&self, key: &PlatformKey, record: &T, condition: Condition) -> Result<(), StoreError> {
+    pub async fn put<T: Entity>(
+        &self,
+        key: &PlatformKey,
+        record: &T,
+        condition: Condition,
+    ) -> Result<(), StoreError> {
         let item = to_item(key.pk(), key.sk(), record)?;
-        self.store.put_item(&self.store.table, item, condition).await
+        self.store
+            .put_item(&self.store.table, item, condition)
+            .await
     }
 
     pub async fn delete(&self, key: &PlatformKey) -> Result<bool, StoreError> {
-        self.store.delete_item(&self.store.table, key.pk(), key.sk()).await
+        self.store
+            .delete_item(&self.store.table, key.pk(), key.sk())
+            .await
     }
 
     /// Reads several platform items in one call (at most 100).
     pub async fn get_many(&self, keys: &[&PlatformKey]) -> Result<PlatformFetched, StoreError> {
-        let keys = keys.iter().map(|k| (k.pk().to_owned(), k.sk().to_owned())).collect();
-        Ok(PlatformFetched(self.store.batch_get(&self.store.table, keys).await?))
+        let keys = keys
+            .iter()
+            .map(|k| (k.pk().to_owned(), k.sk().to_owned()))
+            .collect();
+        Ok(PlatformFetched(
+            self.store.batch_get(&self.store.table, keys).await?,
+        ))
     }
 
     /// Counts an event in a fixed window: adds one to the counter at `key`
     /// if its window is still open, or starts a new window of
     /// `window_secs`. Returns the count and when the window closes.
-    pub async fn count_in_window(&self, key: &PlatformKey, entity: &str, window_secs: i64) -> Result<(u32, i64), StoreError> {
+    pub async fn count_in_window(
+        &self,
+        key: &PlatformKey,
+        entity: &str,
+        window_secs: i64,
+    ) -> Result<(u32, i64), StoreError> {
         let now = now_epoch();
         let ends = now + window_secs;
         let open = self
@@ -668,12 +803,20 @@ impl PlatformStore<'_> {
                 let fresh = Item::from([
                     (keys::PK.to_owned(), AttributeValue::S(key.pk().to_owned())),
                     (keys::SK.to_owned(), AttributeValue::S(key.sk().to_owned())),
-                    (keys::ENTITY.to_owned(), AttributeValue::S(entity.to_owned())),
+                    (
+                        keys::ENTITY.to_owned(),
+                        AttributeValue::S(entity.to_owned()),
+                    ),
                     ("failures".to_owned(), AttributeValue::N("1".into())),
-                    ("window_ends_at".to_owned(), AttributeValue::N(ends.to_string())),
+                    (
+                        "window_ends_at".to_owned(),
+                        AttributeValue::N(ends.to_string()),
+                    ),
                     (keys::TTL.to_owned(), AttributeValue::N(ends.to_string())),
                 ]);
-                self.store.put_item(&self.store.table, fresh.clone(), Condition::Always).await?;
+                self.store
+                    .put_item(&self.store.table, fresh.clone(), Condition::Always)
+                    .await?;
                 fresh
             }
             Err(e) => return Err(error::classify(e)),
@@ -682,14 +825,22 @@ impl PlatformStore<'_> {
             Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
             _ => None,
         };
-        let count = number("failures").and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+        let count = number("failures")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
         Ok((count, number("window_ends_at").unwrap_or(ends)))
     }
 
     /// Items sharing one GSI1 partition, in GSI1 sort-key order. A listing
     /// may mix entity kinds (`T` can be an enum tagged by `entity`).
-    pub async fn query_index<T: DeserializeOwned>(&self, index_pk: &str, page: &PageRequest) -> Result<Page<T>, StoreError> {
-        self.store.query_page(&self.store.table, Index::Gsi1, index_pk, None, page).await
+    pub async fn query_index<T: DeserializeOwned>(
+        &self,
+        index_pk: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        self.store
+            .query_page(&self.store.table, Index::Gsi1, index_pk, None, page)
+            .await
     }
 
     /// Every dedicated table, from the tenants' routing items (GSI3).
@@ -700,7 +851,13 @@ impl PlatformStore<'_> {
             let page = PageRequest::new(1000, cursor, "dedicated-tables");
             let routes: Page<crate::records::TenantRouteRecord> = self
                 .store
-                .query_page(&self.store.table, Index::Gsi3, keys::dedicated_tables_index_pk(), None, &page)
+                .query_page(
+                    &self.store.table,
+                    Index::Gsi3,
+                    keys::dedicated_tables_index_pk(),
+                    None,
+                    &page,
+                )
                 .await?;
             tables.extend(routes.items.into_iter().map(|r| r.table));
             match routes.next {
@@ -727,11 +884,21 @@ impl PlatformStore<'_> {
         let name = table.unwrap_or(&self.store.table);
         let due: Page<crate::records::SubscriptionRecord> = self
             .store
-            .query_page(name, Index::Gsi3, keys::billing_due_index_pk(), Some(SkCondition::AtMost(&bound)), page)
+            .query_page(
+                name,
+                Index::Gsi3,
+                keys::billing_due_index_pk(),
+                Some(SkCondition::AtMost(&bound)),
+                page,
+            )
             .await?;
         let table: Option<Arc<str>> = table.map(Arc::from);
         Ok(Page {
-            items: due.items.into_iter().map(|s| (TenantScope::in_table(s.tenant_id, table.clone()), s)).collect(),
+            items: due
+                .items
+                .into_iter()
+                .map(|s| (TenantScope::in_table(s.tenant_id, table.clone()), s))
+                .collect(),
             next: due.next,
             previous: due.previous,
         })
@@ -752,10 +919,22 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     // The store owns these attributes; a record field of the same name
     // would be silently overwritten.
     let derived = record.derived_attributes();
-    let reserved = [keys::PK, keys::SK, keys::ENTITY, keys::GSI1PK, keys::GSI1SK, keys::GSI2SK, keys::GSI3PK, keys::GSI3SK];
+    let reserved = [
+        keys::PK,
+        keys::SK,
+        keys::ENTITY,
+        keys::GSI1PK,
+        keys::GSI1SK,
+        keys::GSI2SK,
+        keys::GSI3PK,
+        keys::GSI3SK,
+    ];
     for name in reserved.iter().chain(derived.iter().map(|(n, _)| n)) {
         if item.contains_key(*name) {
-            return Err(StoreError::Backend(format!("{} has a field named {name}, which the store owns", T::ENTITY)));
+            return Err(StoreError::Backend(format!(
+                "{} has a field named {name}, which the store owns",
+                T::ENTITY
+            )));
         }
     }
     for (name, value) in derived {
@@ -770,7 +949,10 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     }
     item.insert(keys::PK.to_owned(), AttributeValue::S(pk.to_owned()));
     item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));
-    item.insert(keys::ENTITY.to_owned(), AttributeValue::S(T::ENTITY.to_owned()));
+    item.insert(
+        keys::ENTITY.to_owned(),
+        AttributeValue::S(T::ENTITY.to_owned()),
+    );
     if let Some(index) = record.index_key() {
         item.insert(keys::GSI1PK.to_owned(), AttributeValue::S(index.pk));
         item.insert(keys::GSI1SK.to_owned(), AttributeValue::S(index.sk));
@@ -784,11 +966,17 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
 pub(crate) fn condition_expression(condition: Condition) -> (Option<String>, Item) {
     match condition {
         Condition::Always => (None, Item::new()),
-        Condition::NotExists => (Some(format!("attribute_not_exists({})", keys::PK)), Item::new()),
+        Condition::NotExists => (
+            Some(format!("attribute_not_exists({})", keys::PK)),
+            Item::new(),
+        ),
         Condition::Exists => (Some(format!("attribute_exists({})", keys::PK)), Item::new()),
         Condition::VersionIs(v) => (
             Some("version = :expected_version".to_owned()),
-            Item::from([(":expected_version".to_owned(), AttributeValue::N(v.to_string()))]),
+            Item::from([(
+                ":expected_version".to_owned(),
+                AttributeValue::N(v.to_string()),
+            )]),
         ),
         // Field names come from code, never from requests.
         Condition::FieldIs(field, value) => (
@@ -826,7 +1014,10 @@ mod tests {
     impl Entity for Widget {
         const ENTITY: &'static str = "widget";
         fn index_key(&self) -> Option<IndexKey> {
-            Some(IndexKey { pk: "WIDGETS".into(), sk: self.id.clone() })
+            Some(IndexKey {
+                pk: "WIDGETS".into(),
+                sk: self.id.clone(),
+            })
         }
         fn alt_sort_key(&self) -> Option<String> {
             Some(format!("WIDGET#{}", self.size))
@@ -841,7 +1032,11 @@ mod tests {
 
     #[test]
     fn items_carry_keys_entity_index_and_ttl() {
-        let w = Widget { id: "w1".into(), size: 3, ttl_at: Some(100) };
+        let w = Widget {
+            id: "w1".into(),
+            size: 3,
+            ttl_at: Some(100),
+        };
         let item = to_item("TENANT#t", "WIDGET#w1", &w).unwrap();
         assert_eq!(item["PK"], AttributeValue::S("TENANT#t".into()));
         assert_eq!(item["SK"], AttributeValue::S("WIDGET#w1".into()));
@@ -868,12 +1063,19 @@ mod tests {
              AND (begins_with(#f2_0, :f2) OR begins_with(#f2_1, :f2))"
         );
         // Different filters bind cursors differently.
-        assert_ne!(Filter::Is("a", true).binding(), Filter::Eq("a", "true".into()).binding());
+        assert_ne!(
+            Filter::Is("a", true).binding(),
+            Filter::Eq("a", "true".into()).binding()
+        );
     }
 
     #[test]
     fn expiry_is_checked_on_read() {
-        let w = Widget { id: "w1".into(), size: 3, ttl_at: Some(100) };
+        let w = Widget {
+            id: "w1".into(),
+            size: 3,
+            ttl_at: Some(100),
+        };
         let item = to_item("p", "s", &w).unwrap();
         assert!(is_expired(&item, 100));
         assert!(!is_expired(&item, 99));

@@ -25,7 +25,10 @@ impl TenantScope {
     /// A tenant whose items live in the main table.
     #[cfg(test)]
     pub(crate) fn new(tenant_id: Uuid) -> Self {
-        Self { tenant_id, table: None }
+        Self {
+            tenant_id,
+            table: None,
+        }
     }
 
     /// A tenant whose items live in `table` (`None`: the main table), as
@@ -37,13 +40,19 @@ impl TenantScope {
     /// A scope for a brand-new tenant with a fresh random id. It cannot name
     /// an existing tenant, so handing it out widens nobody's reach.
     pub fn for_new_tenant() -> Self {
-        Self { tenant_id: Uuid::new_v4(), table: None }
+        Self {
+            tenant_id: Uuid::new_v4(),
+            table: None,
+        }
     }
 
     /// A brand-new tenant whose items are born in a dedicated table (a name
     /// already checked by [`crate::store::Store::dedicated_table`]).
     pub fn for_new_tenant_in(table: &super::DedicatedTable) -> Self {
-        Self { tenant_id: Uuid::new_v4(), table: Some(table.name_arc()) }
+        Self {
+            tenant_id: Uuid::new_v4(),
+            table: Some(table.name_arc()),
+        }
     }
 
     pub fn tenant_id(&self) -> Uuid {

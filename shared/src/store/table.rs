@@ -41,7 +41,8 @@ pub enum TemplateError {
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, TemplateError> {
-    v.get(name).ok_or_else(|| TemplateError::Invalid(format!("missing {name}")))
+    v.get(name)
+        .ok_or_else(|| TemplateError::Invalid(format!("missing {name}")))
 }
 
 fn string(v: &Value, name: &str) -> Result<String, TemplateError> {
@@ -93,7 +94,10 @@ impl TableDefinition {
         }
         let (hash_key, range_key) = key_schema(props)?;
         let mut indexes = Vec::new();
-        if let Some(gsis) = props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence) {
+        if let Some(gsis) = props
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+        {
             for g in gsis {
                 let (hash_key, range_key) = key_schema(g)?;
                 indexes.push(IndexDefinition {
@@ -111,15 +115,33 @@ impl TableDefinition {
             }
             _ => None,
         };
-        Ok(Self { attributes, hash_key, range_key, indexes, ttl_attribute })
+        Ok(Self {
+            attributes,
+            hash_key,
+            range_key,
+            indexes,
+            ttl_attribute,
+        })
     }
 
     /// The definition as DynamoDB reports it for an existing table.
     pub async fn describe(client: &Client, table: &str) -> Result<Self, StoreError> {
-        let out = client.describe_table().table_name(table).send().await.map_err(classify)?;
-        let t = out.table.ok_or_else(|| StoreError::Backend("no table description".into()))?;
+        let out = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(classify)?;
+        let t = out
+            .table
+            .ok_or_else(|| StoreError::Backend("no table description".into()))?;
         let shape = Self::shape_of(&t);
-        let ttl = client.describe_time_to_live().table_name(table).send().await.map_err(classify)?;
+        let ttl = client
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(classify)?;
         let ttl_attribute = ttl
             .time_to_live_description()
             .filter(|d| {
@@ -130,22 +152,36 @@ impl TableDefinition {
                 )
             })
             .and_then(|d| d.attribute_name().map(str::to_owned));
-        Ok(Self { ttl_attribute, ..shape })
+        Ok(Self {
+            ttl_attribute,
+            ..shape
+        })
     }
 
     /// Keys, attributes and indexes of a `DescribeTable` answer (TTL is
     /// described by a separate call and left `None`).
     pub fn shape_of(t: &aws_sdk_dynamodb::types::TableDescription) -> Self {
         let keys = |schema: &[KeySchemaElement]| {
-            let hash = schema.iter().find(|k| k.key_type == KeyType::Hash).map(|k| k.attribute_name.clone());
-            let range = schema.iter().find(|k| k.key_type == KeyType::Range).map(|k| k.attribute_name.clone());
+            let hash = schema
+                .iter()
+                .find(|k| k.key_type == KeyType::Hash)
+                .map(|k| k.attribute_name.clone());
+            let range = schema
+                .iter()
+                .find(|k| k.key_type == KeyType::Range)
+                .map(|k| k.attribute_name.clone());
             (hash.unwrap_or_default(), range)
         };
         let (hash_key, range_key) = keys(t.key_schema());
         let attributes = t
             .attribute_definitions()
             .iter()
-            .map(|a| (a.attribute_name.clone(), a.attribute_type.as_str().to_owned()))
+            .map(|a| {
+                (
+                    a.attribute_name.clone(),
+                    a.attribute_type.as_str().to_owned(),
+                )
+            })
             .collect();
         let mut indexes: Vec<IndexDefinition> = t
             .global_secondary_indexes()
@@ -165,30 +201,37 @@ impl TableDefinition {
             })
             .collect();
         indexes.sort_by(|a, b| a.name.cmp(&b.name));
-        Self { attributes, hash_key, range_key, indexes, ttl_attribute: None }
+        Self {
+            attributes,
+            hash_key,
+            range_key,
+            indexes,
+            ttl_attribute: None,
+        }
     }
 
     /// Creates the table (on-demand) and enables TTL. Returns false if it
     /// already existed.
     pub async fn create(&self, client: &Client, table: &str) -> Result<bool, StoreError> {
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
-        let schema = |hash: &str, range: &Option<String>| -> Result<Vec<KeySchemaElement>, StoreError> {
-            let mut s = vec![KeySchemaElement::builder()
-                .attribute_name(hash)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(build_err)?];
-            if let Some(range) = range {
-                s.push(
-                    KeySchemaElement::builder()
-                        .attribute_name(range)
-                        .key_type(KeyType::Range)
-                        .build()
-                        .map_err(build_err)?,
-                );
-            }
-            Ok(s)
-        };
+        let schema =
+            |hash: &str, range: &Option<String>| -> Result<Vec<KeySchemaElement>, StoreError> {
+                let mut s = vec![KeySchemaElement::builder()
+                    .attribute_name(hash)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(build_err)?];
+                if let Some(range) = range {
+                    s.push(
+                        KeySchemaElement::builder()
+                            .attribute_name(range)
+                            .key_type(KeyType::Range)
+                            .build()
+                            .map_err(build_err)?,
+                    );
+                }
+                Ok(s)
+            };
         let mut req = client
             .create_table()
             .table_name(table)
@@ -219,7 +262,10 @@ impl TableDefinition {
         }
         match req.send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
                 return Ok(false)
             }
             Err(e) => return Err(classify(e)),
@@ -246,12 +292,22 @@ impl TableDefinition {
     /// (a table created by an older version of the template), one at a
     /// time as DynamoDB requires, waiting for each to become active.
     /// Returns their names.
-    pub async fn add_missing_indexes(&self, client: &Client, table: &str) -> Result<Vec<String>, StoreError> {
-        use aws_sdk_dynamodb::types::{CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus};
+    pub async fn add_missing_indexes(
+        &self,
+        client: &Client,
+        table: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        use aws_sdk_dynamodb::types::{
+            CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus,
+        };
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
         let existing = Self::describe(client, table).await?;
         let mut added = Vec::new();
-        for index in self.indexes.iter().filter(|i| !existing.indexes.iter().any(|e| e.name == i.name)) {
+        for index in self
+            .indexes
+            .iter()
+            .filter(|i| !existing.indexes.iter().any(|e| e.name == i.name))
+        {
             let mut key_schema = vec![KeySchemaElement::builder()
                 .attribute_name(&index.hash_key)
                 .key_type(KeyType::Hash)
@@ -259,19 +315,29 @@ impl TableDefinition {
                 .map_err(build_err)?];
             if let Some(range) = &index.range_key {
                 key_schema.push(
-                    KeySchemaElement::builder().attribute_name(range).key_type(KeyType::Range).build().map_err(build_err)?,
+                    KeySchemaElement::builder()
+                        .attribute_name(range)
+                        .key_type(KeyType::Range)
+                        .build()
+                        .map_err(build_err)?,
                 );
             }
             let create = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(&index.name)
                 .set_key_schema(Some(key_schema))
-                .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .build(),
+                )
                 .build()
                 .map_err(build_err)?;
             let mut req = client
                 .update_table()
                 .table_name(table)
-                .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                );
             for name in std::iter::once(&index.hash_key).chain(index.range_key.as_ref()) {
                 let ty = self.attributes.get(name).map(String::as_str).unwrap_or("S");
                 req = req.attribute_definitions(
@@ -285,13 +351,21 @@ impl TableDefinition {
             req.send().await.map_err(classify)?;
             // Backfilling takes a while in AWS; DynamoDB Local is instant.
             for _ in 0..600 {
-                let out = client.describe_table().table_name(table).send().await.map_err(classify)?;
+                let out = client
+                    .describe_table()
+                    .table_name(table)
+                    .send()
+                    .await
+                    .map_err(classify)?;
                 let active = out
                     .table()
                     .map(|t| t.global_secondary_indexes())
                     .unwrap_or_default()
                     .iter()
-                    .any(|g| g.index_name() == Some(index.name.as_str()) && g.index_status() == Some(&IndexStatus::Active));
+                    .any(|g| {
+                        g.index_name() == Some(index.name.as_str())
+                            && g.index_status() == Some(&IndexStatus::Active)
+                    });
                 if active {
                     break;
                 }

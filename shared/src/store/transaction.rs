@@ -38,7 +38,11 @@ pub struct Transaction<'s> {
 
 impl<'s> Transaction<'s> {
     pub(super) fn new(store: &'s Store) -> Self {
-        Self { store, ops: Vec::new(), error: None }
+        Self {
+            store,
+            ops: Vec::new(),
+            error: None,
+        }
     }
 
     /// Writes a tenant-owned record (in the scope's table).
@@ -52,7 +56,14 @@ impl<'s> Transaction<'s> {
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let store = self.store;
-        self.push_put(store.table_of(scope), &pk, sk.as_str(), record, condition, label)
+        self.push_put(
+            store.table_of(scope),
+            &pk,
+            sk.as_str(),
+            record,
+            condition,
+            label,
+        )
     }
 
     /// Writes a platform-wide record, such as a uniqueness claim.
@@ -64,23 +75,49 @@ impl<'s> Transaction<'s> {
         label: &'static str,
     ) -> &mut Self {
         let store = self.store;
-        self.push_put(store.table_name(), key.pk(), key.sk(), record, condition, label)
+        self.push_put(
+            store.table_name(),
+            key.pk(),
+            key.sk(),
+            record,
+            condition,
+            label,
+        )
     }
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
     pub fn delete_platform(&mut self, key: &PlatformKey, label: &'static str) -> &mut Self {
         let store = self.store;
-        self.push_delete(store.table_name(), key.pk(), key.sk(), Condition::Always, label)
+        self.push_delete(
+            store.table_name(),
+            key.pk(),
+            key.sk(),
+            Condition::Always,
+            label,
+        )
     }
 
     /// Removes a tenant-owned record (in the scope's table), if `condition` holds.
-    pub fn delete(&mut self, scope: &TenantScope, sk: &SortKey, condition: Condition, label: &'static str) -> &mut Self {
+    pub fn delete(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        condition: Condition,
+        label: &'static str,
+    ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let store = self.store;
         self.push_delete(store.table_of(scope), &pk, sk.as_str(), condition, label)
     }
 
-    fn push_delete(&mut self, table: &str, pk: &str, sk: &str, condition: Condition, label: &'static str) -> &mut Self {
+    fn push_delete(
+        &mut self,
+        table: &str,
+        pk: &str,
+        sk: &str,
+        condition: Condition,
+        label: &'static str,
+    ) -> &mut Self {
         let (expr, values) = condition_expression(condition);
         let mut delete = Delete::builder()
             .table_name(table)
@@ -93,7 +130,9 @@ impl<'s> Transaction<'s> {
             delete = delete.set_expression_attribute_values(Some(values));
         }
         match delete.build() {
-            Ok(d) => self.ops.push((label, TransactWriteItem::builder().delete(d).build())),
+            Ok(d) => self
+                .ops
+                .push((label, TransactWriteItem::builder().delete(d).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
         }
         self
@@ -115,7 +154,17 @@ impl<'s> Transaction<'s> {
         label: &'static str,
     ) -> &mut Self {
         let bound = below.map_or(Bound::None, Bound::Below);
-        self.counters(scope, sk, &[Counter { field, delta, bound }], must_exist, label)
+        self.counters(
+            scope,
+            sk,
+            &[Counter {
+                field,
+                delta,
+                bound,
+            }],
+            must_exist,
+            label,
+        )
     }
 
     /// Changes several numeric attributes of one tenant-owned item in one
@@ -143,18 +192,27 @@ impl<'s> Transaction<'s> {
             adds.push(format!("#f{i} :d{i}"));
             update = update
                 .expression_attribute_names(format!("#f{i}"), change.field)
-                .expression_attribute_values(format!(":d{i}"), AttributeValue::N(change.delta.to_string()));
+                .expression_attribute_values(
+                    format!(":d{i}"),
+                    AttributeValue::N(change.delta.to_string()),
+                );
             match change.bound {
                 Bound::None => {}
                 Bound::Below(limit) => {
                     conditions.push(format!("(attribute_not_exists(#f{i}) OR #f{i} < :b{i})"));
-                    update = update.expression_attribute_values(format!(":b{i}"), AttributeValue::N(limit.to_string()));
+                    update = update.expression_attribute_values(
+                        format!(":b{i}"),
+                        AttributeValue::N(limit.to_string()),
+                    );
                 }
                 Bound::KeepAtLeast(keep) => {
                     // The value after the change must still be >= keep.
                     conditions.push(format!("#f{i} >= :b{i}"));
                     let floor = keep - change.delta;
-                    update = update.expression_attribute_values(format!(":b{i}"), AttributeValue::N(floor.to_string()));
+                    update = update.expression_attribute_values(
+                        format!(":b{i}"),
+                        AttributeValue::N(floor.to_string()),
+                    );
                 }
             }
         }
@@ -166,7 +224,9 @@ impl<'s> Transaction<'s> {
             update = update.condition_expression(conditions.join(" AND "));
         }
         match update.build() {
-            Ok(u) => self.ops.push((label, TransactWriteItem::builder().update(u).build())),
+            Ok(u) => self
+                .ops
+                .push((label, TransactWriteItem::builder().update(u).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
         }
         self
@@ -176,8 +236,18 @@ impl<'s> Transaction<'s> {
     /// `field`, on condition that it still holds `current` (missing counts
     /// as 0). The number is used by the other writes of the transaction,
     /// so it is spent only if they all succeed: no gaps, no duplicates.
-    pub fn next_in_sequence(&mut self, key: &PlatformKey, field: &'static str, current: u64, label: &'static str) -> &mut Self {
-        let condition = if current == 0 { "attribute_not_exists(#f) OR #f = :current" } else { "#f = :current" };
+    pub fn next_in_sequence(
+        &mut self,
+        key: &PlatformKey,
+        field: &'static str,
+        current: u64,
+        label: &'static str,
+    ) -> &mut Self {
+        let condition = if current == 0 {
+            "attribute_not_exists(#f) OR #f = :current"
+        } else {
+            "#f = :current"
+        };
         let update = Update::builder()
             .table_name(self.store.table_name())
             .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
@@ -190,7 +260,9 @@ impl<'s> Transaction<'s> {
             .expression_attribute_values(":current", AttributeValue::N(current.to_string()))
             .expression_attribute_values(":entity", AttributeValue::S("sequence".into()));
         match update.build() {
-            Ok(u) => self.ops.push((label, TransactWriteItem::builder().update(u).build())),
+            Ok(u) => self
+                .ops
+                .push((label, TransactWriteItem::builder().update(u).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
         }
         self
@@ -228,7 +300,9 @@ impl<'s> Transaction<'s> {
             put.build().map_err(|e| StoreError::Backend(e.to_string()))
         });
         match built {
-            Ok(put) => self.ops.push((label, TransactWriteItem::builder().put(put).build())),
+            Ok(put) => self
+                .ops
+                .push((label, TransactWriteItem::builder().put(put).build())),
             Err(e) => self.error = Some(e),
         }
         self
@@ -260,10 +334,15 @@ impl<'s> Transaction<'s> {
                         .collect();
                     if !failed.is_empty() {
                         Err(StoreError::TransactionConditionFailed(failed))
-                    } else if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                    } else if reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"))
+                    {
                         Err(StoreError::TransactionConflict)
                     } else {
-                        Err(StoreError::Backend(format!("transaction cancelled: {cancelled:?}")))
+                        Err(StoreError::Backend(format!(
+                            "transaction cancelled: {cancelled:?}"
+                        )))
                     }
                 }
                 _ if service.err().code() == Some("TransactionConflictException") => {
