@@ -3,8 +3,8 @@
 #
 # Usage: infra/test.sh [all|lint]
 #
-#   lint  template and workflow lints only:
-#           sam validate --lint, cfn-lint, check-jsonschema (GitHub workflows)
+#   lint  lints only: sam validate --lint, cfn-lint, check-jsonschema
+#           (GitHub workflows), cargo fmt --check
 #   all   (default) cargo build --workspace --all-targets in the background
 #         while bootstrap and the lints run, then
 #           1. DynamoDB Local in test mode (in memory) on $DYNAMODB_TEST_PORT (8001)
@@ -97,6 +97,14 @@ run_lints() {
     step "cfn-lint" cfn-lint template.yaml
   fi
   step "workflow lint" lint_workflows
+  step "cargo fmt --check" check_format
+}
+
+check_format() {
+  if ! cargo fmt --version >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt >&2 || return 1
+  fi
+  cargo fmt --all -- --check
 }
 
 summary() {
