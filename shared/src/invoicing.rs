@@ -13,7 +13,7 @@ use crate::billing::{
 use crate::keys;
 use crate::records::{
     InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord,
-    SubscriptionStatus,
+    SubscriptionStatus, TenantRecord,
 };
 use crate::store::{Condition, Store, StoreError, TenantScope, Transaction};
 use time::OffsetDateTime;
@@ -104,7 +104,12 @@ pub async fn advance_once(
         .get(&keys::subscription())
         .await?
         .ok_or(InvoicingError::NotFound)?;
-    let plan: Option<PlanRecord> = match before.plan_id {
+    // The plan billed next: a scheduled change's, else the current one.
+    let billed = before
+        .scheduled_change
+        .map(|c| c.plan_id)
+        .or(before.plan_id);
+    let plan: Option<PlanRecord> = match billed {
         Some(id) => store.platform().get(&keys::plan(id)).await?,
         None => None,
     };
@@ -131,7 +136,33 @@ pub async fn advance_once(
         policy,
         now,
     )?;
-    let transition = restore_plan(transition, before.plan_id);
+    let transition = if on_trial_plan {
+        restore_plan(transition, before.plan_id)
+    } else {
+        transition
+    };
+    if let (
+        Transition::IssueInvoice {
+            invoice,
+            subscription,
+        },
+        Some(plan),
+    ) = (&transition, &plan)
+    {
+        if subscription.plan_id != before.plan_id {
+            return renew_on_scheduled_plan(
+                store,
+                scope,
+                &before,
+                subscription,
+                invoice,
+                plan,
+                policy,
+                now,
+            )
+            .await;
+        }
+    }
     apply(
         store,
         scope,
@@ -141,6 +172,77 @@ pub async fn advance_once(
         By::System(SCHEDULER),
     )
     .await
+}
+
+/// A renewal that applies a scheduled plan change: modules the new plan
+/// lacks leave the tenant's `enabled_modules` in the same transaction, as
+/// they do when a plan changes through the API.
+#[allow(clippy::too_many_arguments)]
+async fn renew_on_scheduled_plan(
+    store: &Store,
+    scope: &TenantScope,
+    before: &SubscriptionRecord,
+    next: &SubscriptionRecord,
+    draft: &InvoiceDraft,
+    plan: &PlanRecord,
+    policy: &BillingPolicy,
+    now: OffsetDateTime,
+) -> Result<Step, InvoicingError> {
+    let tenant: Option<TenantRecord> = store.tenant(scope).get(&keys::tenant_profile()).await?;
+    let profile = tenant.and_then(|t| {
+        let kept: Vec<_> = t
+            .enabled_modules
+            .iter()
+            .copied()
+            .filter(|m| plan.included_modules.contains(m))
+            .collect();
+        (kept != t.enabled_modules).then(|| {
+            let after = TenantRecord {
+                enabled_modules: kept,
+                version: t.version + 1,
+                updated_at: now,
+                ..t.clone()
+            };
+            (t, after)
+        })
+    });
+    let issued = issue(
+        store,
+        scope,
+        before,
+        next.clone(),
+        draft,
+        policy,
+        By::System(SCHEDULER),
+        |tx| {
+            if let Some((old, new)) = &profile {
+                tx.put(
+                    scope,
+                    &keys::tenant_profile(),
+                    new,
+                    Condition::VersionIs(old.version),
+                    "tenant",
+                );
+                audit::record_system(
+                    tx,
+                    scope,
+                    SCHEDULER,
+                    "tenant.modules",
+                    "tenant",
+                    new.id,
+                    serde_json::json!({"enabled_modules": {
+                        "before": old.enabled_modules,
+                        "after": new.enabled_modules,
+                    }}),
+                );
+            }
+        },
+    )
+    .await?;
+    Ok(Step::Applied {
+        action: "subscription.invoice",
+        invoice: Some(Box::new(issued)),
+    })
 }
 
 /// Puts the real plan back on a transition computed for a plan-less view.

@@ -296,15 +296,27 @@ pub enum SubscriptionStatus {
     Trial,
     Active,
     PastDue,
+    /// Subscribed again after it ended: no modules until the new period's
+    /// invoice is paid, so subscribing without paying gains nothing.
+    Incomplete,
     Cancelled,
     Expired,
 }
 
 impl SubscriptionStatus {
-    /// Expired and cancelled tenants keep only `administration` grants.
-    pub fn grants_modules(self) -> bool {
-        !matches!(self, Self::Cancelled | Self::Expired)
+    /// Cancelled and expired are final: only subscribing again restarts.
+    /// Whether modules are granted is `SubscriptionRecord::grants_modules_at`.
+    pub fn is_ended(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Expired)
     }
+}
+
+/// A plan change that takes effect at the end of the current period (a
+/// downgrade, or a billing-cycle change); the renewal applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScheduledChange {
+    pub plan_id: Uuid,
+    pub billing_cycle: BillingCycle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -344,6 +356,9 @@ pub struct SubscriptionRecord {
     /// (`billing::next_action`); keys the sparse GSI3 `BILLINGDUE` entry.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub next_action_at: Option<OffsetDateTime>,
+    /// The plan and cycle the next period will have, if they change then.
+    #[serde(default)]
+    pub scheduled_change: Option<ScheduledChange>,
 }
 
 impl SubscriptionRecord {

@@ -301,6 +301,7 @@ pub fn build_in(
         version: 1,
         open_invoice: None,
         next_action_at: None,
+        scheduled_change: None,
     }
     // A trial's next action (its end) does not depend on the grace policy.
     .schedule(&crate::billing::BillingPolicy::default());

@@ -81,6 +81,7 @@ fn trial_on_starter(scope: &TenantScope, trial_end: OffsetDateTime) -> Subscript
         version: 1,
         open_invoice: None,
         next_action_at: None,
+        scheduled_change: None,
     }
     .schedule(&policy())
 }

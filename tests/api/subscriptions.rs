@@ -89,6 +89,18 @@ async fn stored(s: &Setup, scope: &TenantScope) -> (SubscriptionRecord, TenantRe
     )
 }
 
+async fn monthly_price(s: &Setup, plan: Uuid) -> String {
+    s.auth
+        .store
+        .platform()
+        .get::<shared::records::PlanRecord>(&keys::plan(plan))
+        .await
+        .unwrap()
+        .unwrap()
+        .price_monthly
+        .to_string()
+}
+
 #[tokio::test]
 async fn admins_read_their_subscription_and_usage() {
     let s = setup().await;
@@ -256,7 +268,8 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     );
     assert_eq!(log[1].changes["plan_id"]["after"], solo_id.to_string());
 
-    // From an active subscription the plan changes at once, the period stays.
+    // From an active subscription an upgrade applies at once, the period
+    // stays, and the rest of the period is invoiced at the price difference.
     let active = SubscriptionRecord {
         status: SubscriptionStatus::Active,
         ..down.clone()
@@ -277,6 +290,44 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     assert_eq!(
         (moved.current_period_start, moved.current_period_end),
         (down.current_period_start, down.current_period_end)
+    );
+    let open = moved.open_invoice.expect("the prorated invoice is open");
+    let prorated: shared::records::InvoiceRecord = s
+        .auth
+        .store
+        .tenant(&tscope)
+        .get(&keys::invoice(open.id))
+        .await
+        .unwrap()
+        .expect("invoice written");
+    let (old, new) = (
+        monthly_price(&s, solo_id).await,
+        monthly_price(&s, Uuid::from_u128(STARTER)).await,
+    );
+    assert_eq!((old.as_str(), new.as_str()), ("9.90", "29.00"));
+    assert_eq!(
+        prorated.amount,
+        shared::billing::prorate(
+            old.parse().unwrap(),
+            new.parse().unwrap(),
+            moved.current_period_start,
+            moved.current_period_end,
+            prorated.created_at,
+        )
+    );
+    assert!(prorated.amount.is_sign_positive() && !prorated.amount.is_zero());
+    assert_eq!(
+        (prorated.period_start, prorated.period_end),
+        (prorated.created_at, moved.current_period_end)
+    );
+    assert!(prorated.invoice_number.starts_with("INV-"));
+    assert_eq!(
+        audit_actions(&s, &tscope)
+            .await
+            .iter()
+            .filter(|e| e.action == "subscription.upgrade")
+            .count(),
+        1
     );
     // The same plan and cycle again writes nothing.
     s.auth.calls.reset();
@@ -354,9 +405,10 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     let (restarted, _) = stored(&s, &tscope).await;
     assert_eq!(
         restarted.status,
-        SubscriptionStatus::PastDue,
+        SubscriptionStatus::Incomplete,
         "until the new invoice is paid"
     );
+    assert!(!restarted.grants_modules_at(time::OffsetDateTime::now_utc()));
     assert!(restarted.current_period_start >= before);
     assert_eq!(
         restarted.current_period_end,
@@ -392,6 +444,84 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
         restarted.next_action_at.is_some(),
         "the scheduler will look at it again"
     );
+}
+
+#[tokio::test]
+async fn downgrades_wait_for_the_period_end_and_unpaid_restarts_grant_nothing() {
+    let s = setup().await;
+    let admin = tenant(&s, "subdown").await;
+    let tscope = scope(&s, &admin);
+    let (trial, tenant_before) = stored(&s, &tscope).await;
+    // Active on Professional, nothing owed.
+    let on_pro = SubscriptionRecord {
+        status: SubscriptionStatus::Active,
+        plan_id: Some(Uuid::from_u128(PROFESSIONAL)),
+        ..trial
+    };
+    s.auth
+        .store
+        .tenant(&tscope)
+        .put(&keys::subscription(), &on_pro, Condition::Always)
+        .await
+        .unwrap();
+
+    // A downgrade is scheduled: the plan, its modules and the period stay.
+    let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "yearly").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["plan"], json!(Uuid::from_u128(PROFESSIONAL)));
+    assert_eq!(body["plan_details"]["slug"], "professional");
+    assert_eq!(
+        body["scheduled_change"]["plan"],
+        json!(Uuid::from_u128(STARTER))
+    );
+    assert_eq!(body["scheduled_change"]["billing_cycle"], "yearly");
+    let (after, tenant_after) = stored(&s, &tscope).await;
+    assert_eq!(after.plan_id, on_pro.plan_id);
+    assert_eq!(after.open_invoice, None, "nothing is invoiced");
+    assert_eq!(
+        body["scheduled_change"]["effective_at"],
+        json!(after
+            .current_period_end
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap())
+    );
+    assert_eq!(tenant_after, tenant_before, "modules stay until it applies");
+    let log = audit_actions(&s, &tscope).await;
+    assert_eq!(
+        log.last().map(|e| e.action.as_str()),
+        Some("subscription.schedule_change")
+    );
+    // Choosing the current plan again withdraws it.
+    let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "monthly").await;
+    assert_eq!(res.json()["scheduled_change"], Value::Null);
+    assert_eq!(stored(&s, &tscope).await.0.scheduled_change, None);
+
+    // Ended, then subscribed again: incomplete until paid; another plan is
+    // refused and no second invoice is issued.
+    let (current, _) = stored(&s, &tscope).await;
+    let expired = SubscriptionRecord {
+        status: SubscriptionStatus::Expired,
+        ..current
+    };
+    s.auth
+        .store
+        .tenant(&tscope)
+        .put(&keys::subscription(), &expired, Condition::Always)
+        .await
+        .unwrap();
+    let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["status"], "incomplete");
+    let (restarted, _) = stored(&s, &tscope).await;
+    let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "monthly").await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("payment_pending"))
+    );
+    let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(stored(&s, &tscope).await.0, restarted, "nothing changed");
 }
 
 #[tokio::test]

@@ -27,14 +27,16 @@ pub struct TokenPair {
     pub refresh: String,
 }
 
-/// A user's effective grants: the merge of their active roles, gated by
-/// the tenant's enabled modules. Cancelled or expired subscriptions keep
-/// only `administration`.
+/// A user's effective grants at `now`: the merge of their active roles,
+/// gated by the tenant's enabled modules. A subscription that grants no
+/// modules at `now` (`SubscriptionRecord::grants_modules_at`) keeps only
+/// `administration`.
 pub fn effective_permissions(
     user: &UserRecord,
     tenant: &TenantRecord,
     roles: &[RoleRecord],
     subscription: Option<&SubscriptionRecord>,
+    now: OffsetDateTime,
 ) -> (FlatPermissions, Vec<Module>) {
     let grants: Vec<RoleGrants> = roles
         .iter()
@@ -46,7 +48,7 @@ pub fn effective_permissions(
             permissions: r.permissions.clone(),
         })
         .collect();
-    let modules = if subscription.is_none_or(|s| s.status.grants_modules()) {
+    let modules = if subscription.is_none_or(|s| s.grants_modules_at(now)) {
         tenant.enabled_modules.clone()
     } else {
         Vec::new()
@@ -81,7 +83,7 @@ impl Session<'_> {
         now: OffsetDateTime,
     ) -> Result<Issued, ApiError> {
         let (permissions, modules) =
-            effective_permissions(self.user, self.tenant, self.roles, self.subscription);
+            effective_permissions(self.user, self.tenant, self.roles, self.subscription, now);
         let settings = signer.settings();
         let iat = now.unix_timestamp();
         let base = Claims {

@@ -9,7 +9,7 @@ mod read;
 mod view;
 mod write;
 
-pub use view::{MySubscriptionView, SubscriptionView, UsageLine, UsageView};
+pub use view::{MySubscriptionView, ScheduledChangeView, SubscriptionView, UsageLine, UsageView};
 
 use axum::{Extension, Router};
 use shared::billing::BillingPolicy;

@@ -32,12 +32,26 @@ pub struct SubscriptionView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<OffsetDateTime>,
+    /// A downgrade or cycle change waiting for the period end; null if none.
+    pub scheduled_change: Option<ScheduledChangeView>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+}
+
+/// The plan and cycle the subscription will have from `effective_at`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduledChangeView {
+    /// The plan's id.
+    pub plan: Uuid,
+    pub billing_cycle: BillingCycle,
+    /// The current period's end, when the renewal applies it.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub effective_at: OffsetDateTime,
 }
 
 impl From<&SubscriptionRecord> for SubscriptionView {
@@ -53,6 +67,11 @@ impl From<&SubscriptionRecord> for SubscriptionView {
             trial_ends_at: s.trial_ends_at,
             cancel_at_period_end: s.cancel_at_period_end,
             cancelled_at: s.cancelled_at,
+            scheduled_change: s.scheduled_change.map(|c| ScheduledChangeView {
+                plan: c.plan_id,
+                billing_cycle: c.billing_cycle,
+                effective_at: s.current_period_end,
+            }),
             created_at: s.created_at,
             updated_at: s.updated_at,
         }

@@ -2,18 +2,22 @@
 //! Each is one transaction with `version = :v` on the subscription and an
 //! audit entry.
 //!
-//! Plan changes (`subscribe`):
+//! Plan changes (`subscribe`) follow `shared::billing::change_plan`:
 //! - **From a trial** the trial keeps running until `trial_ends_at` on the
 //!   new plan; the scheduler issues the first invoice, at the chosen
 //!   cycle's price, when it ends.
-//! - **From active or past due** the plan changes at once (limits and
-//!   modules included); the period in progress is left as it is and the
-//!   chosen cycle and price apply from the next period.
-//! - **No proration**: nothing is charged or credited for the rest of the
-//!   current period.
+//! - **Upgrade** (from active or past due, to a plan dearer at the current
+//!   cycle): the plan (limits and modules included) changes at once and a
+//!   prorated invoice for the rest of the period is issued in the same
+//!   transaction; refused (`invoice_open`) while an invoice is unpaid. A
+//!   cycle change asked with it waits for the period end.
+//! - **Anything else** (cheaper or equal plan, cycle change) is scheduled
+//!   for the period end (`scheduled_change`); choosing the current plan and
+//!   cycle again withdraws it. Nothing is credited.
 //! - **From cancelled or expired** subscribing starts over: a new period
 //!   from now, its invoice issued at once (gap-free number, same
-//!   transaction), `past_due` until that invoice is paid.
+//!   transaction), `incomplete` (no modules) until that invoice is paid;
+//!   another plan is refused (`payment_pending`) until then.
 //! - A pending cancellation stays pending; `reactivate` withdraws it.
 
 use crate::read::plan_of;
@@ -25,7 +29,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
 use shared::auth::{Actor, TenantAdmin};
-use shared::billing::{self, BillingError, BillingPolicy, InvoiceDraft, PlanPrice};
+use shared::billing::{self, BillingError, BillingPolicy, PlanChange, PlanPrice};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::invoicing::{self, By, InvoicingError};
@@ -47,6 +51,38 @@ pub struct SubscribeRequest {
     pub billing_cycle: BillingCycle,
 }
 
+/// A 400's body: field errors, or a refusal with a `code`.
+pub struct BadRequestBody;
+
+impl utoipa::PartialSchema for BadRequestBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(
+                "ValidationErrorBody",
+            ))
+            .item(utoipa::openapi::Ref::from_schema_name("ErrorBody"))
+            .into()
+    }
+}
+
+impl ToSchema for BadRequestBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "ValidationErrorBody".into(),
+            <ValidationErrorBody as utoipa::PartialSchema>::schema(),
+        ));
+        schemas.push((
+            "ErrorBody".into(),
+            <ErrorBody as utoipa::PartialSchema>::schema(),
+        ));
+    }
+}
+
 fn billing_error(e: BillingError) -> ApiError {
     match e {
         BillingError::SubscriptionEnded { .. } => {
@@ -54,6 +90,12 @@ fn billing_error(e: BillingError) -> ApiError {
         }
         BillingError::PeriodEnded { .. } => {
             ApiError::bad_request(capitalised(&e.to_string()), "period_ended")
+        }
+        BillingError::PaymentPending => {
+            ApiError::bad_request(capitalised(&e.to_string()), "payment_pending")
+        }
+        BillingError::InvoiceOpen { .. } => {
+            ApiError::bad_request(capitalised(&e.to_string()), "invoice_open")
         }
         other => ApiError::internal(other),
     }
@@ -91,17 +133,23 @@ fn concurrent() -> ApiError {
     tag = "subscriptions",
     description = "Permission: tenant admin (super admins with `X-Tenant-Id`). The plan must be active. \
         From a trial, the trial continues on the new plan until `trial_ends_at` (the first invoice is issued \
-        then); from active or past due, the plan changes at once and the chosen cycle applies from the next \
-        period; from cancelled or expired, a new period starts now and its invoice is issued at once (the \
-        subscription is `past_due` until it is paid). No proration. Refused with `plan_limit_reached` when the tenant has more active users than \
-        the plan allows; modules the plan lacks are removed from the tenant's `enabled_modules`. Calls: \
-        `BatchGetItem` profile + subscription + usage, `GetItem` plan, one `TransactWriteItems` (subscription \
-        `version = :v`, profile `version = :v` when modules change, usage `users <= max_users`, audit entry).",
+        then). From active or past due, a plan dearer at the current cycle (an upgrade) applies at once with a \
+        prorated invoice for the rest of the period ((new price - old price) x time left / period length, \
+        rounded up to the cent), refused with `invoice_open` while an invoice is unpaid; any other change \
+        (cheaper or equal plan, another cycle) is shown in `scheduled_change` and applies at the period end, \
+        and choosing the current plan and cycle withdraws it. From cancelled or expired, a new period starts \
+        now and its invoice is issued at once; the subscription is `incomplete` (no modules) until it is paid \
+        and another plan is refused with `payment_pending`. Refused with `plan_limit_reached` when the tenant \
+        has more active users than the plan allows; modules the plan lacks are removed from the tenant's \
+        `enabled_modules` when the plan applies. Calls: `BatchGetItem` profile + subscription + usage, \
+        `GetItem` plan (and the current plan when active or past due), one `TransactWriteItems` (subscription \
+        `version = :v`, profile `version = :v` when modules change, usage `users <= max_users`, audit entry; \
+        with an invoice also the year's invoice counter, the invoice and its reference).",
     request_body = SubscribeRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed subscription", body = MySubscriptionView),
-        (status = 400, description = "Unknown or inactive plan, or an ended subscription", body = ValidationErrorBody),
+        (status = 400, description = "Field errors for an unknown or inactive `plan_id` or a bad `billing_cycle`; or `invoice_open` (an upgrade while an invoice is unpaid) or `payment_pending` (another plan before the first invoice is paid)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
         (status = 404, description = "The tenant has no subscription", body = ErrorBody),
@@ -135,33 +183,50 @@ pub(crate) async fn subscribe(
             return Err(plan_limit_reached(usage.users, max));
         }
     }
-    let restart = !before.status.grants_modules();
-    if !restart && before.plan_id == Some(plan.id) && before.billing_cycle == req.billing_cycle {
-        return Ok(Json(MySubscriptionView::new(&before, Some(plan))));
-    }
-    let now = OffsetDateTime::now_utc();
-    let mut after = SubscriptionRecord {
-        plan_id: Some(plan.id),
-        billing_cycle: req.billing_cycle,
-        version: before.version + 1,
-        updated_at: now,
-        ..before.clone()
+    // The current plan's price decides upgrade or downgrade.
+    let current = if before.plan_id == Some(plan.id) {
+        Some(plan.clone())
+    } else if matches!(
+        before.status,
+        SubscriptionStatus::Active | SubscriptionStatus::PastDue
+    ) {
+        plan_of(&state, before.plan_id).await?
+    } else {
+        None
     };
-    if restart {
-        after.status = SubscriptionStatus::PastDue;
-        after.current_period_start = now;
-        after.current_period_end = billing::add_cycle(now, req.billing_cycle);
-        after.cancel_at_period_end = false;
-        after.cancelled_at = None;
-        after.open_invoice = None;
-    }
-    let after = after.schedule(&policy);
-    let modules: Vec<_> = tenant
-        .enabled_modules
-        .iter()
-        .copied()
-        .filter(|m| plan.included_modules.contains(m))
-        .collect();
+    let now = OffsetDateTime::now_utc();
+    let change = billing::change_plan(
+        &before,
+        current.as_ref().map(PlanPrice::from).as_ref(),
+        plan.id,
+        req.billing_cycle,
+        &PlanPrice::from(&plan),
+        &policy,
+        now,
+    )
+    .map_err(billing_error)?;
+    let shown = |sub: &SubscriptionRecord| {
+        if sub.plan_id == Some(plan.id) {
+            Some(plan.clone())
+        } else {
+            current.clone()
+        }
+    };
+    let Some(after) = change.subscription() else {
+        return Ok(Json(MySubscriptionView::new(&before, shown(&before))));
+    };
+    let after = after.clone().schedule(&policy);
+    // Modules the plan lacks go when the plan applies, not when scheduled.
+    let modules: Vec<_> = if after.plan_id == Some(plan.id) {
+        tenant
+            .enabled_modules
+            .iter()
+            .copied()
+            .filter(|m| plan.included_modules.contains(m))
+            .collect()
+    } else {
+        tenant.enabled_modules.clone()
+    };
 
     let mut changes = audit::changes(
         Some(&before),
@@ -180,10 +245,13 @@ pub(crate) async fn subscribe(
             json!({"before": tenant.enabled_modules, "after": profile.enabled_modules}),
         );
     }
-    let action = if restart {
-        "subscription.resubscribe"
-    } else {
-        "subscription.change_plan"
+    let action = match &change {
+        PlanChange::Restart { .. } => "subscription.resubscribe",
+        PlanChange::Upgrade { .. } => "subscription.upgrade",
+        _ if after.plan_id == before.plan_id && after.billing_cycle == before.billing_cycle => {
+            "subscription.schedule_change"
+        }
+        _ => "subscription.change_plan",
     };
     // The writes besides the subscription's, the same for either path.
     let related = |tx: &mut shared::store::Transaction<'_>| {
@@ -224,24 +292,13 @@ pub(crate) async fn subscribe(
             plan.max_users.unwrap_or(0),
         )
     };
-    let saved = if restart {
-        let price = PlanPrice::from(&plan);
-        let draft = InvoiceDraft {
-            subscription_id: after.id,
-            tenant_id: after.tenant_id,
-            period_start: after.current_period_start,
-            period_end: after.current_period_end,
-            amount: price.amount(req.billing_cycle),
-            currency: price.currency.clone(),
-            issued_at: now,
-            due_date: policy.due_date(now),
-        };
+    let saved = if let Some(draft) = change.invoice() {
         let invoice = invoicing::issue(
             &state.store,
             scope,
             &before,
             after.clone(),
-            &draft,
+            draft,
             &policy,
             By::User(&actor),
             related,
@@ -275,7 +332,8 @@ pub(crate) async fn subscribe(
         })?;
         after
     };
-    Ok(Json(MySubscriptionView::new(&saved, Some(plan))))
+    let shown = shown(&saved);
+    Ok(Json(MySubscriptionView::new(&saved, shown)))
 }
 
 /// Reads the subscription, applies a lifecycle move and writes it if it

@@ -144,6 +144,8 @@ pub struct InvoiceDraft {
     pub currency: String,
     pub issued_at: OffsetDateTime,
     pub due_date: OffsetDateTime,
+    /// Modules stay until then while it is unpaid (`BillingPolicy::modules_until`).
+    pub modules_until: OffsetDateTime,
 }
 
 impl InvoiceDraft {
@@ -155,6 +157,7 @@ impl InvoiceDraft {
             period_end: self.period_end,
             due_date: self.due_date,
             status: InvoiceStatus::Pending,
+            modules_until: Some(self.modules_until),
         }
     }
 }
@@ -311,6 +314,7 @@ mod tests {
             currency: "USD".into(),
             issued_at: at,
             due_date: at + time::Duration::days(7),
+            modules_until: at + time::Duration::days(14),
         };
         let id = Uuid::from_u128(7);
         let open = draft.open(id);

@@ -8,12 +8,25 @@
 //! | `trial`     | trial end (`trial_ends_at`)                   | issue the first period's invoice, → `past_due` until paid |
 //! | `active`    | the open invoice's `due_date`                 | → `past_due` |
 //! | `active`    | period end, no open invoice                   | next period starts, its invoice is issued, stays `active` |
-//! | `past_due`  | the open invoice's `due_date + expire_after`  | → `expired` |
-//! | `past_due`  | period end, no open invoice (it was voided)   | as `active`, stays `past_due` |
+//! | `past_due`, `incomplete` | the open invoice's `due_date + expire_after` | → `expired` |
+//! | `past_due`, `incomplete` | period end, no open invoice (it was voided) | as `active`, status kept |
 //! | any live    | period end with `cancel_at_period_end`        | → `cancelled`, no invoice |
+//! | any live    | period end with a `scheduled_change`          | the next period (and its invoice) has the scheduled plan and cycle |
 //! | `cancelled`, `expired` | none                               | final; the data is kept |
 //!
-//! Payment ([`on_invoice_paid`]) takes `trial` / `past_due` → `active`.
+//! Payment ([`on_invoice_paid`]) takes `trial` / `past_due` / `incomplete`
+//! → `active`. Subscribing again after the end ([`super::change_plan`])
+//! makes a subscription `incomplete`.
+//!
+//! # Entitlement
+//!
+//! [`SubscriptionRecord::grants_modules_at`] alone decides whether a
+//! subscription grants modules at an instant (tokens carry only
+//! `administration` otherwise): `trial` yes; `active` / `past_due` yes
+//! unless an unpaid invoice's `modules_until` (its due date +
+//! `grace_days`) has passed; `incomplete`, `cancelled`, `expired` no. It
+//! reads dates, not only the status, so a late scheduler never extends
+//! access.
 //! [`next_action`] is the earliest event's time; [`advance`] applies the
 //! earliest event whose time has come. Both read the same event list, so
 //! the scheduler's index key and the work done can never disagree.
@@ -95,7 +108,8 @@ impl Clock for FixedClock {
 /// How long an unpaid invoice is tolerated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BillingPolicy {
-    /// Days from issue to due date; past it an active subscription is past due.
+    /// Days from issue to due date; past it an active subscription is past
+    /// due. Past due, modules stay for as many days again after the due date.
     pub grace_days: u32,
     /// Days from the due date to expiry of a past-due subscription.
     pub expire_after_days: u32,
@@ -114,6 +128,12 @@ impl BillingPolicy {
     /// The due date of an invoice issued at `issued_at`.
     pub fn due_date(&self, issued_at: OffsetDateTime) -> OffsetDateTime {
         issued_at.saturating_add(Duration::days(i64::from(self.grace_days)))
+    }
+
+    /// Until when a subscription owing an invoice due at `due_date` keeps
+    /// its modules.
+    pub fn modules_until(&self, due_date: OffsetDateTime) -> OffsetDateTime {
+        due_date.saturating_add(Duration::days(i64::from(self.grace_days)))
     }
 
     /// When a subscription past due on an invoice due at `due_date` expires.
@@ -163,6 +183,36 @@ pub struct OpenInvoice {
     #[serde(with = "time::serde::rfc3339")]
     pub due_date: OffsetDateTime,
     pub status: InvoiceStatus,
+    /// While unpaid, modules are granted until then; fixed at issue from
+    /// the policy of the day. Absent on invoices issued before it existed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub modules_until: Option<OffsetDateTime>,
+}
+
+impl OpenInvoice {
+    /// Until when modules stay while this invoice is unpaid.
+    pub fn modules_until(&self) -> OffsetDateTime {
+        self.modules_until
+            .unwrap_or_else(|| BillingPolicy::default().modules_until(self.due_date))
+    }
+}
+
+impl SubscriptionRecord {
+    /// Whether this subscription grants the tenant's modules at `now`; the
+    /// one rule session issuing and token checks share (module docs,
+    /// "Entitlement"). Pure: the grace is stored on the open invoice.
+    pub fn grants_modules_at(&self, now: OffsetDateTime) -> bool {
+        match self.status {
+            SubscriptionStatus::Trial => true,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue => self
+                .open_invoice
+                .filter(|i| i.status.is_open())
+                .is_none_or(|i| now < i.modules_until()),
+            SubscriptionStatus::Incomplete
+            | SubscriptionStatus::Cancelled
+            | SubscriptionStatus::Expired => false,
+        }
+    }
 }
 
 /// What to do now. Every variant but `None` carries the subscription as it
@@ -241,7 +291,8 @@ pub fn next_action(
 /// next step or [`Transition::None`], never the same step twice.
 ///
 /// `plan` is needed only when an invoice is due; a subscription with a
-/// `plan_id` but no `plan` given is refused rather than guessed at.
+/// `plan_id` but no `plan` given is refused rather than guessed at. It is
+/// the price of the plan billed next: the `scheduled_change`'s plan if any.
 pub fn advance(
     sub: &SubscriptionRecord,
     open_invoice: Option<&OpenInvoice>,
@@ -305,7 +356,7 @@ pub fn reactivate(
 }
 
 /// `invoice` was paid (manually through the API or by a provider's webhook):
-/// `trial` / `past_due` → `active`. If the invoice covers a later period
+/// `trial` / `past_due` / `incomplete` → `active`. If the invoice covers a later period
 /// than the current one (a trial paid early), the subscription moves onto
 /// it so that period is not billed again. An `active` subscription comes
 /// back unchanged. Refused for an invoice that cannot become paid and for
@@ -356,7 +407,7 @@ fn earliest_event(
         SubscriptionStatus::Cancelled | SubscriptionStatus::Expired => [None, None],
         SubscriptionStatus::Trial => [None, end],
         SubscriptionStatus::Active => [open.map(|i| (i.due_date, Event::GraceOver)), blocked_end],
-        SubscriptionStatus::PastDue => [
+        SubscriptionStatus::PastDue | SubscriptionStatus::Incomplete => [
             open.map(|i| (policy.expires_at(i.due_date), Event::Lapse)),
             blocked_end,
         ],
@@ -387,15 +438,22 @@ fn at_period_end(
             subscription: with_status(sub, SubscriptionStatus::PastDue, now),
         });
     }
+    // A scheduled change (downgrade, cycle change) starts with this period.
+    let (plan_id, cycle) = match sub.scheduled_change {
+        Some(change) => (change.plan_id, change.billing_cycle),
+        None => (plan_id, sub.billing_cycle),
+    };
     let plan = plan.ok_or(BillingError::MissingPlan { plan_id })?;
-    let (period_start, period_end) =
-        next_period(billing_anchor(sub), sub.billing_cycle, period_end(sub));
+    let (period_start, period_end) = next_period(billing_anchor(sub), cycle, period_end(sub));
     // The first invoice after a trial must be paid before access continues.
     let status = match sub.status {
         SubscriptionStatus::Trial => SubscriptionStatus::PastDue,
         other => other,
     };
     let mut subscription = with_status(sub, status, now);
+    subscription.plan_id = Some(plan_id);
+    subscription.billing_cycle = cycle;
+    subscription.scheduled_change = None;
     subscription.current_period_start = period_start;
     subscription.current_period_end = period_end;
     let invoice = InvoiceDraft {
@@ -403,10 +461,11 @@ fn at_period_end(
         tenant_id: sub.tenant_id,
         period_start,
         period_end,
-        amount: plan.amount(sub.billing_cycle),
+        amount: plan.amount(cycle),
         currency: plan.currency.clone(),
         issued_at: now,
         due_date: policy.due_date(now),
+        modules_until: policy.modules_until(policy.due_date(now)),
     };
     Ok(Transition::IssueInvoice {
         invoice,
@@ -427,15 +486,13 @@ fn unpaid(invoice: Option<&OpenInvoice>) -> Option<&OpenInvoice> {
 }
 
 fn refuse_ended(sub: &SubscriptionRecord) -> Result<(), BillingError> {
-    match sub.status {
-        SubscriptionStatus::Cancelled | SubscriptionStatus::Expired => {
-            Err(BillingError::SubscriptionEnded { status: sub.status })
-        }
-        _ => Ok(()),
+    if sub.status.is_ended() {
+        return Err(BillingError::SubscriptionEnded { status: sub.status });
     }
+    Ok(())
 }
 
-fn bumped(sub: &SubscriptionRecord, now: OffsetDateTime) -> SubscriptionRecord {
+pub(super) fn bumped(sub: &SubscriptionRecord, now: OffsetDateTime) -> SubscriptionRecord {
     SubscriptionRecord {
         version: sub.version + 1,
         updated_at: now,
@@ -443,7 +500,7 @@ fn bumped(sub: &SubscriptionRecord, now: OffsetDateTime) -> SubscriptionRecord {
     }
 }
 
-fn with_status(
+pub(super) fn with_status(
     sub: &SubscriptionRecord,
     status: SubscriptionStatus,
     now: OffsetDateTime,
@@ -497,6 +554,7 @@ mod tests {
             version: 1,
             open_invoice: None,
             next_action_at: None,
+            scheduled_change: None,
         }
     }
 
@@ -518,6 +576,7 @@ mod tests {
             period_end: datetime!(2026-02-28 09:00 UTC),
             due_date: due,
             status,
+            modules_until: Some(policy().modules_until(due)),
         }
     }
 
@@ -847,7 +906,7 @@ mod tests {
             panic!("{t:?}")
         };
         assert_eq!(subscription.status, Expired);
-        assert!(!subscription.status.grants_modules());
+        assert!(!subscription.grants_modules_at(limit));
         assert_bumped(&sub, subscription, limit);
         assert_eq!(next_action(subscription, Some(&open), &policy()), None);
     }
@@ -868,7 +927,7 @@ mod tests {
         assert_eq!(subscription.status, Cancelled);
         assert_eq!(subscription.cancelled_at, Some(end));
         assert_eq!(subscription.current_period_end, end);
-        assert!(!subscription.status.grants_modules());
+        assert!(!subscription.grants_modules_at(now));
         assert_bumped(&sub, subscription, now);
         assert_eq!(next_action(subscription, None, &policy()), None);
     }

@@ -6,7 +6,11 @@
 //! - [`lifecycle`]: the subscription state machine. [`next_action`] says when
 //!   the scheduler must next look at a subscription (the sparse-index key);
 //!   [`advance`] says what to do at a given time, one step per call;
-//!   [`cancel`], [`reactivate`] and [`on_invoice_paid`] are the API's moves.
+//!   [`cancel`], [`reactivate`] and [`on_invoice_paid`] are the API's moves;
+//!   `SubscriptionRecord::grants_modules_at` is the entitlement rule.
+//! - [`change`]: plan changes ([`change_plan`]): upgrades at once with a
+//!   prorated invoice ([`prorate`]), downgrades at the period end,
+//!   subscribing again after the end.
 //! - [`invoice`]: invoice numbers (`INV-2026-000042`) and the invoice status
 //!   machine.
 //! - [`provider`]: the payment-provider seam, with the manual provider
@@ -16,11 +20,13 @@
 //! `updated_at`, so callers write with `version = :previous` and a repeated
 //! or concurrent run changes nothing twice.
 
+pub mod change;
 pub mod invoice;
 pub mod lifecycle;
 pub mod period;
 pub mod provider;
 
+pub use change::{change_plan, prorate, PlanChange};
 pub use invoice::{
     invoice_number, parse_invoice_number, InvoiceDraft, InvoiceNumber, InvoiceStatus,
 };
@@ -50,6 +56,10 @@ pub enum BillingError {
     SubscriptionEnded { status: SubscriptionStatus },
     #[error("the billing period ended at {ended_at}: the cancellation has already taken effect")]
     PeriodEnded { ended_at: OffsetDateTime },
+    #[error("the first invoice must be paid before the plan can change")]
+    PaymentPending,
+    #[error("invoice {invoice_id} is unpaid: pay it before upgrading")]
+    InvoiceOpen { invoice_id: Uuid },
     #[error("plan {plan_id}'s prices are needed to bill this subscription but were not given")]
     MissingPlan { plan_id: Uuid },
     #[error("payment provider {provider} failed: {message}")]
@@ -65,6 +75,7 @@ fn status_name(status: SubscriptionStatus) -> &'static str {
         SubscriptionStatus::Trial => "trial",
         SubscriptionStatus::Active => "active",
         SubscriptionStatus::PastDue => "past_due",
+        SubscriptionStatus::Incomplete => "incomplete",
         SubscriptionStatus::Cancelled => "cancelled",
         SubscriptionStatus::Expired => "expired",
     }
@@ -92,6 +103,7 @@ mod tests {
             SubscriptionStatus::Trial,
             SubscriptionStatus::Active,
             SubscriptionStatus::PastDue,
+            SubscriptionStatus::Incomplete,
             SubscriptionStatus::Cancelled,
             SubscriptionStatus::Expired,
         ] {

@@ -188,6 +188,7 @@ mod tests {
             version: 1,
             open_invoice: None,
             next_action_at: None,
+            scheduled_change: None,
         };
         let plan = PlanPrice {
             price_monthly: Decimal::new(2999, 2),
