@@ -39,7 +39,7 @@ export SAM_CLI_TELEMETRY := 0
 export DYNAMODB_PORT DYNAMODB_TEST_PORT API_PORT E2E_API_PORT AWS_REGION
 # make superadmin EMAIL=... PASSWORD=...: read from the environment in the
 # recipe, so that no quoting can break (or leak through) the shell command.
-export EMAIL PASSWORD
+export EMAIL PASSWORD LIST REMOVE
 
 RUN_DIR := .local/run
 
@@ -71,7 +71,8 @@ help:
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
-	@echo '  superadmin   create a super admin: make superadmin EMAIL=a@b.c PASSWORD=...'
+	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
+	@echo '               list them: make superadmin LIST=1; remove one (never the last): make superadmin REMOVE=a@b.c'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
 	@echo '  billing-tick one billing-scheduler tick against the dev table (AT=2026-03-01T00:00:00Z: as if at that time)'
 	@echo '  build        cargo lambda build --release --arm64 for every function'
@@ -143,12 +144,18 @@ stop:
 	@bash infra/dynamodb.sh stop --port $(DYNAMODB_TEST_PORT)
 
 superadmin:
-	@if [[ -z "$${EMAIL:-}" || -z "$${PASSWORD:-}" ]]; then \
-		echo 'usage: make superadmin EMAIL=admin@example.com PASSWORD=...' >&2; exit 2; \
+	@if [[ -z "$${LIST:-}" && -z "$${REMOVE:-}" && ( -z "$${EMAIL:-}" || -z "$${PASSWORD:-}" ) ]]; then \
+		echo 'usage: make superadmin EMAIL=admin@example.com PASSWORD=... | LIST=1 | REMOVE=admin@example.com' >&2; exit 2; \
 	fi
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
 	@$(DEV_ENV) cargo run -q --bin devctl -- create-table
-	@$(DEV_ENV) cargo run -q --bin devctl -- superadmin --email "$$EMAIL" --password "$$PASSWORD"
+	@if [[ -n "$${LIST:-}" ]]; then \
+		$(DEV_ENV) cargo run -q --bin devctl -- superadmin --list; \
+	elif [[ -n "$${REMOVE:-}" ]]; then \
+		$(DEV_ENV) cargo run -q --bin devctl -- superadmin --remove "$$REMOVE"; \
+	else \
+		$(DEV_ENV) cargo run -q --bin devctl -- superadmin --email "$$EMAIL" --password "$$PASSWORD"; \
+	fi
 
 # A table for tenants pinned to it (POST /api/tenants/ with dedicated_table),
 # defined exactly like the main one.

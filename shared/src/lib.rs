@@ -13,6 +13,7 @@ pub mod records;
 pub mod runtime;
 pub mod state;
 pub mod store;
+pub mod superadmins;
 pub mod tenancy;
 pub mod validate;
 pub mod views;

@@ -15,6 +15,7 @@ mod scheduler;
 mod secrets;
 mod store;
 mod subscriptions;
+mod superadmins;
 mod teams;
 mod tenants;
 mod tokens;

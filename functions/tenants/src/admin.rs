@@ -264,11 +264,13 @@ pub(crate) async fn patch_tenant(
     delete,
     path = "/api/tenants/{id}/",
     tag = "tenants",
-    description = "Permission: super admin. Suspends: its users can no longer log in or refresh. Audited.",
+    description = "Permission: super admin. Suspends: its users can no longer log in or refresh. Audited. \
+        The platform tenant (slug `platform`, where super admins sign in) is refused with `platform_tenant`.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Suspended"),
+        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -287,11 +289,13 @@ pub(crate) async fn delete_tenant(
     post,
     path = "/api/tenants/{id}/suspend/",
     tag = "tenants",
-    description = "Permission: super admin. Its users can no longer log in or refresh. Audited.",
+    description = "Permission: super admin. Its users can no longer log in or refresh. Audited. \
+        The platform tenant (slug `platform`, where super admins sign in) is refused with `platform_tenant`.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Suspended", body = AdminTenantView),
+        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),

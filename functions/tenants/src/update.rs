@@ -10,6 +10,7 @@ use shared::keys;
 use shared::permissions::Module;
 use shared::records::{DomainClaim, PlanRecord, SubscriptionRecord, TenantRecord};
 use shared::store::{Condition, StoreError};
+use shared::superadmins;
 use shared::tenancy::DEFAULT_TRIAL_MODULES;
 use shared::validate;
 use shared::views::TenantView;
@@ -196,6 +197,13 @@ pub async fn set_active(
         .ok_or(ApiError::NotFound)?;
     if before.is_active == active {
         return Ok(TenantView::from(&before));
+    }
+    // Every super admin signs in through the platform tenant.
+    if !active && superadmins::is_platform(&before) {
+        return Err(ApiError::bad_request(
+            "The platform tenant cannot be suspended: every super admin signs in through it.",
+            "platform_tenant",
+        ));
     }
     let after = TenantRecord {
         is_active: active,

@@ -7,17 +7,24 @@
 //! devctl keys [--secret]                   generate the development token keys (idempotent);
 //!                                          --secret prints a new key as Secrets Manager JSON
 //! devctl seed                              create-table + keys + default plans + dev super admin
-//! devctl superadmin --email E --password P create the platform tenant and its super admin
+//! devctl superadmin --email E --password P add a super admin (the first one creates the
+//!                                          platform tenant); an existing platform user
+//!                                          with that email is promoted and reactivated
+//! devctl superadmin --list                 print the active super admins
+//! devctl superadmin --remove EMAIL         deactivate a super admin (never the last one)
 //! ```
+//! The super-admin logic lives in `shared::superadmins`, tested against
+//! DynamoDB Local by the tests crate.
 //! Reads TABLE_NAME and DYNAMODB_ENDPOINT like the functions do; keys go
 //! to $KEYS_DIR (default .local/keys).
 
-use shared::auth::{hash_password, Jwks, SigningKeyPair};
+use shared::auth::{Jwks, SigningKeyPair};
+use shared::keys;
 use shared::runtime::dynamodb_client;
 use shared::store::table::TableDefinition;
 use shared::store::{Condition, CursorSigner, Store, StoreError};
-use shared::tenancy::{self, NewTenant, ProvisionError, TrialTerms};
-use shared::{keys, permissions::Module};
+use shared::superadmins::{self, Added};
+use shared::tenancy;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use time::OffsetDateTime;
@@ -150,43 +157,49 @@ async fn seed_plans(store: &Store) -> Result<()> {
     Ok(())
 }
 
-/// Creates the platform tenant with one super admin. Returns false if the
-/// email or the platform tenant already exists.
-async fn superadmin(store: &Store, email: &str, password: &str) -> Result<bool> {
-    if password.chars().count() < 10 {
-        return Err("the password needs at least 10 characters".into());
+/// `devctl superadmin ...`: add (`--email`/`--password`), `--list` or
+/// `--remove EMAIL`.
+async fn superadmin_command(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--list") {
+        let admins = superadmins::list(&store().await?).await?;
+        for admin in &admins {
+            println!("{}\t{}", admin.email, admin.id);
+        }
+        if admins.is_empty() {
+            eprintln!("no super admin yet: devctl superadmin --email E --password P");
+        }
+        return Ok(());
     }
-    let provisioned = tenancy::build(
-        NewTenant {
-            name: "Platform administration".into(),
-            slug: "platform".into(),
-            enabled_modules: Module::ALL.to_vec(),
-            admin_email: email.trim().to_lowercase(),
-            admin_first_name: "Platform".into(),
-            admin_last_name: "Admin".into(),
-            admin_password_hash: hash_password(password.to_owned()).await?,
-            admin_is_super_admin: true,
-        },
-        &TrialTerms {
-            plan_id: None,
-            trial_days: 36_500,
-            modules: Module::ALL.to_vec(),
-        },
-        OffsetDateTime::now_utc(),
-    );
-    match tenancy::provision(store, &provisioned, |_| {}).await {
-        Ok(()) => Ok(true),
-        Err(ProvisionError::EmailTaken | ProvisionError::SlugTaken) => Ok(false),
-        Err(ProvisionError::Store(e)) => Err(e.into()),
+    if let Some(email) = flag(args, "--remove") {
+        let removed = superadmins::remove(&store().await?, &email).await?;
+        println!("removed super admin {} (user deactivated)", removed.email);
+        return Ok(());
     }
+    let (Some(email), Some(password)) = (flag(args, "--email"), flag(args, "--password")) else {
+        return Err(SUPERADMIN_USAGE.into());
+    };
+    let outcome = superadmins::add(&store().await?, &email, &password).await?;
+    let email = email.trim().to_lowercase();
+    match outcome {
+        Added::CreatedPlatform => println!("created the platform tenant and super admin {email}"),
+        Added::Created => println!("created super admin {email}"),
+        Added::Promoted => println!("{email} is a super admin again"),
+        Added::Unchanged => println!("{email} is already a super admin"),
+    }
+    Ok(())
 }
+
+const SUPERADMIN_USAGE: &str =
+    "usage: devctl superadmin --email EMAIL --password PASSWORD | --list | --remove EMAIL";
 
 async fn seed() -> Result<()> {
     create_table(None).await?;
     dev_keys(&keys_dir())?;
     let store = store().await?;
     seed_plans(&store).await?;
-    if superadmin(&store, DEV_SUPERADMIN_EMAIL, DEV_SUPERADMIN_PASSWORD).await? {
+    if superadmins::add(&store, DEV_SUPERADMIN_EMAIL, DEV_SUPERADMIN_PASSWORD).await?
+        != Added::Unchanged
+    {
         println!("created super admin {DEV_SUPERADMIN_EMAIL}");
     }
     println!("development super admin: {DEV_SUPERADMIN_EMAIL} / {DEV_SUPERADMIN_PASSWORD}");
@@ -209,21 +222,8 @@ async fn main() -> ExitCode {
         "keys" if args.iter().any(|a| a == "--secret") => secret_key(),
         "keys" => dev_keys(&keys_dir()),
         "seed" => seed().await,
-        "superadmin" => match (flag(&args, "--email"), flag(&args, "--password")) {
-            (Some(email), Some(password)) => match store().await {
-                Ok(store) => match superadmin(&store, &email, &password).await {
-                    Ok(true) => {
-                        println!("created super admin {email}");
-                        Ok(())
-                    }
-                    Ok(false) => Err("that email or the platform tenant already exists".into()),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
-            _ => Err("usage: devctl superadmin --email EMAIL --password PASSWORD".into()),
-        },
-        _ => Err("usage: devctl create-table [--table NAME] | keys [--secret] | seed | superadmin --email E --password P".into()),
+        "superadmin" => superadmin_command(&args).await,
+        _ => Err("usage: devctl create-table [--table NAME] | keys [--secret] | seed | superadmin (--email E --password P | --list | --remove E)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
