@@ -899,3 +899,126 @@ async fn a_tick_with_nothing_due_only_queries_the_due_index() {
         .filter(|(op, _, _)| op == "Query")
         .all(|(_, _, index)| index.as_deref() == Some(keys::GSI3)));
 }
+
+/// The seeded Professional plan: 99.00 a month, every module.
+const PROFESSIONAL: Uuid = Uuid::from_u128(0x960f);
+
+#[tokio::test]
+async fn logins_follow_the_entitlement_rule_past_due_within_grace_after_grace_and_incomplete() {
+    let s = setup().await;
+    let store = &s.auth.store;
+    let (email, _, tscope) = register(&s, "grace").await;
+    let now = OffsetDateTime::now_utc();
+    let owing = |modules_until: OffsetDateTime| shared::billing::OpenInvoice {
+        id: Uuid::now_v7(),
+        period_start: now - Duration::days(20),
+        period_end: now + Duration::days(10),
+        due_date: modules_until - Duration::days(7),
+        status: InvoiceStatus::Pending,
+        modules_until: Some(modules_until),
+    };
+    let modules = |token: String| claims_of(&s, &token).enabled_modules;
+
+    // Past due, within the grace: modules stay.
+    rewrite(store, &tscope, |sub| {
+        sub.plan_id = Some(STARTER);
+        sub.status = SubscriptionStatus::PastDue;
+        sub.open_invoice = Some(owing(now + Duration::hours(1)));
+    })
+    .await;
+    assert!(modules(login(&s, &email).await).contains(&"crm".to_owned()));
+
+    // Past the grace: only administration, even before the scheduler moves it.
+    rewrite(store, &tscope, |sub| {
+        sub.open_invoice = Some(owing(now - Duration::hours(1)));
+    })
+    .await;
+    assert!(modules(login(&s, &email).await).is_empty());
+    rewrite(store, &tscope, |sub| {
+        sub.status = SubscriptionStatus::Active;
+    })
+    .await;
+    assert!(modules(login(&s, &email).await).is_empty());
+
+    // Restarted and not yet paid: nothing, however recent the invoice.
+    rewrite(store, &tscope, |sub| {
+        sub.status = SubscriptionStatus::Incomplete;
+        sub.open_invoice = Some(owing(now + Duration::days(14)));
+    })
+    .await;
+    assert!(modules(login(&s, &email).await).is_empty());
+}
+
+#[tokio::test]
+async fn a_scheduled_downgrade_applies_at_the_renewal_and_not_before() {
+    let s = setup().await;
+    let store = &s.auth.store;
+    let (_, _, tscope) = register(&s, "downgrade").await;
+    let end = datetime!(2031-05-01 00:00 UTC);
+    rewrite(store, &tscope, |sub| {
+        sub.status = SubscriptionStatus::Active;
+        sub.plan_id = Some(PROFESSIONAL);
+        sub.trial_ends_at = Some(datetime!(2031-04-01 00:00 UTC));
+        sub.current_period_start = datetime!(2031-04-01 00:00 UTC);
+        sub.current_period_end = end;
+        sub.scheduled_change = Some(shared::records::ScheduledChange {
+            plan_id: STARTER,
+            billing_cycle: BillingCycle::Monthly,
+        });
+    })
+    .await;
+    // A module Starter lacks, enabled while on Professional.
+    let profile: shared::records::TenantRecord = store
+        .tenant(&tscope)
+        .get(&keys::tenant_profile())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut with_tasks = profile.clone();
+    with_tasks
+        .enabled_modules
+        .push(shared::permissions::Module::Tasks);
+    store
+        .tenant(&tscope)
+        .put(&keys::tenant_profile(), &with_tasks, Condition::Always)
+        .await
+        .unwrap();
+
+    assert_nothing_done(
+        &tick(store, &policy(), end - Duration::seconds(1))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        subscription(store, &tscope).await.plan_id,
+        Some(PROFESSIONAL)
+    );
+
+    let report = tick(store, &policy(), end).await.unwrap();
+    assert_eq!(report.invoices_issued.len(), 1, "{report:?}");
+    let renewed = subscription(store, &tscope).await;
+    assert_eq!(renewed.plan_id, Some(STARTER));
+    assert_eq!(renewed.scheduled_change, None);
+    assert_eq!(
+        (renewed.current_period_start, renewed.current_period_end),
+        (end, datetime!(2031-06-01 00:00 UTC))
+    );
+    let issued = invoices(store, &tscope).await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].amount.to_string(), "29.00");
+    let profile: shared::records::TenantRecord = store
+        .tenant(&tscope)
+        .get(&keys::tenant_profile())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.enabled_modules, {
+        let mut m = with_tasks.enabled_modules.clone();
+        m.retain(|m| *m != shared::permissions::Module::Tasks);
+        m
+    });
+    assert!(audit_actions(store, &tscope)
+        .await
+        .iter()
+        .any(|(action, _)| action == "tenant.modules"));
+}
