@@ -27,9 +27,10 @@ pub struct Config {
     /// ISO 4217 code new plans are priced in unless they name one
     /// (`DEFAULT_CURRENCY`, default `USD`).
     pub default_currency: String,
-    /// Days an invoice may stay unpaid before the subscription is past due
-    /// (`BILLING_GRACE_DAYS`, default 7), and days past due before it
-    /// expires (`BILLING_EXPIRE_AFTER_DAYS`, default 14).
+    /// Days an invoice may stay unpaid before the subscription is past due,
+    /// and again past due before its modules go (`BILLING_GRACE_DAYS`,
+    /// default 7); days past due before it expires
+    /// (`BILLING_EXPIRE_AFTER_DAYS`, default 14).
     pub billing: crate::billing::BillingPolicy,
 }
 

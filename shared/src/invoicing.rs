@@ -440,7 +440,7 @@ pub enum Settlement {
 /// Marks an invoice paid or failed and moves the subscription accordingly.
 /// `by` is the super admin marking it, or `By::System("<provider>")` for a
 /// payment provider's webhook
-/// (paying the open invoice makes a trial or past-due subscription active;
+/// (paying the open invoice makes a trial, past-due or incomplete subscription active;
 /// an expired one comes back to life for the invoice's period).
 pub async fn settle(
     store: &Store,

@@ -91,14 +91,14 @@ async fn several_super_admins_can_be_added_listed_and_removed_but_never_the_last
     // Removing deactivates: no more login, off the list.
     let removed = superadmins::remove(store, &second).await.unwrap();
     assert!(!removed.is_active && !removed.is_super_admin);
-    assert_eq!(emails(&s).await, [first.clone()]);
+    assert_eq!(emails(&s).await, vec![first.clone()]);
     assert_ne!(login(&s, &second, PASSWORD).await, StatusCode::OK);
 
     // Never the last one; unknown emails are named.
     let err = superadmins::remove(store, &first).await.unwrap_err();
     assert!(matches!(err, SuperAdminError::LastSuperAdmin(_)), "{err:?}");
     assert!(err.to_string().contains("last super admin"), "{err}");
-    assert_eq!(emails(&s).await, [first.clone()]);
+    assert_eq!(emails(&s).await, vec![first.clone()]);
     let err = superadmins::remove(store, "nobody@example.com")
         .await
         .unwrap_err();

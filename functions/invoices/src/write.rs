@@ -140,7 +140,7 @@ async fn settle(
         invoice's id names its tenant. Records a payment received outside the platform: the invoice becomes \
         `paid` (`paid_at` now, `payment_provider` `manual`, the optional `reference`), from `pending` or \
         `failed` only (anything else: 400 `invalid_transition`). When it is the subscription's open invoice, \
-        a trial or past-due subscription becomes `active` (an expired one is revived for the invoice's \
+        a trial, past-due or incomplete subscription becomes `active` (an expired one is revived for the invoice's \
         period). Audited in the tenant's log (`invoice.mark_paid`, and `subscription.payment` when the \
         subscription moved), marked `via_super_admin`. Calls: `GetItem INVOICEREF#<id>`, the tenant's routing \
         item unless it is the super admin's own, `BatchGetItem` invoice + subscription, one \
