@@ -207,3 +207,32 @@ async fn the_platform_tenant_cannot_be_suspended() {
     let res = call(&s, "POST", &format!("/api/tenants/{id}/activate/"), &root).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
+
+#[tokio::test]
+async fn the_users_api_does_not_deactivate_super_admins() {
+    let s = setup().await;
+    let (_, email) = unique("root");
+    superadmins::add(&s.auth.store, &email, PASSWORD)
+        .await
+        .unwrap();
+    let scope = superadmins::platform_scope(&s.auth.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = superadmins::list(&s.auth.store).await.unwrap()[0].clone();
+    let root = token_for(&s, scope.tenant_id(), true, Default::default());
+    let req = http::Request::builder()
+        .method("DELETE")
+        .uri(format!("/api/users/{}/", admin.id))
+        .header("authorization", format!("Bearer {root}"))
+        .header("x-tenant-id", scope.tenant_id().to_string())
+        .header("host", "api.test");
+    let res = send(&s.users, req.body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    assert_eq!(res.json()["code"], "super_admin");
+    assert_eq!(
+        superadmins::list(&s.auth.store).await.unwrap().len(),
+        1,
+        "still there"
+    );
+}

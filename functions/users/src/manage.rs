@@ -102,6 +102,13 @@ async fn update(
     };
     profile::apply(&mut errors, &mut after, profile_patch);
     if let Some(active) = patch.is_active {
+        // Only devctl removes super admins: it never removes the last one.
+        if before.is_super_admin && before.is_active && !active {
+            return Err(ApiError::bad_request(
+                "Super admins are removed with `devctl superadmin --remove`, never the last one.",
+                "super_admin",
+            ));
+        }
         after.is_active = active;
     }
     if let Some(roles) = patch.role_ids {
@@ -127,7 +134,7 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
         (status = 404, description = "No such user in this tenant", body = ErrorBody),
@@ -156,7 +163,7 @@ pub(crate) async fn replace_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
         (status = 404, description = "No such user in this tenant", body = ErrorBody),
@@ -186,7 +193,7 @@ pub(crate) async fn patch_user(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deactivated (or already inactive)"),
-        (status = 400, description = "`last_admin`", body = ErrorBody),
+        (status = 400, description = "`last_admin`, or `super_admin` (super admins are removed with devctl)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a tenant admin", body = ErrorBody),
         (status = 404, description = "No such user in this tenant", body = ErrorBody),
