@@ -9,15 +9,11 @@ use shared::permissions::{flatten, gate, merge, FlatPermissions, Module, RoleGra
 use shared::records::{
     RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord,
 };
-use shared::store::{TenantFetched, TenantScope, TenantStore};
+use shared::store::{Patch, StoreError, TenantFetched, TenantScope, TenantStore, Transaction};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Failed logins per email are counted in windows of this length.
-pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
-/// Failures allowed in one window before logins of that email get 429.
-pub const MAX_FAILED_LOGINS: u32 = 5;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
@@ -195,25 +191,51 @@ pub fn ensure_may_sign_in(user: &UserRecord, tenant: &TenantRecord) -> Result<()
     Ok(())
 }
 
-/// Marks a family revoked (idempotent).
+/// Marks a family revoked (idempotent). Only the flag is written, so a
+/// rotation racing with it cannot write the family back as live.
 pub async fn revoke_family(
     store: &TenantStore<'_>,
-    family: &TokenFamilyRecord,
+    user_id: Uuid,
+    family_id: Uuid,
 ) -> Result<(), ApiError> {
-    let revoked = TokenFamilyRecord {
-        revoked: true,
-        ..family.clone()
-    };
-    store
-        .put(
-            &keys::token_family(family.user_id, family.family_id),
-            &revoked,
-            shared::store::Condition::Exists,
-        )
+    let patch = Patch::new().set("revoked", &true).if_exists();
+    match store
+        .patch(&keys::token_family(user_id, family_id), &patch)
         .await
-        .or_else(|e| match e {
-            shared::store::StoreError::ConditionFailed => Ok(()),
-            other => Err(other),
-        })?;
+    {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A timestamp as records store it (RFC 3339 with the full subsecond
+/// precision), so it compares exactly with what was read.
+pub fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {
+    at.format(&Rfc3339).map_err(ApiError::internal)
+}
+
+/// Adds to `tx` the write that ends every login of the user started
+/// before `now`: refresh refuses families created before
+/// `sessions_valid_after`. The version bump makes read-modify-write
+/// updates of the user notice the change instead of undoing it.
+pub fn end_sessions_before(
+    tx: &mut Transaction<'_>,
+    scope: &TenantScope,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let patch = Patch::new()
+        .set("sessions_valid_after", &rfc3339(now)?)
+        .add("version", 1)
+        .if_exists();
+    tx.patch(scope, &keys::user(user_id), &patch, "user");
     Ok(())
+}
+
+/// Whether a login (token family) started before the user's sessions were
+/// ended. Exact comparison: a family created at the very instant of the
+/// cut, as the caller's new login at a password change is, stays valid.
+pub fn ended(user: &UserRecord, family: &TokenFamilyRecord) -> bool {
+    user.sessions_valid_after
+        .is_some_and(|cut| family.created_at < cut)
 }
