@@ -130,8 +130,26 @@ pub async fn post_json(app: &Router, uri: &str, body: &Value, token: Option<&str
     .await
 }
 
-/// Like [`post_json`], as if sent from `source_ip`: sets the API Gateway
-/// request context that lambda_http puts into the request extensions.
+/// Marks a request as sent from `source_ip`: sets the API Gateway request
+/// context that lambda_http puts into the request extensions.
+pub fn with_source_ip(req: &mut Request<Body>, source_ip: &str) {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    req.extensions_mut()
+        .insert(RequestContext::ApiGatewayV2(context));
+}
+
+/// An address no other request of the test run uses (in 10.0.0.0/8), for
+/// tests that are not about per-address throttling.
+pub fn fresh_source_ip() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff)).to_string()
+}
+
+/// Like [`post_json`], as if sent from `source_ip`.
 pub async fn post_json_from(
     app: &Router,
     uri: &str,
@@ -139,10 +157,6 @@ pub async fn post_json_from(
     token: Option<&str>,
     source_ip: &str,
 ) -> TestResponse {
-    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-    use lambda_http::request::RequestContext;
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    context.http.source_ip = Some(source_ip.to_owned());
     let mut req = Request::builder()
         .method(Method::POST)
         .uri(uri)
@@ -151,8 +165,7 @@ pub async fn post_json_from(
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let mut req = req.body(Body::from(body.to_string())).expect("request");
-    req.extensions_mut()
-        .insert(RequestContext::ApiGatewayV2(context));
+    with_source_ip(&mut req, source_ip);
     send(app, req).await
 }
 
