@@ -239,3 +239,67 @@ pub fn ended(user: &UserRecord, family: &TokenFamilyRecord) -> bool {
     user.sessions_valid_after
         .is_some_and(|cut| family.created_at < cut)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn family(created_at: OffsetDateTime) -> TokenFamilyRecord {
+        TokenFamilyRecord {
+            family_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            current_jti: Uuid::nil(),
+            revoked: false,
+            created_at,
+            expires_at: 0,
+        }
+    }
+
+    fn user(cut: Option<OffsetDateTime>) -> UserRecord {
+        UserRecord {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            email: "a@b.io".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            phone: None,
+            role_ids: Vec::new(),
+            team_ids: Vec::new(),
+            is_active: true,
+            is_super_admin: false,
+            timezone: "UTC".into(),
+            preferences: serde_json::json!({}),
+            profile_picture: None,
+            sessions_valid_after: cut,
+            date_joined: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_cut_is_exact_within_a_second() {
+        let cut = OffsetDateTime::now_utc();
+        let u = user(Some(cut));
+        assert!(ended(&u, &family(cut - Duration::microseconds(1))));
+        assert!(!ended(&u, &family(cut)), "the login made at the cut stays");
+        assert!(!ended(&u, &family(cut + Duration::microseconds(1))));
+        assert!(!ended(&user(None), &family(OffsetDateTime::UNIX_EPOCH)));
+    }
+
+    #[test]
+    fn the_stored_cut_keeps_its_nanoseconds_and_formats_back_identically() {
+        let cut = OffsetDateTime::UNIX_EPOCH + Duration::new(1_800_000_000, 123_456_789);
+        let item: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
+            serde_dynamo::to_item(user(Some(cut))).unwrap();
+        let stored = match &item["sessions_valid_after"] {
+            serde_dynamo::AttributeValue::S(s) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        let back: UserRecord = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.sessions_valid_after, Some(cut));
+        // Refresh's condition compares the stored string with this.
+        assert_eq!(rfc3339(cut).unwrap(), stored);
+    }
+}
