@@ -17,23 +17,36 @@ use tokio::sync::Barrier;
 
 const PASSWORD: &str = "correct-horse-battery";
 
-/// Barriers for the refreshes that reach their write: each such refresh
-/// takes the next list and waits on each barrier in turn; refreshes find
-/// nothing once the lists run out.
+type Queue = Arc<Mutex<VecDeque<Vec<Arc<Barrier>>>>>;
+
+/// Barriers for the refreshes (and logins) that reach their write: each
+/// takes the next list of its step and waits on each barrier in turn; they
+/// find nothing once the lists run out.
 #[derive(Clone, Default)]
-struct Pauses(Arc<Mutex<VecDeque<Vec<Arc<Barrier>>>>>);
+struct Pauses {
+    refresh: Queue,
+    login: Queue,
+}
 
 impl Pauses {
     fn push(&self, barriers: Vec<Arc<Barrier>>) {
-        self.0.lock().unwrap().push_back(barriers);
+        self.refresh.lock().unwrap().push_back(barriers);
+    }
+
+    fn push_login(&self, barriers: Vec<Arc<Barrier>>) {
+        self.login.lock().unwrap().push_back(barriers);
     }
 }
 
 async fn paused_app() -> (AuthApp, Pauses) {
     let pauses = Pauses::default();
     let taken = pauses.clone();
-    let app = auth_app_paused(Arc::new(move || {
-        let next = taken.0.lock().unwrap().pop_front().unwrap_or_default();
+    let app = auth_app_paused(Arc::new(move |step| {
+        let queue = match step {
+            auth::Step::Refresh => &taken.refresh,
+            auth::Step::Login => &taken.login,
+        };
+        let next = queue.lock().unwrap().pop_front().unwrap_or_default();
         Box::pin(async move {
             for barrier in next {
                 barrier.wait().await;
@@ -480,6 +493,48 @@ async fn a_wrong_old_password_counts_as_a_failed_login() {
     // ...and not from another.
     assert_eq!(
         login(&app, &email, PASSWORD, "192.0.2.80").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_login_verified_before_a_password_change_does_not_survive_it() {
+    let (app, pauses) = paused_app().await;
+    let (access, _, email) = register(&app).await;
+    let (read, write) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    pauses.push_login(vec![read.clone(), write.clone()]);
+    let router = app.app.clone();
+    let old_email = email.clone();
+    let pending = tokio::spawn(async move {
+        post_json_from(
+            &router,
+            "/api/auth/login/",
+            &json!({"email": old_email, "password": PASSWORD}),
+            None,
+            "192.0.2.90",
+        )
+        .await
+    });
+    // The old password has been verified; the change lands before the
+    // login writes its family.
+    read.wait().await;
+    let res = post_json(
+        &app.app,
+        "/api/auth/password/change/",
+        &json!({"old_password": PASSWORD, "new_password": "another-long-password", "new_password_confirm": "another-long-password"}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    write.wait().await;
+    let res = pending.await.unwrap();
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    assert_eq!(res.json()["code"], "authentication_failed");
+    // The new password opens a login.
+    assert_eq!(
+        login(&app, &email, "another-long-password", "192.0.2.90")
+            .await
+            .status,
         StatusCode::OK
     );
 }

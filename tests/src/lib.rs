@@ -254,15 +254,15 @@ pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
     auth_app_custom(settings, None).await
 }
 
-/// The auth function with a pause between each refresh's reads and its
-/// write (see `auth::AppState::refresh_pause`).
+/// The auth function with a pause between the reads and the write of each
+/// refresh and login (see `auth::AppState::pause`).
 pub async fn auth_app_paused(pause: auth::Pause) -> AuthApp {
     auth_app_custom(shared::auth::TokenSettings::default(), Some(pause)).await
 }
 
 async fn auth_app_custom(
     settings: shared::auth::TokenSettings,
-    refresh_pause: Option<auth::Pause>,
+    pause: Option<auth::Pause>,
 ) -> AuthApp {
     let (store, calls) = counted_store().await;
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
@@ -280,7 +280,7 @@ async fn auth_app_custom(
     let signer = shared::auth::TokenSigner::new(key.clone(), settings.clone());
     let mut state =
         auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
-    state.refresh_pause = refresh_pause;
+    state.pause = pause;
     let app = auth::router(state, &shared::http::HttpConfig::default());
     calls.reset();
     AuthApp {

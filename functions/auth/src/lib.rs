@@ -30,13 +30,23 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Every public key that verifies tokens (served at the JWKS URL).
     pub jwks: Arc<Jwks>,
-    /// Awaited by a refresh between its reads and its write, so tests can
-    /// force other requests into that gap. Always `None` in production.
-    pub refresh_pause: Option<Pause>,
+    /// Awaited between a request's reads and its write, with the name of
+    /// the step ([`Step`]), so tests can force other requests into that
+    /// gap. Always `None` in production.
+    pub pause: Option<Pause>,
 }
 
-/// See [`AppState::refresh_pause`].
-pub type Pause = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+/// Where [`AppState::pause`] is awaited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A refresh has read the family and the user, and not yet rotated.
+    Refresh,
+    /// A login has verified the password, and not yet written its family.
+    Login,
+}
+
+/// See [`AppState::pause`].
+pub type Pause = Arc<dyn Fn(Step) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 impl FromRef<AppState> for Arc<TokenVerifier> {
     fn from_ref(state: &AppState) -> Self {
@@ -83,6 +93,6 @@ pub fn state(
         signer: Arc::new(signer),
         verifier: Arc::new(verifier),
         jwks: Arc::new(jwks),
-        refresh_pause: None,
+        pause: None,
     })
 }

@@ -118,6 +118,9 @@ pub(crate) async fn login(
     };
     let issued = session.issue(&state.signer, Uuid::new_v4(), now, now)?;
     let family_key = keys::token_family(issued.family.user_id, issued.family.family_id);
+    if let Some(pause) = &state.pause {
+        pause(crate::Step::Login).await;
+    }
     let mut tx = state.store.transaction();
     tx.put(
         &scope,

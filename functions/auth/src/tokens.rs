@@ -101,8 +101,8 @@ pub(crate) async fn refresh(
         subscription: loaded.subscription.as_ref(),
     };
     let issued = session.issue(&state.signer, family.family_id, family.created_at, now)?;
-    if let Some(pause) = &state.refresh_pause {
-        pause().await;
+    if let Some(pause) = &state.pause {
+        pause(crate::Step::Refresh).await;
     }
 
     // Only the rotated fields are written, on condition that nothing ended
