@@ -222,9 +222,15 @@ pub fn tenants_index_pk() -> &'static str {
     "TENANTS"
 }
 
-/// Counts failed logins for one email within a window.
-pub fn login_throttle(email_lowercase: &str) -> PlatformKey {
-    PlatformKey::new(format!("LOGINFAIL#{email_lowercase}"), "COUNTER")
+/// A throttle counter: attempts of one kind (`bucket`) by one `subject`
+/// (an email, an IP, or both) in the fixed window starting at
+/// `window_start` (epoch seconds). A new window is a new item, so no
+/// counter ever needs resetting; old ones expire by TTL.
+pub fn throttle(bucket: &str, subject: &str, window_start: i64) -> PlatformKey {
+    PlatformKey::new(
+        format!("THROTTLE#{bucket}#{subject}#W{window_start}"),
+        "COUNTER",
+    )
 }
 
 pub fn plan(plan_id: Uuid) -> PlatformKey {
@@ -405,7 +411,10 @@ mod tests {
         assert_eq!(slug_claim("acme").pk(), "SLUG#acme");
         assert_eq!(slug_claim("acme").sk(), "CLAIM");
         assert_eq!(email_claim("a@b.io").pk(), "EMAIL#a@b.io");
-        assert_eq!(login_throttle("a@b.io").pk(), "LOGINFAIL#a@b.io");
+        assert_eq!(
+            throttle("login-ip", "10.0.0.1#a@b.io", 900).pk(),
+            "THROTTLE#login-ip#10.0.0.1#a@b.io#W900"
+        );
         assert_eq!(domain_claim("crm.acme.io").pk(), "DOMAIN#crm.acme.io");
         assert_eq!(tenants_index("2026-01-01T00:00:00Z", id(5)).pk, "TENANTS");
         assert_eq!(

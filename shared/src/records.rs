@@ -482,22 +482,6 @@ impl Entity for TokenFamilyRecord {
     }
 }
 
-/// Failed logins of one email in the current window. Key:
-/// `LOGINFAIL#<email>` / `COUNTER`; expires with the window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoginThrottleRecord {
-    pub failures: u32,
-    /// Epoch seconds.
-    pub window_ends_at: i64,
-}
-
-impl Entity for LoginThrottleRecord {
-    const ENTITY: &'static str = "login_throttle";
-    fn expires_at(&self) -> Option<i64> {
-        Some(self.window_ends_at)
-    }
-}
-
 /// Claims a role name within a tenant. Key: `TENANT#<tenant>` /
 /// `ROLENAME#<lowercased name>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

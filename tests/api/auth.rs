@@ -6,7 +6,9 @@ use shared::auth::{authenticate, Claims, Jwks, TokenType, TokenVerifier};
 use shared::keys;
 use shared::records::{CredentialRecord, PlanRecord, SubscriptionRecord, TenantRecord, UserRecord};
 use shared::store::{Condition, TenantScope};
-use tests::{auth_app, auth_app_with, get, post_json, registration, unique, AuthApp};
+use tests::{
+    auth_app, auth_app_with, get, post_json, post_json_from, registration, unique, AuthApp,
+};
 use time::OffsetDateTime;
 
 fn verifier(app: &AuthApp) -> TokenVerifier {
@@ -141,39 +143,47 @@ async fn full_flow_register_login_refresh_verify_logout() {
 }
 
 #[tokio::test]
-async fn registration_is_one_plan_read_and_one_transaction() {
+async fn registration_is_a_reservation_one_plan_read_and_one_transaction() {
     let app = auth_app().await;
     register(&app, "calls").await;
-    assert_eq!(app.calls.calls(), vec!["Query", "TransactWriteItems"]);
+    assert_eq!(
+        app.calls.calls(),
+        vec!["UpdateItem", "Query", "TransactWriteItems"]
+    );
 }
 
 #[tokio::test]
-async fn login_makes_at_most_three_calls() {
+async fn login_reserves_its_attempt_before_reading_and_gives_it_back_on_success() {
     let app = auth_app().await;
     let (_, _, email) = register(&app, "logincalls").await;
     app.calls.reset();
     assert_eq!(
-        login(&app, &email, "correct-horse-battery").await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.calls.calls(),
-        vec!["BatchGetItem", "BatchGetItem", "PutItem"]
-    );
-    // After a failure the success also clears the counter, still in three.
-    assert_eq!(
         login(&app, &email, "wrong-password-123").await.status,
         StatusCode::UNAUTHORIZED
+    );
+    // Two reservations (email and IP, email), then the credential; a wrong
+    // password reads nothing else and keeps its reservations.
+    assert_eq!(
+        app.calls.calls(),
+        vec!["UpdateItem", "UpdateItem", "GetItem"]
     );
     app.calls.reset();
     assert_eq!(
         login(&app, &email, "correct-horse-battery").await.status,
         StatusCode::OK
     );
+    let calls = app.calls.calls();
+    assert_eq!(calls.len(), 7, "{calls:?}");
     assert_eq!(
-        app.calls.calls(),
-        vec!["BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+        calls[..4],
+        ["UpdateItem", "UpdateItem", "GetItem", "BatchGetItem"]
     );
+    // The password was right: the releases (concurrent, in either order),
+    // then the new login.
+    let mut releases = calls[4..6].to_vec();
+    releases.sort();
+    assert_eq!(calls[6], "TransactWriteItems");
+    assert_eq!(releases, ["DeleteItem", "UpdateItem"]);
 }
 
 #[tokio::test]
@@ -261,10 +271,12 @@ async fn taken_slug_or_email_is_a_field_error() {
 
 async fn race(app: &AuthApp, bodies: Vec<Value>) -> (usize, Vec<Value>) {
     let mut tasks = Vec::new();
-    for body in bodies {
+    for (i, body) in bodies.into_iter().enumerate() {
         let router = app.app.clone();
+        // One address each: registrations are throttled per source IP.
+        let ip = format!("198.51.100.{i}");
         tasks.push(tokio::spawn(async move {
-            post_json(&router, "/api/auth/register/", &body, None).await
+            post_json_from(&router, "/api/auth/register/", &body, None, &ip).await
         }));
     }
     let mut created = 0;
@@ -418,18 +430,32 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     assert_eq!(unknown.json(), wrong.json());
 }
 
+async fn login_from(app: &AuthApp, email: &str, password: &str, ip: &str) -> tests::TestResponse {
+    post_json_from(
+        &app.app,
+        "/api/auth/login/",
+        &json!({"email": email, "password": password}),
+        None,
+        ip,
+    )
+    .await
+}
+
 #[tokio::test]
-async fn five_failures_throttle_the_email_with_retry_after() {
+async fn five_failures_throttle_the_email_from_that_ip_with_retry_after() {
     let app = auth_app().await;
     let (_, _, email) = register(&app, "throttle").await;
+    let attacker = "203.0.113.7";
     for _ in 0..5 {
         assert_eq!(
-            login(&app, &email, "bad-password-xx").await.status,
+            login_from(&app, &email, "bad-password-xx", attacker)
+                .await
+                .status,
             StatusCode::UNAUTHORIZED
         );
     }
-    // Even the right password is refused until the window passes.
-    let res = login(&app, &email, "correct-horse-battery").await;
+    // Even the right password is refused from there until the window passes.
+    let res = login_from(&app, &email, "correct-horse-battery", attacker).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.json()["code"], "throttled");
     let retry: i64 = res.headers["retry-after"]
@@ -438,20 +464,62 @@ async fn five_failures_throttle_the_email_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=15 * 60).contains(&retry), "{retry}");
+    // The owner, from another address, is not locked out.
+    let res = login_from(&app, &email, "correct-horse-battery", "192.0.2.10").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // Nor are requests without a request context (the "unknown" bucket).
+    assert_eq!(
+        login(&app, &email, "correct-horse-battery").await.status,
+        StatusCode::OK
+    );
     // Unknown emails are throttled as well.
     for _ in 0..5 {
-        login(&app, "ghost-user@example.com", "bad-password-xx").await;
+        login_from(&app, "ghost-user@example.com", "bad-password-xx", attacker).await;
     }
     assert_eq!(
-        login(&app, "ghost-user@example.com", "bad-password-xx")
+        login_from(&app, "ghost-user@example.com", "bad-password-xx", attacker)
             .await
             .status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    // Another email is unaffected.
+    // Another email is unaffected, from the same address.
     let (_, _, other) = register(&app, "unthrottled").await;
     assert_eq!(
-        login(&app, &other, "correct-horse-battery").await.status,
+        login_from(&app, &other, "correct-horse-battery", attacker)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_forgives_earlier_failures_from_its_address() {
+    let app = auth_app().await;
+    let (_, _, email) = register(&app, "forgive").await;
+    let ip = "192.0.2.20";
+    for _ in 0..4 {
+        assert_eq!(
+            login_from(&app, &email, "typo-password", ip).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, &email, "correct-horse-battery", ip)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A fresh count of five: four typos in a row do not throttle.
+    for _ in 0..4 {
+        assert_eq!(
+            login_from(&app, &email, "typo-password", ip).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, &email, "correct-horse-battery", ip)
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -604,7 +672,7 @@ async fn refresh_rereads_modules_and_refuses_inactive_users_and_suspended_tenant
 }
 
 #[tokio::test]
-async fn password_change_keeps_this_login_and_revokes_the_others() {
+async fn password_change_ends_every_login_and_returns_a_new_one() {
     let app = auth_app().await;
     let (body, _, email) = register(&app, "pwchange").await;
     let (access, this_refresh) = tokens(&body);
@@ -639,27 +707,33 @@ async fn password_change_keeps_this_login_and_revokes_the_others() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let changed = res.json();
+    assert_eq!(changed["detail"], "Password changed.");
+    let (new_access, new_refresh) = tokens(&changed);
+    assert_eq!(claims(&app, &new_access, TokenType::Access).email, email);
 
+    for (old, what) in [
+        (&other_refresh, "the other login"),
+        (&this_refresh, "this login"),
+    ] {
+        let res = post_json(
+            &app.app,
+            "/api/auth/token/refresh/",
+            &json!({"refresh": old}),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{what} must end");
+        assert_eq!(res.json()["code"], "token_not_valid");
+    }
     let res = post_json(
         &app.app,
         "/api/auth/token/refresh/",
-        &json!({"refresh": other_refresh}),
+        &json!({"refresh": new_refresh}),
         None,
     )
     .await;
-    assert_eq!(
-        res.status,
-        StatusCode::UNAUTHORIZED,
-        "the other login must be revoked"
-    );
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": this_refresh}),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "this login stays");
+    assert_eq!(res.status, StatusCode::OK, "the new login works");
     assert_eq!(
         login(&app, &email, "correct-horse-battery").await.status,
         StatusCode::UNAUTHORIZED

@@ -13,6 +13,7 @@ mod plans;
 mod roles;
 mod scheduler;
 mod secrets;
+mod sessions;
 mod store;
 mod subscriptions;
 mod superadmins;

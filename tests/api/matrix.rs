@@ -395,7 +395,11 @@ async fn request(
         }
         None => axum::body::Body::empty(),
     };
-    send(func.router(s), req.body(body).unwrap()).await
+    let mut req = req.body(body).unwrap();
+    // Each from its own address: the matrix registers more tenants than
+    // one address may (auth throttles per source IP).
+    tests::with_source_ip(&mut req, &tests::fresh_source_ip());
+    send(func.router(s), req).await
 }
 
 /// A fixture step that must succeed.

@@ -130,6 +130,45 @@ pub async fn post_json(app: &Router, uri: &str, body: &Value, token: Option<&str
     .await
 }
 
+/// Marks a request as sent from `source_ip`: sets the API Gateway request
+/// context that lambda_http puts into the request extensions.
+pub fn with_source_ip(req: &mut Request<Body>, source_ip: &str) {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    req.extensions_mut()
+        .insert(RequestContext::ApiGatewayV2(context));
+}
+
+/// An address no other request of the test run uses (in 10.0.0.0/8), for
+/// tests that are not about per-address throttling.
+pub fn fresh_source_ip() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff)).to_string()
+}
+
+/// Like [`post_json`], as if sent from `source_ip`.
+pub async fn post_json_from(
+    app: &Router,
+    uri: &str,
+    body: &Value,
+    token: Option<&str>,
+    source_ip: &str,
+) -> TestResponse {
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut req = req.body(Body::from(body.to_string())).expect("request");
+    with_source_ip(&mut req, source_ip);
+    send(app, req).await
+}
+
 pub mod counting {
     //! Counts DynamoDB calls per operation, through an SDK interceptor, so
     //! tests can assert how many calls an endpoint makes.
@@ -212,6 +251,19 @@ pub async fn auth_app() -> AuthApp {
 }
 
 pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
+    auth_app_custom(settings, None).await
+}
+
+/// The auth function with a pause between the reads and the write of each
+/// refresh and login (see `auth::AppState::pause`).
+pub async fn auth_app_paused(pause: auth::Pause) -> AuthApp {
+    auth_app_custom(shared::auth::TokenSettings::default(), Some(pause)).await
+}
+
+async fn auth_app_custom(
+    settings: shared::auth::TokenSettings,
+    pause: Option<auth::Pause>,
+) -> AuthApp {
     let (store, calls) = counted_store().await;
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         store
@@ -226,7 +278,9 @@ pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
     }
     let key = shared::auth::SigningKeyPair::generate("test-key");
     let signer = shared::auth::TokenSigner::new(key.clone(), settings.clone());
-    let state = auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
+    let mut state =
+        auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
+    state.pause = pause;
     let app = auth::router(state, &shared::http::HttpConfig::default());
     calls.reset();
     AuthApp {

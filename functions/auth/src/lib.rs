@@ -7,16 +7,18 @@ mod logout;
 mod password;
 mod register;
 mod session;
+pub mod throttle;
 mod tokens;
 
 pub use register::RegisterResponse;
-pub use session::LOGIN_WINDOW_SECS;
 
 use axum::extract::FromRef;
 use axum::Router;
 use shared::auth::{Jwks, TokenSigner, TokenVerifier};
 use shared::http::{self, HttpConfig};
 use shared::store::Store;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,7 +30,23 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Every public key that verifies tokens (served at the JWKS URL).
     pub jwks: Arc<Jwks>,
+    /// Awaited between a request's reads and its write, with the name of
+    /// the step ([`Step`]), so tests can force other requests into that
+    /// gap. Always `None` in production.
+    pub pause: Option<Pause>,
 }
+
+/// Where [`AppState::pause`] is awaited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A refresh has read the family and the user, and not yet rotated.
+    Refresh,
+    /// A login has verified the password, and not yet written its family.
+    Login,
+}
+
+/// See [`AppState::pause`].
+pub type Pause = Arc<dyn Fn(Step) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 impl FromRef<AppState> for Arc<TokenVerifier> {
     fn from_ref(state: &AppState) -> Self {
@@ -75,5 +93,6 @@ pub fn state(
         signer: Arc::new(signer),
         verifier: Arc::new(verifier),
         jwks: Arc::new(jwks),
+        pause: None,
     })
 }

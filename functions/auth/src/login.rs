@@ -1,6 +1,5 @@
-use crate::session::{
-    self, ensure_may_sign_in, Session, TokenPair, LOGIN_WINDOW_SECS, MAX_FAILED_LOGINS,
-};
+use crate::session::{self, ensure_may_sign_in, Session, TokenPair};
+use crate::throttle::{self, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -9,8 +8,8 @@ use shared::auth::{sign_in, verify_against_dummy};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
-use shared::records::{CredentialRecord, LoginThrottleRecord};
-use shared::store::Condition;
+use shared::records::CredentialRecord;
+use shared::store::{Condition, Patch, StoreError};
 use shared::views::UserView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -39,47 +38,50 @@ fn invalid_credentials() -> ApiError {
 
 /// Log in with email and password.
 ///
-/// At most three DynamoDB calls: the credential and the failure counter in
-/// one batch read; the user, tenant, subscription and roles (with the
-/// tenant's routing item) in a second; the new token family (clearing the
-/// counter) in a third. A tenant in a dedicated table costs one more batch
-/// read, of its items there.
+/// The attempt is counted before the password is checked: one conditional
+/// write per limit (see [`crate::throttle`]) takes a slot, so concurrent
+/// guesses cost at most the limit in argon2 checks. A wrong password keeps
+/// its slots (a counted failure); a right one clears the (email, IP)
+/// counter and gives back its email-wide slot.
+///
+/// DynamoDB calls: the two reservations, the credential, the user, tenant,
+/// subscription and roles (with the tenant's routing item) in one batch
+/// read, the two releases once the password is known to be right, and the
+/// new token family in a transaction that also checks the credential is
+/// still the one verified (a password changed meanwhile fails the login).
+/// A tenant in a dedicated table costs one more batch read, of its items
+/// there.
 #[utoipa::path(
     post,
     path = "/api/auth/login/",
     tag = "auth",
     description = "Public. Unknown email and wrong password both answer 401 `authentication_failed`. \
-        After 5 failures for one email within 15 minutes, 429 with `Retry-After`.",
+        Attempts are counted before the password is checked: at most 5 failed attempts per email from one source IP per 15 minutes, \
+        and 100 per email from all IPs per hour; beyond that 429 `throttled` with `Retry-After` (seconds until the window ends), \
+        even for the right password. A successful login clears that email's count for its source IP. \
+        Failures from one IP do not affect logins from another (below the per-email cap).",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ValidationErrorBody),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
     ),
 )]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = req.email.trim().to_lowercase();
-    let credential_key = keys::email_claim(&email);
-    let throttle_key = keys::login_throttle(&email);
-    let platform = state.store.platform();
-    let mut first = platform.get_many(&[&credential_key, &throttle_key]).await?;
-    let credential: Option<CredentialRecord> = first.take(&credential_key)?;
-    let throttle: Option<LoginThrottleRecord> = first.take(&throttle_key)?;
     let now = OffsetDateTime::now_utc();
+    let attempt = throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()).await?;
 
-    if let Some(t) = &throttle {
-        if t.failures >= MAX_FAILED_LOGINS && t.window_ends_at > now.unix_timestamp() {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: (t.window_ends_at - now.unix_timestamp()).max(1) as u64,
-            });
-        }
-    }
-
+    let credential_key = keys::email_claim(&email);
+    let credential: Option<CredentialRecord> = state.store.platform().get(&credential_key).await?;
     let opened = match &credential {
         Some(c) => {
             sign_in(
@@ -98,13 +100,11 @@ pub(crate) async fn login(
         }
     };
     let (Some((scope, mut fetched)), Some(credential)) = (opened, credential) else {
-        platform
-            .count_in_window(&throttle_key, "login_throttle", LOGIN_WINDOW_SECS)
-            .await?;
+        // The reservation stays: it is the counted failure.
         return Err(invalid_credentials());
     };
+    attempt.succeeded(&state.store).await;
 
-    let tenant_store = state.store.tenant(&scope);
     let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
         .ok_or_else(|| ApiError::internal("credential points at a missing user or tenant"))?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
@@ -118,22 +118,30 @@ pub(crate) async fn login(
     };
     let issued = session.issue(&state.signer, Uuid::new_v4(), now, now)?;
     let family_key = keys::token_family(issued.family.user_id, issued.family.family_id);
-    if throttle.is_some() {
-        // A success clears the failure count, in the same write.
-        let mut tx = state.store.transaction();
-        tx.put(
-            &scope,
-            &family_key,
-            &issued.family,
-            Condition::NotExists,
-            "family",
-        )
-        .delete_platform(&throttle_key, "throttle");
-        tx.execute().await?;
-    } else {
-        tenant_store
-            .put(&family_key, &issued.family, Condition::NotExists)
-            .await?;
+    if let Some(pause) = &state.pause {
+        pause(crate::Step::Login).await;
+    }
+    let mut tx = state.store.transaction();
+    tx.put(
+        &scope,
+        &family_key,
+        &issued.family,
+        Condition::NotExists,
+        "family",
+    )
+    .check_platform(
+        &credential_key,
+        &Patch::new().if_eq("version", &credential.version),
+        "credential",
+    );
+    match tx.execute().await {
+        Ok(()) => {}
+        // The password changed after it was verified: that password no
+        // longer opens a login.
+        Err(StoreError::TransactionConditionFailed(failed)) if failed.contains(&"credential") => {
+            return Err(invalid_credentials())
+        }
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(user_id = %loaded.user.id, "logged in");
     Ok(Json(LoginResponse {

@@ -1,15 +1,18 @@
-use crate::logout::Detail;
+use crate::session::{self, end_sessions_before, ensure_may_sign_in, Session, TokenPair};
+use crate::throttle::{self, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::auth::{check_new_password, hash_password, verify_password, Principal};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
-use shared::records::{CredentialRecord, TokenFamilyRecord};
-use shared::store::{Condition, PageRequest};
+use shared::records::CredentialRecord;
+use shared::store::{Condition, StoreError};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,30 +22,61 @@ pub struct ChangePasswordRequest {
     pub new_password_confirm: String,
 }
 
-/// A transaction holds at most 100 writes: the credential plus 99 families.
-const FAMILIES_PER_TRANSACTION: usize = 99;
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePasswordResponse {
+    pub detail: String,
+    /// A new login for the caller: every login that existed before the
+    /// change, the caller's own included, has ended.
+    pub tokens: TokenPair,
+}
 
-/// Change the caller's password; every other login of the caller is revoked.
+/// Change the caller's password; every login of the caller ends, and the
+/// caller gets a new one.
+///
+/// One transaction writes the new hash (on condition that the credential
+/// is the one verified), the user's `sessions_valid_after` (now) and the
+/// caller's new token family (created at that same instant, so it is
+/// valid). Refresh refuses every family created before the cut, so no
+/// login is enumerated and none can slip through; a refresh racing with
+/// the change fails, as its rotation is conditioned on the cut it read.
 #[utoipa::path(
     post,
     path = "/api/auth/password/change/",
     tag = "auth",
-    description = "Authenticated (any member). Keeps the current login, revokes all others.",
+    description = "Authenticated (any member). Ends every login of the caller (other devices and this one) and returns a new token pair for the caller. \
+        A wrong old password counts as a failed login (5 per email and source IP per 15 minutes, 100 per email per hour); \
+        at most 20 attempts per source IP per hour. Beyond either, 429 `throttled` with `Retry-After`.",
     request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Password changed", body = Detail),
+        (status = 200, description = "Password changed; the new login's tokens", body = ChangePasswordResponse),
         (status = 400, description = "Wrong old password or invalid new one", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
     ),
 )]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
     principal: Principal,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
-) -> Result<Json<Detail>, ApiError> {
+) -> Result<Json<ChangePasswordResponse>, ApiError> {
     let claims = principal.claims();
+    let now = OffsetDateTime::now_utc();
+    throttle::reserve(
+        &state.store,
+        &throttle::PASSWORD_CHANGES_PER_IP,
+        &ip,
+        now.unix_timestamp(),
+    )
+    .await?;
+    let attempt =
+        throttle::reserve_login(&state.store, &claims.email, &ip, now.unix_timestamp()).await?;
+
     let credential_key = keys::email_claim(&claims.email);
     let credential: CredentialRecord = state
         .store
@@ -52,8 +86,11 @@ pub(crate) async fn change_password(
         .filter(|c: &CredentialRecord| c.user_id == claims.sub)
         .ok_or_else(|| ApiError::unauthorized("User not found."))?;
     if !verify_password(req.old_password.clone(), credential.password_hash.clone()).await {
+        // The reservation stays: a counted failed login.
         return Err(ValidationErrors::field("old_password", "Old password is not correct.").into());
     }
+    attempt.succeeded(&state.store).await;
+
     let mut errors = ValidationErrors::new();
     check_new_password(
         &mut errors,
@@ -71,36 +108,38 @@ pub(crate) async fn change_password(
     }
     errors.into_result()?;
 
+    let scope = principal.scope();
+    let tenant_store = state.store.tenant(scope);
+    let mut fetched = tenant_store
+        .get_many(&session::session_keys(
+            credential.user_id,
+            &credential.role_ids,
+        ))
+        .await?;
+    let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
+        .ok_or_else(|| ApiError::unauthorized("User not found."))?;
+    ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
+
     let password_hash = hash_password(req.new_password)
         .await
         .map_err(ApiError::internal)?;
-    let store = state.store.tenant(principal.scope());
-    let mut others = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .query::<TokenFamilyRecord>(
-                &keys::token_families(claims.sub),
-                &PageRequest::new(100, cursor, "families"),
-            )
-            .await?;
-        others.extend(
-            page.items
-                .into_iter()
-                .filter(|f| !f.revoked && f.family_id != claims.fam),
-        );
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-
     let updated = CredentialRecord {
         password_hash,
         version: credential.version + 1,
         ..credential.clone()
     };
-    let mut chunks = others.chunks(FAMILIES_PER_TRANSACTION);
+    // The cut and the new login share one instant: created_at == cut is
+    // valid, every earlier login is not.
+    let cut = OffsetDateTime::now_utc();
+    let session = Session {
+        scope,
+        user: &loaded.user,
+        tenant: &loaded.tenant,
+        roles: &loaded.roles,
+        subscription: loaded.subscription.as_ref(),
+    };
+    let issued = session.issue(&state.signer, Uuid::new_v4(), cut, cut)?;
+
     let mut tx = state.store.transaction();
     tx.put_platform(
         &credential_key,
@@ -108,37 +147,27 @@ pub(crate) async fn change_password(
         Condition::VersionIs(credential.version),
         "credential",
     );
-    for family in chunks.next().unwrap_or_default() {
-        revoke_in(&mut tx, &principal, family);
-    }
-    tx.execute().await?;
-    for chunk in chunks {
-        let mut tx = state.store.transaction();
-        for family in chunk {
-            revoke_in(&mut tx, &principal, family);
-        }
-        tx.execute().await?;
-    }
-    tracing::info!(revoked_logins = others.len(), "password changed");
-    Ok(Json(Detail {
-        detail: "Password changed.".into(),
-    }))
-}
-
-fn revoke_in(
-    tx: &mut shared::store::Transaction<'_>,
-    principal: &Principal,
-    family: &TokenFamilyRecord,
-) {
-    let revoked = TokenFamilyRecord {
-        revoked: true,
-        ..family.clone()
-    };
+    end_sessions_before(&mut tx, scope, credential.user_id, cut)?;
     tx.put(
-        principal.scope(),
-        &keys::token_family(family.user_id, family.family_id),
-        &revoked,
-        Condition::Always,
+        scope,
+        &keys::token_family(credential.user_id, issued.family.family_id),
+        &issued.family,
+        Condition::NotExists,
         "family",
     );
+    tx.execute().await.map_err(|e| match e {
+        StoreError::TransactionConditionFailed(failed) if failed.contains(&"credential") => {
+            ApiError::conflict(
+                "The password was changed by another request; try again.",
+                "conflict",
+            )
+        }
+        StoreError::TransactionConditionFailed(_) => ApiError::unauthorized("User not found."),
+        other => other.into(),
+    })?;
+    tracing::info!(user_id = %credential.user_id, "password changed; every earlier login ended");
+    Ok(Json(ChangePasswordResponse {
+        detail: "Password changed.".into(),
+        tokens: issued.tokens,
+    }))
 }

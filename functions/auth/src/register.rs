@@ -1,4 +1,5 @@
 use crate::session::{Session, TokenPair};
+use crate::throttle::{self, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,21 +32,35 @@ pub struct RegisterResponse {
     post,
     path = "/api/auth/register/",
     tag = "auth",
-    description = "Public. Creates tenant, admin user, Admin role and trial subscription atomically; returns tokens.",
+    description = "Public. Creates tenant, admin user, Admin role and trial subscription atomically; returns tokens. \
+        At most 10 attempts (successful or not) per source IP per hour; beyond that 429 `throttled` with `Retry-After`.",
     request_body = NewTenantRequest,
     responses(
         (status = 201, description = "Registered and logged in", body = RegisterResponse),
         (status = 400, description = "Invalid or taken field", body = ValidationErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
     ),
 )]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
     ApiJson(req): ApiJson<NewTenantRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    // Every attempt counts: each hashes a password, and failed ones probe
+    // which slugs and emails are taken.
+    let now = OffsetDateTime::now_utc();
+    throttle::reserve(
+        &state.store,
+        &throttle::REGISTRATIONS_PER_IP,
+        &ip,
+        now.unix_timestamp(),
+    )
+    .await?;
     let terms = tenancy::trial_terms(&state.store).await?;
     let new_tenant = req.validate(&terms).await?;
-    let now = OffsetDateTime::now_utc();
     let provisioned = tenancy::build(new_tenant, &terms, now);
     let roles = [provisioned.admin_role.clone()];
     let session = Session {

@@ -9,15 +9,11 @@ use shared::permissions::{flatten, gate, merge, FlatPermissions, Module, RoleGra
 use shared::records::{
     RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord,
 };
-use shared::store::{TenantFetched, TenantScope, TenantStore};
+use shared::store::{Patch, StoreError, TenantFetched, TenantScope, TenantStore, Transaction};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Failed logins per email are counted in windows of this length.
-pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
-/// Failures allowed in one window before logins of that email get 429.
-pub const MAX_FAILED_LOGINS: u32 = 5;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
@@ -197,25 +193,115 @@ pub fn ensure_may_sign_in(user: &UserRecord, tenant: &TenantRecord) -> Result<()
     Ok(())
 }
 
-/// Marks a family revoked (idempotent).
+/// Marks a family revoked (idempotent). Only the flag is written, so a
+/// rotation racing with it cannot write the family back as live.
 pub async fn revoke_family(
     store: &TenantStore<'_>,
-    family: &TokenFamilyRecord,
+    user_id: Uuid,
+    family_id: Uuid,
 ) -> Result<(), ApiError> {
-    let revoked = TokenFamilyRecord {
-        revoked: true,
-        ..family.clone()
-    };
-    store
-        .put(
-            &keys::token_family(family.user_id, family.family_id),
-            &revoked,
-            shared::store::Condition::Exists,
-        )
+    let patch = Patch::new().set("revoked", &true).if_exists();
+    match store
+        .patch(&keys::token_family(user_id, family_id), &patch)
         .await
-        .or_else(|e| match e {
-            shared::store::StoreError::ConditionFailed => Ok(()),
-            other => Err(other),
-        })?;
+    {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A timestamp as records store it (RFC 3339 with the full subsecond
+/// precision), so it compares exactly with what was read.
+pub fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {
+    at.format(&Rfc3339).map_err(ApiError::internal)
+}
+
+/// Adds to `tx` the write that ends every login of the user started
+/// before `now`: refresh refuses families created before
+/// `sessions_valid_after`. The version bump makes read-modify-write
+/// updates of the user notice the change instead of undoing it.
+pub fn end_sessions_before(
+    tx: &mut Transaction<'_>,
+    scope: &TenantScope,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let patch = Patch::new()
+        .set("sessions_valid_after", &rfc3339(now)?)
+        .add("version", 1)
+        .if_exists();
+    tx.patch(scope, &keys::user(user_id), &patch, "user");
     Ok(())
+}
+
+/// Whether a login (token family) started before the user's sessions were
+/// ended. Exact comparison: a family created at the very instant of the
+/// cut, as the caller's new login at a password change is, stays valid.
+pub fn ended(user: &UserRecord, family: &TokenFamilyRecord) -> bool {
+    user.sessions_valid_after
+        .is_some_and(|cut| family.created_at < cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn family(created_at: OffsetDateTime) -> TokenFamilyRecord {
+        TokenFamilyRecord {
+            family_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            current_jti: Uuid::nil(),
+            revoked: false,
+            created_at,
+            expires_at: 0,
+        }
+    }
+
+    fn user(cut: Option<OffsetDateTime>) -> UserRecord {
+        UserRecord {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            email: "a@b.io".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            phone: None,
+            role_ids: Vec::new(),
+            team_ids: Vec::new(),
+            is_active: true,
+            is_super_admin: false,
+            timezone: "UTC".into(),
+            preferences: serde_json::json!({}),
+            profile_picture: None,
+            sessions_valid_after: cut,
+            date_joined: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_cut_is_exact_within_a_second() {
+        let cut = OffsetDateTime::now_utc();
+        let u = user(Some(cut));
+        assert!(ended(&u, &family(cut - Duration::microseconds(1))));
+        assert!(!ended(&u, &family(cut)), "the login made at the cut stays");
+        assert!(!ended(&u, &family(cut + Duration::microseconds(1))));
+        assert!(!ended(&user(None), &family(OffsetDateTime::UNIX_EPOCH)));
+    }
+
+    #[test]
+    fn the_stored_cut_keeps_its_nanoseconds_and_formats_back_identically() {
+        let cut = OffsetDateTime::UNIX_EPOCH + Duration::new(1_800_000_000, 123_456_789);
+        let item: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
+            serde_dynamo::to_item(user(Some(cut))).unwrap();
+        let stored = match &item["sessions_valid_after"] {
+            serde_dynamo::AttributeValue::S(s) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        let back: UserRecord = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.sessions_valid_after, Some(cut));
+        // Refresh's condition compares the stored string with this.
+        assert_eq!(rfc3339(cut).unwrap(), stored);
+    }
 }

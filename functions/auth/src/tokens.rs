@@ -8,7 +8,7 @@ use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
 use shared::records::{TokenFamilyRecord, UserRecord};
-use shared::store::{Condition, StoreError};
+use shared::store::{Patch, StoreError};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -30,17 +30,27 @@ fn revoked() -> ApiError {
 /// Each refresh token works once. Presenting one that was already used
 /// revokes the whole login (every token of its family). Permissions, roles
 /// and modules are re-read, so changes apply from the next refresh.
+///
+/// The rotation is one transaction that holds only if, when it is written,
+/// the family is still live at the presented token and the user is still
+/// active with the sessions cut that was read; a logout, logout-all,
+/// password change, deactivation or reuse detection that lands between
+/// the reads and the write makes it fail (401) instead of being undone.
 #[utoipa::path(
     post,
     path = "/api/auth/token/refresh/",
     tag = "auth",
-    description = "Public (the refresh token authenticates). Rotates the refresh token; reuse revokes the family.",
+    description = "Public (the refresh token authenticates). Rotates the refresh token; reuse revokes the family. \
+        Logins ended by logout, logout-all (`all: true`), a password change or deactivation answer 401 `token_not_valid`. \
+        Of two concurrent refreshes with one token exactly one succeeds; the other gets 401 and the login stays with the winner's token.",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
         (status = 400, description = "Malformed body", body = ValidationErrorBody),
         (status = 401, description = "Invalid, expired, reused or revoked refresh token", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
+        (status = 409, description = "Contended; retry with the same token", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
     ),
 )]
 pub(crate) async fn refresh(
@@ -49,7 +59,8 @@ pub(crate) async fn refresh(
 ) -> Result<Json<TokenPair>, ApiError> {
     let principal = verify_refresh(&state.verifier, &req.refresh)?;
     let claims = principal.claims();
-    let store = state.store.tenant(principal.scope());
+    let scope = principal.scope();
+    let store = state.store.tenant(scope);
     let family_key = keys::token_family(claims.sub, claims.fam);
 
     // The user first: its role ids say which roles to read next.
@@ -61,17 +72,12 @@ pub(crate) async fn refresh(
     let (Some(family), Some(user)) = (family, user) else {
         return Err(revoked());
     };
-    // Deactivation ends every login that started before it.
-    if family.revoked
-        || user
-            .sessions_valid_after
-            .is_some_and(|cut| family.created_at < cut)
-    {
+    if family.revoked || session::ended(&user, &family) {
         return Err(revoked());
     }
     if family.current_jti != claims.jti {
         // An old token came back: it was stolen or replayed. End the login.
-        revoke_family(&store, &family).await?;
+        revoke_family(&store, family.user_id, family.family_id).await?;
         tracing::warn!(family_id = %family.family_id, "refresh token reuse detected; family revoked");
         return Err(ApiError::Unauthorized {
             detail: "Refresh token was already used; this login has been revoked.".into(),
@@ -88,29 +94,53 @@ pub(crate) async fn refresh(
 
     let now = OffsetDateTime::now_utc();
     let session = Session {
-        scope: principal.scope(),
+        scope,
         user: &loaded.user,
         tenant: &loaded.tenant,
         roles: &loaded.roles,
         subscription: loaded.subscription.as_ref(),
     };
     let issued = session.issue(&state.signer, family.family_id, family.created_at, now)?;
-    // Compare-and-swap: of two concurrent refreshes with the same token,
-    // one rotates and the other is treated as reuse.
-    match store
-        .put(
-            &family_key,
-            &issued.family,
-            Condition::FieldIs("current_jti", claims.jti.to_string()),
-        )
-        .await
-    {
-        Ok(()) => Ok(Json(issued.tokens)),
-        Err(StoreError::ConditionFailed) => {
-            revoke_family(&store, &family).await?;
-            Err(revoked())
+    if let Some(pause) = &state.pause {
+        pause(crate::Step::Refresh).await;
+    }
+
+    // Only the rotated fields are written, on condition that nothing ended
+    // the login since it was read.
+    let rotate = Patch::new()
+        .set("current_jti", &issued.family.current_jti)
+        .set("expires_at", &issued.family.expires_at)
+        .if_exists()
+        .if_eq("current_jti", &claims.jti)
+        .if_eq("revoked", &false);
+    let cut = user
+        .sessions_valid_after
+        .map(session::rfc3339)
+        .transpose()?;
+    let still_signed_in = Patch::new()
+        .if_eq("is_active", &true)
+        .if_eq("sessions_valid_after", &cut);
+    let mut attempt = 0;
+    loop {
+        let mut tx = state.store.transaction();
+        tx.patch(scope, &family_key, &rotate, "family").check(
+            scope,
+            &keys::user(user.id),
+            &still_signed_in,
+            "user",
+        );
+        match tx.execute().await {
+            Ok(()) => return Ok(Json(issued.tokens)),
+            // Rotated by a concurrent refresh with the same token (which
+            // keeps the login), or ended meanwhile: either way not ours.
+            Err(StoreError::TransactionConditionFailed(_)) => return Err(revoked()),
+            // Nothing was written; the conditions are checked again.
+            Err(StoreError::TransactionConflict) if attempt < 3 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -166,7 +196,7 @@ pub(crate) async fn verify(
             if !f.revoked
                 && f.current_jti == claims.jti
                 && u.is_active
-                && u.sessions_valid_after.is_none_or(|cut| f.created_at >= cut) =>
+                && !session::ended(&u, &f) =>
         {
             Ok(Json(Empty {}))
         }

@@ -12,6 +12,7 @@ pub mod codec;
 pub mod cursor;
 mod dedicated;
 mod error;
+mod patch;
 mod scope;
 pub mod table;
 mod transaction;
@@ -19,6 +20,7 @@ mod transaction;
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
 pub use error::StoreError;
+pub use patch::Patch;
 pub use scope::TenantScope;
 pub use transaction::{Bound, Counter, Transaction};
 
@@ -329,6 +331,38 @@ impl Store {
         }
         if !values.is_empty() {
             req = req.set_expression_attribute_values(Some(values));
+        }
+        req.send().await.map(|_| ()).map_err(|e| {
+            if error::is_conditional_failure(&e) {
+                StoreError::ConditionFailed
+            } else {
+                error::classify(e)
+            }
+        })
+    }
+
+    /// One `UpdateItem`; `ConditionFailed` when the patch's conditions fail.
+    async fn update_item(
+        &self,
+        table: &str,
+        pk: &str,
+        sk: &str,
+        patch: &Patch,
+    ) -> Result<(), StoreError> {
+        let parts = patch.parts()?;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key(keys::PK, AttributeValue::S(pk.to_owned()))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .set_update_expression(parts.update)
+            .set_condition_expression(parts.condition);
+        if !parts.names.is_empty() {
+            req = req.set_expression_attribute_names(Some(parts.names));
+        }
+        if !parts.values.is_empty() {
+            req = req.set_expression_attribute_values(Some(parts.values));
         }
         req.send().await.map(|_| ()).map_err(|e| {
             if error::is_conditional_failure(&e) {
@@ -669,6 +703,14 @@ impl TenantStore<'_> {
         self.store.put_item(self.table, item, condition).await
     }
 
+    /// Changes some attributes of an item in place, if the patch's
+    /// conditions hold (`ConditionFailed` otherwise).
+    pub async fn patch(&self, sk: &SortKey, patch: &Patch) -> Result<(), StoreError> {
+        self.store
+            .update_item(self.table, &self.pk, sk.as_str(), patch)
+            .await
+    }
+
     /// Deletes an item; tells whether a live one was there.
     pub async fn delete(&self, sk: &SortKey) -> Result<bool, StoreError> {
         self.store
@@ -767,68 +809,55 @@ impl PlatformStore<'_> {
         ))
     }
 
-    /// Counts an event in a fixed window: adds one to the counter at `key`
-    /// if its window is still open, or starts a new window of
-    /// `window_secs`. Returns the count and when the window closes.
-    pub async fn count_in_window(
+    /// Takes one slot of a counter capped at `limit`: adds one unless it
+    /// already reached the limit (then `Ok(false)`). `expires_at` (epoch
+    /// seconds) is the TTL the counter is removed at. One conditional
+    /// write, so concurrent callers can never together exceed the limit.
+    pub async fn reserve(
         &self,
         key: &PlatformKey,
-        entity: &str,
-        window_secs: i64,
-    ) -> Result<(u32, i64), StoreError> {
-        let now = now_epoch();
-        let ends = now + window_secs;
-        let open = self
+        field: &'static str,
+        limit: u32,
+        expires_at: i64,
+        entity: &'static str,
+    ) -> Result<bool, StoreError> {
+        let result = self
             .store
             .client
             .update_item()
             .table_name(self.store.table.as_ref())
             .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
             .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
-            .update_expression("ADD failures :one SET window_ends_at = if_not_exists(window_ends_at, :ends), #ttl = if_not_exists(#ttl, :ends), #entity = :entity")
-            .condition_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .update_expression("ADD #c :one SET #ttl = :ttl, #entity = :entity")
+            .condition_expression("attribute_not_exists(#c) OR #c < :limit")
+            .expression_attribute_names("#c", field)
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_names("#entity", keys::ENTITY)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":ends", AttributeValue::N(ends.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
             .expression_attribute_values(":entity", AttributeValue::S(entity.to_owned()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
-        let attrs = match open {
-            Ok(out) => out.attributes.unwrap_or_default(),
-            Err(e) if error::is_conditional_failure(&e) => {
-                // The old window closed (DynamoDB may not have removed it yet).
-                let fresh = Item::from([
-                    (keys::PK.to_owned(), AttributeValue::S(key.pk().to_owned())),
-                    (keys::SK.to_owned(), AttributeValue::S(key.sk().to_owned())),
-                    (
-                        keys::ENTITY.to_owned(),
-                        AttributeValue::S(entity.to_owned()),
-                    ),
-                    ("failures".to_owned(), AttributeValue::N("1".into())),
-                    (
-                        "window_ends_at".to_owned(),
-                        AttributeValue::N(ends.to_string()),
-                    ),
-                    (keys::TTL.to_owned(), AttributeValue::N(ends.to_string())),
-                ]);
-                self.store
-                    .put_item(&self.store.table, fresh.clone(), Condition::Always)
-                    .await?;
-                fresh
-            }
-            Err(e) => return Err(error::classify(e)),
-        };
-        let number = |name: &str| match attrs.get(name) {
-            Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
-            _ => None,
-        };
-        let count = number("failures")
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(1);
-        Ok((count, number("window_ends_at").unwrap_or(ends)))
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if error::is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(error::classify(e)),
+        }
+    }
+
+    /// Gives back one slot taken by [`Self::reserve`] (never below zero).
+    pub async fn release(&self, key: &PlatformKey, field: &'static str) -> Result<(), StoreError> {
+        let patch = Patch::new().add(field, -1).if_exists();
+        let patch = patch.if_positive(field);
+        match self
+            .store
+            .update_item(&self.store.table, key.pk(), key.sk(), &patch)
+            .await
+        {
+            Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Items sharing one GSI1 partition, in GSI1 sort-key order. A listing

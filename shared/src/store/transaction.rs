@@ -1,9 +1,13 @@
 use super::error::classify;
-use super::{condition_expression, to_item, Condition, Entity, Store, StoreError, TenantScope};
+use super::{
+    condition_expression, to_item, Condition, Entity, Patch, Store, StoreError, TenantScope,
+};
 use crate::keys::{self, PlatformKey, SortKey};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 /// One change to a numeric attribute, see [`Transaction::counters`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +268,108 @@ impl<'s> Transaction<'s> {
                 .ops
                 .push((label, TransactWriteItem::builder().update(u).build())),
             Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+        }
+        self
+    }
+
+    /// Changes some attributes of a tenant-owned item in place, if the
+    /// patch's conditions hold.
+    pub fn patch(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        patch: &Patch,
+        label: &'static str,
+    ) -> &mut Self {
+        let pk = keys::tenant_pk(scope);
+        let table = self.store.table_of(scope).to_owned();
+        let built = patch.parts().and_then(|parts| {
+            let mut update = Update::builder()
+                .table_name(table)
+                .key(keys::PK, AttributeValue::S(pk))
+                .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
+                .set_update_expression(parts.update)
+                .set_condition_expression(parts.condition);
+            if !parts.names.is_empty() {
+                update = update.set_expression_attribute_names(Some(parts.names));
+            }
+            if !parts.values.is_empty() {
+                update = update.set_expression_attribute_values(Some(parts.values));
+            }
+            update
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        });
+        match built {
+            Ok(u) => self
+                .ops
+                .push((label, TransactWriteItem::builder().update(u).build())),
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// Writes nothing, but the transaction fails unless the patch's
+    /// conditions hold on a tenant-owned item.
+    pub fn check(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        patch: &Patch,
+        label: &'static str,
+    ) -> &mut Self {
+        let pk = keys::tenant_pk(scope);
+        let table = self.store.table_of(scope).to_owned();
+        self.push_check(table, pk, sk.as_str().to_owned(), patch, label)
+    }
+
+    /// Like [`Self::check`], for a platform-wide item.
+    pub fn check_platform(
+        &mut self,
+        key: &PlatformKey,
+        patch: &Patch,
+        label: &'static str,
+    ) -> &mut Self {
+        let table = self.store.table_name().to_owned();
+        self.push_check(
+            table,
+            key.pk().to_owned(),
+            key.sk().to_owned(),
+            patch,
+            label,
+        )
+    }
+
+    fn push_check(
+        &mut self,
+        table: String,
+        pk: String,
+        sk: String,
+        patch: &Patch,
+        label: &'static str,
+    ) -> &mut Self {
+        let built = patch.parts().and_then(|parts| {
+            let mut check = ConditionCheck::builder()
+                .table_name(table)
+                .key(keys::PK, AttributeValue::S(pk))
+                .key(keys::SK, AttributeValue::S(sk))
+                .set_condition_expression(parts.condition);
+            if !parts.names.is_empty() {
+                check = check.set_expression_attribute_names(Some(parts.names));
+            }
+            if !parts.values.is_empty() {
+                check = check.set_expression_attribute_values(Some(parts.values));
+            }
+            check
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        });
+        match built {
+            Ok(c) => self.ops.push((
+                label,
+                TransactWriteItem::builder().condition_check(c).build(),
+            )),
+            Err(e) => self.error = Some(e),
         }
         self
     }
