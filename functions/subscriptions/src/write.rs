@@ -24,7 +24,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
-use shared::auth::{Actor, TenantAdmin};
+use shared::auth::{Actor, AdministrationBillingManage, Require};
 use shared::billing::{self, BillingError, BillingPolicy, InvoiceDraft, PlanPrice};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
@@ -89,7 +89,7 @@ fn concurrent() -> ApiError {
     post,
     path = "/api/subscriptions/subscribe/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). The plan must be active. \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). The plan must be active. \
         From a trial, the trial continues on the new plan until `trial_ends_at` (the first invoice is issued \
         then); from active or past due, the plan changes at once and the chosen cycle applies from the next \
         period; from cancelled or expired, a new period starts now and its invoice is issued at once (the \
@@ -103,7 +103,7 @@ fn concurrent() -> ApiError {
         (status = 200, description = "The changed subscription", body = MySubscriptionView),
         (status = 400, description = "Unknown or inactive plan, or an ended subscription", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`, or `plan_limit_reached`", body = ErrorBody),
         (status = 404, description = "The tenant has no subscription", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
@@ -111,7 +111,7 @@ fn concurrent() -> ApiError {
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
     let scope = actor.scope();
@@ -329,7 +329,7 @@ async fn apply(
     post,
     path = "/api/subscriptions/cancel/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Sets `cancel_at_period_end`; \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). Sets `cancel_at_period_end`; \
         the subscription stays usable until `current_period_end` (the trial's end for a trial). Repeating it \
         changes nothing. Refused for a cancelled or expired subscription. `GetItem`, then `TransactWriteItems` \
         (subscription `version = :v`, audit entry).",
@@ -338,14 +338,14 @@ async fn apply(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 400, description = "`subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
     apply(
         &state,
@@ -363,7 +363,7 @@ pub(crate) async fn cancel(
     post,
     path = "/api/subscriptions/reactivate/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Clears `cancel_at_period_end`. \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). Clears `cancel_at_period_end`. \
         Refused (`period_ended`) once the period has ended, even before the scheduler has run, and \
         (`subscription_ended`) for a cancelled or expired subscription. Same calls as cancel.",
     security(("bearer" = [])),
@@ -371,14 +371,14 @@ pub(crate) async fn cancel(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 400, description = "`period_ended` or `subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
     apply(
         &state,
