@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod dedicated;
 mod docs_function;
+mod escalation;
 mod infrastructure;
 mod invoices;
 mod matrix;
