@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use tests::{send, unique, TestResponse};
 
-async fn call(
+pub(crate) async fn call(
     app: &axum::Router,
     method: &str,
     uri: &str,
@@ -50,7 +50,7 @@ async fn role(s: &Setup, admin: &str, permissions: Value) -> String {
 }
 
 /// A user holding `role_ids`, logged in: (user id, access token).
-async fn user(s: &Setup, admin: &str, role_ids: &[&str]) -> (String, String) {
+pub(crate) async fn user(s: &Setup, admin: &str, role_ids: &[&str]) -> (String, String) {
     let email = unique("esc").1;
     let res = call(
         &s.users,

@@ -17,6 +17,7 @@ mod secrets;
 mod store;
 mod subscriptions;
 mod teams;
+mod templates;
 mod tenants;
 mod tokens;
 mod users;

@@ -80,6 +80,7 @@ pub struct AuditFilters {
         (status = 400, description = "Unknown or invalid filter, invalid cursor", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks administration.audit.view", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_audit(

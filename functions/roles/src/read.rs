@@ -26,6 +26,7 @@ use shared::views::UserView;
         (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.view` (`permission` names it)", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_roles(

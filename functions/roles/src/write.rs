@@ -148,6 +148,7 @@ fn transaction_error(e: StoreError) -> ApiError {
         (status = 400, description = "Invalid field, invalid permissions (with their paths) or taken name", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn create_role(

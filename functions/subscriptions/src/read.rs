@@ -135,6 +135,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
         (status = 400, description = "Invalid filter, cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_subscriptions(

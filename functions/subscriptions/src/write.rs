@@ -339,6 +339,7 @@ async fn apply(
         (status = 400, description = "`subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
@@ -372,6 +373,7 @@ pub(crate) async fn cancel(
         (status = 400, description = "`period_ended` or `subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]

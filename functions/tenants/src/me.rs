@@ -106,6 +106,7 @@ pub(crate) async fn get_me(
         (status = 400, description = "Invalid field, module outside the plan, taken domain", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
@@ -130,6 +131,7 @@ pub(crate) async fn put_me(
         (status = 400, description = "Invalid field, module outside the plan, taken domain", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]

@@ -77,6 +77,7 @@ pub struct UserFilters {
         (status = 400, description = "Invalid filter, ordering or cursor", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_users(
