@@ -156,7 +156,7 @@ pub(crate) async fn list_invoices(
         (status = 200, description = "The invoice", body = InvoiceView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
-        (status = 404, description = "No such invoice (or another tenant's)", body = ErrorBody),
+        (status = 404, description = "No such invoice (or another tenant's), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_invoice(

@@ -55,7 +55,7 @@ pub(crate) async fn list_roles(
         (status = 200, description = "The role", body = RoleView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.view` (`permission` names it)", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_role(
@@ -89,7 +89,7 @@ pub(crate) async fn get_role(
         (status = 200, description = "A page of members", body = Paginated<UserView>),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view` (`permission` names it)", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn role_members(

@@ -309,7 +309,7 @@ async fn update(
         (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
@@ -336,7 +336,7 @@ pub(crate) async fn replace_role(
         (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
@@ -362,7 +362,7 @@ pub(crate) async fn patch_role(
         (status = 400, description = "The system Admin role", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "The role still has members, or changed concurrently", body = ErrorBody),
     ),
 )]

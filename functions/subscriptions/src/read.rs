@@ -37,7 +37,7 @@ pub(crate) async fn plan_of(
         (status = 200, description = "The subscription", body = MySubscriptionView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn my_subscription(
@@ -67,7 +67,7 @@ pub(crate) async fn my_subscription(
         (status = 200, description = "Usage and limits", body = UsageView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn usage(
@@ -190,7 +190,7 @@ pub(crate) async fn list_subscriptions(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
-        (status = 404, description = "No such subscription (or another tenant's)", body = ErrorBody),
+        (status = 404, description = "No such subscription (or another tenant's), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_subscription(

@@ -104,7 +104,7 @@ fn concurrent() -> ApiError {
         (status = 400, description = "Unknown or inactive plan, or an ended subscription", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.manage`, or `plan_limit_reached`", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]

@@ -73,7 +73,7 @@ pub(crate) async fn list_teams(
         (status = 200, description = "The team", body = TeamView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.view` (`permission` names it)", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_team(
@@ -108,7 +108,7 @@ pub(crate) async fn get_team(
         (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn team_members(

@@ -300,7 +300,7 @@ async fn update(
         (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently (including a membership change)", body = ErrorBody),
     ),
 )]
@@ -328,7 +328,7 @@ pub(crate) async fn replace_team(
         (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently (including a membership change)", body = ErrorBody),
     ),
 )]
@@ -355,7 +355,7 @@ pub(crate) async fn patch_team(
         (status = 400, description = "Malformed `X-Tenant-Id`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`team_has_members`, or changed concurrently (`conflict`)", body = ErrorBody),
     ),
 )]

@@ -1,4 +1,4 @@
-//! Tenant admins creating users.
+//! Holders of `administration.users.manage` creating users.
 
 use crate::change::{failure, id_set, Deltas, Related, MAX_ROLES, MAX_TEAMS};
 use crate::profile;

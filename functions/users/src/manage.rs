@@ -1,4 +1,4 @@
-//! Tenant admins changing, deactivating and reactivating users.
+//! Holders of `administration.users.manage` changing, deactivating and reactivating users.
 
 use crate::change::save;
 use crate::profile::{self, ProfilePatch};
@@ -132,7 +132,7 @@ async fn update(
         (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
@@ -163,7 +163,7 @@ pub(crate) async fn replace_user(
         (status = 400, description = "Invalid field, unknown role or team, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
@@ -195,7 +195,7 @@ pub(crate) async fn patch_user(
         (status = 400, description = "`last_admin`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
@@ -227,7 +227,7 @@ pub(crate) async fn deactivate_user(
         (status = 200, description = "Active", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]

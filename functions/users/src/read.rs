@@ -1,4 +1,4 @@
-//! Tenant admins reading users: the filtered, ordered list and one user.
+//! Holders of `administration.users.view` reading users: the filtered, ordered list and one user.
 
 use crate::load::user_view;
 use crate::AppState;
@@ -161,7 +161,7 @@ fn ordering_is_email(ordering: Ordering) -> bool {
         (status = 200, description = "The user", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_user(

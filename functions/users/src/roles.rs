@@ -1,4 +1,4 @@
-//! Tenant admins granting and withdrawing roles.
+//! Holders of `administration.users.manage` granting and withdrawing roles.
 
 use crate::change::save;
 use crate::manage::load;
@@ -44,7 +44,7 @@ pub struct RemoveRole {
         (status = 400, description = "Unknown role, too many roles, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
@@ -88,7 +88,7 @@ pub(crate) async fn assign_roles(
         (status = 400, description = "The user does not hold the role, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
