@@ -416,3 +416,19 @@ async fn super_admins_run_the_registry() {
     );
     assert!(log.iter().all(|e| e.via_super_admin));
 }
+
+#[test]
+fn the_tenant_me_schema_documents_both_shapes() {
+    let (_, api) = tenants::routes().split_for_parts();
+    let doc = serde_json::to_value(&api).unwrap();
+    let ok = &doc["paths"]["/api/tenants/me/"]["get"]["responses"]["200"];
+    assert!(ok.to_string().contains("TenantMeView"), "{ok}");
+    let shapes = &doc["components"]["schemas"]["TenantMeView"]["oneOf"];
+    let refs = shapes.to_string();
+    assert!(
+        refs.contains("TenantView") && refs.contains("TenantSummaryView"),
+        "{shapes}"
+    );
+    let summary = &doc["components"]["schemas"]["TenantSummaryView"]["properties"];
+    assert!(summary.get("settings").is_none() && summary.get("domain").is_none());
+}

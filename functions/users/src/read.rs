@@ -1,4 +1,5 @@
-//! Holders of `administration.users.view` reading users: the filtered, ordered list and one user.
+//! Holders of `administration.users.view` reading users: the filtered,
+//! ordered list and one user.
 
 use crate::load::user_view;
 use crate::AppState;
