@@ -1082,6 +1082,14 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
                     "{cell}: expected {expected}, got {actual}; body: {shown}"
                 ));
             }
+            // A refusal inside A names the grant the row needs.
+            if let (Some(key), 403, Who::Member | Who::Grant(_)) = (row.needs, actual, who) {
+                if !text.contains(&format!("\"permission\":\"{key}\"")) {
+                    problems.push(format!(
+                        "{cell}: the 403 does not name {key}; body: {shown}"
+                    ));
+                }
+            }
             // Outsiders never see A's ids (the super admin's registry aside).
             let checks_leaks = who.outsider() && !(row.platform && who == Who::Super);
             if checks_leaks {
@@ -1125,7 +1133,7 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
         "endpoint",
         columns
             .iter()
-            .map(|w| format!("{:>13}", w.label()))
+            .map(|w| format!("{:>15}", w.label()))
             .collect::<String>()
     );
     for (name, cells) in &table {
@@ -1133,7 +1141,7 @@ async fn every_endpoint_answers_every_caller_as_its_permission_class_says() {
             .iter()
             .map(|c| {
                 let mark = if c.actual == c.expected { " " } else { "!" };
-                format!("{:>12}{}", c.actual, mark)
+                format!("{:>14}{}", c.actual, mark)
             })
             .collect();
         println!("{name:<70} {line}");
