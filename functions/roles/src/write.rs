@@ -140,7 +140,8 @@ fn transaction_error(e: StoreError) -> ApiError {
     post,
     path = "/api/roles/",
     tag = "roles",
-    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: the caller's own merged grants must cover the role's grants (before and after a change). Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: the role's grants must be within the caller's own merged grants. Audited.",
     request_body = RoleInput,
     security(("bearer" = [])),
     responses(
@@ -300,7 +301,8 @@ async fn update(
     put,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: the caller's own merged grants must cover the role's grants (before and after a change). The system Admin role cannot be renamed, reduced or deactivated. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: both the current and the new grants must be within the caller's own merged grants. The system Admin role cannot be renamed, reduced or deactivated. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     request_body = RoleInput,
     security(("bearer" = [])),
@@ -327,7 +329,8 @@ pub(crate) async fn replace_role(
     patch,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: the caller's own merged grants must cover the role's grants (before and after a change). Same rules as PUT. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: both the current and the new grants must be within the caller's own merged grants. Same rules as PUT. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     request_body = RolePatch,
     security(("bearer" = [])),
@@ -354,7 +357,8 @@ pub(crate) async fn patch_role(
     delete,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: the caller's own merged grants must cover the role's grants (before and after a change). The system Admin role and roles with members cannot be deleted. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: the role's grants must be within the caller's own merged grants. The system Admin role and roles with members cannot be deleted. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     security(("bearer" = [])),
     responses(
