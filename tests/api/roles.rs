@@ -616,8 +616,28 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
     let uri = format!("/api/roles/{id}/");
     let member = token_for(&s, scope_a.tenant_id(), false, FlatPermissions::default());
 
-    // A member reads but cannot write.
-    assert_eq!(get_as(&s, &uri, &member).await.status, StatusCode::OK);
+    // A member without administration grants neither reads nor writes; a
+    // holder of roles.view reads, and the 403 names the missing grant.
+    let res = get_as(&s, &uri, &member).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.json()["permission"], "administration.roles.view");
+    let viewer = token_for(
+        &s,
+        scope_a.tenant_id(),
+        false,
+        FlatPermissions::from(
+            &shared::permissions::PermissionSet::empty()
+                .with(
+                    shared::permissions::keys::ADMINISTRATION_ROLES_VIEW,
+                    shared::permissions::Grant::Bool(true),
+                )
+                .unwrap(),
+        ),
+    );
+    assert_eq!(get_as(&s, &uri, &viewer).await.status, StatusCode::OK);
+    let res = call(&s, "DELETE", &uri, &viewer, None, None).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.json()["permission"], "administration.roles.manage");
     assert_eq!(
         call(
             &s,

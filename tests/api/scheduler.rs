@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use billing_scheduler::{tick, tick_with, Options, Report};
 use http::StatusCode;
 use serde_json::json;
-use shared::auth::{Actor, Jwks, TenantAdmin, TokenVerifier};
+use shared::auth::{Actor, AdministrationBillingManage, Jwks, Require, TokenVerifier};
 use shared::billing::{BillingPolicy, InvoiceStatus};
 use shared::invoicing::{self, Settlement};
 use shared::keys;
@@ -211,9 +211,9 @@ async fn admin_actor(s: &Setup, token: &str) -> Actor {
         .body(())
         .unwrap();
     let (mut parts, ()) = request.into_parts();
-    match TenantAdmin::from_request_parts(&mut parts, &state).await {
+    match Require::<AdministrationBillingManage>::from_request_parts(&mut parts, &state).await {
         Ok(admin) => admin.0,
-        Err(_) => panic!("the token is a tenant admin's"),
+        Err(_) => panic!("the token holds administration.billing.manage"),
     }
 }
 

@@ -571,14 +571,28 @@ async fn team_input_is_validated_and_leads_must_be_active_users_of_the_tenant() 
 }
 
 #[tokio::test]
-async fn members_read_admins_write_and_anonymous_callers_are_refused() {
+async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
     let s = setup().await;
     let admin = tenant(&s, "teamperm").await;
     let sc = scope(&s, &admin);
     let team = create_team(&s, &admin, json!({"name": "Field"})).await;
     let uri = format!("/api/teams/{}/", id_of(&team));
     let members_uri = format!("{uri}members/");
-    let member = token_for(&s, sc.tenant_id(), false, FlatPermissions::default());
+    // A holder of teams.view only: reads teams, writes nothing.
+    let member = token_for(
+        &s,
+        sc.tenant_id(),
+        false,
+        FlatPermissions::from(
+            &shared::permissions::PermissionSet::empty()
+                .with(
+                    shared::permissions::keys::ADMINISTRATION_TEAMS_VIEW,
+                    shared::permissions::Grant::Bool(true),
+                )
+                .unwrap(),
+        ),
+    );
+    let nobody = token_for(&s, sc.tenant_id(), false, FlatPermissions::default());
 
     let res = teams_call(&s, "GET", "/api/teams/", Some(&member), None, None).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -586,6 +600,11 @@ async fn members_read_admins_write_and_anonymous_callers_are_refused() {
     let res = teams_call(&s, "GET", &uri, Some(&member), None, None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json(), team);
+    for path in ["/api/teams/", uri.as_str()] {
+        let res = teams_call(&s, "GET", path, Some(&nobody), None, None).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(res.json()["permission"], "administration.teams.view");
+    }
 
     let writes = [
         (

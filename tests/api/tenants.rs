@@ -201,12 +201,44 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
     let s = setup().await;
     let (a, _, _) = register(&s, "guarda").await;
     let member = token_for(&s, scope(&s, &a).tenant_id(), false, Default::default());
-    assert_eq!(
-        call(&s, "GET", "/api/tenants/me/", &member, None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
+    // Any member reads the organisation, without its settings and domain.
+    let res = call(&s, "GET", "/api/tenants/me/", &member, None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let body = res.json();
+    assert!(
+        body.get("settings").is_none() && body.get("domain").is_none(),
+        "{body}"
     );
+    assert!(body["name"].is_string() && body["enabled_modules"].is_array());
+    // administration.tenant.view shows them.
+    let viewer = token_for(
+        &s,
+        scope(&s, &a).tenant_id(),
+        false,
+        shared::permissions::FlatPermissions::from(
+            &shared::permissions::PermissionSet::empty()
+                .with(
+                    shared::permissions::keys::ADMINISTRATION_TENANT_VIEW,
+                    shared::permissions::Grant::Bool(true),
+                )
+                .unwrap(),
+        ),
+    );
+    let body = call(&s, "GET", "/api/tenants/me/", &viewer, None)
+        .await
+        .json();
+    assert!(body["settings"].is_object(), "{body}");
+    assert!(body.get("domain").is_some(), "{body}");
+    let res = call(
+        &s,
+        "PATCH",
+        "/api/tenants/me/",
+        &viewer,
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.json()["permission"], "administration.tenant.manage");
     assert_eq!(
         call(
             &s,
@@ -383,4 +415,20 @@ async fn super_admins_run_the_registry() {
         ]
     );
     assert!(log.iter().all(|e| e.via_super_admin));
+}
+
+#[test]
+fn the_tenant_me_schema_documents_both_shapes() {
+    let (_, api) = tenants::routes().split_for_parts();
+    let doc = serde_json::to_value(&api).unwrap();
+    let ok = &doc["paths"]["/api/tenants/me/"]["get"]["responses"]["200"];
+    assert!(ok.to_string().contains("TenantMeView"), "{ok}");
+    let shapes = &doc["components"]["schemas"]["TenantMeView"]["oneOf"];
+    let refs = shapes.to_string();
+    assert!(
+        refs.contains("TenantView") && refs.contains("TenantSummaryView"),
+        "{shapes}"
+    );
+    let summary = &doc["components"]["schemas"]["TenantSummaryView"]["properties"];
+    assert!(summary.get("settings").is_none() && summary.get("domain").is_none());
 }

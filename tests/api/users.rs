@@ -562,8 +562,15 @@ async fn admins_change_users_and_every_copy_follows() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["GetItem", "BatchGetItem", "GetItem", "TransactWriteItems"],
-        "user, related records, credential, one transaction"
+        vec![
+            "GetItem",
+            "BatchGetItem",
+            "GetItem",
+            "BatchGetItem",
+            "GetItem",
+            "TransactWriteItems"
+        ],
+        "user, related records, the caller's user and roles (no escalation), credential, one transaction"
     );
     assert_eq!(
         res.json()["roles"],

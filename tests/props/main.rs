@@ -1,12 +1,16 @@
 //! Property tests for the permission engine: merge is a lattice join (so the
 //! order and grouping of a user's roles never matter), gating commutes with
-//! it, and the flat and nested forms round-trip.
+//! it, and the flat and nested forms round-trip; and the no-escalation
+//! rule holds, as pure logic here and end to end in [`escalation`] (the one
+//! part that needs DynamoDB Local).
+
+mod escalation;
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use shared::permissions::{
-    catalog, flatten, gate, merge, unflatten, validate, ActionKind, FlatPermissions, Module,
-    PermissionSet, RoleGrants,
+    catalog, exceeding, flatten, gate, is_within, merge, unflatten, validate, ActionKind,
+    FlatPermissions, Module, PermissionSet, RoleGrants,
 };
 
 /// One action's JSON: absent (`None`), or a value meaning none or a grant.
@@ -186,4 +190,28 @@ proptest! {
         prop_assert!(positions.windows(2).all(|w| w[0] < w[1]), "{}", json);
         prop_assert!(!json.contains("false") && !json.contains("null"));
     }
+}
+
+proptest! {
+    #[test]
+    fn exceeding_is_empty_exactly_when_within(a in permission_set(), b in permission_set()) {
+        prop_assert_eq!(exceeding(&a, &b).is_empty(), is_within(&a, &b));
+        prop_assert!(is_within(&a, &a.union(&b)));
+    }
+
+    #[test]
+    fn roles_within_a_holder_merge_within_it(a in permission_set(), b in permission_set(), held in permission_set()) {
+        // What an administrator may hand out one role at a time, they may
+        // hand out together: the merge of allowed roles is allowed.
+        let (a, b) = (clamp(a, &held), clamp(b, &held));
+        prop_assert!(is_within(&merge(&[active(a), active(b)]), &held));
+    }
+}
+
+/// `set` lowered to what `held` grants wherever it exceeds it.
+fn clamp(mut set: PermissionSet, held: &PermissionSet) -> PermissionSet {
+    for key in exceeding(&set, held) {
+        set.set(key, held.get(key)).expect("same kind");
+    }
+    set
 }

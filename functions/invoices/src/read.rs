@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::{SuperAdmin, TenantAdmin};
+use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
 use shared::billing::InvoiceStatus;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{
@@ -68,7 +68,7 @@ impl InvoiceFilters {
     get,
     path = "/api/invoices/",
     tag = "invoices",
-    description = "Permission: tenant admin. A tenant admin gets their tenant's invoices, newest first \
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). A tenant admin gets their tenant's invoices, newest first \
         (`Query PK=TENANT#<tid> AND begins_with(SK, \"INVOICE#\")` backwards; invoice ids are UUIDv7). \
         A super admin without `X-Tenant-Id` gets every tenant's, newest first (`Query` on GSI1 `INVOICES`); \
         tenants pinned to a dedicated table keep their index entries in that table and are reached with \
@@ -88,13 +88,13 @@ impl InvoiceFilters {
         (status = 200, description = "A page of invoices, newest first", body = Paginated<InvoiceView>),
         (status = 400, description = "Invalid or unknown filter, cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_invoices(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
     super_admin: Result<SuperAdmin, ApiError>,
     headers: HeaderMap,
     ListQuery(filters): ListQuery<InvoiceFilters>,
@@ -146,8 +146,8 @@ pub(crate) async fn list_invoices(
     get,
     path = "/api/invoices/{id}/",
     tag = "invoices",
-    description = "Permission: tenant admin, for their own tenant's invoices (`GetItem INVOICE#<id>`; another \
-        tenant's id is 404). Super admins: any invoice (`GetItem INVOICEREF#<id>` for its tenant, the tenant's \
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them), for their own tenant's \
+        invoices (`GetItem INVOICE#<id>`; another tenant's id is 404). Super admins: any invoice (`GetItem INVOICEREF#<id>` for its tenant, the tenant's \
         routing item if it is not their own, then `GetItem INVOICE#<id>` in the tenant's table); with \
         `X-Tenant-Id`, only that tenant's.",
     params(("id" = Uuid, Path, description = "Invoice id")),
@@ -155,13 +155,13 @@ pub(crate) async fn list_invoices(
     responses(
         (status = 200, description = "The invoice", body = InvoiceView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such invoice (or another tenant's)", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "No such invoice (or another tenant's), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_invoice(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
     super_admin: Result<SuperAdmin, ApiError>,
     headers: HeaderMap,
     IdPath(id): IdPath,

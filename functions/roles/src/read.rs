@@ -2,7 +2,7 @@ use crate::view::RoleView;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use shared::auth::TenantMember;
+use shared::auth::{AdministrationRolesView, AdministrationUsersView, Require};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
@@ -15,7 +15,7 @@ use shared::views::UserView;
     get,
     path = "/api/roles/",
     tag = "roles",
-    description = "Permission: any member of the tenant. Cursor pagination (`cursor`, `page_size` ≤ 100).",
+    description = "Permission: `administration.roles.view` (super admins pass; `X-Tenant-Id` moves only them). Cursor pagination (`cursor`, `page_size` ≤ 100).",
     params(
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
@@ -25,11 +25,13 @@ use shared::views::UserView;
         (status = 200, description = "A page of roles", body = Paginated<RoleView>),
         (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.view` (`permission` names it)", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_roles(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Require(actor, _): Require<AdministrationRolesView>,
     page: PageQuery,
 ) -> Result<Json<Paginated<RoleView>>, ApiError> {
     let request = PageRequest::new(page.page_size, page.cursor.clone(), "roles");
@@ -46,18 +48,19 @@ pub(crate) async fn list_roles(
     get,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: any member of the tenant. Roles of other tenants answer 404.",
+    description = "Permission: `administration.roles.view` (super admins pass; `X-Tenant-Id` moves only them). Roles of other tenants answer 404.",
     params(("id" = uuid::Uuid, Path, description = "Role id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The role", body = RoleView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.view` (`permission` names it)", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_role(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Require(actor, _): Require<AdministrationRolesView>,
     IdPath(id): IdPath,
 ) -> Result<Json<RoleView>, ApiError> {
     let role: RoleRecord = state
@@ -74,7 +77,7 @@ pub(crate) async fn get_role(
     get,
     path = "/api/roles/{id}/members/",
     tag = "roles",
-    description = "Permission: any member of the tenant. Pages through the tenant's users, keeping those \
+    description = "Permission: `administration.users.view` (super admins pass; `X-Tenant-Id` moves only them). Pages through the tenant's users, keeping those \
         holding the role (a filter within the tenant's partition).",
     params(
         ("id" = uuid::Uuid, Path, description = "Role id"),
@@ -85,12 +88,13 @@ pub(crate) async fn get_role(
     responses(
         (status = 200, description = "A page of members", body = Paginated<UserView>),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.view` (`permission` names it)", body = ErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn role_members(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Require(actor, _): Require<AdministrationUsersView>,
     IdPath(id): IdPath,
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {

@@ -10,8 +10,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
-use shared::auth::{Actor, TenantAdmin};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::auth::{own_grants, refuse_beyond, Actor, AdministrationRolesManage, Require};
+use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::keys;
 use shared::permissions::{admin_permissions, validate, PermissionSet};
@@ -140,29 +140,34 @@ fn transaction_error(e: StoreError) -> ApiError {
     post,
     path = "/api/roles/",
     tag = "roles",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: the role's grants must be within the caller's own merged grants. Audited.",
     request_body = RoleInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = RoleView),
         (status = 400, description = "Invalid field, invalid permissions (with their paths) or taken name", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn create_role(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationRolesManage>,
     ApiJson(input): ApiJson<RoleInput>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
     let checked = check(input.into())?;
+    let permissions = checked.permissions.unwrap_or_default();
+    let held = own_grants(&state.store, &actor).await?;
+    refuse_beyond(held.as_ref(), [&permissions], "create a role")?;
     let now = OffsetDateTime::now_utc();
     let role = RoleRecord {
         id: Uuid::new_v4(),
         tenant_id: actor.scope().tenant_id(),
         name: checked.name.unwrap_or_default(),
         description: checked.description.unwrap_or_default(),
-        permissions: checked.permissions.unwrap_or_default(),
+        permissions,
         is_active: checked.is_active.unwrap_or(true),
         is_system: false,
         member_count: 0,
@@ -224,6 +229,14 @@ async fn update(
     if let Some(is_active) = checked.is_active {
         after.is_active = is_active;
     }
+    // Reshaping a role stronger than oneself is refused too, so a partial
+    // administrator can neither raise nor strip a role beyond their grants.
+    let held = own_grants(&state.store, actor).await?;
+    refuse_beyond(
+        held.as_ref(),
+        [&before.permissions, &after.permissions],
+        "change a role",
+    )?;
     if before.is_system {
         // The Admin role guarantees every tenant keeps a full administrator.
         let mut errors = ValidationErrors::new();
@@ -288,21 +301,23 @@ async fn update(
     put,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: tenant admin. The system Admin role cannot be renamed, reduced or deactivated. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: both the current and the new grants must be within the caller's own merged grants. The system Admin role cannot be renamed, reduced or deactivated. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     request_body = RoleInput,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),
         (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_role(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationRolesManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RoleInput>,
 ) -> Result<Json<RoleView>, ApiError> {
@@ -314,21 +329,23 @@ pub(crate) async fn replace_role(
     patch,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: tenant admin. Same rules as PUT. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: both the current and the new grants must be within the caller's own merged grants. Same rules as PUT. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     request_body = RolePatch,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),
         (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_role(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationRolesManage>,
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<RolePatch>,
 ) -> Result<Json<RoleView>, ApiError> {
@@ -340,20 +357,22 @@ pub(crate) async fn patch_role(
     delete,
     path = "/api/roles/{id}/",
     tag = "roles",
-    description = "Permission: tenant admin. The system Admin role and roles with members cannot be deleted. Audited.",
+    description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
+        No escalation: the role's grants must be within the caller's own merged grants. The system Admin role and roles with members cannot be deleted. Audited.",
     params(("id" = Uuid, Path, description = "Role id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The system Admin role", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such role in this tenant", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "The role still has members, or changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn delete_role(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationRolesManage>,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.tenant(actor.scope());
@@ -361,6 +380,8 @@ pub(crate) async fn delete_role(
         .get(&keys::role(id))
         .await?
         .ok_or(ApiError::NotFound)?;
+    let held = own_grants(&state.store, &actor).await?;
+    refuse_beyond(held.as_ref(), [&role.permissions], "delete a role")?;
     if role.is_system {
         return Err(ApiError::bad_request(
             "The system Admin role cannot be deleted.",

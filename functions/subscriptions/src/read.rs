@@ -3,7 +3,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::{SuperAdmin, TenantAdmin};
+use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
@@ -30,19 +30,19 @@ pub(crate) async fn plan_of(
     get,
     path = "/api/subscriptions/my_subscription/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). `GetItem SUBSCRIPTION`, \
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). `GetItem SUBSCRIPTION`, \
         then `GetItem` of its plan.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = MySubscriptionView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn my_subscription(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
     let sub: SubscriptionRecord = state
         .store
@@ -59,20 +59,20 @@ pub(crate) async fn my_subscription(
     get,
     path = "/api/subscriptions/usage/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Users come from the tenant's \
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). Users come from the tenant's \
         usage counter; leads and storage are not tracked yet (`used: null`, `tracked: false`) and report only \
         their limits. `BatchGetItem` subscription + usage, then `GetItem` of the plan.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Usage and limits", body = UsageView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn usage(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<UsageView>, ApiError> {
     let store = state.store.tenant(actor.scope());
     let mut fetched = store
@@ -119,7 +119,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
     get,
     path = "/api/subscriptions/",
     tag = "subscriptions",
-    description = "Permission: tenant admin. Super admins get every tenant's subscription, oldest first \
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). Super admins get every tenant's subscription, oldest first \
         (one `Query` on GSI1 `SUBSCRIPTIONS` per page, `status` and `plan` as filters within it); tenants \
         pinned to a dedicated table keep their index entry in that table and are not listed here (reach \
         them with `X-Tenant-Id` on `my_subscription`). A tenant admin gets a one-item page of their own \
@@ -134,12 +134,13 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
         (status = 200, description = "A page of subscriptions", body = Paginated<SubscriptionView>),
         (status = 400, description = "Invalid filter, cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
     ListQuery(filter): ListQuery<ListFilter>,
     page: PageQuery,
 ) -> Result<Json<Paginated<SubscriptionView>>, ApiError> {
@@ -180,21 +181,21 @@ pub(crate) async fn list_subscriptions(
     get,
     path = "/api/subscriptions/{id}/",
     tag = "subscriptions",
-    description = "Permission: tenant admin, for their own subscription (`GetItem SUBSCRIPTION`; another \
-        id is 404); super admins, any (`GetItem SUBSCRIPTIONREF#<id>` for the tenant, its routing item if \
-        it is not their own, then `GetItem SUBSCRIPTION`).",
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them), for \
+        their own subscription (`GetItem SUBSCRIPTION`; another id is 404); super admins, any (`GetItem \
+        SUBSCRIPTIONREF#<id>` for the tenant, its routing item if it is not their own, then `GetItem SUBSCRIPTION`).",
     params(("id" = Uuid, Path, description = "Subscription id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such subscription (or another tenant's)", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
+        (status = 404, description = "No such subscription (or another tenant's), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_subscription(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingView>,
     super_admin: Result<SuperAdmin, ApiError>,
     IdPath(id): IdPath,
 ) -> Result<Json<SubscriptionView>, ApiError> {

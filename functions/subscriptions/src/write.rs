@@ -28,7 +28,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
-use shared::auth::{Actor, TenantAdmin};
+use shared::auth::{Actor, AdministrationBillingManage, Require};
 use shared::billing::{self, BillingError, BillingPolicy, PlanChange, PlanPrice};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
@@ -131,7 +131,7 @@ fn concurrent() -> ApiError {
     post,
     path = "/api/subscriptions/subscribe/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). The plan must be active. \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). The plan must be active. \
         From a trial, the trial continues on the new plan until `trial_ends_at` (the first invoice is issued \
         then). From active or past due, a plan dearer at the current cycle (an upgrade) applies at once with a \
         prorated invoice for the rest of the period ((new price - old price) x time left / period length, \
@@ -151,15 +151,15 @@ fn concurrent() -> ApiError {
         (status = 200, description = "The changed subscription", body = MySubscriptionView),
         (status = 400, description = "Field errors for an unknown or inactive `plan_id` or a bad `billing_cycle`; or `invoice_open` (an upgrade while an invoice is unpaid) or `payment_pending` (another plan before the first invoice is paid)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
-        (status = 404, description = "The tenant has no subscription", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`, or `plan_limit_reached`", body = ErrorBody),
+        (status = 404, description = "The tenant has no subscription, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
     let scope = actor.scope();
@@ -387,7 +387,7 @@ async fn apply(
     post,
     path = "/api/subscriptions/cancel/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Sets `cancel_at_period_end`; \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). Sets `cancel_at_period_end`; \
         the subscription stays usable until `current_period_end` (the trial's end for a trial). Repeating it \
         changes nothing. Refused for a cancelled or expired subscription. `GetItem`, then `TransactWriteItems` \
         (subscription `version = :v`, audit entry).",
@@ -396,14 +396,15 @@ async fn apply(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 400, description = "`subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
     apply(
         &state,
@@ -421,7 +422,7 @@ pub(crate) async fn cancel(
     post,
     path = "/api/subscriptions/reactivate/",
     tag = "subscriptions",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Clears `cancel_at_period_end`. \
+    description = "Permission: `administration.billing.manage` (super admins pass; `X-Tenant-Id` moves only them). Clears `cancel_at_period_end`. \
         Refused (`period_ended`) once the period has ended, even before the scheduler has run, and \
         (`subscription_ended`) for a cancelled or expired subscription. Same calls as cancel.",
     security(("bearer" = [])),
@@ -429,14 +430,15 @@ pub(crate) async fn cancel(
         (status = 200, description = "The subscription", body = SubscriptionView),
         (status = 400, description = "`period_ended` or `subscription_ended`", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
 )]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
     Extension(policy): Extension<BillingPolicy>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationBillingManage>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
     apply(
         &state,

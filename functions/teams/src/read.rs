@@ -5,7 +5,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::{TenantAdmin, TenantMember};
+use shared::auth::{AdministrationTeamsView, AdministrationUsersView, Require};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
@@ -26,7 +26,7 @@ pub struct TeamFilters {
     get,
     path = "/api/teams/",
     tag = "teams",
-    description = "Permission: any member. Super admins act in a tenant with `X-Tenant-Id`. \
+    description = "Permission: `administration.teams.view` (super admins pass; `X-Tenant-Id` moves only them). Super admins act in a tenant with `X-Tenant-Id`. \
         Cursor pagination (`cursor`, `page_size` ≤ 100).",
     params(
         ("search" = Option<String>, Query, description = "Case-insensitive prefix of the team name"),
@@ -38,12 +38,13 @@ pub struct TeamFilters {
         (status = 200, description = "A page of teams", body = Paginated<TeamView>),
         (status = 400, description = "Invalid search, cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.view` (`permission` names it)", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_teams(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Require(actor, _): Require<AdministrationTeamsView>,
     ListQuery(filters): ListQuery<TeamFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<TeamView>>, ApiError> {
@@ -65,18 +66,19 @@ pub(crate) async fn list_teams(
     get,
     path = "/api/teams/{id}/",
     tag = "teams",
-    description = "Permission: any member. Teams of other tenants answer 404.",
+    description = "Permission: `administration.teams.view` (super admins pass; `X-Tenant-Id` moves only them). Teams of other tenants answer 404.",
     params(("id" = Uuid, Path, description = "Team id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The team", body = TeamView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.view` (`permission` names it)", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_team(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Require(actor, _): Require<AdministrationTeamsView>,
     IdPath(id): IdPath,
 ) -> Result<Json<TeamView>, ApiError> {
     let team: TeamRecord = state
@@ -93,7 +95,7 @@ pub(crate) async fn get_team(
     get,
     path = "/api/teams/{id}/members/",
     tag = "teams",
-    description = "Permission: tenant admin. Pages through the tenant's users, keeping those whose `team_ids` \
+    description = "Permission: `administration.users.view` (super admins pass; `X-Tenant-Id` moves only them). Pages through the tenant's users, keeping those whose `team_ids` \
         hold the team (a filter within the tenant's partition); each user is shown with their roles.",
     params(
         ("id" = Uuid, Path, description = "Team id"),
@@ -105,13 +107,13 @@ pub(crate) async fn get_team(
         (status = 200, description = "A page of members", body = Paginated<UserView>),
         (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn team_members(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersView>,
     IdPath(id): IdPath,
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {

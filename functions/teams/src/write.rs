@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use shared::audit;
-use shared::auth::{Actor, TenantAdmin};
+use shared::auth::{Actor, AdministrationTeamsManage, Require};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::keys;
@@ -126,7 +126,7 @@ fn transaction_error(e: StoreError) -> ApiError {
     post,
     path = "/api/teams/",
     tag = "teams",
-    description = "Permission: tenant admin. Super admins act in a tenant with `X-Tenant-Id`. \
+    description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Super admins act in a tenant with `X-Tenant-Id`. \
         The name claim, the team and the audit entry are written in one transaction. Audited.",
     request_body = TeamInput,
     security(("bearer" = [])),
@@ -134,14 +134,14 @@ fn transaction_error(e: StoreError) -> ApiError {
         (status = 201, description = "Created", body = TeamView),
         (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "A concurrent write on the same items", body = ErrorBody),
     ),
 )]
 pub(crate) async fn create_team(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationTeamsManage>,
     ApiJson(input): ApiJson<TeamInput>,
 ) -> Result<(StatusCode, Json<TeamView>), ApiError> {
     let checked = check(input.into())?;
@@ -290,7 +290,7 @@ async fn update(
     put,
     path = "/api/teams/{id}/",
     tag = "teams",
-    description = "Permission: tenant admin. Absent `description` and `lead_id` are cleared. A rename moves the \
+    description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Absent `description` and `lead_id` are cleared. A rename moves the \
         name claim in the same transaction. Audited.",
     params(("id" = Uuid, Path, description = "Team id")),
     request_body = TeamInput,
@@ -299,14 +299,14 @@ async fn update(
         (status = 200, description = "Updated", body = TeamView),
         (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently (including a membership change)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_team(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationTeamsManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<TeamInput>,
 ) -> Result<Json<TeamView>, ApiError> {
@@ -318,7 +318,7 @@ pub(crate) async fn replace_team(
     patch,
     path = "/api/teams/{id}/",
     tag = "teams",
-    description = "Permission: tenant admin. Same rules as PUT; absent fields are kept, `lead_id: null` removes \
+    description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Same rules as PUT; absent fields are kept, `lead_id: null` removes \
         the lead. Audited.",
     params(("id" = Uuid, Path, description = "Team id")),
     request_body = TeamPatch,
@@ -327,14 +327,14 @@ pub(crate) async fn replace_team(
         (status = 200, description = "Updated", body = TeamView),
         (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently (including a membership change)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_team(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationTeamsManage>,
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> Result<Json<TeamView>, ApiError> {
@@ -346,7 +346,7 @@ pub(crate) async fn patch_team(
     delete,
     path = "/api/teams/{id}/",
     tag = "teams",
-    description = "Permission: tenant admin. Refused with 409 `team_has_members` while users are in the team; \
+    description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Refused with 409 `team_has_members` while users are in the team; \
         the name claim is released in the same transaction. Audited.",
     params(("id" = Uuid, Path, description = "Team id")),
     security(("bearer" = [])),
@@ -354,14 +354,14 @@ pub(crate) async fn patch_team(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed `X-Tenant-Id`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such team in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
+        (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`team_has_members`, or changed concurrently (`conflict`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn delete_team(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationTeamsManage>,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.tenant(actor.scope());

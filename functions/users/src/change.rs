@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use shared::audit;
-use shared::auth::Actor;
+use shared::auth::{own_grants, refuse_beyond, Actor};
 use shared::http::{ApiError, ValidationErrors};
 use shared::keys;
 use shared::records::{
@@ -224,6 +224,37 @@ impl Related {
         }
     }
 
+    /// The no-escalation rule for a change of `before` into `after`: every
+    /// role assigned or removed, and on (de)activation every role the user
+    /// holds, must be within the caller's own grants. The system Admin role
+    /// holds everything, so only a holder of every grant moves it.
+    pub async fn refuse_escalation(
+        &self,
+        state: &AppState,
+        actor: &Actor,
+        before: Option<&UserRecord>,
+        after: &UserRecord,
+    ) -> Result<(), ApiError> {
+        let old_roles = before.map_or(&[][..], |b| b.role_ids.as_slice());
+        let moved = |id: &Uuid| old_roles.contains(id) != after.role_ids.contains(id);
+        let toggled = before.is_some_and(|b| b.is_active != after.is_active);
+        let touched: Vec<&RoleRecord> = self
+            .roles
+            .iter()
+            .filter(|r| moved(&r.id) || (toggled && after.role_ids.contains(&r.id)))
+            .collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let held = own_grants(&state.store, actor).await?;
+        let what = if toggled {
+            "deactivate or activate a user holding roles"
+        } else {
+            "assign or remove roles"
+        };
+        refuse_beyond(held.as_ref(), touched.iter().map(|r| &r.permissions), what)
+    }
+
     pub fn system_role(&self) -> Option<Uuid> {
         self.roles.iter().find(|r| r.is_system).map(|r| r.id)
     }
@@ -317,6 +348,9 @@ pub async fn save(
     related.check_roles(&mut errors, &minus(&after.role_ids, &before.role_ids));
     related.check_teams(&mut errors, &minus(&after.team_ids, &before.team_ids));
     errors.into_result()?;
+    related
+        .refuse_escalation(state, actor, Some(before), &after)
+        .await?;
 
     let view = |user: &UserRecord| UserView::new(user, &related.tenant, &related.roles);
     after.version = before.version;

@@ -1,4 +1,4 @@
-//! Tenant admins creating users.
+//! Holders of `administration.users.manage` creating users.
 
 use crate::change::{failure, id_set, Deltas, Related, MAX_ROLES, MAX_TEAMS};
 use crate::profile;
@@ -9,8 +9,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
-use shared::auth::{check_new_password, hash_password, TenantAdmin};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::auth::{check_new_password, hash_password, AdministrationUsersManage, Require};
+use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::{CredentialRecord, UserRecord};
@@ -61,19 +61,22 @@ fn empty_object() -> Value {
     post,
     path = "/api/users/",
     tag = "users",
-    description = "Permission: tenant admin. The user count is checked against the plan's `max_users` in the \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        each role in `role_ids` must be within the caller's own merged grants. The user count is checked against the plan's `max_users` in the \
         same transaction as the write, so concurrent creations never exceed it. Audited.",
     request_body = NewUser,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserView),
         (status = 400, description = "Invalid field, taken email, unknown role or team", body = ValidationErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     ApiJson(input): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let mut errors = ValidationErrors::new();
@@ -121,6 +124,9 @@ pub(crate) async fn create_user(
         updated_at: now,
         version: 1,
     };
+    related
+        .refuse_escalation(&state, &actor, None, &user)
+        .await?;
     let credential = CredentialRecord {
         email,
         tenant_id: related.tenant.id,

@@ -1,4 +1,4 @@
-//! Tenant admins changing, deactivating and reactivating users.
+//! Holders of `administration.users.manage` changing, deactivating and reactivating users.
 
 use crate::change::save;
 use crate::profile::{self, ProfilePatch};
@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::auth::{Actor, TenantAdmin};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::auth::{Actor, AdministrationUsersManage, Require};
+use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
@@ -125,7 +125,9 @@ async fn update(
     put,
     path = "/api/users/{id}/",
     tag = "users",
-    description = "Permission: tenant admin. Replaces names, phone, timezone, preferences, picture, \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Replaces names, phone, timezone, preferences, picture, \
         `is_active`, `role_ids` and `team_ids` in one transaction with the role and team member counts, \
         the credential's roles and the plan's `max_users`. The last active administrator cannot be \
         deactivated or lose the Admin role. Audited.",
@@ -136,14 +138,14 @@ async fn update(
         (status = 200, description = "Updated", body = UserView),
         (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<UserReplace>,
 ) -> Result<Json<UserView>, ApiError> {
@@ -157,7 +159,9 @@ pub(crate) async fn replace_user(
     patch,
     path = "/api/users/{id}/",
     tag = "users",
-    description = "Permission: tenant admin. Same fields and rules as PUT, each optional. Audited.",
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Same fields and rules as PUT, each optional. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = UserPatch,
     security(("bearer" = [])),
@@ -165,14 +169,14 @@ pub(crate) async fn replace_user(
         (status = 200, description = "Updated", body = UserView),
         (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
@@ -186,7 +190,9 @@ pub(crate) async fn patch_user(
     delete,
     path = "/api/users/{id}/",
     tag = "users",
-    description = "Permission: tenant admin. Deactivates, never destroys: the user can no longer log in, every \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Deactivates, never destroys: the user can no longer log in, every \
         refresh token they hold stops working, and they stop counting against `max_users`. The last active \
         administrator cannot be deactivated. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
@@ -195,14 +201,14 @@ pub(crate) async fn patch_user(
         (status = 204, description = "Deactivated (or already inactive)"),
         (status = 400, description = "`last_admin`, or `super_admin` (super admins are removed with devctl)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn deactivate_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let patch = UserPatch {
@@ -218,21 +224,23 @@ pub(crate) async fn deactivate_user(
     post,
     path = "/api/users/{id}/activate/",
     tag = "users",
-    description = "Permission: tenant admin. Checked against the plan's `max_users` in the same transaction. \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Checked against the plan's `max_users` in the same transaction. \
         Logins from before the deactivation stay ended. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Active", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin, or `plan_limit_reached`", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn activate_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
 ) -> Result<Json<UserView>, ApiError> {
     let patch = UserPatch {

@@ -1,11 +1,12 @@
-//! Tenant admins reading users: the filtered, ordered list and one user.
+//! Holders of `administration.users.view` reading users: the filtered,
+//! ordered list and one user.
 
 use crate::load::user_view;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::TenantAdmin;
+use shared::auth::{AdministrationUsersView, Require};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
@@ -59,7 +60,7 @@ pub struct UserFilters {
     get,
     path = "/api/users/",
     tag = "users",
-    description = "Permission: tenant admin (super admins with `X-Tenant-Id`). Cursor pagination. \
+    description = "Permission: `administration.users.view` (super admins pass; `X-Tenant-Id` moves only them). Cursor pagination. \
         `ordering=date_joined` (default) reads the users in key order, `email` through the partition's \
         email index; filters apply within the tenant's users, never across tenants.",
     params(
@@ -76,12 +77,13 @@ pub struct UserFilters {
         (status = 200, description = "A page of users", body = Paginated<UserView>),
         (status = 400, description = "Invalid filter, ordering or cursor", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersView>,
     ListQuery(filters): ListQuery<UserFilters>,
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
@@ -153,19 +155,19 @@ fn ordering_is_email(ordering: Ordering) -> bool {
     get,
     path = "/api/users/{id}/",
     tag = "users",
-    description = "Permission: tenant admin. Users of other tenants answer 404.",
+    description = "Permission: `administration.users.view` (super admins pass; `X-Tenant-Id` moves only them). Users of other tenants answer 404.",
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_user(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersView>,
     IdPath(id): IdPath,
 ) -> Result<Json<UserView>, ApiError> {
     let store = state.store.tenant(actor.scope());

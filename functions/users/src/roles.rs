@@ -1,4 +1,4 @@
-//! Tenant admins granting and withdrawing roles.
+//! Holders of `administration.users.manage` granting and withdrawing roles.
 
 use crate::change::save;
 use crate::manage::load;
@@ -6,8 +6,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::TenantAdmin;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::auth::{AdministrationUsersManage, Require};
+use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::views::UserView;
 use utoipa::ToSchema;
@@ -31,7 +31,9 @@ pub struct RemoveRole {
     post,
     path = "/api/users/{id}/assign_roles/",
     tag = "users",
-    description = "Permission: tenant admin. Replaces the set; roles must belong to this tenant. Member counts \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Replaces the set; roles must belong to this tenant. Member counts \
         and the credential's roles change in the same transaction. The last active administrator keeps the \
         Admin role. Takes effect at the user's next login or token refresh. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
@@ -41,14 +43,14 @@ pub struct RemoveRole {
         (status = 200, description = "The user with the new roles", body = UserView),
         (status = 400, description = "Unknown role, too many roles, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn assign_roles(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<AssignRoles>,
 ) -> Result<Json<UserView>, ApiError> {
@@ -74,7 +76,9 @@ pub(crate) async fn assign_roles(
     delete,
     path = "/api/users/{id}/remove_role/",
     tag = "users",
-    description = "Permission: tenant admin. Body `{\"role_id\": ...}`. The last active administrator keeps the \
+    description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
+        roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
+        own merged grants; so only a holder of every grant moves the system Admin role. Body `{\"role_id\": ...}`. The last active administrator keeps the \
         Admin role. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = RemoveRole,
@@ -83,14 +87,14 @@ pub(crate) async fn assign_roles(
         (status = 200, description = "The user without the role", body = UserView),
         (status = 400, description = "The user does not hold the role, or `last_admin`", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a tenant admin", body = ErrorBody),
-        (status = 404, description = "No such user in this tenant", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn remove_role(
     State(state): State<AppState>,
-    TenantAdmin(actor): TenantAdmin,
+    Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RemoveRole>,
 ) -> Result<Json<UserView>, ApiError> {

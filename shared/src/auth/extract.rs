@@ -237,7 +237,11 @@ fn request_id(parts: &Parts) -> String {
 /// admins (to the tenant's table, from its routing item); for anyone else a
 /// foreign tenant id answers 404, so the header never widens a normal
 /// user's reach.
-async fn actor(principal: Principal, parts: &Parts, store: &Store) -> Result<Actor, ApiError> {
+pub(super) async fn actor(
+    principal: Principal,
+    parts: &Parts,
+    store: &Store,
+) -> Result<Actor, ApiError> {
     let request_id = request_id(parts);
     let requested = match parts.headers.get(TENANT_HEADER) {
         None => None,
@@ -296,48 +300,20 @@ where
     }
 }
 
-/// Permission class: a tenant administrator, i.e. the holder of every
-/// `administration` grant (derived from roles, not a flag). Platform super
-/// admins qualify in any tenant.
-#[derive(Debug, Clone)]
-pub struct TenantAdmin(pub Actor);
-
-impl TenantAdmin {
-    pub fn scope(&self) -> &TenantScope {
-        self.0.scope()
-    }
-}
-
-/// Whether verified claims make their holder a tenant administrator.
+/// Whether verified claims hold every `administration` grant (or are a
+/// super admin's): needed to hand out or take away the system Admin role.
 pub fn is_tenant_admin(claims: &Claims) -> bool {
     claims.is_super_admin || crate::permissions::is_tenant_admin(&claims.permissions)
-}
-
-impl<S> FromRequestParts<S> for TenantAdmin
-where
-    S: Send + Sync,
-    Arc<TokenVerifier>: FromRef<S>,
-    Store: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = Principal::from_request_parts(parts, state).await?;
-        let actor = actor(principal, parts, &Store::from_ref(state)).await?;
-        if !is_tenant_admin(actor.claims()) {
-            return Err(ApiError::forbidden(
-                "Only administrators of this organisation may do this.",
-            ));
-        }
-        Ok(TenantAdmin(actor))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::require::{
+        AdministrationAuditView, AdministrationUsersManage, AdministrationUsersView, Require,
+    };
     use crate::auth::{Jwks, SigningKeyPair, TokenSettings, TokenSigner};
-    use crate::permissions::{admin_permissions, flatten, FlatPermissions};
+    use crate::permissions::{admin_permissions, flatten, keys, FlatPermissions, Grant};
     use axum::http::Request;
 
     fn claims(is_super_admin: bool, permissions: FlatPermissions) -> Claims {
@@ -430,22 +406,30 @@ mod tests {
 
         let p = extract::<Principal>(&member).await.unwrap();
         assert_eq!(p.scope().tenant_id(), member.tenant_id);
-        assert_eq!(
-            extract::<TenantAdmin>(&member).await.unwrap_err().status(),
-            403
-        );
+        let denied = extract::<Require<AdministrationUsersView>>(&member)
+            .await
+            .unwrap_err();
+        assert_eq!(denied.status(), 403);
+        assert_eq!(denied.body()["permission"], "administration.users.view");
         assert_eq!(
             extract::<SuperAdmin>(&member).await.unwrap_err().status(),
             403
         );
 
-        assert!(extract::<TenantAdmin>(&admin).await.is_ok());
+        assert!(extract::<Require<AdministrationUsersView>>(&admin)
+            .await
+            .is_ok());
         assert_eq!(
             extract::<SuperAdmin>(&admin).await.unwrap_err().status(),
             403
         );
 
-        assert!(extract::<TenantAdmin>(&root).await.is_ok());
+        assert!(
+            extract::<Require<AdministrationAuditView>>(&root)
+                .await
+                .is_ok(),
+            "super admins pass every check"
+        );
         let sa = extract::<SuperAdmin>(&root).await.unwrap();
         let own = sa.scope_for(root.tenant_id).await.unwrap();
         assert_eq!(
@@ -480,7 +464,7 @@ mod tests {
         let root = claims(true, FlatPermissions::default());
         let foreign = Uuid::new_v4();
 
-        let e = extract_for::<TenantAdmin>(&admin, Some(foreign))
+        let e = extract_for::<Require<AdministrationUsersView>>(&admin, Some(foreign))
             .await
             .unwrap_err();
         assert_eq!(
@@ -500,12 +484,57 @@ mod tests {
 
         // A super admin moves to the named tenant's table, read from its
         // routing item (tests/api/dedicated.rs); unreachable here, so 503.
-        let e = extract_for::<TenantAdmin>(&root, Some(foreign))
+        let e = extract_for::<Require<AdministrationUsersView>>(&root, Some(foreign))
             .await
             .unwrap_err();
         assert_eq!(e.status(), 503);
-        let plain = extract_for::<TenantAdmin>(&root, None).await.unwrap();
-        assert_eq!(plain.scope().tenant_id(), root.tenant_id);
+        let plain = extract_for::<Require<AdministrationUsersView>>(&root, None)
+            .await
+            .unwrap();
+        assert_eq!(plain.0.scope().tenant_id(), root.tenant_id);
         assert!(!plain.0.via_super_admin());
+    }
+
+    #[tokio::test]
+    async fn one_grant_opens_exactly_its_endpoints() {
+        let one = FlatPermissions::from(
+            &crate::permissions::PermissionSet::empty()
+                .with(keys::ADMINISTRATION_USERS_VIEW, Grant::Bool(true))
+                .unwrap(),
+        );
+        let viewer = claims(false, one);
+        let ok = extract::<Require<AdministrationUsersView>>(&viewer)
+            .await
+            .unwrap();
+        assert_eq!(ok.0.user_id(), viewer.sub);
+        let e = extract::<Require<AdministrationUsersManage>>(&viewer)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.body()["code"], "permission_denied");
+        assert_eq!(e.body()["permission"], "administration.users.manage");
+        // The tenant is resolved before the grant is checked: a foreign id
+        // answers 404 whatever the caller holds.
+        let e = extract_for::<Require<AdministrationUsersManage>>(&viewer, Some(Uuid::new_v4()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 404);
+        // Unauthenticated callers are 401 before anything else.
+        let (mut parts, _) = Request::builder().body(()).unwrap().into_parts();
+        let key = SigningKeyPair::generate("k");
+        let verifier = TokenVerifier::new(
+            &Jwks {
+                keys: vec![key.public_jwk()],
+            },
+            &TokenSettings::default(),
+        )
+        .unwrap();
+        let e = Require::<AdministrationUsersView>::from_request_parts(
+            &mut parts,
+            &State(Arc::new(verifier), unreachable_store()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.status(), 401);
     }
 }

@@ -6,18 +6,24 @@ mod claims;
 mod extract;
 pub mod keys;
 mod password;
+mod require;
 mod sign_in;
 mod signing;
 mod token;
 
 pub use claims::{Claims, TokenType};
-pub use extract::{
-    authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin, TenantMember,
-};
+pub use extract::{authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantMember};
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{
     check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
+};
+pub use require::{
+    holds, own_grants, refuse_beyond, AdministrationAuditManage, AdministrationAuditView,
+    AdministrationBillingManage, AdministrationBillingView, AdministrationRolesManage,
+    AdministrationRolesView, AdministrationTeamsManage, AdministrationTeamsView,
+    AdministrationTenantManage, AdministrationTenantView, AdministrationUsersManage,
+    AdministrationUsersView, Permission, Require,
 };
 pub use sign_in::{sign_in, verify_refresh};
 #[cfg(feature = "secrets")]

@@ -68,6 +68,13 @@ pub enum ApiError {
         code: &'static str,
         permission: Option<String>,
     },
+    /// 403: the change would hand out grants beyond the caller's own.
+    #[error("{detail}")]
+    Escalation {
+        detail: String,
+        /// The permission keys beyond the caller's grants.
+        exceeding: Vec<String>,
+    },
     /// 404: absent, or belonging to another tenant (never told apart).
     #[error("not found")]
     NotFound,
@@ -121,6 +128,17 @@ impl ApiError {
         }
     }
 
+    /// 403 `permission_escalation`, naming the keys beyond the caller's grants.
+    pub fn escalation(
+        detail: impl Into<String>,
+        exceeding: impl IntoIterator<Item = crate::permissions::PermissionKey>,
+    ) -> Self {
+        Self::Escalation {
+            detail: detail.into(),
+            exceeding: exceeding.into_iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
     pub fn conflict(detail: impl Into<String>, code: &'static str) -> Self {
         Self::Conflict {
             detail: detail.into(),
@@ -136,7 +154,7 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::Escalation { .. } => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -175,6 +193,14 @@ impl ApiError {
                 if let Some(p) = permission {
                     body["permission"] = json!(p);
                 }
+                body
+            }
+            Self::Escalation {
+                detail: d,
+                exceeding,
+            } => {
+                let mut body = detail(d, "permission_escalation");
+                body["exceeding"] = json!(exceeding);
                 body
             }
             Self::NotFound => detail("Not found.", "not_found"),
@@ -335,6 +361,21 @@ mod tests {
         assert_eq!(
             b,
             json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit"})
+        );
+    }
+
+    #[tokio::test]
+    async fn escalations_list_the_exceeding_keys() {
+        let e = ApiError::escalation(
+            "Beyond your own permissions.",
+            [crate::permissions::keys::CRM_LEADS_DELETE],
+        );
+        let (s, b, _) = render(e).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(
+            b,
+            json!({"detail": "Beyond your own permissions.", "code": "permission_escalation",
+                   "exceeding": ["crm.leads.delete"]})
         );
     }
 

@@ -303,6 +303,19 @@ pub mod schema {
         pub permission: Option<String>,
     }
 
+    /// A refused escalation (403 `permission_escalation`): the change would
+    /// grant, or take away, more than the caller holds.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct EscalationErrorBody {
+        pub detail: String,
+        /// `permission_escalation`.
+        pub code: String,
+        /// Permission keys beyond the caller's own merged grants, e.g.
+        /// `["crm.leads.delete", "administration.roles.manage"]`.
+        pub exceeding: Vec<String>,
+    }
+
     /// Field errors: `{"<field>": ["message", ...]}`.
     #[derive(ToSchema)]
     #[allow(dead_code)]

@@ -13,7 +13,10 @@
 //! - Handlers ask [`can`] / [`can_do`] / [`list_filter`] with a typed
 //!   [`PermissionKey`] from [`keys`] and get a [`Decision`] that says why.
 //! - "Tenant admin" is not a flag: it is holding every `administration`
-//!   grant ([`is_tenant_admin`]).
+//!   grant ([`is_tenant_admin`]). Endpoints ask for one grant each
+//!   (`shared::auth::Require`).
+//! - No escalation: a partial administrator writes or hands out only grants
+//!   [`is_within`] their own ([`exceeding`] names the rest).
 
 mod catalog;
 mod check;
@@ -23,6 +26,7 @@ pub mod keys;
 mod set;
 mod templates;
 mod validate;
+mod within;
 
 pub use catalog::{
     catalog, ActionDef, ActionKind, ActionRef, Catalog, Module, ModuleDef, ResourceDef, Scope,
@@ -37,3 +41,4 @@ pub use key::PermissionKey;
 pub use set::{gate, merge, Grant, PermissionSet, RoleGrants};
 pub use templates::{admin_permissions, templates, RoleTemplate};
 pub use validate::{validate, PermissionError, PermissionErrors, MAX_KEYS, MAX_KEY_LEN};
+pub use within::{exceeding, exceeding_any, is_within};

@@ -72,22 +72,26 @@ pub fn templates() -> Vec<RoleTemplate> {
     vec![
         RoleTemplate {
             name: "Admin",
-            description: "Full access to every module and to tenant administration.",
+            description: "Every permission: every module action at scope all or granted, and all twelve \
+                administration grants (view and manage of users, roles, teams, tenant, billing and audit).",
             permissions: admin_permissions(),
         },
         RoleTemplate {
             name: "Manager",
-            description: "Works with their teams' records; can see users, roles and teams.",
+            description: "Module actions with a scope at scope team; the view, create, send and assign actions; \
+                and administration.users.view, administration.roles.view and administration.teams.view.",
             permissions: manager(),
         },
         RoleTemplate {
             name: "Member",
-            description: "Creates and works on their own records.",
+            description: "Module actions with a scope at scope own; the view, create and send actions; no \
+                administration grant.",
             permissions: member(),
         },
         RoleTemplate {
             name: "Viewer",
-            description: "Read-only access to their own records.",
+            description: "Module view actions only: at scope own, or granted where view is a boolean; no \
+                administration grant.",
             permissions: viewer(),
         },
     ]
@@ -166,5 +170,35 @@ mod tests {
         assert!(v
             .iter()
             .all(|(k, _)| k.action_key() == "view" && k.module().is_some()));
+    }
+
+    #[test]
+    fn descriptions_name_exactly_the_administration_grants() {
+        for t in templates() {
+            let admin: Vec<_> = keys::ALL.iter().filter(|k| k.module().is_none()).collect();
+            let held: Vec<_> = admin
+                .iter()
+                .filter(|k| t.permissions.allows(***k))
+                .collect();
+            if held.len() == admin.len() {
+                assert!(t.description.contains("all twelve administration grants"));
+                assert_eq!(admin.len(), 12);
+            } else if held.is_empty() {
+                assert!(
+                    t.description.contains("no administration grant"),
+                    "{}",
+                    t.name
+                );
+            } else {
+                for k in &admin {
+                    assert_eq!(
+                        t.description.contains(k.as_str()),
+                        t.permissions.allows(**k),
+                        "{}: {k}",
+                        t.name
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,182 @@
+//! The one authorization path for tenant endpoints: [`Require<P>`] names the
+//! grant an endpoint needs and asks the permission engine; and
+//! [`own_grants`] / [`refuse_beyond`] enforce the no-escalation rule.
+
+use super::claims::Claims;
+use super::extract::{actor, Actor, Principal};
+use super::token::TokenVerifier;
+use crate::http::ApiError;
+use crate::keys;
+use crate::permissions::{can_do, exceeding_any, merge, PermissionKey, PermissionSet, RoleGrants};
+use crate::records::{RoleRecord, UserRecord};
+use crate::store::Store;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A zero-sized type naming one permission key, for [`Require`].
+pub trait Permission: Send + Sync + 'static {
+    const KEY: PermissionKey;
+}
+
+macro_rules! permissions {
+    ($($name:ident = $key:ident;)*) => {
+        $(
+            #[doc = concat!("Marker for [`crate::permissions::keys::", stringify!($key), "`].")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl Permission for $name {
+                const KEY: PermissionKey = crate::permissions::keys::$key;
+            }
+        )*
+    };
+}
+
+permissions! {
+    AdministrationUsersView = ADMINISTRATION_USERS_VIEW;
+    AdministrationUsersManage = ADMINISTRATION_USERS_MANAGE;
+    AdministrationRolesView = ADMINISTRATION_ROLES_VIEW;
+    AdministrationRolesManage = ADMINISTRATION_ROLES_MANAGE;
+    AdministrationTeamsView = ADMINISTRATION_TEAMS_VIEW;
+    AdministrationTeamsManage = ADMINISTRATION_TEAMS_MANAGE;
+    AdministrationTenantView = ADMINISTRATION_TENANT_VIEW;
+    AdministrationTenantManage = ADMINISTRATION_TENANT_MANAGE;
+    AdministrationBillingView = ADMINISTRATION_BILLING_VIEW;
+    AdministrationBillingManage = ADMINISTRATION_BILLING_MANAGE;
+    AdministrationAuditView = ADMINISTRATION_AUDIT_VIEW;
+    AdministrationAuditManage = ADMINISTRATION_AUDIT_MANAGE;
+}
+
+/// Whether verified claims hold `key` (super admins hold everything).
+pub fn holds(claims: &Claims, key: PermissionKey) -> bool {
+    claims.is_super_admin || can_do(claims, key).is_allowed()
+}
+
+/// Permission class: a caller of the tenant acted in (same `X-Tenant-Id`
+/// rules as [`super::TenantMember`]) whose token holds `P::KEY`. Super
+/// admins pass every check. Refusals are 403 naming the permission.
+#[derive(Debug, Clone)]
+pub struct Require<P: Permission>(pub Actor, pub PhantomData<P>);
+
+impl<P: Permission> Require<P> {
+    pub fn actor(&self) -> &Actor {
+        &self.0
+    }
+}
+
+impl<S, P> FromRequestParts<S> for Require<P>
+where
+    S: Send + Sync,
+    P: Permission,
+    Arc<TokenVerifier>: FromRef<S>,
+    Store: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Built on `Principal` so every check of the token applies here too.
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let actor = actor(principal, parts, &Store::from_ref(state)).await?;
+        if !actor.claims().is_super_admin {
+            let _granted = can_do(actor.claims(), P::KEY).into_result()?;
+        }
+        Ok(Require(actor, PhantomData))
+    }
+}
+
+/// The caller's own merged grants, from their user and roles as stored now
+/// (not the token, which may predate a change of roles); `None` for super
+/// admins, who are exempt from the no-escalation rule.
+pub async fn own_grants(store: &Store, actor: &Actor) -> Result<Option<PermissionSet>, ApiError> {
+    if actor.claims().is_super_admin {
+        return Ok(None);
+    }
+    let tenant = store.tenant(actor.scope());
+    let user: Option<UserRecord> = tenant.get(&keys::user(actor.user_id())).await?;
+    let Some(user) = user.filter(|u| u.is_active) else {
+        return Ok(Some(PermissionSet::empty()));
+    };
+    if user.role_ids.is_empty() {
+        return Ok(Some(PermissionSet::empty()));
+    }
+    let sks: Vec<_> = user.role_ids.iter().map(|id| keys::role(*id)).collect();
+    let mut fetched = tenant.get_many(&sks).await?;
+    let mut roles = Vec::new();
+    for sk in &sks {
+        if let Some(role) = fetched.take::<RoleRecord>(sk)? {
+            roles.push(RoleGrants {
+                id: role.id.to_string(),
+                name: role.name,
+                is_active: role.is_active,
+                permissions: role.permissions,
+            });
+        }
+    }
+    Ok(Some(merge(&roles)))
+}
+
+/// Refuses (403 `permission_escalation`) when any of `sets` grants more than
+/// `held`; `held: None` (a super admin) passes. `what` completes "You cannot
+/// …", e.g. "create a role".
+pub fn refuse_beyond<'a>(
+    held: Option<&PermissionSet>,
+    sets: impl IntoIterator<Item = &'a PermissionSet>,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Some(held) = held else {
+        return Ok(());
+    };
+    let beyond = exceeding_any(sets, held);
+    if beyond.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::escalation(
+        format!(
+            "You cannot {what} with permissions beyond your own: {}.",
+            beyond
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        beyond,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permissions::{admin_permissions, keys as k, Grant, Scope};
+
+    #[test]
+    fn refusals_name_what_exceeds() {
+        let held = PermissionSet::empty()
+            .with(k::CRM_LEADS_VIEW, Grant::Scope(Scope::Team))
+            .unwrap();
+        let wanted = PermissionSet::empty()
+            .with(k::CRM_LEADS_VIEW, Grant::Scope(Scope::All))
+            .unwrap();
+        let e = refuse_beyond(Some(&held), [&wanted], "create a role").unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.body()["code"], "permission_escalation");
+        assert_eq!(e.body()["exceeding"], serde_json::json!(["crm.leads.view"]));
+        assert!(refuse_beyond(Some(&held), [&held], "x").is_ok());
+        assert!(
+            refuse_beyond(None, [&admin_permissions()], "x").is_ok(),
+            "super admins are exempt"
+        );
+    }
+
+    #[test]
+    fn markers_name_their_keys() {
+        assert_eq!(
+            AdministrationUsersView::KEY.as_str(),
+            "administration.users.view"
+        );
+        assert_eq!(
+            AdministrationAuditManage::KEY.as_str(),
+            "administration.audit.manage"
+        );
+    }
+}
