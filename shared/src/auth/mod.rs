@@ -12,7 +12,8 @@ mod token;
 
 pub use claims::{Claims, TokenType};
 pub use extract::{
-    authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin, TenantMember,
+    authenticate, check_revocation, is_tenant_admin, Actor, Principal, SuperAdmin, TenantAdmin,
+    TenantMember,
 };
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{
