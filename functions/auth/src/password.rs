@@ -19,15 +19,17 @@ pub struct ChangePasswordRequest {
     pub new_password_confirm: String,
 }
 
-/// A transaction holds at most 100 writes: the credential plus 99 families.
-const FAMILIES_PER_TRANSACTION: usize = 99;
+/// A transaction holds at most 100 writes: the credential, the revocation
+/// cutoff and 98 families.
+const FAMILIES_PER_TRANSACTION: usize = 98;
 
 /// Change the caller's password; every other login of the caller is revoked.
 #[utoipa::path(
     post,
     path = "/api/auth/password/change/",
     tag = "auth",
-    description = "Authenticated (any member). Keeps the current login, revokes all others.",
+    description = "Authenticated (any member). Keeps the current login, revokes all others: their refresh tokens \
+        at once, their access tokens within `REVOCATION_CHECK_SECONDS`.",
     request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses(
@@ -107,6 +109,15 @@ pub(crate) async fn change_password(
         &updated,
         Condition::VersionIs(credential.version),
         "credential",
+    );
+    // The other logins' access tokens stop within the revocation check
+    // interval; this one's stay valid.
+    shared::revocation::revoke_user_except(
+        &mut tx,
+        principal.scope(),
+        claims.sub,
+        claims.fam,
+        time::OffsetDateTime::now_utc(),
     );
     for family in chunks.next().unwrap_or_default() {
         revoke_in(&mut tx, &principal, family);

@@ -264,7 +264,7 @@ pub(crate) async fn patch_tenant(
     delete,
     path = "/api/tenants/{id}/",
     tag = "tenants",
-    description = "Permission: super admin. Suspends: its users can no longer log in or refresh. Audited.",
+    description = "Permission: super admin. Suspends: its users can no longer log in or refresh, and their access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(
@@ -287,7 +287,7 @@ pub(crate) async fn delete_tenant(
     post,
     path = "/api/tenants/{id}/suspend/",
     tag = "tenants",
-    description = "Permission: super admin. Its users can no longer log in or refresh. Audited.",
+    description = "Permission: super admin. Its users can no longer log in or refresh, and their access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
     responses(

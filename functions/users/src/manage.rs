@@ -180,7 +180,7 @@ pub(crate) async fn patch_user(
     path = "/api/users/{id}/",
     tag = "users",
     description = "Permission: tenant admin. Deactivates, never destroys: the user can no longer log in, every \
-        refresh token they hold stops working, and they stop counting against `max_users`. The last active \
+        refresh token they hold stops working, their access tokens stop within `REVOCATION_CHECK_SECONDS`, and they stop counting against `max_users`. The last active \
         administrator cannot be deactivated. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),

@@ -33,7 +33,8 @@ pub struct RemoveRole {
     tag = "users",
     description = "Permission: tenant admin. Replaces the set; roles must belong to this tenant. Member counts \
         and the credential's roles change in the same transaction. The last active administrator keeps the \
-        Admin role. Takes effect at the user's next login or token refresh. Audited.",
+        Admin role. Added roles take effect at the user's next login or token refresh; removing one also stops \
+        the user's current access tokens within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = AssignRoles,
     security(("bearer" = [])),
@@ -75,7 +76,7 @@ pub(crate) async fn assign_roles(
     path = "/api/users/{id}/remove_role/",
     tag = "users",
     description = "Permission: tenant admin. Body `{\"role_id\": ...}`. The last active administrator keeps the \
-        Admin role. Audited.",
+        Admin role. The user's current access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = RemoveRole,
     security(("bearer" = [])),
