@@ -10,6 +10,7 @@ mod invoices;
 mod matrix;
 mod openapi;
 mod plans;
+mod revocation;
 mod roles;
 mod scheduler;
 mod secrets;

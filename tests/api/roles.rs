@@ -25,7 +25,11 @@ pub(crate) struct Setup {
 }
 
 pub(crate) async fn setup() -> Setup {
-    let auth = auth_app().await;
+    setup_on(auth_app().await)
+}
+
+/// The apps around a given auth app, sharing its store.
+pub(crate) fn setup_on(auth: AuthApp) -> Setup {
     let verifier = Arc::new(
         TokenVerifier::new(
             &Jwks {
@@ -360,10 +364,12 @@ pub(crate) fn token_for(
         permissions,
         enabled_modules: vec![],
         team_ids: vec![],
+        roles: vec![],
         token_type: TokenType::Access,
         jti: Uuid::new_v4(),
         fam: Uuid::new_v4(),
         iat: now,
+        iat_ms: None,
         nbf: now,
         exp: now + 300,
         iss: s.auth.settings.issuer.clone(),

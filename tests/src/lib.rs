@@ -213,6 +213,26 @@ pub async fn auth_app() -> AuthApp {
 
 pub async fn auth_app_with(settings: shared::auth::TokenSettings) -> AuthApp {
     let (store, calls) = counted_store().await;
+    auth_app_on(store, calls, settings).await
+}
+
+/// The auth app over a store that rereads revocation state at least every
+/// `check_interval` (`ZERO`: on every request), for revocation tests.
+pub async fn auth_app_checking(check_interval: std::time::Duration) -> AuthApp {
+    let (store, calls) = counted_store().await;
+    let settings = shared::auth::TokenSettings::default();
+    let store = store.with_revocation_settings(shared::revocation::Settings {
+        check_interval,
+        ..shared::revocation::Settings::default()
+    });
+    auth_app_on(store, calls, settings).await
+}
+
+async fn auth_app_on(
+    store: Store,
+    calls: counting::CallCounter,
+    settings: shared::auth::TokenSettings,
+) -> AuthApp {
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         store
             .platform()
