@@ -55,6 +55,16 @@ pub async fn fresh_store() -> Store {
         table,
         CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
     )
+    .with_revocation_settings(steady_revocation_checks())
+}
+
+/// Tests that count calls see one revocation read per tenant, however slow
+/// the machine; revocation tests choose their own interval.
+fn steady_revocation_checks() -> shared::revocation::Settings {
+    shared::revocation::Settings {
+        check_interval: std::time::Duration::from_secs(3600),
+        ..shared::revocation::Settings::default()
+    }
 }
 
 /// A response, read whole.
@@ -192,7 +202,8 @@ pub async fn counted_store() -> (Store, counting::CallCounter) {
             client,
             table,
             CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
-        ),
+        )
+        .with_revocation_settings(steady_revocation_checks()),
         counter,
     )
 }
