@@ -566,3 +566,41 @@ async fn one_read_per_tenant_per_interval_and_one_for_concurrent_first_requests(
         "{calls:?}"
     );
 }
+
+#[tokio::test]
+async fn a_writer_prunes_cutoffs_older_than_any_token_and_keeps_the_rest() {
+    use shared::revocation::{revoke, Cutoff};
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvprune").await;
+    let tenant = scope(&s, &admin);
+    let (forgotten, recent) = (Uuid::new_v4(), Uuid::new_v4());
+    let now = time::OffsetDateTime::now_utc();
+    let mut tx = s.auth.store.transaction();
+    revoke(
+        &mut tx,
+        &tenant,
+        &[
+            (forgotten, Cutoff::at(now - time::Duration::hours(2))),
+            (recent, Cutoff::at(now - time::Duration::minutes(5))),
+        ],
+        &[],
+    );
+    tx.execute().await.unwrap();
+    // The admin's request reads the state; the deactivation then prunes.
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+    let (id, _, _) = member(&s, &admin, &[]).await;
+    let res = req(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+
+    let state = s.auth.store.revocation_state(&tenant).await.unwrap();
+    assert!(!state.users.contains_key(&forgotten), "{state:?}");
+    assert!(state.users.contains_key(&recent), "{state:?}");
+    assert!(state.users.contains_key(&id.parse().unwrap()), "{state:?}");
+}

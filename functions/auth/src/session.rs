@@ -80,7 +80,7 @@ impl Session<'_> {
             effective_permissions(self.user, self.tenant, self.roles, self.subscription);
         let settings = signer.settings();
         let iat = now.unix_timestamp();
-        let iat_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(iat * 1000);
+        let iat_ms = shared::revocation::epoch_ms(now);
         // The roles the grants came from: a later change to one of them
         // revokes this token (shared::revocation).
         let roles = self
