@@ -295,8 +295,8 @@ async fn update(
 /// Whether tokens built from `before` grant more than `after` would: the
 /// role was deactivated or lost (or narrowed) a grant.
 fn takes_access_away(before: &RoleRecord, after: &RoleRecord) -> bool {
-    (before.is_active && !after.is_active)
-        || (before.is_active && !before.permissions.is_subset_of(&after.permissions))
+    // An inactive role gave its holders' tokens nothing.
+    before.is_active && (!after.is_active || !before.permissions.is_subset_of(&after.permissions))
 }
 
 /// Replace a role's fields.
