@@ -9,7 +9,7 @@ use crate::revocation::{epoch_ms, Entitlement, Settings, TenantState};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use uuid::Uuid;
 
 /// Tenants remembered at once; past this the cache starts over (costing
@@ -19,10 +19,31 @@ const MAX_TENANTS: usize = 10_000;
 /// Stale cutoffs removed by one prune, keeping its expression small.
 const MAX_PRUNED: usize = 50;
 
-/// One tenant's state and when its read started.
+/// One tenant's state and when its read started, by both clocks: a
+/// frozen Lambda sandbox may not advance the monotonic one.
 struct Fresh {
     read_at: Instant,
+    read_at_wall: SystemTime,
     state: Arc<TenantState>,
+}
+
+impl Fresh {
+    fn new(read_at: Instant, read_at_wall: SystemTime, state: Arc<TenantState>) -> Self {
+        Self {
+            read_at,
+            read_at_wall,
+            state,
+        }
+    }
+
+    /// Younger than `interval` by both clocks (a wall clock gone back
+    /// counts as stale).
+    fn is_fresh(&self, interval: std::time::Duration) -> bool {
+        self.read_at.elapsed() < interval
+            && SystemTime::now()
+                .duration_since(self.read_at_wall)
+                .is_ok_and(|age| age < interval)
+    }
 }
 
 /// A tenant's slot: its async lock makes concurrent requests at expiry
@@ -83,18 +104,15 @@ impl Store {
             .slot(self.table_of(scope), scope.tenant_id());
         let mut fresh = slot.lock().await;
         if let Some(f) = fresh.as_ref() {
-            if f.read_at.elapsed() < self.revocations.settings.check_interval {
+            if f.is_fresh(self.revocations.settings.check_interval) {
                 return Ok(f.state.clone());
             }
         }
         // Age counts from before the read, so the state is never trusted
         // longer than the interval.
-        let read_at = Instant::now();
+        let (read_at, read_at_wall) = (Instant::now(), SystemTime::now());
         let state = Arc::new(self.read_revocation_state(scope).await?);
-        *fresh = Some(Fresh {
-            read_at,
-            state: state.clone(),
-        });
+        *fresh = Some(Fresh::new(read_at, read_at_wall, state.clone()));
         Ok(state)
     }
 
@@ -202,9 +220,38 @@ impl Store {
         let slot = self
             .revocations
             .slot(self.table_of(scope), scope.tenant_id());
-        *slot.lock().await = Some(Fresh {
-            read_at: Instant::now(),
-            state: Arc::new(state),
-        });
+        *slot.lock().await = Some(Fresh::new(
+            Instant::now(),
+            SystemTime::now(),
+            Arc::new(state),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_state_is_fresh_only_while_both_clocks_say_so() {
+        let state = Arc::new(TenantState::default());
+        let now = Fresh::new(Instant::now(), SystemTime::now(), state.clone());
+        assert!(now.is_fresh(Duration::from_secs(30)));
+        assert!(!now.is_fresh(Duration::ZERO), "0 rereads every time");
+        // The sandbox was frozen: the wall clock moved, the monotonic one did not.
+        let thawed = Fresh::new(
+            Instant::now(),
+            SystemTime::now() - Duration::from_secs(60),
+            state.clone(),
+        );
+        assert!(!thawed.is_fresh(Duration::from_secs(30)));
+        // A wall clock set back is no reason to trust the state longer.
+        let ahead = Fresh::new(
+            Instant::now(),
+            SystemTime::now() + Duration::from_secs(60),
+            state,
+        );
+        assert!(!ahead.is_fresh(Duration::from_secs(30)));
     }
 }
