@@ -526,6 +526,18 @@ async fn one_read_per_tenant_per_interval_and_one_for_concurrent_first_requests(
     let (b, _) = tenant(&s, "rvcostb").await;
     let a_role = admin_role(&s, &a).await;
     let (_, a2, _) = member(&s, &a, &[&a_role]).await;
+    let (c, _) = tenant(&s, "rvcostc").await;
+
+    // Tenant c, cold: its first request reads, the next ones do not.
+    s.auth.calls.reset();
+    for _ in 0..5 {
+        let res = req(&s.roles, "GET", "/api/roles/", &c, None).await;
+        assert_eq!(res.status, StatusCode::OK);
+    }
+    assert_eq!(
+        s.auth.calls.calls(),
+        ["BatchGetItem", "Query", "Query", "Query", "Query", "Query"]
+    );
 
     // Tenant a is warm by now; b has only registered (no checked request).
     s.auth.calls.reset();
