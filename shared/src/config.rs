@@ -32,6 +32,9 @@ pub struct Config {
     /// default 7); days past due before it expires
     /// (`BILLING_EXPIRE_AFTER_DAYS`, default 14).
     pub billing: crate::billing::BillingPolicy,
+    /// How often a warm function rereads a tenant's revocation state
+    /// (`REVOCATION_CHECK_SECONDS`, default 30; 0: on every request).
+    pub revocation: crate::revocation::Settings,
 }
 
 /// Fixed secret for local development only; refused outside `LOCAL_DEV`.
@@ -94,7 +97,18 @@ impl Config {
                 policy.expire_after_days,
             )?,
         };
+        let revocation = crate::revocation::Settings {
+            check_interval: std::time::Duration::from_secs(parse_or(
+                &get,
+                crate::revocation::CHECK_SECONDS_VAR,
+                crate::revocation::DEFAULT_CHECK_SECONDS,
+            )?),
+            token_lifetime: std::time::Duration::from_secs(
+                u64::try_from(tokens.access_ttl_secs).unwrap_or(0),
+            ),
+        };
         Ok(Self {
+            revocation,
             billing,
             default_currency,
             table_name,
@@ -187,8 +201,14 @@ mod tests {
             ),
             ("MAX_BODY_BYTES", "1000"),
             ("ACCESS_TOKEN_TTL_SECONDS", "60"),
+            ("REVOCATION_CHECK_SECONDS", "0"),
         ]))
         .unwrap();
+        assert_eq!(cfg.revocation.check_interval, std::time::Duration::ZERO);
+        assert_eq!(
+            cfg.revocation.token_lifetime,
+            std::time::Duration::from_secs(60)
+        );
         assert_eq!(cfg.table_name, "main");
         assert_eq!(
             cfg.dynamodb_endpoint.as_deref(),

@@ -174,6 +174,12 @@ pub fn subscription() -> SortKey {
     SortKey("SUBSCRIPTION".to_owned())
 }
 
+/// Access-token revocation cutoffs of the tenant's users and roles, one
+/// attribute each (see `crate::revocation`).
+pub fn revocations() -> SortKey {
+    SortKey("REVOCATIONS".to_owned())
+}
+
 /// One login's chain of rotating refresh tokens, grouped by user so that
 /// all of a user's logins can be revoked together.
 pub fn token_family(user_id: Uuid, family_id: Uuid) -> SortKey {

@@ -10,6 +10,7 @@ pub mod invoicing;
 pub mod keys;
 pub mod permissions;
 pub mod records;
+pub mod revocation;
 pub mod runtime;
 pub mod state;
 pub mod store;

@@ -68,6 +68,7 @@ pub async fn store(config: &Config) -> Store {
         config.table_name.clone(),
         CursorSigner::new(config.cursor_secret.clone()),
     )
+    .with_revocation_settings(config.revocation)
 }
 
 /// Serves a router on the Lambda runtime (API Gateway HTTP API events).

@@ -348,6 +348,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         [
             "AUDIT",
             "PROFILE",
+            "REVOCATIONS",
             "ROLE",
             "ROLENAME",
             "SUBSCRIPTION",

@@ -269,9 +269,10 @@ async fn super_admins_list_every_tenants_invoices_and_filter_by_tenant_and_statu
     s.auth.calls.reset();
     let res = get(&s, "/api/invoices/", &root).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["Query"],
+        vec!["BatchGetItem", "Query"],
         "one query of GSI1 INVOICES"
     );
     // Newest issue first: b's first invoice and a's second were issued on
@@ -436,7 +437,11 @@ async fn retrieving_an_invoice_shows_its_fields_and_only_to_its_tenant_or_super_
     let res = get(&s, &uri, &root).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json(), body);
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem", "GetItem", "GetItem"]);
+    // First: the caller's tenant's revocation state (its first request).
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["BatchGetItem", "GetItem", "GetItem", "GetItem"]
+    );
     assert_eq!(
         get(&s, &format!("/api/invoices/{}/", Uuid::now_v7()), &root)
             .await
@@ -485,9 +490,16 @@ async fn marking_paid_activates_the_subscription_and_is_audited_once() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["GetItem", "GetItem", "BatchGetItem", "TransactWriteItems"],
+        vec![
+            "BatchGetItem",
+            "GetItem",
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems"
+        ],
         "INVOICEREF#, routing item, invoice + subscription, one transaction"
     );
     let paid = res.json();
@@ -591,9 +603,16 @@ async fn a_failed_invoice_can_still_be_paid() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["GetItem", "GetItem", "BatchGetItem", "TransactWriteItems"]
+        vec![
+            "BatchGetItem",
+            "GetItem",
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems"
+        ]
     );
     assert_eq!(
         (res.json()["status"].as_str(), &res.json()["paid_at"]),

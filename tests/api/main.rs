@@ -11,6 +11,7 @@ mod invoices;
 mod matrix;
 mod openapi;
 mod plans;
+mod revocation;
 mod roles;
 mod scheduler;
 mod secrets;

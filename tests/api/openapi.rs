@@ -264,3 +264,27 @@ fn every_function_in_the_template_contributes_to_the_document() {
         );
     }
 }
+
+#[test]
+fn every_authenticated_operation_documents_the_revoked_token_401() {
+    let doc = docs::openapi();
+    let mut checked = 0;
+    for (path, item) in &doc.paths.paths {
+        let ops = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+        for op in ops.into_iter().flatten() {
+            if op.security.as_ref().is_none_or(Vec::is_empty) {
+                continue;
+            }
+            checked += 1;
+            match op.responses.responses.get("401") {
+                Some(utoipa::openapi::RefOr::T(r)) => assert!(
+                    r.description.contains("revoked"),
+                    "{path}: {}",
+                    r.description
+                ),
+                _ => panic!("{path} has no 401 of its own"),
+            }
+        }
+    }
+    assert!(checked > 40, "{checked} authenticated operations");
+}

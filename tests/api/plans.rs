@@ -72,9 +72,10 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["TransactWriteItems"],
+        vec!["BatchGetItem", "TransactWriteItems"],
         "a create is one transaction"
     );
     let plan = res.json();
@@ -225,9 +226,10 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
     s.auth.calls.reset();
     let res = call(&s, "GET", "/api/plans/", Some(&admin), None).await;
     assert_eq!(res.status, StatusCode::OK);
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["Query"],
+        vec!["BatchGetItem", "Query"],
         "a page is one query on GSI1"
     );
     let slugs = |v: &Value| -> Vec<String> {

@@ -25,7 +25,11 @@ pub(crate) struct Setup {
 }
 
 pub(crate) async fn setup() -> Setup {
-    let auth = auth_app().await;
+    setup_on(auth_app().await)
+}
+
+/// The apps around a given auth app, sharing its store.
+pub(crate) fn setup_on(auth: AuthApp) -> Setup {
     let verifier = Arc::new(
         TokenVerifier::new(
             &Jwks {
@@ -157,9 +161,10 @@ async fn a_new_tenant_lists_its_system_admin_role() {
     s.auth.calls.reset();
     let res = get_as(&s, "/api/roles/", &token).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["Query"],
+        vec!["BatchGetItem", "Query"],
         "a list page is one query"
     );
     let body = res.json();
@@ -360,10 +365,12 @@ pub(crate) fn token_for(
         permissions,
         enabled_modules: vec![],
         team_ids: vec![],
+        roles: vec![],
         token_type: TokenType::Access,
         jti: Uuid::new_v4(),
         fam: Uuid::new_v4(),
         iat: now,
+        iat_ms: None,
         nbf: now,
         exp: now + 300,
         iss: s.auth.settings.issuer.clone(),

@@ -116,9 +116,10 @@ async fn admins_read_their_subscription_and_usage() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["GetItem", "GetItem"],
+        vec!["BatchGetItem", "GetItem", "GetItem"],
         "subscription, then its plan"
     );
     let mine = res.json();
@@ -200,9 +201,15 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     s.auth.calls.reset();
     let res = subscribe(&s, &admin, Uuid::from_u128(PROFESSIONAL), "yearly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
         s.auth.calls.calls(),
-        vec!["BatchGetItem", "GetItem", "TransactWriteItems"]
+        vec![
+            "BatchGetItem",
+            "BatchGetItem",
+            "GetItem",
+            "TransactWriteItems"
+        ]
     );
     let up = res.json();
     assert_eq!(
@@ -540,7 +547,11 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(s.auth.calls.calls(), vec!["GetItem", "TransactWriteItems"]);
+    // First: the caller's tenant's revocation state (its first request).
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["BatchGetItem", "GetItem", "TransactWriteItems"]
+    );
     assert_eq!(res.json()["cancel_at_period_end"], true);
     assert_eq!(
         res.json()["status"],
@@ -728,7 +739,12 @@ async fn listing_and_retrieval_respect_tenants() {
     s.auth.calls.reset();
     let all = call(&s, "GET", "/api/subscriptions/", Some(&root), None, None).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text());
-    assert_eq!(s.auth.calls.calls(), vec!["Query"], "one query on GSI1");
+    // First: the caller's tenant's revocation state (its first request).
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["BatchGetItem", "Query"],
+        "one query on GSI1"
+    );
     assert_eq!(
         ids(&all.json()),
         [a_id.as_str(), b_id.as_str()],

@@ -25,10 +25,12 @@ fn all_permissions_claims(settings: &TokenSettings) -> Claims {
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),
         team_ids: (0..3).map(|_| Uuid::new_v4()).collect(),
+        roles: vec![],
         token_type: TokenType::Access,
         jti: Uuid::new_v4(),
         fam: Uuid::new_v4(),
         iat: now,
+        iat_ms: None,
         nbf: now,
         // Outlives any benchmark run.
         exp: now + 24 * 3600,

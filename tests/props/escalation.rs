@@ -178,11 +178,14 @@ async fn run_case(
     actions: Vec<Action>,
 ) {
     let (slug, email) = unique("propt");
-    let res = tests::post_json(
+    // Each case registers a tenant: from its own address, so the per-address
+    // registration throttle never answers instead.
+    let res = tests::post_json_from(
         &w.auth,
         "/api/auth/register/",
         &tests::registration(&slug, &email),
         None,
+        &tests::fresh_source_ip(),
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());

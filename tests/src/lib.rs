@@ -55,6 +55,16 @@ pub async fn fresh_store() -> Store {
         table,
         CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
     )
+    .with_revocation_settings(steady_revocation_checks())
+}
+
+/// Tests that count calls see one revocation read per tenant, however slow
+/// the machine; revocation tests choose their own interval.
+fn steady_revocation_checks() -> shared::revocation::Settings {
+    shared::revocation::Settings {
+        check_interval: std::time::Duration::from_secs(3600),
+        ..shared::revocation::Settings::default()
+    }
 }
 
 /// A response, read whole.
@@ -231,7 +241,8 @@ pub async fn counted_store() -> (Store, counting::CallCounter) {
             client,
             table,
             CursorSigner::new(TEST_CURSOR_SECRET.to_vec()),
-        ),
+        )
+        .with_revocation_settings(steady_revocation_checks()),
         counter,
     )
 }
@@ -265,6 +276,27 @@ async fn auth_app_custom(
     pause: Option<auth::Pause>,
 ) -> AuthApp {
     let (store, calls) = counted_store().await;
+    auth_app_on(store, calls, settings, pause).await
+}
+
+/// The auth app over a store that rereads revocation state at least every
+/// `check_interval` (`ZERO`: on every request), for revocation tests.
+pub async fn auth_app_checking(check_interval: std::time::Duration) -> AuthApp {
+    let (store, calls) = counted_store().await;
+    let settings = shared::auth::TokenSettings::default();
+    let store = store.with_revocation_settings(shared::revocation::Settings {
+        check_interval,
+        ..shared::revocation::Settings::default()
+    });
+    auth_app_on(store, calls, settings, None).await
+}
+
+async fn auth_app_on(
+    store: Store,
+    calls: counting::CallCounter,
+    settings: shared::auth::TokenSettings,
+    pause: Option<auth::Pause>,
+) -> AuthApp {
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         store
             .platform()

@@ -76,12 +76,10 @@ pub(crate) async fn logout(
     }
     if req.all {
         let mut tx = state.store.transaction();
-        end_sessions_before(
-            &mut tx,
-            principal.scope(),
-            mine.sub,
-            OffsetDateTime::now_utc(),
-        )?;
+        let now = OffsetDateTime::now_utc();
+        end_sessions_before(&mut tx, principal.scope(), mine.sub, now)?;
+        // Access tokens stop too, within the revocation check interval.
+        shared::revocation::revoke_user(&mut tx, principal.scope(), mine.sub, now);
         tx.execute().await.map_err(|e| match e {
             StoreError::TransactionConditionFailed(_) => ApiError::unauthorized("User not found."),
             other => other.into(),

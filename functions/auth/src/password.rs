@@ -45,7 +45,8 @@ pub struct ChangePasswordResponse {
     tag = "auth",
     description = "Authenticated (any member). Ends every login of the caller (other devices and this one) and returns a new token pair for the caller. \
         A wrong old password counts as a failed login (5 per email and source IP per 15 minutes, 100 per email per hour); \
-        at most 20 attempts per source IP per hour. Beyond either, 429 `throttled` with `Retry-After`.",
+        at most 20 attempts per source IP per hour. Beyond either, 429 `throttled` with `Retry-After`. \
+        Earlier access tokens stop within `REVOCATION_CHECK_SECONDS`.",
     request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses(
@@ -148,6 +149,9 @@ pub(crate) async fn change_password(
         "credential",
     );
     end_sessions_before(&mut tx, scope, credential.user_id, cut)?;
+    // Earlier access tokens stop within the revocation check interval; the
+    // new pair is issued at the cut, so it stays valid.
+    shared::revocation::revoke_user(&mut tx, scope, credential.user_id, cut);
     tx.put(
         scope,
         &keys::token_family(credential.user_id, issued.family.family_id),

@@ -44,11 +44,7 @@ pub fn effective_permissions(
             permissions: r.permissions.clone(),
         })
         .collect();
-    let modules = if subscription.is_none_or(|s| s.grants_modules_at(now)) {
-        tenant.enabled_modules.clone()
-    } else {
-        Vec::new()
-    };
+    let modules = shared::billing::entitled_modules(tenant, subscription, now);
     (flatten(&gate(&merge(&grants), &modules)), modules)
 }
 
@@ -82,6 +78,15 @@ impl Session<'_> {
             effective_permissions(self.user, self.tenant, self.roles, self.subscription, now);
         let settings = signer.settings();
         let iat = now.unix_timestamp();
+        let iat_ms = shared::revocation::epoch_ms(now);
+        // The roles the grants came from: a later change to one of them
+        // revokes this token (shared::revocation).
+        let roles = self
+            .roles
+            .iter()
+            .filter(|r| r.is_active && self.user.role_ids.contains(&r.id))
+            .map(|r| r.id)
+            .collect();
         let base = Claims {
             sub: self.user.id,
             email: self.user.email.clone(),
@@ -92,10 +97,12 @@ impl Session<'_> {
             permissions,
             enabled_modules: modules.iter().map(|m| m.as_str().to_owned()).collect(),
             team_ids: self.user.team_ids.clone(),
+            roles,
             token_type: TokenType::Access,
             jti: Uuid::new_v4(),
             fam: family_id,
             iat,
+            iat_ms: Some(iat_ms),
             nbf: iat,
             exp: iat + settings.access_ttl_secs,
             iss: settings.issuer.clone(),
@@ -109,6 +116,7 @@ impl Session<'_> {
             // every refresh.
             permissions: FlatPermissions::default(),
             enabled_modules: Vec::new(),
+            roles: Vec::new(),
             ..base.clone()
         };
         let access = signer.sign(&base).map_err(ApiError::internal)?;

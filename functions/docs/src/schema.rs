@@ -57,7 +57,62 @@ pub fn openapi() -> Document {
     doc.merge(plans::routes().split_for_parts().1);
     doc.merge(subscriptions::routes().split_for_parts().1);
     doc.merge(invoices::routes().split_for_parts().1);
+    document_unauthenticated(&mut doc);
     doc
+}
+
+/// The 401 of every authenticated operation.
+pub const UNAUTHENTICATED: &str =
+    "Not authenticated: no token, or an invalid or expired one, or one \
+    revoked since it was issued (`token_not_valid`: refresh or log in again)";
+
+/// Every operation that takes a bearer token can answer 401, also for a
+/// token revoked after it was issued: said once here rather than in each
+/// function's annotations, so no operation can miss it.
+fn document_unauthenticated(doc: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            if op.security.as_ref().is_none_or(Vec::is_empty) {
+                continue;
+            }
+            match op.responses.responses.get_mut("401") {
+                Some(RefOr::T(r)) if r.description == "Not authenticated" => {
+                    r.description = UNAUTHENTICATED.to_owned();
+                }
+                Some(RefOr::T(r)) if !r.description.contains("revoked") => {
+                    r.description.push_str(
+                        "; or an access token revoked since it was issued (`token_not_valid`)",
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    let response = ResponseBuilder::new()
+                        .description(UNAUTHENTICATED)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build();
+                    op.responses
+                        .responses
+                        .insert("401".to_owned(), RefOr::T(response));
+                }
+            }
+        }
+    }
 }
 
 /// The OpenAPI 3 document of the whole platform.

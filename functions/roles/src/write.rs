@@ -268,6 +268,12 @@ async fn update(
         Condition::VersionIs(before.version),
         "role",
     );
+    let revokes = takes_access_away(&before, &after);
+    if revokes {
+        // Tokens carrying this role's old grants stop within the check
+        // interval; a refresh carries the new ones.
+        shared::revocation::revoke_roles(&mut tx, actor.scope(), &[id], after.updated_at);
+    }
     let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
     if old_key != new_key {
         tx.delete(
@@ -293,7 +299,17 @@ async fn update(
         audit::changes(Some(&before), Some(&after), &["version"]),
     );
     tx.execute().await.map_err(transaction_error)?;
+    if revokes {
+        state.store.prune_revocations(actor.scope()).await;
+    }
     Ok(after.into())
+}
+
+/// Whether tokens built from `before` grant more than `after` would: the
+/// role was deactivated or lost (or narrowed) a grant.
+fn takes_access_away(before: &RoleRecord, after: &RoleRecord) -> bool {
+    // An inactive role gave its holders' tokens nothing.
+    before.is_active && (!after.is_active || !before.permissions.is_subset_of(&after.permissions))
 }
 
 /// Replace a role's fields.
@@ -419,6 +435,10 @@ pub(crate) async fn delete_role(
         id,
         audit::changes(Some(&role), None, &["version"]),
     );
+    // Nobody holds the role now, but tokens issued before its last member
+    // left may still name it.
+    shared::revocation::revoke_roles(&mut tx, actor.scope(), &[id], OffsetDateTime::now_utc());
     tx.execute().await.map_err(transaction_error)?;
+    state.store.prune_revocations(actor.scope()).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -264,7 +264,7 @@ pub(crate) async fn patch_tenant(
     delete,
     path = "/api/tenants/{id}/",
     tag = "tenants",
-    description = "Permission: super admin. Suspends: its users can no longer log in or refresh. Audited. \
+    description = "Permission: super admin. Suspends: its users can no longer log in or refresh, and their access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited. \
         The platform tenant (slug `platform`, where super admins sign in) is refused with `platform_tenant`.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),
@@ -289,7 +289,7 @@ pub(crate) async fn delete_tenant(
     post,
     path = "/api/tenants/{id}/suspend/",
     tag = "tenants",
-    description = "Permission: super admin. Its users can no longer log in or refresh. Audited. \
+    description = "Permission: super admin. Its users can no longer log in or refresh, and their access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited. \
         The platform tenant (slug `platform`, where super admins sign in) is refused with `platform_tenant`.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
     security(("bearer" = [])),

@@ -60,6 +60,14 @@ impl Deltas {
         }
     }
 
+    /// Whether the change withdraws access that the user's current tokens
+    /// carry: deactivation, a role or a team (the `team` scope) removed.
+    pub fn takes_access_away(&self, before: &UserRecord, after: &UserRecord) -> bool {
+        (before.is_active && !after.is_active)
+            || !self.roles_removed.is_empty()
+            || !self.teams_removed.is_empty()
+    }
+
     /// Adds the counter updates to `tx`. Labels: `role`, `team` (the item
     /// vanished), `limit` (plan's `max_users`), `last_admin`, `usage`.
     pub fn add_to(&self, tx: &mut Transaction<'_>, actor: &Actor, max_users: Option<u32>) {
@@ -402,6 +410,12 @@ pub async fn save(
         );
     }
     deltas.add_to(&mut tx, actor, max_users);
+    let revokes = deltas.takes_access_away(before, &after);
+    if revokes {
+        // In the same transaction: the user's current access tokens stop
+        // within the revocation check interval; a refresh carries the rest.
+        shared::revocation::revoke_user(&mut tx, actor.scope(), after.id, now);
+    }
     audit::record(
         &mut tx,
         actor,
@@ -415,6 +429,9 @@ pub async fn save(
         ),
     );
     tx.execute().await.map_err(|e| failure(e, max_users))?;
+    if revokes {
+        state.store.prune_revocations(actor.scope()).await;
+    }
     Ok(view(&after))
 }
 
@@ -520,6 +537,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_withdrawals_revoke_tokens() {
+        let revokes = |b: &UserRecord, a: &UserRecord| {
+            Deltas::between(Some(b), a, admin_role()).takes_access_away(b, a)
+        };
+        assert!(revokes(&user(&[5], &[], true), &user(&[5], &[], false)));
+        assert!(revokes(
+            &user(&[5, 6], &[], true),
+            &user(&[6, 7], &[], true)
+        ));
+        assert!(revokes(&user(&[], &[1], true), &user(&[], &[], true)));
+        assert!(!revokes(
+            &user(&[5], &[1], true),
+            &user(&[5, 6], &[1, 2], true)
+        ));
+        assert!(!revokes(&user(&[5], &[], false), &user(&[5], &[], true)));
     }
 
     #[test]

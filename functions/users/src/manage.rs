@@ -193,7 +193,7 @@ pub(crate) async fn patch_user(
     description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
         roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
         own merged grants; so only a holder of every grant moves the system Admin role. Deactivates, never destroys: the user can no longer log in, every \
-        refresh token they hold stops working, and they stop counting against `max_users`. The last active \
+        refresh token they hold stops working, their access tokens stop within `REVOCATION_CHECK_SECONDS`, and they stop counting against `max_users`. The last active \
         administrator cannot be deactivated. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),

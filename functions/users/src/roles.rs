@@ -35,7 +35,8 @@ pub struct RemoveRole {
         roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
         own merged grants; so only a holder of every grant moves the system Admin role. Replaces the set; roles must belong to this tenant. Member counts \
         and the credential's roles change in the same transaction. The last active administrator keeps the \
-        Admin role. Takes effect at the user's next login or token refresh. Audited.",
+        Admin role. Added roles take effect at the user's next login or token refresh; removing one also stops \
+        the user's current access tokens within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = AssignRoles,
     security(("bearer" = [])),
@@ -79,7 +80,7 @@ pub(crate) async fn assign_roles(
     description = "Permission: `administration.users.manage` (super admins pass; `X-Tenant-Id` moves only them). No escalation: \
         roles assigned or removed (and, on (de)activation, every role the user holds) must be within the caller's \
         own merged grants; so only a holder of every grant moves the system Admin role. Body `{\"role_id\": ...}`. The last active administrator keeps the \
-        Admin role. Audited.",
+        Admin role. The user's current access tokens stop within `REVOCATION_CHECK_SECONDS`. Audited.",
     params(("id" = Uuid, Path, description = "User id")),
     request_body = RemoveRole,
     security(("bearer" = [])),

@@ -29,15 +29,31 @@ pub struct Claims {
     /// Teams the user belongs to; the `team` scope checks against them.
     #[serde(default)]
     pub team_ids: Vec<Uuid>,
+    /// The roles the permissions came from, so that a change to one of
+    /// them revokes the token (see `crate::revocation`). Older tokens lack it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Uuid>,
     pub token_type: TokenType,
     pub jti: Uuid,
     /// The login (refresh-token family) this token descends from.
     pub fam: Uuid,
     pub iat: i64,
+    /// `iat` in milliseconds: a token issued in the same second as a
+    /// revocation, but after it, stays valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
     pub nbf: i64,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
+}
+
+impl Claims {
+    /// When the token was issued, in epoch milliseconds; tokens without
+    /// `iat_ms` count from the start of their `iat` second.
+    pub fn issued_at_ms(&self) -> i64 {
+        self.iat_ms.unwrap_or_else(|| self.iat.saturating_mul(1000))
+    }
 }
 
 impl Subject for Claims {
@@ -71,10 +87,12 @@ mod tests {
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],
             team_ids: vec![],
+            roles: vec![],
             token_type: TokenType::Access,
             jti: Uuid::from_u128(3),
             fam: Uuid::from_u128(4),
             iat: 0,
+            iat_ms: None,
             nbf: 0,
             exp: 60,
             iss: "i".into(),
@@ -87,8 +105,10 @@ mod tests {
         let plain = serde_json::to_value(claims(None)).unwrap();
         assert!(plain.get("tbl").is_none(), "{plain}");
         // Tokens issued before the claim existed still read.
-        let back: Claims = serde_json::from_value(plain).unwrap();
+        let back: Claims = serde_json::from_value(plain.clone()).unwrap();
         assert_eq!(back.table, None);
+        assert!(plain.get("roles").is_none() && plain.get("iat_ms").is_none());
+        assert_eq!(back.issued_at_ms(), 0);
 
         let pinned = serde_json::to_value(claims(Some("main-tenant-x"))).unwrap();
         assert_eq!(pinned["tbl"], json!("main-tenant-x"));

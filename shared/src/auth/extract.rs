@@ -73,10 +73,29 @@ pub(crate) fn token_error(e: TokenError) -> ApiError {
     }
 }
 
+/// Refuses a verified token that a later change revoked: its tenant's
+/// state comes from the store's per-process cache, read at most once per
+/// check interval. A super admin acting elsewhere is checked against their
+/// own tenant, the one their token names.
+pub async fn check_revocation(store: &Store, principal: &Principal) -> Result<(), ApiError> {
+    let state = store.revocation_state(&principal.scope).await?;
+    match crate::revocation::verdict(&principal.claims, &state) {
+        crate::revocation::Verdict::Valid => Ok(()),
+        why => {
+            tracing::info!(reason = ?why, "revoked access token refused");
+            Err(ApiError::Unauthorized {
+                detail: crate::revocation::REVOKED_DETAIL.into(),
+                code: "token_not_valid",
+            })
+        }
+    }
+}
+
 impl<S> FromRequestParts<S> for Principal
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    Store: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -93,6 +112,7 @@ where
             tracing::field::display(principal.claims.tenant_id),
         );
         span.record("user_id", tracing::field::display(principal.claims.sub));
+        check_revocation(&Store::from_ref(state), &principal).await?;
         Ok(principal)
     }
 }
@@ -329,10 +349,12 @@ mod tests {
             permissions,
             enabled_modules: vec![],
             team_ids: vec![],
+            roles: vec![],
             token_type: TokenType::Access,
             jti: Uuid::new_v4(),
             fam: Uuid::new_v4(),
             iat: now,
+            iat_ms: None,
             nbf: now,
             exp: now + 60,
             iss: s.issuer,
@@ -379,6 +401,15 @@ mod tests {
         c: &Claims,
         tenant_header: Option<Uuid>,
     ) -> Result<T, ApiError> {
+        extract_in::<T>(c, tenant_header, crate::revocation::TenantState::default()).await
+    }
+
+    /// Extracts with the caller's own tenant in `tenant_state`.
+    async fn extract_in<T: FromRequestParts<State, Rejection = ApiError>>(
+        c: &Claims,
+        tenant_header: Option<Uuid>,
+        tenant_state: crate::revocation::TenantState,
+    ) -> Result<T, ApiError> {
         let key = SigningKeyPair::generate("k");
         let settings = TokenSettings::default();
         let verifier = TokenVerifier::new(
@@ -395,7 +426,10 @@ mod tests {
         }
         let req = req.body(()).unwrap();
         let (mut parts, _) = req.into_parts();
-        T::from_request_parts(&mut parts, &State(Arc::new(verifier), unreachable_store())).await
+        let store = unreachable_store();
+        let own = TenantScope::in_table(c.tenant_id, c.table.as_deref().map(Arc::from));
+        store.prime_revocation_state(&own, tenant_state).await;
+        T::from_request_parts(&mut parts, &State(Arc::new(verifier), store)).await
     }
 
     #[tokio::test]
@@ -536,5 +570,44 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(e.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_are_refused_by_every_extractor() {
+        use crate::revocation::{Cutoff, Entitlement, TenantState};
+        let root = claims(true, flatten(&admin_permissions()));
+        let suspended = TenantState {
+            entitlement: Some(Entitlement {
+                tenant_active: false,
+                modules: vec![],
+            }),
+            ..TenantState::default()
+        };
+        let mut cut = TenantState::default();
+        cut.users.insert(
+            root.sub,
+            Cutoff {
+                at_ms: root.issued_at_ms() + 1,
+                keep_family: None,
+            },
+        );
+        for state in [suspended, cut] {
+            let e = extract_in::<Principal>(&root, None, state.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(e.status(), 401);
+            let body = e.body();
+            assert_eq!(
+                body,
+                serde_json::json!({"code": "token_not_valid",
+                    "detail": "Token has been revoked; refresh or log in again."})
+            );
+            // A super admin acting elsewhere is judged by their own tenant.
+            let e =
+                extract_in::<Require<AdministrationUsersView>>(&root, Some(Uuid::new_v4()), state)
+                    .await
+                    .unwrap_err();
+            assert_eq!(e.status(), 401);
+        }
     }
 }

@@ -12,7 +12,9 @@ mod signing;
 mod token;
 
 pub use claims::{Claims, TokenType};
-pub use extract::{authenticate, is_tenant_admin, Actor, Principal, SuperAdmin, TenantMember};
+pub use extract::{
+    authenticate, check_revocation, is_tenant_admin, Actor, Principal, SuperAdmin, TenantMember,
+};
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{
     check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,

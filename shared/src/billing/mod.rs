@@ -69,6 +69,22 @@ pub enum BillingError {
     },
 }
 
+/// The modules a tenant's users may use: the tenant's enabled modules while
+/// its subscription grants them (none left otherwise: only `administration`
+/// remains). Session issuing and token revocation both call this, so a
+/// token never holds a module its tenant is no longer entitled to.
+pub fn entitled_modules(
+    tenant: &crate::records::TenantRecord,
+    subscription: Option<&crate::records::SubscriptionRecord>,
+    now: time::OffsetDateTime,
+) -> Vec<crate::permissions::Module> {
+    if subscription.is_none_or(|s| s.grants_modules_at(now)) {
+        tenant.enabled_modules.clone()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The serialized name, so messages match what the API shows.
 fn status_name(status: SubscriptionStatus) -> &'static str {
     match status {

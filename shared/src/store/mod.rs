@@ -13,6 +13,7 @@ pub mod cursor;
 mod dedicated;
 mod error;
 mod patch;
+mod revocations;
 mod scope;
 pub mod table;
 mod transaction;
@@ -239,14 +240,22 @@ pub struct Store {
     client: Client,
     table: Arc<str>,
     cursors: CursorSigner,
+    /// Tenants' revocation state, shared by the clones of this store (one
+    /// per warm process).
+    revocations: Arc<revocations::Cache>,
 }
 
 impl Store {
+    /// Checks revocations with the default settings; see
+    /// [`Store::with_revocation_settings`].
     pub fn new(client: Client, table: impl Into<Arc<str>>, cursors: CursorSigner) -> Self {
         Self {
             client,
             table: table.into(),
             cursors,
+            revocations: Arc::new(revocations::Cache::new(
+                crate::revocation::Settings::default(),
+            )),
         }
     }
 

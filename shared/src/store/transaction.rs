@@ -374,6 +374,40 @@ impl<'s> Transaction<'s> {
         self
     }
 
+    /// Sets string attributes of a tenant-owned item (creating it if
+    /// missing), without reading it: writers of the same item never
+    /// conflict on other attributes. Names come from code, never requests.
+    pub(crate) fn set_fields(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        entity: &'static str,
+        fields: Vec<(String, String)>,
+        label: &'static str,
+    ) -> &mut Self {
+        let mut sets = vec!["#entity = :entity".to_owned()];
+        let mut update = Update::builder()
+            .table_name(self.store.table_of(scope))
+            .key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
+            .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_values(":entity", AttributeValue::S(entity.to_owned()));
+        for (i, (name, value)) in fields.into_iter().enumerate() {
+            sets.push(format!("#f{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), AttributeValue::S(value));
+        }
+        update = update.update_expression(format!("SET {}", sets.join(", ")));
+        match update.build() {
+            Ok(u) => self
+                .ops
+                .push((label, TransactWriteItem::builder().update(u).build())),
+            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+        }
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }

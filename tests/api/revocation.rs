@@ -1,0 +1,618 @@
+//! Access tokens stop within the revocation check interval after the change
+//! that revokes them (issue #11): each event below, against DynamoDB Local,
+//! with the interval at 0 (every request rereads) unless said otherwise.
+
+use crate::roles::{claims_of, scope, setup_on, token_for, Setup};
+use axum::Router;
+use http::StatusCode;
+use serde_json::{json, Value};
+use shared::billing::BillingPolicy;
+use shared::keys;
+use shared::permissions::admin_permissions;
+use shared::records::{SubscriptionRecord, SubscriptionStatus};
+use std::time::Duration;
+use tests::{auth_app_checking, post_json, registration, send, unique, TestResponse};
+use uuid::Uuid;
+
+const PASSWORD: &str = "a-good-password";
+
+async fn checking(interval: Duration) -> Setup {
+    setup_on(auth_app_checking(interval).await)
+}
+
+async fn req(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> TestResponse {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("host", "api.test");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    send(app, req.body(axum::body::Body::from(body)).unwrap()).await
+}
+
+fn grant(claims: &shared::auth::Claims, key: &str) -> Value {
+    serde_json::to_value(&claims.permissions).unwrap()[key].clone()
+}
+
+fn assert_revoked(res: &TestResponse) {
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    assert_eq!(
+        res.json(),
+        json!({"code": "token_not_valid",
+               "detail": "Token has been revoked; refresh or log in again."})
+    );
+}
+
+/// An admin-only call (lists users).
+async fn admin_call(s: &Setup, token: &str) -> TestResponse {
+    req(&s.users, "GET", "/api/users/", token, None).await
+}
+
+/// Any member's call.
+async fn member_call(s: &Setup, token: &str) -> TestResponse {
+    req(&s.users, "GET", "/api/users/me/", token, None).await
+}
+
+/// Registers a tenant: (admin access token, admin refresh token).
+async fn tenant(s: &Setup, prefix: &str) -> (String, String) {
+    let (slug, email) = unique(prefix);
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/register/",
+        &registration(&slug, &email),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let tokens = &res.json()["tokens"];
+    (
+        tokens["access"].as_str().unwrap().to_owned(),
+        tokens["refresh"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The system Admin role's id.
+async fn admin_role(s: &Setup, admin: &str) -> String {
+    let roles = req(&s.roles, "GET", "/api/roles/", admin, None)
+        .await
+        .json();
+    roles["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["is_system"] == json!(true))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn create_role(s: &Setup, admin: &str, name: &str, permissions: Value) -> String {
+    let res = req(
+        &s.roles,
+        "POST",
+        "/api/roles/",
+        admin,
+        Some(json!({"name": name, "permissions": permissions})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Creates a user holding `roles` and logs them in: (user id, access, refresh).
+async fn member(s: &Setup, admin: &str, roles: &[&str]) -> (String, String, String) {
+    let (_, email) = unique("member");
+    let res = req(
+        &s.users,
+        "POST",
+        "/api/users/",
+        admin,
+        Some(
+            json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD,
+                    "first_name": "Nia", "role_ids": roles}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let (access, refresh) = login(s, &email, PASSWORD).await;
+    (id, access, refresh)
+}
+
+async fn login(s: &Setup, email: &str, password: &str) -> (String, String) {
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/login/",
+        &json!({"email": email, "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let tokens = &res.json()["tokens"];
+    (
+        tokens["access"].as_str().unwrap().to_owned(),
+        tokens["refresh"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn refresh(s: &Setup, refresh: &str) -> TestResponse {
+    post_json(
+        &s.auth.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await
+}
+
+/// Refreshes; the new access token.
+async fn refreshed(s: &Setup, token: &str) -> String {
+    let res = refresh(s, token).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()["access"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn deactivating_a_user_stops_their_access_token() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvdeact").await;
+    let admin_role = admin_role(&s, &admin).await;
+    let (id, victim, victim_refresh) = member(&s, &admin, &[&admin_role]).await;
+    let (_, bystander, _) = member(&s, &admin, &[&admin_role]).await;
+    assert_eq!(admin_call(&s, &victim).await.status, StatusCode::OK);
+
+    let res = req(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+
+    // The reported case: the token no longer creates admins, or does anything.
+    let (_, email) = unique("sneaky");
+    let res = req(
+        &s.users,
+        "POST",
+        "/api/users/",
+        &victim,
+        Some(
+            json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD,
+                    "role_ids": [admin_role]}),
+        ),
+    )
+    .await;
+    assert_revoked(&res);
+    assert_revoked(&member_call(&s, &victim).await);
+    assert_revoked(&req(&s.roles, "GET", "/api/roles/", &victim, None).await);
+    // Others of the tenant carry on.
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+    assert_eq!(admin_call(&s, &bystander).await.status, StatusCode::OK);
+    // And the login is gone.
+    let res = refresh(&s, &victim_refresh).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    assert_eq!(res.json()["code"], "token_not_valid");
+}
+
+#[tokio::test]
+async fn removing_a_role_stops_the_token_and_a_refresh_carries_the_rest() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvremove").await;
+    let admin_role = admin_role(&s, &admin).await;
+    let reps = create_role(
+        &s,
+        &admin,
+        "Reps",
+        json!({"crm": {"leads": {"view": "own"}}}),
+    )
+    .await;
+    let (id, token, refresh_token) = member(&s, &admin, &[&admin_role, &reps]).await;
+    let (_, bystander, _) = member(&s, &admin, &[&admin_role]).await;
+    assert_eq!(admin_call(&s, &token).await.status, StatusCode::OK);
+    let mut held = claims_of(&s, &token).roles;
+    held.sort();
+    let mut expected: Vec<Uuid> = [&admin_role, &reps]
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        held, expected,
+        "the token names the roles its grants came from"
+    );
+
+    let res = req(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/remove_role/"),
+        &admin,
+        Some(json!({"role_id": admin_role})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&admin_call(&s, &token).await);
+    assert_eq!(admin_call(&s, &bystander).await.status, StatusCode::OK);
+
+    let fresh = refreshed(&s, &refresh_token).await;
+    let claims = claims_of(&s, &fresh);
+    assert_eq!(claims.roles, vec![reps.parse::<Uuid>().unwrap()]);
+    assert_eq!(grant(&claims, "crm.leads.view"), json!("own"));
+    assert_eq!(member_call(&s, &fresh).await.status, StatusCode::OK);
+    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn reducing_or_deactivating_a_role_stops_its_holders_tokens() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvreduce").await;
+    let admin_grants = serde_json::to_value(admin_permissions()).unwrap();
+    let deputies = create_role(&s, &admin, "Deputies", admin_grants.clone()).await;
+    let sellers = create_role(&s, &admin, "Sellers", admin_grants).await;
+    let (_, deputy, deputy_refresh) = member(&s, &admin, &[&deputies]).await;
+    let (_, seller, seller_refresh) = member(&s, &admin, &[&sellers]).await;
+    let (_, other, _) = member(&s, &admin, &[&admin_role(&s, &admin).await]).await;
+    assert_eq!(admin_call(&s, &deputy).await.status, StatusCode::OK);
+
+    // A change that takes nothing away revokes nothing.
+    let res = req(
+        &s.roles,
+        "PATCH",
+        &format!("/api/roles/{deputies}/"),
+        &admin,
+        Some(json!({"description": "Stand-ins"})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(admin_call(&s, &deputy).await.status, StatusCode::OK);
+
+    let res = req(
+        &s.roles,
+        "PATCH",
+        &format!("/api/roles/{deputies}/"),
+        &admin,
+        Some(json!({"permissions": {"crm": {"leads": {"view": "all"}}}})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&admin_call(&s, &deputy).await);
+    assert_eq!(admin_call(&s, &seller).await.status, StatusCode::OK);
+    let fresh = refreshed(&s, &deputy_refresh).await;
+    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        grant(&claims_of(&s, &fresh), "crm.leads.view"),
+        json!("all")
+    );
+
+    let res = req(
+        &s.roles,
+        "PATCH",
+        &format!("/api/roles/{sellers}/"),
+        &admin,
+        Some(json!({"is_active": false})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&admin_call(&s, &seller).await);
+    assert_eq!(admin_call(&s, &other).await.status, StatusCode::OK);
+    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::FORBIDDEN);
+    let fresh = refreshed(&s, &seller_refresh).await;
+    assert!(claims_of(&s, &fresh).permissions.is_empty());
+    assert_eq!(member_call(&s, &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn deleting_a_role_stops_tokens_still_naming_it() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvdelete").await;
+    let temp = create_role(
+        &s,
+        &admin,
+        "Temp",
+        json!({"crm": {"leads": {"view": "own"}}}),
+    )
+    .await;
+    let (_, token, _) = member(&s, &admin, &[]).await;
+    // A token issued now that still names the role (it would have come
+    // from a login racing the role's last removal).
+    let mut claims = claims_of(&s, &token);
+    claims.roles = vec![temp.parse().unwrap()];
+    claims.jti = Uuid::new_v4();
+    let signer = shared::auth::TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone());
+    let naming = signer.sign(&claims).unwrap();
+    assert_eq!(member_call(&s, &naming).await.status, StatusCode::OK);
+
+    let res = req(
+        &s.roles,
+        "DELETE",
+        &format!("/api/roles/{temp}/"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    assert_revoked(&member_call(&s, &naming).await);
+    assert_eq!(member_call(&s, &token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_password_change_stops_the_other_logins_tokens_but_not_its_own() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvpassword").await;
+    let (_, email) = unique("pw");
+    let res = req(
+        &s.users,
+        "POST",
+        "/api/users/",
+        &admin,
+        Some(json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let (here, here_refresh) = login(&s, &email, PASSWORD).await;
+    let (there, there_refresh) = login(&s, &email, PASSWORD).await;
+
+    let res = req(
+        &s.auth.app,
+        "POST",
+        "/api/auth/password/change/",
+        &here,
+        Some(
+            json!({"old_password": PASSWORD, "new_password": "another-good-password",
+                    "new_password_confirm": "another-good-password"}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&member_call(&s, &there).await);
+    assert_eq!(member_call(&s, &here).await.status, StatusCode::OK);
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+    // The other login is gone; this one goes on.
+    assert_eq!(
+        refresh(&s, &there_refresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = refreshed(&s, &here_refresh).await;
+    assert_eq!(member_call(&s, &fresh).await.status, StatusCode::OK);
+    let (again, _) = login(&s, &email, "another-good-password").await;
+    assert_eq!(member_call(&s, &again).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn suspending_a_tenant_stops_its_tokens() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, admin_refresh) = tenant(&s, "rvsuspend").await;
+    let (other, _) = tenant(&s, "rvsuspendother").await;
+    let tenant_id = scope(&s, &admin).tenant_id();
+    let root = token_for(&s, Uuid::new_v4(), true, Default::default());
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+
+    let res = req(
+        &s.tenants,
+        "POST",
+        &format!("/api/tenants/{tenant_id}/suspend/"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&admin_call(&s, &admin).await);
+    assert_revoked(&req(&s.tenants, "GET", "/api/tenants/me/", &admin, None).await);
+    assert_eq!(admin_call(&s, &other).await.status, StatusCode::OK);
+    // A super admin is judged by their own tenant, wherever they act.
+    let res = req(
+        &s.tenants,
+        "GET",
+        &format!("/api/tenants/{tenant_id}/"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = refresh(&s, &admin_refresh).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(res.json()["code"], "tenant_suspended");
+}
+
+async fn subscription(s: &Setup, token: &str) -> SubscriptionRecord {
+    s.auth
+        .store
+        .tenant(&scope(s, token))
+        .get(&keys::subscription())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Runs the billing scheduler at `at` until the subscription reaches `status`.
+async fn run_billing_until(
+    s: &Setup,
+    token: &str,
+    at: time::OffsetDateTime,
+    status: SubscriptionStatus,
+) {
+    for _ in 0..10 {
+        billing_scheduler::tick(&s.auth.store, &BillingPolicy::default(), at)
+            .await
+            .unwrap();
+        if subscription(s, token).await.status == status {
+            return;
+        }
+    }
+    panic!("still {:?}", subscription(s, token).await.status);
+}
+
+#[tokio::test]
+async fn an_expired_subscription_stops_tokens_holding_modules() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, admin_refresh) = tenant(&s, "rvexpire").await;
+    assert!(!claims_of(&s, &admin).enabled_modules.is_empty());
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(400);
+    run_billing_until(&s, &admin, later, SubscriptionStatus::Expired).await;
+    assert_revoked(&admin_call(&s, &admin).await);
+
+    // Administration stays: a refreshed token works, without modules.
+    let fresh = refreshed(&s, &admin_refresh).await;
+    assert!(claims_of(&s, &fresh).enabled_modules.is_empty());
+    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cancellation_stops_tokens_when_it_takes_effect() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, admin_refresh) = tenant(&s, "rvcancel").await;
+    let res = req(
+        &s.subscriptions,
+        "POST",
+        "/api/subscriptions/cancel/",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // Cancelled at the period's end: until then the modules stay.
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+
+    let end = subscription(&s, &admin).await.current_period_end;
+    run_billing_until(
+        &s,
+        &admin,
+        end + time::Duration::minutes(1),
+        SubscriptionStatus::Cancelled,
+    )
+    .await;
+    assert_revoked(&admin_call(&s, &admin).await);
+    let fresh = refreshed(&s, &admin_refresh).await;
+    assert!(claims_of(&s, &fresh).enabled_modules.is_empty());
+    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn with_an_interval_the_revocation_lands_once_it_has_passed() {
+    let s = checking(Duration::from_secs(1)).await;
+    let (admin, _) = tenant(&s, "rvinterval").await;
+    let admin_role = admin_role(&s, &admin).await;
+    let (id, victim, _) = member(&s, &admin, &[&admin_role]).await;
+    assert_eq!(admin_call(&s, &victim).await.status, StatusCode::OK);
+    let res = req(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_revoked(&admin_call(&s, &victim).await);
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_read_per_tenant_per_interval_and_one_for_concurrent_first_requests() {
+    let s = checking(Duration::from_secs(600)).await;
+    let (a, _) = tenant(&s, "rvcosta").await;
+    let (b, _) = tenant(&s, "rvcostb").await;
+    let a_role = admin_role(&s, &a).await;
+    let (_, a2, _) = member(&s, &a, &[&a_role]).await;
+    let (c, _) = tenant(&s, "rvcostc").await;
+
+    // Tenant c, cold: its first request reads, the next ones do not.
+    s.auth.calls.reset();
+    for _ in 0..5 {
+        let res = req(&s.roles, "GET", "/api/roles/", &c, None).await;
+        assert_eq!(res.status, StatusCode::OK);
+    }
+    assert_eq!(
+        s.auth.calls.calls(),
+        ["BatchGetItem", "Query", "Query", "Query", "Query", "Query"]
+    );
+
+    // Tenant a is warm by now; b has only registered (no checked request).
+    s.auth.calls.reset();
+    for token in [&a, &a2, &a, &a2, &a] {
+        assert_eq!(
+            req(&s.roles, "GET", "/api/roles/", token, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec!["Query"; 5],
+        "a warm tenant reads nothing more"
+    );
+
+    // Eight concurrent first requests of tenant b: one read between them.
+    s.auth.calls.reset();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let app = s.roles.clone();
+        let token = b.clone();
+        set.spawn(async move { req(&app, "GET", "/api/roles/", &token, None).await.status });
+    }
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    let calls = s.auth.calls.calls();
+    assert_eq!(
+        calls.iter().filter(|c| *c == "BatchGetItem").count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| *c == "Query").count(),
+        8,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_writer_prunes_cutoffs_older_than_any_token_and_keeps_the_rest() {
+    use shared::revocation::{revoke, Cutoff};
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvprune").await;
+    let tenant = scope(&s, &admin);
+    let (forgotten, recent) = (Uuid::new_v4(), Uuid::new_v4());
+    let now = time::OffsetDateTime::now_utc();
+    let mut tx = s.auth.store.transaction();
+    revoke(
+        &mut tx,
+        &tenant,
+        &[
+            (forgotten, Cutoff::at(now - time::Duration::hours(2))),
+            (recent, Cutoff::at(now - time::Duration::minutes(5))),
+        ],
+        &[],
+    );
+    tx.execute().await.unwrap();
+    // The admin's request reads the state; the deactivation then prunes.
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+    let (id, _, _) = member(&s, &admin, &[]).await;
+    let res = req(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+
+    let state = s.auth.store.revocation_state(&tenant).await.unwrap();
+    assert!(!state.users.contains_key(&forgotten), "{state:?}");
+    assert!(state.users.contains_key(&recent), "{state:?}");
+    assert!(state.users.contains_key(&id.parse().unwrap()), "{state:?}");
+}
