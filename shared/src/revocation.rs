@@ -11,7 +11,8 @@
 //! its cost.
 //!
 //! The revocation record (`TENANT#<id>` / `REVOCATIONS`) holds one string
-//! attribute per revoked user (`u#<uuid>`) or role (`r#<uuid>`): the cutoff
+//! attribute per revoked user (`u#<uuid>`), role (`r#<uuid>`) or single
+//! login (`f#<family uuid>`, a logout): the cutoff
 //! in epoch milliseconds, optionally followed by `/<family id>` of a login
 //! that is spared (the caller's own, on a password change). Tokens issued
 //! before a cutoff are refused. Writers set attributes (`SET #a = :v`), so
@@ -34,6 +35,7 @@ pub const REVOKED_DETAIL: &str = "Token has been revoked; refresh or log in agai
 
 const USER_PREFIX: &str = "u#";
 const ROLE_PREFIX: &str = "r#";
+const FAMILY_PREFIX: &str = "f#";
 
 /// How a process checks tokens against revocations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +112,8 @@ pub struct TenantState {
     pub entitlement: Option<Entitlement>,
     pub users: HashMap<Uuid, Cutoff>,
     pub roles: HashMap<Uuid, Cutoff>,
+    /// Logins ended one at a time (logout), by token family.
+    pub families: HashMap<Uuid, Cutoff>,
 }
 
 impl TenantState {
@@ -120,6 +124,8 @@ impl TenantState {
             self.users.insert(id, cutoff);
         } else if let Some((id, cutoff)) = name.strip_prefix(ROLE_PREFIX).and_then(parsed) {
             self.roles.insert(id, cutoff);
+        } else if let Some((id, cutoff)) = name.strip_prefix(FAMILY_PREFIX).and_then(parsed) {
+            self.families.insert(id, cutoff);
         }
     }
 
@@ -138,8 +144,13 @@ impl TenantState {
             .roles
             .iter()
             .map(|(id, c)| (format!("{ROLE_PREFIX}{id}"), c));
+        let families = self
+            .families
+            .iter()
+            .map(|(id, c)| (format!("{FAMILY_PREFIX}{id}"), c));
         users
             .chain(roles)
+            .chain(families)
             .filter(|(_, c)| c.at_ms < horizon)
             .map(|(name, c)| (name, c.encode()))
             .collect()
@@ -155,6 +166,8 @@ pub enum Verdict {
     ModuleWithdrawn,
     UserRevoked,
     RoleRevoked,
+    /// The token's own login was ended (logout).
+    LoginEnded,
 }
 
 /// Whether `claims` still stand against the tenant's current state. Pure.
@@ -184,6 +197,13 @@ pub fn verdict(claims: &Claims, state: &TenantState) -> Verdict {
         .any(|r| state.roles.get(r).is_some_and(|c| c.condemns(claims)))
     {
         return Verdict::RoleRevoked;
+    }
+    if state
+        .families
+        .get(&claims.fam)
+        .is_some_and(|c| claims.issued_at_ms() < c.at_ms)
+    {
+        return Verdict::LoginEnded;
     }
     Verdict::Valid
 }
@@ -228,6 +248,23 @@ pub fn revoke_roles(
     let cutoff = Cutoff::at(at);
     let roles: Vec<(Uuid, Cutoff)> = role_ids.iter().map(|id| (*id, cutoff)).collect();
     revoke(tx, scope, &[], &roles);
+}
+
+/// Revokes the access tokens of one login (`family`, ended by a logout)
+/// issued before `at`. One update, as above.
+pub fn revoke_login(
+    tx: &mut Transaction<'_>,
+    scope: &TenantScope,
+    family: Uuid,
+    at: OffsetDateTime,
+) {
+    tx.set_fields(
+        scope,
+        &crate::keys::revocations(),
+        "revocations",
+        vec![(format!("{FAMILY_PREFIX}{family}"), Cutoff::at(at).encode())],
+        "revocation",
+    );
 }
 
 /// Users' and roles' cutoffs in one update of the revocation record.
@@ -291,6 +328,20 @@ mod tests {
             iss: "i".into(),
             aud: "a".into(),
         }
+    }
+
+    #[test]
+    fn a_logout_ends_only_its_own_login() {
+        let mut s = TenantState::default();
+        s.add_entry(&format!("f#{}", Uuid::from_u128(4)), &T.to_string());
+        assert_eq!(verdict(&claims(T - 1, &[], &[]), &s), Verdict::LoginEnded);
+        let mut other_login = claims(T - 1, &[], &[]);
+        other_login.fam = Uuid::from_u128(5);
+        assert_eq!(verdict(&other_login, &s), Verdict::Valid);
+        assert_eq!(
+            s.stale_entries(T + 3_600_000, Duration::from_secs(900)),
+            vec![(format!("f#{}", Uuid::from_u128(4)), T.to_string())]
+        );
     }
 
     fn state(active: bool, modules: &[&str]) -> TenantState {

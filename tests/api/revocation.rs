@@ -345,7 +345,7 @@ async fn deleting_a_role_stops_tokens_still_naming_it() {
 }
 
 #[tokio::test]
-async fn a_password_change_stops_the_other_logins_tokens_but_not_its_own() {
+async fn a_password_change_stops_every_earlier_token_and_hands_the_caller_a_new_pair() {
     let s = checking(Duration::ZERO).await;
     let (admin, _) = tenant(&s, "rvpassword").await;
     let (_, email) = unique("pw");
@@ -373,18 +373,85 @@ async fn a_password_change_stops_the_other_logins_tokens_but_not_its_own() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let new_access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
+    let new_refresh = res.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
+    // Every login from before the change is gone, the caller's included.
     assert_revoked(&member_call(&s, &there).await);
-    assert_eq!(member_call(&s, &here).await.status, StatusCode::OK);
+    assert_revoked(&member_call(&s, &here).await);
+    for old in [&there_refresh, &here_refresh] {
+        assert_eq!(refresh(&s, old).await.status, StatusCode::UNAUTHORIZED);
+    }
     assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
-    // The other login is gone; this one goes on.
-    assert_eq!(
-        refresh(&s, &there_refresh).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    let fresh = refreshed(&s, &here_refresh).await;
+    // The pair issued with the change goes on.
+    assert_eq!(member_call(&s, &new_access).await.status, StatusCode::OK);
+    let fresh = refreshed(&s, &new_refresh).await;
     assert_eq!(member_call(&s, &fresh).await.status, StatusCode::OK);
     let (again, _) = login(&s, &email, "another-good-password").await;
     assert_eq!(member_call(&s, &again).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_logout_stops_its_own_login_and_logout_everywhere_stops_them_all() {
+    let s = checking(Duration::ZERO).await;
+    let (admin, _) = tenant(&s, "rvlogout").await;
+    let (_, first, first_refresh) = member(&s, &admin, &[]).await;
+    let me = req(&s.users, "GET", "/api/users/me/", &first, None)
+        .await
+        .json();
+    let email = me["email"].as_str().unwrap().to_owned();
+    let (second, second_refresh) = login(&s, &email, PASSWORD).await;
+    let (third, _) = login(&s, &email, PASSWORD).await;
+
+    // One login ends: its access token stops, the others go on.
+    let res = req(
+        &s.auth.app,
+        "POST",
+        "/api/auth/logout/",
+        &first,
+        Some(json!({"refresh": first_refresh})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_revoked(&member_call(&s, &first).await);
+    assert_eq!(member_call(&s, &second).await.status, StatusCode::OK);
+    let verify = |token: String| {
+        let app = s.auth.app.clone();
+        async move {
+            post_json(
+                &app,
+                "/api/auth/token/verify/",
+                &json!({"token": token}),
+                None,
+            )
+            .await
+        }
+    };
+    // Services asking the verify endpoint hear the same.
+    assert_revoked(&verify(first.clone()).await);
+    assert_eq!(verify(second.clone()).await.status, StatusCode::OK);
+
+    // Everywhere: every access token of the user stops, and no refresh works.
+    let res = req(
+        &s.auth.app,
+        "POST",
+        "/api/auth/logout/",
+        &second,
+        Some(json!({"all": true})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    for token in [&second, &third] {
+        assert_revoked(&member_call(&s, token).await);
+        assert_revoked(&verify(token.clone()).await);
+    }
+    assert_eq!(
+        refresh(&s, &second_refresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
+    // A new login works at once.
+    let (fresh, _) = login(&s, &email, PASSWORD).await;
+    assert_eq!(member_call(&s, &fresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

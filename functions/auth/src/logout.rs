@@ -40,7 +40,8 @@ pub struct Detail {
     path = "/api/auth/logout/",
     tag = "auth",
     description = "Authenticated (any member). Without `all`, `refresh_token` (or `refresh`) is required and must belong to the caller; \
-        its login ends. With `{\"all\": true}` every login of the caller ends (the refresh token is then optional, and checked if given).",
+        its login ends. With `{\"all\": true}` every login of the caller ends (the refresh token is then optional, and checked if given). \
+        The ended logins' access tokens stop within `REVOCATION_CHECK_SECONDS`.",
     request_body = LogoutRequest,
     security(("bearer" = [])),
     responses(
@@ -93,6 +94,17 @@ pub(crate) async fn logout(
         let theirs = refresh.claims();
         let store = state.store.tenant(principal.scope());
         revoke_family(&store, theirs.sub, theirs.fam).await?;
+        // The login's access tokens stop too, within the revocation check
+        // interval. A second write: both are idempotent, so a failure here
+        // answers 503 and a retry completes the logout.
+        let mut tx = state.store.transaction();
+        shared::revocation::revoke_login(
+            &mut tx,
+            principal.scope(),
+            theirs.fam,
+            OffsetDateTime::now_utc(),
+        );
+        tx.execute().await?;
     }
     Ok(Json(Detail {
         detail: "Successfully logged out.".into(),

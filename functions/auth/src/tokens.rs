@@ -3,7 +3,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shared::auth::{verify_refresh, TokenError, TokenType};
+use shared::auth::{verify_access, verify_refresh, TokenError, TokenType};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
@@ -155,17 +155,21 @@ pub struct Empty {}
 
 /// Check a token: 200 `{}` if valid, 401 otherwise.
 ///
-/// Access tokens are checked by signature and claims; refresh tokens also
-/// against their family (revoked or already used → 401).
+/// Access tokens are checked by signature and claims, and against
+/// revocations (as every authenticated endpoint checks them); refresh
+/// tokens against their family (revoked or already used → 401).
 #[utoipa::path(
     post,
     path = "/api/auth/token/verify/",
     tag = "auth",
-    description = "Public.",
+    description = "Public. An access token revoked since it was issued (see `REVOCATION_CHECK_SECONDS`) answers 401 \
+        like an expired one; a refresh token answers 401 once its login has ended or the token was used.",
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "Valid", body = Empty),
-        (status = 401, description = "Invalid", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 401, description = "Invalid, expired or revoked", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
     ),
 )]
 pub(crate) async fn verify(
@@ -173,7 +177,11 @@ pub(crate) async fn verify(
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<Empty>, ApiError> {
     match state.verifier.verify(&req.token, TokenType::Access) {
-        Ok(_) => return Ok(Json(Empty {})),
+        // A well-signed access token must also not be revoked.
+        Ok(_) => {
+            verify_access(&state.verifier, &state.store, &req.token).await?;
+            return Ok(Json(Empty {}));
+        }
         Err(TokenError::WrongType(_)) => {}
         Err(_) => {
             return Err(ApiError::Unauthorized {

@@ -91,6 +91,21 @@ pub async fn check_revocation(store: &Store, principal: &Principal) -> Result<()
     }
 }
 
+/// Verifies an access token given on its own (not as a header) and checks
+/// it against revocations: what `POST /api/auth/token/verify/` answers.
+pub async fn verify_access(
+    verifier: &TokenVerifier,
+    store: &Store,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let claims = verifier
+        .verify(token, TokenType::Access)
+        .map_err(token_error)?;
+    let principal = Principal::from_verified(claims);
+    check_revocation(store, &principal).await?;
+    Ok(principal)
+}
+
 impl<S> FromRequestParts<S> for Principal
 where
     S: Send + Sync,

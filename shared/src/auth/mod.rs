@@ -13,7 +13,8 @@ mod token;
 
 pub use claims::{Claims, TokenType};
 pub use extract::{
-    authenticate, check_revocation, is_tenant_admin, Actor, Principal, SuperAdmin, TenantMember,
+    authenticate, check_revocation, is_tenant_admin, verify_access, Actor, Principal, SuperAdmin,
+    TenantMember,
 };
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
 pub use password::{
