@@ -167,7 +167,9 @@ start_watch() {
   # to `cargo run`), except RUST_LOG, which would also make cargo-lambda's own
   # logging very chatty: the functions get it through --env-file.
   printf 'RUST_LOG="%s"\n' "$RUST_LOG" >"$WATCH_ENV"
-  env -u RUST_LOG TABLE_NAME="$E2E_TABLE_NAME" \
+  # A 1-second revocation check, so the end-to-end revocation test waits
+  # little (the default is 30 s).
+  env -u RUST_LOG TABLE_NAME="$E2E_TABLE_NAME" REVOCATION_CHECK_SECONDS=1 \
     setsid cargo lambda watch --disable-cors -A 127.0.0.1 -P "$E2E_API_PORT" --env-file "$WATCH_ENV" \
     >"$WATCH_LOG" 2>&1 </dev/null &
   WATCH_PID=$!

@@ -297,3 +297,100 @@ async fn every_api_area_answers_through_its_function_binary() {
     let sub: serde_json::Value = res.json().await.unwrap();
     assert_eq!(sub["status"], "trial", "{sub}");
 }
+
+/// `make test` runs the functions with `REVOCATION_CHECK_SECONDS=1`: a
+/// deactivated user's access token stops within about a second, at every
+/// function (each keeps its own view of the tenant's state).
+#[tokio::test]
+async fn a_deactivated_users_token_stops_at_every_function_binary() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (slug, email, member) = (
+        format!("e2v-{}", &id[..10]),
+        format!("e2v-{}@example.com", &id[..10]),
+        format!("e2v-m-{}@example.com", &id[..10]),
+    );
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": "E2E Revocation", "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let admin = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (status, user) = post(
+        "/api/users/",
+        serde_json::json!({"email": member, "password": "e2e-password-123",
+                           "password_confirm": "e2e-password-123"}),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (status, login) = post(
+        "/api/auth/login/",
+        serde_json::json!({"email": member, "password": "e2e-password-123"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let token = login["tokens"]["access"].as_str().unwrap().to_owned();
+    let get = |path: &'static str| {
+        let token = token.clone();
+        async move {
+            let res = client()
+                .get(format!("{}{path}", base()))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Valid before: each function has read the tenant's state once.
+    for path in ["/api/users/me/", "/api/tenants/me/"] {
+        let (status, body) = get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+
+    let res = client()
+        .delete(format!(
+            "{}/api/users/{}/",
+            base(),
+            user["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // Within the interval (1 s here) each function rereads the state; the
+    // deadline only bounds the wait, it measures nothing.
+    for path in ["/api/users/me/", "/api/tenants/me/"] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let (status, body) = loop {
+            let (status, body) = get(path).await;
+            if status != StatusCode::OK || std::time::Instant::now() > deadline {
+                break (status, body);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "token_not_valid",
+                "detail": "Token has been revoked; refresh or log in again."}),
+            "{path}"
+        );
+    }
+    let (status, _) = post(
+        "/api/auth/token/verify/",
+        serde_json::json!({"token": token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
