@@ -314,6 +314,7 @@ async fn a_deactivated_users_token_stops_at_every_function_binary() {
         serde_json::json!({
             "tenant_name": "E2E Revocation", "tenant_slug": slug, "admin_email": email,
             "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+            "admin_first_name": "Rev",
         }),
         None,
     )
