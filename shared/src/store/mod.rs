@@ -359,20 +359,16 @@ impl Store {
         patch: &Patch,
     ) -> Result<(), StoreError> {
         let parts = patch.parts()?;
-        let mut req = self
+        let req = self
             .client
             .update_item()
             .table_name(table)
             .key(keys::PK, AttributeValue::S(pk.to_owned()))
             .key(keys::SK, AttributeValue::S(sk.to_owned()))
             .set_update_expression(parts.update)
-            .set_condition_expression(parts.condition);
-        if !parts.names.is_empty() {
-            req = req.set_expression_attribute_names(Some(parts.names));
-        }
-        if !parts.values.is_empty() {
-            req = req.set_expression_attribute_values(Some(parts.values));
-        }
+            .set_condition_expression(parts.condition)
+            .set_expression_attribute_names(parts.names)
+            .set_expression_attribute_values(parts.values);
         req.send().await.map(|_| ()).map_err(|e| {
             if error::is_conditional_failure(&e) {
                 StoreError::ConditionFailed

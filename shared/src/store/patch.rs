@@ -31,8 +31,9 @@ pub struct Patch {
 pub(crate) struct PatchParts {
     pub update: Option<String>,
     pub condition: Option<String>,
-    pub names: HashMap<String, String>,
-    pub values: Item,
+    /// `None` when empty: DynamoDB refuses empty expression maps.
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Item>,
 }
 
 impl Patch {
@@ -142,8 +143,8 @@ impl Patch {
         Ok(PatchParts {
             update: (!update.is_empty()).then(|| update.join(" ")),
             condition: (!conditions.is_empty()).then(|| conditions.join(" AND ")),
-            names,
-            values,
+            names: (!names.is_empty()).then_some(names),
+            values: (!values.is_empty()).then_some(values),
         })
     }
 }
@@ -171,8 +172,9 @@ mod tests {
                  (attribute_not_exists(#c2) OR attribute_type(#c2, :null_type))"
             )
         );
-        assert_eq!(parts.values[":s0"], AttributeValue::Bool(true));
-        assert_eq!(parts.values[":c1"], AttributeValue::S("j1".into()));
-        assert_eq!(parts.names["#c2"], "sessions_valid_after");
+        let (names, values) = (parts.names.unwrap(), parts.values.unwrap());
+        assert_eq!(values[":s0"], AttributeValue::Bool(true));
+        assert_eq!(values[":c1"], AttributeValue::S("j1".into()));
+        assert_eq!(names["#c2"], "sessions_valid_after");
     }
 }

@@ -284,18 +284,14 @@ impl<'s> Transaction<'s> {
         let pk = keys::tenant_pk(scope);
         let table = self.store.table_of(scope).to_owned();
         let built = patch.parts().and_then(|parts| {
-            let mut update = Update::builder()
+            let update = Update::builder()
                 .table_name(table)
                 .key(keys::PK, AttributeValue::S(pk))
                 .key(keys::SK, AttributeValue::S(sk.as_str().to_owned()))
                 .set_update_expression(parts.update)
-                .set_condition_expression(parts.condition);
-            if !parts.names.is_empty() {
-                update = update.set_expression_attribute_names(Some(parts.names));
-            }
-            if !parts.values.is_empty() {
-                update = update.set_expression_attribute_values(Some(parts.values));
-            }
+                .set_condition_expression(parts.condition)
+                .set_expression_attribute_names(parts.names)
+                .set_expression_attribute_values(parts.values);
             update
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))
@@ -349,17 +345,13 @@ impl<'s> Transaction<'s> {
         label: &'static str,
     ) -> &mut Self {
         let built = patch.parts().and_then(|parts| {
-            let mut check = ConditionCheck::builder()
+            let check = ConditionCheck::builder()
                 .table_name(table)
                 .key(keys::PK, AttributeValue::S(pk))
                 .key(keys::SK, AttributeValue::S(sk))
-                .set_condition_expression(parts.condition);
-            if !parts.names.is_empty() {
-                check = check.set_expression_attribute_names(Some(parts.names));
-            }
-            if !parts.values.is_empty() {
-                check = check.set_expression_attribute_values(Some(parts.values));
-            }
+                .set_condition_expression(parts.condition)
+                .set_expression_attribute_names(parts.names)
+                .set_expression_attribute_values(parts.values);
             check
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))
