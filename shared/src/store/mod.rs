@@ -13,6 +13,7 @@ pub mod cursor;
 mod dedicated;
 mod error;
 mod patch;
+mod query;
 mod revocations;
 mod scope;
 pub mod table;
@@ -34,9 +35,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// Queries made to fill one filtered page before answering with fewer items.
-const MAX_QUERY_ROUNDS: usize = 4;
 
 /// A record type stored in the table.
 pub trait Entity: Serialize + DeserializeOwned {
@@ -393,194 +391,6 @@ impl Store {
             .attributes
             .is_some_and(|old| !is_expired(&old, now_epoch())))
     }
-
-    /// Queries a partition (or an index partition) by sort-key prefix.
-    async fn query_page<T: DeserializeOwned>(
-        &self,
-        table: &str,
-        index: Index,
-        pk: &str,
-        sk: Option<SkCondition<'_>>,
-        page: &PageRequest,
-    ) -> Result<Page<T>, StoreError> {
-        let (pk_attr, sk_attr) = index.key_attributes();
-        let order = if page.descending { "desc" } else { "asc" };
-        let filters: Vec<String> = page.filters.iter().map(Filter::binding).collect();
-        let binding = format!(
-            "{}|{}|{}|{}|{}",
-            index.name().unwrap_or("table"),
-            pk,
-            page.query_id,
-            order,
-            filters.join("&")
-        );
-        let limit = page.limit.clamp(1, 1000);
-        let (start, direction) = match &page.cursor {
-            Some(c) => {
-                let (key, direction) = self.cursors.decode(&binding, c)?;
-                (Some(key), direction)
-            }
-            None => (None, Direction::Next),
-        };
-        // Defence in depth: a cursor must point into the partition queried.
-        if let Some(start) = &start {
-            if start.get(pk_attr).map(String::as_str) != Some(pk) {
-                return Err(StoreError::InvalidCursor);
-            }
-        }
-        let mut key_expr = "#pk = :pk".to_owned();
-        let mut req = self
-            .client
-            .query()
-            .table_name(table)
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":now", AttributeValue::N(now_epoch().to_string()))
-            .filter_expression(filter_expression(&page.filters))
-            .scan_index_forward((direction == Direction::Next) != page.descending)
-            // One extra item tells whether another page follows.
-            .limit(i32::from(limit) + 1);
-        for (i, filter) in page.filters.iter().enumerate() {
-            match filter {
-                Filter::Eq(field, value) | Filter::Contains(field, value) => {
-                    req = req
-                        .expression_attribute_names(format!("#f{i}"), *field)
-                        .expression_attribute_values(
-                            format!(":f{i}"),
-                            AttributeValue::S(value.clone()),
-                        );
-                }
-                Filter::Is(field, value) => {
-                    req = req
-                        .expression_attribute_names(format!("#f{i}"), *field)
-                        .expression_attribute_values(
-                            format!(":f{i}"),
-                            AttributeValue::Bool(*value),
-                        );
-                }
-                Filter::AnyStartsWith(fields, value) => {
-                    for (j, field) in fields.iter().enumerate() {
-                        req = req.expression_attribute_names(format!("#f{i}_{j}"), *field);
-                    }
-                    req = req.expression_attribute_values(
-                        format!(":f{i}"),
-                        AttributeValue::S(value.clone()),
-                    );
-                }
-            }
-        }
-        let sk_value = match sk {
-            Some(SkCondition::Prefix(prefix)) => {
-                key_expr.push_str(" AND begins_with(#sk, :sk)");
-                Some(prefix)
-            }
-            Some(SkCondition::AtMost(bound)) => {
-                key_expr.push_str(" AND #sk <= :sk");
-                Some(bound)
-            }
-            None => None,
-        };
-        if let Some(value) = sk_value {
-            req = req
-                .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":sk", AttributeValue::S(value.to_owned()));
-        }
-        if let Some(name) = index.name() {
-            req = req.index_name(name);
-        }
-        let had_cursor = start.is_some();
-        if let Some(start) = start {
-            req = req.set_exclusive_start_key(Some(
-                start
-                    .into_iter()
-                    .map(|(k, v)| (k, AttributeValue::S(v)))
-                    .collect(),
-            ));
-        }
-        let req = req.key_condition_expression(key_expr);
-        let wanted = usize::from(limit) + 1;
-        let mut raw = Vec::new();
-        let mut resume = None;
-        // `Limit` counts items read before the filter, so a filtered page
-        // can come back short; read on (a few rounds at most) to fill it.
-        for _ in 0..MAX_QUERY_ROUNDS {
-            let out = req
-                .clone()
-                .limit(i32::try_from(wanted - raw.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(resume.take().or(req.get_exclusive_start_key().clone()))
-                .send()
-                .await
-                .map_err(error::classify)?;
-            raw.extend(out.items.unwrap_or_default());
-            resume = out.last_evaluated_key;
-            if raw.len() >= wanted || resume.is_none() {
-                break;
-            }
-        }
-        // DynamoDB may also stop early (1 MB, rounds used up, items
-        // filtered out): then there may be more as well.
-        let more_that_way = raw.len() > usize::from(limit) || resume.is_some();
-        raw.truncate(usize::from(limit));
-        if direction == Direction::Previous {
-            raw.reverse();
-        }
-        let key_attrs = index.cursor_attributes();
-        let first = raw.first().map(|i| item_key(i, key_attrs)).transpose()?;
-        let last = raw.last().map(|i| item_key(i, key_attrs)).transpose()?;
-        // Forward: more after the last item if the query found more; a page
-        // reached by a cursor has items before it. Backward: mirrored.
-        let (has_next, has_previous) = match direction {
-            Direction::Next => (more_that_way, had_cursor),
-            Direction::Previous => (true, more_that_way),
-        };
-        let next = match (has_next, &last) {
-            (true, Some(k)) => Some(self.cursors.encode(&binding, k, Direction::Next)),
-            _ => None,
-        };
-        let previous = match (has_previous, &first) {
-            (true, Some(k)) => Some(self.cursors.encode(&binding, k, Direction::Previous)),
-            _ => None,
-        };
-        let items = raw
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        Ok(Page {
-            items,
-            next,
-            previous,
-        })
-    }
-}
-
-/// Live items only, plus the request's filters.
-fn filter_expression(filters: &[Filter]) -> String {
-    let mut expr = "(attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
-    for (i, f) in filters.iter().enumerate() {
-        match f {
-            Filter::Eq(..) | Filter::Is(..) => expr.push_str(&format!(" AND #f{i} = :f{i}")),
-            Filter::Contains(..) => expr.push_str(&format!(" AND contains(#f{i}, :f{i})")),
-            Filter::AnyStartsWith(fields, _) => {
-                let any: Vec<String> = (0..fields.len())
-                    .map(|j| format!("begins_with(#f{i}_{j}, :f{i})"))
-                    .collect();
-                expr.push_str(&format!(" AND ({})", any.join(" OR ")));
-            }
-        }
-    }
-    expr
-}
-
-/// The key attributes of an item, as a cursor position.
-fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
-    attrs
-        .iter()
-        .map(|a| match item.get(*a) {
-            Some(AttributeValue::S(s)) => Ok(((*a).to_owned(), s.clone())),
-            _ => Err(StoreError::Backend(format!("item lacks key attribute {a}"))),
-        })
-        .collect()
 }
 
 impl Store {
@@ -1092,7 +902,7 @@ mod tests {
             Filter::AnyStartsWith(&["email", "name_lc"], "jo".into()),
         ];
         assert_eq!(
-            filter_expression(&filters),
+            query::filter_expression(&filters),
             "(attribute_not_exists(#ttl) OR #ttl > :now) AND #f0 = :f0 AND contains(#f1, :f1) \
              AND (begins_with(#f2_0, :f2) OR begins_with(#f2_1, :f2))"
         );
