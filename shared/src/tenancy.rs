@@ -54,19 +54,26 @@ impl TrialTerms {
 }
 
 /// The active trial plan (lowest sort order), or the default terms. One
-/// query on GSI1.
+/// query on GSI1 unless many plans come before it.
 pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
-    let page = PageRequest::new(100, None, "plans");
-    let plans = store
-        .platform()
-        .query_index::<PlanRecord>(keys::plans_index_pk(), &page)
-        .await?;
-    Ok(plans
-        .items
-        .iter()
-        .find(|p| p.is_trial && p.is_active)
-        .map(TrialTerms::from_plan)
-        .unwrap_or_else(TrialTerms::default_trial))
+    let mut cursor = None;
+    // A page may come back empty yet link onwards; the catalogue is small.
+    loop {
+        let page = PageRequest::new(1, cursor, "trial-plan")
+            .where_is("is_trial", true)
+            .where_is("is_active", true);
+        let plans = store
+            .platform()
+            .query_index::<PlanRecord>(keys::plans_index_pk(), &page)
+            .await?;
+        if let Some(plan) = plans.items.first() {
+            return Ok(TrialTerms::from_plan(plan));
+        }
+        match plans.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(TrialTerms::default_trial()),
+        }
+    }
 }
 
 /// A new organisation and its first administrator, as registration and the
