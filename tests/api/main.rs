@@ -8,6 +8,7 @@ mod docs_function;
 mod escalation;
 mod infrastructure;
 mod invoices;
+mod lists;
 mod matrix;
 mod openapi;
 mod plans;

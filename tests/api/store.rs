@@ -491,3 +491,132 @@ async fn previous_cursors_walk_back_to_the_first_page() {
         .unwrap();
     assert_eq!(forward_again.items, second.items);
 }
+
+/// `n` notes in a fresh tenant: `text` "hit" where `hit(i)`, in id order.
+async fn notes_in_order(store: &Store, n: u128, hit: impl Fn(u128) -> bool) -> TenantScope {
+    let scope = TenantScope::for_new_tenant();
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (store, scope) = (store.clone(), scope.clone());
+        let n = Note {
+            id: Uuid::from_u128(i),
+            text: if hit(i) { "hit" } else { "miss" }.into(),
+            expires: None,
+        };
+        running.spawn(async move {
+            store
+                .tenant(&scope)
+                .put(&keys::user(n.id), &n, Condition::Always)
+                .await
+        });
+        if running.len() >= 8 {
+            running.join_next().await.unwrap().unwrap().unwrap();
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        done.unwrap().unwrap();
+    }
+    scope
+}
+
+fn hits(limit: u16, cursor: Option<String>) -> PageRequest {
+    page(limit, cursor).where_eq("text", "hit")
+}
+
+#[tokio::test]
+async fn filtered_pages_link_past_the_items_they_skip_both_ways() {
+    let store = fresh_store().await;
+    // A hit, 250 misses (more than a page reads), two hits.
+    let scope = notes_in_order(&store, 253, |i| i == 0 || i > 250).await;
+    let t = store.tenant(&scope);
+    let ids = |p: &shared::store::Page<Note>| -> Vec<u128> {
+        p.items.iter().map(|n| n.id.as_u128()).collect()
+    };
+
+    let first = t
+        .query::<Note>(&keys::users(), &hits(2, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&first),
+        [0],
+        "short: the reads ran out before the next hit"
+    );
+    assert!(first.previous.is_none());
+    let second = t
+        .query::<Note>(&keys::users(), &hits(2, first.next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), [251, 252]);
+    assert!(second.next.is_none());
+
+    // Back from the two hits: a page of misses only, linked both ways.
+    let back = t
+        .query::<Note>(&keys::users(), &hits(2, second.previous.clone()))
+        .await
+        .unwrap();
+    assert!(back.items.is_empty());
+    let (mut forward, mut cursor, mut pages) = (Vec::new(), back.next.clone(), 0);
+    while let Some(c) = cursor {
+        pages += 1;
+        assert!(pages < 5, "walking forward does not end");
+        let p = t
+            .query::<Note>(&keys::users(), &hits(2, Some(c)))
+            .await
+            .unwrap();
+        forward.extend(ids(&p));
+        cursor = p.next;
+    }
+    assert_eq!(forward, [251, 252], "forward again from an empty page");
+    let start = t
+        .query::<Note>(&keys::users(), &hits(2, back.previous.clone()))
+        .await
+        .unwrap();
+    assert_eq!(ids(&start), [0]);
+    assert!(start.previous.is_none(), "walking back ends at the start");
+
+    // A cursor from where the reading stopped is bound like any other.
+    let cursor = first.next.clone();
+    let other = TenantScope::for_new_tenant();
+    let foreign = store
+        .tenant(&other)
+        .query::<Note>(&keys::users(), &hits(2, cursor.clone()))
+        .await;
+    assert!(matches!(foreign, Err(StoreError::InvalidCursor)));
+    let unfiltered = t.query::<Note>(&keys::users(), &page(2, cursor)).await;
+    assert!(matches!(unfiltered, Err(StoreError::InvalidCursor)));
+}
+
+#[tokio::test]
+async fn a_backward_page_with_nothing_before_it_is_the_first_page() {
+    let store = fresh_store().await;
+    // 250 misses, then two hits: the first page is empty but links on.
+    let scope = notes_in_order(&store, 252, |i| i >= 250).await;
+    let t = store.tenant(&scope);
+    let first = t
+        .query::<Note>(&keys::users(), &hits(2, None))
+        .await
+        .unwrap();
+    assert!(first.items.is_empty() && first.next.is_some() && first.previous.is_none());
+    let mut p = t
+        .query::<Note>(&keys::users(), &hits(2, first.next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(p.items.len(), 2);
+    let mut steps = 0;
+    while let Some(previous) = p.previous.clone() {
+        steps += 1;
+        assert!(steps < 5, "walking back does not end");
+        p = t
+            .query::<Note>(&keys::users(), &hits(2, Some(previous)))
+            .await
+            .unwrap();
+        assert!(p.items.is_empty());
+    }
+    assert!(p.next.is_some(), "the first page, empty, links on");
+    let again = t
+        .query::<Note>(&keys::users(), &hits(2, p.next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(again.items.len(), 2);
+}
