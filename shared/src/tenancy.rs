@@ -57,9 +57,10 @@ impl TrialTerms {
 /// query on GSI1 unless many plans come before it.
 pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
     let mut cursor = None;
-    // A page may come back empty yet link onwards; the catalogue is small.
+    // A whole catalogue in one call, usually; a page may still come back
+    // empty yet link onwards.
     loop {
-        let page = PageRequest::new(1, cursor, "trial-plan")
+        let page = PageRequest::new(100, cursor, "trial-plan")
             .where_is("is_trial", true)
             .where_is("is_active", true);
         let plans = store
