@@ -86,7 +86,8 @@ impl Store {
     /// else where DynamoDB stopped (nothing further matched up to there).
     /// The *near* end is where a read the other way starts: the first item;
     /// with none, where the reading stopped (every item up to there was
-    /// skipped), else the start itself.
+    /// skipped), else the start itself (an empty last page, which only a
+    /// concurrent change makes after a full one).
     fn finish<T: DeserializeOwned>(
         &self,
         read: Read,
