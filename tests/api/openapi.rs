@@ -288,3 +288,37 @@ fn every_authenticated_operation_documents_the_revoked_token_401() {
     }
     assert!(checked > 40, "{checked} authenticated operations");
 }
+
+/// Generated clients name one method per operationId: two operations with
+/// the same id collide (utoipa defaults the id to the handler's name, and
+/// several functions have a `get_me`).
+#[test]
+fn every_operation_id_is_unique_across_the_platform_document() {
+    let doc = docs::openapi();
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut duplicates = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ] {
+            let Some(op) = op else { continue };
+            let id = op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let here = format!("{method} {path}");
+            if let Some(first) = seen.insert(id.clone(), here.clone()) {
+                duplicates.push(format!("{id}: {first} and {here}"));
+            }
+        }
+    }
+    assert!(seen.len() > 40, "{} operations", seen.len());
+    assert!(
+        duplicates.is_empty(),
+        "duplicate operationIds: {duplicates:#?}"
+    );
+}
