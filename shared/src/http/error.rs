@@ -204,7 +204,8 @@ impl ApiError {
                 body
             }
             Self::NotFound => detail("Not found.", "not_found"),
-            Self::NoRoute => detail("No endpoint matches this path.", "not_found"),
+            // DRF's answer to an unknown URL too.
+            Self::NoRoute => detail("Not found.", "not_found"),
             Self::MethodNotAllowed => detail("Method not allowed.", "method_not_allowed"),
             Self::PayloadTooLarge { limit } => detail(
                 &format!("Request body exceeds {limit} bytes."),
