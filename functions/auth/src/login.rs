@@ -6,7 +6,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{sign_in, verify_against_dummy};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson};
+use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
 use shared::store::{Condition, Patch, StoreError};
@@ -77,6 +77,17 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = req.email.trim().to_lowercase();
+    if email.len() > shared::validate::MAX_EMAIL {
+        // No account has such an email; and it would not fit in a key.
+        return Err(ValidationErrors::field(
+            "email",
+            format!(
+                "Ensure this field has no more than {} characters.",
+                shared::validate::MAX_EMAIL
+            ),
+        )
+        .into());
+    }
     let now = OffsetDateTime::now_utc();
     let attempt = throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()).await?;
 

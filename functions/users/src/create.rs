@@ -97,6 +97,10 @@ pub(crate) async fn create_user(
     profile::preferences(&mut errors, &input.preferences);
     let role_ids = id_set(&mut errors, "role_ids", &input.role_ids, MAX_ROLES);
     let team_ids = id_set(&mut errors, "team_ids", &input.team_ids, MAX_TEAMS);
+    if role_ids.len() > MAX_ROLES || team_ids.len() > MAX_TEAMS {
+        // Before any read: the batch read below takes at most 100 keys.
+        return Err(errors.into());
+    }
     let related = Related::load(&state, &actor, &role_ids, &team_ids).await?;
     related.check_roles(&mut errors, &role_ids);
     related.check_teams(&mut errors, &team_ids);

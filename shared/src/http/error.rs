@@ -262,7 +262,11 @@ impl From<StoreError> for ApiError {
                 "cursor",
                 "Invalid cursor: it was altered or belongs to another query.",
             )),
-            StoreError::ConditionFailed | StoreError::TransactionConflict => Self::conflict(
+            // A condition no handler mapped failed at the write: the items
+            // changed after they were read (a race lost), not a bug.
+            StoreError::ConditionFailed
+            | StoreError::TransactionConflict
+            | StoreError::TransactionConditionFailed(_) => Self::conflict(
                 "The resource was changed by another request; reload and try again.",
                 "conflict",
             ),
@@ -390,6 +394,14 @@ mod tests {
             ApiError::from(StoreError::ConditionFailed).status(),
             StatusCode::CONFLICT
         );
+        for lost_race in [
+            StoreError::TransactionConflict,
+            StoreError::TransactionConditionFailed(vec!["tenant"]),
+        ] {
+            let e = ApiError::from(lost_race);
+            assert_eq!(e.status(), StatusCode::CONFLICT);
+            assert_eq!(e.body()["code"], "conflict");
+        }
         assert_eq!(
             ApiError::from(StoreError::Backend("x".into())).status(),
             StatusCode::INTERNAL_SERVER_ERROR
