@@ -321,3 +321,18 @@ fn every_operation_id_is_unique_across_the_platform_document() {
         "duplicate operationIds: {duplicates:#?}"
     );
 }
+
+/// The platform document as clients read it. `make test` (infra/test.sh)
+/// sets `OPENAPI_SCHEMA_OUT` to write it to a file, generates a TypeScript
+/// client from that file and type-checks tests/client/ against it.
+#[test]
+fn the_platform_document_serialises_for_client_generators() {
+    let json = serde_json::to_string_pretty(&docs::openapi()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["components"]["schemas"]["UserView"].is_object());
+    if let Some(out) = std::env::var_os("OPENAPI_SCHEMA_OUT") {
+        std::fs::write(&out, json)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", out.to_string_lossy()));
+    }
+}
