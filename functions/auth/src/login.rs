@@ -63,7 +63,7 @@ fn invalid_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 400, description = "Malformed body, or an email longer than 254 characters", body = ValidationErrorBody),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody,

@@ -68,7 +68,7 @@ fn empty_object() -> Value {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "Invalid field, taken email, unknown role or team", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
