@@ -146,6 +146,14 @@ impl ApiError {
         }
     }
 
+    /// 409 `conflict`: the items changed between the read and the write.
+    fn lost_race() -> Self {
+        Self::conflict(
+            "The resource was changed by another request; reload and try again.",
+            "conflict",
+        )
+    }
+
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::Internal(err.to_string())
     }
@@ -263,13 +271,13 @@ impl From<StoreError> for ApiError {
                 "Invalid cursor: it was altered or belongs to another query.",
             )),
             // A condition no handler mapped failed at the write: the items
-            // changed after they were read (a race lost), not a bug.
-            StoreError::ConditionFailed
-            | StoreError::TransactionConflict
-            | StoreError::TransactionConditionFailed(_) => Self::conflict(
-                "The resource was changed by another request; reload and try again.",
-                "conflict",
-            ),
+            // changed after they were read (a race lost). Logged, in case
+            // one ever fails for another reason.
+            StoreError::TransactionConditionFailed(labels) => {
+                tracing::warn!(?labels, "transaction conditions failed: answered 409");
+                Self::lost_race()
+            }
+            StoreError::ConditionFailed | StoreError::TransactionConflict => Self::lost_race(),
             StoreError::Unavailable(msg) => Self::ServiceUnavailable(msg),
             other => Self::Internal(other.to_string()),
         }
