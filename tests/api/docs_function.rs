@@ -93,9 +93,25 @@ async fn health_is_503_json_when_dynamodb_is_unreachable() {
 #[tokio::test]
 async fn unknown_paths_and_wrong_methods_get_json_errors() {
     let app = app().await;
-    let res = get(&app, "/api/nothing-here/").await;
+    // What API Gateway's catch-all routes (`/` and `/{proxy+}`) bring here.
+    for uri in [
+        "/api/nothing-here/",
+        "/",
+        "/nothing",
+        "/a/b/c?x=1",
+        "/wp-login.php",
+    ] {
+        let res = get(&app, uri).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            res.json(),
+            serde_json::json!({"detail": "Not found.", "code": "not_found"}),
+            "{uri}"
+        );
+        assert!(res.headers.contains_key("x-request-id"));
+    }
+    let res = post_json(&app, "/nothing/", &serde_json::json!({}), None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    assert_eq!(res.json()["code"], "not_found");
     let res = post_json(&app, "/api/health/", &serde_json::json!({}), None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.json()["code"], "method_not_allowed");

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod client_input;
 mod dedicated;
 mod docs_function;
 mod escalation;

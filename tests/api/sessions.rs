@@ -45,6 +45,7 @@ async fn paused_app() -> (AuthApp, Pauses) {
         let queue = match step {
             auth::Step::Refresh => &taken.refresh,
             auth::Step::Login => &taken.login,
+            auth::Step::PasswordChange => return Box::pin(async {}),
         };
         let next = queue.lock().unwrap().pop_front().unwrap_or_default();
         Box::pin(async move {

@@ -60,6 +60,23 @@ async fn errors_are_json_through_the_gateway() {
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
+
+    // Paths no function serves reach the docs function's JSON 404 through
+    // the catch-all routes (`/` and `/{*proxy}`), as in template.yaml.
+    for path in ["/", "/no/such/path", "/api/nothing-here/"] {
+        let res = client()
+            .get(format!("{}{path}", base()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"detail": "Not found.", "code": "not_found"}),
+            "{path}"
+        );
+    }
 }
 
 async fn post(

@@ -43,6 +43,9 @@ pub enum Step {
     Refresh,
     /// A login has verified the password, and not yet written its family.
     Login,
+    /// A password change has verified the old password and read the user,
+    /// and not yet written the new credential.
+    PasswordChange,
 }
 
 /// See [`AppState::pause`].

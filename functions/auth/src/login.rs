@@ -6,7 +6,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{sign_in, verify_against_dummy};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson};
+use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
 use shared::store::{Condition, Patch, StoreError};
@@ -63,7 +63,7 @@ fn invalid_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 400, description = "Malformed body, or an email longer than 254 characters", body = ValidationErrorBody),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody,
@@ -77,6 +77,17 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = req.email.trim().to_lowercase();
+    if email.len() > shared::validate::MAX_EMAIL {
+        // No account has such an email; and it would not fit in a key.
+        return Err(ValidationErrors::field(
+            "email",
+            format!(
+                "Ensure this field has no more than {} characters.",
+                shared::validate::MAX_EMAIL
+            ),
+        )
+        .into());
+    }
     let now = OffsetDateTime::now_utc();
     let attempt = throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()).await?;
 

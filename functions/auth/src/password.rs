@@ -141,6 +141,9 @@ pub(crate) async fn change_password(
     };
     let issued = session.issue(&state.signer, Uuid::new_v4(), cut, cut)?;
 
+    if let Some(pause) = &state.pause {
+        pause(crate::Step::PasswordChange).await;
+    }
     let mut tx = state.store.transaction();
     tx.put_platform(
         &credential_key,

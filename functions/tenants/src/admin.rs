@@ -298,6 +298,7 @@ pub(crate) async fn delete_tenant(
         (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request (`conflict`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn suspend_tenant(
@@ -331,6 +332,7 @@ async fn set_active(
         (status = 200, description = "Active", body = AdminTenantView),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by another request (`conflict`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn activate_tenant(

@@ -61,6 +61,8 @@ pub enum TenantMeView {
 /// The caller's own organisation.
 #[utoipa::path(
     get,
+    // Not the handler name: users/me has a get_me too (operationIds are unique).
+    operation_id = "get_current_tenant",
     path = "/api/tenants/me/",
     tag = "tenants",
     description = "Permission: any member (super admins with `X-Tenant-Id` move to that tenant). With \
@@ -96,6 +98,7 @@ pub(crate) async fn get_me(
 /// Replace the organisation's name, domain, settings and modules.
 #[utoipa::path(
     put,
+    operation_id = "put_current_tenant",
     path = "/api/tenants/me/",
     tag = "tenants",
     description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Modules must be included in the plan; the domain is unique platform-wide. Audited.",
@@ -121,6 +124,7 @@ pub(crate) async fn put_me(
 /// Change some of the organisation's fields.
 #[utoipa::path(
     patch,
+    operation_id = "patch_current_tenant",
     path = "/api/tenants/me/",
     tag = "tenants",
     description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Same rules as PUT; `domain: null` removes the domain. Audited.",

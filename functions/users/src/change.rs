@@ -170,6 +170,22 @@ pub fn id_set(errors: &mut ValidationErrors, field: &str, ids: &[Uuid], max: usi
     ids
 }
 
+/// Refuses id lists over their limit before anything is read: one batch
+/// read takes at most 100 keys, so a longer list would fail there.
+pub fn check_id_lists(
+    role_ids: Option<&[Uuid]>,
+    team_ids: Option<&[Uuid]>,
+) -> Result<(), ApiError> {
+    let mut errors = ValidationErrors::new();
+    if let Some(ids) = role_ids {
+        id_set(&mut errors, "role_ids", ids, MAX_ROLES);
+    }
+    if let Some(ids) = team_ids {
+        id_set(&mut errors, "team_ids", ids, MAX_TEAMS);
+    }
+    errors.into_result()
+}
+
 /// What a change needs to know about the tenant, read in one batch.
 pub struct Related {
     pub tenant: TenantRecord,
@@ -335,6 +351,9 @@ pub async fn save(
 ) -> Result<UserView, ApiError> {
     after.role_ids = id_set(&mut errors, "role_ids", &after.role_ids, MAX_ROLES);
     after.team_ids = id_set(&mut errors, "team_ids", &after.team_ids, MAX_TEAMS);
+    if after.role_ids.len() > MAX_ROLES || after.team_ids.len() > MAX_TEAMS {
+        return Err(errors.into());
+    }
     let mut role_ids: Vec<Uuid> = before
         .role_ids
         .iter()

@@ -68,7 +68,7 @@ fn empty_object() -> Value {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "Invalid field, taken email, unknown role or team", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -97,6 +97,10 @@ pub(crate) async fn create_user(
     profile::preferences(&mut errors, &input.preferences);
     let role_ids = id_set(&mut errors, "role_ids", &input.role_ids, MAX_ROLES);
     let team_ids = id_set(&mut errors, "team_ids", &input.team_ids, MAX_TEAMS);
+    if role_ids.len() > MAX_ROLES || team_ids.len() > MAX_TEAMS {
+        // Before any read: the batch read below takes at most 100 keys.
+        return Err(errors.into());
+    }
     let related = Related::load(&state, &actor, &role_ids, &team_ids).await?;
     related.check_roles(&mut errors, &role_ids);
     related.check_teams(&mut errors, &team_ids);

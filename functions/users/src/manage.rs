@@ -1,6 +1,6 @@
 //! Holders of `administration.users.manage` changing, deactivating and reactivating users.
 
-use crate::change::save;
+use crate::change::{check_id_lists, save};
 use crate::profile::{self, ProfilePatch};
 use crate::AppState;
 use axum::extract::State;
@@ -89,6 +89,7 @@ async fn update(
     patch: UserPatch,
     action: &'static str,
 ) -> Result<UserView, ApiError> {
+    check_id_lists(patch.role_ids.as_deref(), patch.team_ids.as_deref())?;
     let before = load(state, actor, id).await?;
     let mut after = before.clone();
     let mut errors = ValidationErrors::new();

@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 /// The caller's own profile.
 #[utoipa::path(
     get,
+    // Not the handler name: tenants/me has a get_me too (operationIds are unique).
+    operation_id = "get_current_user",
     path = "/api/users/me/",
     tag = "users",
     description = "Permission: any member.",
@@ -94,6 +96,7 @@ async fn update_me(
 /// Replace the caller's own profile fields.
 #[utoipa::path(
     put,
+    operation_id = "put_current_user",
     path = "/api/users/update_me/",
     tag = "users",
     description = "Permission: any member. Names, phone, timezone, preferences and profile picture only. Audited.",
@@ -116,6 +119,7 @@ pub(crate) async fn put_me(
 /// Change some of the caller's own profile fields.
 #[utoipa::path(
     patch,
+    operation_id = "patch_current_user",
     path = "/api/users/update_me/",
     tag = "users",
     description = "Permission: any member. Same fields as PUT. Audited.",

@@ -1,6 +1,6 @@
 //! Holders of `administration.users.manage` granting and withdrawing roles.
 
-use crate::change::save;
+use crate::change::{check_id_lists, save};
 use crate::manage::load;
 use crate::AppState;
 use axum::extract::State;
@@ -55,6 +55,7 @@ pub(crate) async fn assign_roles(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<AssignRoles>,
 ) -> Result<Json<UserView>, ApiError> {
+    check_id_lists(Some(&input.role_ids), None)?;
     let before = load(&state, &actor, id).await?;
     let after = shared::records::UserRecord {
         role_ids: input.role_ids,

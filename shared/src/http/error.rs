@@ -146,6 +146,14 @@ impl ApiError {
         }
     }
 
+    /// 409 `conflict`: the items changed between the read and the write.
+    fn lost_race() -> Self {
+        Self::conflict(
+            "The resource was changed by another request; reload and try again.",
+            "conflict",
+        )
+    }
+
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::Internal(err.to_string())
     }
@@ -204,7 +212,8 @@ impl ApiError {
                 body
             }
             Self::NotFound => detail("Not found.", "not_found"),
-            Self::NoRoute => detail("No endpoint matches this path.", "not_found"),
+            // DRF's answer to an unknown URL too.
+            Self::NoRoute => detail("Not found.", "not_found"),
             Self::MethodNotAllowed => detail("Method not allowed.", "method_not_allowed"),
             Self::PayloadTooLarge { limit } => detail(
                 &format!("Request body exceeds {limit} bytes."),
@@ -261,10 +270,14 @@ impl From<StoreError> for ApiError {
                 "cursor",
                 "Invalid cursor: it was altered or belongs to another query.",
             )),
-            StoreError::ConditionFailed | StoreError::TransactionConflict => Self::conflict(
-                "The resource was changed by another request; reload and try again.",
-                "conflict",
-            ),
+            // A condition no handler mapped failed at the write: the items
+            // changed after they were read (a race lost). Logged, in case
+            // one ever fails for another reason.
+            StoreError::TransactionConditionFailed(labels) => {
+                tracing::warn!(?labels, "transaction conditions failed: answered 409");
+                Self::lost_race()
+            }
+            StoreError::ConditionFailed | StoreError::TransactionConflict => Self::lost_race(),
             StoreError::Unavailable(msg) => Self::ServiceUnavailable(msg),
             other => Self::Internal(other.to_string()),
         }
@@ -389,6 +402,14 @@ mod tests {
             ApiError::from(StoreError::ConditionFailed).status(),
             StatusCode::CONFLICT
         );
+        for lost_race in [
+            StoreError::TransactionConflict,
+            StoreError::TransactionConditionFailed(vec!["tenant"]),
+        ] {
+            let e = ApiError::from(lost_race);
+            assert_eq!(e.status(), StatusCode::CONFLICT);
+            assert_eq!(e.body()["code"], "conflict");
+        }
         assert_eq!(
             ApiError::from(StoreError::Backend("x".into())).status(),
             StatusCode::INTERNAL_SERVER_ERROR

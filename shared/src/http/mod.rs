@@ -37,6 +37,12 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// In the extensions of the 404 answered when no route matches the path
+/// (never sent): clients get DRF's plain `Not found.` either way, tests
+/// use it to tell an unrouted path from a routed one that found nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unrouted;
+
 /// Settings of the HTTP layer, read once per cold start.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -58,7 +64,11 @@ impl Default for HttpConfig {
 /// result is both what `lambda_http::run` serves and what tests drive.
 pub fn app(router: Router, config: &HttpConfig) -> Router {
     let inner = router
-        .fallback(|| async { ApiError::NoRoute })
+        .fallback(|| async {
+            let mut response = ApiError::NoRoute.into_response();
+            response.extensions_mut().insert(Unrouted);
+            response
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("handler panicked").into_response()
@@ -236,9 +246,13 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_paths_and_methods_answer_json() {
-        let (s, b, _) = call("GET", "/api/nope/").await;
+        let (s, b, res) = call("GET", "/api/nope/").await;
         assert_eq!(s, 404);
-        assert!(b.contains("\"code\":\"not_found\""), "{b}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&b).unwrap(),
+            serde_json::json!({"detail": "Not found.", "code": "not_found"})
+        );
+        assert_eq!(res.extensions().get::<Unrouted>(), Some(&Unrouted));
         let (s, b, _) = call("DELETE", "/api/things/").await;
         assert_eq!(s, 405);
         assert!(b.contains("method_not_allowed"), "{b}");
