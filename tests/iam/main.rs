@@ -15,13 +15,7 @@ use tests::template_yaml;
 
 /// Granted actions no test exercises, each with why it stays granted. Any
 /// other unused action fails [`every_granted_action_is_used`].
-const UNTESTED: &[(&str, &str, &str)] = &[(
-    "auth",
-    "secretsmanager:GetSecretValue",
-    "read once at cold start, outside the router; tests/api/secrets.rs loads \
-     the key from a Secrets Manager emulator, and tests/api/infrastructure.rs \
-     checks that the grant names that one secret",
-)];
+const UNTESTED: &[(&str, &str, &str)] = &[];
 
 fn calls() -> Vec<Call> {
     let (calls, files) = recorded_calls();

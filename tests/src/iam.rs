@@ -68,14 +68,27 @@ pub fn function_store(store: &Store, function: &'static str) -> Store {
     store.with_client(aws_sdk_dynamodb::Client::from_conf(config))
 }
 
-/// Records each DynamoDB call's actions and resources for one function.
+/// Records each call's actions and resources for one function (DynamoDB
+/// and Secrets Manager clients).
 #[derive(Debug, Clone)]
 pub struct Recorder {
     function: &'static str,
     main: Arc<str>,
 }
 
+/// Stands for the random suffix Secrets Manager puts after a secret's name
+/// in its ARN.
+const SECRET_SUFFIX: &str = "-Rnd123";
+
 impl Recorder {
+    /// A recorder for `function`'s clients of services other than DynamoDB.
+    pub fn new(function: &'static str) -> Self {
+        Self {
+            function,
+            main: "".into(),
+        }
+    }
+
     /// `dynamodb:Action` on the ARN of `table` (and `index`).
     fn need(&self, action: &str, table: &str, index: Option<&str>) -> (String, String) {
         let table = match table.strip_prefix(&*self.main) {
@@ -158,6 +171,17 @@ impl Recorder {
                 .filter_map(|item| item.get())
                 .map(|g| self.need("GetItem", g.table_name(), None))
                 .collect();
+        }
+        if let Some(i) = input.downcast_ref::<
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput,
+        >() {
+            let id = i.secret_id().unwrap_or("?");
+            let arn = if id.starts_with("arn:") {
+                id.to_owned()
+            } else {
+                format!("arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{id}{SECRET_SUFFIX}")
+            };
+            return vec![("secretsmanager:GetSecretValue".into(), arn)];
         }
         // Unknown to the recorder: recorded so that the check fails on it.
         vec![(format!("dynamodb:{operation}"), "?".into())]
