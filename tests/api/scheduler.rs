@@ -694,9 +694,10 @@ async fn a_hundred_concurrent_issuances_get_consecutive_numbers() {
         concurrency: 100,
         deadline: None,
     };
-    // On the store's own client: a second client (as function_store makes)
-    // times out under this burst on DynamoDB Local; the other scheduler
-    // tests record the same calls.
+    // On the store's own client, whose connections the seeding opened: this
+    // burst is timing-sensitive on a loaded DynamoDB Local, and a new client
+    // (function_store) starts with none. The other scheduler tests record
+    // the same calls.
     let report = billing_scheduler::tick_with(&store, &policy(), due, &options)
         .await
         .unwrap();
