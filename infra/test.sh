@@ -15,6 +15,8 @@
 #           4. cargo lambda watch on 127.0.0.1:$E2E_API_PORT (9001), wait until
 #              /api/schema/ answers, then GET one routed path of every function
 #           5. cargo test --workspace with DYNAMODB_ENDPOINT and E2E_BASE_URL
+#           6. the IAM check: every AWS call the tests saw a function make
+#              against its policy in template.yaml (cargo test --test iam)
 #         DynamoDB Local and cargo lambda watch are stopped at the end, also on
 #         failure or Ctrl-C. Every step runs even if an earlier one failed
 #         (except that nothing runs after a failed build); the exit code is
@@ -325,6 +327,7 @@ main_all() {
 
   rm -f "$TEST_LOG"
   step "cargo test --workspace" run_tests
+  step "IAM policies against the calls the tests made" run_iam_check
   log "total: $(elapsed)"
   summary
   local rc=$?
@@ -338,7 +341,17 @@ main_all() {
 TEST_LOG="$RUN_DIR/cargo-test.log"
 run_tests() {
   mkdir -p "$RUN_DIR"
+  # The test processes append the AWS calls each function made here; the
+  # IAM check reads them, so only this run's calls may be there.
+  rm -rf "$ROOT/target/iam-calls"
   cargo test --workspace --no-fail-fast 2>&1 | tee "$TEST_LOG"
+  return "${PIPESTATUS[0]}"
+}
+
+# Not part of `cargo test --workspace` (test = false): it must run after
+# every other test binary (docs/testing.md).
+run_iam_check() {
+  cargo test -p tests --test iam 2>&1 | tee -a "$TEST_LOG"
   return "${PIPESTATUS[0]}"
 }
 

@@ -395,7 +395,12 @@ async fn registration_without_any_trial_plan_uses_the_default_trial() {
     let (store, _) = tests::counted_store().await;
     let key = shared::auth::SigningKeyPair::generate("k");
     let signer = shared::auth::TokenSigner::new(key, Default::default());
-    let state = auth::state(store.clone(), signer, Jwks::default()).unwrap();
+    let state = auth::state(
+        tests::iam::function_store(&store, "auth"),
+        signer,
+        Jwks::default(),
+    )
+    .unwrap();
     let router = auth::router(state, &Default::default());
     let (slug, email) = unique("noplan");
     let res = post_json(

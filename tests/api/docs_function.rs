@@ -4,12 +4,13 @@ use http::StatusCode;
 use shared::http::HttpConfig;
 use shared::runtime::dynamodb_client;
 use shared::store::{CursorSigner, Store};
+use tests::iam::function_store;
 use tests::{fresh_store, get, post_json};
 
 async fn app() -> axum::Router {
     docs::router(
         docs::AppState {
-            store: fresh_store().await,
+            store: function_store(&fresh_store().await, "docs"),
         },
         &HttpConfig::default(),
     )

@@ -91,3 +91,196 @@ fn every_template_function_is_a_workspace_binary() {
         );
     }
 }
+
+fn template_doc() -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_str(&template_yaml()).unwrap()
+}
+
+/// `!Tag value` as (tag, value); panics on anything else.
+fn tagged(v: &serde_yaml_ng::Value) -> (String, &serde_yaml_ng::Value) {
+    match v {
+        serde_yaml_ng::Value::Tagged(t) => (t.tag.to_string(), &t.value),
+        other => panic!("expected an intrinsic function, got {other:?}"),
+    }
+}
+
+/// Both branches of `!If [condition, a, b]`, with the condition's name.
+fn if_branches(v: &serde_yaml_ng::Value) -> (String, serde_yaml_ng::Value, serde_yaml_ng::Value) {
+    let (tag, args) = tagged(v);
+    assert_eq!(tag, "!If", "{v:?}");
+    let args = args.as_sequence().unwrap();
+    (
+        args[0].as_str().unwrap().to_owned(),
+        args[1].clone(),
+        args[2].clone(),
+    )
+}
+
+#[test]
+fn any_cors_origin_only_in_dev_and_origins_are_required_elsewhere() {
+    let doc = template_doc();
+    let param = &doc["Parameters"]["CorsAllowedOrigins"];
+    assert_eq!(param["Default"].as_str(), Some(""), "no origin by default");
+    // The condition that allows any origin needs Stage=dev.
+    let any = format!("{:?}", doc["Conditions"]["AnyOrigin"]);
+    assert!(
+        any.contains("Stage") && any.contains("dev") && any.contains("!And"),
+        "{any}"
+    );
+    let cors = &doc["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let (condition, yes, no) = if_branches(&cors["AllowOrigins"]);
+    assert_eq!(condition, "AnyOrigin");
+    assert_eq!(
+        yes,
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>("['*']").unwrap()
+    );
+    assert_eq!(tagged(&no), ("!Ref".into(), &"CorsAllowedOrigins".into()));
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"];
+    let (condition, yes, _) = if_branches(env);
+    assert_eq!((condition.as_str(), yes.as_str()), ("AnyOrigin", Some("*")));
+    // Outside dev a deployment without origins, or with "*", is refused.
+    let rule = &doc["Rules"]["OriginsOutsideDev"];
+    assert_eq!(
+        format!("{:?}", rule["RuleCondition"]),
+        format!(
+            "{:?}",
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>("!Not [!Equals [!Ref Stage, dev]]")
+                .unwrap()
+        )
+    );
+    let asserts: Vec<String> = rule["Assertions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{:?}", a["Assert"]))
+        .collect();
+    for forbidden in ["\"\"", "\"*\""] {
+        let expected = format!(
+            "{:?}",
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&format!(
+                "!Not [!Contains [!Ref CorsAllowedOrigins, {forbidden}]]"
+            ))
+            .unwrap()
+        );
+        assert!(asserts.contains(&expected), "{expected} in {asserts:?}");
+    }
+}
+
+#[test]
+fn only_the_auth_function_reads_the_signing_secret_and_only_that_secret() {
+    let policies = tests::iam::policies(&template_yaml());
+    let mut readers = Vec::new();
+    for (function, grants) in &policies {
+        for g in grants
+            .iter()
+            .filter(|g| g.action.starts_with("secretsmanager:"))
+        {
+            readers.push((function.clone(), g.action.clone(), g.resource.clone()));
+        }
+    }
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:saas-platform/jwt-signing-key";
+    assert_eq!(
+        readers,
+        vec![(
+            "auth".to_owned(),
+            "secretsmanager:GetSecretValue".to_owned(),
+            format!("{arn}-??????")
+        )]
+    );
+    let grant = tests::iam::Grant {
+        action: "secretsmanager:GetSecretValue".into(),
+        resource: format!("{arn}-??????"),
+    };
+    // The secret's ARN: its name, "-" and 6 random characters.
+    assert!(grant.allows("secretsmanager:GetSecretValue", &format!("{arn}-Ab12Cd")));
+    // Not another secret whose name starts the same.
+    assert!(!grant.allows(
+        "secretsmanager:GetSecretValue",
+        &format!("{arn}-old-Ab12Cd")
+    ));
+    assert!(!grant.allows("secretsmanager:GetSecretValue", &format!("{arn}2-Ab12Cd")));
+}
+
+/// The two grants the first IAM check found missing (they answered 500 on
+/// AWS): users by email (GSI2) and a super admin's tenant routing read.
+#[test]
+fn users_may_query_by_email_and_audit_may_route_a_super_admin() {
+    let policies = tests::iam::policies(&template_yaml());
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/MAIN";
+    let allowed = |function: &str, action: &str, resource: &str| {
+        policies[function]
+            .iter()
+            .any(|g| g.allows(action, resource))
+    };
+    assert!(allowed(
+        "users",
+        "dynamodb:Query",
+        &format!("{table}/index/GSI2")
+    ));
+    assert!(!allowed(
+        "users",
+        "dynamodb:Query",
+        &format!("{table}/index/GSI1")
+    ));
+    assert!(allowed("audit", "dynamodb:GetItem", table));
+    assert!(!allowed(
+        "audit",
+        "dynamodb:GetItem",
+        &format!("{table}-tenant-x")
+    ));
+}
+
+#[test]
+fn sign_in_registration_and_refresh_have_their_own_lower_throttles() {
+    let doc = template_doc();
+    let api = &doc["Resources"]["HttpApi"]["Properties"];
+    let routes = template_routes(&template_yaml());
+    // (dev, prod) of a limit written `!If [IsProd, prod, dev]`.
+    let limits = |v: &serde_yaml_ng::Value| {
+        let (condition, prod, dev) = if_branches(v);
+        assert_eq!(condition, "IsProd");
+        (dev.as_u64().unwrap(), prod.as_u64().unwrap())
+    };
+    let default_burst = limits(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]);
+    let default_rate = limits(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]);
+    for path in [
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/auth/token/refresh",
+    ] {
+        for path in [path.to_owned(), format!("{path}/")] {
+            let key = format!("ANY {path}");
+            let settings = &api["RouteSettings"][key.as_str()];
+            let burst = limits(&settings["ThrottlingBurstLimit"]);
+            let rate = limits(&settings["ThrottlingRateLimit"]);
+            assert!(
+                burst.0 < default_burst.0 && burst.1 < default_burst.1,
+                "{key}: burst {burst:?}"
+            );
+            assert!(
+                rate.0 < default_rate.0 && rate.1 < default_rate.1,
+                "{key}: rate {rate:?}"
+            );
+            // A route setting needs its route (else the deployment fails).
+            assert!(
+                routes.contains(&("ANY".to_owned(), path.clone(), "auth".to_owned())),
+                "{key} is a route of the auth function"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_function_policy_expands() {
+    let policies = tests::iam::policies(&template_yaml());
+    let routed: std::collections::BTreeSet<String> = template_routes(&template_yaml())
+        .into_iter()
+        .map(|(_, _, f)| f)
+        .collect();
+    for function in routed.iter().chain(["billing-scheduler".to_owned()].iter()) {
+        assert!(
+            policies.get(function).is_some_and(|g| !g.is_empty()),
+            "{function} has a policy"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::Router;
 use http::{Method, Request, StatusCode};
 use shared::http::Unrouted;
+use tests::iam::function_store;
 use tests::{fresh_store, repo_root};
 use tower::ServiceExt;
 use utoipa::openapi::{OpenApi, PathItem};
@@ -26,7 +27,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             docs::routes().split_for_parts().1,
             docs::router(
                 docs::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "docs"),
                 },
                 &config,
             ),
@@ -34,14 +35,17 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         (
             "auth",
             auth::routes().split_for_parts().1,
-            auth::router(auth::state(store.clone(), signer, jwks).unwrap(), &config),
+            auth::router(
+                auth::state(function_store(&store, "auth"), signer, jwks).unwrap(),
+                &config,
+            ),
         ),
         (
             "roles",
             roles::routes().split_for_parts().1,
             roles::router(
                 roles::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "roles"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -52,7 +56,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             audit::routes().split_for_parts().1,
             audit::router(
                 audit::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "audit"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -63,7 +67,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             tenants::routes().split_for_parts().1,
             tenants::router(
                 tenants::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "tenants"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -74,7 +78,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             users::routes().split_for_parts().1,
             users::router(
                 users::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "users"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -85,7 +89,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             teams::routes().split_for_parts().1,
             teams::router(
                 teams::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "teams"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -96,7 +100,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             plans::routes().split_for_parts().1,
             plans::router(
                 plans::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "plans"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -107,7 +111,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             subscriptions::routes().split_for_parts().1,
             subscriptions::router(
                 subscriptions::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "subscriptions"),
                     verifier: verifier.clone(),
                 },
                 &config,
@@ -118,7 +122,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             invoices::routes().split_for_parts().1,
             invoices::router(
                 invoices::AppState {
-                    store: store.clone(),
+                    store: function_store(&store, "invoices"),
                     verifier: verifier.clone(),
                 },
                 &config,

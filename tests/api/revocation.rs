@@ -508,9 +508,13 @@ async fn run_billing_until(
     status: SubscriptionStatus,
 ) {
     for _ in 0..10 {
-        billing_scheduler::tick(&s.auth.store, &BillingPolicy::default(), at)
-            .await
-            .unwrap();
+        billing_scheduler::tick(
+            &tests::iam::function_store(&s.auth.store, "billing-scheduler"),
+            &BillingPolicy::default(),
+            at,
+        )
+        .await
+        .unwrap();
         if subscription(s, token).await.status == status {
             return;
         }

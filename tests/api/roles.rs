@@ -8,6 +8,7 @@ use shared::permissions::admin_permissions;
 use shared::records::RoleRecord;
 use shared::store::{Condition, TenantScope};
 use std::sync::Arc;
+use tests::iam::function_store;
 use tests::{auth_app, get, post_json, registration, send, unique, AuthApp};
 use uuid::Uuid;
 
@@ -41,56 +42,56 @@ pub(crate) fn setup_on(auth: AuthApp) -> Setup {
     );
     let roles = roles::router(
         roles::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "roles"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let audit = audit::router(
         audit::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "audit"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let tenants = tenants::router(
         tenants::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "tenants"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let users = users::router(
         users::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "users"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let teams = teams::router(
         teams::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "teams"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let plans = plans::router(
         plans::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "plans"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let subscriptions = subscriptions::router(
         subscriptions::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "subscriptions"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),
     );
     let invoices = invoices::router(
         invoices::AppState {
-            store: auth.store.clone(),
+            store: function_store(&auth.store, "invoices"),
             verifier: verifier.clone(),
         },
         &shared::http::HttpConfig::default(),

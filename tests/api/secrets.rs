@@ -116,7 +116,9 @@ async fn signing_key_loads_from_secrets_manager() {
     let client = client(&moto.endpoint).await;
 
     let original = SigningKeyPair::generate("sm-key");
-    let secret_id = format!("test/jwt-signing-key/{}", Uuid::new_v4());
+    // The template's default name: the auth function's call is recorded
+    // and checked against its policy (moto is this test's own).
+    let secret_id = "saas-platform/jwt-signing-key".to_owned();
     client
         .create_secret()
         .name(&secret_id)
@@ -125,7 +127,14 @@ async fn signing_key_loads_from_secrets_manager() {
         .await
         .expect("secret created in moto");
 
-    let loaded = signing_key_from_secrets_manager(&client, &secret_id)
+    let auth_client = aws_sdk_secretsmanager::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(tests::iam::Recorder::new("auth"))
+            .build(),
+    );
+    let loaded = signing_key_from_secrets_manager(&auth_client, &secret_id)
         .await
         .expect("key loads");
     assert_eq!(loaded.kid(), "sm-key");

@@ -79,14 +79,14 @@ async fn world() -> World {
         )
         .unwrap(),
     );
-    let state = shared::state::ApiState {
-        store: auth.store.clone(),
+    let state = |function| shared::state::ApiState {
+        store: tests::iam::function_store(&auth.store, function),
         verifier: verifier.clone(),
     };
     let config = shared::http::HttpConfig::default();
     World {
-        roles: roles::router(state.clone(), &config),
-        users: users::router(state, &config),
+        roles: roles::router(state("roles"), &config),
+        users: users::router(state("users"), &config),
         auth: auth.app,
         store: auth.store,
         verifier,

@@ -15,6 +15,7 @@ use shared::store::{CursorSigner, Store};
 use std::path::PathBuf;
 use tower::ServiceExt;
 
+pub mod iam;
 pub mod routes;
 
 /// The repository root.
@@ -310,8 +311,12 @@ async fn auth_app_on(
     }
     let key = shared::auth::SigningKeyPair::generate("test-key");
     let signer = shared::auth::TokenSigner::new(key.clone(), settings.clone());
-    let mut state =
-        auth::state(store.clone(), signer, shared::auth::Jwks::default()).expect("state");
+    let mut state = auth::state(
+        iam::function_store(&store, "auth"),
+        signer,
+        shared::auth::Jwks::default(),
+    )
+    .expect("state");
     state.pause = pause;
     let app = auth::router(state, &shared::http::HttpConfig::default());
     calls.reset();

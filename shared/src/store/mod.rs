@@ -261,6 +261,20 @@ impl Store {
         &self.table
     }
 
+    /// The DynamoDB client behind this store.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// This store (table, cursors, revocation cache) over another client:
+    /// tests give each in-process function its own, to tell their calls apart.
+    pub fn with_client(&self, client: Client) -> Self {
+        Self {
+            client,
+            ..self.clone()
+        }
+    }
+
     /// The store of one tenant's partition.
     pub fn tenant<'a>(&'a self, scope: &'a TenantScope) -> TenantStore<'a> {
         TenantStore {
