@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod dedicated;
 mod docs_function;
+mod drf;
 mod escalation;
 mod infrastructure;
 mod invoices;
