@@ -330,3 +330,70 @@ async fn empty_query_parameters_are_absent_and_bad_ones_are_named() {
                "colour": ["Unknown parameter."]})
     );
 }
+
+#[test]
+fn put_bodies_document_the_representation_read_only() {
+    let doc = serde_json::to_value(docs::openapi()).unwrap();
+    for (path, body, writable, read_only) in [
+        ("/api/users/{id}/", "UserReplaceBody", "role_ids", "email"),
+        (
+            "/api/users/update_me/",
+            "ProfileReplaceBody",
+            "profile_picture",
+            "roles",
+        ),
+        (
+            "/api/roles/{id}/",
+            "RoleReplaceBody",
+            "permissions",
+            "created_at",
+        ),
+        (
+            "/api/teams/{id}/",
+            "TeamReplaceBody",
+            "lead_id",
+            "member_count",
+        ),
+        (
+            "/api/tenants/me/",
+            "TenantReplaceBody",
+            "enabled_modules",
+            "slug",
+        ),
+        ("/api/plans/{id}/", "PlanReplaceBody", "price_monthly", "id"),
+    ] {
+        let reference = &doc["paths"][path]["put"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"];
+        assert_eq!(
+            reference,
+            &json!(format!("#/components/schemas/{body}")),
+            "{path}"
+        );
+        let schema = &doc["components"]["schemas"][body];
+        assert!(
+            schema["properties"][writable].is_object(),
+            "{body}: {schema}"
+        );
+        assert_ne!(
+            schema["properties"][writable]["readOnly"],
+            json!(true),
+            "{body}"
+        );
+        assert!(
+            schema["properties"][read_only].is_object(),
+            "{body}: {schema}"
+        );
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        assert!(!required.contains(&json!(read_only)), "{body}");
+        assert!(
+            schema["description"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{read_only}`")),
+            "{body}"
+        );
+    }
+    let users = &doc["components"]["schemas"]["UserReplaceBody"]["properties"];
+    assert_eq!(users["email"]["readOnly"], json!(true));
+    assert_eq!(users["date_joined"]["readOnly"], json!(true));
+}

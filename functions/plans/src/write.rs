@@ -28,6 +28,13 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `PlanInput`, and the rest of `PlanView` read-only.
+    pub PlanReplaceBody,
+    PlanInput,
+    PlanView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 1000;
 const MAX_FEATURES: usize = 50;
@@ -386,7 +393,7 @@ async fn update(
         until their next plan change. The plan's `id` and timestamps (as GET shows them) may be sent back: \
         read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Plan id")),
-    request_body = PlanInput,
+    request_body = PlanReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),

@@ -21,6 +21,13 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `RoleInput`, and the rest of `RoleView` read-only.
+    pub RoleReplaceBody,
+    RoleInput,
+    RoleView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 500;
 
@@ -321,7 +328,7 @@ fn takes_access_away(before: &RoleRecord, after: &RoleRecord) -> bool {
     description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
         No escalation: both the current and the new grants must be within the caller's own merged grants. The system Admin role cannot be renamed, reduced or deactivated. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Role id")),
-    request_body = RoleInput,
+    request_body = RoleReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),

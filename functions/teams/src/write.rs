@@ -20,6 +20,13 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `TeamInput`, and the rest of `TeamView` read-only.
+    pub TeamReplaceBody,
+    TeamInput,
+    TeamView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 500;
 
@@ -294,7 +301,7 @@ async fn update(
     description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Absent `description` and `lead_id` are cleared. A rename moves the \
         name claim in the same transaction. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Team id")),
-    request_body = TeamInput,
+    request_body = TeamReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TeamView),

@@ -14,6 +14,13 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `TenantInput`, and the rest of `TenantView` read-only.
+    pub TenantReplaceBody,
+    TenantInput,
+    TenantView
+);
+
 /// The organisation as a member without `administration.tenant.view` sees
 /// it: no `settings`, no `domain`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,7 +108,7 @@ pub(crate) async fn get_me(
     description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Modules must be included in the plan; the domain is unique platform-wide. \
         The other fields of `GET /api/tenants/me/` may be sent back: read-only, ignored when unchanged, \
         a 400 `This field is read-only.` when changed. Audited.",
-    request_body = TenantInput,
+    request_body = TenantReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TenantView),

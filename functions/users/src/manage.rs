@@ -18,6 +18,13 @@ use shared::views::UserView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `UserReplace`, and the rest of `UserView` read-only.
+    pub UserReplaceBody,
+    UserReplace,
+    UserView
+);
+
 /// Every field an admin sets with PUT. Email and password are not here:
 /// users change their own password, and emails are their login. The other
 /// fields of the user's representation may be sent too: they are read-only,
@@ -135,7 +142,7 @@ async fn update(
         the credential's roles and the plan's `max_users`. The last active administrator cannot be \
         deactivated or lose the Admin role. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "User id")),
-    request_body = UserReplace,
+    request_body = UserReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),

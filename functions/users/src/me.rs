@@ -13,6 +13,13 @@ use shared::store::{Condition, StoreError};
 use shared::views::UserView;
 use time::OffsetDateTime;
 
+shared::replace_body!(
+    /// The PUT body: `ProfilePatch`, and the rest of `UserView` read-only.
+    pub ProfileReplaceBody,
+    ProfilePatch,
+    UserView
+);
+
 /// The caller's own profile.
 #[utoipa::path(
     get,
@@ -104,7 +111,7 @@ async fn update_me(
     description = "Permission: any member. Names, phone, timezone, preferences and profile picture only; \
         the other fields of the caller's representation (`GET /api/users/me/`) may be sent back and are ignored \
         when unchanged (changing one is a 400 `This field is read-only.`). Audited.",
-    request_body = ProfilePatch,
+    request_body = ProfileReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),

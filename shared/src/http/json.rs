@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use serde_path_to_error::Segment;
+use utoipa::openapi::{RefOr, Schema};
 
 /// Default largest accepted request body.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
@@ -112,6 +113,72 @@ impl<T: DeserializeOwned> Replace<T> {
         let current = current.as_object().unwrap_or(&empty);
         deserialize_all(self.body, Some(current))
     }
+}
+
+/// The schema of a PUT body that may carry the resource's representation:
+/// `input`'s fields, plus the other fields of `view`, optional and marked
+/// read-only. Used through [`crate::replace_body!`].
+pub fn replace_schema(input: RefOr<Schema>, view: RefOr<Schema>) -> RefOr<Schema> {
+    let (mut input, view) = match (input, view) {
+        (RefOr::T(Schema::Object(i)), RefOr::T(Schema::Object(v))) => (i, v),
+        (input, _) => return input,
+    };
+    let mut names = Vec::new();
+    for (name, prop) in view.properties {
+        if input.properties.contains_key(&name) {
+            continue;
+        }
+        let prop = match prop {
+            RefOr::T(Schema::Object(mut o)) => {
+                o.read_only = Some(true);
+                RefOr::T(Schema::Object(o))
+            }
+            other => other,
+        };
+        names.push(format!("`{name}`"));
+        input.properties.insert(name, prop);
+    }
+    let note = format!(
+        "Read-only, and optional: {}. They are ignored when equal to the current value \
+         (as GET shows it); a changed one is a 400 `This field is read-only.`",
+        names.join(", ")
+    );
+    input.description = Some(match input.description.take() {
+        Some(d) => format!("{d}\n\n{note}"),
+        None => note,
+    });
+    RefOr::T(Schema::Object(input))
+}
+
+/// Declares `$name`, the OpenAPI request body of a PUT taking `$input` and
+/// accepting the rest of `$view` read-only (see [`Replace`]).
+#[macro_export]
+macro_rules! replace_body {
+    ($(#[$meta:meta])* $vis:vis $name:ident, $input:ty, $view:ty) => {
+        $(#[$meta])*
+        $vis struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::http::replace_schema(
+                    <$input as utoipa::PartialSchema>::schema(),
+                    <$view as utoipa::PartialSchema>::schema(),
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$input as utoipa::ToSchema>::schemas(schemas);
+                <$view as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
 }
 
 /// Parses a JSON body, naming every offending field on failure.
