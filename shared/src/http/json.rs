@@ -193,6 +193,10 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     deserialize_all(value, None)
 }
 
+/// Most rounds of [`deserialize_all`]: far more fields than any body of the
+/// API has.
+const MAX_ROUNDS: usize = 64;
+
 /// A location in the body: object keys and array indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -242,22 +246,31 @@ fn slot<'a>(value: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
     Some(at)
 }
 
-/// Sets the value at `path`, creating the last key; false if unreachable.
-fn put(value: &mut Value, path: &[Step], new: Value) -> bool {
+/// The value at `path`, the last key created (null) when missing; `None`
+/// when unreachable.
+fn slot_or_new<'a>(value: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
     let Some((last, parent)) = path.split_last() else {
-        *value = new;
-        return true;
+        return Some(value);
     };
-    match (last, slot(value, parent)) {
-        (Step::Key(k), Some(Value::Object(m))) => {
-            m.insert(k.clone(), new);
-            true
+    match (last, slot(value, parent)?) {
+        (Step::Key(k), Value::Object(m)) => Some(m.entry(k.clone()).or_insert(Value::Null)),
+        (Step::Index(i), Value::Array(a)) => a.get_mut(*i),
+        _ => None,
+    }
+}
+
+/// Puts back what a refused candidate replaced: the previous value, or no
+/// key at all if there was none.
+fn restore(value: &mut Value, path: &[Step], previous: Option<Value>) {
+    match previous {
+        Some(previous) => {
+            if let Some(at) = slot(value, path) {
+                *at = previous;
+            }
         }
-        (Step::Index(i), Some(Value::Array(a))) if *i < a.len() => {
-            a[*i] = new;
-            true
+        None => {
+            remove(value, path);
         }
-        _ => false,
     }
 }
 
@@ -360,21 +373,21 @@ fn patch<T: DeserializeOwned>(value: &mut Value, path: &[Step], message: &str) -
         if tried > 16 {
             break;
         }
-        let mut trial = value.clone();
-        if !put(&mut trial, path, candidate) {
+        let existed = slot(value, path).is_some();
+        let Some(at) = slot_or_new(value, path) else {
             return false;
-        }
-        match attempt::<T>(&trial) {
+        };
+        let previous = std::mem::replace(at, candidate);
+        let previous = existed.then_some(previous);
+        match attempt::<T>(value) {
             Err(f) if f.path == path => {
                 // An enum names its variants when refusing the candidate.
                 if let Kind::Invalid(m) = &f.kind {
                     queue.extend(variant_hint(m).filter(|v| !v.as_str().unwrap_or("").is_empty()));
                 }
+                restore(value, path, previous);
             }
-            _ => {
-                *value = trial;
-                return true;
-            }
+            _ => return true,
         }
     }
     false
@@ -406,7 +419,9 @@ fn deserialize_all<T: DeserializeOwned>(
     // Fields already reported: errors inside them (a placeholder's own
     // missing fields) are not the client's.
     let mut reported: Vec<Vec<Step>> = Vec::new();
-    let rounds = 2 * count(&value) + 16;
+    // Each round costs a deserialization per placeholder tried: bounded, so
+    // a huge body of invalid items cannot keep a request busy.
+    let rounds = (2 * count(&value) + 16).min(MAX_ROUNDS);
     for _ in 0..rounds {
         let failure = match attempt::<T>(&value) {
             Ok(v) if errors.is_empty() => return Ok(v),
@@ -675,6 +690,20 @@ mod tests {
             body(e),
             json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
         );
+    }
+
+    #[test]
+    fn a_huge_invalid_body_is_answered_quickly() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Ids {
+            ids: Vec<uuid::Uuid>,
+        }
+        let huge = json!({ "ids": vec!["nope"; 20_000] }).to_string();
+        let started = std::time::Instant::now();
+        let e = parse::<Ids>(huge.as_bytes()).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(body(e)["ids[0]"], json!(["Must be a valid UUID."]));
     }
 
     #[test]
