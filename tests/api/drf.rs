@@ -270,6 +270,18 @@ async fn put_takes_back_the_representation_of_users_roles_teams_tenants_and_plan
     let uri = format!("/api/plans/{}/", plan["id"].as_str().unwrap());
     round_trip(&s.plans, &uri, &root, "max_users", json!(7), "created_at").await;
 
+    let org = ok(&s.tenants, "GET", "/api/tenants/me/", &admin, None).await;
+    let uri_tenant = format!("/api/tenants/{}/", org["id"].as_str().unwrap());
+    round_trip(
+        &s.tenants,
+        &uri_tenant,
+        &root,
+        "name",
+        json!("Named By Root"),
+        "created_at",
+    )
+    .await;
+
     // Unchanged read-only fields are ignored; fields no representation has stay unknown.
     let res = raw(
         &s.teams,
@@ -361,6 +373,12 @@ fn put_bodies_document_the_representation_read_only() {
             "slug",
         ),
         ("/api/plans/{id}/", "PlanReplaceBody", "price_monthly", "id"),
+        (
+            "/api/tenants/{id}/",
+            "AdminTenantReplaceBody",
+            "dedicated_table",
+            "slug",
+        ),
     ] {
         let reference = &doc["paths"][path]["put"]["requestBody"]["content"]["application/json"]
             ["schema"]["$ref"];
