@@ -8,9 +8,11 @@
 //! body repeatedly: each error is recorded under its field, the offending
 //! key is removed (unknown fields) or given a placeholder that satisfies its
 //! type (missing or invalid fields), and the next attempt finds the next
-//! error. Every round fixes one key, so the rounds are bounded by the size
-//! of the body; a value no placeholder satisfies ends the search with the
-//! errors found so far.
+//! error. Every round fixes one key; the rounds are bounded by the size of
+//! the body and by `MAX_ROUNDS`, and a value no placeholder satisfies (a
+//! validator's own refusal) ends the search with the errors found so far.
+//! Errors inside a field already reported (a placeholder `{}`'s own missing
+//! fields) are not the client's and are not reported.
 
 use super::error::{ApiError, ValidationErrors};
 use axum::extract::{FromRequest, Request};
