@@ -27,6 +27,8 @@ pub struct UserView {
     pub tenant: Uuid,
     pub tenant_name: String,
     pub roles: Vec<RoleRef>,
+    /// The ids of `roles`, as PUT and PATCH take them.
+    pub role_ids: Vec<Uuid>,
     /// Teams the user belongs to; they feed the `team` permission scope.
     pub team_ids: Vec<Uuid>,
     pub is_super_admin: bool,
@@ -34,6 +36,7 @@ pub struct UserView {
     pub timezone: String,
     #[schema(value_type = Object)]
     pub preferences: Value,
+    pub profile_picture: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub date_joined: OffsetDateTime,
@@ -42,7 +45,7 @@ pub struct UserView {
 impl UserView {
     /// `roles` may hold any roles of the tenant; the user's are picked out.
     pub fn new(user: &UserRecord, tenant: &TenantRecord, roles: &[RoleRecord]) -> Self {
-        let roles = user
+        let roles: Vec<RoleRef> = user
             .role_ids
             .iter()
             .filter_map(|id| roles.iter().find(|r| r.id == *id))
@@ -59,12 +62,14 @@ impl UserView {
             last_name: user.last_name.clone(),
             tenant: tenant.id,
             tenant_name: tenant.name.clone(),
+            role_ids: roles.iter().map(|r| r.id).collect(),
             roles,
             team_ids: user.team_ids.clone(),
             is_super_admin: user.is_super_admin,
             is_active: user.is_active,
             timezone: user.timezone.clone(),
             preferences: user.preferences.clone(),
+            profile_picture: user.profile_picture.clone(),
             date_joined: user.date_joined,
         }
     }

@@ -6,6 +6,7 @@ mod auth;
 mod client_input;
 mod dedicated;
 mod docs_function;
+mod drf;
 mod escalation;
 mod infrastructure;
 mod invoices;

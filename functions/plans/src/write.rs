@@ -18,7 +18,7 @@ use shared::audit;
 use shared::auth::{Actor, SuperAdmin};
 use shared::config::is_currency_code;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
 use shared::records::{PlanRecord, PlanSlugClaim};
@@ -28,13 +28,21 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `PlanInput`, and the rest of `PlanView` read-only.
+    pub PlanReplaceBody,
+    PlanInput,
+    PlanView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 1000;
 const MAX_FEATURES: usize = 50;
 const MAX_FEATURE: usize = 200;
 const MAX_TRIAL_DAYS: u32 = 365;
 
-/// A plan as written by `POST` and `PUT`.
+/// A plan as written by `POST` and `PUT`. A PUT may also carry the other
+/// fields of the plan's representation: read-only, ignored when unchanged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
@@ -382,9 +390,10 @@ async fn update(
     tag = "plans",
     description = "Permission: super admin. `GetItem` plan; `TransactWriteItems`: plan (`version = :v`), \
         slug claim moved if the slug changed, audit entry. Tenants already on the plan keep their modules \
-        until their next plan change.",
+        until their next plan change. The plan's `id` and timestamps (as GET shows them) may be sent back: \
+        read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Plan id")),
-    request_body = PlanInput,
+    request_body = PlanReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),
@@ -399,8 +408,16 @@ pub(crate) async fn replace_plan(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<PlanInput>,
+    input: Replace<PlanInput>,
 ) -> Result<Json<PlanView>, ApiError> {
+    // The plan's own representation may come back: its other fields are read-only.
+    let current: PlanRecord = state
+        .store
+        .platform()
+        .get(&keys::plan(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&PlanView::from(current))?;
     update(&state, &admin, id, input.into()).await.map(Json)
 }
 

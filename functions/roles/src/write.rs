@@ -12,7 +12,7 @@ use serde_json::Value;
 use shared::audit;
 use shared::auth::{own_grants, refuse_beyond, Actor, AdministrationRolesManage, Require};
 use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::{admin_permissions, validate, PermissionSet};
 use shared::records::{RoleNameClaim, RoleRecord};
@@ -21,10 +21,18 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `RoleInput`, and the rest of `RoleView` read-only.
+    pub RoleReplaceBody,
+    RoleInput,
+    RoleView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 500;
 
-/// A role as written by `POST` and `PUT`.
+/// A role as written by `POST` and `PUT`. A PUT may also carry the other
+/// fields of the role's representation: read-only, ignored when unchanged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
@@ -318,9 +326,9 @@ fn takes_access_away(before: &RoleRecord, after: &RoleRecord) -> bool {
     path = "/api/roles/{id}/",
     tag = "roles",
     description = "Permission: `administration.roles.manage` (super admins pass; `X-Tenant-Id` moves only them). \
-        No escalation: both the current and the new grants must be within the caller's own merged grants. The system Admin role cannot be renamed, reduced or deactivated. Audited.",
+        No escalation: both the current and the new grants must be within the caller's own merged grants. The system Admin role cannot be renamed, reduced or deactivated. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Role id")),
-    request_body = RoleInput,
+    request_body = RoleReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),
@@ -335,8 +343,16 @@ pub(crate) async fn replace_role(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationRolesManage>,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<RoleInput>,
+    input: Replace<RoleInput>,
 ) -> Result<Json<RoleView>, ApiError> {
+    // The role's own representation may come back: its other fields are read-only.
+    let current: RoleRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::role(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&RoleView::from(current))?;
     update(&state, &actor, id, input.into()).await.map(Json)
 }
 

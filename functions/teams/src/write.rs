@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::audit;
 use shared::auth::{Actor, AdministrationTeamsManage, Require};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::{TeamNameClaim, TeamRecord, UserRecord};
 use shared::store::{Condition, StoreError, TenantStore};
@@ -20,10 +20,18 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `TeamInput`, and the rest of `TeamView` read-only.
+    pub TeamReplaceBody,
+    TeamInput,
+    TeamView
+);
+
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 500;
 
-/// A team as written by `POST` and `PUT`.
+/// A team as written by `POST` and `PUT`. A PUT may also carry the other
+/// fields of the team's representation: read-only, ignored when unchanged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamInput {
@@ -291,9 +299,9 @@ async fn update(
     path = "/api/teams/{id}/",
     tag = "teams",
     description = "Permission: `administration.teams.manage` (super admins pass; `X-Tenant-Id` moves only them). Absent `description` and `lead_id` are cleared. A rename moves the \
-        name claim in the same transaction. Audited.",
+        name claim in the same transaction. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "Team id")),
-    request_body = TeamInput,
+    request_body = TeamReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TeamView),
@@ -308,8 +316,16 @@ pub(crate) async fn replace_team(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationTeamsManage>,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<TeamInput>,
+    input: Replace<TeamInput>,
 ) -> Result<Json<TeamView>, ApiError> {
+    // The team's own representation may come back: its other fields are read-only.
+    let current: TeamRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::team(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&TeamView::from(current))?;
     update(&state, &actor, id, input.into()).await.map(Json)
 }
 

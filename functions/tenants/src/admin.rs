@@ -14,13 +14,20 @@ use serde_json::json;
 use shared::audit;
 use shared::auth::SuperAdmin;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, PageQuery, Paginated};
+use shared::http::{ApiError, ApiJson, IdPath, PageQuery, Paginated, Replace};
 use shared::keys;
 use shared::records::{TenantRecord, TenantRouteRecord};
 use shared::store::{Page, PageRequest};
 use shared::tenancy;
 use shared::views::TenantView;
 use time::OffsetDateTime;
+
+shared::replace_body!(
+    /// The PUT body: `AdminTenantInput`, and the rest of `TenantView` read-only.
+    pub AdminTenantReplaceBody,
+    AdminTenantInput,
+    TenantView
+);
 
 /// An entry of the GSI1 `TENANTS` listing in the main table: a tenant's
 /// profile, or, for a tenant in a dedicated table, its routing item.
@@ -197,9 +204,11 @@ pub(crate) async fn get_tenant(
     path = "/api/tenants/{id}/",
     tag = "tenants",
     description = "Permission: super admin. Same rules as `/api/tenants/me/`; `dedicated_table` may only repeat \
-        the current table (moving a tenant is an offline migration). Audited in the tenant's log.",
+        the current table (moving a tenant is an offline migration). The other fields of the tenant's \
+        representation may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` \
+        when changed. Audited in the tenant's log.",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),
-    request_body = AdminTenantInput,
+    request_body = AdminTenantReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = AdminTenantView),
@@ -212,8 +221,20 @@ pub(crate) async fn put_tenant(
     State(state): State<AppState>,
     admin: SuperAdmin,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<AdminTenantInput>,
+    input: Replace<AdminTenantInput>,
 ) -> Result<Json<AdminTenantView>, ApiError> {
+    // The tenant's own representation may come back: its other fields are read-only.
+    let actor = admin.actor_in(id).await?;
+    let current: TenantRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&AdminTenantView::new(
+        TenantView::from(&current),
+        actor.scope(),
+    ))?;
     let (patch, table) = input.split();
     change(&state, &admin, id, patch, table).await
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use serde::Serialize;
 use shared::auth::{holds, AdministrationTenantManage, Require, TenantMember};
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson};
+use shared::http::{ApiError, ApiJson, Replace};
 use shared::keys;
 use shared::permissions::{keys as perm, Module};
 use shared::records::TenantRecord;
@@ -13,6 +13,13 @@ use shared::views::TenantView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+shared::replace_body!(
+    /// The PUT body: `TenantInput`, and the rest of `TenantView` read-only.
+    pub TenantReplaceBody,
+    TenantInput,
+    TenantView
+);
 
 /// The organisation as a member without `administration.tenant.view` sees
 /// it: no `settings`, no `domain`.
@@ -101,12 +108,14 @@ pub(crate) async fn get_me(
     operation_id = "put_current_tenant",
     path = "/api/tenants/me/",
     tag = "tenants",
-    description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Modules must be included in the plan; the domain is unique platform-wide. Audited.",
-    request_body = TenantInput,
+    description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Modules must be included in the plan; the domain is unique platform-wide. \
+        The other fields of `GET /api/tenants/me/` may be sent back: read-only, ignored when unchanged, \
+        a 400 `This field is read-only.` when changed. Audited.",
+    request_body = TenantReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TenantView),
-        (status = 400, description = "Invalid field, module outside the plan, taken domain", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, changed read-only field, module outside the plan, taken domain", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -116,8 +125,16 @@ pub(crate) async fn get_me(
 pub(crate) async fn put_me(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationTenantManage>,
-    ApiJson(input): ApiJson<TenantInput>,
+    input: Replace<TenantInput>,
 ) -> Result<Json<TenantView>, ApiError> {
+    // The tenant's own representation may come back: its other fields are read-only.
+    let current: TenantRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&TenantView::from(&current))?;
     update::apply(&state, &actor, input.into()).await.map(Json)
 }
 

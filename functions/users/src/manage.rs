@@ -1,6 +1,7 @@
 //! Holders of `administration.users.manage` changing, deactivating and reactivating users.
 
 use crate::change::{check_id_lists, save};
+use crate::load::user_view;
 use crate::profile::{self, ProfilePatch};
 use crate::AppState;
 use axum::extract::State;
@@ -10,15 +11,24 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::auth::{Actor, AdministrationUsersManage, Require};
 use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
+use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
 use shared::views::UserView;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+shared::replace_body!(
+    /// The PUT body: `UserReplace`, and the rest of `UserView` read-only.
+    pub UserReplaceBody,
+    UserReplace,
+    UserView
+);
+
 /// Every field an admin sets with PUT. Email and password are not here:
-/// users change their own password, and emails are their login.
+/// users change their own password, and emails are their login. The other
+/// fields of the user's representation may be sent too: they are read-only,
+/// ignored when unchanged and refused when changed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserReplace {
@@ -131,9 +141,9 @@ async fn update(
         own merged grants; so only a holder of every grant moves the system Admin role. Replaces names, phone, timezone, preferences, picture, \
         `is_active`, `role_ids` and `team_ids` in one transaction with the role and team member counts, \
         the credential's roles and the plan's `max_users`. The last active administrator cannot be \
-        deactivated or lose the Admin role. Audited.",
+        deactivated or lose the Admin role. Audited. The other fields of the resource's representation (as GET shows it) may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed.",
     params(("id" = Uuid, Path, description = "User id")),
-    request_body = UserReplace,
+    request_body = UserReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
@@ -148,8 +158,13 @@ pub(crate) async fn replace_user(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationUsersManage>,
     IdPath(id): IdPath,
-    ApiJson(input): ApiJson<UserReplace>,
+    input: Replace<UserReplace>,
 ) -> Result<Json<UserView>, ApiError> {
+    // The user's own representation may come back: its other fields are read-only.
+    let (_, current) = user_view(&state.store.tenant(actor.scope()), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&current)?;
     update(&state, &actor, id, input.into(), "user.update")
         .await
         .map(Json)

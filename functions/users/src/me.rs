@@ -6,12 +6,19 @@ use axum::Json;
 use shared::audit;
 use shared::auth::TenantMember;
 use shared::http::schema::{ErrorBody, ValidationErrorBody};
-use shared::http::{ApiError, ApiJson, ValidationErrors};
+use shared::http::{ApiError, ApiJson, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
 use shared::store::{Condition, StoreError};
 use shared::views::UserView;
 use time::OffsetDateTime;
+
+shared::replace_body!(
+    /// The PUT body: `ProfilePatch`, and the rest of `UserView` read-only.
+    pub ProfileReplaceBody,
+    ProfilePatch,
+    UserView
+);
 
 /// The caller's own profile.
 #[utoipa::path(
@@ -39,17 +46,22 @@ pub(crate) async fn get_me(
     Ok(Json(view))
 }
 
-async fn update_me(
-    state: &AppState,
-    member: &TenantMember,
-    patch: ProfilePatch,
-) -> Result<UserView, ApiError> {
+fn own_profile(member: &TenantMember) -> Result<(), ApiError> {
     if member.0.via_super_admin() {
         return Err(ApiError::bad_request(
             "X-Tenant-Id does not apply to your own profile.",
             "invalid_tenant_header",
         ));
     }
+    Ok(())
+}
+
+async fn update_me(
+    state: &AppState,
+    member: &TenantMember,
+    patch: ProfilePatch,
+) -> Result<UserView, ApiError> {
+    own_profile(member)?;
     let mut errors = ValidationErrors::new();
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
@@ -99,20 +111,29 @@ async fn update_me(
     operation_id = "put_current_user",
     path = "/api/users/update_me/",
     tag = "users",
-    description = "Permission: any member. Names, phone, timezone, preferences and profile picture only. Audited.",
-    request_body = ProfilePatch,
+    description = "Permission: any member. Names, phone, timezone, preferences and profile picture only; \
+        the other fields of the caller's representation (`GET /api/users/me/`) may be sent back and are ignored \
+        when unchanged (changing one is a 400 `This field is read-only.`). Audited.",
+    request_body = ProfileReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid or unknown field (roles, tenant and flags are refused)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field, or a changed read-only field (roles, tenant, flags)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
     ),
 )]
 pub(crate) async fn put_me(
     State(state): State<AppState>,
     member: TenantMember,
-    ApiJson(patch): ApiJson<ProfilePatch>,
+    patch: Replace<ProfilePatch>,
 ) -> Result<Json<UserView>, ApiError> {
+    own_profile(&member)?;
+    // The caller's own representation may come back: its other fields are read-only.
+    let principal = member.0.principal();
+    let (_, current) = user_view(&state.store.tenant(principal.scope()), principal.user_id())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let patch = patch.against(&current)?;
     update_me(&state, &member, patch).await.map(Json)
 }
 

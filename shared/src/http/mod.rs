@@ -11,7 +11,9 @@ mod path;
 mod query;
 
 pub use error::{ApiError, ValidationErrors};
-pub use json::{parse, ApiJson, BodyLimit, DEFAULT_BODY_LIMIT};
+pub use json::{
+    from_value, parse, replace_schema, ApiJson, BodyLimit, Replace, DEFAULT_BODY_LIMIT,
+};
 pub use nullable::nullable;
 pub use pagination::{PageQuery, Paginated, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use path::IdPath;

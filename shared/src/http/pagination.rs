@@ -40,16 +40,8 @@ impl PageQuery {
         let mut cursor = None;
         let mut page_size = DEFAULT_PAGE_SIZE;
         let mut params = Vec::new();
-        let pairs: Vec<(String, String)> = match query {
-            Some(q) => axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-                &format!("/?{q}")
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
-            )
-            .map(|q| q.0)
-            .map_err(|_| ApiError::bad_request("Malformed query string.", "parse_error"))?,
-            None => Vec::new(),
-        };
+        // Empty values count as absent (`?cursor=`).
+        let pairs = super::query::pairs(query.unwrap_or(""))?;
         for (k, v) in pairs {
             match k.as_str() {
                 "cursor" => cursor = Some(v),
