@@ -61,7 +61,7 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^name[[:space:]]*=/ { gsub(/^name[[:space:]]*=[[:space:]]*"|".*$$/, ""); print; nextfile }' functions/*/Cargo.toml 2>/dev/null)
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
-	superadmin tenant-table billing-tick build sam-build clean-data
+	superadmin tenant-table billing-tick build sam-build clean-data fuzz
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -71,6 +71,7 @@ help:
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
+	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_EXAMPLES, FUZZ_ARGS)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
 	@echo '               list them: make superadmin LIST=1; remove one (never the last): make superadmin REMOVE=a@b.c'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
@@ -129,6 +130,10 @@ clippy:
 
 bench:
 	cargo bench -p tests --bench permissions --bench tokens
+
+# schemathesis against the API `make dev` serves (run that first).
+fuzz: bootstrap
+	bash infra/fuzz.sh
 
 stop:
 	@source infra/lib.sh; \

@@ -292,6 +292,30 @@ fn every_authenticated_operation_documents_the_revoked_token_401() {
     assert!(checked > 40, "{checked} authenticated operations");
 }
 
+/// The JSON extractor answers 413 and 415 before any handler runs, so every
+/// operation with a body lists both, with the error body it really sends.
+#[test]
+fn every_operation_with_a_body_documents_413_and_415() {
+    let doc = docs::openapi();
+    let mut checked = 0;
+    for (path, item) in &doc.paths.paths {
+        let ops = [&item.put, &item.post, &item.delete, &item.patch];
+        for op in ops.into_iter().flatten() {
+            if op.request_body.is_none() {
+                continue;
+            }
+            checked += 1;
+            for status in ["413", "415"] {
+                assert!(
+                    op.responses.responses.contains_key(status),
+                    "{path} does not document {status}"
+                );
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} operations with a body");
+}
+
 /// Generated clients name one method per operationId: two operations with
 /// the same id collide (utoipa defaults the id to the handler's name, and
 /// several functions have a `get_me`).

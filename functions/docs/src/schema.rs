@@ -58,6 +58,7 @@ pub fn openapi() -> Document {
     doc.merge(subscriptions::routes().split_for_parts().1);
     doc.merge(invoices::routes().split_for_parts().1);
     document_unauthenticated(&mut doc);
+    document_body_errors(&mut doc);
     doc
 }
 
@@ -110,6 +111,51 @@ fn document_unauthenticated(doc: &mut Document) {
                         .responses
                         .insert("401".to_owned(), RefOr::T(response));
                 }
+            }
+        }
+    }
+}
+
+/// Every operation that reads a JSON body answers 413 beyond `MAX_BODY_BYTES`
+/// and 415 for a body that is not JSON, before its handler runs (the
+/// shared JSON extractor): said once here, like the 401.
+fn document_body_errors(doc: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let statuses = [
+        (
+            "413",
+            "The body is larger than the limit (`payload_too_large`)",
+        ),
+        ("415", "The body is not JSON (`unsupported_media_type`)"),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            if op.request_body.is_none() {
+                continue;
+            }
+            for (status, description) in statuses {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                    });
             }
         }
     }
