@@ -61,6 +61,15 @@ async fn member_call(s: &Setup, token: &str) -> TestResponse {
 }
 
 /// Registers a tenant: (admin access token, admin refresh token).
+/// (access, refresh) of a login or registration response.
+fn token_pair(res: &TestResponse) -> (String, String) {
+    let tokens = &res.json()["tokens"];
+    (
+        tokens["access"].as_str().unwrap().to_owned(),
+        tokens["refresh"].as_str().unwrap().to_owned(),
+    )
+}
+
 async fn tenant(s: &Setup, prefix: &str) -> (String, String) {
     let (slug, email) = unique(prefix);
     let res = post_json(
@@ -71,11 +80,7 @@ async fn tenant(s: &Setup, prefix: &str) -> (String, String) {
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let tokens = &res.json()["tokens"];
-    (
-        tokens["access"].as_str().unwrap().to_owned(),
-        tokens["refresh"].as_str().unwrap().to_owned(),
-    )
+    token_pair(&res)
 }
 
 /// The system Admin role's id.
@@ -136,11 +141,7 @@ async fn login(s: &Setup, email: &str, password: &str) -> (String, String) {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let tokens = &res.json()["tokens"];
-    (
-        tokens["access"].as_str().unwrap().to_owned(),
-        tokens["refresh"].as_str().unwrap().to_owned(),
-    )
+    token_pair(&res)
 }
 
 async fn refresh(s: &Setup, refresh: &str) -> TestResponse {
