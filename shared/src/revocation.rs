@@ -258,12 +258,10 @@ pub fn revoke_login(
     family: Uuid,
     at: OffsetDateTime,
 ) {
-    tx.set_fields(
+    set_cutoffs(
+        tx,
         scope,
-        &crate::keys::revocations(),
-        "revocations",
         vec![(format!("{FAMILY_PREFIX}{family}"), Cutoff::at(at).encode())],
-        "revocation",
     );
 }
 
@@ -283,6 +281,12 @@ pub fn revoke(
                 .map(|(id, c)| (format!("{ROLE_PREFIX}{id}"), c.encode())),
         )
         .collect();
+    set_cutoffs(tx, scope, fields);
+}
+
+/// One update of the revocation record setting these attributes (none: no
+/// write).
+fn set_cutoffs(tx: &mut Transaction<'_>, scope: &TenantScope, fields: Vec<(String, String)>) {
     if !fields.is_empty() {
         tx.set_fields(
             scope,
