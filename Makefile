@@ -71,7 +71,7 @@ help:
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
-	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_EXAMPLES, FUZZ_ARGS)'
+	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
 	@echo '               list them: make superadmin LIST=1; remove one (never the last): make superadmin REMOVE=a@b.c'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
