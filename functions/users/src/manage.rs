@@ -147,11 +147,11 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_user(
@@ -183,11 +183,11 @@ pub(crate) async fn replace_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_user(
@@ -215,11 +215,11 @@ pub(crate) async fn patch_user(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deactivated (or already inactive)"),
-        (status = 400, description = "`last_admin`, or `super_admin` (super admins are removed with devctl)", body = ErrorBody),
+        (status = 400, description = "`super_admin` (super admins are removed with devctl)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn deactivate_user(
