@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
 use shared::billing::InvoiceStatus;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{
     ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors, TENANT_HEADER,
 };
@@ -86,7 +86,7 @@ impl InvoiceFilters {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of invoices, newest first", body = Paginated<InvoiceView>),
-        (status = 400, description = "Invalid or unknown filter, cursor or page size", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown filter", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -17,7 +17,7 @@ use serde_json::Value;
 use shared::audit;
 use shared::auth::{Actor, SuperAdmin};
 use shared::config::is_currency_code;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
@@ -273,7 +273,7 @@ fn actor(admin: &SuperAdmin) -> Actor {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = PlanView),
-        (status = 400, description = "Invalid field (money as a float, negative, more than 2 decimals) or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field (money as a float, negative, more than 2 decimals) or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
     ),
@@ -397,7 +397,7 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),
-        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
@@ -432,7 +432,7 @@ pub(crate) async fn replace_plan(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),
-        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
 use shared::auth::{check_new_password, hash_password, AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::{CredentialRecord, UserRecord};
@@ -68,9 +68,9 @@ fn empty_object() -> Value {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]

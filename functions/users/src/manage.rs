@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::auth::{Actor, AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
@@ -147,9 +147,9 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
@@ -183,9 +183,9 @@ pub(crate) async fn replace_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
@@ -215,9 +215,9 @@ pub(crate) async fn patch_user(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deactivated (or already inactive)"),
-        (status = 400, description = "`super_admin` (super admins are removed with devctl)", body = ErrorBody),
+        (status = 400, description = "`super_admin` (super admins are removed with devctl)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
@@ -249,7 +249,7 @@ pub(crate) async fn deactivate_user(
     responses(
         (status = 200, description = "Active", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),

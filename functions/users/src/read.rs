@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationUsersView, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
 use shared::records::{
@@ -75,7 +75,7 @@ pub struct UserFilters {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of users", body = Paginated<UserView>),
-        (status = 400, description = "Invalid filter, ordering or cursor", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown filter or `ordering`", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::views::UserView;
 use utoipa::ToSchema;
@@ -42,9 +42,9 @@ pub struct RemoveRole {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user with the new roles", body = UserView),
-        (status = 400, description = "Unknown role, or too many roles", body = ValidationErrorBody),
+        (status = 400, description = "Unknown role, or too many roles", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role), or changed meanwhile by another request", body = ErrorBody),
     ),
@@ -87,9 +87,9 @@ pub(crate) async fn assign_roles(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user without the role", body = UserView),
-        (status = 400, description = "Invalid body", body = ValidationErrorBody),
+        (status = 400, description = "Invalid body", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, the user does not hold the role (`The user does not hold this role.`), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role), or changed meanwhile by another request", body = ErrorBody),
     ),
