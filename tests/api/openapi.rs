@@ -551,3 +551,32 @@ fn the_tenant_views_of_tenants_me_are_mutually_exclusive() {
         "every full view also matches the summary"
     );
 }
+
+/// Every `$ref` names a schema the document has (a parameter's type is
+/// not collected into the components by itself).
+#[test]
+fn every_reference_resolves() {
+    let doc = serde_json::to_value(docs::openapi()).unwrap();
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 100);
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
+}

@@ -78,7 +78,7 @@ impl InvoiceFilters {
         tenant's invoices. `status` filters within the query. Cursor pagination (`cursor`, `page_size` ≤ 100); \
         unknown parameters answer 400.",
     params(
-        ("status" = Option<String>, Query, description = "Only invoices in this status: `pending`, `paid`, `failed`, `void`"),
+        ("status" = Option<shared::billing::InvoiceStatus>, Query, description = "Only invoices in this status: `pending`, `paid`, `failed`, `void`"),
         ("tenant" = Option<Uuid>, Query, description = "Super admins: only this tenant's invoices"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),

@@ -37,8 +37,10 @@ const MAX_DESCRIPTION: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
     /// Unique within the tenant, case-insensitively; 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Nested grants conforming to `/api/roles/permissions_schema/`.
     #[serde(default = "empty_object")]
@@ -52,7 +54,9 @@ pub struct RoleInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub permissions: Option<Value>,

@@ -92,7 +92,7 @@ pub(crate) async fn usage(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListFilter {
     /// Only subscriptions in this status.
-    #[param(value_type = Option<String>, example = "trial")]
+    #[param(value_type = Option<shared::records::SubscriptionStatus>, example = "trial")]
     status: Option<SubscriptionStatus>,
     /// Only subscriptions on this plan (id).
     plan: Option<Uuid>,

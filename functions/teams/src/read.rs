@@ -29,7 +29,7 @@ pub struct TeamFilters {
     description = "Permission: `administration.teams.view` (super admins pass; `X-Tenant-Id` moves only them). Super admins act in a tenant with `X-Tenant-Id`. \
         Cursor pagination (`cursor`, `page_size` ≤ 100).",
     params(
-        ("search" = Option<String>, Query, description = "Case-insensitive prefix of the team name"),
+        ("search" = Option<String>, Query, max_length = 100, pattern = r"^$|\S", description = "Case-insensitive prefix of the team name (1 to 100 characters)"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
     ),

@@ -36,9 +36,11 @@ const MAX_DESCRIPTION: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct TeamInput {
     /// Unique within the tenant, case-insensitively; 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// An active user of this tenant who leads the team.
     #[serde(default)]
@@ -49,7 +51,9 @@ pub struct TeamInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<Uuid>)]

@@ -32,17 +32,24 @@ shared::replace_body!(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserReplace {
+    #[schema(max_length = 150)]
     pub first_name: String,
+    #[schema(max_length = 150)]
     pub last_name: String,
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$")]
     pub phone: Option<String>,
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: String,
     #[schema(value_type = Object)]
     pub preferences: Value,
+    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$")]
     pub profile_picture: Option<String>,
     pub is_active: bool,
     /// Replaces the set of roles (of this tenant).
+    #[schema(max_items = 20)]
     pub role_ids: Vec<Uuid>,
     /// Replaces the set of teams (of this tenant).
+    #[schema(max_items = 20)]
     pub team_ids: Vec<Uuid>,
 }
 
@@ -50,19 +57,24 @@ pub struct UserReplace {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
     pub phone: Option<Option<String>>,
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub preferences: Option<Value>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
     pub profile_picture: Option<Option<String>>,
     pub is_active: Option<bool>,
+    #[schema(max_items = 20)]
     pub role_ids: Option<Vec<Uuid>>,
+    #[schema(max_items = 20)]
     pub team_ids: Option<Vec<Uuid>>,
 }
 

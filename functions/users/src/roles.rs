@@ -17,6 +17,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct AssignRoles {
     /// The user's complete new set of roles (of this tenant).
+    #[schema(max_items = 20)]
     pub role_ids: Vec<Uuid>,
 }
 
