@@ -1113,7 +1113,7 @@ async fn the_list_filters_searches_orders_and_pages() {
     .await;
     assert_eq!(
         res.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         "a cursor does not move to other filters"
     );
     let res = users_call(
