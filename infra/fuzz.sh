@@ -97,7 +97,7 @@ seed_args=()
 log "schemathesis as $as: $examples cases per operation against $base (reports in ${out#"$ROOT"/})"
 cd "$ROOT"
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of arguments
-exec "$venv/bin/schemathesis" run "$schema" --url "$base" \
+exec "$venv/bin/schemathesis" --config-file "$ROOT/schemathesis.toml" run "$schema" --url "$base" \
   --checks all --max-examples "$examples" "${seed_args[@]}" \
   --report junit --report-junit-path "$out/junit-$as.xml" \
   --exclude-path-regex '^/api/auth/(logout|password/change)/?$' \

@@ -82,19 +82,30 @@ pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenantRequest {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub tenant_name: String,
     /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub tenant_slug: String,
     /// Unique platform-wide, case-insensitive.
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
+    )]
     pub admin_email: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub admin_password: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub admin_password_confirm: String,
+    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
     pub admin_first_name: String,
     #[serde(default)]
+    #[schema(max_length = 150)]
     pub admin_last_name: Option<String>,
     /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
     /// trial plan.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::permissions::Module>>)]
     pub enabled_modules: Option<Vec<String>>,
 }
 

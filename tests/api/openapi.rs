@@ -364,3 +364,219 @@ fn the_platform_document_serialises_for_client_generators() {
             .unwrap_or_else(|e| panic!("writing {}: {e}", out.to_string_lossy()));
     }
 }
+
+fn each_operation(doc: &OpenApi) -> Vec<(String, &utoipa::openapi::path::Operation)> {
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ] {
+            if let Some(op) = op {
+                out.push((format!("{method} {path}"), op));
+            }
+        }
+    }
+    out
+}
+
+fn body_schema(op: &utoipa::openapi::path::Operation, status: &str) -> Option<String> {
+    match op.responses.responses.get(status)? {
+        utoipa::openapi::RefOr::T(r) => match &r.content.get("application/json")?.schema {
+            Some(utoipa::openapi::RefOr::Ref(r)) => Some(r.ref_location.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Authentication reads the tenant's revocation state before any handler
+/// runs and refuses the token when it cannot (fails closed): every
+/// authenticated operation can answer 401 and 503.
+#[test]
+fn every_authenticated_operation_documents_401_and_503() {
+    let doc = docs::openapi();
+    let mut checked = 0;
+    for (name, op) in each_operation(&doc) {
+        if op.security.as_ref().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        checked += 1;
+        for status in ["401", "503"] {
+            assert_eq!(
+                body_schema(op, status).as_deref(),
+                Some("#/components/schemas/ErrorBody"),
+                "{name} {status}"
+            );
+        }
+    }
+    assert!(checked > 40, "{checked} authenticated operations");
+}
+
+/// A 400 is either field errors or `{"detail", "code"}` (`parse_error`,
+/// refusals of the request as a whole): every 400 documents both, every
+/// other error status the `{"detail", "code"}` shape.
+#[test]
+fn every_error_status_documents_the_body_really_sent() {
+    let doc = docs::openapi();
+    let schemas = &doc.components.as_ref().unwrap().schemas;
+    let union = serde_json::to_value(&schemas["BadRequestBody"]).unwrap();
+    let branches: Vec<&str> = union["anyOf"]
+        .as_array()
+        .expect("BadRequestBody is an anyOf")
+        .iter()
+        .map(|b| b["$ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        branches,
+        [
+            "#/components/schemas/ValidationErrorBody",
+            "#/components/schemas/ErrorBody"
+        ]
+    );
+    let mut checked = 0;
+    for (name, op) in each_operation(&doc) {
+        for status in op.responses.responses.keys() {
+            let expected = match status.as_str() {
+                "400" => "BadRequestBody",
+                "403" if body_schema(op, status).is_some_and(|s| s.ends_with("/ForbiddenBody")) => {
+                    "ForbiddenBody"
+                }
+                s if s.starts_with('4') || s.starts_with('5') => "ErrorBody",
+                _ => continue,
+            };
+            checked += 1;
+            assert_eq!(
+                body_schema(op, status),
+                Some(format!("#/components/schemas/{expected}")),
+                "{name} {status}"
+            );
+        }
+    }
+    assert!(checked > 200, "{checked} error responses");
+}
+
+/// Every operation with a body refuses one that is not JSON with a 400
+/// `parse_error` before its handler runs.
+#[test]
+fn every_operation_with_a_body_documents_the_parse_error() {
+    let doc = docs::openapi();
+    for (name, op) in each_operation(&doc) {
+        if op.request_body.is_some() {
+            let Some(utoipa::openapi::RefOr::T(r)) = op.responses.responses.get("400") else {
+                panic!("{name} documents no 400");
+            };
+            assert!(
+                r.description.contains("parse_error"),
+                "{name}: {}",
+                r.description
+            );
+        }
+    }
+}
+
+/// Paginated lists refuse a `page_size` outside 1–100 (400) and an altered
+/// or foreign cursor (404 `Invalid cursor`, as DRF's cursor paginator).
+#[test]
+fn every_paginated_list_documents_its_bounds_and_the_invalid_cursor() {
+    let doc = docs::openapi();
+    let mut checked = 0;
+    for (name, op) in each_operation(&doc) {
+        let params = op.parameters.as_deref().unwrap_or_default();
+        let Some(page_size) = params.iter().find(|p| p.name == "page_size") else {
+            continue;
+        };
+        checked += 1;
+        let schema = serde_json::to_value(&page_size.schema).unwrap();
+        assert_eq!(schema["minimum"], 1, "{name}");
+        assert_eq!(schema["maximum"], shared::http::MAX_PAGE_SIZE, "{name}");
+        assert!(params.iter().any(|p| p.name == "cursor"), "{name}");
+        assert!(op.responses.responses.contains_key("400"), "{name}");
+        let Some(utoipa::openapi::RefOr::T(r)) = op.responses.responses.get("404") else {
+            panic!("{name} documents no 404");
+        };
+        assert!(r.description.contains("Invalid cursor"), "{name}");
+    }
+    assert!(checked >= 10, "{checked} paginated lists");
+}
+
+/// `X-Tenant-Id` is read by every operation that acts in a tenant: a
+/// malformed one is a 400, another tenant's (for anyone but a super admin)
+/// a 404.
+#[test]
+fn operations_acting_in_a_tenant_document_the_tenant_header_errors() {
+    let doc = docs::openapi();
+    let mut checked = 0;
+    for (name, op) in each_operation(&doc) {
+        if !op
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("`X-Tenant-Id` move"))
+        {
+            continue;
+        }
+        checked += 1;
+        for status in ["400", "404"] {
+            let Some(utoipa::openapi::RefOr::T(r)) = op.responses.responses.get(status) else {
+                panic!("{name} documents no {status}");
+            };
+            assert!(r.description.contains("X-Tenant-Id"), "{name} {status}");
+        }
+    }
+    assert!(checked > 30, "{checked} operations acting in a tenant");
+}
+
+/// `GET /api/tenants/me/` answers one of two views; a full view must not
+/// also match the summary (a `oneOf` allows exactly one branch).
+#[test]
+fn the_tenant_views_of_tenants_me_are_mutually_exclusive() {
+    let doc = docs::openapi();
+    let schemas = serde_json::to_value(&doc.components.as_ref().unwrap().schemas).unwrap();
+    let summary = &schemas["TenantSummaryView"];
+    assert_eq!(summary["additionalProperties"], false);
+    let full = &schemas["TenantView"];
+    let required: Vec<&str> = full["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        required
+            .iter()
+            .any(|f| summary["properties"].get(*f).is_none()),
+        "every full view also matches the summary"
+    );
+}
+
+/// Every `$ref` names a schema the document has (a parameter's type is
+/// not collected into the components by itself).
+#[test]
+fn every_reference_resolves() {
+    let doc = serde_json::to_value(docs::openapi()).unwrap();
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 100);
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
+}

@@ -4,7 +4,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::auth::{AdministrationAuditView, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ListQuery, PageQuery, Paginated};
 use shared::keys;
 use shared::records::AuditRecord;
@@ -77,7 +77,7 @@ pub struct AuditFilters {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of audit entries", body = Paginated<AuditEntryView>),
-        (status = 400, description = "Unknown or invalid filter, invalid cursor", body = ValidationErrorBody),
+        (status = 400, description = "Unknown or invalid filter", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks administration.audit.view", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{sign_in, verify_against_dummy};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
@@ -63,7 +63,7 @@ fn invalid_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "Malformed body, or an email longer than 254 characters", body = ValidationErrorBody),
+        (status = 400, description = "Malformed body, or an email longer than 254 characters", body = BadRequestBody),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{verify_refresh, Principal};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::store::StoreError;
 use time::OffsetDateTime;
@@ -46,7 +46,7 @@ pub struct Detail {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Logged out", body = Detail),
-        (status = 400, description = "Missing refresh token", body = ValidationErrorBody),
+        (status = 400, description = "Missing refresh token", body = BadRequestBody),
         (status = 401, description = "Not authenticated, or invalid refresh token", body = ErrorBody),
         (status = 409, description = "The user changed concurrently; retry", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),

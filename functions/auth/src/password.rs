@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{check_new_password, hash_password, verify_password, Principal};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
@@ -51,7 +51,7 @@ pub struct ChangePasswordResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Password changed; the new login's tokens", body = ChangePasswordResponse),
-        (status = 400, description = "Wrong old password or invalid new one", body = ValidationErrorBody),
+        (status = 400, description = "Wrong old password or invalid new one", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
 use shared::store::Condition;
@@ -37,7 +37,7 @@ pub struct RegisterResponse {
     request_body = NewTenantRequest,
     responses(
         (status = 201, description = "Registered and logged in", body = RegisterResponse),
-        (status = 400, description = "Invalid or taken field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or taken field", body = BadRequestBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Too many registrations from this address; see `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the window ends"))),

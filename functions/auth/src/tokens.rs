@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shared::auth::{verify_access, verify_refresh, TokenError, TokenType};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
 use shared::records::{TokenFamilyRecord, UserRecord};
@@ -46,7 +46,7 @@ fn revoked() -> ApiError {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
-        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 400, description = "Malformed body", body = BadRequestBody),
         (status = 401, description = "Invalid, expired, reused or revoked refresh token", body = ErrorBody),
         (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
         (status = 409, description = "Contended; retry with the same token", body = ErrorBody),
@@ -167,7 +167,7 @@ pub struct Empty {}
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "Valid", body = Empty),
-        (status = 400, description = "Malformed body", body = ValidationErrorBody),
+        (status = 400, description = "Malformed body", body = BadRequestBody),
         (status = 401, description = "Invalid, expired or revoked", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ),

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
 use shared::billing::InvoiceStatus;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{
     ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors, TENANT_HEADER,
 };
@@ -78,7 +78,7 @@ impl InvoiceFilters {
         tenant's invoices. `status` filters within the query. Cursor pagination (`cursor`, `page_size` ≤ 100); \
         unknown parameters answer 400.",
     params(
-        ("status" = Option<String>, Query, description = "Only invoices in this status: `pending`, `paid`, `failed`, `void`"),
+        ("status" = Option<shared::billing::InvoiceStatus>, Query, description = "Only invoices in this status: `pending`, `paid`, `failed`, `void`"),
         ("tenant" = Option<Uuid>, Query, description = "Super admins: only this tenant's invoices"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
@@ -86,7 +86,7 @@ impl InvoiceFilters {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of invoices, newest first", body = Paginated<InvoiceView>),
-        (status = 400, description = "Invalid or unknown filter, cursor or page size", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown filter", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use shared::auth::SuperAdmin;
 use shared::billing::{BillingError, BillingPolicy, ManualProvider, PaymentProvider};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, BodyLimit, IdPath, ValidationErrors, DEFAULT_BODY_LIMIT};
 use shared::invoicing::{self, InvoicingError, Settlement};
 use time::OffsetDateTime;
@@ -150,7 +150,7 @@ async fn settle(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The paid invoice", body = InvoiceView),
-        (status = 400, description = "`invalid_transition` (e.g. already paid), `subscription_ended`, or an invalid reference", body = ValidationErrorBody),
+        (status = 400, description = "`invalid_transition` (e.g. already paid), `subscription_ended`, or an invalid reference", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a platform super admin", body = ErrorBody),
         (status = 404, description = "No such invoice", body = ErrorBody),
@@ -198,7 +198,7 @@ pub(crate) async fn mark_paid(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The failed invoice", body = InvoiceView),
-        (status = 400, description = "`invalid_transition` (e.g. already paid or failed)", body = ErrorBody),
+        (status = 400, description = "`invalid_transition` (e.g. already paid or failed)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a platform super admin", body = ErrorBody),
         (status = 404, description = "No such invoice", body = ErrorBody),

@@ -3,7 +3,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use shared::auth::Principal;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::ErrorBody;
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::PlanRecord;
@@ -23,7 +23,6 @@ use shared::store::PageRequest;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of plans", body = Paginated<PlanView>),
-        (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
     ),
 )]

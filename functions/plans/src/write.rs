@@ -17,7 +17,7 @@ use serde_json::Value;
 use shared::audit;
 use shared::auth::{Actor, SuperAdmin};
 use shared::config::is_currency_code;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
@@ -47,8 +47,10 @@ const MAX_TRIAL_DAYS: u32 = 365;
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub slug: String,
     #[serde(default)]
     pub description: String,
@@ -70,6 +72,7 @@ pub struct PlanInput {
     pub storage_gb: Option<u32>,
     /// Module keys: `crm`, `whatsapp`, `meetings`, `tasks`.
     #[serde(default)]
+    #[schema(value_type = Vec<shared::permissions::Module>)]
     pub included_modules: Vec<String>,
     #[serde(default)]
     pub features: Vec<String>,
@@ -91,7 +94,9 @@ fn yes() -> bool {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub slug: Option<String>,
     pub description: Option<String>,
     #[schema(value_type = Option<String>, example = "49.00")]
@@ -108,6 +113,7 @@ pub struct PlanPatch {
     #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<u32>)]
     pub storage_gb: Option<Option<u32>>,
+    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
     pub included_modules: Option<Vec<String>>,
     pub features: Option<Vec<String>>,
     pub is_trial: Option<bool>,
@@ -273,7 +279,7 @@ fn actor(admin: &SuperAdmin) -> Actor {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = PlanView),
-        (status = 400, description = "Invalid field (money as a float, negative, more than 2 decimals) or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field (money as a float, negative, more than 2 decimals) or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
     ),
@@ -397,7 +403,7 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),
-        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),
@@ -432,7 +438,7 @@ pub(crate) async fn replace_plan(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = PlanView),
-        (status = 400, description = "Invalid field or taken slug", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken slug", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such plan", body = ErrorBody),

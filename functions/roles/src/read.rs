@@ -3,7 +3,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use shared::auth::{AdministrationRolesView, AdministrationUsersView, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::ErrorBody;
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{RoleRecord, TenantRecord, UserRecord};
@@ -23,7 +23,6 @@ use shared::views::UserView;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of roles", body = Paginated<RoleView>),
-        (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.roles.view` (`permission` names it)", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
 use shared::auth::{own_grants, refuse_beyond, Actor, AdministrationRolesManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::{admin_permissions, validate, PermissionSet};
@@ -37,8 +37,10 @@ const MAX_DESCRIPTION: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
     /// Unique within the tenant, case-insensitively; 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Nested grants conforming to `/api/roles/permissions_schema/`.
     #[serde(default = "empty_object")]
@@ -52,7 +54,9 @@ pub struct RoleInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub permissions: Option<Value>,
@@ -154,9 +158,9 @@ fn transaction_error(e: StoreError) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = RoleView),
-        (status = 400, description = "Invalid field, invalid permissions (with their paths) or taken name", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, invalid permissions (with their paths) or taken name", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]
@@ -332,9 +336,9 @@ fn takes_access_away(before: &RoleRecord, after: &RoleRecord) -> bool {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),
-        (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken name", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
@@ -368,9 +372,9 @@ pub(crate) async fn replace_role(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = RoleView),
-        (status = 400, description = "Invalid field or taken name", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field or taken name", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed concurrently", body = ErrorBody),
     ),
@@ -395,9 +399,9 @@ pub(crate) async fn patch_role(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "The system Admin role", body = ErrorBody),
+        (status = 400, description = "The system Admin role", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.roles.manage` (`permission_denied`), or the role's grants exceed the caller's own (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such role in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "The role still has members, or changed concurrently", body = ErrorBody),
     ),

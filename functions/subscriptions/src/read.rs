@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{
@@ -92,7 +92,7 @@ pub(crate) async fn usage(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListFilter {
     /// Only subscriptions in this status.
-    #[param(value_type = Option<String>, example = "trial")]
+    #[param(value_type = Option<shared::records::SubscriptionStatus>, example = "trial")]
     status: Option<SubscriptionStatus>,
     /// Only subscriptions on this plan (id).
     plan: Option<Uuid>,
@@ -132,7 +132,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of subscriptions", body = Paginated<SubscriptionView>),
-        (status = 400, description = "Invalid filter, cursor or page size", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown filter", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -30,7 +30,7 @@ use serde_json::json;
 use shared::audit;
 use shared::auth::{Actor, AdministrationBillingManage, Require};
 use shared::billing::{self, BillingError, BillingPolicy, PlanChange, PlanPrice};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::invoicing::{self, By, InvoicingError};
 use shared::keys;
@@ -49,38 +49,6 @@ pub struct SubscribeRequest {
     /// An active plan.
     pub plan_id: Uuid,
     pub billing_cycle: BillingCycle,
-}
-
-/// A 400's body: field errors, or a refusal with a `code`.
-pub struct BadRequestBody;
-
-impl utoipa::PartialSchema for BadRequestBody {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::OneOfBuilder::new()
-            .item(utoipa::openapi::Ref::from_schema_name(
-                "ValidationErrorBody",
-            ))
-            .item(utoipa::openapi::Ref::from_schema_name("ErrorBody"))
-            .into()
-    }
-}
-
-impl ToSchema for BadRequestBody {
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        schemas.push((
-            "ValidationErrorBody".into(),
-            <ValidationErrorBody as utoipa::PartialSchema>::schema(),
-        ));
-        schemas.push((
-            "ErrorBody".into(),
-            <ErrorBody as utoipa::PartialSchema>::schema(),
-        ));
-    }
 }
 
 fn billing_error(e: BillingError) -> ApiError {
@@ -394,7 +362,7 @@ async fn apply(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        (status = 400, description = "`subscription_ended`", body = ErrorBody),
+        (status = 400, description = "`subscription_ended`", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -428,7 +396,7 @@ pub(crate) async fn cancel(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        (status = 400, description = "`period_ended` or `subscription_ended`", body = ErrorBody),
+        (status = 400, description = "`period_ended` or `subscription_ended`", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.billing.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

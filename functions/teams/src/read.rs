@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationTeamsView, AdministrationUsersView, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
 use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
@@ -29,14 +29,14 @@ pub struct TeamFilters {
     description = "Permission: `administration.teams.view` (super admins pass; `X-Tenant-Id` moves only them). Super admins act in a tenant with `X-Tenant-Id`. \
         Cursor pagination (`cursor`, `page_size` ≤ 100).",
     params(
-        ("search" = Option<String>, Query, description = "Case-insensitive prefix of the team name"),
+        ("search" = Option<String>, Query, max_length = 100, pattern = r"^$|\S", description = "Case-insensitive prefix of the team name (1 to 100 characters)"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of teams", body = Paginated<TeamView>),
-        (status = 400, description = "Invalid search, cursor or page size", body = ValidationErrorBody),
+        (status = 400, description = "Invalid `search` (1 to 100 characters) or unknown filter", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.view` (`permission` names it)", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -105,7 +105,6 @@ pub(crate) async fn get_team(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of members", body = Paginated<UserView>),
-        (status = 400, description = "Invalid cursor or page size", body = ValidationErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
         (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use shared::audit;
 use shared::auth::{Actor, AdministrationTeamsManage, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::{TeamNameClaim, TeamRecord, UserRecord};
@@ -36,9 +36,11 @@ const MAX_DESCRIPTION: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct TeamInput {
     /// Unique within the tenant, case-insensitively; 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// An active user of this tenant who leads the team.
     #[serde(default)]
@@ -49,7 +51,9 @@ pub struct TeamInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
     #[schema(value_type = Option<Uuid>)]
@@ -140,7 +144,7 @@ fn transaction_error(e: StoreError) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = TeamView),
-        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -305,7 +309,7 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TeamView),
-        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
         (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -341,7 +345,7 @@ pub(crate) async fn replace_team(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TeamView),
-        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field, taken name, or `lead_id` not an active user of this tenant", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
         (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -368,7 +372,7 @@ pub(crate) async fn patch_team(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Malformed `X-Tenant-Id`", body = ValidationErrorBody),
+        (status = 400, description = "Malformed `X-Tenant-Id`", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.teams.manage`", body = ErrorBody),
         (status = 404, description = "No such team in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

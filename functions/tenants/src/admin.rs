@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
 use shared::auth::SuperAdmin;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, PageQuery, Paginated, Replace};
 use shared::keys;
 use shared::records::{TenantRecord, TenantRouteRecord};
@@ -112,7 +112,7 @@ pub(crate) async fn list_tenants(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = AdminTenantView),
-        (status = 400, description = "Invalid or taken field, unknown or unfit table", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or taken field, unknown or unfit table", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
     ),
 )]
@@ -212,7 +212,7 @@ pub(crate) async fn get_tenant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = AdminTenantView),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -265,7 +265,7 @@ async fn change(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = AdminTenantView),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -291,7 +291,7 @@ pub(crate) async fn patch_tenant(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Suspended"),
-        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = ErrorBody),
+        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
@@ -316,7 +316,7 @@ pub(crate) async fn delete_tenant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Suspended", body = AdminTenantView),
-        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = ErrorBody),
+        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request (`conflict`)", body = ErrorBody),

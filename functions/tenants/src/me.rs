@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use shared::auth::{holds, AdministrationTenantManage, Require, TenantMember};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, Replace};
 use shared::keys;
 use shared::permissions::{keys as perm, Module};
@@ -22,8 +22,10 @@ shared::replace_body!(
 );
 
 /// The organisation as a member without `administration.tenant.view` sees
-/// it: no `settings`, no `domain`.
+/// it: no `settings`, no `domain`. Closed (`additionalProperties: false`),
+/// so that a full `TenantView` never also matches it.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TenantSummaryView {
     pub id: Uuid,
     pub name: String,
@@ -115,7 +117,7 @@ pub(crate) async fn get_me(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TenantView),
-        (status = 400, description = "Invalid field, changed read-only field, module outside the plan, taken domain", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, changed read-only field, module outside the plan, taken domain", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
@@ -149,7 +151,7 @@ pub(crate) async fn put_me(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = TenantView),
-        (status = 400, description = "Invalid field, module outside the plan, taken domain", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, module outside the plan, taken domain", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

@@ -37,19 +37,30 @@ impl AdminTenantView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantRequest {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub tenant_name: String,
     /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub tenant_slug: String,
     /// Unique platform-wide, case-insensitive.
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
+    )]
     pub admin_email: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub admin_password: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub admin_password_confirm: String,
+    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
     pub admin_first_name: String,
     #[serde(default)]
+    #[schema(max_length = 150)]
     pub admin_last_name: Option<String>,
     /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
     /// trial plan.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
     pub enabled_modules: Option<Vec<String>>,
     /// Keep the tenant's items in this DynamoDB table instead of the main
     /// one. Named `<main table>-tenant-<suffix>`; it must exist with the main
@@ -91,15 +102,21 @@ impl CreateTenantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminTenantInput {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     /// Custom domain, unique platform-wide; null for none.
     #[serde(default)]
+    #[schema(
+        max_length = 253,
+        pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
+    )]
     pub domain: Option<String>,
     /// Free-form JSON object, at most 16 KiB.
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub settings: Value,
     /// Modules to enable; each must be included in the tenant's plan.
+    #[schema(value_type = Vec<shared::permissions::Module>)]
     pub enabled_modules: Vec<String>,
     /// Omitted, or the tenant's current table (null: the main table):
     /// moving a tenant between tables is an offline migration.
@@ -124,12 +141,14 @@ impl AdminTenantInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminTenantPatch {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
     pub domain: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
     pub enabled_modules: Option<Vec<String>>,
     /// Omitted, or the tenant's current table (null: the main table):
     /// moving a tenant between tables is an offline migration.

@@ -24,15 +24,21 @@ pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     /// Custom domain, unique platform-wide; null for none.
     #[serde(default)]
+    #[schema(
+        max_length = 253,
+        pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
+    )]
     pub domain: Option<String>,
     /// Free-form JSON object, at most 16 KiB.
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub settings: Value,
     /// Modules to enable; each must be included in the tenant's plan.
+    #[schema(value_type = Vec<shared::permissions::Module>)]
     pub enabled_modules: Vec<String>,
 }
 
@@ -44,12 +50,14 @@ pub(crate) fn empty_object() -> Value {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
     pub domain: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
     pub enabled_modules: Option<Vec<String>>,
 }
 

@@ -313,7 +313,8 @@ pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
     if labels.contains(&"email") {
         ValidationErrors::field("email", "A user with this email already exists.").into()
     } else if labels.contains(&"last_admin") {
-        ApiError::bad_request(
+        // The request is valid; the tenant's current state refuses it.
+        ApiError::conflict(
             "This is the last active administrator of the organisation; make someone else an administrator first.",
             "last_admin",
         )

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
 use shared::auth::{check_new_password, hash_password, AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::{CredentialRecord, UserRecord};
@@ -26,25 +26,37 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Unique platform-wide, case-insensitive.
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
+    )]
     pub email: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub password: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub password_confirm: String,
     #[serde(default)]
+    #[schema(max_length = 150)]
     pub first_name: String,
     #[serde(default)]
+    #[schema(max_length = 150)]
     pub last_name: String,
     #[serde(default)]
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$")]
     pub phone: Option<String>,
     #[serde(default = "utc")]
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: String,
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub preferences: Value,
     /// Roles of this tenant to hold.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub role_ids: Vec<Uuid>,
     /// Teams of this tenant to join.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub team_ids: Vec<Uuid>,
 }
 
@@ -68,9 +80,9 @@ fn empty_object() -> Value {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, taken email, unknown role or team, or more than 20 roles or teams", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, `plan_limit_reached`, or a role in `role_ids` exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
     ),
 )]

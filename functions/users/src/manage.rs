@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::auth::{Actor, AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
@@ -32,17 +32,24 @@ shared::replace_body!(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserReplace {
+    #[schema(max_length = 150)]
     pub first_name: String,
+    #[schema(max_length = 150)]
     pub last_name: String,
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$")]
     pub phone: Option<String>,
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: String,
     #[schema(value_type = Object)]
     pub preferences: Value,
+    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$")]
     pub profile_picture: Option<String>,
     pub is_active: bool,
     /// Replaces the set of roles (of this tenant).
+    #[schema(max_items = 20)]
     pub role_ids: Vec<Uuid>,
     /// Replaces the set of teams (of this tenant).
+    #[schema(max_items = 20)]
     pub team_ids: Vec<Uuid>,
 }
 
@@ -50,19 +57,24 @@ pub struct UserReplace {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
     pub phone: Option<Option<String>>,
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub preferences: Option<Value>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
     pub profile_picture: Option<Option<String>>,
     pub is_active: Option<bool>,
+    #[schema(max_items = 20)]
     pub role_ids: Option<Vec<Uuid>>,
+    #[schema(max_items = 20)]
     pub team_ids: Option<Vec<Uuid>>,
 }
 
@@ -147,11 +159,11 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_user(
@@ -183,11 +195,11 @@ pub(crate) async fn replace_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, `last_admin`, or `super_admin` (deactivating a super admin: devctl removes them)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_user(
@@ -215,11 +227,11 @@ pub(crate) async fn patch_user(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deactivated (or already inactive)"),
-        (status = 400, description = "`last_admin`, or `super_admin` (super admins are removed with devctl)", body = ErrorBody),
+        (status = 400, description = "`super_admin` (super admins are removed with devctl)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn deactivate_user(
@@ -249,7 +261,7 @@ pub(crate) async fn deactivate_user(
     responses(
         (status = 200, description = "Active", body = UserView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
     ),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use shared::audit;
 use shared::auth::TenantMember;
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
@@ -27,7 +27,7 @@ shared::replace_body!(
     operation_id = "get_current_user",
     path = "/api/users/me/",
     tag = "users",
-    description = "Permission: any member.",
+    description = "Permission: any member. `X-Tenant-Id` moves only super admins, and the answer is still the caller.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserView),
@@ -111,14 +111,15 @@ async fn update_me(
     operation_id = "put_current_user",
     path = "/api/users/update_me/",
     tag = "users",
-    description = "Permission: any member. Names, phone, timezone, preferences and profile picture only; \
+    description = "Permission: any member; `X-Tenant-Id` moves only super admins, and naming another tenant is a 400 \
+        `invalid_tenant_header` (the profile is in the caller's own tenant). Names, phone, timezone, preferences and profile picture only; \
         the other fields of the caller's representation (`GET /api/users/me/`) may be sent back and are ignored \
         when unchanged (changing one is a 400 `This field is read-only.`). Audited.",
     request_body = ProfileReplaceBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid or unknown field, or a changed read-only field (roles, tenant, flags)", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field, or a changed read-only field (roles, tenant, flags)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
     ),
 )]
@@ -143,12 +144,13 @@ pub(crate) async fn put_me(
     operation_id = "patch_current_user",
     path = "/api/users/update_me/",
     tag = "users",
-    description = "Permission: any member. Same fields as PUT. Audited.",
+    description = "Permission: any member; `X-Tenant-Id` moves only super admins, and naming another tenant is a 400 \
+        `invalid_tenant_header`. Same fields as PUT. Audited.",
     request_body = ProfilePatch,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid or unknown field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown field", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
     ),
 )]

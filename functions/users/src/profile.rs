@@ -15,18 +15,21 @@ pub const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
+    #[schema(max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     /// IANA time zone name, e.g. `Europe/Madrid`.
+    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
     pub timezone: Option<String>,
     /// Free-form JSON object, at most 16 KiB.
     #[schema(value_type = Option<Object>)]
     pub preferences: Option<Value>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
     pub profile_picture: Option<Option<String>>,
 }
 

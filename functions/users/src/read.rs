@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationUsersView, Require};
-use shared::http::schema::{ErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
 use shared::records::{
@@ -16,6 +16,20 @@ use shared::records::{
 use shared::store::PageRequest;
 use shared::views::UserView;
 use uuid::Uuid;
+
+/// The `ordering` values of the users list, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum UserOrdering {
+    #[schema(rename = "date_joined")]
+    DateJoined,
+    #[schema(rename = "-date_joined")]
+    DateJoinedDesc,
+    #[schema(rename = "email")]
+    Email,
+    #[schema(rename = "-email")]
+    EmailDesc,
+}
 
 /// Orders of the users list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,15 +81,15 @@ pub struct UserFilters {
         ("is_active" = Option<bool>, Query, description = "Only active (`true`) or deactivated (`false`) users"),
         ("role" = Option<Uuid>, Query, description = "Only holders of this role"),
         ("team" = Option<Uuid>, Query, description = "Only members of this team"),
-        ("search" = Option<String>, Query, description = "Case-insensitive prefix of the email, first or last name"),
-        ("ordering" = Option<String>, Query, description = "`date_joined` (default), `-date_joined`, `email`, `-email`"),
+        ("search" = Option<String>, Query, max_length = 100, pattern = r"^$|\S", description = "Case-insensitive prefix of the email, first or last name (1 to 100 characters)"),
+        ("ordering" = inline(Option<UserOrdering>), Query, description = "`date_joined` (default), `-date_joined`, `email`, `-email`"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of users", body = Paginated<UserView>),
-        (status = 400, description = "Invalid filter, ordering or cursor", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or unknown filter or `ordering`", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.view`", body = ErrorBody),
         (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),

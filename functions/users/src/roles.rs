@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use shared::auth::{AdministrationUsersManage, Require};
-use shared::http::schema::{ErrorBody, EscalationErrorBody, ValidationErrorBody};
+use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, ValidationErrors};
 use shared::views::UserView;
 use utoipa::ToSchema;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct AssignRoles {
     /// The user's complete new set of roles (of this tenant).
+    #[schema(max_items = 20)]
     pub role_ids: Vec<Uuid>,
 }
 
@@ -42,11 +43,11 @@ pub struct RemoveRole {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user with the new roles", body = UserView),
-        (status = 400, description = "Unknown role, too many roles, or `last_admin`", body = ValidationErrorBody),
+        (status = 400, description = "Unknown role, or too many roles", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn assign_roles(
@@ -87,11 +88,11 @@ pub(crate) async fn assign_roles(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user without the role", body = UserView),
-        (status = 400, description = "The user does not hold the role, or `last_admin`", body = ValidationErrorBody),
+        (status = 400, description = "Invalid body", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = EscalationErrorBody),
-        (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
+        (status = 404, description = "No such user in this tenant, the user does not hold the role (`The user does not hold this role.`), or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn remove_role(
@@ -102,7 +103,8 @@ pub(crate) async fn remove_role(
 ) -> Result<Json<UserView>, ApiError> {
     let before = load(&state, &actor, id).await?;
     if !before.role_ids.contains(&input.role_id) {
-        return Err(ValidationErrors::field("role_id", "The user does not hold this role.").into());
+        // The role is absent from the user, like an unknown sub-resource.
+        return Err(ApiError::not_found("The user does not hold this role."));
     }
     let role_ids = before
         .role_ids

@@ -81,6 +81,11 @@ pub enum ApiError {
     /// 404: no endpoint has this path.
     #[error("no route")]
     NoRoute,
+    /// 404 with its own explanation: a cursor that was altered or belongs
+    /// to another query (as DRF's cursor paginator answers), or a thing the
+    /// request names inside a found resource that is not there.
+    #[error("{detail}")]
+    NotFoundBecause { detail: String },
     /// 405: the path exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -139,6 +144,13 @@ impl ApiError {
         }
     }
 
+    /// 404 `not_found` with `detail` saying what is missing.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::NotFoundBecause {
+            detail: detail.into(),
+        }
+    }
+
     pub fn conflict(detail: impl Into<String>, code: &'static str) -> Self {
         Self::Conflict {
             detail: detail.into(),
@@ -163,7 +175,7 @@ impl ApiError {
             Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } | Self::Escalation { .. } => StatusCode::FORBIDDEN,
-            Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoRoute | Self::NotFoundBecause { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -214,6 +226,7 @@ impl ApiError {
             Self::NotFound => detail("Not found.", "not_found"),
             // DRF's answer to an unknown URL too.
             Self::NoRoute => detail("Not found.", "not_found"),
+            Self::NotFoundBecause { detail: d } => detail(d, "not_found"),
             Self::MethodNotAllowed => detail("Method not allowed.", "method_not_allowed"),
             Self::PayloadTooLarge { limit } => detail(
                 &format!("Request body exceeds {limit} bytes."),
@@ -266,10 +279,7 @@ impl From<ValidationErrors> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::InvalidCursor => Self::Validation(ValidationErrors::field(
-                "cursor",
-                "Invalid cursor: it was altered or belongs to another query.",
-            )),
+            StoreError::InvalidCursor => Self::not_found("Invalid cursor"),
             // A condition no handler mapped failed at the write: the items
             // changed after they were read (a race lost). Logged, in case
             // one ever fails for another reason.
@@ -394,9 +404,11 @@ mod tests {
 
     #[tokio::test]
     async fn store_errors_map_to_statuses() {
+        let cursor = ApiError::from(StoreError::InvalidCursor);
+        assert_eq!(cursor.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            ApiError::from(StoreError::InvalidCursor).status(),
-            StatusCode::BAD_REQUEST
+            cursor.body(),
+            json!({"detail": "Invalid cursor", "code": "not_found"})
         );
         assert_eq!(
             ApiError::from(StoreError::ConditionFailed).status(),

@@ -130,13 +130,7 @@ pub fn replace_schema(input: RefOr<Schema>, view: RefOr<Schema>) -> RefOr<Schema
         if input.properties.contains_key(&name) {
             continue;
         }
-        let prop = match prop {
-            RefOr::T(Schema::Object(mut o)) => {
-                o.read_only = Some(true);
-                RefOr::T(Schema::Object(o))
-            }
-            other => other,
-        };
+        let prop = read_only(prop);
         names.push(format!("`{name}`"));
         input.properties.insert(name, prop);
     }
@@ -150,6 +144,47 @@ pub fn replace_schema(input: RefOr<Schema>, view: RefOr<Schema>) -> RefOr<Schema
         None => note,
     });
     RefOr::T(Schema::Object(input))
+}
+
+/// `prop` marked `readOnly`, so that request generators leave it out.
+/// utoipa has the keyword on objects only: elsewhere it is written as an
+/// extension (serialised as is), and a `$ref` is wrapped in an `allOf`.
+fn read_only(prop: RefOr<Schema>) -> RefOr<Schema> {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::AllOfBuilder;
+    fn mark(extensions: &mut Option<Extensions>) {
+        extensions
+            .get_or_insert_with(Extensions::default)
+            .insert("readOnly".to_owned(), Value::Bool(true));
+    }
+    match prop {
+        RefOr::T(Schema::Object(mut o)) => {
+            o.read_only = Some(true);
+            RefOr::T(Schema::Object(o))
+        }
+        RefOr::T(Schema::Array(mut a)) => {
+            mark(&mut a.extensions);
+            RefOr::T(Schema::Array(a))
+        }
+        RefOr::T(Schema::OneOf(mut o)) => {
+            mark(&mut o.extensions);
+            RefOr::T(Schema::OneOf(o))
+        }
+        RefOr::T(Schema::AnyOf(mut o)) => {
+            mark(&mut o.extensions);
+            RefOr::T(Schema::AnyOf(o))
+        }
+        RefOr::T(Schema::AllOf(mut o)) => {
+            mark(&mut o.extensions);
+            RefOr::T(Schema::AllOf(o))
+        }
+        RefOr::Ref(r) => {
+            let mut all = AllOfBuilder::new().item(RefOr::Ref(r)).build();
+            mark(&mut all.extensions);
+            RefOr::T(Schema::AllOf(all))
+        }
+        other => other,
+    }
 }
 
 /// Declares `$name`, the OpenAPI request body of a PUT taking `$input` and

@@ -9,6 +9,7 @@ mod nullable;
 mod pagination;
 mod path;
 mod query;
+pub mod schema;
 
 pub use error::{ApiError, ValidationErrors};
 pub use json::{
@@ -301,39 +302,4 @@ mod tests {
             .unwrap()
             .contains("POST"));
     }
-}
-
-/// Error bodies, for the OpenAPI document.
-pub mod schema {
-    use utoipa::ToSchema;
-
-    /// A general error: `{"detail": "...", "code": "..."}`.
-    #[derive(ToSchema)]
-    #[allow(dead_code)]
-    pub struct ErrorBody {
-        /// Human-readable explanation.
-        pub detail: String,
-        /// Machine-readable code, e.g. `not_found`, `permission_denied`.
-        pub code: String,
-        /// The permission that was missing, on `permission_denied`.
-        pub permission: Option<String>,
-    }
-
-    /// A refused escalation (403 `permission_escalation`): the change would
-    /// grant, or take away, more than the caller holds.
-    #[derive(ToSchema)]
-    #[allow(dead_code)]
-    pub struct EscalationErrorBody {
-        pub detail: String,
-        /// `permission_escalation`.
-        pub code: String,
-        /// Permission keys beyond the caller's own merged grants, e.g.
-        /// `["crm.leads.delete", "administration.roles.manage"]`.
-        pub exceeding: Vec<String>,
-    }
-
-    /// Field errors: `{"<field>": ["message", ...]}`.
-    #[derive(ToSchema)]
-    #[allow(dead_code)]
-    pub struct ValidationErrorBody(std::collections::BTreeMap<String, Vec<String>>);
 }
