@@ -355,8 +355,8 @@ fn every_operation_id_is_unique_across_the_platform_document() {
 /// client from that file and type-checks tests/client/ against it.
 #[test]
 fn the_platform_document_serialises_for_client_generators() {
-    let json = serde_json::to_string_pretty(&docs::openapi()).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let doc = docs::openapi_json();
+    let json = serde_json::to_string_pretty(&doc).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["components"]["schemas"]["UserView"].is_object());
     if let Some(out) = std::env::var_os("OPENAPI_SCHEMA_OUT") {
@@ -579,4 +579,26 @@ fn every_reference_resolves() {
             "{r} does not resolve"
         );
     }
+}
+
+/// What utoipa's types cannot say is in the served document: empty query
+/// values count as absent, and unsigned integers keep their whole range.
+#[test]
+fn the_served_document_allows_empty_query_values_and_unsigned_ranges() {
+    let doc = docs::openapi_json();
+    let list_users = &doc["paths"]["/api/users/"]["get"]["parameters"];
+    let params = list_users.as_array().unwrap();
+    assert!(!params.is_empty());
+    for p in params {
+        if p["in"] == "query" {
+            assert_eq!(p["allowEmptyValue"], true, "{p}");
+        }
+    }
+    let storage = &doc["components"]["schemas"]["PlanInput"]["properties"]["storage_gb"];
+    assert_eq!(storage["maximum"], u32::MAX, "{storage}");
+    assert!(storage.get("format").is_none(), "{storage}");
+    // Path parameters are required: never empty.
+    let user = &doc["paths"]["/api/users/{id}/"]["get"]["parameters"][0];
+    assert_eq!(user["in"], "path");
+    assert!(user.get("allowEmptyValue").is_none());
 }

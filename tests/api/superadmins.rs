@@ -186,7 +186,7 @@ async fn the_platform_tenant_cannot_be_suspended() {
         ("DELETE", format!("/api/tenants/{id}/")),
     ] {
         let res = call(&s, method, &uri, &root).await;
-        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{method} {uri}");
+        assert_eq!(res.status, StatusCode::CONFLICT, "{method} {uri}");
         let body: Value = res.json();
         assert_eq!(body["code"], "platform_tenant");
         assert!(
@@ -228,7 +228,7 @@ async fn the_users_api_does_not_deactivate_super_admins() {
         .header("x-tenant-id", scope.tenant_id().to_string())
         .header("host", "api.test");
     let res = send(&s.users, req.body(axum::body::Body::empty()).unwrap()).await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(res.json()["code"], "super_admin");
     assert_eq!(
         superadmins::list(&s.auth.store).await.unwrap().len(),

@@ -4,7 +4,7 @@
 mod health;
 mod schema;
 
-pub use schema::openapi;
+pub use schema::{openapi, openapi_json};
 
 use axum::Router;
 use shared::http::{self, HttpConfig};

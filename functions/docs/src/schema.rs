@@ -71,6 +71,14 @@ pub fn openapi() -> Document {
     description = "Public. The OpenAPI 3 document of every function's operations.",
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json", body = Object)),
 )]
-pub(crate) async fn get_schema() -> Json<Document> {
-    Json(openapi())
+pub(crate) async fn get_schema() -> Json<serde_json::Value> {
+    Json(openapi_json())
+}
+
+/// The document as served: [`openapi`] serialized, with what utoipa's types
+/// cannot say ([`shared::http::schema::finish_json`]).
+pub fn openapi_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi()).unwrap_or_default();
+    shared::http::schema::finish_json(&mut doc);
+    doc
 }

@@ -291,9 +291,9 @@ pub(crate) async fn patch_tenant(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Suspended"),
-        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "`platform_tenant`: the platform tenant cannot be suspended; or changed meanwhile by another request (`conflict`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn delete_tenant(
@@ -316,10 +316,9 @@ pub(crate) async fn delete_tenant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Suspended", body = AdminTenantView),
-        (status = 400, description = "`platform_tenant`: the platform tenant cannot be suspended", body = BadRequestBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 409, description = "Changed meanwhile by another request (`conflict`)", body = ErrorBody),
+        (status = 409, description = "`platform_tenant`: the platform tenant cannot be suspended; or changed meanwhile by another request (`conflict`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn suspend_tenant(

@@ -208,7 +208,7 @@ pub async fn set_active(
     }
     // Every super admin signs in through the platform tenant.
     if !active && superadmins::is_platform(&before) {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::conflict(
             "The platform tenant cannot be suspended: every super admin signs in through it.",
             "platform_tenant",
         ));

@@ -127,7 +127,7 @@ async fn update(
     if let Some(active) = patch.is_active {
         // Only devctl removes super admins: it never removes the last one.
         if before.is_super_admin && before.is_active && !active {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::conflict(
                 "Super admins are removed with `devctl superadmin --remove`, never the last one.",
                 "super_admin",
             ));
@@ -159,11 +159,11 @@ async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
+        (status = 400, description = "Invalid field, unknown role or team", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), `super_admin` (deactivating a super admin: devctl removes them), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn replace_user(
@@ -195,11 +195,11 @@ pub(crate) async fn replace_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = UserView),
-        (status = 400, description = "Invalid field, unknown role or team, or `super_admin` (deactivating a super admin: devctl removes them)", body = BadRequestBody),
+        (status = 400, description = "Invalid field, unknown role or team", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or `plan_limit_reached`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), `super_admin` (deactivating a super admin: devctl removes them), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn patch_user(
@@ -227,11 +227,10 @@ pub(crate) async fn patch_user(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deactivated (or already inactive)"),
-        (status = 400, description = "`super_admin` (super admins are removed with devctl)", body = BadRequestBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Lacks `administration.users.manage`, or a role assigned, removed or (on (de)activation) held exceeds the caller's own grants (`permission_escalation`, with `exceeding`)", body = ForbiddenBody),
         (status = 404, description = "No such user in this tenant, or `X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
-        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), or changed meanwhile by another request", body = ErrorBody),
+        (status = 409, description = "`last_admin` (the last active administrator keeps the Admin role and stays active), `super_admin` (deactivating a super admin: devctl removes them), or changed meanwhile by another request", body = ErrorBody),
     ),
 )]
 pub(crate) async fn deactivate_user(

@@ -436,9 +436,9 @@ fn deserialize_all<T: DeserializeOwned>(
 ) -> Result<T, ApiError> {
     let mut errors = ValidationErrors::new();
     if !value.is_object() {
-        // Every body of the API is an object (serde would also take a
-        // struct from an array).
-        if attempt::<T>(&value).is_err() {
+        // Every body of the API is an object, or absent where `T` is an
+        // `Option`; serde would also take a struct from an array.
+        if value.is_array() || attempt::<T>(&value).is_err() {
             let kind = match &value {
                 Value::Array(_) => "list",
                 Value::String(_) => "str",
@@ -650,6 +650,24 @@ mod tests {
     fn names_the_mistyped_field() {
         let e = parse::<Signup>(br#"{"email": "a", "age": "old"}"#).unwrap_err();
         assert_eq!(body(e), json!({"age": ["A valid integer is required."]}));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Partial {
+        name: Option<String>,
+        note: Option<String>,
+    }
+
+    #[test]
+    fn an_array_is_not_an_object_even_where_serde_would_take_one() {
+        // serde maps `[null, null]` onto a struct's fields in order.
+        let e = parse::<Partial>(b"[null, null]").unwrap_err();
+        assert_eq!(
+            body(e),
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+        );
+        assert!(parse::<Option<Partial>>(b"null").unwrap().is_none());
     }
 
     #[test]

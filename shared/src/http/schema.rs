@@ -152,6 +152,54 @@ pub fn complete(doc: &mut OpenApi) {
     }
 }
 
+/// What utoipa's types cannot say, written into the serialized document
+/// (the one the docs function serves):
+/// - `allowEmptyValue: true` on every optional query parameter: an empty
+///   value counts as absent, as in Django REST Framework's filters.
+/// - Unsigned integers as such: utoipa writes `u32` as `int32` with
+///   `minimum: 0`, whose range stops at 2^31 - 1 while the API takes up to
+///   2^32 - 1 (the same for `u64` and `int64`).
+pub fn finish_json(doc: &mut serde_json::Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+                for param in params.into_iter().flatten() {
+                    let optional_query = param["in"] == "query" && param["required"] != true;
+                    if let (true, Some(param)) = (optional_query, param.as_object_mut()) {
+                        param.insert("allowEmptyValue".into(), true.into());
+                    }
+                }
+            }
+        }
+    }
+    unsigned_integers(doc);
+}
+
+fn unsigned_integers(node: &mut serde_json::Value) {
+    match node {
+        serde_json::Value::Object(map) => {
+            let unsigned_max = match map.get("format").and_then(|f| f.as_str()) {
+                Some("int32") => Some(serde_json::Value::from(u32::MAX)),
+                Some("int64") => Some(serde_json::Value::from(u64::MAX)),
+                _ => None,
+            };
+            let from_zero = map.get("minimum").and_then(|m| m.as_u64()) == Some(0);
+            if let (Some(max), true, false) = (unsigned_max, from_zero, map.contains_key("maximum"))
+            {
+                map.remove("format");
+                map.insert("maximum".into(), max);
+            }
+            map.values_mut().for_each(unsigned_integers);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unsigned_integers),
+        _ => {}
+    }
+}
+
 /// The documented paths that `path`'s parameters can spell out: same
 /// segments, a fixed one where `path` has a `{parameter}`.
 fn shadowing<'a>(
