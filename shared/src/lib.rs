@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod records;
 pub mod revocation;
 pub mod runtime;
+pub mod scope;
 pub mod state;
 pub mod store;
 pub mod superadmins;

@@ -38,6 +38,15 @@ impl DedicatedTable {
     }
 }
 
+// Here rather than in `scope`, which sits below the store.
+impl TenantScope {
+    /// A brand-new tenant whose items are born in a dedicated table (a name
+    /// already checked by [`crate::store::Store::dedicated_table`]).
+    pub fn for_new_tenant_in(table: &DedicatedTable) -> Self {
+        Self::in_table(Uuid::new_v4(), Some(table.name_arc()))
+    }
+}
+
 /// Why a table cannot hold a tenant.
 #[derive(Debug, thiserror::Error)]
 pub enum DedicatedTableError {

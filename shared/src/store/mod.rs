@@ -15,15 +15,14 @@ mod error;
 mod patch;
 mod query;
 mod revocations;
-mod scope;
 pub mod table;
 mod transaction;
 
+pub use crate::scope::TenantScope;
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
 pub use error::StoreError;
 pub use patch::Patch;
-pub use scope::TenantScope;
 pub use transaction::{Bound, Counter, Transaction};
 
 use crate::keys::{self, IndexKey, PlatformKey, SortKey, SortKeyPrefix};
