@@ -63,8 +63,8 @@
 
 use super::invoice::{InvoiceDraft, InvoiceStatus};
 use super::period::next_period;
+use super::subscription::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
 use super::BillingError;
-use crate::records::{BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus};
 use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -156,16 +156,6 @@ impl PlanPrice {
         match cycle {
             BillingCycle::Monthly => self.price_monthly,
             BillingCycle::Yearly => self.price_yearly,
-        }
-    }
-}
-
-impl From<&PlanRecord> for PlanPrice {
-    fn from(plan: &PlanRecord) -> Self {
-        Self {
-            price_monthly: plan.price_monthly,
-            price_yearly: plan.price_yearly,
-            currency: plan.currency.clone(),
         }
     }
 }
@@ -1301,34 +1291,5 @@ mod tests {
             t.invoice().map(|i| i.period_end),
             Some(datetime!(2026-04-15 09:00 UTC))
         );
-    }
-
-    #[test]
-    fn the_plan_price_comes_from_the_plan_record() {
-        let record = PlanRecord {
-            id: PLAN,
-            name: "Pro".into(),
-            slug: "pro".into(),
-            description: String::new(),
-            price_monthly: Decimal::new(1000, 2),
-            price_yearly: Decimal::new(10000, 2),
-            currency: "USD".into(),
-            max_users: None,
-            max_leads: None,
-            storage_gb: None,
-            included_modules: Vec::new(),
-            features: Vec::new(),
-            is_trial: false,
-            trial_days: 0,
-            is_active: true,
-            sort_order: 0,
-            created_at: datetime!(2026-01-01 00:00 UTC),
-            updated_at: datetime!(2026-01-01 00:00 UTC),
-            version: 1,
-        };
-        let price = PlanPrice::from(&record);
-        assert_eq!(price.amount(BillingCycle::Monthly), Decimal::new(1000, 2));
-        assert_eq!(price.amount(BillingCycle::Yearly), Decimal::new(10000, 2));
-        assert_eq!(price.currency, "USD");
     }
 }
