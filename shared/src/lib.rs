@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod entity;
 pub mod http;
 pub mod invoicing;
 pub mod keys;

@@ -5,9 +5,9 @@
 //! and served as a string.
 
 pub use crate::billing::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
+use crate::entity::codec::{blank, json_text};
+use crate::entity::Entity;
 use crate::permissions::{Module, PermissionSet};
-use crate::store::codec::{blank, json_text};
-use crate::store::Entity;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -8,7 +8,6 @@
 //! [`PlatformStore`], always in the main table, with keys built in the same
 //! module. Items are (de)serialised with `serde_dynamo`.
 
-pub mod codec;
 pub mod cursor;
 mod dedicated;
 mod error;
@@ -18,6 +17,7 @@ mod revocations;
 pub mod table;
 mod transaction;
 
+pub use crate::entity::{codec, Entity};
 pub use crate::scope::TenantScope;
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
@@ -25,48 +25,14 @@ pub use error::StoreError;
 pub use patch::Patch;
 pub use transaction::{Bound, Counter, Transaction};
 
-use crate::keys::{self, IndexKey, PlatformKey, SortKey, SortKeyPrefix};
+use crate::keys::{self, PlatformKey, SortKey, SortKeyPrefix};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// A record type stored in the table.
-pub trait Entity: Serialize + DeserializeOwned {
-    /// Written to the `entity` attribute of every item of this type.
-    const ENTITY: &'static str;
-
-    /// The GSI1 key, for records that a secondary access pattern needs.
-    fn index_key(&self) -> Option<IndexKey> {
-        None
-    }
-
-    /// The GSI3 key: a second platform-wide access pattern (sparse).
-    fn platform_index_key(&self) -> Option<IndexKey> {
-        None
-    }
-
-    /// A second sort key inside the record's own partition (GSI2), for a
-    /// second listing order such as users by email.
-    fn alt_sort_key(&self) -> Option<String> {
-        None
-    }
-
-    /// Extra string attributes derived from the record, written with it but
-    /// never read back, e.g. lower-cased names that a search filter matches.
-    fn derived_attributes(&self) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-
-    /// Epoch seconds after which the record counts as gone.
-    fn expires_at(&self) -> Option<i64> {
-        None
-    }
-}
 
 /// The condition a single write must meet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -859,7 +825,8 @@ pub(crate) fn now_epoch() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
+    use crate::keys::IndexKey;
+    use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct Widget {
