@@ -7,7 +7,12 @@
 //! dedicated table, see `dedicated.rs`). Platform-wide items go through
 //! [`PlatformStore`], always in the main table, with keys built in the same
 //! module. Items are (de)serialised with `serde_dynamo`.
+//!
+//! This file stays generic: queries of one domain live in submodules named
+//! for it (`dedicated.rs`: the dedicated tables, `billing_due.rs`: the
+//! billing scheduler's due subscriptions).
 
+mod billing_due;
 pub mod cursor;
 mod dedicated;
 mod error;
@@ -664,67 +669,6 @@ impl PlatformStore<'_> {
         self.store
             .query_page(&self.store.table, Index::Gsi1, index_pk, None, page)
             .await
-    }
-
-    /// Every dedicated table, from the tenants' routing items (GSI3).
-    pub async fn dedicated_tables(&self) -> Result<Vec<String>, StoreError> {
-        let mut tables: Vec<String> = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = PageRequest::new(1000, cursor, "dedicated-tables");
-            let routes: Page<crate::records::TenantRouteRecord> = self
-                .store
-                .query_page(
-                    &self.store.table,
-                    Index::Gsi3,
-                    keys::dedicated_tables_index_pk(),
-                    None,
-                    &page,
-                )
-                .await?;
-            tables.extend(routes.items.into_iter().map(|r| r.table));
-            match routes.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        tables.sort();
-        tables.dedup();
-        Ok(tables)
-    }
-
-    /// Subscriptions in `table` (`None`: the main table) that the billing
-    /// scheduler must look at by `until` (GSI3 `BILLINGDUE`), soonest
-    /// first, each with the scope to act in. The index is eventually
-    /// consistent: callers re-read each subscription before acting.
-    pub async fn billing_due(
-        &self,
-        table: Option<&str>,
-        until: time::OffsetDateTime,
-        page: &PageRequest,
-    ) -> Result<Page<(TenantScope, crate::records::SubscriptionRecord)>, StoreError> {
-        let bound = keys::billing_due_until(until);
-        let name = table.unwrap_or(&self.store.table);
-        let due: Page<crate::records::SubscriptionRecord> = self
-            .store
-            .query_page(
-                name,
-                Index::Gsi3,
-                keys::billing_due_index_pk(),
-                Some(SkCondition::AtMost(&bound)),
-                page,
-            )
-            .await?;
-        let table: Option<Arc<str>> = table.map(Arc::from);
-        Ok(Page {
-            items: due
-                .items
-                .into_iter()
-                .map(|s| (TenantScope::in_table(s.tenant_id, table.clone()), s))
-                .collect(),
-            next: due.next,
-            previous: due.previous,
-        })
     }
 }
 
