@@ -61,13 +61,13 @@
 //! - A `failed` invoice is still open: a failed charge changes nothing by
 //!   itself; the due date does.
 
+pub use super::invoice::OpenInvoice;
 use super::invoice::{InvoiceDraft, InvoiceStatus};
 use super::period::next_period;
 use super::subscription::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
 use super::BillingError;
 use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 /// Where "now" comes from, so the lifecycle can be tested at any instant.
 pub trait Clock {
@@ -160,30 +160,20 @@ impl PlanPrice {
     }
 }
 
-/// The subscription's unpaid invoice, as the lifecycle needs it. Invoices
-/// that are `paid` or `void` are ignored, as if none were given. A copy is
-/// kept on the subscription record, so the scheduler decides from one read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OpenInvoice {
-    pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    pub period_start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub period_end: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub due_date: OffsetDateTime,
-    pub status: InvoiceStatus,
-    /// While unpaid, modules are granted until then; fixed at issue from
-    /// the policy of the day. Absent on invoices issued before it existed.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub modules_until: Option<OffsetDateTime>,
-}
-
+// Here rather than in `invoice`: the default grace is lifecycle policy.
 impl OpenInvoice {
     /// Until when modules stay while this invoice is unpaid.
     pub fn modules_until(&self) -> OffsetDateTime {
         self.modules_until
             .unwrap_or_else(|| BillingPolicy::default().modules_until(self.due_date))
+    }
+}
+
+impl SubscriptionRecord {
+    /// Recomputes `next_action_at`; every writer calls it before writing.
+    pub fn schedule(mut self, policy: &BillingPolicy) -> Self {
+        self.next_action_at = next_action(&self, self.open_invoice.as_ref(), policy);
+        self
     }
 }
 
@@ -505,6 +495,7 @@ pub(super) fn with_status(
 mod tests {
     use super::*;
     use time::macros::datetime;
+    use uuid::Uuid;
     use SubscriptionStatus::{Active, Cancelled, Expired, PastDue, Trial};
 
     const SUB: Uuid = Uuid::from_u128(1);

@@ -2,7 +2,7 @@
 //! rules need nothing from `records`; `records` re-exports them and makes
 //! the record storable (key, indexes).
 
-use super::lifecycle::{next_action, BillingPolicy, OpenInvoice};
+use super::invoice::OpenInvoice;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -76,12 +76,4 @@ pub struct SubscriptionRecord {
     /// The plan and cycle the next period will have, if they change then.
     #[serde(default)]
     pub scheduled_change: Option<ScheduledChange>,
-}
-
-impl SubscriptionRecord {
-    /// Recomputes `next_action_at`; every writer calls it before writing.
-    pub fn schedule(mut self, policy: &BillingPolicy) -> Self {
-        self.next_action_at = next_action(&self, self.open_invoice.as_ref(), policy);
-        self
-    }
 }
