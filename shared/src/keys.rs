@@ -6,7 +6,7 @@
 //! (uniqueness claims, plans, throttles) have partitions of their own and are
 //! built here too. `docs/data-model.md` lists the access patterns they serve.
 
-use crate::store::TenantScope;
+use crate::scope::TenantScope;
 use uuid::Uuid;
 
 pub const PK: &str = "PK";

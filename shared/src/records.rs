@@ -4,9 +4,10 @@
 //! Times are RFC 3339 strings (sortable); money is an exact decimal stored
 //! and served as a string.
 
+pub use crate::billing::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
+use crate::entity::codec::{blank, json_text};
+use crate::entity::Entity;
 use crate::permissions::{Module, PermissionSet};
-use crate::store::codec::{blank, json_text};
-use crate::store::Entity;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -31,6 +32,12 @@ pub struct TenantRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub version: u64,
+}
+
+impl crate::billing::EnabledModules for TenantRecord {
+    fn enabled_modules(&self) -> &[Module] {
+        &self.enabled_modules
+    }
 }
 
 impl Entity for TenantRecord {
@@ -273,6 +280,17 @@ pub struct PlanRecord {
     pub version: u64,
 }
 
+// Here rather than in `billing`, which sits below the records.
+impl From<&PlanRecord> for crate::billing::PlanPrice {
+    fn from(plan: &PlanRecord) -> Self {
+        Self {
+            price_monthly: plan.price_monthly,
+            price_yearly: plan.price_yearly,
+            currency: plan.currency.clone(),
+        }
+    }
+}
+
 impl Entity for PlanRecord {
     const ENTITY: &'static str = "plan";
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
@@ -288,86 +306,6 @@ pub struct PlanSlugClaim {
 
 impl Entity for PlanSlugClaim {
     const ENTITY: &'static str = "plan_slug_claim";
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SubscriptionStatus {
-    Trial,
-    Active,
-    PastDue,
-    /// Subscribed again after it ended: no modules until the new period's
-    /// invoice is paid, so subscribing without paying gains nothing.
-    Incomplete,
-    Cancelled,
-    Expired,
-}
-
-impl SubscriptionStatus {
-    /// Cancelled and expired are final: only subscribing again restarts.
-    /// Whether modules are granted is `SubscriptionRecord::grants_modules_at`.
-    pub fn is_ended(self) -> bool {
-        matches!(self, Self::Cancelled | Self::Expired)
-    }
-}
-
-/// A plan change that takes effect at the end of the current period (a
-/// downgrade, or a billing-cycle change); the renewal applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ScheduledChange {
-    pub plan_id: Uuid,
-    pub billing_cycle: BillingCycle,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BillingCycle {
-    Monthly,
-    Yearly,
-}
-
-/// The tenant's one subscription. Key: `TENANT#<tenant>` / `SUBSCRIPTION`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubscriptionRecord {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    /// `None` for the built-in default trial, used when no trial plan exists.
-    pub plan_id: Option<Uuid>,
-    pub status: SubscriptionStatus,
-    pub billing_cycle: BillingCycle,
-    #[serde(with = "time::serde::rfc3339")]
-    pub current_period_start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub current_period_end: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub trial_ends_at: Option<OffsetDateTime>,
-    pub cancel_at_period_end: bool,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub cancelled_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    pub version: u64,
-    /// The unpaid invoice, if any (a copy of its billing-relevant fields).
-    #[serde(default)]
-    pub open_invoice: Option<crate::billing::OpenInvoice>,
-    /// When the billing scheduler must next look at this subscription
-    /// (`billing::next_action`); keys the sparse GSI3 `BILLINGDUE` entry.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub next_action_at: Option<OffsetDateTime>,
-    /// The plan and cycle the next period will have, if they change then.
-    #[serde(default)]
-    pub scheduled_change: Option<ScheduledChange>,
-}
-
-impl SubscriptionRecord {
-    /// Recomputes `next_action_at`; every writer calls it before writing.
-    pub fn schedule(mut self, policy: &crate::billing::BillingPolicy) -> Self {
-        self.next_action_at =
-            crate::billing::next_action(&self, self.open_invoice.as_ref(), policy);
-        self
-    }
 }
 
 impl Entity for SubscriptionRecord {
@@ -540,4 +478,39 @@ pub struct UsageRecord {
 
 impl Entity for UsageRecord {
     const ENTITY: &'static str = "usage";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_plan_price_comes_from_the_plan_record() {
+        let record = PlanRecord {
+            id: Uuid::from_u128(1),
+            name: "Pro".into(),
+            slug: "pro".into(),
+            description: String::new(),
+            price_monthly: Decimal::new(1000, 2),
+            price_yearly: Decimal::new(10000, 2),
+            currency: "USD".into(),
+            max_users: None,
+            max_leads: None,
+            storage_gb: None,
+            included_modules: Vec::new(),
+            features: Vec::new(),
+            is_trial: false,
+            trial_days: 0,
+            is_active: true,
+            sort_order: 0,
+            created_at: datetime!(2026-01-01 00:00 UTC),
+            updated_at: datetime!(2026-01-01 00:00 UTC),
+            version: 1,
+        };
+        let price = crate::billing::PlanPrice::from(&record);
+        assert_eq!(price.amount(BillingCycle::Monthly), Decimal::new(1000, 2));
+        assert_eq!(price.amount(BillingCycle::Yearly), Decimal::new(10000, 2));
+        assert_eq!(price.currency, "USD");
+    }
 }

@@ -22,8 +22,8 @@
 use super::invoice::InvoiceDraft;
 use super::lifecycle::{bumped, with_status, BillingPolicy, PlanPrice};
 use super::period::add_cycle;
+use super::subscription::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
 use super::BillingError;
-use crate::records::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 use uuid::Uuid;

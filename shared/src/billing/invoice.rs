@@ -1,7 +1,6 @@
 //! Invoice numbers, the invoice status machine and the invoice the lifecycle
 //! asks the caller to create.
 
-use super::lifecycle::OpenInvoice;
 use super::BillingError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -160,6 +159,25 @@ impl InvoiceDraft {
             modules_until: Some(self.modules_until),
         }
     }
+}
+
+/// The subscription's unpaid invoice, as the lifecycle needs it. Invoices
+/// that are `paid` or `void` are ignored, as if none were given. A copy is
+/// kept on the subscription record, so the scheduler decides from one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenInvoice {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_end: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_date: OffsetDateTime,
+    pub status: InvoiceStatus,
+    /// While unpaid, modules are granted until then; fixed at issue from
+    /// the policy of the day. Absent on invoices issued before it existed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub modules_until: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]

@@ -61,13 +61,13 @@
 //! - A `failed` invoice is still open: a failed charge changes nothing by
 //!   itself; the due date does.
 
+pub use super::invoice::OpenInvoice;
 use super::invoice::{InvoiceDraft, InvoiceStatus};
 use super::period::next_period;
+use super::subscription::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
 use super::BillingError;
-use crate::records::{BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus};
 use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 /// Where "now" comes from, so the lifecycle can be tested at any instant.
 pub trait Clock {
@@ -160,40 +160,20 @@ impl PlanPrice {
     }
 }
 
-impl From<&PlanRecord> for PlanPrice {
-    fn from(plan: &PlanRecord) -> Self {
-        Self {
-            price_monthly: plan.price_monthly,
-            price_yearly: plan.price_yearly,
-            currency: plan.currency.clone(),
-        }
-    }
-}
-
-/// The subscription's unpaid invoice, as the lifecycle needs it. Invoices
-/// that are `paid` or `void` are ignored, as if none were given. A copy is
-/// kept on the subscription record, so the scheduler decides from one read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OpenInvoice {
-    pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    pub period_start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub period_end: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub due_date: OffsetDateTime,
-    pub status: InvoiceStatus,
-    /// While unpaid, modules are granted until then; fixed at issue from
-    /// the policy of the day. Absent on invoices issued before it existed.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub modules_until: Option<OffsetDateTime>,
-}
-
+// Here rather than in `invoice`: the default grace is lifecycle policy.
 impl OpenInvoice {
     /// Until when modules stay while this invoice is unpaid.
     pub fn modules_until(&self) -> OffsetDateTime {
         self.modules_until
             .unwrap_or_else(|| BillingPolicy::default().modules_until(self.due_date))
+    }
+}
+
+impl SubscriptionRecord {
+    /// Recomputes `next_action_at`; every writer calls it before writing.
+    pub fn schedule(mut self, policy: &BillingPolicy) -> Self {
+        self.next_action_at = next_action(&self, self.open_invoice.as_ref(), policy);
+        self
     }
 }
 
@@ -515,6 +495,7 @@ pub(super) fn with_status(
 mod tests {
     use super::*;
     use time::macros::datetime;
+    use uuid::Uuid;
     use SubscriptionStatus::{Active, Cancelled, Expired, PastDue, Trial};
 
     const SUB: Uuid = Uuid::from_u128(1);
@@ -1301,34 +1282,5 @@ mod tests {
             t.invoice().map(|i| i.period_end),
             Some(datetime!(2026-04-15 09:00 UTC))
         );
-    }
-
-    #[test]
-    fn the_plan_price_comes_from_the_plan_record() {
-        let record = PlanRecord {
-            id: PLAN,
-            name: "Pro".into(),
-            slug: "pro".into(),
-            description: String::new(),
-            price_monthly: Decimal::new(1000, 2),
-            price_yearly: Decimal::new(10000, 2),
-            currency: "USD".into(),
-            max_users: None,
-            max_leads: None,
-            storage_gb: None,
-            included_modules: Vec::new(),
-            features: Vec::new(),
-            is_trial: false,
-            trial_days: 0,
-            is_active: true,
-            sort_order: 0,
-            created_at: datetime!(2026-01-01 00:00 UTC),
-            updated_at: datetime!(2026-01-01 00:00 UTC),
-            version: 1,
-        };
-        let price = PlanPrice::from(&record);
-        assert_eq!(price.amount(BillingCycle::Monthly), Decimal::new(1000, 2));
-        assert_eq!(price.amount(BillingCycle::Yearly), Decimal::new(10000, 2));
-        assert_eq!(price.currency, "USD");
     }
 }

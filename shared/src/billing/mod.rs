@@ -13,6 +13,8 @@
 //!   subscribing again after the end.
 //! - [`invoice`]: invoice numbers (`INV-2026-000042`) and the invoice status
 //!   machine.
+//! - [`subscription`]: the subscription record and its status and cycle
+//!   (re-exported by `records`, which makes it storable).
 //! - [`provider`]: the payment-provider seam, with the manual provider
 //!   (invoices marked paid through the API).
 //!
@@ -25,6 +27,7 @@ pub mod invoice;
 pub mod lifecycle;
 pub mod period;
 pub mod provider;
+pub mod subscription;
 
 pub use change::{change_plan, prorate, PlanChange};
 pub use invoice::{
@@ -36,8 +39,9 @@ pub use lifecycle::{
 };
 pub use period::{add_cycle, boundary, next_period, nth_period};
 pub use provider::{ChargeOutcome, ChargeRequest, ManualProvider, PaymentProvider};
+pub use subscription::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
 
-use crate::records::SubscriptionStatus;
+use crate::permissions::Module;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -69,17 +73,23 @@ pub enum BillingError {
     },
 }
 
+/// What a tenant has switched on; `records::TenantRecord` implements it
+/// (billing sits below the records, so it cannot name that type).
+pub trait EnabledModules {
+    fn enabled_modules(&self) -> &[Module];
+}
+
 /// The modules a tenant's users may use: the tenant's enabled modules while
 /// its subscription grants them (none left otherwise: only `administration`
 /// remains). Session issuing and token revocation both call this, so a
 /// token never holds a module its tenant is no longer entitled to.
 pub fn entitled_modules(
-    tenant: &crate::records::TenantRecord,
-    subscription: Option<&crate::records::SubscriptionRecord>,
+    tenant: &impl EnabledModules,
+    subscription: Option<&SubscriptionRecord>,
     now: time::OffsetDateTime,
-) -> Vec<crate::permissions::Module> {
+) -> Vec<Module> {
     if subscription.is_none_or(|s| s.grants_modules_at(now)) {
-        tenant.enabled_modules.clone()
+        tenant.enabled_modules().to_vec()
     } else {
         Vec::new()
     }

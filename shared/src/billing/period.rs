@@ -12,7 +12,7 @@
 //! at the current period's end when that end is not on the grid (e.g. after
 //! the API moved the period).
 
-use crate::records::BillingCycle;
+use super::subscription::BillingCycle;
 use time::{Date, Month, OffsetDateTime};
 
 /// `start` plus one cycle: one calendar month clamped to that month's last

@@ -97,7 +97,7 @@ mod tests {
     use crate::billing::lifecycle::{
         advance, on_invoice_paid, BillingPolicy, PlanPrice, Transition,
     };
-    use crate::records::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
+    use crate::billing::{BillingCycle, SubscriptionRecord, SubscriptionStatus};
     use time::macros::datetime;
 
     fn request() -> ChargeRequest {

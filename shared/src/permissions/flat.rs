@@ -8,9 +8,9 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
+use super::error::{PermissionError, PermissionErrors};
 use super::key::PermissionKey;
 use super::set::{Grant, PermissionSet};
-use super::validate::{PermissionError, PermissionErrors};
 
 /// Granted permissions keyed by dotted key, sorted. Holds only grants (no
 /// `false`, no none), so its JSON is as small as possible for tokens.

@@ -5,13 +5,13 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::catalog::{
-    find_index, lookup, slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef,
+    find_index, slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef,
 };
-use super::keys;
 
 /// A catalog action, e.g. `crm.leads.view`. Only constructible from the
-/// catalog: use the constants in [`keys`] in code and [`PermissionKey::parse`]
-/// for runtime strings.
+/// catalog: use the constants in [`keys`](super::keys) in code and
+/// [`PermissionKey::parse`] (defined there, next to the table it reads) for
+/// runtime strings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PermissionKey {
     // Dense index first so ordering follows the catalog.
@@ -27,16 +27,6 @@ impl PermissionKey {
             Some(index) => PermissionKey { index, key },
             None => panic!("permission key is not in the catalog"),
         }
-    }
-
-    /// The key for a runtime string, if the catalog has it.
-    pub fn parse(s: &str) -> Option<PermissionKey> {
-        lookup(s).map(PermissionKey::at)
-    }
-
-    /// The key at a dense catalog index.
-    pub(crate) fn at(index: usize) -> PermissionKey {
-        keys::ALL[index]
     }
 
     pub const fn as_str(self) -> &'static str {
@@ -108,6 +98,7 @@ impl<'de> Deserialize<'de> for PermissionKey {
 #[cfg(test)]
 mod tests {
     use super::super::catalog::{catalog, ACTION_COUNT};
+    use super::super::keys;
     use super::*;
 
     /// Typed keys and the catalog cannot drift: each constant names a catalog

@@ -2,7 +2,7 @@
 //! compile time, and [`ALL`] must list every catalog action in catalog order
 //! (also checked at compile time), so code and catalog cannot drift.
 
-use super::catalog::ACTION_COUNT;
+use super::catalog::{lookup, ACTION_COUNT};
 use super::key::PermissionKey;
 
 macro_rules! keys {
@@ -59,6 +59,19 @@ keys! {
     ADMINISTRATION_BILLING_MANAGE = "administration.billing.manage";
     ADMINISTRATION_AUDIT_VIEW = "administration.audit.view";
     ADMINISTRATION_AUDIT_MANAGE = "administration.audit.manage";
+}
+
+// Here rather than in `key`: both read the table above, which `key` sits below.
+impl PermissionKey {
+    /// The key for a runtime string, if the catalog has it.
+    pub fn parse(s: &str) -> Option<PermissionKey> {
+        lookup(s).map(PermissionKey::at)
+    }
+
+    /// The key at a dense catalog index.
+    pub(crate) fn at(index: usize) -> PermissionKey {
+        ALL[index]
+    }
 }
 
 // Compile-time completeness: ALL[i] is the action at dense index i.

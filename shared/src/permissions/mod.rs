@@ -20,6 +20,7 @@
 
 mod catalog;
 mod check;
+mod error;
 mod flat;
 mod key;
 pub mod keys;
@@ -36,9 +37,10 @@ pub use check::{
     can, can_do, can_with_roles, explain, list_filter, Decision, GrantingRole, ListFilter,
     PermissionDenied, Reason, Resource, Subject,
 };
+pub use error::{PermissionError, PermissionErrors};
 pub use flat::{flatten, is_tenant_admin, unflatten, FlatPermissions};
 pub use key::PermissionKey;
 pub use set::{gate, merge, Grant, PermissionSet, RoleGrants};
 pub use templates::{admin_permissions, templates, RoleTemplate};
-pub use validate::{validate, PermissionError, PermissionErrors, MAX_KEYS, MAX_KEY_LEN};
+pub use validate::{validate, MAX_KEYS, MAX_KEY_LEN};
 pub use within::{exceeding, exceeding_any, is_within};

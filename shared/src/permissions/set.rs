@@ -10,8 +10,8 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 use super::catalog::{catalog, slot_defs, ActionKind, Module, Scope, ACTION_COUNT, SLOTS};
+use super::error::{PermissionError, EXPECTED_BOOL, EXPECTED_SCOPE};
 use super::key::PermissionKey;
-use super::validate::{validate, PermissionError};
 
 /// A granted value: `true` for boolean actions, a scope for scope actions.
 /// Serialised untagged, as it appears in role and token JSON.
@@ -171,14 +171,12 @@ fn encode(key: PermissionKey, grant: Option<Grant>) -> Result<u8, PermissionErro
         (_, None) => Ok(0),
         (ActionKind::Boolean, Some(Grant::Bool(b))) => Ok(u8::from(b)),
         (ActionKind::Scope, Some(Grant::Scope(scope))) => Ok(scope.level()),
-        (ActionKind::Boolean, Some(Grant::Scope(_))) => Err(PermissionError::new(
-            key.as_str(),
-            super::validate::EXPECTED_BOOL,
-        )),
-        (ActionKind::Scope, Some(Grant::Bool(_))) => Err(PermissionError::new(
-            key.as_str(),
-            super::validate::EXPECTED_SCOPE,
-        )),
+        (ActionKind::Boolean, Some(Grant::Scope(_))) => {
+            Err(PermissionError::new(key.as_str(), EXPECTED_BOOL))
+        }
+        (ActionKind::Scope, Some(Grant::Bool(_))) => {
+            Err(PermissionError::new(key.as_str(), EXPECTED_SCOPE))
+        }
     }
 }
 
@@ -296,14 +294,6 @@ impl Serialize for PermissionSet {
             start += len;
         }
         map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for PermissionSet {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Via a Value so the same validation (and messages) apply everywhere.
-        let value = serde_json::Value::deserialize(deserializer)?;
-        validate(&value).map_err(serde::de::Error::custom)
     }
 }
 

@@ -13,7 +13,9 @@
 
 use super::error::classify;
 use super::table::TableDefinition;
-use super::{Fetched, Store, StoreError, TenantFetched, TenantScope};
+use super::{
+    Fetched, Index, Page, PageRequest, PlatformStore, Store, StoreError, TenantFetched, TenantScope,
+};
 use crate::keys::{self, SortKey};
 use crate::records::TenantRouteRecord;
 use std::sync::Arc;
@@ -35,6 +37,45 @@ impl DedicatedTable {
 
     pub(crate) fn name_arc(&self) -> Arc<str> {
         self.0.clone()
+    }
+}
+
+// The billing scheduler walks every table, so it needs their names.
+impl PlatformStore<'_> {
+    /// Every dedicated table, from the tenants' routing items (GSI3).
+    pub async fn dedicated_tables(&self) -> Result<Vec<String>, StoreError> {
+        let mut tables: Vec<String> = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = PageRequest::new(1000, cursor, "dedicated-tables");
+            let routes: Page<TenantRouteRecord> = self
+                .store
+                .query_page(
+                    &self.store.table,
+                    Index::Gsi3,
+                    keys::dedicated_tables_index_pk(),
+                    None,
+                    &page,
+                )
+                .await?;
+            tables.extend(routes.items.into_iter().map(|r| r.table));
+            match routes.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tables.sort();
+        tables.dedup();
+        Ok(tables)
+    }
+}
+
+// Here rather than in `scope`, which sits below the store.
+impl TenantScope {
+    /// A brand-new tenant whose items are born in a dedicated table (a name
+    /// already checked by [`crate::store::Store::dedicated_table`]).
+    pub fn for_new_tenant_in(table: &DedicatedTable) -> Self {
+        Self::in_table(Uuid::new_v4(), Some(table.name_arc()))
     }
 }
 

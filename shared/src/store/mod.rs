@@ -7,67 +7,37 @@
 //! dedicated table, see `dedicated.rs`). Platform-wide items go through
 //! [`PlatformStore`], always in the main table, with keys built in the same
 //! module. Items are (de)serialised with `serde_dynamo`.
+//!
+//! This file stays generic: queries of one domain live in submodules named
+//! for it (`dedicated.rs`: the dedicated tables, `billing_due.rs`: the
+//! billing scheduler's due subscriptions).
 
-pub mod codec;
+mod billing_due;
 pub mod cursor;
 mod dedicated;
 mod error;
 mod patch;
 mod query;
 mod revocations;
-mod scope;
 pub mod table;
 mod transaction;
 
+pub use crate::entity::{codec, Entity};
+pub use crate::scope::TenantScope;
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
 pub use error::StoreError;
 pub use patch::Patch;
-pub use scope::TenantScope;
 pub use transaction::{Bound, Counter, Transaction};
 
-use crate::keys::{self, IndexKey, PlatformKey, SortKey, SortKeyPrefix};
+use crate::keys::{self, PlatformKey, SortKey, SortKeyPrefix};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// A record type stored in the table.
-pub trait Entity: Serialize + DeserializeOwned {
-    /// Written to the `entity` attribute of every item of this type.
-    const ENTITY: &'static str;
-
-    /// The GSI1 key, for records that a secondary access pattern needs.
-    fn index_key(&self) -> Option<IndexKey> {
-        None
-    }
-
-    /// The GSI3 key: a second platform-wide access pattern (sparse).
-    fn platform_index_key(&self) -> Option<IndexKey> {
-        None
-    }
-
-    /// A second sort key inside the record's own partition (GSI2), for a
-    /// second listing order such as users by email.
-    fn alt_sort_key(&self) -> Option<String> {
-        None
-    }
-
-    /// Extra string attributes derived from the record, written with it but
-    /// never read back, e.g. lower-cased names that a search filter matches.
-    fn derived_attributes(&self) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-
-    /// Epoch seconds after which the record counts as gone.
-    fn expires_at(&self) -> Option<i64> {
-        None
-    }
-}
 
 /// The condition a single write must meet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -700,67 +670,6 @@ impl PlatformStore<'_> {
             .query_page(&self.store.table, Index::Gsi1, index_pk, None, page)
             .await
     }
-
-    /// Every dedicated table, from the tenants' routing items (GSI3).
-    pub async fn dedicated_tables(&self) -> Result<Vec<String>, StoreError> {
-        let mut tables: Vec<String> = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = PageRequest::new(1000, cursor, "dedicated-tables");
-            let routes: Page<crate::records::TenantRouteRecord> = self
-                .store
-                .query_page(
-                    &self.store.table,
-                    Index::Gsi3,
-                    keys::dedicated_tables_index_pk(),
-                    None,
-                    &page,
-                )
-                .await?;
-            tables.extend(routes.items.into_iter().map(|r| r.table));
-            match routes.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        tables.sort();
-        tables.dedup();
-        Ok(tables)
-    }
-
-    /// Subscriptions in `table` (`None`: the main table) that the billing
-    /// scheduler must look at by `until` (GSI3 `BILLINGDUE`), soonest
-    /// first, each with the scope to act in. The index is eventually
-    /// consistent: callers re-read each subscription before acting.
-    pub async fn billing_due(
-        &self,
-        table: Option<&str>,
-        until: time::OffsetDateTime,
-        page: &PageRequest,
-    ) -> Result<Page<(TenantScope, crate::records::SubscriptionRecord)>, StoreError> {
-        let bound = keys::billing_due_until(until);
-        let name = table.unwrap_or(&self.store.table);
-        let due: Page<crate::records::SubscriptionRecord> = self
-            .store
-            .query_page(
-                name,
-                Index::Gsi3,
-                keys::billing_due_index_pk(),
-                Some(SkCondition::AtMost(&bound)),
-                page,
-            )
-            .await?;
-        let table: Option<Arc<str>> = table.map(Arc::from);
-        Ok(Page {
-            items: due
-                .items
-                .into_iter()
-                .map(|s| (TenantScope::in_table(s.tenant_id, table.clone()), s))
-                .collect(),
-            next: due.next,
-            previous: due.previous,
-        })
-    }
 }
 
 /// A batch read of platform items.
@@ -860,7 +769,8 @@ pub(crate) fn now_epoch() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
+    use crate::keys::IndexKey;
+    use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct Widget {

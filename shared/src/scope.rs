@@ -1,3 +1,6 @@
+//! Which tenant a call acts for, and in which table. Imports nothing of the
+//! crate: `keys`, `records` and `store` all build on it.
+
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -14,7 +17,9 @@ use uuid::Uuid;
 /// The scope also names the tenant's table: `None` is the main table, a
 /// name is the tenant's dedicated table (see `docs/data-model.md`). The
 /// store reads and writes the tenant's items there; platform-wide items
-/// always stay in the main table.
+/// always stay in the main table. A scope for a tenant born in a dedicated
+/// table comes from `TenantScope::for_new_tenant_in` (in `store`, which
+/// checks the table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantScope {
     tenant_id: Uuid,
@@ -43,15 +48,6 @@ impl TenantScope {
         Self {
             tenant_id: Uuid::new_v4(),
             table: None,
-        }
-    }
-
-    /// A brand-new tenant whose items are born in a dedicated table (a name
-    /// already checked by [`crate::store::Store::dedicated_table`]).
-    pub fn for_new_tenant_in(table: &super::DedicatedTable) -> Self {
-        Self {
-            tenant_id: Uuid::new_v4(),
-            table: Some(table.name_arc()),
         }
     }
 
