@@ -56,6 +56,44 @@ pub fn parse_money(value: &Value) -> Result<Decimal, String> {
     Ok(amount)
 }
 
+/// The schema of an amount as [`parse_money`] takes it: a string with at
+/// most two decimals, or a whole number, of at most 10 integer digits.
+pub fn money_input() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::Schema::AnyOf(money_any_of())
+}
+
+fn money_any_of() -> utoipa::openapi::schema::AnyOf {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*0*[0-9]{1,10}(\.[0-9]{1,2})?\s*$"))
+                .examples(["49.00"]),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(9_999_999_999_u64)),
+        )
+        .description(Some(
+            "A string with at most two decimals (`\"49.00\"`) or a whole number; floats are refused.",
+        ))
+        .build()
+}
+
+/// [`money_input`], or null to leave the amount as it is (`PATCH`).
+pub fn money_patch() -> utoipa::openapi::schema::Schema {
+    let mut schema = money_any_of();
+    schema.items.push(
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Null)
+            .into(),
+    );
+    utoipa::openapi::schema::Schema::AnyOf(schema)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

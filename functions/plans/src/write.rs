@@ -56,9 +56,9 @@ pub struct PlanInput {
     pub description: String,
     /// A string with at most two decimals (`"49.00"`) or a whole number;
     /// floats are refused.
-    #[schema(value_type = String, example = "49.00")]
+    #[schema(schema_with = crate::money::money_input)]
     pub price_monthly: Value,
-    #[schema(value_type = String, example = "490.00")]
+    #[schema(schema_with = crate::money::money_input)]
     pub price_yearly: Value,
     /// ISO 4217 (3 uppercase letters); defaults to `DEFAULT_CURRENCY`.
     #[serde(default)]
@@ -99,9 +99,9 @@ pub struct PlanPatch {
     #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub slug: Option<String>,
     pub description: Option<String>,
-    #[schema(value_type = Option<String>, example = "49.00")]
+    #[schema(schema_with = crate::money::money_patch)]
     pub price_monthly: Option<Value>,
-    #[schema(value_type = Option<String>, example = "490.00")]
+    #[schema(schema_with = crate::money::money_patch)]
     pub price_yearly: Option<Value>,
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]
