@@ -9,6 +9,7 @@ pub mod entity;
 pub mod http;
 pub mod invoicing;
 pub mod keys;
+pub mod money;
 pub mod permissions;
 pub mod records;
 pub mod revocation;

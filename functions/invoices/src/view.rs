@@ -1,6 +1,6 @@
-use plans::format_money;
 use serde::Serialize;
 use shared::billing::InvoiceStatus;
+use shared::money::format_money;
 use shared::records::InvoiceRecord;
 use time::OffsetDateTime;
 use utoipa::ToSchema;

@@ -2,13 +2,8 @@
 //! reads the active plans; platform super admins create, change and
 //! deactivate them.
 
-mod money;
 mod read;
-mod view;
 mod write;
-
-pub use money::{format_money, parse_money};
-pub use view::PlanView;
 
 use axum::{Extension, Router};
 use shared::http::{self, HttpConfig};

@@ -1,4 +1,3 @@
-use crate::view::PlanView;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -8,6 +7,7 @@ use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::records::PlanRecord;
 use shared::store::PageRequest;
+use shared::views::PlanView;
 
 /// The plans, in display order (`sort_order`).
 #[utoipa::path(

@@ -5,8 +5,6 @@
 //! in the same transaction as the change. Slugs are unique platform-wide
 //! through a `PLANSLUG#<slug>` claim written alongside the plan.
 
-use crate::money::parse_money;
-use crate::view::PlanView;
 use crate::{AppState, DefaultCurrency};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,10 +18,12 @@ use shared::config::is_currency_code;
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
+use shared::money::parse_money;
 use shared::permissions::Module;
 use shared::records::{PlanRecord, PlanSlugClaim};
 use shared::store::{Condition, StoreError};
 use shared::validate;
+use shared::views::PlanView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -56,9 +56,9 @@ pub struct PlanInput {
     pub description: String,
     /// A string with at most two decimals (`"49.00"`) or a whole number;
     /// floats are refused.
-    #[schema(schema_with = crate::money::money_input)]
+    #[schema(schema_with = shared::money::money_input)]
     pub price_monthly: Value,
-    #[schema(schema_with = crate::money::money_input)]
+    #[schema(schema_with = shared::money::money_input)]
     pub price_yearly: Value,
     /// ISO 4217 (3 uppercase letters); defaults to `DEFAULT_CURRENCY`.
     #[serde(default)]
@@ -99,9 +99,9 @@ pub struct PlanPatch {
     #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
     pub slug: Option<String>,
     pub description: Option<String>,
-    #[schema(schema_with = crate::money::money_patch)]
+    #[schema(schema_with = shared::money::money_patch)]
     pub price_monthly: Option<Value>,
-    #[schema(schema_with = crate::money::money_patch)]
+    #[schema(schema_with = shared::money::money_patch)]
     pub price_yearly: Option<Value>,
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "shared::http::nullable")]

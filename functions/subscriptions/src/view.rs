@@ -1,9 +1,10 @@
-use plans::{format_money, PlanView};
 use serde::Serialize;
 use shared::billing::PlanPrice;
+use shared::money::format_money;
 use shared::records::{
     BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus, UsageRecord,
 };
+use shared::views::PlanView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
