@@ -7,15 +7,13 @@
 use crate::read::tenant_of;
 use crate::view::InvoiceView;
 use crate::AppState;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::header;
+use axum::extract::State;
 use axum::{Extension, Json};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use shared::auth::SuperAdmin;
 use shared::billing::{BillingError, BillingPolicy, ManualProvider, PaymentProvider};
 use shared::http::schema::{BadRequestBody, ErrorBody};
-use shared::http::{ApiError, BodyLimit, IdPath, ValidationErrors, DEFAULT_BODY_LIMIT};
+use shared::http::{ApiError, IdPath, OptionalJson, ValidationErrors};
 use shared::invoicing::{self, InvoicingError, Settlement};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -32,51 +30,6 @@ pub struct MarkPaidRequest {
     /// reference, a receipt number), up to 200 characters.
     #[schema(example = "SEPA 2026-03-02 ACME")]
     pub reference: Option<String>,
-}
-
-/// A JSON body that may be absent: an empty body is `T::default()`; a
-/// non-empty one must be JSON (415 otherwise) within the body limit (413)
-/// and is parsed like `ApiJson` (400 naming the field).
-pub struct OptionalJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for OptionalJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Default,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                ct.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .is_some_and(|mime| {
-                mime == "application/json"
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
-        }
-        if !json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        shared::http::parse(&bytes).map(Self)
-    }
 }
 
 fn capitalised(s: &str) -> String {

@@ -15,6 +15,7 @@
 //! fields) are not the client's and are not reported.
 
 use super::error::{ApiError, ValidationErrors};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
@@ -61,14 +62,44 @@ where
         if !is_json(&req) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        let bytes = body(req).await?;
         parse(&bytes).map(ApiJson)
+    }
+}
+
+/// The request body, within the limit in force (413 beyond it).
+async fn body(req: Request) -> Result<Bytes, ApiError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })
+}
+
+/// A JSON body that may be absent: an empty body is `T::default()`; a
+/// non-empty one must be JSON (415 otherwise) within the body limit (413)
+/// and is parsed like `ApiJson` (400 naming the field).
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(&req);
+        let bytes = body(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse(&bytes).map(Self)
     }
 }
 

@@ -13,7 +13,8 @@ pub mod schema;
 
 pub use error::{ApiError, ValidationErrors};
 pub use json::{
-    from_value, parse, replace_schema, ApiJson, BodyLimit, Replace, DEFAULT_BODY_LIMIT,
+    from_value, parse, replace_schema, ApiJson, BodyLimit, OptionalJson, Replace,
+    DEFAULT_BODY_LIMIT,
 };
 pub use nullable::nullable;
 pub use pagination::{PageQuery, Paginated, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
