@@ -92,27 +92,13 @@ struct Checked {
 
 fn check(patch: RolePatch) -> Result<Checked, ApiError> {
     let mut errors = ValidationErrors::new();
-    let name = patch.name.map(|n| n.trim().to_owned());
-    if let Some(n) = &name {
-        if n.is_empty() {
-            errors.add("name", "This field may not be blank.");
-        } else if n.chars().count() > MAX_NAME {
-            errors.add(
-                "name",
-                format!("Ensure this field has no more than {MAX_NAME} characters."),
-            );
-        }
-    }
-    let description = patch.description.map(|d| d.trim().to_owned());
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
-    {
-        errors.add(
-            "description",
-            format!("Ensure this field has no more than {MAX_DESCRIPTION} characters."),
-        );
-    }
+    // Spelled out: `validate` here is the permission validator.
+    let name = patch
+        .name
+        .map(|n| shared::validate::name(&mut errors, "name", &n, MAX_NAME));
+    let description = patch.description.map(|d| {
+        shared::validate::optional_name(&mut errors, "description", Some(&d), MAX_DESCRIPTION)
+    });
     let permissions = match patch.permissions.as_ref().map(validate) {
         None => None,
         Some(Ok(set)) => Some(set),
