@@ -1,14 +1,11 @@
 //! The users function: the caller's own profile and the tenant admins'
 //! management of users, their roles and teams.
 
-mod change;
-mod create;
-mod load;
-mod manage;
-mod me;
+mod assignment;
 mod profile;
 mod read;
-mod roles;
+mod view;
+mod write;
 
 use axum::Router;
 use shared::http::{self, HttpConfig};
@@ -20,18 +17,18 @@ pub type AppState = shared::state::ApiState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(me::get_me))
-        .routes(routes!(me::put_me, me::patch_me))
-        .routes(routes!(read::list_users, create::create_user))
+        .routes(routes!(read::get_me))
+        .routes(routes!(write::put_me, write::patch_me))
+        .routes(routes!(read::list_users, write::create_user))
         .routes(routes!(
             read::get_user,
-            manage::replace_user,
-            manage::patch_user,
-            manage::deactivate_user
+            write::replace_user,
+            write::patch_user,
+            write::deactivate_user
         ))
-        .routes(routes!(manage::activate_user))
-        .routes(routes!(roles::assign_roles))
-        .routes(routes!(roles::remove_role))
+        .routes(routes!(write::activate_user))
+        .routes(routes!(write::assign_roles))
+        .routes(routes!(write::remove_role))
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {

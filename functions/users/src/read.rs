@@ -1,12 +1,12 @@
-//! Holders of `administration.users.view` reading users: the filtered,
-//! ordered list and one user.
+//! Reading users: holders of `administration.users.view` list users and
+//! read one; every member reads their own profile.
 
-use crate::load::user_view;
+use crate::view::user_view;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::{AdministrationUsersView, Require};
+use shared::auth::{AdministrationUsersView, Require, TenantMember};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
@@ -186,5 +186,31 @@ pub(crate) async fn get_user(
 ) -> Result<Json<UserView>, ApiError> {
     let store = state.store.tenant(actor.scope());
     let (_, view) = user_view(&store, id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(view))
+}
+
+/// The caller's own profile.
+#[utoipa::path(
+    get,
+    // Not the handler name: tenants/me has a get_me too (operationIds are unique).
+    operation_id = "get_current_user",
+    path = "/api/users/me/",
+    tag = "users",
+    description = "Permission: any member. `X-Tenant-Id` moves only super admins, and the answer is still the caller.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    member: TenantMember,
+) -> Result<Json<UserView>, ApiError> {
+    let principal = member.0.principal();
+    let store = state.store.tenant(principal.scope());
+    let (_, view) = user_view(&store, principal.user_id())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(view))
 }

@@ -1,4 +1,5 @@
-//! Reading a user together with what its view needs.
+//! Reading a user together with what its view (`shared::views::UserView`)
+//! needs.
 
 use shared::http::ApiError;
 use shared::keys;
