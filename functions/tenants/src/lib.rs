@@ -1,10 +1,11 @@
 //! The tenants function: a tenant admin's own organisation (`/me/`) and the
 //! platform super admins' registry of tenants.
 
-mod admin;
-mod me;
-mod registry;
-mod update;
+mod dedicated_table;
+mod profile;
+mod read;
+mod view;
+mod write;
 
 use axum::Router;
 use shared::http::{self, HttpConfig};
@@ -16,16 +17,16 @@ pub type AppState = shared::state::ApiState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(me::get_me, me::put_me, me::patch_me))
-        .routes(routes!(admin::list_tenants, admin::create_tenant))
+        .routes(routes!(read::get_me, write::put_me, write::patch_me))
+        .routes(routes!(read::list_tenants, write::create_tenant))
         .routes(routes!(
-            admin::get_tenant,
-            admin::put_tenant,
-            admin::patch_tenant,
-            admin::delete_tenant
+            read::get_tenant,
+            write::put_tenant,
+            write::patch_tenant,
+            write::delete_tenant
         ))
-        .routes(routes!(admin::suspend_tenant))
-        .routes(routes!(admin::activate_tenant))
+        .routes(routes!(write::suspend_tenant))
+        .routes(routes!(write::activate_tenant))
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {

@@ -1,26 +1,93 @@
-//! The platform super admins' registry of tenants. Every change made
-//! inside a tenant is audited in that tenant's log.
+//! Changing tenants: a tenant admin's own organisation (`/me/`), and the
+//! platform super admins' registry (create, change, suspend, reactivate).
+//! Every change made inside a tenant is audited in that tenant's log.
 
-use crate::registry::{
-    self, AdminTenantInput, AdminTenantPatch, AdminTenantView, CreateTenantRequest,
-};
-use crate::update;
+use crate::dedicated_table::{self, AdminTenantInput, AdminTenantPatch, CreateTenantRequest};
+use crate::profile::{self, TenantInput, TenantPatch};
+use crate::view::AdminTenantView;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
 use shared::audit;
-use shared::auth::SuperAdmin;
+use shared::auth::{AdministrationTenantManage, Require, SuperAdmin};
 use shared::http::schema::{BadRequestBody, ErrorBody};
-use shared::http::{ApiError, ApiJson, IdPath, PageQuery, Paginated, Replace};
+use shared::http::{ApiError, ApiJson, IdPath, Replace};
 use shared::keys;
-use shared::records::{TenantRecord, TenantRouteRecord};
-use shared::store::{Page, PageRequest};
+use shared::records::TenantRecord;
 use shared::tenancy;
 use shared::views::TenantView;
 use time::OffsetDateTime;
+
+shared::replace_body!(
+    /// The PUT body: `TenantInput`, and the rest of `TenantView` read-only.
+    pub TenantReplaceBody,
+    TenantInput,
+    TenantView
+);
+
+/// Replace the organisation's name, domain, settings and modules.
+#[utoipa::path(
+    put,
+    operation_id = "put_current_tenant",
+    path = "/api/tenants/me/",
+    tag = "tenants",
+    description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Modules must be included in the plan; the domain is unique platform-wide. \
+        The other fields of `GET /api/tenants/me/` may be sent back: read-only, ignored when unchanged, \
+        a 400 `This field is read-only.` when changed. Audited.",
+    request_body = TenantReplaceBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = TenantView),
+        (status = 400, description = "Invalid field, changed read-only field, module outside the plan, taken domain", body = BadRequestBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn put_me(
+    State(state): State<AppState>,
+    Require(actor, _): Require<AdministrationTenantManage>,
+    input: Replace<TenantInput>,
+) -> Result<Json<TenantView>, ApiError> {
+    // The tenant's own representation may come back: its other fields are read-only.
+    let current: TenantRecord = state
+        .store
+        .tenant(actor.scope())
+        .get(&keys::tenant_profile())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = input.against(&TenantView::from(&current))?;
+    profile::apply(&state, &actor, input.into()).await.map(Json)
+}
+
+/// Change some of the organisation's fields.
+#[utoipa::path(
+    patch,
+    operation_id = "patch_current_tenant",
+    path = "/api/tenants/me/",
+    tag = "tenants",
+    description = "Permission: `administration.tenant.manage` (super admins pass; `X-Tenant-Id` moves only them). Same rules as PUT; `domain: null` removes the domain. Audited.",
+    request_body = TenantPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = TenantView),
+        (status = 400, description = "Invalid field, module outside the plan, taken domain", body = BadRequestBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Lacks `administration.tenant.manage`", body = ErrorBody),
+        (status = 404, description = "`X-Tenant-Id` names another tenant and the caller is no super admin", body = ErrorBody),
+        (status = 409, description = "Changed concurrently", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn patch_me(
+    State(state): State<AppState>,
+    Require(actor, _): Require<AdministrationTenantManage>,
+    ApiJson(patch): ApiJson<TenantPatch>,
+) -> Result<Json<TenantView>, ApiError> {
+    profile::apply(&state, &actor, patch).await.map(Json)
+}
 
 shared::replace_body!(
     /// The PUT body: `AdminTenantInput`, and the rest of `TenantView` read-only.
@@ -28,77 +95,6 @@ shared::replace_body!(
     AdminTenantInput,
     TenantView
 );
-
-/// An entry of the GSI1 `TENANTS` listing in the main table: a tenant's
-/// profile, or, for a tenant in a dedicated table, its routing item.
-#[derive(Deserialize)]
-#[serde(tag = "entity")]
-enum Listed {
-    #[serde(rename = "tenant")]
-    Tenant(Box<TenantRecord>),
-    #[serde(rename = "tenant_route")]
-    Route(TenantRouteRecord),
-}
-
-/// Every tenant, oldest first.
-#[utoipa::path(
-    get,
-    path = "/api/tenants/",
-    tag = "tenants",
-    description = "Permission: super admin. Cursor pagination (`cursor`, `page_size` ≤ 100).",
-    params(
-        ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
-        ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of tenants", body = Paginated<AdminTenantView>),
-        (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a super admin", body = ErrorBody),
-    ),
-)]
-pub(crate) async fn list_tenants(
-    State(state): State<AppState>,
-    admin: SuperAdmin,
-    page: PageQuery,
-) -> Result<Json<Paginated<AdminTenantView>>, ApiError> {
-    let request = PageRequest::new(page.page_size, page.cursor.clone(), "tenants");
-    let listed = state
-        .store
-        .platform()
-        .query_index::<Listed>(keys::tenants_index_pk(), &request)
-        .await?;
-    let mut items = Vec::with_capacity(listed.items.len());
-    for entry in listed.items {
-        match entry {
-            Listed::Tenant(t) => items.push(AdminTenantView {
-                tenant: TenantView::from(&*t),
-                dedicated_table: None,
-            }),
-            Listed::Route(route) => {
-                // A dedicated tenant's profile lives in its own table.
-                let scope = admin.scope_of_route(&route);
-                match state
-                    .store
-                    .tenant(&scope)
-                    .get::<TenantRecord>(&keys::tenant_profile())
-                    .await?
-                {
-                    Some(t) => items.push(AdminTenantView::new(TenantView::from(&t), &scope)),
-                    None => {
-                        tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile")
-                    }
-                }
-            }
-        }
-    }
-    let page_of_views = Page {
-        items,
-        next: listed.next,
-        previous: listed.previous,
-    };
-    Ok(Json(page.respond(page_of_views, |v| v)))
-}
 
 /// Create a tenant with its first administrator (the registration body).
 #[utoipa::path(
@@ -125,7 +121,7 @@ pub(crate) async fn create_tenant(
     let terms = tenancy::trial_terms(&state.store).await?;
     // Every field's errors at once, the table's included.
     let (table, new_tenant) = match (
-        registry::check(&state.store, requested_table.as_deref()).await,
+        dedicated_table::check(&state.store, requested_table.as_deref()).await,
         req.validate(&terms).await,
     ) {
         (Ok(table), Ok(new_tenant)) => (table, new_tenant),
@@ -147,7 +143,7 @@ pub(crate) async fn create_tenant(
     let mut changes = audit::changes(None, Some(&provisioned.tenant), &["version"]);
     if let (Some(table), Some(map)) = (&table, changes.as_object_mut()) {
         map.insert(
-            registry::FIELD.into(),
+            dedicated_table::FIELD.into(),
             json!({"before": null, "after": table.name()}),
         );
     }
@@ -164,38 +160,6 @@ pub(crate) async fn create_tenant(
     .await?;
     let view = AdminTenantView::new(TenantView::from(&provisioned.tenant), &provisioned.scope);
     Ok((StatusCode::CREATED, Json(view)))
-}
-
-/// One tenant.
-#[utoipa::path(
-    get,
-    path = "/api/tenants/{id}/",
-    tag = "tenants",
-    description = "Permission: super admin.",
-    params(("id" = uuid::Uuid, Path, description = "Tenant id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The tenant", body = AdminTenantView),
-        (status = 403, description = "Not a super admin", body = ErrorBody),
-        (status = 404, description = "No such tenant", body = ErrorBody),
-    ),
-)]
-pub(crate) async fn get_tenant(
-    State(state): State<AppState>,
-    admin: SuperAdmin,
-    IdPath(id): IdPath,
-) -> Result<Json<AdminTenantView>, ApiError> {
-    let scope = admin.scope_for(id).await?;
-    let tenant: TenantRecord = state
-        .store
-        .tenant(&scope)
-        .get(&keys::tenant_profile())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(AdminTenantView::new(
-        TenantView::from(&tenant),
-        &scope,
-    )))
 }
 
 /// Replace a tenant's name, domain, settings and modules.
@@ -244,12 +208,12 @@ async fn change(
     state: &AppState,
     admin: &SuperAdmin,
     id: uuid::Uuid,
-    patch: update::TenantPatch,
+    patch: profile::TenantPatch,
     table: Option<Option<String>>,
 ) -> Result<Json<AdminTenantView>, ApiError> {
     let actor = admin.actor_in(id).await?;
-    registry::ensure_unchanged(actor.scope(), table)?;
-    let view = update::apply(state, &actor, patch).await?;
+    dedicated_table::ensure_unchanged(actor.scope(), table)?;
+    let view = profile::apply(state, &actor, patch).await?;
     Ok(Json(AdminTenantView::new(view, actor.scope())))
 }
 
@@ -301,7 +265,7 @@ pub(crate) async fn delete_tenant(
     admin: SuperAdmin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    update::set_active(&state, &admin.actor_in(id).await?, false).await?;
+    profile::set_active(&state, &admin.actor_in(id).await?, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,7 +300,7 @@ async fn set_active(
     active: bool,
 ) -> Result<Json<AdminTenantView>, ApiError> {
     let actor = admin.actor_in(id).await?;
-    let view = update::set_active(state, &actor, active).await?;
+    let view = profile::set_active(state, &actor, active).await?;
     Ok(Json(AdminTenantView::new(view, actor.scope())))
 }
 
@@ -361,17 +325,4 @@ pub(crate) async fn activate_tenant(
     IdPath(id): IdPath,
 ) -> Result<Json<AdminTenantView>, ApiError> {
     set_active(&state, &admin, id, true).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::store::Entity;
-
-    #[test]
-    fn the_listing_tags_match_the_entities() {
-        // The listing tells profiles from routing items by `entity`.
-        assert_eq!(TenantRecord::ENTITY, "tenant");
-        assert_eq!(TenantRouteRecord::ENTITY, "tenant_route");
-    }
 }

@@ -1,36 +1,17 @@
-//! What only platform super admins send and see about a tenant: where its
-//! items live (`dedicated_table`). Tenant admins never see or set it.
+//! What only platform super admins send about a tenant: where its items
+//! live (`dedicated_table`; they see it in `view::AdminTenantView`). Tenant
+//! admins never see or set it.
 
-use crate::update::{empty_object, TenantPatch};
-use serde::{Deserialize, Serialize};
+use crate::profile::{empty_object, TenantPatch};
+use serde::Deserialize;
 use serde_json::Value;
 use shared::http::{ApiError, ValidationErrors};
 use shared::store::{DedicatedTable, DedicatedTableError, Store, TenantScope};
 use shared::tenancy::NewTenantRequest;
-use shared::views::TenantView;
 use utoipa::ToSchema;
 
 /// The request field naming the table.
 pub const FIELD: &str = "dedicated_table";
-
-/// A tenant as platform super admins see it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminTenantView {
-    #[serde(flatten)]
-    pub tenant: TenantView,
-    /// The tenant's own DynamoDB table; null when its items are in the main
-    /// table.
-    pub dedicated_table: Option<String>,
-}
-
-impl AdminTenantView {
-    pub fn new(tenant: TenantView, scope: &TenantScope) -> Self {
-        Self {
-            tenant,
-            dedicated_table: scope.table().map(str::to_owned),
-        }
-    }
-}
 
 /// A new tenant as a super admin creates it: the registration body, and
 /// optionally a dedicated table.
