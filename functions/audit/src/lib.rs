@@ -1,8 +1,9 @@
 //! The audit function: a tenant's audit log, newest first.
 
-mod list;
+mod read;
+mod view;
 
-pub use list::AuditEntryView;
+pub use view::AuditEntryView;
 
 use axum::Router;
 use shared::http::{self, HttpConfig};
@@ -13,7 +14,7 @@ use utoipa_axum::routes;
 pub type AppState = shared::state::ApiState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list::list_audit))
+    OpenApiRouter::new().routes(routes!(read::list_audit))
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
