@@ -10,6 +10,7 @@ mod drf;
 mod escalation;
 mod infrastructure;
 mod invoices;
+mod layout;
 mod lists;
 mod matrix;
 mod openapi;

@@ -13,7 +13,10 @@ use utoipa_axum::routes;
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
+    // GET /api/audit/ -> read::list_audit
     OpenApiRouter::new().routes(routes!(read::list_audit))
 }
 

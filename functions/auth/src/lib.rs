@@ -63,14 +63,23 @@ impl FromRef<AppState> for Store {
     }
 }
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // POST /api/auth/register/ -> register::register
         .routes(routes!(register::register))
+        // POST /api/auth/login/ -> login::login
         .routes(routes!(login::login))
+        // POST /api/auth/token/refresh/ -> tokens::refresh
         .routes(routes!(tokens::refresh))
+        // POST /api/auth/token/verify/ -> tokens::verify
         .routes(routes!(tokens::verify))
+        // POST /api/auth/logout/ -> logout::logout
         .routes(routes!(logout::logout))
+        // POST /api/auth/password/change/ -> password::change_password
         .routes(routes!(password::change_password))
+        // GET /.well-known/jwks.json -> jwks::jwks
         .routes(routes!(jwks::jwks))
 }
 

@@ -19,10 +19,13 @@ pub struct AppState {
     pub store: Store,
 }
 
-/// This function's own operations.
+/// This function's own operations, one comment per method and path above
+/// its `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // GET /api/schema/ -> schema::get_schema
         .routes(routes!(schema::get_schema))
+        // GET /api/health/ -> health::health
         .routes(routes!(health::health))
 }
 

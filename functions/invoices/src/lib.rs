@@ -23,11 +23,17 @@ use utoipa_axum::routes;
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // GET /api/invoices/ -> read::list_invoices
         .routes(routes!(read::list_invoices))
+        // GET /api/invoices/{id}/ -> read::get_invoice
         .routes(routes!(read::get_invoice))
+        // POST /api/invoices/{id}/mark_paid/ -> write::mark_paid
         .routes(routes!(write::mark_paid))
+        // POST /api/invoices/{id}/mark_failed/ -> write::mark_failed
         .routes(routes!(write::mark_failed))
 }
 

@@ -18,9 +18,17 @@ pub type AppState = shared::state::ApiState;
 #[derive(Debug, Clone)]
 pub struct DefaultCurrency(pub String);
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // GET /api/plans/ -> read::list_plans
+        // POST /api/plans/ -> write::create_plan
         .routes(routes!(read::list_plans, write::create_plan))
+        // GET /api/plans/{id}/ -> read::get_plan
+        // PUT /api/plans/{id}/ -> write::replace_plan
+        // PATCH /api/plans/{id}/ -> write::patch_plan
+        // DELETE /api/plans/{id}/ -> write::delete_plan
         .routes(routes!(
             read::get_plan,
             write::replace_plan,

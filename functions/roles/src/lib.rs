@@ -16,17 +16,28 @@ use utoipa_axum::routes;
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // GET /api/roles/ -> read::list_roles
+        // POST /api/roles/ -> write::create_role
         .routes(routes!(read::list_roles, write::create_role))
+        // GET /api/roles/{id}/ -> read::get_role
+        // PUT /api/roles/{id}/ -> write::replace_role
+        // PATCH /api/roles/{id}/ -> write::patch_role
+        // DELETE /api/roles/{id}/ -> write::delete_role
         .routes(routes!(
             read::get_role,
             write::replace_role,
             write::patch_role,
             write::delete_role
         ))
+        // GET /api/roles/{id}/members/ -> read::role_members
         .routes(routes!(read::role_members))
+        // GET /api/roles/permissions_schema/ -> catalog::permissions_schema
         .routes(routes!(catalog::permissions_schema))
+        // GET /api/roles/templates/ -> catalog::role_templates
         .routes(routes!(catalog::role_templates))
 }
 

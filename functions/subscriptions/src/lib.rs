@@ -20,14 +20,23 @@ use utoipa_axum::routes;
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
+/// Every operation, one comment per method and path above its
+/// `routes!` (checked against the document by `tests/api/layout.rs`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // GET /api/subscriptions/ -> read::list_subscriptions
         .routes(routes!(read::list_subscriptions))
+        // GET /api/subscriptions/my_subscription/ -> read::my_subscription
         .routes(routes!(read::my_subscription))
+        // GET /api/subscriptions/usage/ -> read::usage
         .routes(routes!(read::usage))
+        // POST /api/subscriptions/subscribe/ -> write::subscribe
         .routes(routes!(write::subscribe))
+        // POST /api/subscriptions/cancel/ -> write::cancel
         .routes(routes!(write::cancel))
+        // POST /api/subscriptions/reactivate/ -> write::reactivate
         .routes(routes!(write::reactivate))
+        // GET /api/subscriptions/{id}/ -> read::get_subscription
         .routes(routes!(read::get_subscription))
 }
 
