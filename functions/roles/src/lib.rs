@@ -1,7 +1,6 @@
 //! The roles function: a tenant's roles, the permission catalog and the
 //! default role templates.
 
-mod catalog;
 mod read;
 mod view;
 mod write;
@@ -35,10 +34,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         // GET /api/roles/{id}/members/ -> read::role_members
         .routes(routes!(read::role_members))
-        // GET /api/roles/permissions_schema/ -> catalog::permissions_schema
-        .routes(routes!(catalog::permissions_schema))
-        // GET /api/roles/templates/ -> catalog::role_templates
-        .routes(routes!(catalog::role_templates))
+        // GET /api/roles/permissions_schema/ -> read::permissions_schema
+        .routes(routes!(read::permissions_schema))
+        // GET /api/roles/templates/ -> read::role_templates
+        .routes(routes!(read::role_templates))
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {

@@ -1,11 +1,15 @@
+//! Reading roles and their members, the permission catalog and the role
+//! templates.
+
 use crate::view::RoleView;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use shared::auth::{AdministrationRolesView, AdministrationUsersView, Require};
+use shared::auth::{AdministrationRolesView, AdministrationUsersView, Principal, Require};
 use shared::http::schema::ErrorBody;
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
+use shared::permissions::{catalog, templates, Catalog, RoleTemplate};
 use shared::records::{RoleRecord, TenantRecord, UserRecord};
 use shared::store::PageRequest;
 use shared::views::UserView;
@@ -117,4 +121,36 @@ pub(crate) async fn role_members(
     Ok(Json(page.respond(users, |u| {
         UserView::new(&u, &tenant, std::slice::from_ref(&role))
     })))
+}
+
+/// The permission catalog: modules, resources, actions and their kinds.
+#[utoipa::path(
+    get,
+    path = "/api/roles/permissions_schema/",
+    tag = "roles",
+    description = "Permission: any member of a tenant. What a role's `permissions` may contain.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The catalog", body = Catalog),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn permissions_schema(_principal: Principal) -> Json<&'static Catalog> {
+    Json(catalog())
+}
+
+/// Suggested roles (Admin, Manager, Member, Viewer) built from the catalog.
+#[utoipa::path(
+    get,
+    path = "/api/roles/templates/",
+    tag = "roles",
+    description = "Permission: any member of a tenant.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Role templates", body = Vec<RoleTemplate>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn role_templates(_principal: Principal) -> Json<Vec<RoleTemplate>> {
+    Json(templates())
 }
