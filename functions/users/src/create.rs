@@ -14,7 +14,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::{CredentialRecord, UserRecord};
-use shared::store::Condition;
+use shared::store::{Condition, Label};
 use shared::validate;
 use shared::views::UserView;
 use time::OffsetDateTime;
@@ -159,13 +159,12 @@ pub(crate) async fn create_user(
         &keys::user(user.id),
         &user,
         Condition::NotExists,
-        "user",
+        Label::User,
     )
-    .put_platform(
+    .claim_platform(
         &keys::email_claim(&credential.email),
         &credential,
-        Condition::NotExists,
-        "email",
+        Label::Email,
     );
     Deltas::between(None, &user, related.system_role()).add_to(&mut tx, &actor, max_users);
     audit::record(

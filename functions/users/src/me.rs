@@ -9,7 +9,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::UserRecord;
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, StoreError};
 use shared::views::UserView;
 use time::OffsetDateTime;
 
@@ -81,7 +81,7 @@ async fn update_me(
             &keys::user(after.id),
             &after,
             Condition::VersionIs(before.version),
-            "user",
+            Label::User,
         );
         audit::record(
             &mut tx,
