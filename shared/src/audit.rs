@@ -1,10 +1,10 @@
 //! The audit log: who changed what, written in the same transaction as the
 //! change so that a change and its record exist together or not at all.
 
-use crate::auth::Actor;
+use crate::auth::{Actor, SuperAdmin};
 use crate::keys;
 use crate::records::AuditRecord;
-use crate::store::{Condition, TenantScope, Transaction};
+use crate::store::{Condition, Label, TenantScope, Transaction};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -33,45 +33,30 @@ pub fn changes<T: Serialize>(before: Option<&T>, after: Option<&T>, hidden: &[&s
     Value::Object(out)
 }
 
-/// Adds an audit entry for a change to `tx`.
-pub fn record(
-    tx: &mut Transaction<'_>,
-    actor: &Actor,
-    action: &str,
-    entity: &str,
-    entity_id: impl ToString,
-    changes: Value,
-) {
-    let at = OffsetDateTime::now_utc();
-    let id = Uuid::new_v4();
-    let entry = AuditRecord {
-        id,
-        tenant_id: actor.scope().tenant_id(),
-        at,
-        actor_id: actor.user_id(),
-        actor_email: actor.email().to_owned(),
-        via_super_admin: actor.via_super_admin(),
-        action: action.to_owned(),
-        entity_type: entity.to_owned(),
-        entity_id: entity_id.to_string(),
-        changes,
-        request_id: actor.request_id().to_owned(),
-    };
-    tx.put(
-        actor.scope(),
-        &keys::audit_entry(at.unix_timestamp_nanos(), id),
-        &entry,
-        Condition::NotExists,
-        "audit",
-    );
+/// Who made a change, as the audit log names them.
+#[derive(Clone, Copy)]
+pub enum By<'a> {
+    /// A signed-in user (or a super admin acting inside a tenant), logged
+    /// in the tenant they act on.
+    User(&'a Actor),
+    /// A super admin changing platform-wide records (plans), logged in
+    /// their own tenant.
+    SuperAdmin(&'a SuperAdmin),
+    /// The platform itself (the billing scheduler, say), logged in `scope`
+    /// as `system:<name>`.
+    System(&'a TenantScope, &'a str),
 }
 
-/// Adds an audit entry for a change made by the platform itself (the
-/// billing scheduler, say) rather than by a signed-in user.
-pub fn record_system(
+impl<'a> From<&'a Actor> for By<'a> {
+    fn from(actor: &'a Actor) -> Self {
+        By::User(actor)
+    }
+}
+
+/// Adds an audit entry for a change to `tx`: `by` may be an `&Actor`.
+pub fn record<'a>(
     tx: &mut Transaction<'_>,
-    scope: &TenantScope,
-    system: &str,
+    by: impl Into<By<'a>>,
     action: &str,
     entity: &str,
     entity_id: impl ToString,
@@ -79,25 +64,33 @@ pub fn record_system(
 ) {
     let at = OffsetDateTime::now_utc();
     let id = Uuid::new_v4();
+    let admin;
+    let (scope, actor, email) = match by.into() {
+        By::User(actor) => (actor.scope(), Some(actor), actor.email().to_owned()),
+        By::SuperAdmin(super_admin) => {
+            admin = super_admin.actor_with(super_admin.principal().scope().clone());
+            (admin.scope(), Some(&admin), admin.email().to_owned())
+        }
+        By::System(scope, name) => (scope, None, format!("system:{name}")),
+    };
     let entry = AuditRecord {
         id,
         tenant_id: scope.tenant_id(),
         at,
-        actor_id: Uuid::nil(),
-        actor_email: format!("system:{system}"),
-        via_super_admin: false,
+        actor_id: actor.map_or(Uuid::nil(), Actor::user_id),
+        actor_email: email,
+        via_super_admin: actor.is_some_and(Actor::via_super_admin),
         action: action.to_owned(),
         entity_type: entity.to_owned(),
         entity_id: entity_id.to_string(),
         changes,
-        request_id: String::new(),
+        request_id: actor.map_or(String::new(), |a| a.request_id().to_owned()),
     };
-    tx.put(
-        scope,
+    tx.tenant(scope).put(
         &keys::audit_entry(at.unix_timestamp_nanos(), id),
         &entry,
         Condition::NotExists,
-        "audit",
+        Label::Audit,
     );
 }
 

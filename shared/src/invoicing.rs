@@ -6,7 +6,6 @@
 //! nothing twice.
 
 use crate::audit;
-use crate::auth::Actor;
 use crate::billing::{
     self, BillingError, BillingPolicy, InvoiceDraft, InvoiceStatus, PlanPrice, Transition,
 };
@@ -15,7 +14,7 @@ use crate::records::{
     InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord,
     SubscriptionStatus, TenantRecord,
 };
-use crate::store::{Condition, Store, StoreError, TenantScope, Transaction};
+use crate::store::{retry, Backoff, Condition, Label, Store, StoreError, TenantScope, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,8 +23,15 @@ pub const SCHEDULER: &str = "billing-scheduler";
 
 /// Attempts at taking the next invoice number before giving up; each lost
 /// race means another invoice was numbered, so this bounds the wait under
-/// a burst of that many concurrent issuances.
-const MAX_SEQUENCE_ATTEMPTS: u32 = 300;
+/// a burst of that many concurrent issuances. Pauses are short (2 to 37
+/// ms): the counter frees up as soon as the winner's write lands.
+const SEQUENCE_BACKOFF: Backoff = Backoff {
+    attempts: 300,
+    base_ms: 1,
+    step_ms: 1,
+    max_steps: 21,
+    jitter_ms: 16,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvoicingError {
@@ -56,28 +62,7 @@ pub enum Step {
 }
 
 /// Who made a change, for the audit log.
-#[derive(Clone, Copy)]
-pub enum By<'a> {
-    User(&'a Actor),
-    System(&'static str),
-}
-
-impl By<'_> {
-    fn record(
-        &self,
-        tx: &mut Transaction<'_>,
-        scope: &TenantScope,
-        action: &str,
-        entity: &str,
-        id: Uuid,
-        changes: serde_json::Value,
-    ) {
-        match self {
-            By::User(actor) => audit::record(tx, actor, action, entity, id, changes),
-            By::System(name) => audit::record_system(tx, scope, name, action, entity, id, changes),
-        }
-    }
-}
+pub use crate::audit::By;
 
 /// The plan's prices, if the subscription has a plan.
 pub async fn plan_price(
@@ -169,7 +154,7 @@ pub async fn advance_once(
         &before,
         transition,
         policy,
-        By::System(SCHEDULER),
+        By::System(scope, SCHEDULER),
     )
     .await
 }
@@ -213,20 +198,18 @@ async fn renew_on_scheduled_plan(
         next.clone(),
         draft,
         policy,
-        By::System(SCHEDULER),
+        By::System(scope, SCHEDULER),
         |tx| {
             if let Some((old, new)) = &profile {
-                tx.put(
-                    scope,
+                tx.tenant(scope).put(
                     &keys::tenant_profile(),
                     new,
                     Condition::VersionIs(old.version),
-                    "tenant",
+                    Label::Tenant,
                 );
-                audit::record_system(
+                audit::record(
                     tx,
-                    scope,
-                    SCHEDULER,
+                    By::System(scope, SCHEDULER),
                     "tenant.modules",
                     "tenant",
                     new.id,
@@ -309,16 +292,15 @@ pub async fn apply(
     };
     let after = after.schedule(policy);
     let mut tx = store.transaction();
-    tx.put(
-        scope,
+    tx.tenant(scope).put(
         &keys::subscription(),
         &after,
         Condition::VersionIs(before.version),
-        "subscription",
+        Label::Subscription,
     );
-    by.record(
+    audit::record(
         &mut tx,
-        scope,
+        by,
         action,
         "subscription",
         after.id,
@@ -353,7 +335,14 @@ pub async fn issue(
     let mut after = next;
     after.open_invoice = Some(draft.open(id));
     let after = after.schedule(policy);
-    for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
+    let after = &after;
+    // Someone else taking the number meanwhile is retried (re-read the
+    // counter); the subscription changing is not.
+    let lost_race = |e: &StoreError| {
+        (e.failed(Label::Sequence) && !e.failed(Label::Subscription))
+            || matches!(e, StoreError::TransactionConflict)
+    };
+    let attempt = || async {
         let current = store
             .platform()
             .get::<SequenceRecord>(&counter)
@@ -378,53 +367,48 @@ pub async fn issue(
             version: 1,
         };
         let mut tx = store.transaction();
-        tx.next_in_sequence(&counter, "last", current, "sequence")
-            .put(
-                scope,
-                &keys::invoice(id),
-                &invoice,
-                Condition::NotExists,
-                "invoice",
-            )
+        tx.next_in_sequence(&counter, "last", current, Label::Sequence)
             .put_platform(
                 &keys::invoice_ref(id),
                 &InvoiceRefRecord {
                     tenant_id: draft.tenant_id,
                 },
                 Condition::NotExists,
-                "invoice_ref",
+                Label::InvoiceRef,
+            )
+            .tenant(scope)
+            .put(
+                &keys::invoice(id),
+                &invoice,
+                Condition::NotExists,
+                Label::Invoice,
             )
             .put(
-                scope,
                 &keys::subscription(),
-                &after,
+                after,
                 Condition::VersionIs(before.version),
-                "subscription",
+                Label::Subscription,
             );
         extra(&mut tx);
-        by.record(
+        audit::record(
             &mut tx,
-            scope,
+            by,
             "invoice.issue",
             "invoice",
             id,
             audit::changes(None, Some(&invoice), &["version"]),
         );
-        match tx.execute().await {
-            Ok(()) => return Ok(invoice),
-            Err(StoreError::TransactionConditionFailed(labels))
-                if labels.contains(&"sequence") && !labels.contains(&"subscription") => {}
-            Err(StoreError::TransactionConflict) => {}
-            Err(e) => return Err(conflict(e)),
-        }
-        // Someone took the number: back off a little (jittered) and retry.
-        let jitter = u64::from(Uuid::new_v4().as_bytes()[0] % 16);
-        tokio::time::sleep(std::time::Duration::from_millis(
-            2 + jitter + u64::from(attempt.min(20)),
-        ))
-        .await;
-    }
-    Err(InvoicingError::Busy)
+        tx.execute().await.map(|()| invoice)
+    };
+    retry(SEQUENCE_BACKOFF, lost_race, attempt)
+        .await
+        .map_err(|e| {
+            if lost_race(&e) {
+                InvoicingError::Busy
+            } else {
+                conflict(e)
+            }
+        })
 }
 
 /// How an invoice was settled.
@@ -438,7 +422,7 @@ pub enum Settlement {
 }
 
 /// Marks an invoice paid or failed and moves the subscription accordingly.
-/// `by` is the super admin marking it, or `By::System("<provider>")` for a
+/// `by` is the super admin marking it, or `By::System(scope, "<provider>")` for a
 /// payment provider's webhook
 /// (paying the open invoice makes a trial, past-due or incomplete subscription active;
 /// an expired one comes back to life for the invoice's period).
@@ -510,37 +494,35 @@ pub async fn settle(
         next_sub = Some(moved.schedule(policy));
     }
     let mut tx = store.transaction();
-    tx.put(
-        scope,
+    tx.tenant(scope).put(
         &keys::invoice(invoice_id),
         &settled,
         Condition::VersionIs(invoice.version),
-        "invoice",
+        Label::Invoice,
     );
     let action = if status == InvoiceStatus::Paid {
         "invoice.mark_paid"
     } else {
         "invoice.mark_failed"
     };
-    by.record(
+    audit::record(
         &mut tx,
-        scope,
+        by,
         action,
         "invoice",
         invoice_id,
         audit::changes(Some(&invoice), Some(&settled), &["version", "updated_at"]),
     );
     if let Some(next) = &next_sub {
-        tx.put(
-            scope,
+        tx.tenant(scope).put(
             &keys::subscription(),
             next,
             Condition::VersionIs(sub.version),
-            "subscription",
+            Label::Subscription,
         );
-        by.record(
+        audit::record(
             &mut tx,
-            scope,
+            by,
             "subscription.payment",
             "subscription",
             next.id,

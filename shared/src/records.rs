@@ -451,7 +451,7 @@ pub struct AuditRecord {
     /// Changed fields: `{"name": {"before": "A", "after": "B"}}`.
     #[serde(with = "json_text")]
     pub changes: Value,
-    /// Empty for the platform's own changes (`audit::record_system`), which
+    /// Empty for the platform's own changes (`audit::By::System`), which
     /// no request made; stored as NULL then (DynamoDB Local refuses "").
     #[serde(default, with = "blank")]
     pub request_id: String,

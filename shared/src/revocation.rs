@@ -19,7 +19,7 @@
 //! no read-modify-write is needed and concurrent writers never conflict.
 
 use crate::auth::Claims;
-use crate::store::{TenantScope, Transaction};
+use crate::store::{Label, TenantScope, Transaction};
 use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -293,7 +293,7 @@ fn set_cutoffs(tx: &mut Transaction<'_>, scope: &TenantScope, fields: Vec<(Strin
             &crate::keys::revocations(),
             "revocations",
             fields,
-            "revocation",
+            Label::Revocation,
         );
     }
 }

@@ -9,13 +9,13 @@
 //! the record and its audit trail stay. Adding the same email again
 //! reactivates it. The last active super admin is never removed.
 
-use crate::audit;
+use crate::audit::{self, By};
 use crate::auth::hash_password;
 use crate::keys;
 use crate::permissions::Module;
 use crate::records::{CredentialRecord, RoleNameClaim, SlugClaim, TenantRecord, UserRecord};
 use crate::store::{
-    Bound, Condition, Counter, PageRequest, Store, StoreError, TenantScope, Transaction,
+    Add, Bound, Condition, Counter, Label, PageRequest, Store, StoreError, TenantScope, Transaction,
 };
 use crate::tenancy::{self, NewTenant, ProvisionError, TrialTerms};
 use serde_json::json;
@@ -157,25 +157,18 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
                 &keys::email_claim(&email),
                 &new_credential,
                 Condition::VersionIs(credential.version),
-                "credential",
+                Label::Credential,
             )
+            .tenant(&scope)
             .put(
-                &scope,
                 &keys::user(after.id),
                 &after,
                 Condition::VersionIs(before.version),
-                "user",
+                Label::User,
             );
             if let Some(role) = gains_role {
-                tx.add(
-                    &scope,
-                    &keys::role(role),
-                    "member_count",
-                    1,
-                    None,
-                    true,
-                    "role",
-                );
+                tx.tenant(&scope)
+                    .add(&keys::role(role), Add::new("member_count", 1), Label::Role);
             }
             let was_admin =
                 before.is_active && admin_role.is_some_and(|r| before.role_ids.contains(&r));
@@ -195,12 +188,12 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
             .flatten()
             .collect();
             if !counters.is_empty() {
-                tx.counters(&scope, &keys::usage(), &counters, false, "usage");
+                tx.tenant(&scope)
+                    .counters(&keys::usage(), &counters, Label::Usage);
             }
-            audit::record_system(
+            audit::record(
                 &mut tx,
-                &scope,
-                AUDIT_ACTOR,
+                By::System(&scope, AUDIT_ACTOR),
                 "superadmin.add",
                 "user",
                 after.id,
@@ -244,25 +237,18 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
                 &keys::email_claim(&email),
                 &credential,
                 Condition::NotExists,
-                "credential",
+                Label::Credential,
             )
+            .tenant(&scope)
             .put(
-                &scope,
                 &keys::user(user.id),
                 &user,
                 Condition::NotExists,
-                "user",
+                Label::User,
             );
             if let Some(role) = admin_role {
-                tx.add(
-                    &scope,
-                    &keys::role(role),
-                    "member_count",
-                    1,
-                    None,
-                    true,
-                    "role",
-                );
+                tx.tenant(&scope)
+                    .add(&keys::role(role), Add::new("member_count", 1), Label::Role);
             }
             let mut counters = vec![Counter {
                 field: "users",
@@ -276,11 +262,11 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
                     bound: Bound::None,
                 });
             }
-            tx.counters(&scope, &keys::usage(), &counters, false, "usage");
-            audit::record_system(
+            tx.tenant(&scope)
+                .counters(&keys::usage(), &counters, Label::Usage);
+            audit::record(
                 &mut tx,
-                &scope,
-                AUDIT_ACTOR,
+                By::System(&scope, AUDIT_ACTOR),
                 "superadmin.add",
                 "user",
                 user.id,
@@ -319,10 +305,9 @@ async fn create_platform(
     );
     let changes = audit::changes(None, Some(&provisioned.admin), &["version"]);
     let result = tenancy::provision(store, &provisioned, |tx| {
-        audit::record_system(
+        audit::record(
             tx,
-            &provisioned.scope,
-            AUDIT_ACTOR,
+            By::System(&provisioned.scope, AUDIT_ACTOR),
             "superadmin.add",
             "user",
             provisioned.admin.id,
@@ -371,21 +356,20 @@ pub async fn remove(store: &Store, email: &str) -> Result<UserRecord, SuperAdmin
         .await?
         .map(|c| c.role_id);
     let mut tx = store.transaction();
-    tx.put(
-        &scope,
-        &keys::user(after.id),
-        &after,
-        Condition::VersionIs(before.version),
-        "user",
-    )
-    // Rewritten unchanged: only to hold it while this one goes.
-    .put(
-        &scope,
-        &keys::user(other.id),
-        other,
-        Condition::VersionIs(other.version),
-        "other",
-    );
+    tx.tenant(&scope)
+        .put(
+            &keys::user(after.id),
+            &after,
+            Condition::VersionIs(before.version),
+            Label::User,
+        )
+        // Rewritten unchanged: only to hold it while this one goes.
+        .put(
+            &keys::user(other.id),
+            other,
+            Condition::VersionIs(other.version),
+            Label::Other,
+        );
     let mut counters = vec![Counter {
         field: "users",
         delta: -1,
@@ -398,11 +382,11 @@ pub async fn remove(store: &Store, email: &str) -> Result<UserRecord, SuperAdmin
             bound: Bound::None,
         });
     }
-    tx.counters(&scope, &keys::usage(), &counters, false, "usage");
-    audit::record_system(
+    tx.tenant(&scope)
+        .counters(&keys::usage(), &counters, Label::Usage);
+    audit::record(
         &mut tx,
-        &scope,
-        AUDIT_ACTOR,
+        By::System(&scope, AUDIT_ACTOR),
         "superadmin.remove",
         "user",
         after.id,

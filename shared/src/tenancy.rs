@@ -13,7 +13,8 @@ use crate::records::{
     UsageRecord, UserRecord,
 };
 use crate::store::{
-    Condition, DedicatedTable, PageRequest, Store, StoreError, TenantScope, Transaction,
+    retry, Backoff, Condition, DedicatedTable, Label, PageRequest, Store, StoreError, TenantScope,
+    Transaction,
 };
 use crate::validate;
 use serde::Deserialize;
@@ -26,6 +27,16 @@ use uuid::Uuid;
 /// CRM, WhatsApp and Meetings. Documented in the README.
 pub const DEFAULT_TRIAL_DAYS: u32 = 14;
 pub const DEFAULT_TRIAL_MODULES: [Module; 3] = [Module::Crm, Module::Whatsapp, Module::Meetings];
+
+/// Concurrent creations on the same claims are retried so that exactly
+/// one wins and the others learn which claim was taken.
+const PROVISION_BACKOFF: Backoff = Backoff {
+    attempts: 9,
+    base_ms: 0,
+    step_ms: 15,
+    max_steps: 8,
+    jitter_ms: 40,
+};
 
 /// The terms a new tenant's trial starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,56 +350,17 @@ impl Provisioned {
     /// Adds every record to `tx`, each with a create-only condition; the
     /// slug and email claims are labelled `slug` and `email`.
     pub fn add_to(&self, tx: &mut Transaction<'_>) {
-        tx.put_platform(
+        tx.claim_platform(
             &keys::slug_claim(&self.tenant.slug),
             &SlugClaim {
                 tenant_id: self.tenant.id,
             },
-            Condition::NotExists,
-            "slug",
+            Label::Slug,
         )
-        .put_platform(
+        .claim_platform(
             &keys::email_claim(&self.credential.email),
             &self.credential,
-            Condition::NotExists,
-            "email",
-        )
-        .put(
-            &self.scope,
-            &keys::tenant_profile(),
-            &self.tenant,
-            Condition::NotExists,
-            "tenant",
-        )
-        .put(
-            &self.scope,
-            &keys::user(self.admin.id),
-            &self.admin,
-            Condition::NotExists,
-            "user",
-        )
-        .put(
-            &self.scope,
-            &keys::role(self.admin_role.id),
-            &self.admin_role,
-            Condition::NotExists,
-            "role",
-        )
-        .put(
-            &self.scope,
-            &keys::role_name(&self.admin_role.name.to_lowercase()),
-            &RoleNameClaim {
-                role_id: self.admin_role.id,
-            },
-            Condition::NotExists,
-            "role_name",
-        )
-        .put(
-            &self.scope,
-            &keys::subscription(),
-            &self.subscription,
-            Condition::NotExists,
-            "subscription",
+            Label::Email,
         )
         .put_platform(
             &keys::subscription_ref(self.subscription.id),
@@ -396,10 +368,41 @@ impl Provisioned {
                 tenant_id: self.tenant.id,
             },
             Condition::NotExists,
-            "subscription_ref",
+            Label::SubscriptionRef,
+        )
+        .tenant(&self.scope)
+        .put(
+            &keys::tenant_profile(),
+            &self.tenant,
+            Condition::NotExists,
+            Label::Tenant,
         )
         .put(
-            &self.scope,
+            &keys::user(self.admin.id),
+            &self.admin,
+            Condition::NotExists,
+            Label::User,
+        )
+        .put(
+            &keys::role(self.admin_role.id),
+            &self.admin_role,
+            Condition::NotExists,
+            Label::Role,
+        )
+        .claim(
+            &keys::role_name(&self.admin_role.name.to_lowercase()),
+            &RoleNameClaim {
+                role_id: self.admin_role.id,
+            },
+            Label::RoleName,
+        )
+        .put(
+            &keys::subscription(),
+            &self.subscription,
+            Condition::NotExists,
+            Label::Subscription,
+        )
+        .put(
             &keys::usage(),
             &UsageRecord {
                 users: 1,
@@ -407,7 +410,7 @@ impl Provisioned {
                 version: 1,
             },
             Condition::NotExists,
-            "usage",
+            Label::Usage,
         );
     }
 }
@@ -415,12 +418,8 @@ impl Provisioned {
 /// Maps a failed provisioning transaction to the field that was taken.
 pub fn provision_error(e: StoreError) -> ProvisionError {
     match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => {
-            ProvisionError::SlugTaken
-        }
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"email") => {
-            ProvisionError::EmailTaken
-        }
+        e if e.failed(Label::Slug) => ProvisionError::SlugTaken,
+        e if e.failed(Label::Email) => ProvisionError::EmailTaken,
         other => ProvisionError::Store(other),
     }
 }
@@ -467,25 +466,16 @@ async fn provision_items<F>(
 where
     F: Fn(&mut Transaction<'_>),
 {
-    let mut attempt = 0u32;
-    loop {
+    let attempt = || async {
         let mut tx = store.transaction();
         provisioned.add_to(&mut tx);
         extra(&mut tx);
-        match tx.execute().await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::TransactionConflict) if attempt < 8 => {
-                attempt += 1;
-                // Jitter spreads the retries of racing requests apart.
-                let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 40;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    15 * u64::from(attempt) + jitter,
-                ))
-                .await;
-            }
-            Err(e) => return Err(provision_error(e)),
-        }
-    }
+        tx.execute().await
+    };
+    let contended = |e: &StoreError| matches!(e, StoreError::TransactionConflict);
+    retry(PROVISION_BACKOFF, contended, attempt)
+        .await
+        .map_err(provision_error)
 }
 
 /// The plans a fresh installation starts with (seeded locally by `devctl

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use shared::keys::{self, IndexKey};
-use shared::store::{Condition, CursorSigner, Entity, PageRequest, Store, StoreError, TenantScope};
+use shared::store::{
+    Condition, CursorSigner, Entity, Label, PageRequest, Store, StoreError, TenantScope,
+};
 use tests::fresh_store;
 use uuid::Uuid;
 
@@ -302,14 +304,14 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
         &keys::slug_claim(&slug),
         &claim,
         Condition::NotExists,
-        "slug",
+        Label::Slug,
     )
     .put(
         &owner,
         &keys::user(first_note.id),
         &first_note,
         Condition::NotExists,
-        "user",
+        Label::User,
     );
     tx.execute().await.unwrap();
 
@@ -321,7 +323,7 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
         &keys::user(second_note.id),
         &second_note,
         Condition::NotExists,
-        "user",
+        Label::User,
     )
     .put_platform(
         &keys::slug_claim(&slug),
@@ -329,10 +331,12 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
             owner: intruder.tenant_id(),
         },
         Condition::NotExists,
-        "slug",
+        Label::Slug,
     );
     match tx.execute().await {
-        Err(StoreError::TransactionConditionFailed(labels)) => assert_eq!(labels, vec!["slug"]),
+        Err(StoreError::TransactionConditionFailed(labels)) => {
+            assert_eq!(labels, vec![Label::Slug])
+        }
         other => panic!("expected the slug condition to fail, got {other:?}"),
     }
     // Nothing of the failed transaction was written.
@@ -371,9 +375,15 @@ async fn concurrent_claims_of_one_key_have_exactly_one_winner() {
                     owner: scope.tenant_id(),
                 },
                 Condition::NotExists,
-                "slug",
+                Label::Slug,
             )
-            .put(&scope, &keys::user(n.id), &n, Condition::NotExists, "user");
+            .put(
+                &scope,
+                &keys::user(n.id),
+                &n,
+                Condition::NotExists,
+                Label::User,
+            );
             (scope, n.id, tx.execute().await)
         }));
     }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use shared::keys;
 use shared::permissions::FlatPermissions;
 use shared::records::{AuditRecord, TeamNameClaim, TeamRecord, UserRecord};
-use shared::store::{Condition, PageRequest, TenantScope};
+use shared::store::{Add, Condition, Label, PageRequest, TenantScope};
 use tests::{send, unique};
 use uuid::Uuid;
 
@@ -106,22 +106,18 @@ async fn membership(s: &Setup, scope: &TenantScope, user_id: Uuid, team_id: Uuid
     }
     user.version += 1;
     let mut tx = s.auth.store.transaction();
-    tx.put(
-        scope,
-        &keys::user(user_id),
-        &user,
-        Condition::VersionIs(version),
-        "user",
-    )
-    .add(
-        scope,
-        &keys::team(team_id),
-        "member_count",
-        delta,
-        None,
-        true,
-        "team",
-    );
+    tx.tenant(scope)
+        .put(
+            &keys::user(user_id),
+            &user,
+            Condition::VersionIs(version),
+            Label::User,
+        )
+        .add(
+            &keys::team(team_id),
+            Add::new("member_count", delta),
+            Label::Team,
+        );
     tx.execute().await.unwrap();
 }
 

@@ -9,7 +9,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
-use shared::store::{Condition, Patch, StoreError};
+use shared::store::{Condition, Label, Patch};
 use shared::views::UserView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -138,20 +138,18 @@ pub(crate) async fn login(
         &family_key,
         &issued.family,
         Condition::NotExists,
-        "family",
+        Label::Family,
     )
     .check_platform(
         &credential_key,
         &Patch::new().if_eq("version", &credential.version),
-        "credential",
+        Label::Credential,
     );
     match tx.execute().await {
         Ok(()) => {}
         // The password changed after it was verified: that password no
         // longer opens a login.
-        Err(StoreError::TransactionConditionFailed(failed)) if failed.contains(&"credential") => {
-            return Err(invalid_credentials())
-        }
+        Err(e) if e.failed(Label::Credential) => return Err(invalid_credentials()),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(user_id = %loaded.user.id, "logged in");

@@ -9,7 +9,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, StoreError};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -149,7 +149,7 @@ pub(crate) async fn change_password(
         &credential_key,
         &updated,
         Condition::VersionIs(credential.version),
-        "credential",
+        Label::Credential,
     );
     end_sessions_before(&mut tx, scope, credential.user_id, cut)?;
     // Earlier access tokens stop within the revocation check interval; the
@@ -160,15 +160,13 @@ pub(crate) async fn change_password(
         &keys::token_family(credential.user_id, issued.family.family_id),
         &issued.family,
         Condition::NotExists,
-        "family",
+        Label::Family,
     );
     tx.execute().await.map_err(|e| match e {
-        StoreError::TransactionConditionFailed(failed) if failed.contains(&"credential") => {
-            ApiError::conflict(
-                "The password was changed by another request; try again.",
-                "conflict",
-            )
-        }
+        e if e.failed(Label::Credential) => ApiError::conflict(
+            "The password was changed by another request; try again.",
+            "conflict",
+        ),
         StoreError::TransactionConditionFailed(_) => ApiError::unauthorized("User not found."),
         other => other.into(),
     })?;

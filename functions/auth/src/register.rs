@@ -8,7 +8,7 @@ use serde::Serialize;
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
-use shared::store::Condition;
+use shared::store::{Condition, Label};
 use shared::tenancy::{self, NewTenantRequest};
 use shared::views::{TenantView, UserView};
 use time::OffsetDateTime;
@@ -80,7 +80,7 @@ pub(crate) async fn register(
             &family_key,
             &issued.family,
             Condition::NotExists,
-            "family",
+            Label::Family,
         );
     })
     .await?;

@@ -9,7 +9,9 @@ use shared::permissions::{flatten, gate, merge, FlatPermissions, Module, RoleGra
 use shared::records::{
     RoleRecord, SubscriptionRecord, TenantRecord, TokenFamilyRecord, UserRecord,
 };
-use shared::store::{Patch, StoreError, TenantFetched, TenantScope, TenantStore, Transaction};
+use shared::store::{
+    Label, Patch, StoreError, TenantFetched, TenantScope, TenantStore, Transaction,
+};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -238,7 +240,7 @@ pub fn end_sessions_before(
         .set("sessions_valid_after", &rfc3339(now)?)
         .add("version", 1)
         .if_exists();
-    tx.patch(scope, &keys::user(user_id), &patch, "user");
+    tx.patch(scope, &keys::user(user_id), &patch, Label::User);
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson};
 use shared::keys;
 use shared::records::{TokenFamilyRecord, UserRecord};
-use shared::store::{Patch, StoreError};
+use shared::store::{Label, Patch, StoreError};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -123,11 +123,11 @@ pub(crate) async fn refresh(
     let mut attempt = 0;
     loop {
         let mut tx = state.store.transaction();
-        tx.patch(scope, &family_key, &rotate, "family").check(
+        tx.patch(scope, &family_key, &rotate, Label::Family).check(
             scope,
             &keys::user(user.id),
             &still_signed_in,
-            "user",
+            Label::User,
         );
         match tx.execute().await {
             Ok(()) => return Ok(Json(issued.tokens)),

@@ -12,8 +12,8 @@ use axum::{Extension, Json};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::audit;
-use shared::auth::{Actor, SuperAdmin};
+use shared::audit::{self, By};
+use shared::auth::SuperAdmin;
 use shared::config::is_currency_code;
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
@@ -21,7 +21,7 @@ use shared::keys;
 use shared::money::parse_money;
 use shared::permissions::Module;
 use shared::records::{PlanRecord, PlanSlugClaim};
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, OnConflict};
 use shared::validate;
 use shared::views::PlanView;
 use time::OffsetDateTime;
@@ -250,22 +250,15 @@ fn apply(plan: &mut PlanRecord, patch: PlanPatch) -> Result<(), ApiError> {
     errors.into_result()
 }
 
-fn transaction_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"slug") => {
-            ValidationErrors::field("slug", "A plan with this slug already exists.").into()
-        }
-        StoreError::TransactionConditionFailed(_) => ApiError::conflict(
-            "The plan was changed by another request; reload and try again.",
-            "conflict",
-        ),
-        other => other.into(),
-    }
+fn slug_taken() -> ApiError {
+    ValidationErrors::field("slug", "A plan with this slug already exists.").into()
 }
 
-/// The super admin as the actor of an audit entry in their own tenant's log.
-fn actor(admin: &SuperAdmin) -> Actor {
-    admin.actor_with(admin.principal().scope().clone())
+fn changed_concurrently() -> ApiError {
+    ApiError::conflict(
+        "The plan was changed by another request; reload and try again.",
+        "conflict",
+    )
 }
 
 /// Create a plan.
@@ -313,24 +306,30 @@ pub(crate) async fn create_plan(
         version: 1,
     };
     apply(&mut plan, input.into())?;
-    let actor = actor(&admin);
     let mut tx = state.store.transaction();
-    tx.put_platform(&keys::plan(plan.id), &plan, Condition::NotExists, "plan")
-        .put_platform(
-            &keys::plan_slug_claim(&plan.slug),
-            &PlanSlugClaim { plan_id: plan.id },
-            Condition::NotExists,
-            "slug",
-        );
+    tx.put_platform(
+        &keys::plan(plan.id),
+        &plan,
+        Condition::NotExists,
+        Label::Plan,
+    )
+    .claim_platform(
+        &keys::plan_slug_claim(&plan.slug),
+        &PlanSlugClaim { plan_id: plan.id },
+        Label::Slug,
+    );
     audit::record(
         &mut tx,
-        &actor,
+        By::SuperAdmin(&admin),
         "plan.create",
         "plan",
         plan.id,
         audit::changes(None, Some(&plan), &["version"]),
     );
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Slug, slug_taken)
+        .on_any_conflict(changed_concurrently)?;
     Ok((StatusCode::CREATED, Json(plan.into())))
 }
 
@@ -368,24 +367,29 @@ async fn update(
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put_platform(&keys::plan(id), &after, unchanged_since(&before)?, "plan");
-    if after.slug != before.slug {
-        tx.delete_platform(&keys::plan_slug_claim(&before.slug), "old_slug")
-            .put_platform(
-                &keys::plan_slug_claim(&after.slug),
-                &PlanSlugClaim { plan_id: id },
-                Condition::NotExists,
-                "slug",
-            );
-    }
+    tx.put_platform(
+        &keys::plan(id),
+        &after,
+        unchanged_since(&before)?,
+        Label::Plan,
+    )
+    .move_claim_platform(
+        &keys::plan_slug_claim(&before.slug),
+        &keys::plan_slug_claim(&after.slug),
+        &PlanSlugClaim { plan_id: id },
+        Label::Slug,
+    );
     let action = if before.is_active && !after.is_active {
         "plan.deactivate"
     } else {
         "plan.update"
     };
     let changes = audit::changes(Some(&before), Some(&after), &["version", "updated_at"]);
-    audit::record(&mut tx, &actor(admin), action, "plan", id, changes);
-    tx.execute().await.map_err(transaction_error)?;
+    audit::record(&mut tx, By::SuperAdmin(admin), action, "plan", id, changes);
+    tx.execute()
+        .await
+        .on_conflict(Label::Slug, slug_taken)
+        .on_any_conflict(changed_concurrently)?;
     Ok(after.into())
 }
 

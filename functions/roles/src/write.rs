@@ -16,7 +16,7 @@ use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::permissions::{admin_permissions, validate, PermissionSet};
 use shared::records::{RoleNameClaim, RoleRecord};
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, OnConflict};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -122,15 +122,11 @@ fn name_taken() -> ApiError {
     ValidationErrors::field("name", "A role with this name already exists.").into()
 }
 
-fn transaction_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"name") => name_taken(),
-        StoreError::TransactionConditionFailed(_) => ApiError::conflict(
-            "The role was changed by another request; reload and try again.",
-            "conflict",
-        ),
-        other => other.into(),
-    }
+fn changed_concurrently() -> ApiError {
+    ApiError::conflict(
+        "The role was changed by another request; reload and try again.",
+        "conflict",
+    )
 }
 
 /// Create a role.
@@ -176,20 +172,18 @@ pub(crate) async fn create_role(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
-        &keys::role(role.id),
-        &role,
-        Condition::NotExists,
-        "role",
-    )
-    .put(
-        actor.scope(),
-        &keys::role_name(&role.name.to_lowercase()),
-        &RoleNameClaim { role_id: role.id },
-        Condition::NotExists,
-        "name",
-    );
+    tx.tenant(actor.scope())
+        .put(
+            &keys::role(role.id),
+            &role,
+            Condition::NotExists,
+            Label::Role,
+        )
+        .claim(
+            &keys::role_name(&role.name.to_lowercase()),
+            &RoleNameClaim { role_id: role.id },
+            Label::Name,
+        );
     audit::record(
         &mut tx,
         &actor,
@@ -198,7 +192,10 @@ pub(crate) async fn create_role(
         role.id,
         audit::changes(None, Some(&role), &[]),
     );
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Name, name_taken)
+        .on_any_conflict(changed_concurrently)?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
@@ -259,12 +256,11 @@ async fn update(
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::role(id),
         &after,
         Condition::VersionIs(before.version),
-        "role",
+        Label::Role,
     );
     let revokes = takes_access_away(&before, &after);
     if revokes {
@@ -272,22 +268,12 @@ async fn update(
         // interval; a refresh carries the new ones.
         shared::revocation::revoke_roles(&mut tx, actor.scope(), &[id], after.updated_at);
     }
-    let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
-    if old_key != new_key {
-        tx.delete(
-            actor.scope(),
-            &keys::role_name(&old_key),
-            Condition::Always,
-            "old_name",
-        )
-        .put(
-            actor.scope(),
-            &keys::role_name(&new_key),
-            &RoleNameClaim { role_id: id },
-            Condition::NotExists,
-            "name",
-        );
-    }
+    tx.tenant(actor.scope()).move_claim(
+        &keys::role_name(&before.name.to_lowercase()),
+        &keys::role_name(&after.name.to_lowercase()),
+        &RoleNameClaim { role_id: id },
+        Label::Name,
+    );
     audit::record(
         &mut tx,
         actor,
@@ -296,7 +282,10 @@ async fn update(
         id,
         audit::changes(Some(&before), Some(&after), &["version"]),
     );
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Name, name_taken)
+        .on_any_conflict(changed_concurrently)?;
     if revokes {
         state.store.prune_revocations(actor.scope()).await;
     }
@@ -421,18 +410,13 @@ pub(crate) async fn delete_role(
     }
     let mut tx = state.store.transaction();
     // The version condition also refuses a delete racing an assignment.
-    tx.delete(
-        actor.scope(),
-        &keys::role(id),
-        Condition::VersionIs(role.version),
-        "role",
-    )
-    .delete(
-        actor.scope(),
-        &keys::role_name(&role.name.to_lowercase()),
-        Condition::Always,
-        "old_name",
-    );
+    tx.tenant(actor.scope())
+        .delete(
+            &keys::role(id),
+            Condition::VersionIs(role.version),
+            Label::Role,
+        )
+        .release(&keys::role_name(&role.name.to_lowercase()), Label::Name);
     audit::record(
         &mut tx,
         &actor,
@@ -444,7 +428,10 @@ pub(crate) async fn delete_role(
     // Nobody holds the role now, but tokens issued before its last member
     // left may still name it.
     shared::revocation::revoke_roles(&mut tx, actor.scope(), &[id], OffsetDateTime::now_utc());
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Name, name_taken)
+        .on_any_conflict(changed_concurrently)?;
     state.store.prune_revocations(actor.scope()).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -37,7 +37,7 @@ use shared::keys;
 use shared::records::{
     BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
 };
-use shared::store::{Condition, StoreError};
+use shared::store::{Add, Condition, Label, OnConflict};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -224,25 +224,20 @@ pub(crate) async fn subscribe(
     // The writes besides the subscription's, the same for either path.
     let related = |tx: &mut shared::store::Transaction<'_>| {
         if let Some(profile) = &profile {
-            tx.put(
-                scope,
+            tx.tenant(scope).put(
                 &keys::tenant_profile(),
                 profile,
                 Condition::VersionIs(tenant.version),
-                "tenant",
+                Label::Tenant,
             );
         }
         if let Some(max) = plan.max_users {
             // Holds the user count at or under the new limit against a
             // concurrent user creation (which adds under the old limit).
-            tx.add(
-                scope,
+            tx.tenant(scope).add(
                 &keys::usage(),
-                "users",
-                0,
-                Some(i64::from(max) + 1),
-                true,
-                "limit",
+                Add::new("users", 0).below(i64::from(max) + 1),
+                Label::Limit,
             );
         }
         audit::record(
@@ -283,21 +278,17 @@ pub(crate) async fn subscribe(
         .schedule(&policy)
     } else {
         let mut tx = state.store.transaction();
-        tx.put(
-            scope,
+        tx.tenant(scope).put(
             &keys::subscription(),
             &after,
             Condition::VersionIs(before.version),
-            "subscription",
+            Label::Subscription,
         );
         related(&mut tx);
-        tx.execute().await.map_err(|e| match e {
-            StoreError::TransactionConditionFailed(labels) if labels.contains(&"limit") => {
-                limit_error()
-            }
-            StoreError::TransactionConditionFailed(_) => concurrent(),
-            other => other.into(),
-        })?;
+        tx.execute()
+            .await
+            .on_conflict(Label::Limit, limit_error)
+            .on_any_conflict(concurrent)?;
         after
     };
     let shown = shown(&saved);
@@ -324,12 +315,11 @@ async fn apply(
     }
     let after = after.schedule(policy);
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::subscription(),
         &after,
         Condition::VersionIs(before.version),
-        "subscription",
+        Label::Subscription,
     );
     audit::record(
         &mut tx,
@@ -343,10 +333,7 @@ async fn apply(
             &["version", "updated_at", "next_action_at"],
         ),
     );
-    tx.execute().await.map_err(|e| match e {
-        StoreError::TransactionConditionFailed(_) => concurrent(),
-        other => other.into(),
-    })?;
+    tx.execute().await.on_any_conflict(concurrent)?;
     Ok(SubscriptionView::from(&after))
 }
 

@@ -14,7 +14,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::{TeamNameClaim, TeamRecord, UserRecord};
-use shared::store::{Condition, StoreError, TenantStore};
+use shared::store::{Condition, Label, OnConflict, StoreError, TenantStore};
 use shared::validate;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -125,14 +125,6 @@ fn has_members(count: u32) -> ApiError {
     )
 }
 
-fn transaction_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::TransactionConditionFailed(labels) if labels.contains(&"name") => name_taken(),
-        StoreError::TransactionConditionFailed(_) => changed_concurrently(),
-        other => other.into(),
-    }
-}
-
 /// Create a team.
 #[utoipa::path(
     post,
@@ -180,20 +172,18 @@ pub(crate) async fn create_team(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
-        &keys::team(team.id),
-        &team,
-        Condition::NotExists,
-        "team",
-    )
-    .put(
-        actor.scope(),
-        &keys::team_name(&team.name.to_lowercase()),
-        &TeamNameClaim { team_id: team.id },
-        Condition::NotExists,
-        "name",
-    );
+    tx.tenant(actor.scope())
+        .put(
+            &keys::team(team.id),
+            &team,
+            Condition::NotExists,
+            Label::Team,
+        )
+        .claim(
+            &keys::team_name(&team.name.to_lowercase()),
+            &TeamNameClaim { team_id: team.id },
+            Label::Name,
+        );
     audit::record(
         &mut tx,
         &actor,
@@ -202,7 +192,10 @@ pub(crate) async fn create_team(
         team.id,
         audit::changes(None, Some(&team), &["version"]),
     );
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Name, name_taken)
+        .on_any_conflict(changed_concurrently)?;
     Ok((StatusCode::CREATED, Json(team.into())))
 }
 
@@ -262,29 +255,19 @@ async fn update(
     // The version condition also fails when a membership change (which
     // bumps the version with `member_count`) raced this update, so the
     // count is never overwritten.
-    tx.put(
-        actor.scope(),
-        &keys::team(id),
-        &after,
-        Condition::VersionIs(before.version),
-        "team",
-    );
-    let (old_key, new_key) = (before.name.to_lowercase(), after.name.to_lowercase());
-    if old_key != new_key {
-        tx.delete(
-            actor.scope(),
-            &keys::team_name(&old_key),
-            Condition::Always,
-            "old_name",
-        )
+    tx.tenant(actor.scope())
         .put(
-            actor.scope(),
-            &keys::team_name(&new_key),
+            &keys::team(id),
+            &after,
+            Condition::VersionIs(before.version),
+            Label::Team,
+        )
+        .move_claim(
+            &keys::team_name(&before.name.to_lowercase()),
+            &keys::team_name(&after.name.to_lowercase()),
             &TeamNameClaim { team_id: id },
-            Condition::NotExists,
-            "name",
+            Label::Name,
         );
-    }
     audit::record(
         &mut tx,
         actor,
@@ -293,7 +276,10 @@ async fn update(
         id,
         audit::changes(Some(&before), Some(&after), &["version"]),
     );
-    tx.execute().await.map_err(transaction_error)?;
+    tx.execute()
+        .await
+        .on_conflict(Label::Name, name_taken)
+        .on_any_conflict(changed_concurrently)?;
     Ok(after.into())
 }
 
@@ -395,18 +381,13 @@ pub(crate) async fn delete_team(
     let mut tx = state.store.transaction();
     // Joining a team bumps its version with `member_count`, so the version
     // condition refuses a delete racing a new membership.
-    tx.delete(
-        actor.scope(),
-        &keys::team(id),
-        Condition::VersionIs(team.version),
-        "team",
-    )
-    .delete(
-        actor.scope(),
-        &keys::team_name(&team.name.to_lowercase()),
-        Condition::Always,
-        "old_name",
-    );
+    tx.tenant(actor.scope())
+        .delete(
+            &keys::team(id),
+            Condition::VersionIs(team.version),
+            Label::Team,
+        )
+        .release(&keys::team_name(&team.name.to_lowercase()), Label::Name);
     audit::record(
         &mut tx,
         &actor,
@@ -417,7 +398,7 @@ pub(crate) async fn delete_team(
     );
     match tx.execute().await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::TransactionConditionFailed(labels)) if labels.contains(&"team") => {
+        Err(e) if e.failed(Label::Team) => {
             // Tell the caller why: a member joined, or the team is gone.
             match store.get::<TeamRecord>(&keys::team(id)).await? {
                 None => Err(ApiError::NotFound),
@@ -425,7 +406,8 @@ pub(crate) async fn delete_team(
                 Some(_) => Err(changed_concurrently()),
             }
         }
-        Err(e) => Err(transaction_error(e)),
+        Err(StoreError::TransactionConditionFailed(_)) => Err(changed_concurrently()),
+        Err(e) => Err(e.into()),
     }
 }
 

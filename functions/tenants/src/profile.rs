@@ -9,7 +9,7 @@ use shared::http::{ApiError, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
 use shared::records::{DomainClaim, PlanRecord, SubscriptionRecord, TenantRecord};
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, StoreError};
 use shared::superadmins;
 use shared::tenancy::DEFAULT_TRIAL_MODULES;
 use shared::validate;
@@ -154,20 +154,19 @@ pub async fn apply(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),
-        "tenant",
+        Label::Tenant,
     );
     if after.domain != before.domain {
         if let Some(old) = &before.domain {
-            tx.delete_platform(&keys::domain_claim(old), "old_domain");
+            tx.delete_platform(&keys::domain_claim(old), Label::Domain);
         }
         if let Some(new) = &after.domain {
-            tx.put_platform(
+            tx.claim_platform(
                 &keys::domain_claim(new),
                 &DomainClaim {
                     tenant_id: after.id,
                 },
-                Condition::NotExists,
-                "domain",
+                Label::Domain,
             );
         }
     }
@@ -180,7 +179,7 @@ pub async fn apply(
         audit::changes(Some(&before), Some(&after), &["version"]),
     );
     tx.execute().await.map_err(|e| match e {
-        StoreError::TransactionConditionFailed(l) if l.contains(&"domain") => {
+        e if e.failed(Label::Domain) => {
             ValidationErrors::field("domain", "This domain is already in use.").into()
         }
         StoreError::TransactionConditionFailed(_) => ApiError::conflict(
@@ -225,7 +224,7 @@ pub async fn set_active(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),
-        "tenant",
+        Label::Tenant,
     );
     let action = if active {
         "tenant.activate"

@@ -11,7 +11,7 @@ use shared::records::{
     CredentialRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, TenantRecord,
     UserRecord,
 };
-use shared::store::{Bound, Condition, Counter, StoreError, Transaction};
+use shared::store::{Add, Bound, Condition, Counter, Label, StoreError, Transaction};
 use shared::views::UserView;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -73,48 +73,20 @@ impl Deltas {
     pub fn add_to(&self, tx: &mut Transaction<'_>, actor: &Actor, max_users: Option<u32>) {
         let scope = actor.scope();
         for id in &self.roles_added {
-            tx.add(
-                scope,
-                &keys::role(*id),
-                "member_count",
-                1,
-                None,
-                true,
-                "role",
-            );
+            tx.tenant(scope)
+                .add(&keys::role(*id), Add::new("member_count", 1), Label::Role);
         }
         for id in &self.roles_removed {
-            tx.add(
-                scope,
-                &keys::role(*id),
-                "member_count",
-                -1,
-                None,
-                true,
-                "role",
-            );
+            tx.tenant(scope)
+                .add(&keys::role(*id), Add::new("member_count", -1), Label::Role);
         }
         for id in &self.teams_added {
-            tx.add(
-                scope,
-                &keys::team(*id),
-                "member_count",
-                1,
-                None,
-                true,
-                "team",
-            );
+            tx.tenant(scope)
+                .add(&keys::team(*id), Add::new("member_count", 1), Label::Team);
         }
         for id in &self.teams_removed {
-            tx.add(
-                scope,
-                &keys::team(*id),
-                "member_count",
-                -1,
-                None,
-                true,
-                "team",
-            );
+            tx.tenant(scope)
+                .add(&keys::team(*id), Add::new("member_count", -1), Label::Team);
         }
         let mut counters = Vec::new();
         if self.users != 0 {
@@ -143,14 +115,14 @@ impl Deltas {
         // Losing an admin never coincides with gaining a user (an inactive
         // user counts as neither), so one label names the failed bound.
         let label = if self.admins < 0 {
-            "last_admin"
+            Label::LastAdmin
         } else if self.users > 0 {
-            "limit"
+            Label::Limit
         } else {
-            "usage"
+            Label::Usage
         };
         if !counters.is_empty() {
-            tx.counters(scope, &keys::usage(), &counters, false, label);
+            tx.tenant(scope).counters(&keys::usage(), &counters, label);
         }
     }
 }
@@ -310,23 +282,23 @@ pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
     let StoreError::TransactionConditionFailed(labels) = e else {
         return e.into();
     };
-    if labels.contains(&"email") {
+    if labels.contains(&Label::Email) {
         ValidationErrors::field("email", "A user with this email already exists.").into()
-    } else if labels.contains(&"last_admin") {
+    } else if labels.contains(&Label::LastAdmin) {
         // The request is valid; the tenant's current state refuses it.
         ApiError::conflict(
             "This is the last active administrator of the organisation; make someone else an administrator first.",
             "last_admin",
         )
-    } else if labels.contains(&"limit") {
+    } else if labels.contains(&Label::Limit) {
         plan_limit_reached(max_users)
-    } else if labels.contains(&"role") {
+    } else if labels.contains(&Label::Role) {
         ValidationErrors::field(
             "role_ids",
             "A role was deleted meanwhile; reload and try again.",
         )
         .into()
-    } else if labels.contains(&"team") {
+    } else if labels.contains(&Label::Team) {
         ValidationErrors::field(
             "team_ids",
             "A team was deleted meanwhile; reload and try again.",
@@ -406,7 +378,7 @@ pub async fn save(
         &keys::user(after.id),
         &after,
         Condition::VersionIs(before.version),
-        "user",
+        Label::User,
     );
     if after.role_ids != before.role_ids {
         // Login reads the roles from the credential; keep the copy exact.
@@ -426,7 +398,7 @@ pub async fn save(
             &keys::email_claim(&before.email),
             &updated,
             Condition::VersionIs(credential.version),
-            "credential",
+            Label::Credential,
         );
     }
     deltas.add_to(&mut tx, actor, max_users);

@@ -21,7 +21,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
 use shared::records::{CredentialRecord, UserRecord};
-use shared::store::{Condition, StoreError};
+use shared::store::{Condition, Label, StoreError};
 use shared::validate;
 use shared::views::UserView;
 use time::OffsetDateTime;
@@ -166,13 +166,12 @@ pub(crate) async fn create_user(
         &keys::user(user.id),
         &user,
         Condition::NotExists,
-        "user",
+        Label::User,
     )
-    .put_platform(
+    .claim_platform(
         &keys::email_claim(&credential.email),
         &credential,
-        Condition::NotExists,
-        "email",
+        Label::Email,
     );
     Deltas::between(None, &user, related.system_role()).add_to(&mut tx, &actor, max_users);
     audit::record(
@@ -608,7 +607,7 @@ async fn update_me(
             &keys::user(after.id),
             &after,
             Condition::VersionIs(before.version),
-            "user",
+            Label::User,
         );
         audit::record(
             &mut tx,

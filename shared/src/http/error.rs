@@ -416,7 +416,7 @@ mod tests {
         );
         for lost_race in [
             StoreError::TransactionConflict,
-            StoreError::TransactionConditionFailed(vec!["tenant"]),
+            StoreError::TransactionConditionFailed(vec![crate::store::Label::Tenant]),
         ] {
             let e = ApiError::from(lost_race);
             assert_eq!(e.status(), StatusCode::CONFLICT);

@@ -3,6 +3,7 @@
 //! normalisation, CORS, request ids, structured request logs, panic
 //! recovery and JSON 404/405 answers.
 
+mod conflict;
 mod error;
 mod json;
 mod nullable;

@@ -1,3 +1,4 @@
+use super::label::Label;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// Failures of the store, in terms callers can act on.
@@ -10,7 +11,7 @@ pub enum StoreError {
     /// A transaction was cancelled because the conditions of the labelled
     /// operations did not hold.
     #[error("transaction cancelled by conditions of {0:?}")]
-    TransactionConditionFailed(Vec<&'static str>),
+    TransactionConditionFailed(Vec<Label>),
     /// Another transaction touched the same items at the same moment.
     #[error("concurrent transaction on the same items")]
     TransactionConflict,
@@ -23,6 +24,14 @@ pub enum StoreError {
     Serde(#[from] serde_dynamo::Error),
     #[error("DynamoDB error: {0}")]
     Backend(String),
+}
+
+impl StoreError {
+    /// Whether this is a transaction whose operation labelled `label` had
+    /// its condition fail.
+    pub fn failed(&self, label: Label) -> bool {
+        matches!(self, Self::TransactionConditionFailed(labels) if labels.contains(&label))
+    }
 }
 
 impl From<super::cursor::InvalidCursor> for StoreError {

@@ -13,22 +13,28 @@
 //! billing scheduler's due subscriptions).
 
 mod billing_due;
+mod conflict;
 pub mod cursor;
 mod dedicated;
 mod error;
+mod label;
 mod patch;
 mod query;
+mod retry;
 mod revocations;
 pub mod table;
 mod transaction;
 
 pub use crate::entity::{codec, Entity};
 pub use crate::scope::TenantScope;
+pub use conflict::{Failure, OnConflict};
 pub use cursor::{CursorSigner, Direction, PageKey};
 pub use dedicated::{check_dedicated_table_name, DedicatedTable, DedicatedTableError};
 pub use error::StoreError;
+pub use label::Label;
 pub use patch::Patch;
-pub use transaction::{Bound, Counter, Transaction};
+pub use retry::{retry, Backoff};
+pub use transaction::{Add, Bound, Counter, TenantTransaction, Transaction};
 
 use crate::keys::{self, PlatformKey, SortKey, SortKeyPrefix};
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,4 +1,5 @@
 use super::error::classify;
+use super::label::Label;
 use super::{
     condition_expression, to_item, Condition, Entity, Patch, Store, StoreError, TenantScope,
 };
@@ -17,6 +18,44 @@ pub struct Counter {
     pub bound: Bound,
 }
 
+/// One change to a numeric attribute of an item that must exist (a
+/// vanished role fails the transaction), see [`Transaction::add`]:
+/// `Add::new("member_count", 1)`, `Add::new("users", 0).below(limit)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Add {
+    field: &'static str,
+    delta: i64,
+    below: Option<i64>,
+    must_exist: bool,
+}
+
+impl Add {
+    pub fn new(field: &'static str, delta: i64) -> Self {
+        Self {
+            field,
+            delta,
+            below: None,
+            must_exist: true,
+        }
+    }
+
+    /// Fails unless the current value is under `limit` (missing counts as 0).
+    pub fn below(self, limit: i64) -> Self {
+        Self {
+            below: Some(limit),
+            ..self
+        }
+    }
+
+    /// Creates the item when it is missing instead of failing.
+    pub fn create_if_missing(self) -> Self {
+        Self {
+            must_exist: false,
+            ..self
+        }
+    }
+}
+
 /// The condition a counter change must meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
@@ -31,12 +70,14 @@ pub enum Bound {
 
 /// An all-or-nothing write of up to 100 items.
 ///
-/// Every operation carries a label; when conditions fail, the error lists
-/// the labels of the failing operations so the caller can say which field
-/// was taken (the slug, the email, ...).
+/// Every operation carries a [`Label`]; when conditions fail, the error
+/// lists the labels of the failing operations so the caller can say which
+/// field was taken (the slug, the email, ...), see
+/// [`super::OnConflict`]. Tenant items are written through
+/// [`Transaction::tenant`].
 pub struct Transaction<'s> {
     store: &'s Store,
-    ops: Vec<(&'static str, TransactWriteItem)>,
+    ops: Vec<(Label, TransactWriteItem)>,
     error: Option<StoreError>,
 }
 
@@ -56,7 +97,7 @@ impl<'s> Transaction<'s> {
         sk: &SortKey,
         record: &T,
         condition: Condition,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let store = self.store;
@@ -76,7 +117,7 @@ impl<'s> Transaction<'s> {
         key: &PlatformKey,
         record: &T,
         condition: Condition,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let store = self.store;
         self.push_put(
@@ -90,7 +131,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
-    pub fn delete_platform(&mut self, key: &PlatformKey, label: &'static str) -> &mut Self {
+    pub fn delete_platform(&mut self, key: &PlatformKey, label: Label) -> &mut Self {
         let store = self.store;
         self.push_delete(
             store.table_name(),
@@ -101,13 +142,45 @@ impl<'s> Transaction<'s> {
         )
     }
 
+    /// Claims a platform-wide unique value (a slug, a domain): fails,
+    /// labelled `label`, when someone holds it already.
+    pub fn claim_platform<T: Entity>(
+        &mut self,
+        key: &PlatformKey,
+        record: &T,
+        label: Label,
+    ) -> &mut Self {
+        self.put_platform(key, record, Condition::NotExists, label)
+    }
+
+    /// Moves a platform-wide claim from `old` to `new` (nothing when they
+    /// are the same: a transaction may touch an item only once).
+    pub fn move_claim_platform<T: Entity>(
+        &mut self,
+        old: &PlatformKey,
+        new: &PlatformKey,
+        record: &T,
+        label: Label,
+    ) -> &mut Self {
+        if old != new {
+            self.delete_platform(old, label)
+                .claim_platform(new, record, label);
+        }
+        self
+    }
+
+    /// Writes to one tenant's partition, as [`Store::tenant`] reads it.
+    pub fn tenant<'t>(&'t mut self, scope: &'t TenantScope) -> TenantTransaction<'t, 's> {
+        TenantTransaction { tx: self, scope }
+    }
+
     /// Removes a tenant-owned record (in the scope's table), if `condition` holds.
     pub fn delete(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
         condition: Condition,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let store = self.store;
@@ -120,7 +193,7 @@ impl<'s> Transaction<'s> {
         pk: &str,
         sk: &str,
         condition: Condition,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let (expr, values) = condition_expression(condition);
         let mut delete = Delete::builder()
@@ -142,45 +215,38 @@ impl<'s> Transaction<'s> {
         self
     }
 
-    /// Adds `delta` to a numeric attribute of a tenant-owned item. With
-    /// `below`, the write fails unless the current value is under it (a
-    /// missing attribute counts as 0); with `must_exist`, it fails when the
-    /// item is missing instead of creating it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add(
-        &mut self,
-        scope: &TenantScope,
-        sk: &SortKey,
-        field: &'static str,
-        delta: i64,
-        below: Option<i64>,
-        must_exist: bool,
-        label: &'static str,
-    ) -> &mut Self {
-        let bound = below.map_or(Bound::None, Bound::Below);
-        self.counters(
-            scope,
-            sk,
-            &[Counter {
-                field,
-                delta,
-                bound,
-            }],
-            must_exist,
-            label,
-        )
+    /// Adds to a numeric attribute of a tenant-owned item, see [`Add`].
+    pub fn add(&mut self, scope: &TenantScope, sk: &SortKey, add: Add, label: Label) -> &mut Self {
+        let bound = add.below.map_or(Bound::None, Bound::Below);
+        let counter = Counter {
+            field: add.field,
+            delta: add.delta,
+            bound,
+        };
+        self.push_counters(scope, sk, &[counter], add.must_exist, label)
     }
 
     /// Changes several numeric attributes of one tenant-owned item in one
     /// operation (a transaction may touch an item only once), each within
-    /// its bound; also bumps the item's `version`.
+    /// its bound; also bumps the item's `version`. A missing item is
+    /// created (counters start at 0).
     pub fn counters(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
         changes: &[Counter],
+        label: Label,
+    ) -> &mut Self {
+        self.push_counters(scope, sk, changes, false, label)
+    }
+
+    fn push_counters(
+        &mut self,
+        scope: &TenantScope,
+        sk: &SortKey,
+        changes: &[Counter],
         must_exist: bool,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let mut conditions = Vec::new();
         if must_exist {
@@ -245,7 +311,7 @@ impl<'s> Transaction<'s> {
         key: &PlatformKey,
         field: &'static str,
         current: u64,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let condition = if current == 0 {
             "attribute_not_exists(#f) OR #f = :current"
@@ -279,7 +345,7 @@ impl<'s> Transaction<'s> {
         scope: &TenantScope,
         sk: &SortKey,
         patch: &Patch,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let table = self.store.table_of(scope).to_owned();
@@ -312,7 +378,7 @@ impl<'s> Transaction<'s> {
         scope: &TenantScope,
         sk: &SortKey,
         patch: &Patch,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let pk = keys::tenant_pk(scope);
         let table = self.store.table_of(scope).to_owned();
@@ -320,12 +386,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Like [`Self::check`], for a platform-wide item.
-    pub fn check_platform(
-        &mut self,
-        key: &PlatformKey,
-        patch: &Patch,
-        label: &'static str,
-    ) -> &mut Self {
+    pub fn check_platform(&mut self, key: &PlatformKey, patch: &Patch, label: Label) -> &mut Self {
         let table = self.store.table_name().to_owned();
         self.push_check(
             table,
@@ -342,7 +403,7 @@ impl<'s> Transaction<'s> {
         pk: String,
         sk: String,
         patch: &Patch,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let built = patch.parts().and_then(|parts| {
             let check = ConditionCheck::builder()
@@ -375,7 +436,7 @@ impl<'s> Transaction<'s> {
         sk: &SortKey,
         entity: &'static str,
         fields: Vec<(String, String)>,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         let mut sets = vec!["#entity = :entity".to_owned()];
         let mut update = Update::builder()
@@ -415,7 +476,7 @@ impl<'s> Transaction<'s> {
         sk: &str,
         record: &T,
         condition: Condition,
-        label: &'static str,
+        label: Label,
     ) -> &mut Self {
         if self.error.is_some() {
             return self;
@@ -458,7 +519,7 @@ impl<'s> Transaction<'s> {
             Err(SdkError::ServiceError(service)) => match service.err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => {
                     let reasons = cancelled.cancellation_reasons();
-                    let failed: Vec<&'static str> = labels
+                    let failed: Vec<Label> = labels
                         .iter()
                         .zip(reasons)
                         .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
@@ -484,5 +545,79 @@ impl<'s> Transaction<'s> {
             },
             Err(other) => Err(classify(other)),
         }
+    }
+}
+
+/// A transaction's writes to one tenant's partition (in the tenant's
+/// table), built by [`Transaction::tenant`]; platform-wide items go through
+/// the transaction itself (`put_platform`, `claim_platform`, ...).
+pub struct TenantTransaction<'t, 's> {
+    tx: &'t mut Transaction<'s>,
+    scope: &'t TenantScope,
+}
+
+impl TenantTransaction<'_, '_> {
+    pub fn put<T: Entity>(
+        &mut self,
+        sk: &SortKey,
+        record: &T,
+        condition: Condition,
+        label: Label,
+    ) -> &mut Self {
+        self.tx.put(self.scope, sk, record, condition, label);
+        self
+    }
+
+    pub fn delete(&mut self, sk: &SortKey, condition: Condition, label: Label) -> &mut Self {
+        self.tx.delete(self.scope, sk, condition, label);
+        self
+    }
+
+    /// See [`Transaction::add`].
+    pub fn add(&mut self, sk: &SortKey, add: Add, label: Label) -> &mut Self {
+        self.tx.add(self.scope, sk, add, label);
+        self
+    }
+
+    /// See [`Transaction::counters`].
+    pub fn counters(&mut self, sk: &SortKey, changes: &[Counter], label: Label) -> &mut Self {
+        self.tx.counters(self.scope, sk, changes, label);
+        self
+    }
+
+    pub fn patch(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.patch(self.scope, sk, patch, label);
+        self
+    }
+
+    pub fn check(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.check(self.scope, sk, patch, label);
+        self
+    }
+
+    /// Claims a value unique within the tenant (a role's name, say): fails,
+    /// labelled `label`, when another record holds it already.
+    pub fn claim<T: Entity>(&mut self, key: &SortKey, record: &T, label: Label) -> &mut Self {
+        self.put(key, record, Condition::NotExists, label)
+    }
+
+    /// Moves a claim from `old` to `new` on a rename (nothing when the
+    /// keys are the same: a transaction may touch an item only once).
+    pub fn move_claim<T: Entity>(
+        &mut self,
+        old: &SortKey,
+        new: &SortKey,
+        record: &T,
+        label: Label,
+    ) -> &mut Self {
+        if old != new {
+            self.release(old, label).claim(new, record, label);
+        }
+        self
+    }
+
+    /// Gives a claim up (its owner is deleted).
+    pub fn release(&mut self, key: &SortKey, label: Label) -> &mut Self {
+        self.delete(key, Condition::Always, label)
     }
 }
