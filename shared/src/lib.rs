@@ -11,6 +11,7 @@ pub mod invoicing;
 pub mod keys;
 pub mod permissions;
 pub mod records;
+pub mod report;
 pub mod revocation;
 pub mod runtime;
 pub mod scope;
