@@ -12,6 +12,7 @@ pub mod keys;
 pub mod money;
 pub mod permissions;
 pub mod records;
+pub mod report;
 pub mod revocation;
 pub mod runtime;
 pub mod scope;

@@ -12,6 +12,7 @@ use crate::records::{
     SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, TenantRecord, TenantRouteRecord,
     UsageRecord, UserRecord,
 };
+use crate::report::ErrorChain;
 use crate::store::{
     retry, Backoff, Condition, DedicatedTable, Label, PageRequest, Store, StoreError, TenantScope,
     Transaction,
@@ -452,7 +453,7 @@ where
     let result = provision_items(store, provisioned, extra).await;
     if result.is_err() {
         if let Err(e) = store.platform().delete(&route_key).await {
-            tracing::warn!(tenant_id = %route.tenant_id, error = %e, "routing item of a failed tenant creation left behind");
+            tracing::warn!(tenant_id = %route.tenant_id, error = %ErrorChain(&e), "routing item of a failed tenant creation left behind");
         }
     }
     result

@@ -19,6 +19,7 @@ use lambda_http::request::RequestContext;
 use shared::http::ApiError;
 use shared::keys;
 use shared::keys::PlatformKey;
+use shared::report::ErrorChain;
 use shared::store::{Store, StoreError};
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -163,7 +164,7 @@ pub async fn reserve_login(
         Err(e) => {
             // No password is checked, so nothing is counted from this IP.
             if let Err(r) = pair.release(store).await {
-                tracing::warn!(error = %r, "could not release a login slot");
+                tracing::warn!(error = %ErrorChain(&r), "could not release a login slot");
             }
             Err(e)
         }
@@ -178,7 +179,7 @@ impl LoginAttempt {
     pub async fn succeeded(self, store: &Store) {
         let (pair, email) = tokio::join!(self.pair.clear(store), self.email.release(store));
         for e in [pair.err(), email.err()].into_iter().flatten() {
-            tracing::warn!(error = %e, "could not release a login slot");
+            tracing::warn!(error = %ErrorChain(&e), "could not release a login slot");
         }
     }
 }

@@ -46,6 +46,7 @@
 use serde::Serialize;
 use shared::billing::{self, BillingPolicy};
 use shared::invoicing::{self, InvoicingError, Step};
+use shared::report::ErrorChain;
 use shared::store::{PageRequest, Store, StoreError, TenantScope};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime};
@@ -214,7 +215,7 @@ pub async fn tick_with(
         if let Err(e) = run.visit(None).await {
             if run.report.tables_visited.is_empty() {
                 run.drain().await;
-                tracing::error!(error = %e, table = %main, "billing tick failed: due subscriptions not listed");
+                tracing::error!(error = %ErrorChain(&e), table = %main, "billing tick failed: due subscriptions not listed");
                 return Err(TickError::MainTable(e));
             }
             run.table_failed(&main, "could not list the due subscriptions", &e);
@@ -369,7 +370,7 @@ impl<'a> Run<'a> {
     }
 
     fn table_failed(&mut self, table: &str, message: &str, error: &StoreError) {
-        tracing::error!(table = %table, error = %error, "{message}");
+        tracing::error!(table = %table, error = %ErrorChain(error), "{message}");
         self.report.table_errors.push(TableFailure {
             table: table.to_owned(),
             message: message.to_owned(),
@@ -438,7 +439,7 @@ async fn advance(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, detail = ?e, "subscription not advanced");
+                tracing::error!(error = %ErrorChain(&e), detail = ?e, "subscription not advanced");
                 outcome.error = Some(public_message(&e));
                 return outcome;
             }

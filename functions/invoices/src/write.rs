@@ -32,23 +32,15 @@ pub struct MarkPaidRequest {
     pub reference: Option<String>,
 }
 
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => format!("{}{}.", c.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
-}
-
 /// What a refused settlement answers. Rule refusals are 400 with a code;
 /// internals never reach the client (500 `internal_error`, logged).
 fn settle_error(e: InvoicingError) -> ApiError {
     match e {
         InvoicingError::Rule(rule @ BillingError::InvoiceTransition { .. }) => {
-            ApiError::bad_request(capitalised(&rule.to_string()), "invalid_transition")
+            ApiError::bad_request(rule.message(), "invalid_transition")
         }
         InvoicingError::Rule(rule @ BillingError::SubscriptionEnded { .. }) => {
-            ApiError::bad_request(capitalised(&rule.to_string()), "subscription_ended")
+            ApiError::bad_request(rule.message(), "subscription_ended")
         }
         InvoicingError::NotFound => ApiError::NotFound,
         InvoicingError::Conflict => ApiError::conflict(

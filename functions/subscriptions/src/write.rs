@@ -54,26 +54,12 @@ pub struct SubscribeRequest {
 fn billing_error(e: BillingError) -> ApiError {
     match e {
         BillingError::SubscriptionEnded { .. } => {
-            ApiError::bad_request(capitalised(&e.to_string()), "subscription_ended")
+            ApiError::bad_request(e.message(), "subscription_ended")
         }
-        BillingError::PeriodEnded { .. } => {
-            ApiError::bad_request(capitalised(&e.to_string()), "period_ended")
-        }
-        BillingError::PaymentPending => {
-            ApiError::bad_request(capitalised(&e.to_string()), "payment_pending")
-        }
-        BillingError::InvoiceOpen { .. } => {
-            ApiError::bad_request(capitalised(&e.to_string()), "invoice_open")
-        }
+        BillingError::PeriodEnded { .. } => ApiError::bad_request(e.message(), "period_ended"),
+        BillingError::PaymentPending => ApiError::bad_request(e.message(), "payment_pending"),
+        BillingError::InvoiceOpen { .. } => ApiError::bad_request(e.message(), "invoice_open"),
         other => ApiError::internal(other),
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => format!("{}{}.", c.to_uppercase(), chars.as_str()),
-        None => String::new(),
     }
 }
 

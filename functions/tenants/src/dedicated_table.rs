@@ -182,7 +182,7 @@ pub async fn check(
     match store.dedicated_table(name).await {
         Ok(table) => Ok(Some(table)),
         Err(DedicatedTableError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ValidationErrors::field(FIELD, e.to_string()).into()),
+        Err(e) => Err(ValidationErrors::field(FIELD, e.message()).into()),
     }
 }
 

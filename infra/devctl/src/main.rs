@@ -228,7 +228,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("devctl: {e}");
+            // Every cause: a store error keeps the SDK's as its source.
+            eprintln!("devctl: {}", shared::report::ErrorChain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -73,6 +73,39 @@ pub enum BillingError {
     },
 }
 
+impl BillingError {
+    /// The refusal as an API error body words it: a capitalised sentence.
+    /// `Display` is the wording for logs and the scheduler's report; the
+    /// API's lives here, in one place, so neither changes the other.
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidInvoiceNumber(n) => format!(
+                "{n:?} is not an invoice number: expected INV-<year>-<at least 6 digits>, e.g. INV-2026-000042."
+            ),
+            Self::InvoiceTransition { from, to } => {
+                format!("An invoice cannot go from {from} to {to}.")
+            }
+            Self::SubscriptionEnded { status } => format!(
+                "The subscription is {} and can no longer change.",
+                status_name(*status)
+            ),
+            Self::PeriodEnded { ended_at } => format!(
+                "The billing period ended at {ended_at}: the cancellation has already taken effect."
+            ),
+            Self::PaymentPending => {
+                "The first invoice must be paid before the plan can change.".to_owned()
+            }
+            Self::InvoiceOpen { invoice_id } => {
+                format!("Invoice {invoice_id} is unpaid: pay it before upgrading.")
+            }
+            Self::MissingPlan { plan_id } => format!(
+                "Plan {plan_id}'s prices are needed to bill this subscription but were not given."
+            ),
+            Self::Provider { provider, .. } => format!("Payment provider {provider} failed."),
+        }
+    }
+}
+
 /// What a tenant has switched on; `records::TenantRecord` implements it
 /// (billing sits below the records, so it cannot name that type).
 pub trait EnabledModules {
@@ -110,6 +143,45 @@ fn status_name(status: SubscriptionStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_messages_are_the_log_wording_as_a_sentence() {
+        let at = time::macros::datetime!(2026-03-01 0:00 UTC);
+        let id = Uuid::nil();
+        for e in [
+            BillingError::InvalidInvoiceNumber("INV-1".into()),
+            BillingError::InvoiceTransition {
+                from: InvoiceStatus::Paid,
+                to: InvoiceStatus::Failed,
+            },
+            BillingError::SubscriptionEnded {
+                status: SubscriptionStatus::PastDue,
+            },
+            BillingError::PeriodEnded { ended_at: at },
+            BillingError::PaymentPending,
+            BillingError::InvoiceOpen { invoice_id: id },
+            BillingError::MissingPlan { plan_id: id },
+        ] {
+            let log = e.to_string();
+            let mut chars = log.chars();
+            let first = chars.next().unwrap().to_uppercase();
+            assert_eq!(e.message(), format!("{first}{}.", chars.as_str()));
+        }
+        assert_eq!(
+            BillingError::InvoiceTransition {
+                from: InvoiceStatus::Paid,
+                to: InvoiceStatus::Paid,
+            }
+            .message(),
+            "An invoice cannot go from paid to paid."
+        );
+        // A provider's own message may hold internals: the API leaves it out.
+        let e = BillingError::Provider {
+            provider: "manual",
+            message: "card processor at 10.0.0.1 said no".into(),
+        };
+        assert_eq!(e.message(), "Payment provider manual failed.");
+    }
 
     #[test]
     fn messages_use_api_names() {

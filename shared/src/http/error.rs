@@ -4,6 +4,7 @@
 //! `{"<field>": ["message", ...]}` for validation errors.
 
 use crate::permissions::PermissionDenied;
+use crate::report::ErrorChain;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -104,10 +105,11 @@ pub enum ApiError {
     /// 503: a dependency (DynamoDB) is unreachable or throttling.
     #[error("service unavailable: {0}")]
     ServiceUnavailable(String),
-    /// 500: a bug or an unexpected dependency failure. The message is
-    /// logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a bug or an unexpected dependency failure. The cause (and its
+    /// own causes) is logged once, when the response is made, and never
+    /// sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ApiError {
@@ -166,8 +168,10 @@ impl ApiError {
         )
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        Self::Internal(err.to_string())
+    /// 500 caused by `err`: an error (kept whole, as the source) or a
+    /// message saying which invariant broke.
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(err.into())
     }
 
     pub fn status(&self) -> StatusCode {
@@ -256,7 +260,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         // Logged inside the request span, so the line carries the request id.
         match &self {
-            Self::Internal(msg) => tracing::error!(error = %msg, "internal error"),
+            Self::Internal(cause) => {
+                tracing::error!(error = ?ErrorChain(cause.as_ref()), "internal error")
+            }
             Self::ServiceUnavailable(msg) => tracing::warn!(error = %msg, "dependency unavailable"),
             _ => {}
         }
@@ -289,7 +295,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::ConditionFailed | StoreError::TransactionConflict => Self::lost_race(),
             StoreError::Unavailable(msg) => Self::ServiceUnavailable(msg),
-            other => Self::Internal(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }
@@ -425,6 +431,42 @@ mod tests {
         assert_eq!(
             ApiError::from(StoreError::Backend("x".into())).status(),
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[tokio::test]
+    async fn a_500_keeps_its_cause_chain_and_sends_none_of_it() {
+        use aws_sdk_dynamodb::config::http::HttpResponse;
+        use aws_sdk_dynamodb::error::SdkError;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use std::error::Error;
+
+        let io = std::io::Error::other("socket to 10.0.0.1 closed");
+        let sdk = SdkError::<GetItemError, HttpResponse>::construction_failure(io);
+        let e = ApiError::from(StoreError::Backend(Box::new(sdk)));
+
+        let store = e.source().expect("the store error");
+        assert!(matches!(
+            store.downcast_ref::<StoreError>(),
+            Some(StoreError::Backend(_))
+        ));
+        let sdk = store.source().expect("the SDK error");
+        assert!(sdk.is::<SdkError<GetItemError, HttpResponse>>());
+        let io = sdk.source().expect("the IO error");
+        assert_eq!(io.to_string(), "socket to 10.0.0.1 closed");
+        // What the log line says: every link, each once.
+        let logged = ErrorChain(&e).to_string();
+        assert!(
+            logged.starts_with("internal error: DynamoDB error: "),
+            "{logged}"
+        );
+        assert_eq!(logged.matches("10.0.0.1").count(), 1, "{logged}");
+
+        let (s, b, _) = render(e).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            b,
+            json!({"detail": "A server error occurred.", "code": "internal_error"})
         );
     }
 }

@@ -95,6 +95,22 @@ pub enum DedicatedTableError {
     Store(#[from] StoreError),
 }
 
+impl DedicatedTableError {
+    /// What the API says on the table-name field. A store failure is no
+    /// fault of the name: callers answer it from the `StoreError` instead.
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidName(reason) => reason.clone(),
+            Self::Missing(t) => format!("Table '{t}' does not exist."),
+            Self::NotActive(t) => format!("Table '{t}' is not active yet."),
+            Self::WrongShape(t) => format!(
+                "Table '{t}' does not have the main table's keys and indexes (create it with `devctl create-table --table {t}`)."
+            ),
+            Self::Store(_) => "The table could not be checked.".to_owned(),
+        }
+    }
+}
+
 /// Checks a dedicated table's name: DynamoDB's rules (3–255 characters of
 /// letters, digits, `_`, `-`, `.`) and the convention
 /// `<main>-tenant-<suffix>`, the suffix being lowercase letters, digits and
@@ -226,6 +242,18 @@ pub(crate) fn scope_of(tenant_id: Uuid, route: Option<TenantRouteRecord>) -> Ten
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_messages_match_the_log_wording_for_name_faults() {
+        for e in [
+            DedicatedTableError::InvalidName("Must be named 'x'.".into()),
+            DedicatedTableError::Missing("t".into()),
+            DedicatedTableError::NotActive("t".into()),
+            DedicatedTableError::WrongShape("t".into()),
+        ] {
+            assert_eq!(e.message(), e.to_string());
+        }
+    }
 
     #[test]
     fn dedicated_table_names_follow_the_convention() {

@@ -20,10 +20,13 @@ pub enum StoreError {
     /// DynamoDB could not be reached or is throttling: worth a retry later.
     #[error("DynamoDB unavailable: {0}")]
     Unavailable(String),
-    #[error("item (de)serialisation failed: {0}")]
+    #[error("item (de)serialisation failed")]
     Serde(#[from] serde_dynamo::Error),
-    #[error("DynamoDB error: {0}")]
-    Backend(String),
+    /// Anything else: the SDK's error, a request that would not build, or
+    /// a broken invariant (a plain message). The cause is the source, not
+    /// part of the message, so logs print it once (`report::ErrorChain`).
+    #[error("DynamoDB error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
@@ -53,7 +56,7 @@ const RETRYABLE_CODES: &[&str] = &[
 pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
@@ -67,16 +70,10 @@ where
             if RETRYABLE_CODES.contains(&code) {
                 StoreError::Unavailable(code.to_owned())
             } else {
-                StoreError::Backend(format!(
-                    "{}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&err)
-                ))
+                StoreError::Backend(Box::new(err))
             }
         }
-        _ => StoreError::Backend(format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(&err)
-        )),
+        _ => StoreError::Backend(Box::new(err)),
     }
 }
 
@@ -85,4 +82,25 @@ where
     E: ProvideErrorMetadata,
 {
     matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use std::error::Error;
+
+    #[test]
+    fn backend_errors_keep_the_sdk_error_as_source() {
+        let io = std::io::Error::other("no credentials");
+        let e = classify(SdkError::<GetItemError, HttpResponse>::construction_failure(io));
+        assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+        let sdk = e.source().expect("the SDK error");
+        assert!(sdk.is::<SdkError<GetItemError, HttpResponse>>());
+        assert_eq!(
+            sdk.source().map(ToString::to_string).as_deref(),
+            Some("no credentials")
+        );
+    }
 }

@@ -417,7 +417,7 @@ impl Store {
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(|e| StoreError::Backend(e.into()))?;
             let out = self
                 .client
                 .batch_get_item()
@@ -704,10 +704,13 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     ];
     for name in reserved.iter().chain(derived.iter().map(|(n, _)| n)) {
         if item.contains_key(*name) {
-            return Err(StoreError::Backend(format!(
-                "{} has a field named {name}, which the store owns",
-                T::ENTITY
-            )));
+            return Err(StoreError::Backend(
+                format!(
+                    "{} has a field named {name}, which the store owns",
+                    T::ENTITY
+                )
+                .into(),
+            ));
         }
     }
     for (name, value) in derived {

@@ -91,7 +91,7 @@ impl Patch {
 
     pub(crate) fn parts(&self) -> Result<PatchParts, StoreError> {
         if let Some(e) = &self.error {
-            return Err(StoreError::Backend(format!("patch value: {e}")));
+            return Err(StoreError::Backend(format!("patch value: {e}").into()));
         }
         let mut names = HashMap::new();
         let mut values = Item::new();

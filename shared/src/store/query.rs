@@ -290,7 +290,9 @@ fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
         .iter()
         .map(|a| match item.get(*a) {
             Some(AttributeValue::S(s)) => Ok(((*a).to_owned(), s.clone())),
-            _ => Err(StoreError::Backend(format!("item lacks key attribute {a}"))),
+            _ => Err(StoreError::Backend(
+                format!("item lacks key attribute {a}").into(),
+            )),
         })
         .collect()
 }

@@ -5,6 +5,7 @@
 use super::{error, Store, StoreError, TenantScope};
 use crate::keys;
 use crate::records::{SubscriptionRecord, TenantRecord};
+use crate::report::ErrorChain;
 use crate::revocation::{epoch_ms, Entitlement, Settings, TenantState};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -213,7 +214,10 @@ impl Store {
             Ok(_) => tracing::debug!(pruned = removes.len(), "stale revocation cutoffs pruned"),
             Err(e) if error::is_conditional_failure(&e) => {}
             Err(e) => {
-                tracing::warn!(error = %error::classify(e), "pruning revocation cutoffs failed")
+                tracing::warn!(
+                    error = %ErrorChain(&error::classify(e)),
+                    "pruning revocation cutoffs failed"
+                )
             }
         }
     }

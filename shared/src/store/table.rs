@@ -213,7 +213,7 @@ impl TableDefinition {
     /// Creates the table (on-demand) and enables TTL. Returns false if it
     /// already existed.
     pub async fn create(&self, client: &Client, table: &str) -> Result<bool, StoreError> {
-        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.into());
         let schema =
             |hash: &str, range: &Option<String>| -> Result<Vec<KeySchemaElement>, StoreError> {
                 let mut s = vec![KeySchemaElement::builder()
@@ -300,7 +300,7 @@ impl TableDefinition {
         use aws_sdk_dynamodb::types::{
             CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus,
         };
-        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.into());
         let existing = Self::describe(client, table).await?;
         let mut added = Vec::new();
         for index in self

@@ -210,7 +210,7 @@ impl<'s> Transaction<'s> {
             Ok(d) => self
                 .ops
                 .push((label, TransactWriteItem::builder().delete(d).build())),
-            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+            Err(e) => self.error = Some(StoreError::Backend(e.into())),
         }
         self
     }
@@ -297,7 +297,7 @@ impl<'s> Transaction<'s> {
             Ok(u) => self
                 .ops
                 .push((label, TransactWriteItem::builder().update(u).build())),
-            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+            Err(e) => self.error = Some(StoreError::Backend(e.into())),
         }
         self
     }
@@ -333,7 +333,7 @@ impl<'s> Transaction<'s> {
             Ok(u) => self
                 .ops
                 .push((label, TransactWriteItem::builder().update(u).build())),
-            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+            Err(e) => self.error = Some(StoreError::Backend(e.into())),
         }
         self
     }
@@ -358,9 +358,7 @@ impl<'s> Transaction<'s> {
                 .set_condition_expression(parts.condition)
                 .set_expression_attribute_names(parts.names)
                 .set_expression_attribute_values(parts.values);
-            update
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))
+            update.build().map_err(|e| StoreError::Backend(e.into()))
         });
         match built {
             Ok(u) => self
@@ -413,9 +411,7 @@ impl<'s> Transaction<'s> {
                 .set_condition_expression(parts.condition)
                 .set_expression_attribute_names(parts.names)
                 .set_expression_attribute_values(parts.values);
-            check
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))
+            check.build().map_err(|e| StoreError::Backend(e.into()))
         });
         match built {
             Ok(c) => self.ops.push((
@@ -456,7 +452,7 @@ impl<'s> Transaction<'s> {
             Ok(u) => self
                 .ops
                 .push((label, TransactWriteItem::builder().update(u).build())),
-            Err(e) => self.error = Some(StoreError::Backend(e.to_string())),
+            Err(e) => self.error = Some(StoreError::Backend(e.into())),
         }
         self
     }
@@ -490,7 +486,7 @@ impl<'s> Transaction<'s> {
             if !values.is_empty() {
                 put = put.set_expression_attribute_values(Some(values));
             }
-            put.build().map_err(|e| StoreError::Backend(e.to_string()))
+            put.build().map_err(|e| StoreError::Backend(e.into()))
         });
         match built {
             Ok(put) => self
@@ -533,9 +529,9 @@ impl<'s> Transaction<'s> {
                     {
                         Err(StoreError::TransactionConflict)
                     } else {
-                        Err(StoreError::Backend(format!(
-                            "transaction cancelled: {cancelled:?}"
-                        )))
+                        Err(StoreError::Backend(
+                            format!("transaction cancelled: {cancelled:?}").into(),
+                        ))
                     }
                 }
                 _ if service.err().code() == Some("TransactionConflictException") => {
