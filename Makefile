@@ -68,7 +68,7 @@ help:
 	@echo
 	@echo '  dev          set everything up and serve the API on http://127.0.0.1:$(API_PORT) (Ctrl-C to stop)'
 	@echo '  test         all tests and lints (DynamoDB Local on :$(DYNAMODB_TEST_PORT), API on :$(E2E_API_PORT))'
-	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check'
+	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check, cargo clippy'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'

@@ -4,7 +4,7 @@
 # Usage: infra/test.sh [all|lint]
 #
 #   lint  lints only: sam validate --lint, cfn-lint, check-jsonschema
-#           (GitHub workflows), cargo fmt --check
+#           (GitHub workflows), cargo fmt --check, cargo clippy -D warnings
 #   all   (default) cargo build --workspace --all-targets in the background
 #         while bootstrap and the lints run, then
 #           1. DynamoDB Local in test mode (in memory) on $DYNAMODB_TEST_PORT (8001)
@@ -113,6 +113,16 @@ run_lints() {
   fi
   step "workflow lint" lint_workflows
   step "cargo fmt --check" check_format
+  step "cargo clippy -D warnings" check_clippy
+}
+
+# In `make test` this waits for the background build's lock on target/,
+# then checks in its own (check-mode) artifacts: the build's stay fresh.
+check_clippy() {
+  if ! cargo clippy --version >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+    rustup component add clippy >&2 || return 1
+  fi
+  cargo clippy -q --workspace --all-targets -- -D warnings
 }
 
 check_format() {
