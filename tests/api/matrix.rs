@@ -30,7 +30,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use shared::invoicing::{self, Step};
 use shared::keys;
-use shared::permissions::{keys as perm, Module, PermissionKey};
+use shared::permissions::{actions as perm, Module, PermissionKey};
 use shared::records::{InvoiceRecord, InvoiceRefRecord};
 use shared::store::Condition;
 use shared::store::TenantScope;

@@ -2,7 +2,7 @@
 //!
 //! Everything else (keys, validation, templates, the JSON schema served to the
 //! role editor) is derived from [`CATALOG`], so adding an action here is the
-//! only edit needed besides its constant in [`super::keys`].
+//! only edit needed besides its constant in [`super::actions`].
 
 use std::fmt;
 use std::str::FromStr;

@@ -3,7 +3,7 @@
 //! (also checked at compile time), so code and catalog cannot drift.
 
 use super::catalog::{lookup, ACTION_COUNT};
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 
 macro_rules! keys {
     ($($name:ident = $key:literal;)*) => {
@@ -78,11 +78,14 @@ impl PermissionKey {
 const _: () = {
     assert!(
         ALL.len() == ACTION_COUNT,
-        "keys::ALL must list every catalog action"
+        "actions::ALL must list every catalog action"
     );
     let mut i = 0;
     while i < ALL.len() {
-        assert!(ALL[i].index() == i, "keys::ALL must follow catalog order");
+        assert!(
+            ALL[i].index() == i,
+            "actions::ALL must follow catalog order"
+        );
         i += 1;
     }
 };
