@@ -4,9 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::catalog::{
-    find_index, slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef,
-};
+use super::catalog::{slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef};
 
 /// A catalog action, e.g. `crm.leads.view`. Only constructible from the
 /// catalog: use the constants in [`actions`](super::actions) in code and
@@ -20,13 +18,10 @@ pub struct PermissionKey {
 }
 
 impl PermissionKey {
-    /// Builds a key from its dotted form, failing the build (the constants are
-    /// evaluated at compile time) if the catalog has no such action.
-    pub(crate) const fn from_catalog(key: &'static str) -> PermissionKey {
-        match find_index(key) {
-            Some(index) => PermissionKey { index, key },
-            None => panic!("permission key is not in the catalog"),
-        }
+    /// A key at its dense index; only the constants in
+    /// [`actions`](super::actions), expanded from the catalog's table, call it.
+    pub(super) const fn from_table(index: usize, key: &'static str) -> PermissionKey {
+        PermissionKey { index, key }
     }
 
     pub const fn as_str(self) -> &'static str {
