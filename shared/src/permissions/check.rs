@@ -255,7 +255,7 @@ pub fn can_with_roles(
 /// isolation itself is the store's job (every query is tenant-scoped).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ListFilter {
+pub enum OwnershipFilter {
     /// No filter.
     All,
     /// Records owned by `owner_id`.
@@ -264,13 +264,13 @@ pub enum ListFilter {
     Team { owner_id: Uuid, team_ids: Vec<Uuid> },
 }
 
-impl ListFilter {
+impl OwnershipFilter {
     /// Whether a record of the same tenant passes the filter; agrees with [`can`].
     pub fn matches(&self, owner_id: Option<Uuid>, team_id: Option<Uuid>) -> bool {
         match self {
-            ListFilter::All => true,
-            ListFilter::Own { owner_id: me } => owner_id == Some(*me),
-            ListFilter::Team {
+            OwnershipFilter::All => true,
+            OwnershipFilter::Own { owner_id: me } => owner_id == Some(*me),
+            OwnershipFilter::Team {
                 owner_id: me,
                 team_ids,
             } => owner_id == Some(*me) || team_id.is_some_and(|t| team_ids.contains(&t)),
@@ -283,14 +283,14 @@ impl ListFilter {
 pub fn list_filter(
     subject: &(impl Subject + ?Sized),
     key: PermissionKey,
-) -> Result<ListFilter, PermissionDenied> {
+) -> Result<OwnershipFilter, PermissionDenied> {
     match held(subject, key) {
         (_, false) => Err(Decision::new(key, None, Reason::NotGranted).denied()),
-        (None | Some(Scope::All), true) => Ok(ListFilter::All),
-        (Some(Scope::Own), true) => Ok(ListFilter::Own {
+        (None | Some(Scope::All), true) => Ok(OwnershipFilter::All),
+        (Some(Scope::Own), true) => Ok(OwnershipFilter::Own {
             owner_id: subject.user_id(),
         }),
-        (Some(Scope::Team), true) => Ok(ListFilter::Team {
+        (Some(Scope::Team), true) => Ok(OwnershipFilter::Team {
             owner_id: subject.user_id(),
             team_ids: subject.team_ids().to_vec(),
         }),
@@ -567,28 +567,28 @@ mod tests {
         }));
         assert_eq!(
             list_filter(&u, actions::CRM_LEADS_VIEW),
-            Ok(ListFilter::Own { owner_id: u.id })
+            Ok(OwnershipFilter::Own { owner_id: u.id })
         );
         assert_eq!(
             list_filter(&u, actions::CRM_ACTIVITIES_VIEW),
-            Ok(ListFilter::Team {
+            Ok(OwnershipFilter::Team {
                 owner_id: u.id,
                 team_ids: u.teams.clone()
             })
         );
         assert_eq!(
             list_filter(&u, actions::CRM_PAYMENTS_VIEW),
-            Ok(ListFilter::All)
+            Ok(OwnershipFilter::All)
         );
         assert_eq!(
             list_filter(&u, actions::WHATSAPP_MESSAGES_VIEW),
-            Ok(ListFilter::All)
+            Ok(OwnershipFilter::All)
         );
         let denied = list_filter(&u, actions::TASKS_TASKS_VIEW).unwrap_err();
         assert_eq!(denied.permission, "tasks.tasks.view");
         assert_eq!(denied.detail, "Permission tasks.tasks.view is required.");
         assert_eq!(
-            serde_json::to_value(ListFilter::Own { owner_id: u.id }).unwrap(),
+            serde_json::to_value(OwnershipFilter::Own { owner_id: u.id }).unwrap(),
             json!({"type": "own", "owner_id": u.id})
         );
     }

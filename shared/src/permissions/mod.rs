@@ -34,7 +34,7 @@ pub use catalog::{
     UnknownModule, ACTION_COUNT, CATALOG, CATALOG_VERSION,
 };
 pub use check::{
-    can, can_do, can_with_roles, explain, list_filter, Decision, GrantingRole, ListFilter,
+    can, can_do, can_with_roles, explain, list_filter, Decision, GrantingRole, OwnershipFilter,
     PermissionDenied, Reason, Resource, Subject,
 };
 pub use error::{PermissionError, PermissionErrors};
