@@ -4,10 +4,10 @@
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod billing_store;
 pub mod config;
 pub mod entity;
 pub mod http;
-pub mod invoicing;
 pub mod keys;
 pub mod money;
 pub mod permissions;

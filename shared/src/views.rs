@@ -1,4 +1,5 @@
-//! JSON shapes served by several functions, built from records.
+//! JSON shapes served by several functions, built from records. A shape
+//! only one function serves lives in that function's `view.rs`.
 
 use crate::money::format_money;
 use crate::permissions::Module;

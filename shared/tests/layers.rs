@@ -330,9 +330,9 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 
 #[test]
 fn the_checker_sees_imports_and_cycles() {
-    let module = vec!["permissions".to_owned(), "key".to_owned()];
+    let module = vec!["permissions".to_owned(), "permission_key".to_owned()];
     let code = strip(
-        "use super::keys;\nuse super::{catalog::{a, b}, set};\n\
+        "use super::actions;\nuse super::{catalog::{a, b}, set};\n\
          // use crate::records::X;\n\
          fn f() { crate::store::Store::new(); }\n\
          #[cfg(test)]\nmod tests {\n    use crate::billing::X;\n}\n",
@@ -341,7 +341,7 @@ fn the_checker_sees_imports_and_cycles() {
     assert_eq!(
         found,
         [
-            "permissions::keys",
+            "permissions::actions",
             "permissions::catalog",
             "permissions::set",
             "store::Store::new"

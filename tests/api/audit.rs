@@ -3,7 +3,7 @@
 use crate::roles::{call, path_of, scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::permissions::{flatten, keys as perm, Grant, PermissionSet};
+use shared::permissions::{actions as perm, flatten, Grant, PermissionSet};
 use tests::send;
 use uuid::Uuid;
 

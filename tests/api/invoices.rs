@@ -1,13 +1,13 @@
 //! The invoices function against DynamoDB Local. Invoices are issued as the
 //! billing scheduler issues them: a tenant registers (trial), picks a paid
-//! plan, and `invoicing::advance_once` runs after the trial has ended.
+//! plan, and `billing_store::advance_once` runs after the trial has ended.
 
 use crate::plans::root;
 use crate::roles::{path_of, scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::billing::BillingPolicy;
-use shared::invoicing::{self, Step};
+use shared::billing_store::{self, Step};
 use shared::keys;
 use shared::records::{AuditRecord, InvoiceRecord, SubscriptionRecord, SubscriptionStatus};
 use shared::store::{PageRequest, TenantScope};
@@ -61,7 +61,7 @@ async fn subscription(s: &Setup, scope: &TenantScope) -> SubscriptionRecord {
 
 /// Runs the scheduler's step for the tenant at `now`; it must issue an invoice.
 async fn advance_to_invoice(s: &Setup, scope: &TenantScope, now: OffsetDateTime) -> InvoiceRecord {
-    let step = invoicing::advance_once(&s.auth.store, scope, &BillingPolicy::default(), now)
+    let step = billing_store::advance_once(&s.auth.store, scope, &BillingPolicy::default(), now)
         .await
         .unwrap();
     match step {

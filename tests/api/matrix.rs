@@ -28,9 +28,9 @@
 use crate::roles::{claims_of, setup, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::invoicing::{self, Step};
+use shared::billing_store::{self, Step};
 use shared::keys;
-use shared::permissions::{keys as perm, Module, PermissionKey};
+use shared::permissions::{actions as perm, Module, PermissionKey};
 use shared::records::{InvoiceRecord, InvoiceRefRecord};
 use shared::store::Condition;
 use shared::store::TenantScope;
@@ -762,7 +762,7 @@ async fn fixture() -> Fx {
         time::OffsetDateTime::parse(trial_end, &time::format_description::well_known::Rfc3339)
             .unwrap();
     let policy = shared::billing::BillingPolicy::default();
-    let invoice = match invoicing::advance_once(
+    let invoice = match billing_store::advance_once(
         &s.auth.store,
         &a_scope,
         &policy,

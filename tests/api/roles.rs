@@ -636,7 +636,7 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
         FlatPermissions::from(
             &shared::permissions::PermissionSet::empty()
                 .with(
-                    shared::permissions::keys::ADMINISTRATION_ROLES_VIEW,
+                    shared::permissions::actions::ADMINISTRATION_ROLES_VIEW,
                     shared::permissions::Grant::Bool(true),
                 )
                 .unwrap(),

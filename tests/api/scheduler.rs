@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde_json::json;
 use shared::auth::{Actor, AdministrationBillingManage, Jwks, Require, TokenVerifier};
 use shared::billing::{BillingPolicy, InvoiceStatus};
-use shared::invoicing::{self, Settlement};
+use shared::billing_store::{self, Settlement};
 use shared::keys;
 use shared::records::{
     AuditRecord, BillingCycle, InvoiceRecord, PlanRecord, SequenceRecord, SubscriptionRecord,
@@ -531,13 +531,13 @@ async fn payment_activates_and_renewals_follow_calendar_months() {
                 provider: "manual".into(),
                 reference: Some("bank transfer".into()),
             };
-            invoicing::settle(
+            billing_store::settle(
                 store,
                 &tscope,
                 invoice,
                 paid,
                 &policy(),
-                invoicing::By::User(&actor),
+                billing_store::By::User(&actor),
                 at,
             )
             .await

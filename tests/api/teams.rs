@@ -582,7 +582,7 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
         FlatPermissions::from(
             &shared::permissions::PermissionSet::empty()
                 .with(
-                    shared::permissions::keys::ADMINISTRATION_TEAMS_VIEW,
+                    shared::permissions::actions::ADMINISTRATION_TEAMS_VIEW,
                     shared::permissions::Grant::Bool(true),
                 )
                 .unwrap(),

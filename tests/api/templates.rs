@@ -6,7 +6,7 @@ use crate::escalation::{call, user};
 use crate::roles::{setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::permissions::{keys as perm, templates, PermissionKey};
+use shared::permissions::{actions as perm, templates, PermissionKey};
 use tests::{unique, TestResponse};
 
 /// One request that needs `key` (and nothing else beyond membership).

@@ -218,7 +218,7 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
         shared::permissions::FlatPermissions::from(
             &shared::permissions::PermissionSet::empty()
                 .with(
-                    shared::permissions::keys::ADMINISTRATION_TENANT_VIEW,
+                    shared::permissions::actions::ADMINISTRATION_TENANT_VIEW,
                     shared::permissions::Grant::Bool(true),
                 )
                 .unwrap(),

@@ -6,7 +6,7 @@ use base64::Engine;
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use shared::auth::keys::StoredSigningKey;
+use shared::auth::key_pair::StoredSigningKey;
 use shared::auth::{
     authenticate, Claims, Jwks, SigningKeyPair, TokenError, TokenSettings, TokenSigner, TokenType,
     TokenVerifier,

@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shared::permissions::{
-    admin_permissions, can, catalog, flatten, gate, keys, merge, templates, ActionKind,
+    actions, admin_permissions, can, catalog, flatten, gate, merge, templates, ActionKind,
     FlatPermissions, Grant, Module, PermissionKey, PermissionSet, Resource, RoleGrants, Scope,
     Subject,
 };
@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             can(
                 black_box(&user),
-                black_box(keys::CRM_LEADS_EDIT),
+                black_box(actions::CRM_LEADS_EDIT),
                 black_box(&resource),
             )
         })

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use shared::auth::{authenticate, Jwks, TokenVerifier};
 use shared::keys;
-use shared::permissions::{exceeding, keys as perm, merge, PermissionSet, RoleGrants};
+use shared::permissions::{actions as perm, exceeding, merge, PermissionSet, RoleGrants};
 use shared::records::{RoleRecord, UserRecord};
 use shared::store::{Store, TenantScope};
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //!    `GSI3SK <= <now>#~` (`PlatformStore::billing_due`): only the
 //!    subscriptions whose `next_action_at` has come, soonest first, never a
 //!    scan;
-//! 2. for each, call [`invoicing::advance_once`] until it answers
+//! 2. for each, call [`billing_store::advance_once`] until it answers
 //!    [`Step::Idle`] (at most [`billing::MAX_STEPS_PER_RUN`] applied steps).
 //!    Each step re-reads the subscription (strongly consistent, the index is
 //!    not) and writes the transition in one transaction conditioned on the
@@ -31,7 +31,7 @@
 //! two ticks at once, re-running a tick, or retrying a failed invocation
 //! issues no second invoice and applies no transition twice. Invoice
 //! numbers come from the year's counter, advanced in the transaction that
-//! writes the invoice (gap-free, see [`invoicing::issue`]).
+//! writes the invoice (gap-free, see [`billing_store::issue`]).
 //!
 //! # Concurrency
 //!
@@ -45,7 +45,7 @@
 
 use serde::Serialize;
 use shared::billing::{self, BillingPolicy};
-use shared::invoicing::{self, InvoicingError, Step};
+use shared::billing_store::{self, InvoicingError, Step};
 use shared::report::ErrorChain;
 use shared::store::{PageRequest, Store, StoreError, TenantScope};
 use std::collections::{BTreeMap, HashMap};
@@ -415,7 +415,7 @@ async fn advance(
             ));
             return outcome;
         }
-        match invoicing::advance_once(store, scope, policy, now).await {
+        match billing_store::advance_once(store, scope, policy, now).await {
             Ok(Step::Idle) => return outcome,
             Ok(Step::Applied { action, invoice }) => {
                 let number = invoice.map(|i| i.invoice_number);

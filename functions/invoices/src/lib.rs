@@ -2,8 +2,8 @@
 //! platform super admins, and the manual payment provider — super admins
 //! mark an invoice paid (or failed) by hand.
 //!
-//! Invoices are issued by the billing scheduler (`shared::invoicing`);
-//! settling one is `shared::invoicing::settle`, which also moves the
+//! Invoices are issued by the billing scheduler (`shared::billing_store`);
+//! settling one is `shared::billing_store::settle`, which also moves the
 //! subscription (paying the open invoice makes it active). A payment
 //! gateway would call the same function from its webhook handler (see
 //! `shared::billing::provider` and docs/architecture.md).

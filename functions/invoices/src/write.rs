@@ -1,6 +1,6 @@
 //! Settling invoices by hand: the manual payment provider. A super admin
 //! marks an invoice paid (money received outside the platform) or failed;
-//! `shared::invoicing::settle` checks the invoice's status machine, moves
+//! `shared::billing_store::settle` checks the invoice's status machine, moves
 //! the subscription when it is its open invoice, and writes both with the
 //! audit entries in one transaction.
 
@@ -12,9 +12,9 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use shared::auth::SuperAdmin;
 use shared::billing::{BillingError, BillingPolicy, ManualProvider, PaymentProvider};
+use shared::billing_store::{self, InvoicingError, Settlement};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, OptionalJson, ValidationErrors};
-use shared::invoicing::{self, InvoicingError, Settlement};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -62,13 +62,13 @@ async fn settle(
 ) -> Result<InvoiceView, ApiError> {
     let scope = tenant_of(state, admin, id).await?;
     let actor = admin.actor_with(scope.clone());
-    let settled = invoicing::settle(
+    let settled = billing_store::settle(
         &state.store,
         &scope,
         id,
         settlement,
         policy,
-        invoicing::By::User(&actor),
+        billing_store::By::User(&actor),
         OffsetDateTime::now_utc(),
     )
     .await

@@ -90,7 +90,7 @@ pub(crate) async fn usage(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ListFilter {
+pub(crate) struct SubscriptionFilter {
     /// Only subscriptions in this status.
     #[param(value_type = Option<shared::records::SubscriptionStatus>, example = "trial")]
     status: Option<SubscriptionStatus>,
@@ -98,7 +98,7 @@ pub(crate) struct ListFilter {
     plan: Option<Uuid>,
 }
 
-impl ListFilter {
+impl SubscriptionFilter {
     fn keeps(&self, sub: &SubscriptionRecord) -> bool {
         self.status.is_none_or(|s| s == sub.status)
             && self.plan.is_none_or(|p| sub.plan_id == Some(p))
@@ -125,7 +125,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
         them with `X-Tenant-Id` on `my_subscription`). A tenant admin gets a one-item page of their own \
         (`GetItem`). Cursor pagination (`cursor`, `page_size` ≤ 100).",
     params(
-        ListFilter,
+        SubscriptionFilter,
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
         ("page_size" = Option<u16>, Query, description = "1–100, default 20"),
     ),
@@ -141,7 +141,7 @@ fn status_name(status: SubscriptionStatus) -> Result<String, ApiError> {
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationBillingView>,
-    ListQuery(filter): ListQuery<ListFilter>,
+    ListQuery(filter): ListQuery<SubscriptionFilter>,
     page: PageQuery,
 ) -> Result<Json<Paginated<SubscriptionView>>, ApiError> {
     // A super admin lists every tenant's, unless `X-Tenant-Id` names one.

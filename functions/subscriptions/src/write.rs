@@ -30,9 +30,9 @@ use serde_json::json;
 use shared::audit;
 use shared::auth::{Actor, AdministrationBillingManage, Require};
 use shared::billing::{self, BillingError, BillingPolicy, PlanChange, PlanPrice};
+use shared::billing_store::{self, By, InvoicingError};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
-use shared::invoicing::{self, By, InvoicingError};
 use shared::keys;
 use shared::records::{
     BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
@@ -242,7 +242,7 @@ pub(crate) async fn subscribe(
         )
     };
     let saved = if let Some(draft) = change.invoice() {
-        let invoice = invoicing::issue(
+        let invoice = billing_store::issue(
             &state.store,
             scope,
             &before,

@@ -10,7 +10,7 @@ use shared::auth::{holds, SuperAdmin, TenantMember};
 use shared::http::schema::ErrorBody;
 use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
-use shared::permissions::keys as perm;
+use shared::permissions::actions as perm;
 use shared::records::{TenantRecord, TenantRouteRecord};
 use shared::store::{Page, PageRequest};
 use shared::views::TenantView;

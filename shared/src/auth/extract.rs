@@ -348,7 +348,7 @@ mod tests {
         AdministrationAuditView, AdministrationUsersManage, AdministrationUsersView, Require,
     };
     use crate::auth::{Jwks, SigningKeyPair, TokenSettings, TokenSigner};
-    use crate::permissions::{admin_permissions, flatten, keys, FlatPermissions, Grant};
+    use crate::permissions::{actions, admin_permissions, flatten, FlatPermissions, Grant};
     use axum::http::Request;
 
     fn claims(is_super_admin: bool, permissions: FlatPermissions) -> Claims {
@@ -548,7 +548,7 @@ mod tests {
     async fn one_grant_opens_exactly_its_endpoints() {
         let one = FlatPermissions::from(
             &crate::permissions::PermissionSet::empty()
-                .with(keys::ADMINISTRATION_USERS_VIEW, Grant::Bool(true))
+                .with(actions::ADMINISTRATION_USERS_VIEW, Grant::Bool(true))
                 .unwrap(),
         );
         let viewer = claims(false, one);

@@ -1,14 +1,15 @@
-//! Tokens and authentication: claims, Ed25519 keys, signing and
-//! verification, and the extractors handlers use to get a verified caller
-//! and its tenant scope.
+//! Tokens and authentication: claims, the Ed25519 key pair and its public
+//! key set (`key_pair`), where the signing key is loaded from
+//! (`key_source`), signing and verification (`token`), and the extractors
+//! handlers use to get a verified caller and its tenant scope.
 
 mod claims;
 mod extract;
-pub mod keys;
+pub mod key_pair;
+mod key_source;
 mod password;
 mod require;
 mod sign_in;
-mod signing;
 mod token;
 
 pub use claims::{Claims, TokenType};
@@ -16,7 +17,13 @@ pub use extract::{
     authenticate, check_revocation, is_tenant_admin, verify_access, Actor, Principal, SuperAdmin,
     TenantMember,
 };
-pub use keys::{Jwks, KeyError, PublicJwk, SigningKeyPair};
+pub use key_pair::{Jwks, KeyError, PublicJwk, SigningKeyPair};
+#[cfg(feature = "secrets")]
+pub use key_source::{secrets_manager_client, signing_key_from_secrets_manager};
+pub use key_source::{
+    signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError,
+    SECRETS_MANAGER_ENDPOINT_VAR, SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
+};
 pub use password::{
     check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
@@ -29,10 +36,4 @@ pub use require::{
     AdministrationUsersView, Permission, Require,
 };
 pub use sign_in::{sign_in, verify_refresh};
-#[cfg(feature = "secrets")]
-pub use signing::{secrets_manager_client, signing_key_from_secrets_manager};
-pub use signing::{
-    signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError,
-    SECRETS_MANAGER_ENDPOINT_VAR, SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
-};
 pub use token::{TokenError, TokenSettings, TokenSigner, TokenVerifier};

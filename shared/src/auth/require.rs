@@ -23,11 +23,11 @@ pub trait Permission: Send + Sync + 'static {
 macro_rules! permissions {
     ($($name:ident = $key:ident;)*) => {
         $(
-            #[doc = concat!("Marker for [`crate::permissions::keys::", stringify!($key), "`].")]
+            #[doc = concat!("Marker for [`crate::permissions::actions::", stringify!($key), "`].")]
             #[derive(Debug, Clone, Copy)]
             pub struct $name;
             impl Permission for $name {
-                const KEY: PermissionKey = crate::permissions::keys::$key;
+                const KEY: PermissionKey = crate::permissions::actions::$key;
             }
         )*
     };
@@ -147,7 +147,7 @@ pub fn refuse_beyond<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permissions::{admin_permissions, keys as k, Grant, Scope};
+    use crate::permissions::{actions as k, admin_permissions, Grant, Scope};
 
     #[test]
     fn refusals_name_what_exceeds() {

@@ -2,7 +2,7 @@
 //! audience, expiry, not-before and token type all checked.
 
 use super::claims::{Claims, TokenType};
-use super::keys::{Jwks, KeyError, SigningKeyPair};
+use super::key_pair::{Jwks, KeyError, SigningKeyPair};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -397,7 +397,7 @@ mod tests {
     async fn escalations_list_the_exceeding_keys() {
         let e = ApiError::escalation(
             "Beyond your own permissions.",
-            [crate::permissions::keys::CRM_LEADS_DELETE],
+            [crate::permissions::actions::CRM_LEADS_DELETE],
         );
         let (s, b, _) = render(e).await;
         assert_eq!(s, StatusCode::FORBIDDEN);

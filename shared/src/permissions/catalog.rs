@@ -1,8 +1,8 @@
 //! The permission catalog: every module, resource and action, in one place.
 //!
-//! Everything else (keys, validation, templates, the JSON schema served to the
-//! role editor) is derived from [`CATALOG`], so adding an action here is the
-//! only edit needed besides its constant in [`super::keys`].
+//! Everything else (the typed keys, validation, templates, the JSON schema
+//! served to the role editor) is derived from one table, `catalog_table!`, so
+//! adding an action is one line there.
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,7 +120,18 @@ impl Module {
 }
 
 const fn str_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bytes_eq_at(a.as_bytes(), 0, b.as_bytes())
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 const _: () = {
@@ -206,141 +217,124 @@ const fn boolean(key: &'static str, label: &'static str) -> ActionDef {
     }
 }
 
-const fn resource(
-    key: &'static str,
-    label: &'static str,
-    actions: &'static [ActionDef],
-) -> ResourceDef {
-    ResourceDef {
-        key,
-        label,
-        actions,
-    }
+/// The catalog as one table, the only place an action is declared: its
+/// module, resource, kind, label and the name of its constant. Expanded by a
+/// macro passed in: here into [`CATALOG`], in [`super::actions`] into the
+/// constants, so the two cannot drift. Table order is the dense index order.
+macro_rules! catalog_table {
+    ($expand:ident) => {
+        $expand! {
+            "crm", "CRM", Some(Module::Crm) => {
+                "leads", "Leads" => {
+                    CRM_LEADS_VIEW = scope("view", "View");
+                    CRM_LEADS_CREATE = boolean("create", "Create");
+                    CRM_LEADS_EDIT = scope("edit", "Edit");
+                    CRM_LEADS_DELETE = boolean("delete", "Delete");
+                    CRM_LEADS_EXPORT = scope("export", "Export");
+                }
+                "activities", "Activities" => {
+                    CRM_ACTIVITIES_VIEW = scope("view", "View");
+                    CRM_ACTIVITIES_CREATE = boolean("create", "Create");
+                    CRM_ACTIVITIES_EDIT = scope("edit", "Edit");
+                    CRM_ACTIVITIES_DELETE = boolean("delete", "Delete");
+                }
+                "payments", "Payments" => {
+                    CRM_PAYMENTS_VIEW = scope("view", "View");
+                    CRM_PAYMENTS_CREATE = boolean("create", "Create");
+                    CRM_PAYMENTS_EDIT = scope("edit", "Edit");
+                    CRM_PAYMENTS_DELETE = boolean("delete", "Delete");
+                }
+            }
+            "whatsapp", "WhatsApp", Some(Module::Whatsapp) => {
+                "messages", "Messages" => {
+                    WHATSAPP_MESSAGES_SEND = boolean("send", "Send");
+                    WHATSAPP_MESSAGES_VIEW = boolean("view", "View");
+                    WHATSAPP_MESSAGES_DELETE = boolean("delete", "Delete");
+                }
+                "templates", "Message templates" => {
+                    WHATSAPP_TEMPLATES_VIEW = boolean("view", "View");
+                    WHATSAPP_TEMPLATES_CREATE = boolean("create", "Create");
+                    WHATSAPP_TEMPLATES_EDIT = boolean("edit", "Edit");
+                    WHATSAPP_TEMPLATES_DELETE = boolean("delete", "Delete");
+                }
+            }
+            "meetings", "Meetings", Some(Module::Meetings) => {
+                "meetings", "Meetings" => {
+                    MEETINGS_MEETINGS_VIEW = scope("view", "View");
+                    MEETINGS_MEETINGS_CREATE = boolean("create", "Create");
+                    MEETINGS_MEETINGS_EDIT = scope("edit", "Edit");
+                    MEETINGS_MEETINGS_DELETE = scope("delete", "Delete");
+                    MEETINGS_MEETINGS_CANCEL = scope("cancel", "Cancel");
+                }
+            }
+            "tasks", "Tasks", Some(Module::Tasks) => {
+                "tasks", "Tasks" => {
+                    TASKS_TASKS_VIEW = scope("view", "View");
+                    TASKS_TASKS_CREATE = boolean("create", "Create");
+                    TASKS_TASKS_EDIT = scope("edit", "Edit");
+                    TASKS_TASKS_DELETE = scope("delete", "Delete");
+                    TASKS_TASKS_ASSIGN = boolean("assign", "Assign");
+                }
+            }
+            "administration", "Administration", None => {
+                "users", "Users" => {
+                    ADMINISTRATION_USERS_VIEW = boolean("view", "View");
+                    ADMINISTRATION_USERS_MANAGE = boolean("manage", "Manage");
+                }
+                "roles", "Roles" => {
+                    ADMINISTRATION_ROLES_VIEW = boolean("view", "View");
+                    ADMINISTRATION_ROLES_MANAGE = boolean("manage", "Manage");
+                }
+                "teams", "Teams" => {
+                    ADMINISTRATION_TEAMS_VIEW = boolean("view", "View");
+                    ADMINISTRATION_TEAMS_MANAGE = boolean("manage", "Manage");
+                }
+                "tenant", "Tenant settings" => {
+                    ADMINISTRATION_TENANT_VIEW = boolean("view", "View");
+                    ADMINISTRATION_TENANT_MANAGE = boolean("manage", "Manage");
+                }
+                "billing", "Billing" => {
+                    ADMINISTRATION_BILLING_VIEW = boolean("view", "View");
+                    ADMINISTRATION_BILLING_MANAGE = boolean("manage", "Manage");
+                }
+                "audit", "Audit log" => {
+                    ADMINISTRATION_AUDIT_VIEW = boolean("view", "View");
+                    ADMINISTRATION_AUDIT_MANAGE = boolean("manage", "Manage");
+                }
+            }
+        }
+    };
+}
+pub(super) use catalog_table;
+
+/// Builds [`CATALOG`] from the table; the constants' names are not needed here.
+macro_rules! catalog_from_table {
+    ($($module_key:literal, $module_label:literal, $module:expr => {
+        $($resource_key:literal, $resource_label:literal => {
+            $($name:ident = $kind:ident($action_key:literal, $action_label:literal);)*
+        })*
+    })*) => {
+        /// The catalog. Order matters only for display and for the dense
+        /// storage of [`super::PermissionSet`]; keys are what is persisted.
+        pub const CATALOG: Catalog = Catalog {
+            version: CATALOG_VERSION,
+            modules: &[$(ModuleDef {
+                key: $module_key,
+                label: $module_label,
+                module: $module,
+                // Only what is not sellable is always on.
+                always_enabled: Option::<Module>::is_none(&$module),
+                resources: &[$(ResourceDef {
+                    key: $resource_key,
+                    label: $resource_label,
+                    actions: &[$($kind($action_key, $action_label),)*],
+                },)*],
+            },)*],
+        };
+    };
 }
 
-const VIEW_MANAGE: &[ActionDef] = &[boolean("view", "View"), boolean("manage", "Manage")];
-
-/// The catalog. Order matters only for display and for the dense storage of
-/// [`super::PermissionSet`]; keys are what is persisted.
-pub const CATALOG: Catalog = Catalog {
-    version: CATALOG_VERSION,
-    modules: &[
-        ModuleDef {
-            key: "crm",
-            label: "CRM",
-            module: Some(Module::Crm),
-            always_enabled: false,
-            resources: &[
-                resource(
-                    "leads",
-                    "Leads",
-                    &[
-                        scope("view", "View"),
-                        boolean("create", "Create"),
-                        scope("edit", "Edit"),
-                        boolean("delete", "Delete"),
-                        scope("export", "Export"),
-                    ],
-                ),
-                resource(
-                    "activities",
-                    "Activities",
-                    &[
-                        scope("view", "View"),
-                        boolean("create", "Create"),
-                        scope("edit", "Edit"),
-                        boolean("delete", "Delete"),
-                    ],
-                ),
-                resource(
-                    "payments",
-                    "Payments",
-                    &[
-                        scope("view", "View"),
-                        boolean("create", "Create"),
-                        scope("edit", "Edit"),
-                        boolean("delete", "Delete"),
-                    ],
-                ),
-            ],
-        },
-        ModuleDef {
-            key: "whatsapp",
-            label: "WhatsApp",
-            module: Some(Module::Whatsapp),
-            always_enabled: false,
-            resources: &[
-                resource(
-                    "messages",
-                    "Messages",
-                    &[
-                        boolean("send", "Send"),
-                        boolean("view", "View"),
-                        boolean("delete", "Delete"),
-                    ],
-                ),
-                resource(
-                    "templates",
-                    "Message templates",
-                    &[
-                        boolean("view", "View"),
-                        boolean("create", "Create"),
-                        boolean("edit", "Edit"),
-                        boolean("delete", "Delete"),
-                    ],
-                ),
-            ],
-        },
-        ModuleDef {
-            key: "meetings",
-            label: "Meetings",
-            module: Some(Module::Meetings),
-            always_enabled: false,
-            resources: &[resource(
-                "meetings",
-                "Meetings",
-                &[
-                    scope("view", "View"),
-                    boolean("create", "Create"),
-                    scope("edit", "Edit"),
-                    scope("delete", "Delete"),
-                    scope("cancel", "Cancel"),
-                ],
-            )],
-        },
-        ModuleDef {
-            key: "tasks",
-            label: "Tasks",
-            module: Some(Module::Tasks),
-            always_enabled: false,
-            resources: &[resource(
-                "tasks",
-                "Tasks",
-                &[
-                    scope("view", "View"),
-                    boolean("create", "Create"),
-                    scope("edit", "Edit"),
-                    scope("delete", "Delete"),
-                    boolean("assign", "Assign"),
-                ],
-            )],
-        },
-        ModuleDef {
-            key: "administration",
-            label: "Administration",
-            module: None,
-            always_enabled: true,
-            resources: &[
-                resource("users", "Users", VIEW_MANAGE),
-                resource("roles", "Roles", VIEW_MANAGE),
-                resource("teams", "Teams", VIEW_MANAGE),
-                resource("tenant", "Tenant settings", VIEW_MANAGE),
-                resource("billing", "Billing", VIEW_MANAGE),
-                resource("audit", "Audit log", VIEW_MANAGE),
-            ],
-        },
-    ],
-};
+catalog_table!(catalog_from_table);
 
 /// A `static` so `catalog()` hands out one address instead of a fresh copy.
 static CATALOG_STATIC: Catalog = CATALOG;
@@ -483,51 +477,6 @@ pub(crate) fn lookup(key: &str) -> Option<usize> {
     None
 }
 
-const fn bytes_eq_at(haystack: &[u8], at: usize, needle: &[u8]) -> bool {
-    if at + needle.len() > haystack.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < needle.len() {
-        if haystack[at + i] != needle[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// Whether `full` is exactly `module.resource.action`.
-const fn key_matches(full: &[u8], module: &str, resource: &str, action: &str) -> bool {
-    let (m, r, a) = (module.as_bytes(), resource.as_bytes(), action.as_bytes());
-    if full.len() != m.len() + r.len() + a.len() + 2 {
-        return false;
-    }
-    bytes_eq_at(full, 0, m)
-        && full[m.len()] == b'.'
-        && bytes_eq_at(full, m.len() + 1, r)
-        && full[m.len() + 1 + r.len()] == b'.'
-        && bytes_eq_at(full, m.len() + r.len() + 2, a)
-}
-
-/// Dense index of a dotted key, usable in `const` items so that typed keys
-/// are checked against the catalog at compile time.
-pub(crate) const fn find_index(full: &str) -> Option<usize> {
-    let full = full.as_bytes();
-    let mut i = 0;
-    while i < ACTION_COUNT {
-        let slot = SLOTS[i];
-        let module = &CATALOG.modules[slot.module];
-        let resource = &module.resources[slot.resource];
-        let action = &resource.actions[slot.action];
-        if key_matches(full, module.key, resource.key, action.key) {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,8 +530,6 @@ mod tests {
                 (m.key, r.key, act.key),
                 (a.module.key, a.resource.key, a.action.key)
             );
-            let full = format!("{}.{}.{}", m.key, r.key, act.key);
-            assert_eq!(find_index(&full), Some(a.index));
         }
         for a in catalog().actions() {
             let full = format!("{}.{}.{}", a.module.key, a.resource.key, a.action.key);
@@ -599,9 +546,6 @@ mod tests {
         ] {
             assert_eq!(lookup(bad), None, "{bad:?}");
         }
-        assert_eq!(find_index("crm.leads"), None);
-        assert_eq!(find_index("crm.leads.viewx"), None);
-        assert_eq!(find_index("crm.leadsx.view"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::catalog::{ActionKind, Scope};
 use super::flat::FlatPermissions;
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 use super::set::{Grant, RoleGrants};
 
 /// Whoever is acting; implemented by the JWT claims type.
@@ -255,7 +255,7 @@ pub fn can_with_roles(
 /// isolation itself is the store's job (every query is tenant-scoped).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ListFilter {
+pub enum OwnershipFilter {
     /// No filter.
     All,
     /// Records owned by `owner_id`.
@@ -264,13 +264,13 @@ pub enum ListFilter {
     Team { owner_id: Uuid, team_ids: Vec<Uuid> },
 }
 
-impl ListFilter {
+impl OwnershipFilter {
     /// Whether a record of the same tenant passes the filter; agrees with [`can`].
     pub fn matches(&self, owner_id: Option<Uuid>, team_id: Option<Uuid>) -> bool {
         match self {
-            ListFilter::All => true,
-            ListFilter::Own { owner_id: me } => owner_id == Some(*me),
-            ListFilter::Team {
+            OwnershipFilter::All => true,
+            OwnershipFilter::Own { owner_id: me } => owner_id == Some(*me),
+            OwnershipFilter::Team {
                 owner_id: me,
                 team_ids,
             } => owner_id == Some(*me) || team_id.is_some_and(|t| team_ids.contains(&t)),
@@ -283,14 +283,14 @@ impl ListFilter {
 pub fn list_filter(
     subject: &(impl Subject + ?Sized),
     key: PermissionKey,
-) -> Result<ListFilter, PermissionDenied> {
+) -> Result<OwnershipFilter, PermissionDenied> {
     match held(subject, key) {
         (_, false) => Err(Decision::new(key, None, Reason::NotGranted).denied()),
-        (None | Some(Scope::All), true) => Ok(ListFilter::All),
-        (Some(Scope::Own), true) => Ok(ListFilter::Own {
+        (None | Some(Scope::All), true) => Ok(OwnershipFilter::All),
+        (Some(Scope::Own), true) => Ok(OwnershipFilter::Own {
             owner_id: subject.user_id(),
         }),
-        (Some(Scope::Team), true) => Ok(ListFilter::Team {
+        (Some(Scope::Team), true) => Ok(OwnershipFilter::Team {
             owner_id: subject.user_id(),
             team_ids: subject.team_ids().to_vec(),
         }),
@@ -299,7 +299,7 @@ pub fn list_filter(
 
 #[cfg(test)]
 mod tests {
-    use super::super::keys;
+    use super::super::actions;
     use super::super::set::PermissionSet;
     use super::*;
     use serde_json::json;
@@ -432,24 +432,24 @@ mod tests {
             };
             let u = user(perms);
             for (case, want) in CASES.into_iter().zip(expected) {
-                let d = can(&u, keys::CRM_LEADS_EDIT, &resource(&u, case));
+                let d = can(&u, actions::CRM_LEADS_EDIT, &resource(&u, case));
                 assert_eq!(d.reason, want, "grant {grant} case {case:?}");
                 assert_eq!(d.allowed, want.allows(), "grant {grant} case {case:?}");
-                assert_eq!(d.permission, keys::CRM_LEADS_EDIT);
+                assert_eq!(d.permission, actions::CRM_LEADS_EDIT);
                 assert_eq!(d.scope, grant.as_str().and_then(Scope::parse));
                 assert_eq!(d.clone().into_result().is_ok(), d.allowed);
 
                 // Lists filtered for the same grant agree with per-record checks.
                 if !matches!(case, Case::OtherTenant) {
                     let r = resource(&u, case);
-                    match list_filter(&u, keys::CRM_LEADS_EDIT) {
+                    match list_filter(&u, actions::CRM_LEADS_EDIT) {
                         Ok(filter) => assert_eq!(
                             filter.matches(r.owner_id, r.team_id),
-                            can(&u, keys::CRM_LEADS_EDIT, &r).allowed,
+                            can(&u, actions::CRM_LEADS_EDIT, &r).allowed,
                             "grant {grant} case {case:?}"
                         ),
                         Err(denied) => {
-                            assert!(!can(&u, keys::CRM_LEADS_EDIT, &r).allowed, "{denied}")
+                            assert!(!can(&u, actions::CRM_LEADS_EDIT, &r).allowed, "{denied}")
                         }
                     }
                 }
@@ -462,7 +462,7 @@ mod tests {
         for (grant, allowed) in [(json!(true), true), (json!(false), false)] {
             let u = user(json!({ "crm.leads.create": grant }));
             for case in CASES {
-                let d = can(&u, keys::CRM_LEADS_CREATE, &resource(&u, case));
+                let d = can(&u, actions::CRM_LEADS_CREATE, &resource(&u, case));
                 let want = allowed && !matches!(case, Case::OtherTenant);
                 assert_eq!(d.allowed, want, "{grant} {case:?}");
                 assert_eq!(d.scope, None);
@@ -474,19 +474,22 @@ mod tests {
     fn wrong_kind_in_token_is_not_a_grant() {
         let u = user(json!({ "crm.leads.view": true, "crm.leads.create": "all" }));
         let r = resource(&u, Case::OwnerIsUser);
-        assert_eq!(can(&u, keys::CRM_LEADS_VIEW, &r).reason, Reason::NotGranted);
         assert_eq!(
-            can(&u, keys::CRM_LEADS_CREATE, &r).reason,
+            can(&u, actions::CRM_LEADS_VIEW, &r).reason,
             Reason::NotGranted
         );
-        assert!(list_filter(&u, keys::CRM_LEADS_VIEW).is_err());
+        assert_eq!(
+            can(&u, actions::CRM_LEADS_CREATE, &r).reason,
+            Reason::NotGranted
+        );
+        assert!(list_filter(&u, actions::CRM_LEADS_VIEW).is_err());
     }
 
     #[test]
     fn denial_messages() {
         let u = user(json!({ "crm.leads.edit": "own", "crm.activities.edit": "team" }));
         let other = resource(&u, Case::OwnerIsOther);
-        let err = can(&u, keys::CRM_LEADS_EDIT, &other)
+        let err = can(&u, actions::CRM_LEADS_EDIT, &other)
             .into_result()
             .unwrap_err();
         assert_eq!(err.permission, "crm.leads.edit");
@@ -496,7 +499,7 @@ mod tests {
         );
         assert_eq!(err.to_string(), err.detail);
 
-        let err = can(&u, keys::CRM_ACTIVITIES_EDIT, &other)
+        let err = can(&u, actions::CRM_ACTIVITIES_EDIT, &other)
             .into_result()
             .unwrap_err();
         assert_eq!(
@@ -504,22 +507,30 @@ mod tests {
             "You do not have permission to edit activities outside your own and your teams' records."
         );
 
-        let err = can(&u, keys::CRM_LEADS_DELETE, &other)
+        let err = can(&u, actions::CRM_LEADS_DELETE, &other)
             .into_result()
             .unwrap_err();
         assert_eq!(err.detail, "Permission crm.leads.delete is required.");
 
-        let err = can(&u, keys::CRM_LEADS_EDIT, &resource(&u, Case::OtherTenant))
-            .into_result()
-            .unwrap_err();
+        let err = can(
+            &u,
+            actions::CRM_LEADS_EDIT,
+            &resource(&u, Case::OtherTenant),
+        )
+        .into_result()
+        .unwrap_err();
         assert_eq!(
             err.detail,
             "You do not have permission to edit leads of another tenant."
         );
 
-        let ok = can(&u, keys::CRM_LEADS_EDIT, &resource(&u, Case::OwnerIsUser))
-            .into_result()
-            .unwrap();
+        let ok = can(
+            &u,
+            actions::CRM_LEADS_EDIT,
+            &resource(&u, Case::OwnerIsUser),
+        )
+        .into_result()
+        .unwrap();
         assert_eq!(
             ok.message(),
             "Permission crm.leads.edit is granted with scope own, and you own this record."
@@ -530,14 +541,17 @@ mod tests {
     #[test]
     fn can_do_for_actions_without_a_record() {
         let u = user(json!({ "crm.leads.view": "own", "crm.leads.create": true }));
-        let d = can_do(&u, keys::CRM_LEADS_VIEW);
+        let d = can_do(&u, actions::CRM_LEADS_VIEW);
         assert!(d.allowed);
         assert_eq!((d.reason, d.scope), (Reason::ScopeHeld, Some(Scope::Own)));
-        assert_eq!(can_do(&u, keys::CRM_LEADS_CREATE).reason, Reason::Granted);
+        assert_eq!(
+            can_do(&u, actions::CRM_LEADS_CREATE).reason,
+            Reason::Granted
+        );
         // Trait objects work too (e.g. claims behind `&dyn Subject`).
         let dynamic: &dyn Subject = &u;
-        assert!(can_do(dynamic, keys::CRM_LEADS_CREATE).allowed);
-        let d = can_do(&u, keys::CRM_LEADS_EXPORT);
+        assert!(can_do(dynamic, actions::CRM_LEADS_CREATE).allowed);
+        let d = can_do(&u, actions::CRM_LEADS_EXPORT);
         assert!(!d.allowed);
         assert_eq!(
             d.into_result().unwrap_err().detail,
@@ -552,29 +566,29 @@ mod tests {
             "whatsapp.messages.view": true
         }));
         assert_eq!(
-            list_filter(&u, keys::CRM_LEADS_VIEW),
-            Ok(ListFilter::Own { owner_id: u.id })
+            list_filter(&u, actions::CRM_LEADS_VIEW),
+            Ok(OwnershipFilter::Own { owner_id: u.id })
         );
         assert_eq!(
-            list_filter(&u, keys::CRM_ACTIVITIES_VIEW),
-            Ok(ListFilter::Team {
+            list_filter(&u, actions::CRM_ACTIVITIES_VIEW),
+            Ok(OwnershipFilter::Team {
                 owner_id: u.id,
                 team_ids: u.teams.clone()
             })
         );
         assert_eq!(
-            list_filter(&u, keys::CRM_PAYMENTS_VIEW),
-            Ok(ListFilter::All)
+            list_filter(&u, actions::CRM_PAYMENTS_VIEW),
+            Ok(OwnershipFilter::All)
         );
         assert_eq!(
-            list_filter(&u, keys::WHATSAPP_MESSAGES_VIEW),
-            Ok(ListFilter::All)
+            list_filter(&u, actions::WHATSAPP_MESSAGES_VIEW),
+            Ok(OwnershipFilter::All)
         );
-        let denied = list_filter(&u, keys::TASKS_TASKS_VIEW).unwrap_err();
+        let denied = list_filter(&u, actions::TASKS_TASKS_VIEW).unwrap_err();
         assert_eq!(denied.permission, "tasks.tasks.view");
         assert_eq!(denied.detail, "Permission tasks.tasks.view is required.");
         assert_eq!(
-            serde_json::to_value(ListFilter::Own { owner_id: u.id }).unwrap(),
+            serde_json::to_value(OwnershipFilter::Own { owner_id: u.id }).unwrap(),
             json!({"type": "own", "owner_id": u.id})
         );
     }
@@ -610,7 +624,7 @@ mod tests {
                 permissions: PermissionSet::empty(),
             },
         ];
-        let names: Vec<_> = explain(&roles, keys::CRM_LEADS_EDIT)
+        let names: Vec<_> = explain(&roles, actions::CRM_LEADS_EDIT)
             .into_iter()
             .map(|r| (r.name, r.grant))
             .collect();
@@ -628,7 +642,7 @@ mod tests {
         };
         let d = can_with_roles(
             &u,
-            keys::CRM_LEADS_EDIT,
+            actions::CRM_LEADS_EDIT,
             &resource(&u, Case::TeamMember),
             &roles,
         );

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::error::{PermissionError, PermissionErrors};
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 use super::set::{Grant, PermissionSet};
 
 /// Granted permissions keyed by dotted key, sorted. Holds only grants (no
@@ -101,7 +101,7 @@ impl TryFrom<&FlatPermissions> for PermissionSet {
 /// Tenant admin is derived, not a flag: it means holding every
 /// `administration` grant.
 pub fn is_tenant_admin(permissions: &FlatPermissions) -> bool {
-    super::keys::ALL
+    super::actions::ALL
         .iter()
         .filter(|key| key.module().is_none())
         .all(|key| permissions.grant(*key) == Some(Grant::Bool(true)))
@@ -169,8 +169,8 @@ impl<'de> Deserialize<'de> for FlatKey {
 
 #[cfg(test)]
 mod tests {
+    use super::super::actions;
     use super::super::catalog::Scope;
-    use super::super::keys;
     use super::super::templates::admin_permissions;
     use super::*;
     use serde_json::json;
@@ -178,9 +178,9 @@ mod tests {
     #[test]
     fn flat_json_is_sorted_and_only_granted() {
         let set = PermissionSet::empty()
-            .with(keys::TASKS_TASKS_VIEW, Grant::Scope(Scope::Own))
-            .and_then(|s| s.with(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Team)))
-            .and_then(|s| s.with(keys::CRM_LEADS_CREATE, Grant::Bool(true)))
+            .with(actions::TASKS_TASKS_VIEW, Grant::Scope(Scope::Own))
+            .and_then(|s| s.with(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Team)))
+            .and_then(|s| s.with(actions::CRM_LEADS_CREATE, Grant::Bool(true)))
             .unwrap();
         let flat = flatten(&set);
         assert_eq!(
@@ -188,7 +188,7 @@ mod tests {
             r#"{"crm.leads.create":true,"crm.leads.view":"team","tasks.tasks.view":"own"}"#
         );
         assert_eq!(flat.get("crm.leads.view"), Some(Grant::Scope(Scope::Team)));
-        assert_eq!(flat.grant(keys::CRM_LEADS_EDIT), None);
+        assert_eq!(flat.grant(actions::CRM_LEADS_EDIT), None);
         assert_eq!(unflatten(&flat).unwrap(), set);
     }
 
@@ -200,7 +200,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(flat.len(), 3);
-        assert_eq!(flat.grant(keys::CRM_LEADS_DELETE), None);
+        assert_eq!(flat.grant(actions::CRM_LEADS_DELETE), None);
         assert_eq!(flat.get("legacy.thing.do"), Some(Grant::Bool(true)));
         assert!(
             serde_json::from_value::<FlatPermissions>(json!({"crm.leads.view": "everyone"}))
@@ -252,9 +252,9 @@ mod tests {
         let admin = flatten(&admin_permissions());
         assert!(is_tenant_admin(&admin));
         let mut set = admin_permissions();
-        set.set(keys::ADMINISTRATION_BILLING_VIEW, None).unwrap();
+        set.set(actions::ADMINISTRATION_BILLING_VIEW, None).unwrap();
         assert!(!is_tenant_admin(&flatten(&set)));
-        let only_admin: PermissionSet = keys::ALL
+        let only_admin: PermissionSet = actions::ALL
             .iter()
             .filter(|k| k.module().is_none())
             .try_fold(PermissionSet::empty(), |s, k| s.with(*k, Grant::Bool(true)))

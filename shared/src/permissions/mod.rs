@@ -11,19 +11,19 @@
 //!   [`Module`]s (`administration` is always on), then [`FlatPermissions`]
 //!   (`{"crm.leads.view": "team"}`) in the access token.
 //! - Handlers ask [`can`] / [`can_do`] / [`list_filter`] with a typed
-//!   [`PermissionKey`] from [`keys`] and get a [`Decision`] that says why.
+//!   [`PermissionKey`] from [`actions`] and get a [`Decision`] that says why.
 //! - "Tenant admin" is not a flag: it is holding every `administration`
 //!   grant ([`is_tenant_admin`]). Endpoints ask for one grant each
 //!   (`shared::auth::Require`).
 //! - No escalation: a partial administrator writes or hands out only grants
 //!   [`is_within`] their own ([`exceeding`] names the rest).
 
+pub mod actions;
 mod catalog;
 mod check;
 mod error;
 mod flat;
-mod key;
-pub mod keys;
+mod permission_key;
 mod set;
 mod templates;
 mod validate;
@@ -34,12 +34,12 @@ pub use catalog::{
     UnknownModule, ACTION_COUNT, CATALOG, CATALOG_VERSION,
 };
 pub use check::{
-    can, can_do, can_with_roles, explain, list_filter, Decision, GrantingRole, ListFilter,
+    can, can_do, can_with_roles, explain, list_filter, Decision, GrantingRole, OwnershipFilter,
     PermissionDenied, Reason, Resource, Subject,
 };
 pub use error::{PermissionError, PermissionErrors};
 pub use flat::{flatten, is_tenant_admin, unflatten, FlatPermissions};
-pub use key::PermissionKey;
+pub use permission_key::PermissionKey;
 pub use set::{gate, merge, Grant, PermissionSet, RoleGrants};
 pub use templates::{admin_permissions, templates, RoleTemplate};
 pub use validate::{validate, MAX_KEYS, MAX_KEY_LEN};

@@ -11,7 +11,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::catalog::{catalog, slot_defs, ActionKind, Module, Scope, ACTION_COUNT, SLOTS};
 use super::error::{PermissionError, EXPECTED_BOOL, EXPECTED_SCOPE};
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 
 /// A granted value: `true` for boolean actions, a scope for scope actions.
 /// Serialised untagged, as it appears in role and token JSON.
@@ -321,7 +321,7 @@ impl ToSchema for PermissionSet {}
 
 #[cfg(test)]
 mod tests {
-    use super::super::keys;
+    use super::super::actions;
     use super::*;
     use serde_json::json;
 
@@ -346,9 +346,12 @@ mod tests {
     fn nested_json_round_trip() {
         let value = json!({"crm": {"leads": {"view": "team", "create": true}}, "tasks": {"tasks": {"assign": true}}});
         let s: PermissionSet = serde_json::from_value(value.clone()).unwrap();
-        assert_eq!(s.get(keys::CRM_LEADS_VIEW), Some(Grant::Scope(Scope::Team)));
-        assert_eq!(s.get(keys::CRM_LEADS_CREATE), Some(Grant::Bool(true)));
-        assert_eq!(s.get(keys::CRM_LEADS_EDIT), None);
+        assert_eq!(
+            s.get(actions::CRM_LEADS_VIEW),
+            Some(Grant::Scope(Scope::Team))
+        );
+        assert_eq!(s.get(actions::CRM_LEADS_CREATE), Some(Grant::Bool(true)));
+        assert_eq!(s.get(actions::CRM_LEADS_EDIT), None);
         assert_eq!(serde_json::to_value(&s).unwrap(), value);
         assert_eq!(
             serde_json::to_string(&PermissionSet::empty()).unwrap(),
@@ -381,17 +384,17 @@ mod tests {
     fn set_rejects_kind_mismatch() {
         let mut s = PermissionSet::empty();
         let err = s
-            .set(keys::CRM_LEADS_VIEW, Some(Grant::Bool(true)))
+            .set(actions::CRM_LEADS_VIEW, Some(Grant::Bool(true)))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "crm.leads.view: expected one of own, team, all"
         );
         let err = s
-            .set(keys::CRM_LEADS_CREATE, Some(Grant::Scope(Scope::All)))
+            .set(actions::CRM_LEADS_CREATE, Some(Grant::Scope(Scope::All)))
             .unwrap_err();
         assert_eq!(err.to_string(), "crm.leads.create: expected true or false");
-        s.set(keys::CRM_LEADS_CREATE, Some(Grant::Bool(false)))
+        s.set(actions::CRM_LEADS_CREATE, Some(Grant::Bool(false)))
             .unwrap();
         assert!(s.is_empty());
     }
@@ -399,26 +402,29 @@ mod tests {
     #[test]
     fn merge_takes_highest_scope_and_ors_booleans() {
         let a = set(&[
-            (keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Own)),
-            (keys::CRM_LEADS_CREATE, Grant::Bool(true)),
+            (actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Own)),
+            (actions::CRM_LEADS_CREATE, Grant::Bool(true)),
         ]);
         let b = set(&[
-            (keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Team)),
-            (keys::TASKS_TASKS_EDIT, Grant::Scope(Scope::All)),
+            (actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Team)),
+            (actions::TASKS_TASKS_EDIT, Grant::Scope(Scope::All)),
         ]);
         let merged = merge(&[role("a", true, a), role("b", true, b)]);
-        assert_eq!(merged.scope(keys::CRM_LEADS_VIEW), Some(Scope::Team));
-        assert_eq!(merged.get(keys::CRM_LEADS_CREATE), Some(Grant::Bool(true)));
-        assert_eq!(merged.scope(keys::TASKS_TASKS_EDIT), Some(Scope::All));
+        assert_eq!(merged.scope(actions::CRM_LEADS_VIEW), Some(Scope::Team));
+        assert_eq!(
+            merged.get(actions::CRM_LEADS_CREATE),
+            Some(Grant::Bool(true))
+        );
+        assert_eq!(merged.scope(actions::TASKS_TASKS_EDIT), Some(Scope::All));
         assert_eq!(merged.len(), 3);
     }
 
     #[test]
     fn inactive_roles_contribute_nothing() {
-        let a = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
+        let a = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
         let b = set(&[
-            (keys::CRM_LEADS_VIEW, Grant::Scope(Scope::All)),
-            (keys::CRM_LEADS_DELETE, Grant::Bool(true)),
+            (actions::CRM_LEADS_VIEW, Grant::Scope(Scope::All)),
+            (actions::CRM_LEADS_DELETE, Grant::Bool(true)),
         ]);
         let merged = merge(&[role("a", true, a.clone()), role("b", false, b)]);
         assert_eq!(merged, a);
@@ -428,24 +434,24 @@ mod tests {
     #[test]
     fn gating_keeps_enabled_modules_and_administration() {
         let s = set(&[
-            (keys::CRM_LEADS_VIEW, Grant::Scope(Scope::All)),
-            (keys::WHATSAPP_MESSAGES_SEND, Grant::Bool(true)),
-            (keys::MEETINGS_MEETINGS_CANCEL, Grant::Scope(Scope::Own)),
-            (keys::TASKS_TASKS_ASSIGN, Grant::Bool(true)),
-            (keys::ADMINISTRATION_USERS_MANAGE, Grant::Bool(true)),
+            (actions::CRM_LEADS_VIEW, Grant::Scope(Scope::All)),
+            (actions::WHATSAPP_MESSAGES_SEND, Grant::Bool(true)),
+            (actions::MEETINGS_MEETINGS_CANCEL, Grant::Scope(Scope::Own)),
+            (actions::TASKS_TASKS_ASSIGN, Grant::Bool(true)),
+            (actions::ADMINISTRATION_USERS_MANAGE, Grant::Bool(true)),
         ]);
         let gated = gate(&s, &[Module::Crm, Module::Tasks]);
-        assert!(gated.allows(keys::CRM_LEADS_VIEW));
-        assert!(gated.allows(keys::TASKS_TASKS_ASSIGN));
-        assert!(gated.allows(keys::ADMINISTRATION_USERS_MANAGE));
-        assert!(!gated.allows(keys::WHATSAPP_MESSAGES_SEND));
-        assert!(!gated.allows(keys::MEETINGS_MEETINGS_CANCEL));
+        assert!(gated.allows(actions::CRM_LEADS_VIEW));
+        assert!(gated.allows(actions::TASKS_TASKS_ASSIGN));
+        assert!(gated.allows(actions::ADMINISTRATION_USERS_MANAGE));
+        assert!(!gated.allows(actions::WHATSAPP_MESSAGES_SEND));
+        assert!(!gated.allows(actions::MEETINGS_MEETINGS_CANCEL));
         assert_eq!(gated.len(), 3);
 
         let only_admin = gate(&s, &[]);
         assert_eq!(
             only_admin.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            [keys::ADMINISTRATION_USERS_MANAGE]
+            [actions::ADMINISTRATION_USERS_MANAGE]
         );
         assert_eq!(gate(&s, &Module::ALL), s);
         assert!(gated.is_subset_of(&s));
@@ -454,11 +460,11 @@ mod tests {
     #[test]
     fn tenant_admin_needs_every_administration_grant() {
         let mut s = PermissionSet::empty();
-        for key in keys::ALL.iter().filter(|k| k.module().is_none()) {
+        for key in actions::ALL.iter().filter(|k| k.module().is_none()) {
             s.set(*key, Some(Grant::Bool(true))).unwrap();
         }
         assert!(s.is_tenant_admin());
-        s.set(keys::ADMINISTRATION_AUDIT_MANAGE, None).unwrap();
+        s.set(actions::ADMINISTRATION_AUDIT_MANAGE, None).unwrap();
         assert!(!s.is_tenant_admin());
         assert!(!PermissionSet::empty().is_tenant_admin());
     }
@@ -494,7 +500,7 @@ mod tests {
 
     #[test]
     fn debug_is_readable() {
-        let s = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Team))]);
+        let s = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Team))]);
         assert_eq!(format!("{s:?}"), r#"{"crm.leads.view": Scope(Team)}"#);
     }
 

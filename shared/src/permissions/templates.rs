@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::catalog::{catalog, ActionKind, ActionRef, Scope};
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 use super::set::{Grant, PermissionSet};
 
 /// A suggested role a tenant starts with.
@@ -99,9 +99,9 @@ pub fn templates() -> Vec<RoleTemplate> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::actions;
     use super::super::catalog::ACTION_COUNT;
     use super::super::flat::is_tenant_admin;
-    use super::super::keys;
     use super::super::validate::validate;
     use super::*;
 
@@ -133,8 +133,11 @@ mod tests {
     fn admin_holds_everything() {
         let admin = admin_permissions();
         assert_eq!(admin.len(), ACTION_COUNT);
-        assert_eq!(admin.scope(keys::CRM_LEADS_VIEW), Some(Scope::All));
-        assert_eq!(admin.get(keys::CRM_LEADS_DELETE), Some(Grant::Bool(true)));
+        assert_eq!(admin.scope(actions::CRM_LEADS_VIEW), Some(Scope::All));
+        assert_eq!(
+            admin.get(actions::CRM_LEADS_DELETE),
+            Some(Grant::Bool(true))
+        );
         assert!(admin.is_tenant_admin());
         assert!(is_tenant_admin(&admin.flatten()));
         for t in &templates()[1..] {
@@ -145,28 +148,31 @@ mod tests {
     #[test]
     fn manager_member_viewer_contents() {
         let m = manager();
-        assert_eq!(m.scope(keys::CRM_LEADS_EDIT), Some(Scope::Team));
-        assert_eq!(m.scope(keys::MEETINGS_MEETINGS_DELETE), Some(Scope::Team));
-        assert!(m.allows(keys::CRM_LEADS_CREATE));
-        assert!(m.allows(keys::WHATSAPP_MESSAGES_SEND));
-        assert!(m.allows(keys::WHATSAPP_MESSAGES_VIEW));
-        assert!(m.allows(keys::TASKS_TASKS_ASSIGN));
-        assert!(!m.allows(keys::CRM_LEADS_DELETE));
-        assert!(!m.allows(keys::WHATSAPP_TEMPLATES_EDIT));
-        assert!(m.allows(keys::ADMINISTRATION_USERS_VIEW));
-        assert!(m.allows(keys::ADMINISTRATION_TEAMS_VIEW));
-        assert!(!m.allows(keys::ADMINISTRATION_USERS_MANAGE));
-        assert!(!m.allows(keys::ADMINISTRATION_BILLING_VIEW));
+        assert_eq!(m.scope(actions::CRM_LEADS_EDIT), Some(Scope::Team));
+        assert_eq!(
+            m.scope(actions::MEETINGS_MEETINGS_DELETE),
+            Some(Scope::Team)
+        );
+        assert!(m.allows(actions::CRM_LEADS_CREATE));
+        assert!(m.allows(actions::WHATSAPP_MESSAGES_SEND));
+        assert!(m.allows(actions::WHATSAPP_MESSAGES_VIEW));
+        assert!(m.allows(actions::TASKS_TASKS_ASSIGN));
+        assert!(!m.allows(actions::CRM_LEADS_DELETE));
+        assert!(!m.allows(actions::WHATSAPP_TEMPLATES_EDIT));
+        assert!(m.allows(actions::ADMINISTRATION_USERS_VIEW));
+        assert!(m.allows(actions::ADMINISTRATION_TEAMS_VIEW));
+        assert!(!m.allows(actions::ADMINISTRATION_USERS_MANAGE));
+        assert!(!m.allows(actions::ADMINISTRATION_BILLING_VIEW));
 
         let mem = member();
-        assert_eq!(mem.scope(keys::TASKS_TASKS_EDIT), Some(Scope::Own));
-        assert!(mem.allows(keys::CRM_PAYMENTS_CREATE));
-        assert!(!mem.allows(keys::TASKS_TASKS_ASSIGN));
-        assert!(!mem.allows(keys::ADMINISTRATION_USERS_VIEW));
+        assert_eq!(mem.scope(actions::TASKS_TASKS_EDIT), Some(Scope::Own));
+        assert!(mem.allows(actions::CRM_PAYMENTS_CREATE));
+        assert!(!mem.allows(actions::TASKS_TASKS_ASSIGN));
+        assert!(!mem.allows(actions::ADMINISTRATION_USERS_VIEW));
 
         let v = viewer();
-        assert_eq!(v.scope(keys::CRM_LEADS_VIEW), Some(Scope::Own));
-        assert!(v.allows(keys::WHATSAPP_TEMPLATES_VIEW));
+        assert_eq!(v.scope(actions::CRM_LEADS_VIEW), Some(Scope::Own));
+        assert!(v.allows(actions::WHATSAPP_TEMPLATES_VIEW));
         assert!(v
             .iter()
             .all(|(k, _)| k.action_key() == "view" && k.module().is_some()));
@@ -175,7 +181,10 @@ mod tests {
     #[test]
     fn descriptions_name_exactly_the_administration_grants() {
         for t in templates() {
-            let admin: Vec<_> = keys::ALL.iter().filter(|k| k.module().is_none()).collect();
+            let admin: Vec<_> = actions::ALL
+                .iter()
+                .filter(|k| k.module().is_none())
+                .collect();
             let held: Vec<_> = admin
                 .iter()
                 .filter(|k| t.permissions.allows(***k))

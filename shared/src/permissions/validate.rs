@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::catalog::{catalog, lookup, ActionKind, Scope};
 use super::error::{PermissionError, PermissionErrors, EXPECTED_BOOL, EXPECTED_SCOPE};
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 use super::set::{Grant, PermissionSet};
 
 /// Most keys accepted across all levels (the full catalog needs 5 + 13 + 42).
@@ -152,7 +152,7 @@ fn parse_grant(kind: ActionKind, value: &Value) -> Result<Option<Grant>, &'stati
 
 #[cfg(test)]
 mod tests {
-    use super::super::keys;
+    use super::super::actions;
     use super::*;
     use serde_json::json;
 
@@ -163,8 +163,8 @@ mod tests {
     #[test]
     fn accepts_the_example() {
         let set = validate(&json!({"crm": {"leads": {"view": "team", "create": true}}})).unwrap();
-        assert_eq!(set.scope(keys::CRM_LEADS_VIEW), Some(Scope::Team));
-        assert!(set.allows(keys::CRM_LEADS_CREATE));
+        assert_eq!(set.scope(actions::CRM_LEADS_VIEW), Some(Scope::Team));
+        assert!(set.allows(actions::CRM_LEADS_CREATE));
         assert_eq!(set.len(), 2);
     }
 

@@ -1,14 +1,14 @@
 //! The no-escalation rule as pure logic: a partial administrator may hand
 //! out, take away or reshape only grants they hold themselves.
 
-use super::key::PermissionKey;
+use super::permission_key::PermissionKey;
 use super::set::PermissionSet;
 
 /// Keys that `wanted` grants more widely than `held`, in catalog order: a
 /// scope above the one held (`own` < `team` < `all`), or a boolean not held.
 /// Empty exactly when `wanted` is within `held`.
 pub fn exceeding(wanted: &PermissionSet, held: &PermissionSet) -> Vec<PermissionKey> {
-    super::keys::ALL
+    super::actions::ALL
         .iter()
         .copied()
         .filter(|key| wanted.level(*key) > held.level(*key))
@@ -35,8 +35,8 @@ pub fn exceeding_any<'a>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::actions;
     use super::super::catalog::Scope;
-    use super::super::keys;
     use super::super::set::Grant;
     use super::super::templates::{admin_permissions, templates};
     use super::*;
@@ -54,34 +54,37 @@ mod tests {
         let scopes = [Scope::Own, Scope::Team, Scope::All];
         for (i, held) in scopes.iter().enumerate() {
             for (j, wanted) in scopes.iter().enumerate() {
-                let h = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(*held))]);
-                let w = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(*wanted))]);
+                let h = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(*held))]);
+                let w = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(*wanted))]);
                 assert_eq!(is_within(&w, &h), j <= i, "{wanted} within {held}");
                 assert_eq!(exceeding(&w, &h).is_empty(), j <= i);
             }
         }
-        let w = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
+        let w = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
         assert_eq!(
             exceeding(&w, &PermissionSet::empty()),
-            vec![keys::CRM_LEADS_VIEW]
+            vec![actions::CRM_LEADS_VIEW]
         );
     }
 
     #[test]
     fn a_boolean_only_if_held_true() {
-        let held = set(&[(keys::ADMINISTRATION_USERS_VIEW, Grant::Bool(true))]);
+        let held = set(&[(actions::ADMINISTRATION_USERS_VIEW, Grant::Bool(true))]);
         let wanted = set(&[
-            (keys::ADMINISTRATION_USERS_VIEW, Grant::Bool(true)),
-            (keys::ADMINISTRATION_USERS_MANAGE, Grant::Bool(true)),
-            (keys::CRM_LEADS_DELETE, Grant::Bool(true)),
+            (actions::ADMINISTRATION_USERS_VIEW, Grant::Bool(true)),
+            (actions::ADMINISTRATION_USERS_MANAGE, Grant::Bool(true)),
+            (actions::CRM_LEADS_DELETE, Grant::Bool(true)),
         ]);
         assert_eq!(
             exceeding(&wanted, &held),
-            vec![keys::CRM_LEADS_DELETE, keys::ADMINISTRATION_USERS_MANAGE],
+            vec![
+                actions::CRM_LEADS_DELETE,
+                actions::ADMINISTRATION_USERS_MANAGE
+            ],
             "catalog order"
         );
         // `false` is no grant at all, so always within.
-        let off = set(&[(keys::CRM_LEADS_DELETE, Grant::Bool(false))]);
+        let off = set(&[(actions::CRM_LEADS_DELETE, Grant::Bool(false))]);
         assert!(is_within(&off, &PermissionSet::empty()));
     }
 
@@ -95,19 +98,19 @@ mod tests {
         }
         assert_eq!(
             exceeding(&all, &PermissionSet::empty()).len(),
-            keys::ALL.len()
+            actions::ALL.len()
         );
     }
 
     #[test]
     fn exceeding_any_covers_old_and_new() {
-        let held = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Team))]);
-        let old = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::All))]);
-        let new = set(&[(keys::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
+        let held = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Team))]);
+        let old = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::All))]);
+        let new = set(&[(actions::CRM_LEADS_VIEW, Grant::Scope(Scope::Own))]);
         assert!(is_within(&new, &held));
         assert_eq!(
             exceeding_any([&old, &new], &held),
-            vec![keys::CRM_LEADS_VIEW],
+            vec![actions::CRM_LEADS_VIEW],
             "downgrading a role stronger than oneself is refused too"
         );
         assert!(exceeding_any([&new, &new], &held).is_empty());
@@ -115,7 +118,7 @@ mod tests {
 
     #[test]
     fn agrees_with_is_within_on_every_single_grant() {
-        for key in keys::ALL {
+        for key in actions::ALL {
             let grants: Vec<Grant> = match key.kind() {
                 super::super::catalog::ActionKind::Scope => {
                     Scope::ALL.iter().map(|s| Grant::Scope(*s)).collect()

@@ -5,7 +5,7 @@
 //! Only the functions that issue tokens enable `secrets`; the others never
 //! link the Secrets Manager SDK.
 
-use super::keys::{KeyError, SigningKeyPair};
+use super::key_pair::{KeyError, SigningKeyPair};
 
 pub const SIGNING_SECRET_ID_VAR: &str = "JWT_SIGNING_SECRET_ID";
 pub const SIGNING_KEY_FILE_VAR: &str = "JWT_SIGNING_KEY_FILE";

@@ -4,12 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::catalog::{
-    find_index, slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef,
-};
+use super::catalog::{slot_defs, ActionDef, ActionKind, Module, ModuleDef, ResourceDef};
 
 /// A catalog action, e.g. `crm.leads.view`. Only constructible from the
-/// catalog: use the constants in [`keys`](super::keys) in code and
+/// catalog: use the constants in [`actions`](super::actions) in code and
 /// [`PermissionKey::parse`] (defined there, next to the table it reads) for
 /// runtime strings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,13 +18,10 @@ pub struct PermissionKey {
 }
 
 impl PermissionKey {
-    /// Builds a key from its dotted form, failing the build (the constants are
-    /// evaluated at compile time) if the catalog has no such action.
-    pub(crate) const fn from_catalog(key: &'static str) -> PermissionKey {
-        match find_index(key) {
-            Some(index) => PermissionKey { index, key },
-            None => panic!("permission key is not in the catalog"),
-        }
+    /// A key at its dense index; only the constants in
+    /// [`actions`](super::actions), expanded from the catalog's table, call it.
+    pub(super) const fn from_table(index: usize, key: &'static str) -> PermissionKey {
+        PermissionKey { index, key }
     }
 
     pub const fn as_str(self) -> &'static str {
@@ -97,16 +92,16 @@ impl<'de> Deserialize<'de> for PermissionKey {
 
 #[cfg(test)]
 mod tests {
+    use super::super::actions;
     use super::super::catalog::{catalog, ACTION_COUNT};
-    use super::super::keys;
     use super::*;
 
     /// Typed keys and the catalog cannot drift: each constant names a catalog
     /// action and each catalog action has exactly one constant.
     #[test]
     fn keys_match_catalog_both_ways() {
-        assert_eq!(keys::ALL.len(), ACTION_COUNT);
-        for key in keys::ALL {
+        assert_eq!(actions::ALL.len(), ACTION_COUNT);
+        for key in actions::ALL {
             let (m, r, a) = (key.module_key(), key.resource_key(), key.action_key());
             let def = catalog()
                 .module(m)
@@ -120,7 +115,7 @@ mod tests {
                 "{}.{}.{}",
                 action.module.key, action.resource.key, action.action.key
             );
-            let matching: Vec<_> = keys::ALL.iter().filter(|k| k.as_str() == full).collect();
+            let matching: Vec<_> = actions::ALL.iter().filter(|k| k.as_str() == full).collect();
             assert_eq!(
                 matching.len(),
                 1,
@@ -134,24 +129,24 @@ mod tests {
     fn parse_and_display() {
         assert_eq!(
             PermissionKey::parse("crm.leads.view"),
-            Some(keys::CRM_LEADS_VIEW)
+            Some(actions::CRM_LEADS_VIEW)
         );
         assert_eq!(PermissionKey::parse("crm.leads"), None);
         assert_eq!(PermissionKey::parse("crm.leads.fly"), None);
         assert_eq!(
-            keys::ADMINISTRATION_USERS_MANAGE.to_string(),
+            actions::ADMINISTRATION_USERS_MANAGE.to_string(),
             "administration.users.manage"
         );
-        assert_eq!(keys::CRM_LEADS_EDIT.describe(), "edit leads");
-        assert_eq!(keys::CRM_LEADS_EDIT.kind(), ActionKind::Scope);
-        assert_eq!(keys::CRM_LEADS_CREATE.kind(), ActionKind::Boolean);
-        assert_eq!(keys::CRM_LEADS_VIEW.module(), Some(Module::Crm));
-        assert_eq!(keys::ADMINISTRATION_AUDIT_VIEW.module(), None);
-        let json = serde_json::to_string(&keys::TASKS_TASKS_ASSIGN).unwrap();
+        assert_eq!(actions::CRM_LEADS_EDIT.describe(), "edit leads");
+        assert_eq!(actions::CRM_LEADS_EDIT.kind(), ActionKind::Scope);
+        assert_eq!(actions::CRM_LEADS_CREATE.kind(), ActionKind::Boolean);
+        assert_eq!(actions::CRM_LEADS_VIEW.module(), Some(Module::Crm));
+        assert_eq!(actions::ADMINISTRATION_AUDIT_VIEW.module(), None);
+        let json = serde_json::to_string(&actions::TASKS_TASKS_ASSIGN).unwrap();
         assert_eq!(json, "\"tasks.tasks.assign\"");
         assert_eq!(
             serde_json::from_str::<PermissionKey>(&json).unwrap(),
-            keys::TASKS_TASKS_ASSIGN
+            actions::TASKS_TASKS_ASSIGN
         );
         assert!(serde_json::from_str::<PermissionKey>("\"crm.x.y\"").is_err());
     }
