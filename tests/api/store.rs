@@ -305,9 +305,8 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
         &claim,
         Condition::NotExists,
         Label::Slug,
-    )
-    .put(
-        &owner,
+    );
+    tx.tenant(&owner).put(
         &keys::user(first_note.id),
         &first_note,
         Condition::NotExists,
@@ -318,14 +317,13 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
     let intruder = TenantScope::for_new_tenant();
     let second_note = note("must not be written");
     let mut tx = store.transaction();
-    tx.put(
-        &intruder,
+    tx.tenant(&intruder).put(
         &keys::user(second_note.id),
         &second_note,
         Condition::NotExists,
         Label::User,
-    )
-    .put_platform(
+    );
+    tx.put_platform(
         &keys::slug_claim(&slug),
         &Claim {
             owner: intruder.tenant_id(),
@@ -376,14 +374,9 @@ async fn concurrent_claims_of_one_key_have_exactly_one_winner() {
                 },
                 Condition::NotExists,
                 Label::Slug,
-            )
-            .put(
-                &scope,
-                &keys::user(n.id),
-                &n,
-                Condition::NotExists,
-                Label::User,
             );
+            tx.tenant(&scope)
+                .put(&keys::user(n.id), &n, Condition::NotExists, Label::User);
             (scope, n.id, tx.execute().await)
         }));
     }

@@ -240,7 +240,8 @@ pub fn end_sessions_before(
         .set("sessions_valid_after", &rfc3339(now)?)
         .add("version", 1)
         .if_exists();
-    tx.patch(scope, &keys::user(user_id), &patch, Label::User);
+    tx.tenant(scope)
+        .patch(&keys::user(user_id), &patch, Label::User);
     Ok(())
 }
 

@@ -123,12 +123,9 @@ pub(crate) async fn refresh(
     let mut attempt = 0;
     loop {
         let mut tx = state.store.transaction();
-        tx.patch(scope, &family_key, &rotate, Label::Family).check(
-            scope,
-            &keys::user(user.id),
-            &still_signed_in,
-            Label::User,
-        );
+        tx.tenant(scope)
+            .patch(&family_key, &rotate, Label::Family)
+            .check(&keys::user(user.id), &still_signed_in, Label::User);
         match tx.execute().await {
             Ok(()) => return Ok(Json(issued.tokens)),
             // Rotated by a concurrent refresh with the same token (which

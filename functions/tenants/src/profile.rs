@@ -149,8 +149,7 @@ pub async fn apply(
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),
@@ -219,8 +218,7 @@ pub async fn set_active(
         ..before.clone()
     };
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),

@@ -373,8 +373,7 @@ pub async fn save(
     };
 
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::user(after.id),
         &after,
         Condition::VersionIs(before.version),

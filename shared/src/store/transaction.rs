@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 
-/// One change to a numeric attribute, see [`Transaction::counters`].
+/// One change to a numeric attribute, see [`TenantTransaction::counters`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
     pub field: &'static str,
@@ -19,7 +19,7 @@ pub struct Counter {
 }
 
 /// One change to a numeric attribute of an item that must exist (a
-/// vanished role fails the transaction), see [`Transaction::add`]:
+/// vanished role fails the transaction), see [`TenantTransaction::add`]:
 /// `Add::new("member_count", 1)`, `Add::new("users", 0).below(limit)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Add {
@@ -91,7 +91,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Writes a tenant-owned record (in the scope's table).
-    pub fn put<T: Entity>(
+    fn put<T: Entity>(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -175,7 +175,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Removes a tenant-owned record (in the scope's table), if `condition` holds.
-    pub fn delete(
+    fn delete(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -216,7 +216,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Adds to a numeric attribute of a tenant-owned item, see [`Add`].
-    pub fn add(&mut self, scope: &TenantScope, sk: &SortKey, add: Add, label: Label) -> &mut Self {
+    fn add(&mut self, scope: &TenantScope, sk: &SortKey, add: Add, label: Label) -> &mut Self {
         let bound = add.below.map_or(Bound::None, Bound::Below);
         let counter = Counter {
             field: add.field,
@@ -230,7 +230,7 @@ impl<'s> Transaction<'s> {
     /// operation (a transaction may touch an item only once), each within
     /// its bound; also bumps the item's `version`. A missing item is
     /// created (counters start at 0).
-    pub fn counters(
+    fn counters(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -340,7 +340,7 @@ impl<'s> Transaction<'s> {
 
     /// Changes some attributes of a tenant-owned item in place, if the
     /// patch's conditions hold.
-    pub fn patch(
+    fn patch(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -371,7 +371,7 @@ impl<'s> Transaction<'s> {
 
     /// Writes nothing, but the transaction fails unless the patch's
     /// conditions hold on a tenant-owned item.
-    pub fn check(
+    fn check(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -569,13 +569,16 @@ impl TenantTransaction<'_, '_> {
         self
     }
 
-    /// See [`Transaction::add`].
+    /// Adds to a numeric attribute of an item, see [`Add`].
     pub fn add(&mut self, sk: &SortKey, add: Add, label: Label) -> &mut Self {
         self.tx.add(self.scope, sk, add, label);
         self
     }
 
-    /// See [`Transaction::counters`].
+    /// Changes several numeric attributes of one item in one operation (a
+    /// transaction may touch an item only once), each within its bound;
+    /// also bumps the item's `version`. A missing item is created (counters
+    /// start at 0).
     pub fn counters(&mut self, sk: &SortKey, changes: &[Counter], label: Label) -> &mut Self {
         self.tx.counters(self.scope, sk, changes, label);
         self
