@@ -1,7 +1,7 @@
 //! The tenant-scoped store against DynamoDB Local.
 
 use serde::{Deserialize, Serialize};
-use shared::keys::{self, IndexKey};
+use shared::keys::{self, kind, IndexKey};
 use shared::store::{
     Condition, CursorSigner, Entity, Label, PageRequest, Store, StoreError, TenantScope,
 };
@@ -16,11 +16,23 @@ struct Note {
     expires: Option<i64>,
 }
 
+// Notes stand in for users: stored under users' keys, listed with them.
 impl Entity for Note {
     const ENTITY: &'static str = "test_note";
+    type Kind = kind::User;
     fn expires_at(&self) -> Option<i64> {
         self.expires
     }
+}
+
+/// A note stored as a role, to sit beside the notes in their partition.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct RoleNote(Note);
+
+impl Entity for RoleNote {
+    const ENTITY: &'static str = "test_note";
+    type Kind = kind::Role;
 }
 
 fn note(text: &str) -> Note {
@@ -131,7 +143,7 @@ async fn pages_through_every_item_exactly_once_with_signed_cursors() {
     // Another kind in the same partition must not leak into the query.
     t.put(
         &keys::role(Uuid::new_v4()),
-        &note("a role"),
+        &RoleNote(note("a role")),
         Condition::NotExists,
     )
     .await
@@ -274,6 +286,7 @@ struct Claim {
 
 impl Entity for Claim {
     const ENTITY: &'static str = "test_claim";
+    type Kind = kind::SlugClaim;
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -284,6 +297,7 @@ struct Ranked {
 
 impl Entity for Ranked {
     const ENTITY: &'static str = "test_ranked";
+    type Kind = kind::Plan;
     fn index_key(&self) -> Option<IndexKey> {
         Some(keys::plans_index(self.rank, Uuid::nil()))
     }

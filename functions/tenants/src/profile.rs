@@ -97,7 +97,7 @@ pub async fn apply(
 ) -> Result<TenantView, ApiError> {
     let store = state.store.tenant(actor.scope());
     let mut fetched = store
-        .get_many(&[keys::tenant_profile(), keys::subscription()])
+        .get_many::<keys::SortKey>(&[keys::tenant_profile().into(), keys::subscription().into()])
         .await?;
     let before: TenantRecord = fetched
         .take(&keys::tenant_profile())?

@@ -3,7 +3,7 @@ use super::label::Label;
 use super::{
     condition_expression, to_item, Condition, Entity, Patch, Store, StoreError, TenantScope,
 };
-use crate::keys::{self, PlatformKey, SortKey};
+use crate::keys::{self, Key, PlatformKey, SortKey};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -114,7 +114,7 @@ impl<'s> Transaction<'s> {
     /// Writes a platform-wide record, such as a uniqueness claim.
     pub fn put_platform<T: Entity>(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<T::Kind>,
         record: &T,
         condition: Condition,
         label: Label,
@@ -131,7 +131,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
-    pub fn delete_platform(&mut self, key: &PlatformKey, label: Label) -> &mut Self {
+    pub fn delete_platform<K>(&mut self, key: &PlatformKey<K>, label: Label) -> &mut Self {
         let store = self.store;
         self.push_delete(
             store.table_name(),
@@ -146,7 +146,7 @@ impl<'s> Transaction<'s> {
     /// labelled `label`, when someone holds it already.
     pub fn claim_platform<T: Entity>(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -157,8 +157,8 @@ impl<'s> Transaction<'s> {
     /// are the same: a transaction may touch an item only once).
     pub fn move_claim_platform<T: Entity>(
         &mut self,
-        old: &PlatformKey,
-        new: &PlatformKey,
+        old: &PlatformKey<T::Kind>,
+        new: &PlatformKey<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -308,7 +308,7 @@ impl<'s> Transaction<'s> {
     /// so it is spent only if they all succeed: no gaps, no duplicates.
     pub fn next_in_sequence(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<keys::kind::Sequence>,
         field: &'static str,
         current: u64,
         label: Label,
@@ -384,7 +384,12 @@ impl<'s> Transaction<'s> {
     }
 
     /// Like [`Self::check`], for a platform-wide item.
-    pub fn check_platform(&mut self, key: &PlatformKey, patch: &Patch, label: Label) -> &mut Self {
+    pub fn check_platform<K>(
+        &mut self,
+        key: &PlatformKey<K>,
+        patch: &Patch,
+        label: Label,
+    ) -> &mut Self {
         let table = self.store.table_name().to_owned();
         self.push_check(
             table,
@@ -426,7 +431,7 @@ impl<'s> Transaction<'s> {
     /// Sets string attributes of a tenant-owned item (creating it if
     /// missing), without reading it: writers of the same item never
     /// conflict on other attributes. Names come from code, never requests.
-    pub(crate) fn set_fields(
+    fn set_fields(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -555,23 +560,24 @@ pub struct TenantTransaction<'t, 's> {
 impl TenantTransaction<'_, '_> {
     pub fn put<T: Entity>(
         &mut self,
-        sk: &SortKey,
+        key: &Key<T::Kind>,
         record: &T,
         condition: Condition,
         label: Label,
     ) -> &mut Self {
-        self.tx.put(self.scope, sk, record, condition, label);
+        self.tx
+            .put(self.scope, key.sort_key(), record, condition, label);
         self
     }
 
-    pub fn delete(&mut self, sk: &SortKey, condition: Condition, label: Label) -> &mut Self {
-        self.tx.delete(self.scope, sk, condition, label);
+    pub fn delete<K>(&mut self, key: &Key<K>, condition: Condition, label: Label) -> &mut Self {
+        self.tx.delete(self.scope, key.sort_key(), condition, label);
         self
     }
 
     /// Adds to a numeric attribute of an item, see [`Add`].
-    pub fn add(&mut self, sk: &SortKey, add: Add, label: Label) -> &mut Self {
-        self.tx.add(self.scope, sk, add, label);
+    pub fn add<K>(&mut self, key: &Key<K>, add: Add, label: Label) -> &mut Self {
+        self.tx.add(self.scope, key.sort_key(), add, label);
         self
     }
 
@@ -579,24 +585,37 @@ impl TenantTransaction<'_, '_> {
     /// transaction may touch an item only once), each within its bound;
     /// also bumps the item's `version`. A missing item is created (counters
     /// start at 0).
-    pub fn counters(&mut self, sk: &SortKey, changes: &[Counter], label: Label) -> &mut Self {
-        self.tx.counters(self.scope, sk, changes, label);
+    pub fn counters<K>(&mut self, key: &Key<K>, changes: &[Counter], label: Label) -> &mut Self {
+        self.tx.counters(self.scope, key.sort_key(), changes, label);
         self
     }
 
-    pub fn patch(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
-        self.tx.patch(self.scope, sk, patch, label);
+    pub fn patch<K>(&mut self, key: &Key<K>, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.patch(self.scope, key.sort_key(), patch, label);
         self
     }
 
-    pub fn check(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
-        self.tx.check(self.scope, sk, patch, label);
+    pub fn check<K>(&mut self, key: &Key<K>, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.check(self.scope, key.sort_key(), patch, label);
+        self
+    }
+
+    /// Sets string attributes of an item, see [`Transaction::set_fields`].
+    pub(crate) fn set_fields<K>(
+        &mut self,
+        key: &Key<K>,
+        entity: &'static str,
+        fields: Vec<(String, String)>,
+        label: Label,
+    ) -> &mut Self {
+        self.tx
+            .set_fields(self.scope, key.sort_key(), entity, fields, label);
         self
     }
 
     /// Claims a value unique within the tenant (a role's name, say): fails,
     /// labelled `label`, when another record holds it already.
-    pub fn claim<T: Entity>(&mut self, key: &SortKey, record: &T, label: Label) -> &mut Self {
+    pub fn claim<T: Entity>(&mut self, key: &Key<T::Kind>, record: &T, label: Label) -> &mut Self {
         self.put(key, record, Condition::NotExists, label)
     }
 
@@ -604,8 +623,8 @@ impl TenantTransaction<'_, '_> {
     /// keys are the same: a transaction may touch an item only once).
     pub fn move_claim<T: Entity>(
         &mut self,
-        old: &SortKey,
-        new: &SortKey,
+        old: &Key<T::Kind>,
+        new: &Key<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -616,7 +635,7 @@ impl TenantTransaction<'_, '_> {
     }
 
     /// Gives a claim up (its owner is deleted).
-    pub fn release(&mut self, key: &SortKey, label: Label) -> &mut Self {
+    pub fn release<K>(&mut self, key: &Key<K>, label: Label) -> &mut Self {
         self.delete(key, Condition::Always, label)
     }
 }
