@@ -383,7 +383,7 @@ impl<'s> Transaction<'s> {
         self.push_check(table, pk, sk.as_str().to_owned(), patch, label)
     }
 
-    /// Like [`Self::check`], for a platform-wide item.
+    /// Like [`TenantTransaction::check`], for a platform-wide item.
     pub fn check_platform<K>(
         &mut self,
         key: &PlatformKey<K>,
