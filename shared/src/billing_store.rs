@@ -9,7 +9,7 @@ use crate::audit;
 use crate::billing::{
     self, BillingError, BillingPolicy, InvoiceDraft, InvoiceStatus, PlanPrice, Transition,
 };
-use crate::keys;
+use crate::keys::{self, SortKey};
 use crate::records::{
     InvoiceRecord, InvoiceRefRecord, PlanRecord, SequenceRecord, SubscriptionRecord,
     SubscriptionStatus, TenantRecord,
@@ -437,7 +437,10 @@ pub async fn settle(
 ) -> Result<InvoiceRecord, InvoicingError> {
     let tenant = store.tenant(scope);
     let mut fetched = tenant
-        .get_many(&[keys::invoice(invoice_id), keys::subscription()])
+        .get_many::<SortKey>(&[
+            keys::invoice(invoice_id).into(),
+            keys::subscription().into(),
+        ])
         .await?;
     let invoice: InvoiceRecord = fetched
         .take(&keys::invoice(invoice_id))?

@@ -7,6 +7,7 @@
 //! built here too. `docs/data-model.md` lists the access patterns they serve.
 
 use crate::scope::TenantScope;
+use std::marker::PhantomData;
 use uuid::Uuid;
 
 pub const PK: &str = "PK";
@@ -29,7 +30,8 @@ pub const TTL: &str = "expires_at";
 /// Names the entity kind of every item, for exports and debugging.
 pub const ENTITY: &str = "entity";
 
-/// The sort key of one item inside a tenant partition.
+/// The sort key of one item inside a tenant partition, whatever it holds:
+/// what batch reads take (see [`Key`] for reads and writes of one record).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SortKey(String);
 
@@ -39,6 +41,94 @@ impl SortKey {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The key of one item inside a tenant partition, typed by the [`kind`] of
+/// item it holds: the store reads and writes through it only records of
+/// that kind. A team's key reads a team,
+///
+/// ```
+/// # use shared::{keys, records::TeamRecord, store::{StoreError, TenantStore}};
+/// # async fn read(store: &TenantStore<'_>) -> Result<(), StoreError> {
+/// let team: Option<TeamRecord> = store.get(&keys::team(uuid::Uuid::nil())).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// while reading a role with it does not compile:
+///
+/// ```compile_fail
+/// # use shared::{keys, records::RoleRecord, store::{StoreError, TenantStore}};
+/// # async fn read(store: &TenantStore<'_>) -> Result<(), StoreError> {
+/// let role: Option<RoleRecord> = store.get(&keys::team(uuid::Uuid::nil())).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Key<K> {
+    sk: SortKey,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Key<K> {
+    fn of(sk: SortKey) -> Self {
+        Self {
+            sk,
+            kind: PhantomData,
+        }
+    }
+
+    pub fn sort_key(&self) -> &SortKey {
+        &self.sk
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.sk.as_str()
+    }
+}
+
+// By hand: derives would require `K` to implement them too.
+impl<K> Clone for Key<K> {
+    fn clone(&self) -> Self {
+        Self::of(self.sk.clone())
+    }
+}
+
+impl<K> PartialEq for Key<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.sk == other.sk
+    }
+}
+
+impl<K> Eq for Key<K> {}
+
+impl<K> std::hash::Hash for Key<K> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.sk.hash(state)
+    }
+}
+
+impl<K> std::fmt::Debug for Key<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.sk.fmt(f)
+    }
+}
+
+impl<K> AsRef<SortKey> for Key<K> {
+    fn as_ref(&self) -> &SortKey {
+        &self.sk
+    }
+}
+
+impl AsRef<SortKey> for SortKey {
+    fn as_ref(&self) -> &SortKey {
+        self
+    }
+}
+
+impl<K> From<Key<K>> for SortKey {
+    fn from(key: Key<K>) -> Self {
+        key.sk
     }
 }
 
@@ -55,16 +145,21 @@ impl SortKeyPrefix {
     }
 }
 
-/// The full key of a platform-wide item (not inside any tenant partition).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PlatformKey {
+/// The full key of a platform-wide item (not inside any tenant partition),
+/// typed by the [`kind`] of item it holds, as [`Key`] is.
+pub struct PlatformKey<K> {
     pk: String,
     sk: &'static str,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl PlatformKey {
+impl<K> PlatformKey<K> {
     fn new(pk: String, sk: &'static str) -> Self {
-        Self { pk, sk }
+        Self {
+            pk,
+            sk,
+            kind: PhantomData,
+        }
     }
     pub fn pk(&self) -> &str {
         &self.pk
@@ -72,6 +167,70 @@ impl PlatformKey {
     pub fn sk(&self) -> &str {
         self.sk
     }
+}
+
+impl<K> Clone for PlatformKey<K> {
+    fn clone(&self) -> Self {
+        Self::new(self.pk.clone(), self.sk)
+    }
+}
+
+impl<K> PartialEq for PlatformKey<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.pk, self.sk) == (&other.pk, other.sk)
+    }
+}
+
+impl<K> Eq for PlatformKey<K> {}
+
+impl<K> std::fmt::Debug for PlatformKey<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformKey")
+            .field("pk", &self.pk)
+            .field("sk", &self.sk)
+            .finish()
+    }
+}
+
+/// What an item is, one marker type per kind of item: keys are typed by
+/// it, and each record names the kind it is stored as
+/// (`Entity::Kind`), so the store reads and writes a record only under a
+/// key of its kind. Uninhabited: they only type keys.
+pub mod kind {
+    /// The tenant's own record (`records::TenantRecord`).
+    pub enum Tenant {}
+    pub enum User {}
+    pub enum Role {}
+    /// A claim on a role's name within its tenant.
+    pub enum RoleName {}
+    pub enum Team {}
+    /// A claim on a team's name within its tenant.
+    pub enum TeamName {}
+    pub enum AuditEntry {}
+    /// The tenant's usage counters.
+    pub enum Usage {}
+    pub enum Subscription {}
+    /// A tenant's access-token revocation cutoffs, one attribute each; no
+    /// record type, written attribute by attribute.
+    pub enum Revocations {}
+    pub enum TokenFamily {}
+    pub enum Invoice {}
+    /// A claim on a tenant slug, platform-wide.
+    pub enum SlugClaim {}
+    /// An email's credential, which also claims the email platform-wide.
+    pub enum Credential {}
+    /// A claim on a custom domain, platform-wide.
+    pub enum DomainClaim {}
+    pub enum TenantRoute {}
+    /// A throttle's attempt counter; no record type.
+    pub enum ThrottleCounter {}
+    pub enum Plan {}
+    /// A claim on a plan slug, platform-wide.
+    pub enum PlanSlugClaim {}
+    /// A platform-wide counter handing out numbers (invoice numbers).
+    pub enum Sequence {}
+    pub enum InvoiceRef {}
+    pub enum SubscriptionRef {}
 }
 
 /// A secondary-index (GSI1) key written on an item.
@@ -106,12 +265,12 @@ pub fn tenant_pk(scope: &TenantScope) -> String {
 // ---- Items inside a tenant partition -------------------------------------
 
 /// The tenant's own record: name, slug, modules, settings.
-pub fn tenant_profile() -> SortKey {
-    SortKey("PROFILE".to_owned())
+pub fn tenant_profile() -> Key<kind::Tenant> {
+    Key::of(SortKey("PROFILE".to_owned()))
 }
 
-pub fn user(user_id: Uuid) -> SortKey {
-    SortKey::new("USER", user_id)
+pub fn user(user_id: Uuid) -> Key<kind::User> {
+    Key::of(SortKey::new("USER", user_id))
 }
 
 pub fn users() -> SortKeyPrefix {
@@ -128,8 +287,8 @@ pub fn users_by_email() -> SortKeyPrefix {
     SortKeyPrefix::of("USER")
 }
 
-pub fn role(role_id: Uuid) -> SortKey {
-    SortKey::new("ROLE", role_id)
+pub fn role(role_id: Uuid) -> Key<kind::Role> {
+    Key::of(SortKey::new("ROLE", role_id))
 }
 
 pub fn roles() -> SortKeyPrefix {
@@ -137,12 +296,12 @@ pub fn roles() -> SortKeyPrefix {
 }
 
 /// A role's name, claimed case-insensitively within its tenant.
-pub fn role_name(name_lowercase: &str) -> SortKey {
-    SortKey(format!("ROLENAME#{name_lowercase}"))
+pub fn role_name(name_lowercase: &str) -> Key<kind::RoleName> {
+    Key::of(SortKey(format!("ROLENAME#{name_lowercase}")))
 }
 
-pub fn team(team_id: Uuid) -> SortKey {
-    SortKey::new("TEAM", team_id)
+pub fn team(team_id: Uuid) -> Key<kind::Team> {
+    Key::of(SortKey::new("TEAM", team_id))
 }
 
 pub fn teams() -> SortKeyPrefix {
@@ -150,13 +309,16 @@ pub fn teams() -> SortKeyPrefix {
 }
 
 /// A team's name, claimed case-insensitively within its tenant.
-pub fn team_name(name_lowercase: &str) -> SortKey {
-    SortKey(format!("TEAMNAME#{name_lowercase}"))
+pub fn team_name(name_lowercase: &str) -> Key<kind::TeamName> {
+    Key::of(SortKey(format!("TEAMNAME#{name_lowercase}")))
 }
 
 /// One audit-log entry; keys sort by time (nanoseconds since the epoch).
-pub fn audit_entry(at_unix_nanos: i128, entry_id: Uuid) -> SortKey {
-    SortKey(format!("AUDIT#{:020}#{entry_id}", at_unix_nanos.max(0)))
+pub fn audit_entry(at_unix_nanos: i128, entry_id: Uuid) -> Key<kind::AuditEntry> {
+    Key::of(SortKey(format!(
+        "AUDIT#{:020}#{entry_id}",
+        at_unix_nanos.max(0)
+    )))
 }
 
 /// The tenant's audit log, oldest first in key order.
@@ -165,25 +327,25 @@ pub fn audit_log() -> SortKeyPrefix {
 }
 
 /// The tenant's usage counters (users), checked against plan limits.
-pub fn usage() -> SortKey {
-    SortKey("USAGE".to_owned())
+pub fn usage() -> Key<kind::Usage> {
+    Key::of(SortKey("USAGE".to_owned()))
 }
 
 /// The tenant's single subscription.
-pub fn subscription() -> SortKey {
-    SortKey("SUBSCRIPTION".to_owned())
+pub fn subscription() -> Key<kind::Subscription> {
+    Key::of(SortKey("SUBSCRIPTION".to_owned()))
 }
 
 /// Access-token revocation cutoffs of the tenant's users and roles, one
 /// attribute each (see `crate::revocation`).
-pub fn revocations() -> SortKey {
-    SortKey("REVOCATIONS".to_owned())
+pub fn revocations() -> Key<kind::Revocations> {
+    Key::of(SortKey("REVOCATIONS".to_owned()))
 }
 
 /// One login's chain of rotating refresh tokens, grouped by user so that
 /// all of a user's logins can be revoked together.
-pub fn token_family(user_id: Uuid, family_id: Uuid) -> SortKey {
-    SortKey(format!("TOKENFAMILY#{user_id}#{family_id}"))
+pub fn token_family(user_id: Uuid, family_id: Uuid) -> Key<kind::TokenFamily> {
+    Key::of(SortKey(format!("TOKENFAMILY#{user_id}#{family_id}")))
 }
 
 /// Every login (refresh-token family) of one user.
@@ -194,25 +356,25 @@ pub fn token_families(user_id: Uuid) -> SortKeyPrefix {
 // ---- Platform-wide items -------------------------------------------------
 
 /// Claims a tenant slug platform-wide.
-pub fn slug_claim(slug: &str) -> PlatformKey {
+pub fn slug_claim(slug: &str) -> PlatformKey<kind::SlugClaim> {
     PlatformKey::new(format!("SLUG#{slug}"), "CLAIM")
 }
 
 /// The credential of an email, platform-wide: claims the email (emails are
 /// unique across tenants) and carries what login needs before any tenant is
 /// known: tenant and user id, password hash, role ids.
-pub fn email_claim(email_lowercase: &str) -> PlatformKey {
+pub fn email_claim(email_lowercase: &str) -> PlatformKey<kind::Credential> {
     PlatformKey::new(format!("EMAIL#{email_lowercase}"), "CLAIM")
 }
 
 /// Claims a custom domain for a tenant platform-wide.
-pub fn domain_claim(domain_lowercase: &str) -> PlatformKey {
+pub fn domain_claim(domain_lowercase: &str) -> PlatformKey<kind::DomainClaim> {
     PlatformKey::new(format!("DOMAIN#{domain_lowercase}"), "CLAIM")
 }
 
 /// Routes a tenant pinned to a dedicated table: names that table. Read only
 /// where a tenant is known by id alone (login, the super-admin path).
-pub fn tenant_route(tenant_id: Uuid) -> PlatformKey {
+pub fn tenant_route(tenant_id: Uuid) -> PlatformKey<kind::TenantRoute> {
     PlatformKey::new(format!("TENANTROUTE#{tenant_id}"), "ROUTE")
 }
 
@@ -232,14 +394,18 @@ pub fn tenants_index_pk() -> &'static str {
 /// (an email, an IP, or both) in the fixed window starting at
 /// `window_start` (epoch seconds). A new window is a new item, so no
 /// counter ever needs resetting; old ones expire by TTL.
-pub fn throttle(bucket: &str, subject: &str, window_start: i64) -> PlatformKey {
+pub fn throttle(
+    bucket: &str,
+    subject: &str,
+    window_start: i64,
+) -> PlatformKey<kind::ThrottleCounter> {
     PlatformKey::new(
         format!("THROTTLE#{bucket}#{subject}#W{window_start}"),
         "COUNTER",
     )
 }
 
-pub fn plan(plan_id: Uuid) -> PlatformKey {
+pub fn plan(plan_id: Uuid) -> PlatformKey<kind::Plan> {
     PlatformKey::new(format!("PLAN#{plan_id}"), "PLAN")
 }
 
@@ -257,7 +423,7 @@ pub fn plans_index_pk() -> &'static str {
 }
 
 /// Claims a plan slug platform-wide.
-pub fn plan_slug_claim(slug: &str) -> PlatformKey {
+pub fn plan_slug_claim(slug: &str) -> PlatformKey<kind::PlanSlugClaim> {
     PlatformKey::new(format!("PLANSLUG#{slug}"), "CLAIM")
 }
 
@@ -305,8 +471,8 @@ pub fn dedicated_tables_index_pk() -> &'static str {
 }
 
 /// One invoice of a tenant; ids are time-ordered, so keys sort by issue.
-pub fn invoice(invoice_id: Uuid) -> SortKey {
-    SortKey::new("INVOICE", invoice_id)
+pub fn invoice(invoice_id: Uuid) -> Key<kind::Invoice> {
+    Key::of(SortKey::new("INVOICE", invoice_id))
 }
 
 pub fn invoices() -> SortKeyPrefix {
@@ -314,12 +480,12 @@ pub fn invoices() -> SortKeyPrefix {
 }
 
 /// The platform's invoice counter of one year: `INV-<year>-<seq>`.
-pub fn invoice_sequence(year: i32) -> PlatformKey {
+pub fn invoice_sequence(year: i32) -> PlatformKey<kind::Sequence> {
     PlatformKey::new(format!("INVOICESEQ#{year}"), "COUNTER")
 }
 
 /// Names the tenant of an invoice id, platform-wide.
-pub fn invoice_ref(invoice_id: Uuid) -> PlatformKey {
+pub fn invoice_ref(invoice_id: Uuid) -> PlatformKey<kind::InvoiceRef> {
     PlatformKey::new(format!("INVOICEREF#{invoice_id}"), "REF")
 }
 
@@ -336,7 +502,7 @@ pub fn invoices_index_pk() -> &'static str {
 }
 
 /// Names the tenant of a subscription id, platform-wide.
-pub fn subscription_ref(subscription_id: Uuid) -> PlatformKey {
+pub fn subscription_ref(subscription_id: Uuid) -> PlatformKey<kind::SubscriptionRef> {
     PlatformKey::new(format!("SUBSCRIPTIONREF#{subscription_id}"), "REF")
 }
 

@@ -7,6 +7,7 @@
 pub use crate::billing::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
 use crate::entity::codec::{blank, json_text};
 use crate::entity::Entity;
+use crate::keys::kind;
 use crate::permissions::{Module, PermissionSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,7 @@ impl crate::billing::EnabledModules for TenantRecord {
 
 impl Entity for TenantRecord {
     const ENTITY: &'static str = "tenant";
+    type Kind = kind::Tenant;
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::tenants_index(&created, self.id))
@@ -56,6 +58,7 @@ pub struct DomainClaim {
 
 impl Entity for DomainClaim {
     const ENTITY: &'static str = "domain_claim";
+    type Kind = kind::DomainClaim;
 }
 
 /// Where a tenant pinned to a dedicated table keeps its items. Platform-wide,
@@ -74,6 +77,7 @@ pub struct TenantRouteRecord {
 
 impl Entity for TenantRouteRecord {
     const ENTITY: &'static str = "tenant_route";
+    type Kind = kind::TenantRoute;
     /// Lets the billing scheduler find every dedicated table.
     fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
         Some(crate::keys::dedicated_tables_index(
@@ -122,6 +126,7 @@ pub struct UserRecord {
 
 impl Entity for UserRecord {
     const ENTITY: &'static str = "user";
+    type Kind = kind::User;
     fn alt_sort_key(&self) -> Option<String> {
         Some(crate::keys::user_by_email(&self.email))
     }
@@ -164,6 +169,7 @@ impl std::fmt::Debug for CredentialRecord {
 
 impl Entity for CredentialRecord {
     const ENTITY: &'static str = "credential";
+    type Kind = kind::Credential;
 }
 
 /// Claims a slug for a tenant. Key: `SLUG#<slug>` / `CLAIM`.
@@ -174,6 +180,7 @@ pub struct SlugClaim {
 
 impl Entity for SlugClaim {
     const ENTITY: &'static str = "slug_claim";
+    type Kind = kind::SlugClaim;
 }
 
 /// A named set of grants. Key: `TENANT#<tenant>` / `ROLE#<id>`.
@@ -203,6 +210,7 @@ pub struct RoleRecord {
 
 impl Entity for RoleRecord {
     const ENTITY: &'static str = "role";
+    type Kind = kind::Role;
 }
 
 /// A group of users; membership lives on users' `team_ids` and feeds the
@@ -230,6 +238,7 @@ pub struct TeamRecord {
 
 impl Entity for TeamRecord {
     const ENTITY: &'static str = "team";
+    type Kind = kind::Team;
     /// The lower-cased name, matched by the teams list's `search`.
     fn derived_attributes(&self) -> Vec<(&'static str, String)> {
         vec![(TEAM_NAME_LC, self.name.to_lowercase())]
@@ -247,6 +256,7 @@ pub struct TeamNameClaim {
 
 impl Entity for TeamNameClaim {
     const ENTITY: &'static str = "team_name";
+    type Kind = kind::TeamName;
 }
 
 /// A sellable plan. Key: `PLAN#<id>` / `PLAN`, listed through GSI1 `PLANS`.
@@ -293,6 +303,7 @@ impl From<&PlanRecord> for crate::billing::PlanPrice {
 
 impl Entity for PlanRecord {
     const ENTITY: &'static str = "plan";
+    type Kind = kind::Plan;
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         Some(crate::keys::plans_index(self.sort_order, self.id))
     }
@@ -306,10 +317,12 @@ pub struct PlanSlugClaim {
 
 impl Entity for PlanSlugClaim {
     const ENTITY: &'static str = "plan_slug_claim";
+    type Kind = kind::PlanSlugClaim;
 }
 
 impl Entity for SubscriptionRecord {
     const ENTITY: &'static str = "subscription";
+    type Kind = kind::Subscription;
     fn platform_index_key(&self) -> Option<crate::keys::IndexKey> {
         Some(crate::keys::billing_due_index(
             self.next_action_at?,
@@ -334,6 +347,7 @@ pub struct SubscriptionRefRecord {
 
 impl Entity for SubscriptionRefRecord {
     const ENTITY: &'static str = "subscription_ref";
+    type Kind = kind::SubscriptionRef;
 }
 
 /// A bill for one period of a subscription. Key: `TENANT#<tenant>` /
@@ -369,6 +383,7 @@ pub struct InvoiceRecord {
 
 impl Entity for InvoiceRecord {
     const ENTITY: &'static str = "invoice";
+    type Kind = kind::Invoice;
     fn index_key(&self) -> Option<crate::keys::IndexKey> {
         let created = crate::keys::sortable_time(self.created_at);
         Some(crate::keys::invoices_index(&created, self.id))
@@ -386,6 +401,7 @@ pub struct SequenceRecord {
 
 impl Entity for SequenceRecord {
     const ENTITY: &'static str = "sequence";
+    type Kind = kind::Sequence;
 }
 
 /// Finds an invoice's tenant by the invoice's id, platform-wide. Key:
@@ -397,6 +413,7 @@ pub struct InvoiceRefRecord {
 
 impl Entity for InvoiceRefRecord {
     const ENTITY: &'static str = "invoice_ref";
+    type Kind = kind::InvoiceRef;
 }
 
 /// One login's refresh-token chain. Key: `TENANT#<tenant>` /
@@ -415,6 +432,7 @@ pub struct TokenFamilyRecord {
 
 impl Entity for TokenFamilyRecord {
     const ENTITY: &'static str = "token_family";
+    type Kind = kind::TokenFamily;
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires_at)
     }
@@ -429,6 +447,7 @@ pub struct RoleNameClaim {
 
 impl Entity for RoleNameClaim {
     const ENTITY: &'static str = "role_name";
+    type Kind = kind::RoleName;
 }
 
 /// One append-only audit-log entry. Key: `TENANT#<tenant>` /
@@ -459,6 +478,7 @@ pub struct AuditRecord {
 
 impl Entity for AuditRecord {
     const ENTITY: &'static str = "audit";
+    type Kind = kind::AuditEntry;
 }
 
 /// Counters checked against the plan's limits. Key: `TENANT#<tenant>` /
@@ -478,6 +498,7 @@ pub struct UsageRecord {
 
 impl Entity for UsageRecord {
     const ENTITY: &'static str = "usage";
+    type Kind = kind::Usage;
 }
 
 #[cfg(test)]

@@ -288,8 +288,7 @@ pub fn revoke(
 /// write).
 fn set_cutoffs(tx: &mut Transaction<'_>, scope: &TenantScope, fields: Vec<(String, String)>) {
     if !fields.is_empty() {
-        tx.set_fields(
-            scope,
+        tx.tenant(scope).set_fields(
             &crate::keys::revocations(),
             "revocations",
             fields,

@@ -6,7 +6,7 @@ use crate::plans::root;
 use crate::roles::{claims_of, path_of, scope, setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::keys::{self, SortKey};
+use shared::keys::{self, Key};
 use shared::records::{
     AuditRecord, InvoiceRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, UserRecord,
 };
@@ -36,7 +36,7 @@ fn late_id(kind: u128, n: usize) -> Uuid {
 /// have landed.
 async fn put_all<T: Entity + Send + Sync + 'static>(
     store: &Store,
-    writes: Vec<(TenantScope, SortKey, T)>,
+    writes: Vec<(TenantScope, Key<T::Kind>, T)>,
 ) {
     let mut running = tokio::task::JoinSet::new();
     for (scope, sk, record) in writes {

@@ -133,7 +133,10 @@ async fn assert_all_dead(app: &AuthApp, refresh_tokens: &[&str]) {
     }
 }
 
-fn family_of(app: &AuthApp, refresh_token: &str) -> (TenantScope, keys::SortKey) {
+fn family_of(
+    app: &AuthApp,
+    refresh_token: &str,
+) -> (TenantScope, keys::Key<keys::kind::TokenFamily>) {
     let verifier = shared::auth::TokenVerifier::new(
         &shared::auth::Jwks {
             keys: vec![app.key.public_jwk()],

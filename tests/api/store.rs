@@ -1,7 +1,7 @@
 //! The tenant-scoped store against DynamoDB Local.
 
 use serde::{Deserialize, Serialize};
-use shared::keys::{self, IndexKey};
+use shared::keys::{self, kind, IndexKey};
 use shared::store::{
     Condition, CursorSigner, Entity, Label, PageRequest, Store, StoreError, TenantScope,
 };
@@ -16,11 +16,23 @@ struct Note {
     expires: Option<i64>,
 }
 
+// Notes stand in for users: stored under users' keys, listed with them.
 impl Entity for Note {
     const ENTITY: &'static str = "test_note";
+    type Kind = kind::User;
     fn expires_at(&self) -> Option<i64> {
         self.expires
     }
+}
+
+/// A note stored as a role, to sit beside the notes in their partition.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct RoleNote(Note);
+
+impl Entity for RoleNote {
+    const ENTITY: &'static str = "test_note";
+    type Kind = kind::Role;
 }
 
 fn note(text: &str) -> Note {
@@ -131,7 +143,7 @@ async fn pages_through_every_item_exactly_once_with_signed_cursors() {
     // Another kind in the same partition must not leak into the query.
     t.put(
         &keys::role(Uuid::new_v4()),
-        &note("a role"),
+        &RoleNote(note("a role")),
         Condition::NotExists,
     )
     .await
@@ -274,6 +286,7 @@ struct Claim {
 
 impl Entity for Claim {
     const ENTITY: &'static str = "test_claim";
+    type Kind = kind::SlugClaim;
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -284,6 +297,7 @@ struct Ranked {
 
 impl Entity for Ranked {
     const ENTITY: &'static str = "test_ranked";
+    type Kind = kind::Plan;
     fn index_key(&self) -> Option<IndexKey> {
         Some(keys::plans_index(self.rank, Uuid::nil()))
     }
@@ -305,9 +319,8 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
         &claim,
         Condition::NotExists,
         Label::Slug,
-    )
-    .put(
-        &owner,
+    );
+    tx.tenant(&owner).put(
         &keys::user(first_note.id),
         &first_note,
         Condition::NotExists,
@@ -318,14 +331,13 @@ async fn transactions_are_all_or_nothing_and_name_the_failed_condition() {
     let intruder = TenantScope::for_new_tenant();
     let second_note = note("must not be written");
     let mut tx = store.transaction();
-    tx.put(
-        &intruder,
+    tx.tenant(&intruder).put(
         &keys::user(second_note.id),
         &second_note,
         Condition::NotExists,
         Label::User,
-    )
-    .put_platform(
+    );
+    tx.put_platform(
         &keys::slug_claim(&slug),
         &Claim {
             owner: intruder.tenant_id(),
@@ -376,14 +388,9 @@ async fn concurrent_claims_of_one_key_have_exactly_one_winner() {
                 },
                 Condition::NotExists,
                 Label::Slug,
-            )
-            .put(
-                &scope,
-                &keys::user(n.id),
-                &n,
-                Condition::NotExists,
-                Label::User,
             );
+            tx.tenant(&scope)
+                .put(&keys::user(n.id), &n, Condition::NotExists, Label::User);
             (scope, n.id, tx.execute().await)
         }));
     }

@@ -133,14 +133,13 @@ pub(crate) async fn login(
         pause(crate::Step::Login).await;
     }
     let mut tx = state.store.transaction();
-    tx.put(
-        &scope,
+    tx.tenant(&scope).put(
         &family_key,
         &issued.family,
         Condition::NotExists,
         Label::Family,
-    )
-    .check_platform(
+    );
+    tx.check_platform(
         &credential_key,
         &Patch::new().if_eq("version", &credential.version),
         Label::Credential,

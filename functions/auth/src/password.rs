@@ -155,8 +155,7 @@ pub(crate) async fn change_password(
     // Earlier access tokens stop within the revocation check interval; the
     // new pair is issued at the cut, so it stays valid.
     shared::revocation::revoke_user(&mut tx, scope, credential.user_id, cut);
-    tx.put(
-        scope,
+    tx.tenant(scope).put(
         &keys::token_family(credential.user_id, issued.family.family_id),
         &issued.family,
         Condition::NotExists,

@@ -75,8 +75,7 @@ pub(crate) async fn register(
     let scope = provisioned.scope.clone();
     // The login's token family is written in the same transaction.
     tenancy::provision(&state.store, &provisioned, |tx| {
-        tx.put(
-            &scope,
+        tx.tenant(&scope).put(
             &family_key,
             &issued.family,
             Condition::NotExists,

@@ -176,11 +176,11 @@ pub fn take_loaded(
 /// Sort keys of [`take_loaded`]'s records.
 pub fn session_keys(user_id: Uuid, role_ids: &[Uuid]) -> Vec<keys::SortKey> {
     let mut sks = vec![
-        keys::user(user_id),
-        keys::tenant_profile(),
-        keys::subscription(),
+        keys::user(user_id).into(),
+        keys::tenant_profile().into(),
+        keys::subscription().into(),
     ];
-    sks.extend(role_ids.iter().map(|id| keys::role(*id)));
+    sks.extend(role_ids.iter().map(|id| keys::role(*id).into()));
     sks
 }
 
@@ -240,7 +240,8 @@ pub fn end_sessions_before(
         .set("sessions_valid_after", &rfc3339(now)?)
         .add("version", 1)
         .if_exists();
-    tx.patch(scope, &keys::user(user_id), &patch, Label::User);
+    tx.tenant(scope)
+        .patch(&keys::user(user_id), &patch, Label::User);
     Ok(())
 }
 

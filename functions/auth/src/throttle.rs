@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 use shared::http::ApiError;
 use shared::keys;
-use shared::keys::PlatformKey;
+use shared::keys::{kind, PlatformKey};
 use shared::report::ErrorChain;
 use shared::store::{Store, StoreError};
 use std::convert::Infallible;
@@ -97,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceIp {
 /// A slot taken in a counter.
 #[derive(Debug)]
 pub struct Slot {
-    key: PlatformKey,
+    key: PlatformKey<kind::ThrottleCounter>,
 }
 
 /// Takes a slot of `limit` for `subject`, or answers 429 with the seconds

@@ -65,7 +65,7 @@ pub(crate) async fn refresh(
 
     // The user first: its role ids say which roles to read next.
     let mut fetched = store
-        .get_many(&[family_key.clone(), keys::user(claims.sub)])
+        .get_many::<keys::SortKey>(&[family_key.clone().into(), keys::user(claims.sub).into()])
         .await?;
     let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
     let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;
@@ -123,12 +123,9 @@ pub(crate) async fn refresh(
     let mut attempt = 0;
     loop {
         let mut tx = state.store.transaction();
-        tx.patch(scope, &family_key, &rotate, Label::Family).check(
-            scope,
-            &keys::user(user.id),
-            &still_signed_in,
-            Label::User,
-        );
+        tx.tenant(scope)
+            .patch(&family_key, &rotate, Label::Family)
+            .check(&keys::user(user.id), &still_signed_in, Label::User);
         match tx.execute().await {
             Ok(()) => return Ok(Json(issued.tokens)),
             // Rotated by a concurrent refresh with the same token (which
@@ -195,7 +192,7 @@ pub(crate) async fn verify(
     let family_key = keys::token_family(claims.sub, claims.fam);
     let store = state.store.tenant(principal.scope());
     let mut fetched = store
-        .get_many(&[family_key.clone(), keys::user(claims.sub)])
+        .get_many::<keys::SortKey>(&[family_key.clone().into(), keys::user(claims.sub).into()])
         .await?;
     let family: Option<TokenFamilyRecord> = fetched.take(&family_key)?;
     let user: Option<UserRecord> = fetched.take(&keys::user(claims.sub))?;

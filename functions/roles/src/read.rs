@@ -103,7 +103,7 @@ pub(crate) async fn role_members(
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
     let store = state.store.tenant(actor.scope());
     let mut fetched = store
-        .get_many(&[keys::role(id), keys::tenant_profile()])
+        .get_many::<keys::SortKey>(&[keys::role(id).into(), keys::tenant_profile().into()])
         .await?;
     let role: RoleRecord = fetched.take(&keys::role(id))?.ok_or(ApiError::NotFound)?;
     let tenant: TenantRecord = fetched

@@ -76,7 +76,7 @@ pub(crate) async fn usage(
 ) -> Result<Json<UsageView>, ApiError> {
     let store = state.store.tenant(actor.scope());
     let mut fetched = store
-        .get_many(&[keys::subscription(), keys::usage()])
+        .get_many::<keys::SortKey>(&[keys::subscription().into(), keys::usage().into()])
         .await?;
     let sub: SubscriptionRecord = fetched
         .take(&keys::subscription())?

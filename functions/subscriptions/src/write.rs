@@ -119,7 +119,11 @@ pub(crate) async fn subscribe(
     let scope = actor.scope();
     let store = state.store.tenant(scope);
     let mut fetched = store
-        .get_many(&[keys::tenant_profile(), keys::subscription(), keys::usage()])
+        .get_many::<keys::SortKey>(&[
+            keys::tenant_profile().into(),
+            keys::subscription().into(),
+            keys::usage().into(),
+        ])
         .await?;
     let tenant: TenantRecord = fetched
         .take(&keys::tenant_profile())?

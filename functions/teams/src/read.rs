@@ -134,8 +134,9 @@ pub(crate) async fn team_members(
         .collect();
     role_ids.sort();
     role_ids.dedup();
-    let mut sks = vec![keys::team(id), keys::tenant_profile()];
-    sks.extend(role_ids.iter().take(98).map(|r| keys::role(*r)));
+    let role_ids = &role_ids[..role_ids.len().min(98)];
+    let mut sks: Vec<keys::SortKey> = vec![keys::team(id).into(), keys::tenant_profile().into()];
+    sks.extend(role_ids.iter().map(|r| keys::role(*r).into()));
     let mut fetched = store.get_many(&sks).await?;
     fetched
         .take::<TeamRecord>(&keys::team(id))?
@@ -144,8 +145,8 @@ pub(crate) async fn team_members(
         .take(&keys::tenant_profile())?
         .ok_or(ApiError::NotFound)?;
     let mut roles = Vec::new();
-    for sk in &sks[2..] {
-        if let Some(r) = fetched.take::<RoleRecord>(sk)? {
+    for r in role_ids {
+        if let Some(r) = fetched.take::<RoleRecord>(&keys::role(*r))? {
             roles.push(r);
         }
     }

@@ -215,7 +215,9 @@ async fn load(
             None,
         )),
         Some(lead) => {
-            let mut fetched = store.get_many(&[keys::team(id), keys::user(lead)]).await?;
+            let mut fetched = store
+                .get_many::<keys::SortKey>(&[keys::team(id).into(), keys::user(lead).into()])
+                .await?;
             let team = fetched.take(&keys::team(id))?.ok_or(ApiError::NotFound)?;
             Ok((team, fetched.take(&keys::user(lead))?))
         }

@@ -97,7 +97,7 @@ pub async fn apply(
 ) -> Result<TenantView, ApiError> {
     let store = state.store.tenant(actor.scope());
     let mut fetched = store
-        .get_many(&[keys::tenant_profile(), keys::subscription()])
+        .get_many::<keys::SortKey>(&[keys::tenant_profile().into(), keys::subscription().into()])
         .await?;
     let before: TenantRecord = fetched
         .take(&keys::tenant_profile())?
@@ -149,8 +149,7 @@ pub async fn apply(
     after.updated_at = OffsetDateTime::now_utc();
 
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),
@@ -219,8 +218,7 @@ pub async fn set_active(
         ..before.clone()
     };
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::tenant_profile(),
         &after,
         Condition::VersionIs(before.version),

@@ -176,9 +176,10 @@ impl Related {
         team_ids: &[Uuid],
     ) -> Result<Self, ApiError> {
         let store = state.store.tenant(actor.scope());
-        let mut sks = vec![keys::tenant_profile(), keys::subscription()];
-        sks.extend(role_ids.iter().map(|id| keys::role(*id)));
-        sks.extend(team_ids.iter().map(|id| keys::team(*id)));
+        let mut sks: Vec<keys::SortKey> =
+            vec![keys::tenant_profile().into(), keys::subscription().into()];
+        sks.extend(role_ids.iter().map(|id| keys::role(*id).into()));
+        sks.extend(team_ids.iter().map(|id| keys::team(*id).into()));
         let mut fetched = store.get_many(&sks).await?;
         let tenant: TenantRecord = fetched
             .take(&keys::tenant_profile())?
@@ -373,8 +374,7 @@ pub async fn save(
     };
 
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::user(after.id),
         &after,
         Condition::VersionIs(before.version),

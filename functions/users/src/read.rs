@@ -145,15 +145,16 @@ pub(crate) async fn list_users(
         .collect();
     role_ids.sort();
     role_ids.dedup();
-    let mut sks = vec![keys::tenant_profile()];
-    sks.extend(role_ids.iter().take(99).map(|id| keys::role(*id)));
+    let role_ids = &role_ids[..role_ids.len().min(99)];
+    let mut sks: Vec<keys::SortKey> = vec![keys::tenant_profile().into()];
+    sks.extend(role_ids.iter().map(|id| keys::role(*id).into()));
     let mut fetched = store.get_many(&sks).await?;
     let tenant: TenantRecord = fetched
         .take(&keys::tenant_profile())?
         .ok_or(ApiError::NotFound)?;
     let mut roles = Vec::new();
-    for sk in &sks[1..] {
-        roles.extend(fetched.take::<RoleRecord>(sk)?);
+    for id in role_ids {
+        roles.extend(fetched.take::<RoleRecord>(&keys::role(*id))?);
     }
     Ok(Json(
         page.respond(users, |u| UserView::new(&u, &tenant, &roles)),

@@ -15,7 +15,7 @@ pub async fn user_view(
     user_id: Uuid,
 ) -> Result<Option<(UserRecord, UserView)>, ApiError> {
     let mut first = store
-        .get_many(&[keys::user(user_id), keys::tenant_profile()])
+        .get_many::<keys::SortKey>(&[keys::user(user_id).into(), keys::tenant_profile().into()])
         .await?;
     let Some(user) = first.take::<UserRecord>(&keys::user(user_id))? else {
         return Ok(None);

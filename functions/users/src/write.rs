@@ -161,14 +161,13 @@ pub(crate) async fn create_user(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.put(
-        actor.scope(),
+    tx.tenant(actor.scope()).put(
         &keys::user(user.id),
         &user,
         Condition::NotExists,
         Label::User,
-    )
-    .claim_platform(
+    );
+    tx.claim_platform(
         &keys::email_claim(&credential.email),
         &credential,
         Label::Email,
@@ -602,8 +601,7 @@ async fn update_me(
         after.version = before.version + 1;
         after.updated_at = OffsetDateTime::now_utc();
         let mut tx = state.store.transaction();
-        tx.put(
-            principal.scope(),
+        tx.tenant(principal.scope()).put(
             &keys::user(after.id),
             &after,
             Condition::VersionIs(before.version),

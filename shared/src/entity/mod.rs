@@ -14,6 +14,11 @@ pub trait Entity: Serialize + DeserializeOwned {
     /// Written to the `entity` attribute of every item of this type.
     const ENTITY: &'static str;
 
+    /// The kind of item the record is stored as (a marker in
+    /// [`crate::keys::kind`]): the store reads and writes it only under
+    /// keys of that kind.
+    type Kind;
+
     /// The GSI1 key, for records that a secondary access pattern needs.
     fn index_key(&self) -> Option<IndexKey> {
         None

@@ -36,7 +36,7 @@ pub use patch::Patch;
 pub use retry::{retry, Backoff};
 pub use transaction::{Add, Bound, Counter, TenantTransaction, Transaction};
 
-use crate::keys::{self, PlatformKey, SortKey, SortKeyPrefix};
+use crate::keys::{self, Key, PlatformKey, SortKey, SortKeyPrefix};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -480,8 +480,8 @@ pub struct TenantFetched<'a> {
 }
 
 impl TenantFetched<'_> {
-    pub fn take<T: Entity>(&mut self, sk: &SortKey) -> Result<Option<T>, StoreError> {
-        self.fetched.take_raw(&self.pk, sk.as_str())
+    pub fn take<T: Entity>(&mut self, key: &Key<T::Kind>) -> Result<Option<T>, StoreError> {
+        self.fetched.take_raw(&self.pk, key.as_str())
     }
 }
 
@@ -494,40 +494,46 @@ pub struct TenantStore<'a> {
 }
 
 impl TenantStore<'_> {
-    pub async fn get<T: Entity>(&self, sk: &SortKey) -> Result<Option<T>, StoreError> {
-        self.store.get_item(self.table, &self.pk, sk.as_str()).await
+    pub async fn get<T: Entity>(&self, key: &Key<T::Kind>) -> Result<Option<T>, StoreError> {
+        self.store
+            .get_item(self.table, &self.pk, key.as_str())
+            .await
     }
 
     pub async fn put<T: Entity>(
         &self,
-        sk: &SortKey,
+        key: &Key<T::Kind>,
         record: &T,
         condition: Condition,
     ) -> Result<(), StoreError> {
-        let item = to_item(&self.pk, sk.as_str(), record)?;
+        let item = to_item(&self.pk, key.as_str(), record)?;
         self.store.put_item(self.table, item, condition).await
     }
 
     /// Changes some attributes of an item in place, if the patch's
     /// conditions hold (`ConditionFailed` otherwise).
-    pub async fn patch(&self, sk: &SortKey, patch: &Patch) -> Result<(), StoreError> {
+    pub async fn patch<K>(&self, key: &Key<K>, patch: &Patch) -> Result<(), StoreError> {
         self.store
-            .update_item(self.table, &self.pk, sk.as_str(), patch)
+            .update_item(self.table, &self.pk, key.as_str(), patch)
             .await
     }
 
     /// Deletes an item; tells whether a live one was there.
-    pub async fn delete(&self, sk: &SortKey) -> Result<bool, StoreError> {
+    pub async fn delete<K>(&self, key: &Key<K>) -> Result<bool, StoreError> {
         self.store
-            .delete_item(self.table, &self.pk, sk.as_str())
+            .delete_item(self.table, &self.pk, key.as_str())
             .await
     }
 
     /// Reads several items of this partition in one call (at most 100).
-    pub async fn get_many(&self, sks: &[SortKey]) -> Result<TenantFetched<'_>, StoreError> {
+    /// Keys of one record type, or of several as [`SortKey`]s.
+    pub async fn get_many<K: AsRef<SortKey>>(
+        &self,
+        sks: &[K],
+    ) -> Result<TenantFetched<'_>, StoreError> {
         let keys = sks
             .iter()
-            .map(|sk| (self.pk.clone(), sk.as_str().to_owned()))
+            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
             .collect();
         let fetched = self.store.batch_get(self.table, keys).await?;
         Ok(TenantFetched {
@@ -579,7 +585,10 @@ pub struct PlatformStore<'a> {
 }
 
 impl PlatformStore<'_> {
-    pub async fn get<T: Entity>(&self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
+    pub async fn get<T: Entity>(
+        &self,
+        key: &PlatformKey<T::Kind>,
+    ) -> Result<Option<T>, StoreError> {
         self.store
             .get_item(&self.store.table, key.pk(), key.sk())
             .await
@@ -587,7 +596,7 @@ impl PlatformStore<'_> {
 
     pub async fn put<T: Entity>(
         &self,
-        key: &PlatformKey,
+        key: &PlatformKey<T::Kind>,
         record: &T,
         condition: Condition,
     ) -> Result<(), StoreError> {
@@ -597,21 +606,10 @@ impl PlatformStore<'_> {
             .await
     }
 
-    pub async fn delete(&self, key: &PlatformKey) -> Result<bool, StoreError> {
+    pub async fn delete<K>(&self, key: &PlatformKey<K>) -> Result<bool, StoreError> {
         self.store
             .delete_item(&self.store.table, key.pk(), key.sk())
             .await
-    }
-
-    /// Reads several platform items in one call (at most 100).
-    pub async fn get_many(&self, keys: &[&PlatformKey]) -> Result<PlatformFetched, StoreError> {
-        let keys = keys
-            .iter()
-            .map(|k| (k.pk().to_owned(), k.sk().to_owned()))
-            .collect();
-        Ok(PlatformFetched(
-            self.store.batch_get(&self.store.table, keys).await?,
-        ))
     }
 
     /// Takes one slot of a counter capped at `limit`: adds one unless it
@@ -620,7 +618,7 @@ impl PlatformStore<'_> {
     /// write, so concurrent callers can never together exceed the limit.
     pub async fn reserve(
         &self,
-        key: &PlatformKey,
+        key: &PlatformKey<keys::kind::ThrottleCounter>,
         field: &'static str,
         limit: u32,
         expires_at: i64,
@@ -652,7 +650,11 @@ impl PlatformStore<'_> {
     }
 
     /// Gives back one slot taken by [`Self::reserve`] (never below zero).
-    pub async fn release(&self, key: &PlatformKey, field: &'static str) -> Result<(), StoreError> {
+    pub async fn release(
+        &self,
+        key: &PlatformKey<keys::kind::ThrottleCounter>,
+        field: &'static str,
+    ) -> Result<(), StoreError> {
         let patch = Patch::new().add(field, -1).if_exists();
         let patch = patch.if_positive(field);
         match self
@@ -675,15 +677,6 @@ impl PlatformStore<'_> {
         self.store
             .query_page(&self.store.table, Index::Gsi1, index_pk, None, page)
             .await
-    }
-}
-
-/// A batch read of platform items.
-pub struct PlatformFetched(Fetched);
-
-impl PlatformFetched {
-    pub fn take<T: Entity>(&mut self, key: &PlatformKey) -> Result<Option<T>, StoreError> {
-        self.0.take_raw(key.pk(), key.sk())
     }
 }
 
@@ -790,6 +783,7 @@ mod tests {
 
     impl Entity for Widget {
         const ENTITY: &'static str = "widget";
+        type Kind = ();
         fn index_key(&self) -> Option<IndexKey> {
             Some(IndexKey {
                 pk: "WIDGETS".into(),

@@ -122,16 +122,14 @@ impl Store {
     async fn read_revocation_state(&self, scope: &TenantScope) -> Result<TenantState, StoreError> {
         let pk = keys::tenant_pk(scope);
         let sks = [
-            keys::tenant_profile(),
-            keys::subscription(),
-            keys::revocations(),
+            keys::tenant_profile().as_str().to_owned(),
+            keys::subscription().as_str().to_owned(),
+            keys::revocations().as_str().to_owned(),
         ];
         let mut fetched = self
             .batch_get(
                 self.table_of(scope),
-                sks.iter()
-                    .map(|sk| (pk.clone(), sk.as_str().to_owned()))
-                    .collect(),
+                sks.into_iter().map(|sk| (pk.clone(), sk)).collect(),
             )
             .await?;
         let tenant: Option<TenantRecord> =

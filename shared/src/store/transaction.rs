@@ -3,14 +3,14 @@ use super::label::Label;
 use super::{
     condition_expression, to_item, Condition, Entity, Patch, Store, StoreError, TenantScope,
 };
-use crate::keys::{self, PlatformKey, SortKey};
+use crate::keys::{self, Key, PlatformKey, SortKey};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 
-/// One change to a numeric attribute, see [`Transaction::counters`].
+/// One change to a numeric attribute, see [`TenantTransaction::counters`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
     pub field: &'static str,
@@ -19,7 +19,7 @@ pub struct Counter {
 }
 
 /// One change to a numeric attribute of an item that must exist (a
-/// vanished role fails the transaction), see [`Transaction::add`]:
+/// vanished role fails the transaction), see [`TenantTransaction::add`]:
 /// `Add::new("member_count", 1)`, `Add::new("users", 0).below(limit)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Add {
@@ -91,7 +91,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Writes a tenant-owned record (in the scope's table).
-    pub fn put<T: Entity>(
+    fn put<T: Entity>(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -114,7 +114,7 @@ impl<'s> Transaction<'s> {
     /// Writes a platform-wide record, such as a uniqueness claim.
     pub fn put_platform<T: Entity>(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<T::Kind>,
         record: &T,
         condition: Condition,
         label: Label,
@@ -131,7 +131,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Removes a platform-wide record, such as a released uniqueness claim.
-    pub fn delete_platform(&mut self, key: &PlatformKey, label: Label) -> &mut Self {
+    pub fn delete_platform<K>(&mut self, key: &PlatformKey<K>, label: Label) -> &mut Self {
         let store = self.store;
         self.push_delete(
             store.table_name(),
@@ -146,7 +146,7 @@ impl<'s> Transaction<'s> {
     /// labelled `label`, when someone holds it already.
     pub fn claim_platform<T: Entity>(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -157,8 +157,8 @@ impl<'s> Transaction<'s> {
     /// are the same: a transaction may touch an item only once).
     pub fn move_claim_platform<T: Entity>(
         &mut self,
-        old: &PlatformKey,
-        new: &PlatformKey,
+        old: &PlatformKey<T::Kind>,
+        new: &PlatformKey<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -175,7 +175,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Removes a tenant-owned record (in the scope's table), if `condition` holds.
-    pub fn delete(
+    fn delete(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -216,7 +216,7 @@ impl<'s> Transaction<'s> {
     }
 
     /// Adds to a numeric attribute of a tenant-owned item, see [`Add`].
-    pub fn add(&mut self, scope: &TenantScope, sk: &SortKey, add: Add, label: Label) -> &mut Self {
+    fn add(&mut self, scope: &TenantScope, sk: &SortKey, add: Add, label: Label) -> &mut Self {
         let bound = add.below.map_or(Bound::None, Bound::Below);
         let counter = Counter {
             field: add.field,
@@ -230,7 +230,7 @@ impl<'s> Transaction<'s> {
     /// operation (a transaction may touch an item only once), each within
     /// its bound; also bumps the item's `version`. A missing item is
     /// created (counters start at 0).
-    pub fn counters(
+    fn counters(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -308,7 +308,7 @@ impl<'s> Transaction<'s> {
     /// so it is spent only if they all succeed: no gaps, no duplicates.
     pub fn next_in_sequence(
         &mut self,
-        key: &PlatformKey,
+        key: &PlatformKey<keys::kind::Sequence>,
         field: &'static str,
         current: u64,
         label: Label,
@@ -340,7 +340,7 @@ impl<'s> Transaction<'s> {
 
     /// Changes some attributes of a tenant-owned item in place, if the
     /// patch's conditions hold.
-    pub fn patch(
+    fn patch(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -371,7 +371,7 @@ impl<'s> Transaction<'s> {
 
     /// Writes nothing, but the transaction fails unless the patch's
     /// conditions hold on a tenant-owned item.
-    pub fn check(
+    fn check(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -383,8 +383,13 @@ impl<'s> Transaction<'s> {
         self.push_check(table, pk, sk.as_str().to_owned(), patch, label)
     }
 
-    /// Like [`Self::check`], for a platform-wide item.
-    pub fn check_platform(&mut self, key: &PlatformKey, patch: &Patch, label: Label) -> &mut Self {
+    /// Like [`TenantTransaction::check`], for a platform-wide item.
+    pub fn check_platform<K>(
+        &mut self,
+        key: &PlatformKey<K>,
+        patch: &Patch,
+        label: Label,
+    ) -> &mut Self {
         let table = self.store.table_name().to_owned();
         self.push_check(
             table,
@@ -426,7 +431,7 @@ impl<'s> Transaction<'s> {
     /// Sets string attributes of a tenant-owned item (creating it if
     /// missing), without reading it: writers of the same item never
     /// conflict on other attributes. Names come from code, never requests.
-    pub(crate) fn set_fields(
+    fn set_fields(
         &mut self,
         scope: &TenantScope,
         sk: &SortKey,
@@ -555,45 +560,62 @@ pub struct TenantTransaction<'t, 's> {
 impl TenantTransaction<'_, '_> {
     pub fn put<T: Entity>(
         &mut self,
-        sk: &SortKey,
+        key: &Key<T::Kind>,
         record: &T,
         condition: Condition,
         label: Label,
     ) -> &mut Self {
-        self.tx.put(self.scope, sk, record, condition, label);
+        self.tx
+            .put(self.scope, key.sort_key(), record, condition, label);
         self
     }
 
-    pub fn delete(&mut self, sk: &SortKey, condition: Condition, label: Label) -> &mut Self {
-        self.tx.delete(self.scope, sk, condition, label);
+    pub fn delete<K>(&mut self, key: &Key<K>, condition: Condition, label: Label) -> &mut Self {
+        self.tx.delete(self.scope, key.sort_key(), condition, label);
         self
     }
 
-    /// See [`Transaction::add`].
-    pub fn add(&mut self, sk: &SortKey, add: Add, label: Label) -> &mut Self {
-        self.tx.add(self.scope, sk, add, label);
+    /// Adds to a numeric attribute of an item, see [`Add`].
+    pub fn add<K>(&mut self, key: &Key<K>, add: Add, label: Label) -> &mut Self {
+        self.tx.add(self.scope, key.sort_key(), add, label);
         self
     }
 
-    /// See [`Transaction::counters`].
-    pub fn counters(&mut self, sk: &SortKey, changes: &[Counter], label: Label) -> &mut Self {
-        self.tx.counters(self.scope, sk, changes, label);
+    /// Changes several numeric attributes of one item in one operation (a
+    /// transaction may touch an item only once), each within its bound;
+    /// also bumps the item's `version`. A missing item is created (counters
+    /// start at 0).
+    pub fn counters<K>(&mut self, key: &Key<K>, changes: &[Counter], label: Label) -> &mut Self {
+        self.tx.counters(self.scope, key.sort_key(), changes, label);
         self
     }
 
-    pub fn patch(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
-        self.tx.patch(self.scope, sk, patch, label);
+    pub fn patch<K>(&mut self, key: &Key<K>, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.patch(self.scope, key.sort_key(), patch, label);
         self
     }
 
-    pub fn check(&mut self, sk: &SortKey, patch: &Patch, label: Label) -> &mut Self {
-        self.tx.check(self.scope, sk, patch, label);
+    pub fn check<K>(&mut self, key: &Key<K>, patch: &Patch, label: Label) -> &mut Self {
+        self.tx.check(self.scope, key.sort_key(), patch, label);
+        self
+    }
+
+    /// Sets string attributes of an item, see [`Transaction::set_fields`].
+    pub(crate) fn set_fields<K>(
+        &mut self,
+        key: &Key<K>,
+        entity: &'static str,
+        fields: Vec<(String, String)>,
+        label: Label,
+    ) -> &mut Self {
+        self.tx
+            .set_fields(self.scope, key.sort_key(), entity, fields, label);
         self
     }
 
     /// Claims a value unique within the tenant (a role's name, say): fails,
     /// labelled `label`, when another record holds it already.
-    pub fn claim<T: Entity>(&mut self, key: &SortKey, record: &T, label: Label) -> &mut Self {
+    pub fn claim<T: Entity>(&mut self, key: &Key<T::Kind>, record: &T, label: Label) -> &mut Self {
         self.put(key, record, Condition::NotExists, label)
     }
 
@@ -601,8 +623,8 @@ impl TenantTransaction<'_, '_> {
     /// keys are the same: a transaction may touch an item only once).
     pub fn move_claim<T: Entity>(
         &mut self,
-        old: &SortKey,
-        new: &SortKey,
+        old: &Key<T::Kind>,
+        new: &Key<T::Kind>,
         record: &T,
         label: Label,
     ) -> &mut Self {
@@ -613,7 +635,7 @@ impl TenantTransaction<'_, '_> {
     }
 
     /// Gives a claim up (its owner is deleted).
-    pub fn release(&mut self, key: &SortKey, label: Label) -> &mut Self {
+    pub fn release<K>(&mut self, key: &Key<K>, label: Label) -> &mut Self {
         self.delete(key, Condition::Always, label)
     }
 }
