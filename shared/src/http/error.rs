@@ -102,9 +102,10 @@ pub enum ApiError {
     /// 429: throttled; retry after the given seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    /// 503: a dependency (DynamoDB) is unreachable or throttling.
-    #[error("service unavailable: {0}")]
-    ServiceUnavailable(String),
+    /// 503: a dependency (DynamoDB) is unreachable or throttling. The cause
+    /// is logged, as for a 500, and never sent.
+    #[error("service unavailable")]
+    ServiceUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// 500: a bug or an unexpected dependency failure. The cause (and its
     /// own causes) is logged once, when the response is made, and never
     /// sent.
@@ -263,7 +264,9 @@ impl IntoResponse for ApiError {
             Self::Internal(cause) => {
                 tracing::error!(error = ?ErrorChain(cause.as_ref()), "internal error")
             }
-            Self::ServiceUnavailable(msg) => tracing::warn!(error = %msg, "dependency unavailable"),
+            Self::ServiceUnavailable(cause) => {
+                tracing::warn!(error = ?ErrorChain(cause.as_ref()), "dependency unavailable")
+            }
             _ => {}
         }
         let mut response = (status, Json(self.body())).into_response();
@@ -294,7 +297,9 @@ impl From<StoreError> for ApiError {
                 Self::lost_race()
             }
             StoreError::ConditionFailed | StoreError::TransactionConflict => Self::lost_race(),
-            StoreError::Unavailable(msg) => Self::ServiceUnavailable(msg),
+            unavailable @ StoreError::Unavailable(_) => {
+                Self::ServiceUnavailable(unavailable.into())
+            }
             other => Self::internal(other),
         }
     }
@@ -366,6 +371,16 @@ mod tests {
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(b["code"], "service_unavailable");
         assert!(!b.to_string().contains("10.0.0.1"));
+    }
+
+    #[test]
+    fn a_503_keeps_its_cause() {
+        use std::error::Error;
+        let e: ApiError = StoreError::Unavailable("dispatch failure at 10.0.0.1".into()).into();
+        let store = e.source().expect("the store error");
+        assert!(store.to_string().contains("DynamoDB unavailable"));
+        let cause = store.source().expect("the SDK's error");
+        assert_eq!(cause.to_string(), "dispatch failure at 10.0.0.1");
     }
 
     #[tokio::test]

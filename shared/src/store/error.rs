@@ -18,8 +18,9 @@ pub enum StoreError {
     #[error("invalid cursor")]
     InvalidCursor,
     /// DynamoDB could not be reached or is throttling: worth a retry later.
-    #[error("DynamoDB unavailable: {0}")]
-    Unavailable(String),
+    /// The SDK's error (or what was left undone) is the source.
+    #[error("DynamoDB unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("item (de)serialisation failed")]
     Serde(#[from] serde_dynamo::Error),
     /// Anything else: the SDK's error, a request that would not build, or
@@ -60,15 +61,12 @@ where
 {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&err)
-            ))
+            StoreError::Unavailable(Box::new(err))
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             if RETRYABLE_CODES.contains(&code) {
-                StoreError::Unavailable(code.to_owned())
+                StoreError::Unavailable(Box::new(err))
             } else {
                 StoreError::Backend(Box::new(err))
             }
