@@ -1,9 +1,10 @@
 //! The audit function against DynamoDB Local.
 
-use crate::roles::{call, path_of, scope, setup, tenant, token_for, Setup};
+use crate::roles::call;
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::permissions::{actions as perm, flatten, Grant, PermissionSet};
+use tests::app::{path_of, scope, setup, tenant, token_for, Setup};
 use tests::send;
 use uuid::Uuid;
 

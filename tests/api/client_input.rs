@@ -2,11 +2,11 @@
 //! refused before DynamoDB sees them, race losers get 409, and a body that
 //! is not UTF-8 is a 400.
 
-use crate::roles::{scope, setup_on, token_for, Setup};
 use axum::body::Body;
 use http::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tests::app::{scope, setup_on, token_for, Setup};
 use tests::{auth_app, auth_app_paused, post_json, registration, send, unique, TestResponse};
 use tokio::sync::Barrier;
 use uuid::Uuid;

@@ -2,7 +2,6 @@
 //! table next to the test's main one, and the raw tables read directly to
 //! prove where each item lives.
 
-use crate::roles::{setup, token_for, Setup};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
@@ -10,6 +9,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use shared::auth::{authenticate, Jwks, TokenVerifier};
 use shared::store::table::TableDefinition;
+use tests::app::{setup, token_for, Setup};
 use tests::{post_json, registration, send, template_yaml, unique, TestResponse};
 use uuid::Uuid;
 

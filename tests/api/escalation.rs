@@ -2,9 +2,9 @@
 //! administrator writes, hands out and takes away only grants they hold.
 
 use crate::matrix::super_admin;
-use crate::roles::{claims_of, setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
+use tests::app::{claims_of, setup, tenant, Setup};
 use tests::{send, unique, TestResponse};
 
 pub(crate) async fn call(

@@ -3,7 +3,6 @@
 //! stopped, so following `next` reaches every match and then ends.
 
 use crate::plans::root;
-use crate::roles::{claims_of, path_of, scope, setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys::{self, Key};
@@ -11,6 +10,7 @@ use shared::records::{
     AuditRecord, InvoiceRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, UserRecord,
 };
 use shared::store::{Condition, Entity, PageRequest, Store, TenantScope};
+use tests::app::{claims_of, path_of, scope, setup, tenant, Setup};
 use tests::{send, TestResponse};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
