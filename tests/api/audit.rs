@@ -1,27 +1,11 @@
 //! The audit function against DynamoDB Local.
 
-use crate::roles::{call, path_of, scope, setup, tenant, token_for, Setup};
+use crate::roles::call;
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::permissions::{actions as perm, flatten, Grant, PermissionSet};
-use tests::send;
+use tests::app::{get_for, path_of, scope, setup, tenant, token_for};
 use uuid::Uuid;
-
-async fn audit_as(
-    s: &Setup,
-    uri: &str,
-    token: &str,
-    tenant_header: Option<Uuid>,
-) -> tests::TestResponse {
-    let mut req = http::Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("host", "api.test");
-    if let Some(t) = tenant_header {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    send(&s.audit, req.body(axum::body::Body::empty()).unwrap()).await
-}
 
 fn actions(page: &Value) -> Vec<String> {
     page["results"]
@@ -66,7 +50,7 @@ async fn lists_changes_newest_first_with_filters() {
     )
     .await;
 
-    let res = audit_as(&s, "/api/audit/", &admin, None).await;
+    let res = get_for(&s.audit, "/api/audit/", &admin, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let page = res.json();
     assert_eq!(
@@ -81,13 +65,13 @@ async fn lists_changes_newest_first_with_filters() {
     assert_eq!(newest["entity_id"], a["id"]);
     assert_eq!(newest["via_super_admin"], false);
 
-    let creates = audit_as(&s, "/api/audit/?action=role.create", &admin, None)
+    let creates = get_for(&s.audit, "/api/audit/?action=role.create", &admin, None)
         .await
         .json();
     assert_eq!(actions(&creates), ["role.create", "role.create"]);
     let actor = newest["actor_id"].as_str().unwrap();
-    let by_actor = audit_as(
-        &s,
+    let by_actor = get_for(
+        &s.audit,
         &format!("/api/audit/?actor={actor}&entity=role"),
         &admin,
         None,
@@ -95,8 +79,8 @@ async fn lists_changes_newest_first_with_filters() {
     .await
     .json();
     assert_eq!(by_actor["results"].as_array().unwrap().len(), 3);
-    let nobody = audit_as(
-        &s,
+    let nobody = get_for(
+        &s.audit,
         &format!("/api/audit/?actor={}", Uuid::new_v4()),
         &admin,
         None,
@@ -106,16 +90,16 @@ async fn lists_changes_newest_first_with_filters() {
     assert!(nobody["results"].as_array().unwrap().is_empty());
 
     // Paging keeps the filters and the order.
-    let first = audit_as(&s, "/api/audit/?page_size=2", &admin, None)
+    let first = get_for(&s.audit, "/api/audit/?page_size=2", &admin, None)
         .await
         .json();
     assert_eq!(actions(&first), ["role.update", "role.create"]);
     let next = path_of(&first["next"]);
-    let second = audit_as(&s, &next, &admin, None).await.json();
+    let second = get_for(&s.audit, &next, &admin, None).await.json();
     assert_eq!(actions(&second), ["role.create"]);
     assert!(second["next"].is_null());
 
-    let res = audit_as(&s, "/api/audit/?colour=blue", &admin, None).await;
+    let res = get_for(&s.audit, "/api/audit/?colour=blue", &admin, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["colour"].is_array(), "{}", res.text());
 }
@@ -137,7 +121,7 @@ async fn only_audit_viewers_of_the_tenant_see_its_log() {
     let tenant_a = scope(&s, &a).tenant_id();
 
     let member = token_for(&s, tenant_a, false, Default::default());
-    let res = audit_as(&s, "/api/audit/", &member, None).await;
+    let res = get_for(&s.audit, "/api/audit/", &member, None).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["permission"], "administration.audit.view");
 
@@ -145,21 +129,23 @@ async fn only_audit_viewers_of_the_tenant_see_its_log() {
         .with(perm::ADMINISTRATION_AUDIT_VIEW, Grant::Bool(true))
         .unwrap();
     let auditor = token_for(&s, tenant_a, false, flatten(&auditor_grants));
-    let res = audit_as(&s, "/api/audit/", &auditor, None).await;
+    let res = get_for(&s.audit, "/api/audit/", &auditor, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(actions(&res.json()), ["role.create"]);
 
-    let b_log = audit_as(&s, "/api/audit/", &b, None).await.json();
+    let b_log = get_for(&s.audit, "/api/audit/", &b, None).await.json();
     assert!(
         b_log["results"].as_array().unwrap().is_empty(),
         "b sees nothing of a"
     );
     assert_eq!(
-        audit_as(&s, "/api/audit/", &b, Some(tenant_a)).await.status,
+        get_for(&s.audit, "/api/audit/", &b, Some(tenant_a))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 
     let root = token_for(&s, Uuid::new_v4(), true, Default::default());
-    let res = audit_as(&s, "/api/audit/", &root, Some(tenant_a)).await;
+    let res = get_for(&s.audit, "/api/audit/", &root, Some(tenant_a)).await;
     assert_eq!(actions(&res.json()), ["role.create"]);
 }

@@ -2,24 +2,15 @@
 
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::auth::{authenticate, Claims, Jwks, TokenType, TokenVerifier};
+use shared::auth::{authenticate, Claims, Jwks, TokenType};
 use shared::keys;
 use shared::records::{CredentialRecord, PlanRecord, SubscriptionRecord, TenantRecord, UserRecord};
 use shared::store::{Condition, TenantScope};
+use tests::app::{login, verifier};
 use tests::{
     auth_app, auth_app_with, get, post_json, post_json_from, registration, unique, AuthApp,
 };
 use time::OffsetDateTime;
-
-fn verifier(app: &AuthApp) -> TokenVerifier {
-    TokenVerifier::new(
-        &Jwks {
-            keys: vec![app.key.public_jwk()],
-        },
-        &app.settings,
-    )
-    .unwrap()
-}
 
 fn claims(app: &AuthApp, token: &str, ty: TokenType) -> Claims {
     verifier(app).verify(token, ty).unwrap()
@@ -34,26 +25,8 @@ fn scope_of(app: &AuthApp, access: &str) -> TenantScope {
 }
 
 async fn register(app: &AuthApp, prefix: &str) -> (Value, String, String) {
-    let (slug, email) = unique(prefix);
-    let res = post_json(
-        &app.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    (res.json(), slug, email)
-}
-
-async fn login(app: &AuthApp, email: &str, password: &str) -> tests::TestResponse {
-    post_json(
-        &app.app,
-        "/api/auth/login/",
-        &json!({"email": email, "password": password}),
-        None,
-    )
-    .await
+    let r = tests::app::register(app, prefix).await;
+    (r.body, r.slug, r.email)
 }
 
 fn tokens(body: &Value) -> (String, String) {

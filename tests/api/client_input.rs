@@ -2,11 +2,11 @@
 //! refused before DynamoDB sees them, race losers get 409, and a body that
 //! is not UTF-8 is a 400.
 
-use crate::roles::{scope, setup_on, token_for, Setup};
 use axum::body::Body;
 use http::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tests::app::{scope, setup_on, token_for, Setup};
 use tests::{auth_app, auth_app_paused, post_json, registration, send, unique, TestResponse};
 use tokio::sync::Barrier;
 use uuid::Uuid;
@@ -36,21 +36,9 @@ fn json_body(v: Value) -> Body {
 
 /// Registers a tenant: (admin's access token, admin's user id, email).
 async fn register(s: &Setup, prefix: &str) -> (String, String, String) {
-    let (slug, email) = unique(prefix);
-    let res = post_json(
-        &s.auth.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let body = res.json();
-    (
-        body["tokens"]["access"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_str().unwrap().to_owned(),
-        email,
-    )
+    let r = tests::app::register(&s.auth, prefix).await;
+    let user_id = r.body["user"]["id"].as_str().unwrap().to_owned();
+    (r.access, user_id, r.email)
 }
 
 fn ids(n: usize) -> Vec<String> {

@@ -2,15 +2,15 @@
 //! table next to the test's main one, and the raw tables read directly to
 //! prove where each item lives.
 
-use crate::roles::{setup, token_for, Setup};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::auth::{authenticate, Jwks, TokenVerifier};
+use shared::auth::authenticate;
 use shared::store::table::TableDefinition;
-use tests::{post_json, registration, send, template_yaml, unique, TestResponse};
+use tests::app::{call, login, setup, token_for, verifier, Setup};
+use tests::{post_json, registration, template_yaml, unique};
 use uuid::Uuid;
 
 async fn client() -> Client {
@@ -25,37 +25,6 @@ async fn dedicated_table(s: &Setup, suffix: &str) -> String {
     name
 }
 
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-    tenant: Option<Uuid>,
-) -> TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    if let Some(t) = tenant {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(app, req.body(axum::body::Body::from(body)).unwrap()).await
-}
-
-async fn login(s: &Setup, email: &str, password: &str) -> TestResponse {
-    post_json(
-        &s.auth.app,
-        "/api/auth/login/",
-        &json!({"email": email, "password": password}),
-        None,
-    )
-    .await
-}
-
 /// The JSON payload of a JWT, as anyone holding it can read it.
 fn payload(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();
@@ -63,16 +32,6 @@ fn payload(token: &str) -> Value {
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(part)
             .unwrap(),
-    )
-    .unwrap()
-}
-
-fn verifier(s: &Setup) -> TokenVerifier {
-    TokenVerifier::new(
-        &Jwks {
-            keys: vec![s.auth.key.public_jwk()],
-        },
-        &s.auth.settings,
     )
     .unwrap()
 }
@@ -157,7 +116,15 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     let (slug, email) = unique("pinned");
     let mut body = registration(&slug, &email);
     body["dedicated_table"] = json!(table);
-    let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(res.json()["dedicated_table"], json!(table));
     let id = Uuid::parse_str(res.json()["id"].as_str().unwrap()).unwrap();
@@ -166,7 +133,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     // Its admin logs in: one batch more than a main-table tenant (its items
     // are read again from its table); the tokens carry the table.
     s.auth.calls.reset();
-    let res = login(&s, &email, "correct-horse-battery").await;
+    let res = login(&s.auth, &email, "correct-horse-battery").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let mut calls = s.auth.calls.calls();
     // The throttle's two releases run concurrently, in either order.
@@ -188,7 +155,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     let refresh = res.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
     assert_eq!(payload(&access)["tbl"], json!(table));
     assert_eq!(payload(&refresh)["tbl"], json!(table));
-    let scope = authenticate(&verifier(&s), Some(&format!("Bearer {access}")))
+    let scope = authenticate(&verifier(&s.auth), Some(&format!("Bearer {access}")))
         .unwrap()
         .scope()
         .clone();
@@ -198,24 +165,32 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     );
 
     // The tenant admin's calls work through the tokens alone.
-    let res = call(&s.roles, "GET", "/api/roles/", &access, None, None).await;
+    let res = call(&s.roles, "GET", "/api/roles/", Some(&access), None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["results"][0]["name"], "Admin");
     let res = call(
         &s.roles,
         "POST",
         "/api/roles/",
-        &access,
+        Some(&access),
         Some(json!({"name": "Sales", "permissions": {}})),
         None,
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let sales_id = res.json()["id"].as_str().unwrap().to_owned();
-    let res = call(&s.users, "GET", "/api/users/me/", &access, None, None).await;
+    let res = call(&s.users, "GET", "/api/users/me/", Some(&access), None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["email"], json!(email));
-    let res = call(&s.tenants, "GET", "/api/tenants/me/", &access, None, None).await;
+    let res = call(
+        &s.tenants,
+        "GET",
+        "/api/tenants/me/",
+        Some(&access),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["slug"], json!(slug));
     assert!(
@@ -226,7 +201,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "PATCH",
         "/api/tenants/me/",
-        &access,
+        Some(&access),
         Some(json!({"name": "Pinned Ltd"})),
         None,
     )
@@ -237,7 +212,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "PATCH",
         "/api/tenants/me/",
-        &access,
+        Some(&access),
         Some(json!({"dedicated_table": null})),
         None,
     )
@@ -248,7 +223,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         "tenant admins cannot name a table: {}",
         res.text()
     );
-    let res = call(&s.audit, "GET", "/api/audit/", &access, None, None).await;
+    let res = call(&s.audit, "GET", "/api/audit/", Some(&access), None, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let actions: Vec<String> = res.json()["results"]
         .as_array()
@@ -266,13 +241,13 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.users,
         "POST",
         "/api/users/",
-        &access,
+        Some(&access),
         Some(new_user),
         None,
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let res = login(&s, &user_email, "a-good-password").await;
+    let res = login(&s.auth, &user_email, "a-good-password").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let user_access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
     let user_refresh = res.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
@@ -290,7 +265,9 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
-        login(&s, &user_email, "another-good-password").await.status,
+        login(&s.auth, &user_email, "another-good-password")
+            .await
+            .status,
         StatusCode::OK
     );
     let res = post_json(
@@ -334,7 +311,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         "a used refresh token stays used"
     );
     assert_eq!(
-        call(&s.roles, "GET", "/api/roles/", &refreshed, None, None)
+        call(&s.roles, "GET", "/api/roles/", Some(&refreshed), None, None)
             .await
             .status,
         StatusCode::OK
@@ -390,7 +367,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "GET",
         &format!("/api/tenants/{id}/"),
-        &root,
+        Some(&root),
         None,
         None,
     )
@@ -407,13 +384,13 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "GET",
         &format!("/api/tenants/{other_id}/"),
-        &root,
+        Some(&root),
         None,
         None,
     )
     .await;
     assert_eq!(res.json()["dedicated_table"], Value::Null);
-    let listed = call(&s.tenants, "GET", "/api/tenants/", &root, None, None)
+    let listed = call(&s.tenants, "GET", "/api/tenants/", Some(&root), None, None)
         .await
         .json();
     let listed: Vec<(Value, Value)> = listed["results"]
@@ -430,7 +407,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         ],
         "oldest first, both tables"
     );
-    let res = call(&s.roles, "GET", "/api/roles/", &root, None, Some(id)).await;
+    let res = call(&s.roles, "GET", "/api/roles/", Some(&root), None, Some(id)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let names: Vec<String> = res.json()["results"]
         .as_array()
@@ -440,7 +417,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"Sales".to_owned()));
-    let res = call(&s.users, "GET", "/api/users/", &root, None, Some(id)).await;
+    let res = call(&s.users, "GET", "/api/users/", Some(&root), None, Some(id)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["results"].as_array().unwrap().len(), 2);
 
@@ -449,7 +426,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "PATCH",
         &format!("/api/tenants/{id}/"),
-        &root,
+        Some(&root),
         Some(json!({"dedicated_table": table, "name": "By ops"})),
         None,
     )
@@ -461,7 +438,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
             &s.tenants,
             "PATCH",
             &format!("/api/tenants/{id}/"),
-            &root,
+            Some(&root),
             Some(json!({"dedicated_table": moved})),
             None,
         )
@@ -476,7 +453,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "PATCH",
         &format!("/api/tenants/{other_id}/"),
-        &root,
+        Some(&root),
         Some(json!({"dedicated_table": table})),
         None,
     )
@@ -490,7 +467,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "PUT",
         &format!("/api/tenants/{id}/"),
-        &root,
+        Some(&root),
         Some(json!({"name": "By ops", "enabled_modules": ["crm"]})),
         None,
     )
@@ -502,35 +479,35 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         &s.tenants,
         "POST",
         &format!("/api/tenants/{id}/suspend/"),
-        &root,
+        Some(&root),
         None,
         None,
     )
     .await;
     assert_eq!(res.json()["is_active"], false);
     assert_eq!(
-        login(&s, &email, "correct-horse-battery").await.status,
+        login(&s.auth, &email, "correct-horse-battery").await.status,
         StatusCode::FORBIDDEN
     );
     let res = call(
         &s.tenants,
         "POST",
         &format!("/api/tenants/{id}/activate/"),
-        &root,
+        Some(&root),
         None,
         None,
     )
     .await;
     assert_eq!(res.json()["dedicated_table"], json!(table));
     assert_eq!(
-        login(&s, &email, "correct-horse-battery").await.status,
+        login(&s.auth, &email, "correct-horse-battery").await.status,
         StatusCode::OK
     );
     let res = call(
         &s.audit,
         "GET",
         "/api/audit/?entity=tenant",
-        &root,
+        Some(&root),
         None,
         Some(id),
     )
@@ -567,7 +544,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
             &s.roles,
             "GET",
             "/api/roles/",
-            &other_access,
+            Some(&other_access),
             None,
             Some(id)
         )
@@ -580,7 +557,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
             &s.roles,
             "GET",
             &format!("/api/roles/{sales_id}/"),
-            &other_access,
+            Some(&other_access),
             None,
             None
         )
@@ -588,7 +565,15 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         .status,
         StatusCode::NOT_FOUND
     );
-    let res = call(&s.roles, "GET", "/api/roles/", &other_access, None, None).await;
+    let res = call(
+        &s.roles,
+        "GET",
+        "/api/roles/",
+        Some(&other_access),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(
         res.json()["results"].as_array().unwrap().len(),
         1,
@@ -599,7 +584,7 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
         "main-table tenants' tokens carry no table"
     );
     assert_eq!(
-        authenticate(&verifier(&s), Some(&format!("Bearer {other_access}")))
+        authenticate(&verifier(&s.auth), Some(&format!("Bearer {other_access}")))
             .unwrap()
             .scope()
             .table(),
@@ -648,14 +633,22 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
     ] {
         let mut body = registration(&slug, &email);
         body["dedicated_table"] = json!(table);
-        let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
+        let res = call(&s.tenants, "POST", "/api/tenants/", Some(&root), Some(body), None).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{table}");
         assert_eq!(res.json(), json!({"dedicated_table": [message]}), "{table}");
     }
     // Errors of the other fields come with the table's.
     let mut body = registration(&slug, "not-an-email");
     body["dedicated_table"] = json!("some-other-table");
-    let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(
         res.json()["dedicated_table"].is_array() && res.json()["admin_email"].is_array(),
@@ -692,7 +685,7 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
             &s.tenants,
             "POST",
             "/api/tenants/",
-            &admin,
+            Some(&admin),
             Some(body),
             None
         )
@@ -704,7 +697,15 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
     // Without a table (or null), creation is as before: the main table.
     let mut body = registration(&slug, &email);
     body["dedicated_table"] = Value::Null;
-    let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(res.json()["dedicated_table"], Value::Null);
     let id = res.json()["id"].as_str().unwrap().to_owned();
@@ -713,7 +714,7 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
         !exists(&main, &format!("TENANTROUTE#{id}"), "ROUTE").await,
         "main-table tenants have no routing item"
     );
-    let res = login(&s, &email, "correct-horse-battery").await;
+    let res = login(&s.auth, &email, "correct-horse-battery").await;
     assert!(payload(res.json()["tokens"]["access"].as_str().unwrap())
         .get("tbl")
         .is_none());
@@ -722,7 +723,15 @@ async fn a_dedicated_table_must_exist_follow_the_naming_and_match_the_main_table
     let table = dedicated_table(&s, "late").await;
     let mut body = registration(&slug, &unique("late").1);
     body["dedicated_table"] = json!(table);
-    let res = call(&s.tenants, "POST", "/api/tenants/", &root, Some(body), None).await;
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
     assert_eq!(
         res.json(),
         json!({"tenant_slug": ["A tenant with this slug already exists."]})

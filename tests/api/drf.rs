@@ -3,10 +3,10 @@
 //! empty query parameters counting as absent.
 
 use crate::plans::root;
-use crate::roles::{setup, tenant, Setup};
 use axum::Router;
 use http::StatusCode;
 use serde_json::{json, Value};
+use tests::app::{setup, tenant, Setup};
 use tests::send;
 
 async fn raw(

@@ -2,10 +2,10 @@
 //! administrator writes, hands out and takes away only grants they hold.
 
 use crate::matrix::super_admin;
-use crate::roles::{claims_of, setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
-use tests::{send, unique, TestResponse};
+use tests::app::{call_plain, claims_of, setup, tenant, Setup};
+use tests::{unique, TestResponse};
 
 pub(crate) async fn call(
     app: &axum::Router,
@@ -15,22 +15,7 @@ pub(crate) async fn call(
     tenant: Option<&str>,
     body: Option<Value>,
 ) -> TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "api.test")
-        .header("authorization", format!("Bearer {token}"));
-    if let Some(t) = tenant {
-        req = req.header("x-tenant-id", t);
-    }
-    let body = match body {
-        Some(b) => {
-            req = req.header("content-type", "application/json");
-            axum::body::Body::from(b.to_string())
-        }
-        None => axum::body::Body::empty(),
-    };
-    send(app, req.body(body).unwrap()).await
+    call_plain(app, method, uri, Some(token), body, tenant).await
 }
 
 /// A role made by the tenant admin; its id.

@@ -3,7 +3,6 @@
 //! plan, and `billing_store::advance_once` runs after the trial has ended.
 
 use crate::plans::root;
-use crate::roles::{path_of, scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::billing::BillingPolicy;
@@ -11,42 +10,15 @@ use shared::billing_store::{self, Step};
 use shared::keys;
 use shared::records::{AuditRecord, InvoiceRecord, SubscriptionRecord, SubscriptionStatus};
 use shared::store::{PageRequest, TenantScope};
+use tests::app::{call_plain, path_of, scope, setup, tenant, token_for, Setup};
 use tests::{send, TestResponse};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 const STARTER: u128 = 0x57a27;
 
-async fn call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    tenant: Option<Uuid>,
-) -> TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "api.test");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(t) = tenant {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    let body = match body {
-        Some(b) => {
-            req = req.header("content-type", "application/json");
-            axum::body::Body::from(b.to_string())
-        }
-        None => axum::body::Body::empty(),
-    };
-    send(&s.invoices, req.body(body).unwrap()).await
-}
-
 async fn get(s: &Setup, uri: &str, token: &str) -> TestResponse {
-    call(s, "GET", uri, Some(token), None, None).await
+    call_plain(&s.invoices, "GET", uri, Some(token), None, None).await
 }
 
 async fn subscription(s: &Setup, scope: &TenantScope) -> SubscriptionRecord {
@@ -103,8 +75,8 @@ async fn billed_tenant(s: &Setup, prefix: &str) -> (String, TenantScope, Invoice
 /// Pays the tenant's open invoice through the API, then lets the scheduler
 /// issue the next period's invoice.
 async fn pay_and_renew(s: &Setup, scope: &TenantScope, invoice: &InvoiceRecord) -> InvoiceRecord {
-    let res = call(
-        s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &format!("/api/invoices/{}/mark_paid/", invoice.id),
         Some(&root(s)),
@@ -233,18 +205,18 @@ async fn tenant_admins_list_only_their_own_invoices_newest_first() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        call(&s, "GET", "/api/invoices/", None, None, None)
+        call_plain(&s.invoices, "GET", "/api/invoices/", None, None, None)
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "GET",
         "/api/invoices/",
         Some(&a),
         None,
-        Some(b_scope.tenant_id()),
+        Some(&b_scope.tenant_id().to_string()),
     )
     .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
@@ -328,23 +300,23 @@ async fn super_admins_list_every_tenants_invoices_and_filter_by_tenant_and_statu
     );
 
     // With X-Tenant-Id: that tenant's invoices only.
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "GET",
         "/api/invoices/",
         Some(&root),
         None,
-        Some(b_scope.tenant_id()),
+        Some(&b_scope.tenant_id().to_string()),
     )
     .await;
     assert_eq!(ids(&res), vec![b_first.clone()]);
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "GET",
         &format!("/api/invoices/?tenant={}", a_scope.tenant_id()),
         Some(&root),
         None,
-        Some(b_scope.tenant_id()),
+        Some(&b_scope.tenant_id().to_string()),
     )
     .await;
     assert!(ids(&res).is_empty(), "the header names the tenant acted in");
@@ -420,7 +392,9 @@ async fn retrieving_an_invoice_shows_its_fields_and_only_to_its_tenant_or_super_
     let member = token_for(&s, a_scope.tenant_id(), false, Default::default());
     assert_eq!(get(&s, &uri, &member).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        call(&s, "GET", &uri, None, None, None).await.status,
+        call_plain(&s.invoices, "GET", &uri, None, None, None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
@@ -446,23 +420,23 @@ async fn retrieving_an_invoice_shows_its_fields_and_only_to_its_tenant_or_super_
         StatusCode::NOT_FOUND
     );
     // ...with X-Tenant-Id: that tenant's only.
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "GET",
         &uri,
         Some(&root),
         None,
-        Some(a_scope.tenant_id()),
+        Some(&a_scope.tenant_id().to_string()),
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "GET",
         &uri,
         Some(&root),
         None,
-        Some(scope(&s, &b).tenant_id()),
+        Some(&scope(&s, &b).tenant_id().to_string()),
     )
     .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
@@ -477,8 +451,8 @@ async fn marking_paid_activates_the_subscription_and_is_audited_once() {
     let before = OffsetDateTime::now_utc() - Duration::seconds(1);
 
     s.auth.calls.reset();
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &uri,
         Some(&root),
@@ -558,14 +532,14 @@ async fn marking_paid_activates_the_subscription_and_is_audited_once() {
 
     // Paying twice, or failing a paid invoice, is an invalid transition;
     // nothing more is written.
-    let res = call(&s, "POST", &uri, Some(&root), None, None).await;
+    let res = call_plain(&s.invoices, "POST", &uri, Some(&root), None, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
     assert_eq!(
         res.json(),
         json!({"detail": "An invoice cannot go from paid to paid.", "code": "invalid_transition"})
     );
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &format!("/api/invoices/{}/mark_failed/", invoice.id),
         Some(&root),
@@ -590,8 +564,8 @@ async fn a_failed_invoice_can_still_be_paid() {
     let (_, scope, invoice) = billed_tenant(&s, "invfail").await;
 
     s.auth.calls.reset();
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &format!("/api/invoices/{}/mark_failed/", invoice.id),
         Some(&root),
@@ -629,8 +603,8 @@ async fn a_failed_invoice_can_still_be_paid() {
     assert_eq!(failed.len(), 1);
     assert!(failed[0].via_super_admin);
 
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &format!("/api/invoices/{}/mark_failed/", invoice.id),
         Some(&root),
@@ -642,8 +616,8 @@ async fn a_failed_invoice_can_still_be_paid() {
     assert_eq!(res.json()["code"], "invalid_transition");
 
     // No body at all is fine for mark_paid.
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &format!("/api/invoices/{}/mark_paid/", invoice.id),
         Some(&root),
@@ -677,7 +651,7 @@ async fn only_super_admins_settle_invoices() {
     for action in ["mark_paid", "mark_failed"] {
         let uri = format!("/api/invoices/{}/{action}/", invoice.id);
         for (who, token) in [("admin", &a), ("member", &member), ("other admin", &b)] {
-            let res = call(&s, "POST", &uri, Some(token), None, None).await;
+            let res = call_plain(&s.invoices, "POST", &uri, Some(token), None, None).await;
             assert_eq!(
                 res.status,
                 StatusCode::FORBIDDEN,
@@ -685,19 +659,29 @@ async fn only_super_admins_settle_invoices() {
                 res.text()
             );
         }
-        let res = call(&s, "POST", &uri, Some(&a), None, Some(scope.tenant_id())).await;
+        let res = call_plain(
+            &s.invoices,
+            "POST",
+            &uri,
+            Some(&a),
+            None,
+            Some(&scope.tenant_id().to_string()),
+        )
+        .await;
         assert_eq!(
             res.status,
             StatusCode::FORBIDDEN,
             "the header makes no tenant admin a super admin"
         );
         assert_eq!(
-            call(&s, "POST", &uri, None, None, None).await.status,
+            call_plain(&s.invoices, "POST", &uri, None, None, None)
+                .await
+                .status,
             StatusCode::UNAUTHORIZED
         );
         let unknown = format!("/api/invoices/{}/{action}/", Uuid::now_v7());
         assert_eq!(
-            call(&s, "POST", &unknown, Some(&root), None, None)
+            call_plain(&s.invoices, "POST", &unknown, Some(&root), None, None)
                 .await
                 .status,
             StatusCode::NOT_FOUND
@@ -720,12 +704,20 @@ async fn only_super_admins_settle_invoices() {
         json!({"reference": "x".repeat(201)}),
         json!({"reference": 42}),
     ] {
-        let res = call(&s, "POST", &uri, Some(&root), Some(bad.clone()), None).await;
+        let res = call_plain(
+            &s.invoices,
+            "POST",
+            &uri,
+            Some(&root),
+            Some(bad.clone()),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text());
         assert!(res.json()["reference"].is_array(), "{bad}: {}", res.text());
     }
-    let res = call(
-        &s,
+    let res = call_plain(
+        &s.invoices,
         "POST",
         &uri,
         Some(&root),
@@ -751,7 +743,15 @@ async fn only_super_admins_settle_invoices() {
     // The super admin's own tenant needs no routing lookup.
     let own_root = token_for(&s, scope.tenant_id(), true, Default::default());
     s.auth.calls.reset();
-    let res = call(&s, "POST", &uri, Some(&own_root), Some(json!({})), None).await;
+    let res = call_plain(
+        &s.invoices,
+        "POST",
+        &uri,
+        Some(&own_root),
+        Some(json!({})),
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
         s.auth.calls.calls(),

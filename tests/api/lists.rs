@@ -3,7 +3,6 @@
 //! stopped, so following `next` reaches every match and then ends.
 
 use crate::plans::root;
-use crate::roles::{claims_of, path_of, scope, setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys::{self, Key};
@@ -11,7 +10,7 @@ use shared::records::{
     AuditRecord, InvoiceRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, UserRecord,
 };
 use shared::store::{Condition, Entity, PageRequest, Store, TenantScope};
-use tests::{send, TestResponse};
+use tests::app::{claims_of, get_as, path_of, scope, setup, tenant, Setup};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -54,14 +53,6 @@ async fn put_all<T: Entity + Send + Sync + 'static>(
     while let Some(done) = running.join_next().await {
         done.unwrap().unwrap();
     }
-}
-
-async fn get_as(app: &axum::Router, uri: &str, token: &str) -> TestResponse {
-    let req = http::Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("host", "api.test");
-    send(app, req.body(axum::body::Body::empty()).unwrap()).await
 }
 
 /// Follows `next` from `uri` to the end. The item `wanted` must be listed

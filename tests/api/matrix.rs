@@ -25,7 +25,6 @@
 //! caller's delete never changes the next caller's expectation. Every cell is
 //! run and every mismatch collected; the test fails once with the full list.
 
-use crate::roles::{claims_of, setup, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::billing_store::{self, Step};
@@ -36,6 +35,7 @@ use shared::store::Condition;
 use shared::store::TenantScope;
 use shared::tenancy::{self, NewTenant, TrialTerms};
 use std::collections::HashMap;
+use tests::app::{claims_of, setup, Setup};
 use tests::{registration, send, unique, TestResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -756,7 +756,7 @@ async fn fixture() -> Fx {
     )
     .await;
     let subscription = subscribed["id"].as_str().unwrap().to_owned();
-    let a_scope = crate::roles::scope(&s, &admin.access);
+    let a_scope = tests::app::scope(&s, &admin.access);
     let trial_end = subscribed["trial_ends_at"].as_str().unwrap();
     let trial_end =
         time::OffsetDateTime::parse(trial_end, &time::format_description::well_known::Rfc3339)

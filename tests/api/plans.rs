@@ -1,32 +1,12 @@
 //! The plans function against DynamoDB Local.
 
-use crate::roles::{scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::records::{AuditRecord, PlanRecord};
 use shared::store::PageRequest;
-use tests::send;
+use tests::app::{call, scope, setup, tenant, token_for, Setup};
 use uuid::Uuid;
-
-pub(crate) async fn call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> tests::TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.plans, req.body(axum::body::Body::from(body)).unwrap()).await
-}
 
 pub(crate) fn root(s: &Setup) -> String {
     token_for(s, Uuid::new_v4(), true, Default::default())
@@ -64,11 +44,12 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     let root = root(&s);
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.plans,
         "POST",
         "/api/plans/",
         Some(&root),
         Some(growth("growth")),
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
@@ -90,11 +71,12 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
 
     // Slugs are unique platform-wide.
     let res = call(
-        &s,
+        &s.plans,
         "POST",
         "/api/plans/",
         Some(&root),
         Some(growth("growth")),
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
@@ -113,14 +95,30 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     ] {
         let mut body = growth("other-plan");
         body[field] = bad.clone();
-        let res = call(&s, "POST", "/api/plans/", Some(&root), Some(body)).await;
+        let res = call(
+            &s.plans,
+            "POST",
+            "/api/plans/",
+            Some(&root),
+            Some(body),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(res.json()[field].is_array(), "{bad}: {}", res.text());
     }
     let mut body = growth("other-plan");
     body["included_modules"] = json!(["crm", "payroll"]);
     body["currency"] = json!("usd");
-    let res = call(&s, "POST", "/api/plans/", Some(&root), Some(body)).await;
+    let res = call(
+        &s.plans,
+        "POST",
+        "/api/plans/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
     assert_eq!(
         res.json(),
         json!({
@@ -142,13 +140,7 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
 
     // PATCH: a new price, unlimited users, a new slug; the old slug is free again.
     s.auth.calls.reset();
-    let res = call(
-        &s,
-        "PATCH",
-        &format!("/api/plans/{id}/"),
-        Some(&root),
-        Some(json!({"price_monthly": "59.99", "max_users": null, "slug": "growth-2", "currency": "EUR"})),
-    )
+    let res = call(&s.plans, "PATCH", &format!("/api/plans/{id}/"), Some(&root), Some(json!({"price_monthly": "59.99", "max_users": null, "slug": "growth-2", "currency": "EUR"})), None)
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["GetItem", "TransactWriteItems"]);
@@ -163,11 +155,12 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     assert_eq!(patched["currency"], "EUR");
     assert_eq!(patched["price_yearly"], "490.50", "untouched");
     let res = call(
-        &s,
+        &s.plans,
         "POST",
         "/api/plans/",
         Some(&root),
         Some(growth("growth")),
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
@@ -176,11 +169,12 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
     let mut body = growth("growth-2");
     body["name"] = json!("Growth Plus");
     let res = call(
-        &s,
+        &s.plans,
         "PUT",
         &format!("/api/plans/{id}/"),
         Some(&root),
         Some(body),
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -213,18 +207,19 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
     let root = root(&s);
     let admin = tenant(&s, "planview").await;
     let created = call(
-        &s,
+        &s.plans,
         "POST",
         "/api/plans/",
         Some(&root),
         Some(growth("growth")),
+        None,
     )
     .await
     .json();
     let id = created["id"].as_str().unwrap().to_owned();
 
     s.auth.calls.reset();
-    let res = call(&s, "GET", "/api/plans/", Some(&admin), None).await;
+    let res = call(&s.plans, "GET", "/api/plans/", Some(&admin), None, None).await;
     assert_eq!(res.status, StatusCode::OK);
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -250,10 +245,11 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
     // DELETE deactivates; the plan stays for super admins and subscribers.
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.plans,
         "DELETE",
         &format!("/api/plans/{id}/"),
         Some(&root),
+        None,
         None,
     )
     .await;
@@ -271,7 +267,7 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
 
     assert_eq!(
         slugs(
-            &call(&s, "GET", "/api/plans/", Some(&admin), None)
+            &call(&s.plans, "GET", "/api/plans/", Some(&admin), None, None)
                 .await
                 .json()
         ),
@@ -279,48 +275,78 @@ async fn members_see_active_plans_in_order_and_delete_deactivates() {
     );
     assert_eq!(
         slugs(
-            &call(&s, "GET", "/api/plans/", Some(&root), None)
+            &call(&s.plans, "GET", "/api/plans/", Some(&root), None, None)
                 .await
                 .json()
         ),
         ["trial", "starter", "growth", "professional"]
     );
     s.auth.calls.reset();
-    let res = call(&s, "GET", &format!("/api/plans/{id}/"), Some(&admin), None).await;
+    let res = call(
+        &s.plans,
+        "GET",
+        &format!("/api/plans/{id}/"),
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(
         res.status,
         StatusCode::NOT_FOUND,
         "inactive plans are hidden"
     );
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
-    let res = call(&s, "GET", &format!("/api/plans/{id}/"), Some(&root), None).await;
+    let res = call(
+        &s.plans,
+        "GET",
+        &format!("/api/plans/{id}/"),
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(
         (res.status, res.json()["is_active"].clone()),
         (StatusCode::OK, json!(false))
     );
     let starter = format!("/api/plans/{}/", Uuid::from_u128(0x57a27));
     assert_eq!(
-        call(&s, "GET", &starter, Some(&admin), None).await.json()["slug"],
+        call(&s.plans, "GET", &starter, Some(&admin), None, None)
+            .await
+            .json()["slug"],
         "starter"
     );
     let res = call(
-        &s,
+        &s.plans,
         "GET",
         &format!("/api/plans/{}/", Uuid::new_v4()),
         Some(&admin),
+        None,
         None,
     )
     .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     // Paging by one.
-    let first = call(&s, "GET", "/api/plans/?page_size=1", Some(&admin), None)
-        .await
-        .json();
+    let first = call(
+        &s.plans,
+        "GET",
+        "/api/plans/?page_size=1",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await
+    .json();
     assert_eq!(slugs(&first), ["trial"]);
-    let next = crate::roles::path_of(&first["next"]);
+    let next = tests::app::path_of(&first["next"]);
     assert_eq!(
-        slugs(&call(&s, "GET", &next, Some(&admin), None).await.json()),
+        slugs(
+            &call(&s.plans, "GET", &next, Some(&admin), None, None)
+                .await
+                .json()
+        ),
         ["starter"]
     );
 }
@@ -338,7 +364,7 @@ async fn only_super_admins_write_plans() {
             ("PUT", starter.as_str(), Some(growth("nope"))),
             ("DELETE", starter.as_str(), None),
         ] {
-            let res = call(&s, method, uri, Some(token), body).await;
+            let res = call(&s.plans, method, uri, Some(token), body, None).await;
             assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {uri}");
             assert_eq!(res.json()["code"], "permission_denied");
         }
@@ -349,11 +375,13 @@ async fn only_super_admins_write_plans() {
         ("POST", "/api/plans/"),
         ("DELETE", starter.as_str()),
     ] {
-        let res = call(&s, method, uri, None, Some(growth("nope"))).await;
+        let res = call(&s.plans, method, uri, None, Some(growth("nope")), None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
     }
     assert_eq!(
-        call(&s, "GET", &starter, Some(&member), None).await.status,
+        call(&s.plans, "GET", &starter, Some(&member), None, None)
+            .await
+            .status,
         StatusCode::OK,
         "members read plans"
     );
@@ -365,21 +393,23 @@ async fn seeded_plans_without_a_version_can_be_changed_once_at_a_time() {
     let root = root(&s);
     let starter = format!("/api/plans/{}/", Uuid::from_u128(0x57a27));
     let res = call(
-        &s,
+        &s.plans,
         "PATCH",
         &starter,
         Some(&root),
         Some(json!({"price_monthly": "31.50"})),
+        None,
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["price_monthly"], "31.50");
     let res = call(
-        &s,
+        &s.plans,
         "PATCH",
         &starter,
         Some(&root),
         Some(json!({"max_users": 12})),
+        None,
     )
     .await;
     assert_eq!(

@@ -2,7 +2,6 @@
 //! that revokes them (issue #11): each event below, against DynamoDB Local,
 //! with the interval at 0 (every request rereads) unless said otherwise.
 
-use crate::roles::{claims_of, scope, setup_on, token_for, Setup};
 use axum::Router;
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -11,6 +10,7 @@ use shared::keys;
 use shared::permissions::admin_permissions;
 use shared::records::{SubscriptionRecord, SubscriptionStatus};
 use std::time::Duration;
+use tests::app::{claims_of, scope, setup_on, token_for, Setup};
 use tests::{auth_app_checking, post_json, registration, send, unique, TestResponse};
 use uuid::Uuid;
 

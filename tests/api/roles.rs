@@ -2,165 +2,22 @@
 
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::auth::{authenticate, Jwks, TokenVerifier};
 use shared::keys;
 use shared::permissions::admin_permissions;
 use shared::records::RoleRecord;
 use shared::store::{Condition, TenantScope};
-use std::sync::Arc;
-use tests::iam::function_store;
-use tests::{auth_app, get, post_json, registration, send, unique, AuthApp};
+use tests::app::{
+    get_as, path_of, race_creates, request, scope, send_json, setup, tenant, token_for, Setup,
+};
+use tests::{get, send};
 use uuid::Uuid;
-
-pub(crate) struct Setup {
-    pub(crate) auth: AuthApp,
-    pub(crate) roles: axum::Router,
-    pub(crate) audit: axum::Router,
-    pub(crate) tenants: axum::Router,
-    pub(crate) users: axum::Router,
-    pub(crate) teams: axum::Router,
-    pub(crate) plans: axum::Router,
-    pub(crate) subscriptions: axum::Router,
-    pub(crate) invoices: axum::Router,
-    verifier: Arc<TokenVerifier>,
-}
-
-pub(crate) async fn setup() -> Setup {
-    setup_on(auth_app().await)
-}
-
-/// The apps around a given auth app, sharing its store.
-pub(crate) fn setup_on(auth: AuthApp) -> Setup {
-    let verifier = Arc::new(
-        TokenVerifier::new(
-            &Jwks {
-                keys: vec![auth.key.public_jwk()],
-            },
-            &auth.settings,
-        )
-        .unwrap(),
-    );
-    let roles = roles::router(
-        roles::AppState {
-            store: function_store(&auth.store, "roles"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let audit = audit::router(
-        audit::AppState {
-            store: function_store(&auth.store, "audit"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let tenants = tenants::router(
-        tenants::AppState {
-            store: function_store(&auth.store, "tenants"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let users = users::router(
-        users::AppState {
-            store: function_store(&auth.store, "users"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let teams = teams::router(
-        teams::AppState {
-            store: function_store(&auth.store, "teams"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let plans = plans::router(
-        plans::AppState {
-            store: function_store(&auth.store, "plans"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let subscriptions = subscriptions::router(
-        subscriptions::AppState {
-            store: function_store(&auth.store, "subscriptions"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    let invoices = invoices::router(
-        invoices::AppState {
-            store: function_store(&auth.store, "invoices"),
-            verifier: verifier.clone(),
-        },
-        &shared::http::HttpConfig::default(),
-    );
-    Setup {
-        auth,
-        roles,
-        audit,
-        tenants,
-        users,
-        teams,
-        plans,
-        subscriptions,
-        invoices,
-        verifier,
-    }
-}
-
-/// Registers a tenant; returns its admin's access token.
-pub(crate) async fn tenant(s: &Setup, prefix: &str) -> String {
-    let (slug, email) = unique(prefix);
-    let res = post_json(
-        &s.auth.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    res.json()["tokens"]["access"].as_str().unwrap().to_owned()
-}
-
-pub(crate) fn claims_of(s: &Setup, token: &str) -> shared::auth::Claims {
-    authenticate(&s.verifier, Some(&format!("Bearer {token}")))
-        .unwrap()
-        .claims()
-        .clone()
-}
-
-pub(crate) fn scope(s: &Setup, token: &str) -> TenantScope {
-    authenticate(&s.verifier, Some(&format!("Bearer {token}")))
-        .unwrap()
-        .scope()
-        .clone()
-}
-
-async fn get_as(s: &Setup, uri: &str, token: &str) -> tests::TestResponse {
-    let req = http::Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("host", "api.test");
-    send(&s.roles, req.body(axum::body::Body::empty()).unwrap()).await
-}
-
-/// The path and query of an absolute link.
-pub(crate) fn path_of(link: &Value) -> String {
-    let url = link.as_str().expect("a link");
-    url.strip_prefix("http://api.test")
-        .or_else(|| url.strip_prefix("https://api.test"))
-        .unwrap()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn a_new_tenant_lists_its_system_admin_role() {
     let s = setup().await;
     let token = tenant(&s, "rolelist").await;
     s.auth.calls.reset();
-    let res = get_as(&s, "/api/roles/", &token).await;
+    let res = get_as(&s.roles, "/api/roles/", &token).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -183,7 +40,7 @@ async fn a_new_tenant_lists_its_system_admin_role() {
 
     let id = roles[0]["id"].as_str().unwrap();
     s.auth.calls.reset();
-    let res = get_as(&s, &format!("/api/roles/{id}"), &token).await;
+    let res = get_as(&s.roles, &format!("/api/roles/{id}"), &token).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json()["id"], id);
     assert_eq!(
@@ -198,16 +55,16 @@ async fn another_tenants_role_is_not_found_and_anonymous_callers_are_refused() {
     let s = setup().await;
     let a = tenant(&s, "tenanta").await;
     let b = tenant(&s, "tenantb").await;
-    let a_roles = get_as(&s, "/api/roles/", &a).await.json();
+    let a_roles = get_as(&s.roles, "/api/roles/", &a).await.json();
     let a_admin = a_roles["results"][0]["id"].as_str().unwrap().to_owned();
 
-    let res = get_as(&s, &format!("/api/roles/{a_admin}/"), &b).await;
+    let res = get_as(&s.roles, &format!("/api/roles/{a_admin}/"), &b).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(
         res.json(),
         json!({"detail": "Not found.", "code": "not_found"})
     );
-    let b_roles = get_as(&s, "/api/roles/", &b).await.json();
+    let b_roles = get_as(&s.roles, "/api/roles/", &b).await.json();
     assert!(b_roles["results"]
         .as_array()
         .unwrap()
@@ -215,7 +72,7 @@ async fn another_tenants_role_is_not_found_and_anonymous_callers_are_refused() {
         .all(|r| r["id"] != a_admin.as_str()));
 
     assert_eq!(
-        get_as(&s, "/api/roles/not-a-uuid/", &a).await.status,
+        get_as(&s.roles, "/api/roles/not-a-uuid/", &a).await.status,
         StatusCode::NOT_FOUND
     );
     for uri in [
@@ -233,7 +90,7 @@ async fn another_tenants_role_is_not_found_and_anonymous_callers_are_refused() {
 async fn serves_the_catalog_and_templates() {
     let s = setup().await;
     let token = tenant(&s, "catalog").await;
-    let catalog = get_as(&s, "/api/roles/permissions_schema/", &token).await;
+    let catalog = get_as(&s.roles, "/api/roles/permissions_schema/", &token).await;
     assert_eq!(catalog.status, StatusCode::OK);
     let catalog = catalog.json();
     assert_eq!(catalog["version"], 1);
@@ -261,7 +118,9 @@ async fn serves_the_catalog_and_templates() {
     assert_eq!(view["kind"], "scope");
     assert_eq!(view["options"], json!(["own", "team", "all"]));
 
-    let templates = get_as(&s, "/api/roles/templates/", &token).await.json();
+    let templates = get_as(&s.roles, "/api/roles/templates/", &token)
+        .await
+        .json();
     let names: Vec<&str> = templates
         .as_array()
         .unwrap()
@@ -302,13 +161,13 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
             .unwrap();
     }
 
-    let first = get_as(&s, "/api/roles/?page_size=2", &a).await.json();
+    let first = get_as(&s.roles, "/api/roles/?page_size=2", &a).await.json();
     assert_eq!(first["results"].as_array().unwrap().len(), 2);
     assert_eq!(first["previous"], Value::Null);
     let next = path_of(&first["next"]);
     assert!(next.contains("page_size=2"), "{next}");
-    let second = get_as(&s, &next, &a).await.json();
-    let third = get_as(&s, &path_of(&second["next"]), &a).await.json();
+    let second = get_as(&s.roles, &next, &a).await.json();
+    let third = get_as(&s.roles, &path_of(&second["next"]), &a).await.json();
     assert_eq!(third["results"].as_array().unwrap().len(), 1);
     assert_eq!(third["next"], Value::Null);
     let mut seen: Vec<Value> = [&first, &second, &third]
@@ -325,62 +184,31 @@ async fn pages_forward_and_back_and_refuses_foreign_or_tampered_cursors() {
     seen.dedup();
     assert_eq!(seen.len(), 5, "every role exactly once");
 
-    let back = get_as(&s, &path_of(&third["previous"]), &a).await.json();
+    let back = get_as(&s.roles, &path_of(&third["previous"]), &a)
+        .await
+        .json();
     assert_eq!(back["results"], second["results"]);
 
     // Tenant b cannot use a's cursor, and altered cursors are refused.
-    let res = get_as(&s, &next, &b).await;
+    let res = get_as(&s.roles, &next, &b).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.json()["code"], "not_found");
     let tampered = next.replace("cursor=", "cursor=x");
     assert_eq!(
-        get_as(&s, &tampered, &a).await.status,
+        get_as(&s.roles, &tampered, &a).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get_as(&s, "/api/roles/?page_size=500", &a).await.status,
+        get_as(&s.roles, "/api/roles/?page_size=500", &a)
+            .await
+            .status,
         StatusCode::BAD_REQUEST
     );
 }
 
-use shared::auth::{Claims, TokenSigner, TokenType};
 use shared::permissions::FlatPermissions;
 use shared::records::AuditRecord;
 use shared::store::PageRequest;
-
-/// A token for a user of `tenant` with the given grants (or a super admin).
-pub(crate) fn token_for(
-    s: &Setup,
-    tenant_id: Uuid,
-    is_super_admin: bool,
-    permissions: FlatPermissions,
-) -> String {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = Claims {
-        sub: Uuid::new_v4(),
-        email: "someone@example.com".into(),
-        tenant_id,
-        tenant_slug: "x".into(),
-        table: None,
-        is_super_admin,
-        permissions,
-        enabled_modules: vec![],
-        team_ids: vec![],
-        roles: vec![],
-        token_type: TokenType::Access,
-        jti: Uuid::new_v4(),
-        fam: Uuid::new_v4(),
-        iat: now,
-        iat_ms: None,
-        nbf: now,
-        exp: now + 300,
-        iss: s.auth.settings.issuer.clone(),
-        aud: s.auth.settings.audience.clone(),
-    };
-    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
-        .sign(&claims)
-        .unwrap()
-}
 
 pub(crate) async fn call(
     s: &Setup,
@@ -390,16 +218,13 @@ pub(crate) async fn call(
     body: Option<Value>,
     tenant: Option<Uuid>,
 ) -> tests::TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json");
-    if let Some(t) = tenant {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.roles, req.body(axum::body::Body::from(body)).unwrap()).await
+    let tenant = tenant.map(|t| t.to_string());
+    send_json(
+        &s.roles,
+        request(method, uri, Some(token), tenant.as_deref()),
+        body,
+    )
+    .await
 }
 
 async fn audit_log(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
@@ -496,7 +321,7 @@ async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
     .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        get_as(&s, &format!("/api/roles/{id}/"), &admin)
+        get_as(&s.roles, &format!("/api/roles/{id}/"), &admin)
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -549,7 +374,7 @@ async fn invalid_permissions_are_refused_with_their_paths() {
 async fn the_system_admin_role_is_protected() {
     let s = setup().await;
     let admin = tenant(&s, "protect").await;
-    let id = get_as(&s, "/api/roles/", &admin).await.json()["results"][0]["id"]
+    let id = get_as(&s.roles, "/api/roles/", &admin).await.json()["results"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -626,7 +451,7 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
 
     // A member without administration grants neither reads nor writes; a
     // holder of roles.view reads, and the 403 names the missing grant.
-    let res = get_as(&s, &uri, &member).await;
+    let res = get_as(&s.roles, &uri, &member).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["permission"], "administration.roles.view");
     let viewer = token_for(
@@ -642,7 +467,7 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
                 .unwrap(),
         ),
     );
-    assert_eq!(get_as(&s, &uri, &viewer).await.status, StatusCode::OK);
+    assert_eq!(get_as(&s.roles, &uri, &viewer).await.status, StatusCode::OK);
     let res = call(&s, "DELETE", &uri, &viewer, None, None).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["permission"], "administration.roles.manage");
@@ -723,33 +548,11 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
 async fn twenty_concurrent_creates_of_one_name_make_one_role() {
     let s = setup().await;
     let admin = tenant(&s, "namerace").await;
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let router = s.roles.clone();
-        let admin = admin.clone();
-        tasks.push(tokio::spawn(async move {
-            let req = http::Request::builder()
-                .method("POST")
-                .uri("/api/roles/")
-                .header("authorization", format!("Bearer {admin}"))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    json!({"name": "Racers", "description": format!("try {i}")}).to_string(),
-                ))
-                .unwrap();
-            send(&router, req).await.status
-        }));
-    }
-    let mut created = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            StatusCode::CREATED => created += 1,
-            StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {}
-            other => panic!("unexpected {other}"),
-        }
-    }
+    let created = race_creates(&s.roles, "/api/roles/", &admin).await;
     assert_eq!(created, 1);
-    let listed = get_as(&s, "/api/roles/?page_size=100", &admin).await.json();
+    let listed = get_as(&s.roles, "/api/roles/?page_size=100", &admin)
+        .await
+        .json();
     let racers = listed["results"]
         .as_array()
         .unwrap()

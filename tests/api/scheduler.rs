@@ -1,7 +1,6 @@
 //! The billing scheduler's tick against DynamoDB Local, with time passed in
 //! explicitly (a fake clock: nothing here sleeps).
 
-use crate::roles::{claims_of, scope, setup, token_for, Setup};
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -23,6 +22,7 @@ use shared::store::table::TableDefinition;
 use shared::store::{Condition, CursorSigner, PageRequest, Store, TenantScope};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use tests::app::{claims_of, scope, setup, token_for, Setup};
 use tests::iam::function_store;
 use tests::{fresh_store, fresh_table, post_json, registration, send, template_yaml, unique};
 use time::macros::datetime;

@@ -59,17 +59,8 @@ async fn paused_app() -> (AuthApp, Pauses) {
 }
 
 async fn register(app: &AuthApp) -> (String, String, String) {
-    let (slug, email) = unique("sess");
-    let res = post_json(
-        &app.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let (access, refresh) = tokens(&res.json()["tokens"]);
-    (access, refresh, email)
+    let r = tests::app::register(app, "sess").await;
+    (r.access, r.refresh, r.email)
 }
 
 fn tokens(pair: &Value) -> (String, String) {

@@ -1,7 +1,6 @@
 //! The subscriptions function against DynamoDB Local.
 
 use crate::plans::root;
-use crate::roles::{scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
@@ -10,43 +9,17 @@ use shared::records::{
     AuditRecord, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
 };
 use shared::store::{Condition, PageRequest, TenantScope};
-use tests::send;
+use tests::app::call;
+use tests::app::{scope, setup, tenant, token_for, Setup};
 use uuid::Uuid;
 
 const TRIAL: u128 = 0x7a1a1;
 const STARTER: u128 = 0x57a27;
 const PROFESSIONAL: u128 = 0x960f;
 
-async fn call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    tenant: Option<Uuid>,
-) -> tests::TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(t) = tenant {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(
-        &s.subscriptions,
-        req.body(axum::body::Body::from(body)).unwrap(),
-    )
-    .await
-}
-
 async fn subscribe(s: &Setup, token: &str, plan: Uuid, cycle: &str) -> tests::TestResponse {
     call(
-        s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/subscribe/",
         Some(token),
@@ -107,7 +80,7 @@ async fn admins_read_their_subscription_and_usage() {
     let admin = tenant(&s, "subread").await;
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/my_subscription/",
         Some(&admin),
@@ -135,7 +108,7 @@ async fn admins_read_their_subscription_and_usage() {
 
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/usage/",
         Some(&admin),
@@ -163,18 +136,22 @@ async fn admins_read_their_subscription_and_usage() {
         "/api/subscriptions/",
     ] {
         assert_eq!(
-            call(&s, "GET", uri, Some(&member), None, None).await.status,
+            call(&s.subscriptions, "GET", uri, Some(&member), None, None)
+                .await
+                .status,
             StatusCode::FORBIDDEN,
             "{uri}"
         );
         assert_eq!(
-            call(&s, "GET", uri, None, None, None).await.status,
+            call(&s.subscriptions, "GET", uri, None, None, None)
+                .await
+                .status,
             StatusCode::UNAUTHORIZED,
             "{uri}"
         );
     }
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&member),
@@ -230,13 +207,7 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     assert_eq!(audit_actions(&s, &tscope).await.len(), 1, "one audit entry");
 
     // A plan with only CRM and two users.
-    let solo = crate::plans::call(
-        &s,
-        "POST",
-        "/api/plans/",
-        Some(&root),
-        Some(json!({"name": "Solo", "slug": "solo", "price_monthly": "9.90", "price_yearly": "99", "max_users": 2, "included_modules": ["crm"]})),
-    )
+    let solo = call(&s.plans, "POST", "/api/plans/", Some(&root), Some(json!({"name": "Solo", "slug": "solo", "price_monthly": "9.90", "price_yearly": "99", "max_users": 2, "included_modules": ["crm"]})), None)
     .await
     .json();
     let solo_id: Uuid = solo["id"].as_str().unwrap().parse().unwrap();
@@ -353,11 +324,12 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
     // Unknown or inactive plans, bad cycles.
     let res = subscribe(&s, &admin, Uuid::new_v4(), "monthly").await;
     assert_eq!(res.json(), json!({"plan_id": ["Select an active plan."]}));
-    crate::plans::call(
-        &s,
+    call(
+        &s.plans,
         "DELETE",
         &format!("/api/plans/{solo_id}/"),
         Some(&root),
+        None,
         None,
     )
     .await;
@@ -370,7 +342,7 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
         )
     );
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/subscribe/",
         Some(&admin),
@@ -394,7 +366,7 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
         .await
         .unwrap();
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&admin),
@@ -538,7 +510,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     let tscope = scope(&s, &admin);
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&admin),
@@ -561,7 +533,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
 
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&admin),
@@ -580,7 +552,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     );
 
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/reactivate/",
         Some(&admin),
@@ -601,7 +573,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
 
     // Once the period has ended, a cancellation can no longer be withdrawn.
     call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&admin),
@@ -623,7 +595,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
         .await
         .unwrap();
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/reactivate/",
         Some(&admin),
@@ -643,7 +615,7 @@ async fn listing_and_retrieval_respect_tenants() {
     let b = tenant(&s, "sublistb").await;
     let (a_scope, b_scope) = (scope(&s, &a), scope(&s, &b));
     let a_sub = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/my_subscription/",
         Some(&a),
@@ -658,7 +630,7 @@ async fn listing_and_retrieval_respect_tenants() {
     // Own subscription: retrieve and a one-item list.
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         &format!("/api/subscriptions/{a_id}/"),
         Some(&a),
@@ -672,9 +644,16 @@ async fn listing_and_retrieval_respect_tenants() {
     );
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     s.auth.calls.reset();
-    let page = call(&s, "GET", "/api/subscriptions/", Some(&a), None, None)
-        .await
-        .json();
+    let page = call(
+        &s.subscriptions,
+        "GET",
+        "/api/subscriptions/",
+        Some(&a),
+        None,
+        None,
+    )
+    .await
+    .json();
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     assert_eq!(
         (
@@ -687,7 +666,7 @@ async fn listing_and_retrieval_respect_tenants() {
 
     // Another tenant's subscription does not exist for b.
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         &format!("/api/subscriptions/{a_id}/"),
         Some(&b),
@@ -701,7 +680,7 @@ async fn listing_and_retrieval_respect_tenants() {
         json!({"detail": "Not found.", "code": "not_found"})
     );
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/my_subscription/",
         Some(&b),
@@ -737,7 +716,15 @@ async fn listing_and_retrieval_respect_tenants() {
             .collect()
     };
     s.auth.calls.reset();
-    let all = call(&s, "GET", "/api/subscriptions/", Some(&root), None, None).await;
+    let all = call(
+        &s.subscriptions,
+        "GET",
+        "/api/subscriptions/",
+        Some(&root),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text());
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -751,7 +738,7 @@ async fn listing_and_retrieval_respect_tenants() {
         "oldest first"
     );
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/?status=active",
         Some(&root),
@@ -761,7 +748,7 @@ async fn listing_and_retrieval_respect_tenants() {
     .await;
     assert_eq!(ids(&res.json()), [b_id.as_str()]);
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/?status=trial",
         Some(&root),
@@ -771,7 +758,7 @@ async fn listing_and_retrieval_respect_tenants() {
     .await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         &format!("/api/subscriptions/?plan={}", Uuid::from_u128(TRIAL)),
         Some(&root),
@@ -781,7 +768,7 @@ async fn listing_and_retrieval_respect_tenants() {
     .await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
     let first = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/?page_size=1",
         Some(&root),
@@ -792,9 +779,9 @@ async fn listing_and_retrieval_respect_tenants() {
     .json();
     assert_eq!(ids(&first), [a_id.as_str()]);
     let second = call(
-        &s,
+        &s.subscriptions,
         "GET",
-        &crate::roles::path_of(&first["next"]),
+        &tests::app::path_of(&first["next"]),
         Some(&root),
         None,
         None,
@@ -803,7 +790,7 @@ async fn listing_and_retrieval_respect_tenants() {
     .json();
     assert_eq!(ids(&second), [b_id.as_str()]);
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/?status=paused",
         Some(&root),
@@ -815,7 +802,7 @@ async fn listing_and_retrieval_respect_tenants() {
 
     s.auth.calls.reset();
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         &format!("/api/subscriptions/{b_id}/"),
         Some(&root),
@@ -833,7 +820,7 @@ async fn listing_and_retrieval_respect_tenants() {
         "reference, routing item, subscription"
     );
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         &format!("/api/subscriptions/{}/", Uuid::new_v4()),
         Some(&root),
@@ -845,7 +832,7 @@ async fn listing_and_retrieval_respect_tenants() {
 
     // A super admin acts in a tenant with X-Tenant-Id (audited as such).
     let res = call(
-        &s,
+        &s.subscriptions,
         "GET",
         "/api/subscriptions/my_subscription/",
         Some(&root),
@@ -855,7 +842,7 @@ async fn listing_and_retrieval_respect_tenants() {
     .await;
     assert_eq!(res.json()["id"], a_id.as_str());
     let res = call(
-        &s,
+        &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         Some(&root),

@@ -1,13 +1,13 @@
 //! `devctl superadmin` (its logic, `shared::superadmins`) against DynamoDB
 //! Local, and the platform tenant's protection in the tenants API.
 
-use crate::roles::{setup, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::records::{AuditRecord, TenantRecord, UsageRecord};
 use shared::store::PageRequest;
 use shared::superadmins::{self, Added, SuperAdminError};
+use tests::app::{setup, token_for, Setup};
 use tests::{post_json, registration, send, unique};
 use uuid::Uuid;
 

@@ -1,38 +1,14 @@
 //! The teams function against DynamoDB Local.
 
-use crate::roles::{path_of, scope, setup, tenant, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::permissions::FlatPermissions;
 use shared::records::{AuditRecord, TeamNameClaim, TeamRecord, UserRecord};
 use shared::store::{Add, Condition, Label, PageRequest, TenantScope};
+use tests::app::{call, path_of, race_creates, scope, setup, tenant, token_for, Setup};
 use tests::{send, unique};
 use uuid::Uuid;
-
-/// A request to the teams function; `token: None` is anonymous.
-async fn teams_call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    tenant_header: Option<Uuid>,
-) -> tests::TestResponse {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(t) = tenant_header {
-        req = req.header("x-tenant-id", t.to_string());
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.teams, req.body(axum::body::Body::from(body)).unwrap()).await
-}
 
 async fn as_admin(
     s: &Setup,
@@ -41,7 +17,7 @@ async fn as_admin(
     token: &str,
     body: Option<Value>,
 ) -> tests::TestResponse {
-    teams_call(s, method, uri, Some(token), body, None).await
+    call(&s.teams, method, uri, Some(token), body, None).await
 }
 
 /// Creates a team; returns its view.
@@ -414,31 +390,7 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
 async fn twenty_concurrent_creates_of_one_name_make_one_team() {
     let s = setup().await;
     let admin = tenant(&s, "teamrace").await;
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let router = s.teams.clone();
-        let admin = admin.clone();
-        tasks.push(tokio::spawn(async move {
-            let req = http::Request::builder()
-                .method("POST")
-                .uri("/api/teams/")
-                .header("authorization", format!("Bearer {admin}"))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    json!({"name": "Racers", "description": format!("try {i}")}).to_string(),
-                ))
-                .unwrap();
-            send(&router, req).await.status
-        }));
-    }
-    let mut created = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            StatusCode::CREATED => created += 1,
-            StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {}
-            other => panic!("unexpected {other}"),
-        }
-    }
+    let created = race_creates(&s.teams, "/api/teams/", &admin).await;
     assert_eq!(created, 1);
     let listed = as_admin(&s, "GET", "/api/teams/?page_size=100", &admin, None)
         .await
@@ -590,14 +542,14 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
     );
     let nobody = token_for(&s, sc.tenant_id(), false, FlatPermissions::default());
 
-    let res = teams_call(&s, "GET", "/api/teams/", Some(&member), None, None).await;
+    let res = call(&s.teams, "GET", "/api/teams/", Some(&member), None, None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json()["results"], json!([team.clone()]));
-    let res = teams_call(&s, "GET", &uri, Some(&member), None, None).await;
+    let res = call(&s.teams, "GET", &uri, Some(&member), None, None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json(), team);
     for path in ["/api/teams/", uri.as_str()] {
-        let res = teams_call(&s, "GET", path, Some(&nobody), None, None).await;
+        let res = call(&s.teams, "GET", path, Some(&nobody), None, None).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(res.json()["permission"], "administration.teams.view");
     }
@@ -614,7 +566,7 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
         ("GET", members_uri.clone(), None),
     ];
     for (method, path, body) in &writes {
-        let res = teams_call(&s, method, path, Some(&member), body.clone(), None).await;
+        let res = call(&s.teams, method, path, Some(&member), body.clone(), None).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}");
         assert_eq!(res.json()["code"], "permission_denied");
     }
@@ -623,7 +575,7 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
         ("GET", uri.clone(), None),
     ];
     for (method, path, body) in writes.iter().chain(reads.iter()) {
-        let res = teams_call(&s, method, path, None, body.clone(), None).await;
+        let res = call(&s.teams, method, path, None, body.clone(), None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{method} {path}");
         assert_eq!(res.json()["code"], "not_authenticated");
     }
@@ -661,8 +613,8 @@ async fn another_tenants_team_is_not_found() {
             .is_empty()
     );
     // Naming tenant a in X-Tenant-Id does not help a normal admin.
-    let res = teams_call(
-        &s,
+    let res = call(
+        &s.teams,
         "GET",
         "/api/teams/",
         Some(&b),
@@ -683,8 +635,8 @@ async fn another_tenants_team_is_not_found() {
 
     // A super admin acts inside tenant a with X-Tenant-Id, and is audited.
     let root = token_for(&s, Uuid::new_v4(), true, FlatPermissions::default());
-    let res = teams_call(
-        &s,
+    let res = call(
+        &s.teams,
         "PATCH",
         &uri,
         Some(&root),
@@ -696,8 +648,8 @@ async fn another_tenants_team_is_not_found() {
     let log = team_audit(&s, &sc).await;
     assert_eq!(actions(&log), ["team.create", "team.update"]);
     assert!(log[1].via_super_admin);
-    let res = teams_call(
-        &s,
+    let res = call(
+        &s.teams,
         "GET",
         "/api/teams/",
         Some(&root),
@@ -708,7 +660,7 @@ async fn another_tenants_team_is_not_found() {
     assert_eq!(res.json()["results"].as_array().unwrap().len(), 1);
     // Without the header the super admin is in its own tenant: no such team.
     assert_eq!(
-        teams_call(&s, "GET", &uri, Some(&root), None, None)
+        call(&s.teams, "GET", &uri, Some(&root), None, None)
             .await
             .status,
         StatusCode::NOT_FOUND

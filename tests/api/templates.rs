@@ -3,10 +3,10 @@
 //! only a role made from the template.
 
 use crate::escalation::{call, user};
-use crate::roles::{setup, tenant, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::permissions::{actions as perm, templates, PermissionKey};
+use tests::app::{setup, tenant, Setup};
 use tests::{unique, TestResponse};
 
 /// One request that needs `key` (and nothing else beyond membership).

@@ -1,78 +1,38 @@
 //! The tenants function against DynamoDB Local.
 
-use crate::roles::{path_of, scope, setup, token_for, Setup};
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::records::AuditRecord;
 use shared::store::PageRequest;
+use tests::app::{call_as, path_of, scope, setup, token_for, Setup};
 use tests::{post_json, registration, send, unique};
 use uuid::Uuid;
 
-async fn call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> tests::TestResponse {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.tenants, req.body(axum::body::Body::from(body)).unwrap()).await
-}
-
 async fn register(s: &Setup, prefix: &str) -> (String, String, String) {
-    let (slug, email) = unique(prefix);
-    let res = post_json(
-        &s.auth.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    let body = res.json();
-    (
-        body["tokens"]["access"].as_str().unwrap().into(),
-        body["tokens"]["refresh"].as_str().unwrap().into(),
-        email,
-    )
+    let r = tests::app::register(&s.auth, prefix).await;
+    (r.access, r.refresh, r.email)
 }
 
 async fn login(s: &Setup, email: &str) -> StatusCode {
-    post_json(
-        &s.auth.app,
-        "/api/auth/login/",
-        &json!({"email": email, "password": "correct-horse-battery"}),
-        None,
-    )
-    .await
-    .status
+    tests::app::login(&s.auth, email, "correct-horse-battery")
+        .await
+        .status
 }
 
 #[tokio::test]
 async fn an_admin_reads_and_changes_their_organisation() {
     let s = setup().await;
     let (admin, refresh, _) = register(&s, "meadmin").await;
-    let res = call(&s, "GET", "/api/tenants/me/", &admin, None).await;
+    let res = call_as(&s.tenants, "GET", "/api/tenants/me/", &admin, None).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(
         res.json()["enabled_modules"],
         json!(["crm", "whatsapp", "meetings"])
     );
 
-    let res = call(
-        &s,
-        "PATCH",
-        "/api/tenants/me/",
-        &admin,
-        Some(json!({"name": "Renamed", "domain": "CRM.Example.com", "settings": {"theme": "dark", "empty": ""},
-                    "enabled_modules": ["crm"]})),
-    )
+    let res = call_as(&s.tenants, "PATCH", "/api/tenants/me/", &admin, Some(json!({"name": "Renamed", "domain": "CRM.Example.com", "settings": {"theme": "dark", "empty": ""},
+                    "enabled_modules": ["crm"]})))
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let t = res.json();
@@ -141,14 +101,21 @@ async fn tenant_changes_are_validated() {
         (bad(json!({"name": ""})), "name"),
         (bad(json!({"is_active": false})), "is_active"),
     ] {
-        let res = call(&s, "PATCH", "/api/tenants/me/", &a, Some(body.clone())).await;
+        let res = call_as(
+            &s.tenants,
+            "PATCH",
+            "/api/tenants/me/",
+            &a,
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{body}");
         assert!(res.json()[field].is_array(), "{body} -> {}", res.text());
     }
     // Domains are unique platform-wide, and released when removed.
     assert_eq!(
-        call(
-            &s,
+        call_as(
+            &s.tenants,
             "PATCH",
             "/api/tenants/me/",
             &a,
@@ -158,8 +125,8 @@ async fn tenant_changes_are_validated() {
         .status,
         StatusCode::OK
     );
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "PATCH",
         "/api/tenants/me/",
         &b,
@@ -171,8 +138,8 @@ async fn tenant_changes_are_validated() {
         json!({"domain": ["This domain is already in use."]})
     );
     assert_eq!(
-        call(
-            &s,
+        call_as(
+            &s.tenants,
             "PATCH",
             "/api/tenants/me/",
             &a,
@@ -183,8 +150,8 @@ async fn tenant_changes_are_validated() {
         StatusCode::OK
     );
     assert_eq!(
-        call(
-            &s,
+        call_as(
+            &s.tenants,
             "PATCH",
             "/api/tenants/me/",
             &b,
@@ -202,7 +169,7 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
     let (a, _, _) = register(&s, "guarda").await;
     let member = token_for(&s, scope(&s, &a).tenant_id(), false, Default::default());
     // Any member reads the organisation, without its settings and domain.
-    let res = call(&s, "GET", "/api/tenants/me/", &member, None).await;
+    let res = call_as(&s.tenants, "GET", "/api/tenants/me/", &member, None).await;
     assert_eq!(res.status, StatusCode::OK);
     let body = res.json();
     assert!(
@@ -224,13 +191,13 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
                 .unwrap(),
         ),
     );
-    let body = call(&s, "GET", "/api/tenants/me/", &viewer, None)
+    let body = call_as(&s.tenants, "GET", "/api/tenants/me/", &viewer, None)
         .await
         .json();
     assert!(body["settings"].is_object(), "{body}");
     assert!(body.get("domain").is_some(), "{body}");
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "PATCH",
         "/api/tenants/me/",
         &viewer,
@@ -240,8 +207,8 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["permission"], "administration.tenant.manage");
     assert_eq!(
-        call(
-            &s,
+        call_as(
+            &s.tenants,
             "PATCH",
             "/api/tenants/me/",
             &member,
@@ -260,7 +227,7 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
         ("DELETE", format!("/api/tenants/{a_id}/")),
     ] {
         assert_eq!(
-            call(&s, method, &uri, &a, None).await.status,
+            call_as(&s.tenants, method, &uri, &a, None).await.status,
             StatusCode::FORBIDDEN,
             "{method} {uri}"
         );
@@ -285,8 +252,8 @@ async fn super_admins_run_the_registry() {
 
     // Create a tenant with the registration body.
     let (slug, email) = unique("created");
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "POST",
         "/api/tenants/",
         &root,
@@ -300,8 +267,8 @@ async fn super_admins_run_the_registry() {
         StatusCode::OK,
         "its admin can log in"
     );
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "POST",
         "/api/tenants/",
         &root,
@@ -317,7 +284,7 @@ async fn super_admins_run_the_registry() {
     let mut seen = Vec::new();
     let mut uri = "/api/tenants/?page_size=1".to_owned();
     loop {
-        let page = call(&s, "GET", &uri, &root, None).await.json();
+        let page = call_as(&s.tenants, "GET", &uri, &root, None).await.json();
         seen.extend(
             page["results"]
                 .as_array()
@@ -334,11 +301,18 @@ async fn super_admins_run_the_registry() {
     assert!(seen.contains(&slug));
     assert_eq!(seen.len(), 2);
 
-    let res = call(&s, "GET", &format!("/api/tenants/{a_id}/"), &root, None).await;
+    let res = call_as(
+        &s.tenants,
+        "GET",
+        &format!("/api/tenants/{a_id}/"),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(res.json()["id"], a_id.to_string());
     assert_eq!(
-        call(
-            &s,
+        call_as(
+            &s.tenants,
             "GET",
             &format!("/api/tenants/{}/", Uuid::new_v4()),
             &root,
@@ -348,8 +322,8 @@ async fn super_admins_run_the_registry() {
         .status,
         StatusCode::NOT_FOUND
     );
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "PATCH",
         &format!("/api/tenants/{a_id}/"),
         &root,
@@ -359,8 +333,8 @@ async fn super_admins_run_the_registry() {
     assert_eq!(res.json()["name"], "By ops");
 
     // Suspension stops logins and refreshes; activation restores them.
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "POST",
         &format!("/api/tenants/{a_id}/suspend/"),
         &root,
@@ -377,8 +351,8 @@ async fn super_admins_run_the_registry() {
     )
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let res = call(
-        &s,
+    let res = call_as(
+        &s.tenants,
         "POST",
         &format!("/api/tenants/{a_id}/activate/"),
         &root,
@@ -388,9 +362,15 @@ async fn super_admins_run_the_registry() {
     assert_eq!(res.json()["is_active"], true);
     assert_eq!(login(&s, &a_email).await, StatusCode::OK);
     assert_eq!(
-        call(&s, "DELETE", &format!("/api/tenants/{a_id}/"), &root, None)
-            .await
-            .status,
+        call_as(
+            &s.tenants,
+            "DELETE",
+            &format!("/api/tenants/{a_id}/"),
+            &root,
+            None
+        )
+        .await
+        .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(login(&s, &a_email).await, StatusCode::FORBIDDEN);

@@ -1,41 +1,13 @@
 //! The users function against DynamoDB Local.
 
-use crate::roles::{call, scope, setup, token_for, Setup};
+use crate::roles::call;
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::keys;
 use shared::records::{RoleRecord, UsageRecord};
-use tests::{post_json, registration, send, unique};
+use tests::app::{call_as, scope, setup, tenant, token_for, Setup};
+use tests::{post_json, send, unique};
 use uuid::Uuid;
-
-async fn users_call(
-    s: &Setup,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> tests::TestResponse {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header("host", "api.test");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    send(&s.users, req.body(axum::body::Body::from(body)).unwrap()).await
-}
-
-async fn register(s: &Setup, prefix: &str) -> String {
-    let (slug, email) = unique(prefix);
-    let res = post_json(
-        &s.auth.app,
-        "/api/auth/register/",
-        &registration(&slug, &email),
-        None,
-    )
-    .await;
-    res.json()["tokens"]["access"].as_str().unwrap().to_owned()
-}
 
 fn new_user(email: &str, role_ids: Value) -> Value {
     json!({"email": email, "password": "a-good-password", "password_confirm": "a-good-password",
@@ -45,7 +17,7 @@ fn new_user(email: &str, role_ids: Value) -> Value {
 #[tokio::test]
 async fn admins_create_users_who_can_log_in_with_their_roles() {
     let s = setup().await;
-    let admin = register(&s, "usersa").await;
+    let admin = tenant(&s, "usersa").await;
     let role = call(
         &s,
         "POST",
@@ -57,8 +29,8 @@ async fn admins_create_users_who_can_log_in_with_their_roles() {
     .await
     .json();
     let (_, email) = unique("newuser");
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         "/api/users/",
         &admin,
@@ -79,7 +51,7 @@ async fn admins_create_users_who_can_log_in_with_their_roles() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
-    let me = users_call(&s, "GET", "/api/users/me/", &access, None)
+    let me = call_as(&s.users, "GET", "/api/users/me/", &access, None)
         .await
         .json();
     assert_eq!(me["id"], user["id"]);
@@ -109,12 +81,12 @@ async fn admins_create_users_who_can_log_in_with_their_roles() {
         "a role with members cannot be deleted"
     );
 
-    let listed = users_call(&s, "GET", "/api/users/", &admin, None)
+    let listed = call_as(&s.users, "GET", "/api/users/", &admin, None)
         .await
         .json();
     assert_eq!(listed["results"].as_array().unwrap().len(), 2);
-    let one = users_call(
-        &s,
+    let one = call_as(
+        &s.users,
         "GET",
         &format!("/api/users/{}/", user["id"].as_str().unwrap()),
         &admin,
@@ -127,14 +99,14 @@ async fn admins_create_users_who_can_log_in_with_their_roles() {
 #[tokio::test]
 async fn user_creation_is_validated_and_isolated() {
     let s = setup().await;
-    let a = register(&s, "uvala").await;
-    let b = register(&s, "uvalb").await;
+    let a = tenant(&s, "uvala").await;
+    let b = tenant(&s, "uvalb").await;
     let b_role =
         call(&s, "GET", "/api/roles/", &b, None, None).await.json()["results"][0]["id"].clone();
     let (_, email) = unique("dup");
     assert_eq!(
-        users_call(
-            &s,
+        call_as(
+            &s.users,
             "POST",
             "/api/users/",
             &a,
@@ -145,8 +117,8 @@ async fn user_creation_is_validated_and_isolated() {
         StatusCode::CREATED
     );
 
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         "/api/users/",
         &b,
@@ -158,8 +130,8 @@ async fn user_creation_is_validated_and_isolated() {
         json!({"email": ["A user with this email already exists."]}),
         "emails are unique platform-wide"
     );
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         "/api/users/",
         &a,
@@ -177,29 +149,31 @@ async fn user_creation_is_validated_and_isolated() {
     let mut bad = new_user("not-an-email", json!([]));
     bad["password_confirm"] = json!("different-password");
     bad["is_super_admin"] = json!(true);
-    let res = users_call(&s, "POST", "/api/users/", &a, Some(bad)).await;
+    let res = call_as(&s.users, "POST", "/api/users/", &a, Some(bad)).await;
     assert_eq!(res.json(), json!({"is_super_admin": ["Unknown field."]}));
 
-    let a_user = users_call(&s, "GET", "/api/users/", &a, None).await.json()["results"][0]["id"]
+    let a_user = call_as(&s.users, "GET", "/api/users/", &a, None)
+        .await
+        .json()["results"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(
-        users_call(&s, "GET", &format!("/api/users/{a_user}/"), &b, None)
+        call_as(&s.users, "GET", &format!("/api/users/{a_user}/"), &b, None)
             .await
             .status,
         StatusCode::NOT_FOUND
     );
     let member = token_for(&s, scope(&s, &a).tenant_id(), false, Default::default());
     assert_eq!(
-        users_call(&s, "GET", "/api/users/", &member, None)
+        call_as(&s.users, "GET", "/api/users/", &member, None)
             .await
             .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        users_call(
-            &s,
+        call_as(
+            &s.users,
             "POST",
             "/api/users/",
             &member,
@@ -214,7 +188,7 @@ async fn user_creation_is_validated_and_isolated() {
 #[tokio::test]
 async fn twenty_concurrent_creations_never_exceed_max_users() {
     let s = setup().await;
-    let admin = register(&s, "limit").await;
+    let admin = tenant(&s, "limit").await;
     // The trial plan allows 5 users; the admin is the first.
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -252,7 +226,7 @@ async fn twenty_concurrent_creations_never_exceed_max_users() {
         .unwrap()
         .unwrap();
     assert_eq!(usage.users, 1 + created);
-    let listed = users_call(&s, "GET", "/api/users/?page_size=100", &admin, None)
+    let listed = call_as(&s.users, "GET", "/api/users/?page_size=100", &admin, None)
         .await
         .json();
     assert_eq!(
@@ -262,8 +236,8 @@ async fn twenty_concurrent_creations_never_exceed_max_users() {
     // Sequentially the limit is reached exactly.
     let mut extra = 0;
     loop {
-        let res = users_call(
-            &s,
+        let res = call_as(
+            &s.users,
             "POST",
             "/api/users/",
             &admin,
@@ -284,9 +258,9 @@ async fn twenty_concurrent_creations_never_exceed_max_users() {
 #[tokio::test]
 async fn members_edit_only_their_own_profile_fields() {
     let s = setup().await;
-    let admin = register(&s, "profile").await;
-    let res = users_call(
-        &s,
+    let admin = tenant(&s, "profile").await;
+    let res = call_as(
+        &s.users,
         "PATCH",
         "/api/users/update_me/",
         &admin,
@@ -307,8 +281,8 @@ async fn members_edit_only_their_own_profile_fields() {
         json!({"tenant": "x"}),
         json!({"is_active": false}),
     ] {
-        let res = users_call(
-            &s,
+        let res = call_as(
+            &s.users,
             "PATCH",
             "/api/users/update_me/",
             &admin,
@@ -317,8 +291,8 @@ async fn members_edit_only_their_own_profile_fields() {
         .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{forbidden}");
     }
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PATCH",
         "/api/users/update_me/",
         &admin,
@@ -326,8 +300,8 @@ async fn members_edit_only_their_own_profile_fields() {
     )
     .await;
     assert!(res.json()["timezone"].is_array());
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PATCH",
         "/api/users/update_me/",
         &admin,
@@ -340,8 +314,8 @@ async fn members_edit_only_their_own_profile_fields() {
 #[tokio::test]
 async fn role_members_lists_exactly_the_holders() {
     let s = setup().await;
-    let admin = register(&s, "members").await;
-    let other = register(&s, "membersother").await;
+    let admin = tenant(&s, "members").await;
+    let other = tenant(&s, "membersother").await;
     let role = call(
         &s,
         "POST",
@@ -356,8 +330,8 @@ async fn role_members_lists_exactly_the_holders() {
     let mut holders = Vec::new();
     for i in 0..3 {
         let roles = if i < 2 { json!([role_id]) } else { json!([]) };
-        let res = users_call(
-            &s,
+        let res = call_as(
+            &s.users,
             "POST",
             "/api/users/",
             &admin,
@@ -476,7 +450,7 @@ async fn create_user(s: &Setup, admin: &str, email: &str, body: Value) -> Value 
     user.as_object_mut()
         .unwrap()
         .extend(body.as_object().unwrap().clone());
-    let res = users_call(s, "POST", "/api/users/", admin, Some(user)).await;
+    let res = call_as(&s.users, "POST", "/api/users/", admin, Some(user)).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()
 }
@@ -531,7 +505,7 @@ async fn audit_actions(s: &Setup, admin: &str, entity_id: &str) -> Vec<String> {
 #[tokio::test]
 async fn admins_change_users_and_every_copy_follows() {
     let s = setup().await;
-    let admin = register(&s, "uupd").await;
+    let admin = tenant(&s, "uupd").await;
     let viewers = create_role(
         &s,
         &admin,
@@ -551,8 +525,8 @@ async fn admins_change_users_and_every_copy_follows() {
     let id = user["id"].as_str().unwrap().to_owned();
 
     s.auth.calls.reset();
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PATCH",
         &format!("/api/users/{id}/"),
         &admin,
@@ -581,13 +555,13 @@ async fn admins_change_users_and_every_copy_follows() {
     assert_eq!(role_record(&s, &admin, &managers).await.member_count, 1);
     // Login reads the roles from the credential: the new role is in the token.
     let tokens = login(&s, &email).await.json();
-    let claims = crate::roles::claims_of(&s, tokens["tokens"]["access"].as_str().unwrap());
+    let claims = tests::app::claims_of(&s, tokens["tokens"]["access"].as_str().unwrap());
     let view = serde_json::to_value(claims.permissions.get("crm.leads.view")).unwrap();
     assert_eq!(view, json!("all"));
 
     // PUT needs every field and refuses unknown ones.
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PUT",
         &format!("/api/users/{id}/"),
         &admin,
@@ -597,8 +571,8 @@ async fn admins_change_users_and_every_copy_follows() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     let full = json!({"first_name": "Ada", "last_name": "Obi", "phone": null, "timezone": "Africa/Lagos",
                       "preferences": {}, "profile_picture": null, "is_active": true, "role_ids": [], "team_ids": []});
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PUT",
         &format!("/api/users/{id}/"),
         &admin,
@@ -611,13 +585,19 @@ async fn admins_change_users_and_every_copy_follows() {
     let mut bad = full.clone();
     bad["email"] = json!("x@y.io");
     assert_eq!(
-        users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(bad))
-            .await
-            .status,
+        call_as(
+            &s.users,
+            "PUT",
+            &format!("/api/users/{id}/"),
+            &admin,
+            Some(bad)
+        )
+        .await
+        .status,
         StatusCode::BAD_REQUEST
     );
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PATCH",
         &format!("/api/users/{id}/"),
         &admin,
@@ -633,7 +613,14 @@ async fn admins_change_users_and_every_copy_follows() {
 
     // A no-op writes nothing; each real change is audited exactly once.
     s.auth.calls.reset();
-    users_call(&s, "PUT", &format!("/api/users/{id}/"), &admin, Some(full)).await;
+    call_as(
+        &s.users,
+        "PUT",
+        &format!("/api/users/{id}/"),
+        &admin,
+        Some(full),
+    )
+    .await;
     assert!(!s
         .auth
         .calls
@@ -648,16 +635,16 @@ async fn admins_change_users_and_every_copy_follows() {
 #[tokio::test]
 async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
     let s = setup().await;
-    let admin = register(&s, "uroles").await;
-    let other = register(&s, "urolesother").await;
+    let admin = tenant(&s, "uroles").await;
+    let other = tenant(&s, "urolesother").await;
     let a = create_role(&s, &admin, "A", json!({})).await;
     let b = create_role(&s, &admin, "B", json!({})).await;
     let foreign = create_role(&s, &other, "Foreign", json!({})).await;
     let user = create_user(&s, &admin, &unique("uroles-u").1, json!({"role_ids": [a]})).await;
     let id = user["id"].as_str().unwrap();
 
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         &format!("/api/users/{id}/assign_roles/"),
         &admin,
@@ -673,8 +660,8 @@ async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
         ),
         (1, 1)
     );
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         &format!("/api/users/{id}/assign_roles/"),
         &admin,
@@ -687,8 +674,8 @@ async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
         .unwrap()
         .contains("Unknown role"));
 
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "DELETE",
         &format!("/api/users/{id}/remove_role/"),
         &admin,
@@ -698,8 +685,8 @@ async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["roles"], json!([{"id": b, "name": "B"}]));
     assert_eq!(role_record(&s, &admin, &a).await.member_count, 0);
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "DELETE",
         &format!("/api/users/{id}/remove_role/"),
         &admin,
@@ -720,7 +707,7 @@ async fn assign_and_remove_roles_keep_counts_and_refuse_foreign_roles() {
 #[tokio::test]
 async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_plan() {
     let s = setup().await;
-    let admin = register(&s, "udeact").await;
+    let admin = tenant(&s, "udeact").await;
     let (_, email) = unique("udeact-u");
     let user = create_user(&s, &admin, &email, json!({})).await;
     let id = user["id"].as_str().unwrap().to_owned();
@@ -730,7 +717,14 @@ async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_p
         .to_owned();
     assert_eq!(usage(&s, &admin).await.users, 2);
 
-    let res = users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None).await;
+    let res = call_as(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
     assert_eq!(usage(&s, &admin).await.users, 1);
     assert_eq!(
@@ -748,15 +742,21 @@ async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_p
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
     // Deactivating twice changes nothing more.
     assert_eq!(
-        users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None)
-            .await
-            .status,
+        call_as(
+            &s.users,
+            "DELETE",
+            &format!("/api/users/{id}/"),
+            &admin,
+            None
+        )
+        .await
+        .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(usage(&s, &admin).await.users, 1);
 
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         &format!("/api/users/{id}/activate/"),
         &admin,
@@ -790,12 +790,19 @@ async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_p
 
     // The trial allows 5 active users: fill it, then a deactivated user
     // cannot come back until a seat frees up.
-    users_call(&s, "DELETE", &format!("/api/users/{id}/"), &admin, None).await;
+    call_as(
+        &s.users,
+        "DELETE",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+    )
+    .await;
     for i in 0..4 {
         create_user(&s, &admin, &unique(&format!("udeact-fill{i}")).1, json!({})).await;
     }
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "POST",
         &format!("/api/users/{id}/activate/"),
         &admin,
@@ -804,8 +811,8 @@ async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_p
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
     assert_eq!(res.json()["code"], "plan_limit_reached");
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "PATCH",
         &format!("/api/users/{id}/"),
         &admin,
@@ -828,9 +835,9 @@ async fn deactivation_ends_logins_and_frees_a_seat_and_activation_respects_the_p
 #[tokio::test]
 async fn the_last_active_administrator_cannot_be_removed() {
     let s = setup().await;
-    let admin = register(&s, "ulast").await;
+    let admin = tenant(&s, "ulast").await;
     let admin_role = admin_role_id(&s, &admin).await;
-    let me = users_call(&s, "GET", "/api/users/me/", &admin, None)
+    let me = call_as(&s.users, "GET", "/api/users/me/", &admin, None)
         .await
         .json();
     let me_id = me["id"].as_str().unwrap().to_owned();
@@ -857,7 +864,7 @@ async fn the_last_active_administrator_cannot_be_removed() {
             Some(json!({"role_id": admin_role})),
         ),
     ] {
-        let res = users_call(&s, method, &uri, &admin, body).await;
+        let res = call_as(&s.users, method, &uri, &admin, body).await;
         assert_eq!(
             res.status,
             StatusCode::CONFLICT,
@@ -880,8 +887,8 @@ async fn the_last_active_administrator_cannot_be_removed() {
         .map(|id| {
             let (s, admin, role) = (s.clone(), admin.clone(), admin_role.clone());
             tokio::spawn(async move {
-                users_call(
-                    &s,
+                call_as(
+                    &s.users,
                     "DELETE",
                     &format!("/api/users/{id}/remove_role/"),
                     &admin,
@@ -909,8 +916,8 @@ async fn the_last_active_administrator_cannot_be_removed() {
 #[tokio::test]
 async fn users_of_another_tenant_are_not_found_on_every_endpoint() {
     let s = setup().await;
-    let a = register(&s, "uprobea").await;
-    let b = register(&s, "uprobeb").await;
+    let a = tenant(&s, "uprobea").await;
+    let b = tenant(&s, "uprobeb").await;
     let victim = create_user(&s, &a, &unique("uprobe-v").1, json!({})).await;
     let id = victim["id"].as_str().unwrap();
     let b_role = admin_role_id(&s, &b).await;
@@ -934,7 +941,7 @@ async fn users_of_another_tenant_are_not_found_on_every_endpoint() {
             Some(json!({"role_id": b_role})),
         ),
     ] {
-        let res = users_call(&s, method, &uri, &b, body).await;
+        let res = call_as(&s.users, method, &uri, &b, body).await;
         assert_eq!(
             res.status,
             StatusCode::NOT_FOUND,
@@ -945,12 +952,18 @@ async fn users_of_another_tenant_are_not_found_on_every_endpoint() {
     let full = json!({"first_name": "X", "last_name": "Y", "phone": null, "timezone": "UTC", "preferences": {},
                       "profile_picture": null, "is_active": true, "role_ids": [], "team_ids": []});
     assert_eq!(
-        users_call(&s, "PUT", &format!("/api/users/{id}/"), &b, Some(full))
-            .await
-            .status,
+        call_as(
+            &s.users,
+            "PUT",
+            &format!("/api/users/{id}/"),
+            &b,
+            Some(full)
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
-    let still = users_call(&s, "GET", &format!("/api/users/{id}/"), &a, None)
+    let still = call_as(&s.users, "GET", &format!("/api/users/{id}/"), &a, None)
         .await
         .json();
     assert_eq!(still["first_name"], "Nia");
@@ -960,8 +973,8 @@ async fn users_of_another_tenant_are_not_found_on_every_endpoint() {
 #[tokio::test]
 async fn the_list_filters_searches_orders_and_pages() {
     let s = setup().await;
-    let admin = register(&s, "ulist").await;
-    let other = register(&s, "ulistother").await;
+    let admin = tenant(&s, "ulist").await;
+    let other = tenant(&s, "ulistother").await;
     let sales = create_role(&s, &admin, "Sales", json!({})).await;
     let team = on(
         &s.teams,
@@ -990,8 +1003,8 @@ async fn the_list_filters_searches_orders_and_pages() {
         let u = create_user(&s, &admin, &format!("{local}.{tag}@example.com"), extra).await;
         ids.push(u["id"].as_str().unwrap().to_owned());
     }
-    users_call(
-        &s,
+    call_as(
+        &s.users,
         "DELETE",
         &format!("/api/users/{}/", ids[1]),
         &admin,
@@ -1017,7 +1030,7 @@ async fn the_list_filters_searches_orders_and_pages() {
     let list = |q: &str| {
         let (s, admin, q) = (&s, &admin, q.to_owned());
         async move {
-            let res = users_call(s, "GET", &format!("/api/users/?{q}"), admin, None).await;
+            let res = call_as(&s.users, "GET", &format!("/api/users/?{q}"), admin, None).await;
             assert_eq!(res.status, StatusCode::OK, "{q}: {}", res.text());
             res.json()
         }
@@ -1071,10 +1084,10 @@ async fn the_list_filters_searches_orders_and_pages() {
     let first = list("is_active=true&page_size=2").await;
     assert_eq!(first["results"].as_array().unwrap().len(), 2);
     assert_eq!(first["previous"], Value::Null);
-    let second = users_call(
-        &s,
+    let second = call_as(
+        &s.users,
         "GET",
-        &crate::roles::path_of(&first["next"]),
+        &tests::app::path_of(&first["next"]),
         &admin,
         None,
     )
@@ -1082,10 +1095,10 @@ async fn the_list_filters_searches_orders_and_pages() {
     .json();
     assert_eq!(emails(&second), ["amy", "carl"]);
     assert_eq!(second["next"], Value::Null);
-    let back = users_call(
-        &s,
+    let back = call_as(
+        &s.users,
         "GET",
-        &crate::roles::path_of(&second["previous"]),
+        &tests::app::path_of(&second["previous"]),
         &admin,
         None,
     )
@@ -1094,7 +1107,7 @@ async fn the_list_filters_searches_orders_and_pages() {
     assert_eq!(emails(&back), emails(&first));
 
     // Cursors are bound to the query and the tenant.
-    let next = crate::roles::path_of(&first["next"]);
+    let next = tests::app::path_of(&first["next"]);
     let cursor = next
         .split("cursor=")
         .nth(1)
@@ -1103,8 +1116,8 @@ async fn the_list_filters_searches_orders_and_pages() {
         .next()
         .unwrap()
         .to_owned();
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "GET",
         &format!("/api/users/?is_active=false&page_size=2&cursor={cursor}"),
         &admin,
@@ -1116,8 +1129,8 @@ async fn the_list_filters_searches_orders_and_pages() {
         StatusCode::NOT_FOUND,
         "a cursor does not move to other filters"
     );
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "GET",
         &format!("/api/users/?is_active=true&page_size=2&cursor={cursor}"),
         &other,
@@ -1130,8 +1143,8 @@ async fn the_list_filters_searches_orders_and_pages() {
     let mid = cursor.len() / 2;
     let other = if &cursor[mid..=mid] == "A" { "B" } else { "A" };
     let tampered = format!("{}{other}{}", &cursor[..mid], &cursor[mid + 1..]);
-    let res = users_call(
-        &s,
+    let res = call_as(
+        &s.users,
         "GET",
         &format!("/api/users/?is_active=true&page_size=2&cursor={tampered}"),
         &admin,
@@ -1146,7 +1159,7 @@ async fn the_list_filters_searches_orders_and_pages() {
         ("role=nope", "role"),
         ("colour=red", "colour"),
     ] {
-        let res = users_call(&s, "GET", &format!("/api/users/?{bad}"), &admin, None).await;
+        let res = call_as(&s.users, "GET", &format!("/api/users/?{bad}"), &admin, None).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text());
         assert!(res.json()[field].is_array(), "{bad}: {}", res.text());
     }

@@ -15,6 +15,7 @@ use shared::store::{CursorSigner, Store};
 use std::path::PathBuf;
 use tower::ServiceExt;
 
+pub mod app;
 pub mod gateway;
 pub mod iam;
 pub mod routes;
