@@ -7,39 +7,94 @@ use crate::auth::{check_new_password, hash_password};
 use crate::http::{ApiError, ValidationErrors};
 use crate::permissions::Module;
 use crate::validate;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
-/// A new organisation and its first administrator, as registration and the
-/// super-admin tenant API receive them.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenantRequest {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub tenant_name: String,
-    /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
-    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
-    pub tenant_slug: String,
-    /// Unique platform-wide, case-insensitive.
-    #[schema(
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
-    )]
-    pub admin_email: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password_confirm: String,
-    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
-    pub admin_first_name: String,
-    #[serde(default)]
-    #[schema(max_length = 150)]
-    pub admin_last_name: Option<String>,
-    /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
-    /// trial plan.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<crate::permissions::Module>>)]
-    pub enabled_modules: Option<Vec<String>>,
+/// Declares a request body holding the fields of [`NewTenantRequest`]
+/// (with their bounds) followed by its own, and a `split` into the two.
+/// `#[serde(flatten)]` would lose `deny_unknown_fields`, so the fields are
+/// stated here once and expanded into each body.
+#[macro_export]
+macro_rules! new_tenant_request {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {}
+    ) => {
+        $crate::new_tenant_request!(@body [$(#[$meta])*] $vis $name {});
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$extra_meta:meta])* $extra_vis:vis $extra:ident : $extra_ty:ty),+ $(,)?
+        }
+    ) => {
+        $crate::new_tenant_request!(@body [$(#[$meta])*] $vis $name {
+            $($(#[$extra_meta])* $extra_vis $extra: $extra_ty,)+
+        });
+
+        impl $name {
+            /// The registration body, and this body's own fields.
+            pub fn split(self) -> ($crate::tenancy::NewTenantRequest, ($($extra_ty,)+)) {
+                $crate::new_tenant_request!(@split self [$($extra)+])
+            }
+        }
+    };
+    (@fields $callback:ident $($args:tt)*) => {
+        $crate::new_tenant_request!(@$callback $($args)* [
+            #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
+            tenant_name: String,
+            /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
+            #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
+            tenant_slug: String,
+            /// Unique platform-wide, case-insensitive.
+            #[schema(
+                max_length = 254,
+                pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
+            )]
+            admin_email: String,
+            #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
+            admin_password: String,
+            #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
+            admin_password_confirm: String,
+            #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
+            admin_first_name: String,
+            #[serde(default)]
+            #[schema(max_length = 150)]
+            admin_last_name: Option<String>,
+            /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
+            /// trial plan.
+            #[serde(default)]
+            #[schema(value_type = Option<Vec<$crate::permissions::Module>>)]
+            enabled_modules: Option<Vec<String>>,
+        ]);
+    };
+    (@body [$($meta:tt)*] $vis:vis $name:ident { $($own:tt)* }) => {
+        $crate::new_tenant_request!(@fields struct_with [$($meta)*] $vis $name { $($own)* });
+    };
+    (@struct_with [$($meta:tt)*] $vis:vis $name:ident { $($own:tt)* } [
+        $($(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {
+        $($meta)*
+        #[derive(Debug, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($(#[$field_meta])* pub $field: $field_ty,)+
+            $($own)*
+        }
+    };
+    (@split $this:ident [$($extra:ident)+]) => {
+        $crate::new_tenant_request!(@fields split_with $this [$($extra)+])
+    };
+    (@split_with $this:ident [$($extra:ident)+] [
+        $($(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {{
+        let Self { $($field,)+ $($extra,)+ } = $this;
+        ($crate::tenancy::NewTenantRequest { $($field,)+ }, ($($extra,)+))
+    }};
+}
+
+new_tenant_request! {
+    /// A new organisation and its first administrator, as registration and the
+    /// super-admin tenant API receive them.
+    pub struct NewTenantRequest {}
 }
 
 impl NewTenantRequest {
