@@ -7,74 +7,21 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::http::{ApiError, ValidationErrors};
 use shared::store::{DedicatedTable, DedicatedTableError, Store, TenantScope};
-use shared::tenancy::NewTenantRequest;
 use utoipa::ToSchema;
 
 /// The request field naming the table.
 pub const FIELD: &str = "dedicated_table";
 
-/// A new tenant as a super admin creates it: the registration body, and
-/// optionally a dedicated table.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTenantRequest {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub tenant_name: String,
-    /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
-    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
-    pub tenant_slug: String,
-    /// Unique platform-wide, case-insensitive.
-    #[schema(
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
-    )]
-    pub admin_email: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password_confirm: String,
-    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
-    pub admin_first_name: String,
-    #[serde(default)]
-    #[schema(max_length = 150)]
-    pub admin_last_name: Option<String>,
-    /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
-    /// trial plan.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
-    pub enabled_modules: Option<Vec<String>>,
-    /// Keep the tenant's items in this DynamoDB table instead of the main
-    /// one. Named `<main table>-tenant-<suffix>`; it must exist with the main
-    /// table's keys and indexes (`devctl create-table --table <name>`).
-    /// Fixed for the tenant's life.
-    #[serde(default)]
-    pub dedicated_table: Option<String>,
-}
-
-impl CreateTenantRequest {
-    pub fn split(self) -> (NewTenantRequest, Option<String>) {
-        let Self {
-            tenant_name,
-            tenant_slug,
-            admin_email,
-            admin_password,
-            admin_password_confirm,
-            admin_first_name,
-            admin_last_name,
-            enabled_modules,
-            dedicated_table,
-        } = self;
-        let tenant = NewTenantRequest {
-            tenant_name,
-            tenant_slug,
-            admin_email,
-            admin_password,
-            admin_password_confirm,
-            admin_first_name,
-            admin_last_name,
-            enabled_modules,
-        };
-        (tenant, dedicated_table)
+shared::new_tenant_request! {
+    /// A new tenant as a super admin creates it: the registration body, and
+    /// optionally a dedicated table.
+    pub struct CreateTenantRequest {
+        /// Keep the tenant's items in this DynamoDB table instead of the main
+        /// one. Named `<main table>-tenant-<suffix>`; it must exist with the main
+        /// table's keys and indexes (`devctl create-table --table <name>`).
+        /// Fixed for the tenant's life.
+        #[serde(default)]
+        pub dedicated_table: Option<String>,
     }
 }
 
@@ -201,6 +148,27 @@ mod tests {
             e.body(),
             json!({"dedicated_table": ["Moving an existing tenant between tables is an offline migration."]})
         );
+    }
+
+    #[test]
+    fn a_create_body_is_the_registration_body_and_a_table() {
+        let body = json!({
+            "tenant_name": "Acme",
+            "tenant_slug": "acme",
+            "admin_email": "ada@acme.io",
+            "admin_password": "correct horse",
+            "admin_password_confirm": "correct horse",
+            "admin_first_name": "Ada",
+            "dedicated_table": "main-tenant-acme",
+        });
+        let (tenant, (table,)) = serde_json::from_value::<CreateTenantRequest>(body.clone())
+            .unwrap()
+            .split();
+        assert_eq!(tenant.tenant_slug, "acme");
+        assert_eq!(table.as_deref(), Some("main-tenant-acme"));
+        let mut extra = body;
+        extra["is_active"] = json!(true);
+        assert!(serde_json::from_value::<CreateTenantRequest>(extra).is_err());
     }
 
     #[test]

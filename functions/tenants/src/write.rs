@@ -117,7 +117,7 @@ pub(crate) async fn create_tenant(
     admin: SuperAdmin,
     ApiJson(req): ApiJson<CreateTenantRequest>,
 ) -> Result<(StatusCode, Json<AdminTenantView>), ApiError> {
-    let (req, requested_table) = req.split();
+    let (req, (requested_table,)) = req.split();
     let terms = tenancy::trial_terms(&state.store).await?;
     // Every field's errors at once, the table's included.
     let (table, new_tenant) = match (

@@ -1,33 +1,20 @@
-//! Creating a tenant: the records that must exist together (tenant, slug
-//! claim, admin user and credential, system Admin role, trial
-//! subscription), written in one transaction. Used by registration, the
-//! super-admin tenant API and `devctl superadmin`.
+//! Building a new tenant's records and writing them in one transaction.
 
-use crate::auth::{check_new_password, hash_password};
-use crate::http::{ApiError, ValidationErrors};
+use super::trial::TrialTerms;
 use crate::keys;
 use crate::permissions::{admin_permissions, Module};
 use crate::records::{
-    BillingCycle, CredentialRecord, PlanRecord, RoleNameClaim, RoleRecord, SlugClaim,
-    SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, TenantRecord, TenantRouteRecord,
-    UsageRecord, UserRecord,
+    BillingCycle, CredentialRecord, RoleNameClaim, RoleRecord, SlugClaim, SubscriptionRecord,
+    SubscriptionRefRecord, SubscriptionStatus, TenantRecord, TenantRouteRecord, UsageRecord,
+    UserRecord,
 };
 use crate::report::ErrorChain;
 use crate::store::{
-    retry, Backoff, Condition, DedicatedTable, Label, PageRequest, Store, StoreError, TenantScope,
-    Transaction,
+    retry, Backoff, Condition, DedicatedTable, Label, Store, StoreError, TenantScope, Transaction,
 };
-use crate::validate;
-use serde::Deserialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
-use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// What a trial grants when no trial plan is configured: 14 days with
-/// CRM, WhatsApp and Meetings. Documented in the README.
-pub const DEFAULT_TRIAL_DAYS: u32 = 14;
-pub const DEFAULT_TRIAL_MODULES: [Module; 3] = [Module::Crm, Module::Whatsapp, Module::Meetings];
 
 /// Concurrent creations on the same claims are retried so that exactly
 /// one wins and the others learn which claim was taken.
@@ -38,166 +25,6 @@ const PROVISION_BACKOFF: Backoff = Backoff {
     max_steps: 8,
     jitter_ms: 40,
 };
-
-/// The terms a new tenant's trial starts on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrialTerms {
-    pub plan_id: Option<Uuid>,
-    pub trial_days: u32,
-    pub modules: Vec<Module>,
-}
-
-impl TrialTerms {
-    pub fn from_plan(plan: &PlanRecord) -> Self {
-        Self {
-            plan_id: Some(plan.id),
-            trial_days: plan.trial_days,
-            modules: plan.included_modules.clone(),
-        }
-    }
-
-    pub fn default_trial() -> Self {
-        Self {
-            plan_id: None,
-            trial_days: DEFAULT_TRIAL_DAYS,
-            modules: DEFAULT_TRIAL_MODULES.to_vec(),
-        }
-    }
-}
-
-/// The active trial plan (lowest sort order), or the default terms. One
-/// query on GSI1 unless many plans come before it.
-pub async fn trial_terms(store: &Store) -> Result<TrialTerms, StoreError> {
-    let mut cursor = None;
-    // A whole catalogue in one call, usually; a page may still come back
-    // empty yet link onwards.
-    loop {
-        let page = PageRequest::new(100, cursor, "trial-plan")
-            .where_is("is_trial", true)
-            .where_is("is_active", true);
-        let plans = store
-            .platform()
-            .query_index::<PlanRecord>(keys::plans_index_pk(), &page)
-            .await?;
-        if let Some(plan) = plans.items.first() {
-            return Ok(TrialTerms::from_plan(plan));
-        }
-        match plans.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(TrialTerms::default_trial()),
-        }
-    }
-}
-
-/// A new organisation and its first administrator, as registration and the
-/// super-admin tenant API receive them.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenantRequest {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub tenant_name: String,
-    /// Unique platform-wide: 3–50 lowercase letters, digits, hyphens.
-    #[schema(pattern = r"^\s*[a-z0-9][a-z0-9-]{1,48}[a-z0-9]\s*$")]
-    pub tenant_slug: String,
-    /// Unique platform-wide, case-insensitive.
-    #[schema(
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
-    )]
-    pub admin_email: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password: String,
-    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
-    pub admin_password_confirm: String,
-    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
-    pub admin_first_name: String,
-    #[serde(default)]
-    #[schema(max_length = 150)]
-    pub admin_last_name: Option<String>,
-    /// Defaults to `["crm", "whatsapp", "meetings"]`; each must be in the
-    /// trial plan.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<crate::permissions::Module>>)]
-    pub enabled_modules: Option<Vec<String>>,
-}
-
-impl NewTenantRequest {
-    /// Checks every field (reporting all errors at once) against the trial
-    /// terms, then hashes the password.
-    pub async fn validate(self, terms: &TrialTerms) -> Result<NewTenant, ApiError> {
-        let mut errors = ValidationErrors::new();
-        let name = validate::name(&mut errors, "tenant_name", &self.tenant_name, 120);
-        let slug = validate::slug(&mut errors, "tenant_slug", &self.tenant_slug);
-        let email = validate::email(&mut errors, "admin_email", &self.admin_email);
-        let first_name =
-            validate::name(&mut errors, "admin_first_name", &self.admin_first_name, 150);
-        let last_name = validate::optional_name(
-            &mut errors,
-            "admin_last_name",
-            self.admin_last_name.as_deref(),
-            150,
-        );
-        check_new_password(
-            &mut errors,
-            "admin_password",
-            "admin_password_confirm",
-            &self.admin_password,
-            &self.admin_password_confirm,
-            &email,
-        );
-        let modules = match &self.enabled_modules {
-            None => DEFAULT_TRIAL_MODULES
-                .iter()
-                .copied()
-                .filter(|m| terms.modules.contains(m))
-                .collect(),
-            Some(names) => {
-                let mut modules = Vec::new();
-                for name in names {
-                    match Module::parse(name) {
-                        None => errors.add("enabled_modules", format!("Unknown module '{name}'.")),
-                        Some(m) if !terms.modules.contains(&m) => errors.add(
-                            "enabled_modules",
-                            format!("Module '{name}' is not included in the trial plan."),
-                        ),
-                        Some(m) if !modules.contains(&m) => modules.push(m),
-                        Some(_) => {}
-                    }
-                }
-                modules
-            }
-        };
-        errors.into_result()?;
-        Ok(NewTenant {
-            name,
-            slug,
-            enabled_modules: modules,
-            admin_email: email,
-            admin_first_name: first_name,
-            admin_last_name: last_name,
-            admin_password_hash: hash_password(self.admin_password)
-                .await
-                .map_err(ApiError::internal)?,
-            admin_is_super_admin: false,
-        })
-    }
-}
-
-impl From<ProvisionError> for ApiError {
-    fn from(e: ProvisionError) -> Self {
-        match e {
-            ProvisionError::SlugTaken => {
-                ValidationErrors::field("tenant_slug", "A tenant with this slug already exists.")
-                    .into()
-            }
-            ProvisionError::EmailTaken => {
-                ValidationErrors::field("admin_email", "A user with this email already exists.")
-                    .into()
-            }
-            ProvisionError::Store(e) => e.into(),
-        }
-    }
-}
 
 /// Input for a new tenant and its first administrator.
 #[derive(Debug, Clone)]
@@ -477,85 +304,6 @@ where
     retry(PROVISION_BACKOFF, contended, attempt)
         .await
         .map_err(provision_error)
-}
-
-/// The plans a fresh installation starts with (seeded locally by `devctl
-/// seed`): a 14-day trial and two paid plans. Fixed ids keep seeding
-/// idempotent.
-pub fn default_plans(now: OffsetDateTime) -> Vec<PlanRecord> {
-    use rust_decimal::Decimal;
-    let plan = |id: u128,
-                name: &str,
-                slug: &str,
-                monthly: i64,
-                yearly: i64,
-                users: Option<u32>,
-                leads: Option<u32>,
-                storage: Option<u32>,
-                modules: &[Module],
-                is_trial: bool,
-                order: i32| PlanRecord {
-        id: Uuid::from_u128(id),
-        name: name.into(),
-        slug: slug.into(),
-        description: format!("{name} plan"),
-        price_monthly: Decimal::new(monthly * 100, 2),
-        price_yearly: Decimal::new(yearly * 100, 2),
-        currency: "USD".into(),
-        max_users: users,
-        max_leads: leads,
-        storage_gb: storage,
-        included_modules: modules.to_vec(),
-        features: Vec::new(),
-        is_trial,
-        trial_days: if is_trial { DEFAULT_TRIAL_DAYS } else { 0 },
-        is_active: true,
-        sort_order: order,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    vec![
-        plan(
-            0x7a1a1,
-            "Trial",
-            "trial",
-            0,
-            0,
-            Some(5),
-            Some(500),
-            Some(1),
-            &DEFAULT_TRIAL_MODULES,
-            true,
-            0,
-        ),
-        plan(
-            0x57a27,
-            "Starter",
-            "starter",
-            29,
-            290,
-            Some(10),
-            Some(5_000),
-            Some(10),
-            &DEFAULT_TRIAL_MODULES,
-            false,
-            10,
-        ),
-        plan(
-            0x960f,
-            "Professional",
-            "professional",
-            99,
-            990,
-            None,
-            None,
-            Some(100),
-            &Module::ALL,
-            false,
-            20,
-        ),
-    ]
 }
 
 #[cfg(test)]
