@@ -64,6 +64,20 @@ pub enum Step {
 /// Who made a change, for the audit log.
 pub use crate::audit::By;
 
+/// The plan the tenant's subscription is on, if any (its limits: `max_users`,
+/// `max_leads`): two reads, the subscription and then its plan.
+pub async fn current_plan(
+    store: &Store,
+    scope: &TenantScope,
+) -> Result<Option<PlanRecord>, StoreError> {
+    let subscription: Option<SubscriptionRecord> =
+        store.tenant(scope).get(&keys::subscription()).await?;
+    match subscription.and_then(|s| s.plan_id) {
+        Some(plan_id) => store.platform().get(&keys::plan(plan_id)).await,
+        None => Ok(None),
+    }
+}
+
 /// The plan's prices, if the subscription has a plan.
 pub async fn plan_price(
     store: &Store,

@@ -24,6 +24,10 @@ pub const GSI2SK: &str = "GSI2SK";
 pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
 pub const GSI3SK: &str = "GSI3SK";
+/// A third sort order inside a partition (keyed on `PK` and this
+/// attribute, sparse): leads by value.
+pub const GSI4: &str = "GSI4";
+pub const GSI4SK: &str = "GSI4SK";
 /// Epoch seconds after which an item is dead. DynamoDB deletes such items
 /// eventually (DynamoDB Local never does), so every read checks it as well.
 pub const TTL: &str = "expires_at";
@@ -143,6 +147,45 @@ impl SortKeyPrefix {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The key of a module's item, `<namespace>#<id>` in the tenant's
+/// partition, where the namespace starts with the module's name in capitals
+/// (`CRM#LEAD`): module services keep their items apart from the platform's
+/// kinds and from each other's. `K` is a kind marker the module declares.
+///
+/// # Panics
+/// If `namespace` does not start with a sellable module's name (`CRM#`,
+/// `WHATSAPP#`, `MEETINGS#`, `TASKS#`): a programming error, caught by any
+/// test that touches the key.
+pub fn module_item<K>(namespace: &'static str, id: impl std::fmt::Display) -> Key<K> {
+    assert_module_namespace(namespace);
+    Key::of(SortKey::new(namespace, id))
+}
+
+/// Every item of a module's namespace, e.g. all `CRM#LEAD#` items.
+pub fn module_items(namespace: &'static str) -> SortKeyPrefix {
+    assert_module_namespace(namespace);
+    SortKeyPrefix::of(namespace)
+}
+
+fn assert_module_namespace(namespace: &str) {
+    const MODULES: [&str; 4] = ["CRM#", "WHATSAPP#", "MEETINGS#", "TASKS#"];
+    assert!(
+        MODULES.iter().any(|m| namespace.starts_with(m)),
+        "module namespace {namespace:?} must start with a module's name"
+    );
+}
+
+/// GSI1 partition of the records of `collection` owned by `owner_id`
+/// inside the tenant partition `tenant_pk` (see `entity::Ownership`).
+pub fn owner_index_pk(tenant_pk: &str, collection: &str, owner_id: uuid::Uuid) -> String {
+    format!("{tenant_pk}#{collection}#OWNER#{owner_id}")
+}
+
+/// GSI3 partition of the records of `collection` of team `team_id`.
+pub fn team_index_pk(tenant_pk: &str, collection: &str, team_id: uuid::Uuid) -> String {
+    format!("{tenant_pk}#{collection}#TEAM#{team_id}")
 }
 
 /// The full key of a platform-wide item (not inside any tenant partition),

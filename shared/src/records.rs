@@ -492,6 +492,9 @@ pub struct UsageRecord {
     /// Active users holding the system Admin role; never brought below 1.
     #[serde(default)]
     pub admins: u32,
+    /// CRM leads, against the plan's `max_leads`.
+    #[serde(default)]
+    pub leads: u32,
     #[serde(default)]
     pub version: u64,
 }

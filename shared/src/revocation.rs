@@ -172,6 +172,29 @@ pub enum Verdict {
 
 /// Whether `claims` still stand against the tenant's current state. Pure.
 pub fn verdict(claims: &Claims, state: &TenantState) -> Verdict {
+    verdict_sparing(claims, state, None)
+}
+
+/// [`verdict`] for a request to an endpoint of `module`: a token whose
+/// only fault is that `module` itself was withdrawn is not refused there,
+/// so that the endpoint can say why (403 `module_disabled`, see
+/// [`module_enabled`]) instead of asking for a refresh that cannot help.
+pub fn verdict_at_module(claims: &Claims, state: &TenantState, module: &str) -> Verdict {
+    verdict_sparing(claims, state, Some(module))
+}
+
+/// Whether the tenant has `module` now: its entitlement grants it (when the
+/// tenant's state is known) and so do the modules of the token, if given
+/// (`None` for a super admin acting in another tenant).
+pub fn module_enabled(token_modules: Option<&[String]>, state: &TenantState, module: &str) -> bool {
+    let entitled = state
+        .entitlement
+        .as_ref()
+        .is_none_or(|e| e.modules.iter().any(|m| m == module));
+    entitled && token_modules.is_none_or(|ms| ms.iter().any(|m| m == module))
+}
+
+fn verdict_sparing(claims: &Claims, state: &TenantState, spared: Option<&str>) -> Verdict {
     if let Some(entitlement) = &state.entitlement {
         if !entitlement.tenant_active {
             return Verdict::TenantSuspended;
@@ -179,6 +202,7 @@ pub fn verdict(claims: &Claims, state: &TenantState) -> Verdict {
         if claims
             .enabled_modules
             .iter()
+            .filter(|m| Some(m.as_str()) != spared)
             .any(|m| !entitlement.modules.contains(m))
         {
             return Verdict::ModuleWithdrawn;
@@ -375,6 +399,38 @@ mod tests {
             verdict(&claims(T, &[], &["crm"]), &TenantState::default()),
             Verdict::Valid
         );
+    }
+
+    #[test]
+    fn a_module_endpoint_spares_only_its_own_module() {
+        let crm_gone = state(true, &["tasks"]);
+        let both = claims(T, &[], &["crm", "tasks"]);
+        assert_eq!(verdict(&both, &crm_gone), Verdict::ModuleWithdrawn);
+        assert_eq!(verdict_at_module(&both, &crm_gone, "crm"), Verdict::Valid);
+        assert!(!module_enabled(
+            Some(&both.enabled_modules),
+            &crm_gone,
+            "crm"
+        ));
+        assert!(module_enabled(
+            Some(&both.enabled_modules),
+            &crm_gone,
+            "tasks"
+        ));
+        // Another module withdrawn: the token must still be refreshed.
+        assert_eq!(
+            verdict_at_module(&both, &crm_gone, "tasks"),
+            Verdict::ModuleWithdrawn
+        );
+        // A token without the module never reaches it, entitled or not.
+        let none = claims(T, &[], &[]);
+        assert!(!module_enabled(
+            Some(&none.enabled_modules),
+            &state(true, &["crm"]),
+            "crm"
+        ));
+        // A super admin elsewhere: only the tenant's entitlement counts.
+        assert!(module_enabled(None, &state(true, &["crm"]), "crm"));
     }
 
     #[test]

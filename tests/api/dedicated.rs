@@ -780,11 +780,12 @@ async fn every_policy_that_reaches_tenant_data_reaches_dedicated_tables_too() {
                 continue;
             }
             // Main-table only, on purpose: routing items are platform
-            // items; users' GSI2 in a dedicated table is covered by the
-            // function's `-tenant-*` statement.
+            // items; users' GSI2 and the CRM's indexes in a dedicated table
+            // are covered by the function's `-tenant-*` statement.
             let platform_only = [
                 ("AuditFunction", "dynamodb:GetItem", "!GetAtt Table.Arn"),
                 ("UsersFunction", "dynamodb:Query", "${Table.Arn}/index/GSI2"),
+                ("CrmFunction", "dynamodb:Query", "${Table.Arn}/index/*"),
             ];
             assert!(
                 platform_only

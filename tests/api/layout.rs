@@ -16,6 +16,7 @@ fn documents() -> Vec<(&'static str, OpenApi)> {
     vec![
         ("audit", audit::routes().split_for_parts().1),
         ("auth", auth::routes().split_for_parts().1),
+        ("crm", crm::routes().split_for_parts().1),
         ("docs", docs::routes().split_for_parts().1),
         ("invoices", invoices::routes().split_for_parts().1),
         ("plans", plans::routes().split_for_parts().1),
@@ -73,7 +74,9 @@ fn stated(krate: &str) -> BTreeSet<Operation> {
             continue;
         };
         let (method, path) = route.split_once(' ').unwrap();
-        let (module, name) = handler.split_once("::").unwrap();
+        // `leads::read::list_leads` is in src/leads/read.rs.
+        let (module, name) = handler.rsplit_once("::").unwrap();
+        let module = module.replace("::", "/");
         let source = fs::read_to_string(src.join(format!("{module}.rs")))
             .unwrap_or_else(|e| panic!("{krate}: `{line}` names src/{module}.rs: {e}"));
         let attribute = path_attribute(&source, name)

@@ -85,6 +85,17 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             ),
         ),
         (
+            "crm",
+            crm::routes().split_for_parts().1,
+            crm::router(
+                crm::AppState {
+                    store: function_store(&store, "crm"),
+                    verifier: verifier.clone(),
+                },
+                &config,
+            ),
+        ),
+        (
             "teams",
             teams::routes().split_for_parts().1,
             teams::router(

@@ -44,6 +44,7 @@ async fn set_users(s: &Setup, scope: &TenantScope, users: u32) {
     let usage = UsageRecord {
         users,
         admins: 1,
+        leads: 0,
         version: 99,
     };
     s.auth
@@ -123,7 +124,7 @@ async fn admins_read_their_subscription_and_usage() {
         json!({
             "plan": Uuid::from_u128(TRIAL),
             "users": {"used": 1, "limit": 5, "tracked": true},
-            "leads": {"used": null, "limit": 500, "tracked": false},
+            "leads": {"used": 0, "limit": 500, "tracked": true},
             "storage_gb": {"used": null, "limit": 1, "tracked": false},
         })
     );

@@ -50,6 +50,7 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         ),
         ("users".to_owned(), users::router(state("users"), http)),
         ("teams".to_owned(), teams::router(state("teams"), http)),
+        ("crm".to_owned(), crm::router(state("crm"), http)),
         (
             "plans".to_owned(),
             plans::router_with(state("plans"), http, &config.default_currency),

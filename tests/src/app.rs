@@ -26,6 +26,7 @@ pub struct Setup {
     pub plans: Router,
     pub subscriptions: Router,
     pub invoices: Router,
+    pub crm: Router,
     pub verifier: Arc<TokenVerifier>,
 }
 
@@ -65,6 +66,7 @@ pub fn setup_on(auth: AuthApp) -> Setup {
         tenants: app!(tenants),
         users: app!(users),
         teams: app!(teams),
+        crm: app!(crm),
         plans: app!(plans),
         subscriptions: app!(subscriptions),
         invoices: app!(invoices),

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "audit", description = "The tenant's audit log"),
         (name = "auth", description = "Registration, login and tokens"),
+        (name = "crm", description = "The CRM module: leads and their activities, under the own/team/all scopes"),
         (name = "docs", description = "API documentation and health"),
         (name = "invoices", description = "Invoices, and settling them by hand (the manual payment provider)"),
         (name = "plans", description = "The platform's plans"),
@@ -57,6 +58,7 @@ pub fn openapi() -> Document {
     doc.merge(plans::routes().split_for_parts().1);
     doc.merge(subscriptions::routes().split_for_parts().1);
     doc.merge(invoices::routes().split_for_parts().1);
+    doc.merge(crm::routes().split_for_parts().1);
     // What the shared extractors answer for every operation, and the
     // error bodies really sent.
     shared::http::schema::complete(&mut doc);

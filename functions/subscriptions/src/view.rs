@@ -113,8 +113,8 @@ pub struct UsageLine {
     pub used: Option<u32>,
     /// The plan's limit; null means unlimited.
     pub limit: Option<u32>,
-    /// Whether the platform counts this yet: only users are tracked today;
-    /// leads and storage report their limits with `used: null`.
+    /// Whether the platform counts this: users and leads are tracked;
+    /// storage reports its limit with `used: null`.
     pub tracked: bool,
 }
 
@@ -126,7 +126,7 @@ pub struct UsageView {
     pub plan: Option<Uuid>,
     /// Active users against `max_users`.
     pub users: UsageLine,
-    /// Leads against `max_leads` (not tracked yet).
+    /// CRM leads against `max_leads`.
     pub leads: UsageLine,
     /// Gigabytes stored against `storage_gb` (not tracked yet).
     pub storage_gb: UsageLine,
@@ -146,7 +146,11 @@ impl UsageView {
                 limit: plan.and_then(|p| p.max_users),
                 tracked: true,
             },
-            leads: untracked(plan.and_then(|p| p.max_leads)),
+            leads: UsageLine {
+                used: Some(usage.leads),
+                limit: plan.and_then(|p| p.max_leads),
+                tracked: true,
+            },
             storage_gb: untracked(plan.and_then(|p| p.storage_gb)),
         }
     }

@@ -35,9 +35,9 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::{
-    BillingCycle, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
+    BillingCycle, PlanRecord, SubscriptionRecord, SubscriptionStatus, TenantRecord, UsageRecord,
 };
-use shared::store::{Add, Condition, Label, OnConflict};
+use shared::store::{Bound, Condition, Counter, Label, OnConflict};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -63,14 +63,46 @@ fn billing_error(e: BillingError) -> ApiError {
     }
 }
 
-fn plan_limit_reached(users: u32, max: u32) -> ApiError {
-    ApiError::Forbidden {
-        detail: format!(
-            "The tenant has {users} active users; this plan allows {max}. Deactivate users first."
+/// What a plan change would leave above the new plan's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    Users { used: u32, max: u32 },
+    Leads { used: u32, max: u32 },
+}
+
+fn plan_limit_reached(over: Over) -> ApiError {
+    let detail = match over {
+        Over::Users { used, max } => format!(
+            "The tenant has {used} active users; this plan allows {max}. Deactivate users first."
         ),
+        Over::Leads { used, max } => {
+            format!("The tenant has {used} leads; this plan allows {max}. Delete leads first.")
+        }
+    };
+    ApiError::Forbidden {
+        detail,
         code: "plan_limit_reached",
         permission: None,
     }
+}
+
+/// The first limit of `plan` that current usage exceeds.
+fn over_limits(plan: &PlanRecord, usage: &UsageRecord) -> Option<Over> {
+    let users = plan
+        .max_users
+        .filter(|max| usage.users > *max)
+        .map(|max| Over::Users {
+            used: usage.users,
+            max,
+        });
+    let leads = plan
+        .max_leads
+        .filter(|max| usage.leads > *max)
+        .map(|max| Over::Leads {
+            used: usage.leads,
+            max,
+        });
+    users.or(leads)
 }
 
 fn concurrent() -> ApiError {
@@ -136,10 +168,8 @@ pub(crate) async fn subscribe(
         Some(plan) if plan.is_active => plan,
         _ => return Err(ValidationErrors::field("plan_id", "Select an active plan.").into()),
     };
-    if let Some(max) = plan.max_users {
-        if usage.users > max {
-            return Err(plan_limit_reached(usage.users, max));
-        }
+    if let Some(over) = over_limits(&plan, &usage) {
+        return Err(plan_limit_reached(over));
     }
     // The current plan's price decides upgrade or downgrade.
     let current = if before.plan_id == Some(plan.id) {
@@ -221,14 +251,22 @@ pub(crate) async fn subscribe(
                 Label::Tenant,
             );
         }
-        if let Some(max) = plan.max_users {
-            // Holds the user count at or under the new limit against a
-            // concurrent user creation (which adds under the old limit).
-            tx.tenant(scope).add(
-                &keys::usage(),
-                Add::new("users", 0).below(i64::from(max) + 1),
-                Label::Limit,
-            );
+        // Holds the counts at or under the new limits against a concurrent
+        // creation (which adds under the old limit).
+        let bound = |max: Option<u32>| max.map(|m| Bound::Below(i64::from(m) + 1));
+        let holds: Vec<Counter> = [("users", plan.max_users), ("leads", plan.max_leads)]
+            .into_iter()
+            .filter_map(|(field, max)| {
+                bound(max).map(|bound| Counter {
+                    field,
+                    delta: 0,
+                    bound,
+                })
+            })
+            .collect();
+        if !holds.is_empty() {
+            tx.tenant(scope)
+                .counters(&keys::usage(), &holds, Label::Limit);
         }
         audit::record(
             tx,
@@ -239,11 +277,21 @@ pub(crate) async fn subscribe(
             changes.clone(),
         );
     };
+    // Lost to a concurrent creation: name the limit that was hit.
     let limit_error = || {
-        plan_limit_reached(
-            plan.max_users.unwrap_or(0).saturating_add(1),
-            plan.max_users.unwrap_or(0),
-        )
+        let raced = UsageRecord {
+            users: usage
+                .users
+                .max(plan.max_users.unwrap_or(0).saturating_add(1)),
+            leads: usage
+                .leads
+                .max(plan.max_leads.unwrap_or(0).saturating_add(1)),
+            ..usage.clone()
+        };
+        plan_limit_reached(over_limits(&plan, &raced).unwrap_or(Over::Users {
+            used: raced.users,
+            max: plan.max_users.unwrap_or(0),
+        }))
     };
     let saved = if let Some(draft) = change.invoice() {
         let invoice = billing_store::issue(

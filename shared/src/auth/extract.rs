@@ -3,6 +3,7 @@
 use super::claims::{Claims, TokenType};
 use super::token::{TokenError, TokenVerifier};
 use crate::http::{ApiError, RequestId, TENANT_HEADER};
+use crate::permissions::Module;
 use crate::records::TenantRouteRecord;
 use crate::store::{Store, StoreError, TenantScope};
 use axum::extract::{FromRef, FromRequestParts};
@@ -79,7 +80,11 @@ pub(crate) fn token_error(e: TokenError) -> ApiError {
 /// own tenant, the one their token names.
 pub async fn check_revocation(store: &Store, principal: &Principal) -> Result<(), ApiError> {
     let state = store.revocation_state(&principal.scope).await?;
-    match crate::revocation::verdict(&principal.claims, &state) {
+    refuse_revoked(crate::revocation::verdict(&principal.claims, &state))
+}
+
+fn refuse_revoked(verdict: crate::revocation::Verdict) -> Result<(), ApiError> {
+    match verdict {
         crate::revocation::Verdict::Valid => Ok(()),
         why => {
             tracing::info!(reason = ?why, "revoked access token refused");
@@ -115,21 +120,55 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Arc::<TokenVerifier>::from_ref(state);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let principal = authenticate(&verifier, header)?;
-        let span = tracing::Span::current();
-        span.record(
-            "tenant_id",
-            tracing::field::display(principal.claims.tenant_id),
-        );
-        span.record("user_id", tracing::field::display(principal.claims.sub));
+        let principal = verified(parts, &Arc::<TokenVerifier>::from_ref(state))?;
         check_revocation(&Store::from_ref(state), &principal).await?;
         Ok(principal)
     }
+}
+
+/// The bearer token's verified claims, recorded in the request's span.
+fn verified(parts: &Parts, verifier: &TokenVerifier) -> Result<Principal, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let principal = authenticate(verifier, header)?;
+    let span = tracing::Span::current();
+    span.record(
+        "tenant_id",
+        tracing::field::display(principal.claims.tenant_id),
+    );
+    span.record("user_id", tracing::field::display(principal.claims.sub));
+    Ok(principal)
+}
+
+/// The caller of an endpoint of `module`, in the tenant acted in, once the
+/// tenant has the module now: 403 `module_disabled` otherwise, also for a
+/// token issued before the module was withdrawn (which elsewhere is
+/// refused as revoked, see [`crate::revocation::verdict_at_module`]).
+pub(super) async fn module_actor(
+    parts: &Parts,
+    verifier: &TokenVerifier,
+    store: &Store,
+    module: Module,
+) -> Result<Actor, ApiError> {
+    let principal = verified(parts, verifier)?;
+    let own_state = store.revocation_state(&principal.scope).await?;
+    refuse_revoked(crate::revocation::verdict_at_module(
+        &principal.claims,
+        &own_state,
+        module.as_str(),
+    ))?;
+    let actor = actor(principal, parts, store).await?;
+    let (state, token_modules) = if actor.via_super_admin {
+        (store.revocation_state(&actor.scope).await?, None)
+    } else {
+        (own_state, Some(actor.claims().enabled_modules.as_slice()))
+    };
+    if !crate::revocation::module_enabled(token_modules, &state, module.as_str()) {
+        return Err(ApiError::ModuleDisabled { module });
+    }
+    Ok(actor)
 }
 
 /// A platform super admin. The only path to another tenant's scope.

@@ -33,7 +33,9 @@ pub use require::{
     AdministrationBillingManage, AdministrationBillingView, AdministrationRolesManage,
     AdministrationRolesView, AdministrationTeamsManage, AdministrationTeamsView,
     AdministrationTenantManage, AdministrationTenantView, AdministrationUsersManage,
-    AdministrationUsersView, Permission, Require,
+    AdministrationUsersView, CrmActivitiesCreate, CrmActivitiesDelete, CrmActivitiesEdit,
+    CrmActivitiesView, CrmLeadsCreate, CrmLeadsDelete, CrmLeadsEdit, CrmLeadsExport, CrmLeadsView,
+    Permission, Require,
 };
 pub use sign_in::{sign_in, verify_refresh};
 pub use token::{TokenError, TokenSettings, TokenSigner, TokenVerifier};

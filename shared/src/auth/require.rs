@@ -3,17 +3,21 @@
 //! [`own_grants`] / [`refuse_beyond`] enforce the no-escalation rule.
 
 use super::claims::Claims;
-use super::extract::{actor, Actor, Principal};
+use super::extract::{actor, module_actor, Actor, Principal};
 use super::token::TokenVerifier;
 use crate::http::ApiError;
 use crate::keys;
-use crate::permissions::{can_do, exceeding_any, merge, PermissionKey, PermissionSet, RoleGrants};
+use crate::permissions::{
+    can, can_do, exceeding_any, list_filter, merge, Decision, FlatPermissions, OwnershipFilter,
+    PermissionKey, PermissionSet, Resource, RoleGrants, Subject,
+};
 use crate::records::{RoleRecord, UserRecord};
 use crate::store::Store;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// A zero-sized type naming one permission key, for [`Require`].
 pub trait Permission: Send + Sync + 'static {
@@ -46,6 +50,60 @@ permissions! {
     AdministrationBillingManage = ADMINISTRATION_BILLING_MANAGE;
     AdministrationAuditView = ADMINISTRATION_AUDIT_VIEW;
     AdministrationAuditManage = ADMINISTRATION_AUDIT_MANAGE;
+    CrmLeadsView = CRM_LEADS_VIEW;
+    CrmLeadsCreate = CRM_LEADS_CREATE;
+    CrmLeadsEdit = CRM_LEADS_EDIT;
+    CrmLeadsDelete = CRM_LEADS_DELETE;
+    CrmLeadsExport = CRM_LEADS_EXPORT;
+    CrmActivitiesView = CRM_ACTIVITIES_VIEW;
+    CrmActivitiesCreate = CRM_ACTIVITIES_CREATE;
+    CrmActivitiesEdit = CRM_ACTIVITIES_EDIT;
+    CrmActivitiesDelete = CRM_ACTIVITIES_DELETE;
+}
+
+impl Actor {
+    /// May the caller do `key` on `resource`? Super admins may do anything
+    /// (scope `all`). For records: a denial is 403 with `required`/`held`.
+    pub fn can(&self, key: PermissionKey, resource: &Resource) -> Decision {
+        let claims = self.claims();
+        if claims.is_super_admin {
+            let everything = Resource::new(claims.tenant_id, resource.owner_id, resource.team_id);
+            return can(&SuperAdminSubject(claims), key, &everything);
+        }
+        can(claims, key, resource)
+    }
+
+    /// A record of the tenant acted in, as permission checks see it.
+    pub fn resource(&self, owner_id: Option<Uuid>, team_id: Option<Uuid>) -> Resource {
+        Resource::new(self.scope().tenant_id(), owner_id, team_id)
+    }
+
+    /// Which records of `key` a list may return: by the caller's scope, or
+    /// everything for a super admin.
+    pub fn list_filter(&self, key: PermissionKey) -> Result<OwnershipFilter, ApiError> {
+        if self.claims().is_super_admin {
+            return Ok(OwnershipFilter::All);
+        }
+        Ok(list_filter(self.claims(), key)?)
+    }
+}
+
+/// A super admin's claims seen as holding every grant at scope `all`.
+struct SuperAdminSubject<'a>(&'a Claims);
+
+impl Subject for SuperAdminSubject<'_> {
+    fn user_id(&self) -> Uuid {
+        self.0.sub
+    }
+    fn tenant_id(&self) -> Uuid {
+        self.0.tenant_id
+    }
+    fn team_ids(&self) -> &[Uuid] {
+        &self.0.team_ids
+    }
+    fn permissions(&self) -> &FlatPermissions {
+        FlatPermissions::everything()
+    }
 }
 
 /// Whether verified claims hold `key` (super admins hold everything).
@@ -75,9 +133,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        // Built on `Principal` so every check of the token applies here too.
-        let principal = Principal::from_request_parts(parts, state).await?;
-        let actor = actor(principal, parts, &Store::from_ref(state)).await?;
+        let store = Store::from_ref(state);
+        let actor = match P::KEY.module() {
+            // Module endpoints first ask whether the tenant has the module.
+            Some(module) => {
+                let verifier = Arc::<TokenVerifier>::from_ref(state);
+                module_actor(parts, &verifier, &store, module).await?
+            }
+            // Built on `Principal` so every check of the token applies here too.
+            None => {
+                let principal = Principal::from_request_parts(parts, state).await?;
+                actor(principal, parts, &store).await?
+            }
+        };
         if !actor.claims().is_super_admin {
             let _granted = can_do(actor.claims(), P::KEY).into_result()?;
         }

@@ -8,6 +8,19 @@ pub mod codec;
 use crate::keys::IndexKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use uuid::Uuid;
+
+/// Who a record belongs to, for the `own` and `team` permission scopes:
+/// the store indexes it by owner (GSI1) and by team (GSI3) inside the
+/// tenant, so that a scoped list reads only the records it may return
+/// (`TenantStore::query_owned`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// Names the kind of record in the index keys, e.g. `CRM#LEAD`.
+    pub collection: &'static str,
+    pub owner_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+}
 
 /// A record type stored in the table.
 pub trait Entity: Serialize + DeserializeOwned {
@@ -32,6 +45,18 @@ pub trait Entity: Serialize + DeserializeOwned {
     /// A second sort key inside the record's own partition (GSI2), for a
     /// second listing order such as users by email.
     fn alt_sort_key(&self) -> Option<String> {
+        None
+    }
+
+    /// A third order inside the partition (GSI4), e.g. leads by value.
+    fn second_alt_sort_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Owner and team, for records listed under the `own` and `team`
+    /// scopes. Such a record has no [`Self::index_key`] or
+    /// [`Self::platform_index_key`]: the ownership indexes use those.
+    fn ownership(&self) -> Option<Ownership> {
         None
     }
 

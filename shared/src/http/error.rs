@@ -3,7 +3,7 @@
 //! `{"detail": "...", "code": "..."}` for general errors and
 //! `{"<field>": ["message", ...]}` for validation errors.
 
-use crate::permissions::PermissionDenied;
+use crate::permissions::{Module, PermissionDenied};
 use crate::report::ErrorChain;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -69,6 +69,14 @@ pub enum ApiError {
         code: &'static str,
         permission: Option<String>,
     },
+    /// 403 `permission_denied` from the permission engine: names the
+    /// permission and, for a scope action, the scope `required` and `held`.
+    #[error("{}", .0.detail)]
+    Denied(PermissionDenied),
+    /// 403 `module_disabled`: the tenant does not have the module (now,
+    /// whatever an older token says).
+    #[error("module {module} disabled")]
+    ModuleDisabled { module: Module },
     /// 403: the change would hand out grants beyond the caller's own.
     #[error("{detail}")]
     Escalation {
@@ -179,7 +187,10 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } | Self::Escalation { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. }
+            | Self::Denied(_)
+            | Self::ModuleDisabled { .. }
+            | Self::Escalation { .. } => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NoRoute | Self::NotFoundBecause { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -218,6 +229,26 @@ impl ApiError {
                 if let Some(p) = permission {
                     body["permission"] = json!(p);
                 }
+                body
+            }
+            Self::Denied(denied) => {
+                let mut body = detail(&denied.detail, PermissionDenied::CODE);
+                body["permission"] = json!(denied.permission);
+                if let Some(required) = denied.required {
+                    body["required"] = json!(required);
+                    body["held"] = json!(denied.held);
+                }
+                body
+            }
+            Self::ModuleDisabled { module } => {
+                let mut body = detail(
+                    &format!(
+                        "The {} module is not enabled for this organisation.",
+                        module.def().label
+                    ),
+                    "module_disabled",
+                );
+                body["module"] = json!(module);
                 body
             }
             Self::Escalation {
@@ -307,17 +338,14 @@ impl From<StoreError> for ApiError {
 
 impl From<PermissionDenied> for ApiError {
     fn from(e: PermissionDenied) -> Self {
-        Self::Forbidden {
-            detail: e.detail,
-            code: "permission_denied",
-            permission: Some(e.permission),
-        }
+        Self::Denied(e)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permissions::Scope;
     use http_body_util::BodyExt;
 
     async fn render(e: ApiError) -> (StatusCode, Value, Option<String>) {
@@ -397,15 +425,36 @@ mod tests {
     #[tokio::test]
     async fn permission_denials_name_the_permission() {
         let denied = PermissionDenied {
-            permission: "crm.leads.edit".into(),
+            permission: "administration.users.view".into(),
             detail: "No.".into(),
+            required: None,
+            held: None,
         };
         let (s, b, _) = render(denied.into()).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert_eq!(
             b,
-            json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit"})
+            json!({"detail": "No.", "code": "permission_denied", "permission": "administration.users.view"})
         );
+        let scoped = PermissionDenied {
+            permission: "crm.leads.edit".into(),
+            detail: "No.".into(),
+            required: Some(Scope::Team),
+            held: Some(Scope::Own),
+        };
+        let (_, b, _) = render(scoped.into()).await;
+        assert_eq!(
+            b,
+            json!({"detail": "No.", "code": "permission_denied", "permission": "crm.leads.edit",
+                   "required": "team", "held": "own"})
+        );
+        let (s, b, _) = render(ApiError::ModuleDisabled {
+            module: Module::Crm,
+        })
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(b["code"], "module_disabled");
+        assert_eq!(b["module"], "crm");
     }
 
     #[tokio::test]

@@ -20,6 +20,15 @@ pub struct ErrorBody {
     pub code: String,
     /// The permission that was missing, on `permission_denied`.
     pub permission: Option<String>,
+    /// On `permission_denied` for a scope action: the least scope that
+    /// would have allowed it (`own`, `team`, `all`).
+    #[schema(value_type = Option<String>, pattern = "^(own|team|all)$")]
+    pub required: Option<String>,
+    /// With `required`: the scope the caller holds (`null`: none).
+    #[schema(value_type = Option<String>, pattern = "^(own|team|all)$")]
+    pub held: Option<String>,
+    /// On `module_disabled`: the module the tenant does not have.
+    pub module: Option<String>,
 }
 
 /// A refused escalation (403 `permission_escalation`): the change would

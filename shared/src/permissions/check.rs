@@ -88,19 +88,29 @@ pub struct Decision {
     /// The scope the user holds for a scope action, if any.
     pub scope: Option<Scope>,
     pub reason: Reason,
+    /// The least scope that would have allowed a scope action on the record
+    /// (`own` for a check without a record); `None` for boolean actions.
+    pub required: Option<Scope>,
     /// Roles that hold the permission; filled only by [`can_with_roles`].
     pub granted_by: Vec<GrantingRole>,
 }
 
 impl Decision {
     fn new(permission: PermissionKey, scope: Option<Scope>, reason: Reason) -> Self {
+        let required = (permission.kind() == ActionKind::Scope).then_some(Scope::Own);
         Decision {
             permission,
             allowed: reason.allows(),
             scope,
             reason,
+            required,
             granted_by: Vec::new(),
         }
+    }
+
+    fn requiring(mut self, required: Option<Scope>) -> Self {
+        self.required = required;
+        self
     }
 
     pub fn is_allowed(&self) -> bool {
@@ -154,17 +164,24 @@ impl Decision {
         PermissionDenied {
             permission: self.permission.to_string(),
             detail: self.message(),
+            required: self.required,
+            held: self.scope,
         }
     }
 }
 
 /// A denied check, rendered by the HTTP layer as 403
-/// `{"detail": ..., "code": "permission_denied", "permission": ...}`.
+/// `{"detail": ..., "code": "permission_denied", "permission": ...}`, with
+/// `required` and `held` for a scope action (`"team"` needed, `"own"` held).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{detail}")]
 pub struct PermissionDenied {
     pub permission: String,
     pub detail: String,
+    /// The least scope that would have allowed it (scope actions only).
+    pub required: Option<Scope>,
+    /// The scope held, if any.
+    pub held: Option<Scope>,
 }
 
 impl PermissionDenied {
@@ -186,6 +203,17 @@ fn held(subject: &(impl Subject + ?Sized), key: PermissionKey) -> (Option<Scope>
 pub fn can(subject: &(impl Subject + ?Sized), key: PermissionKey, resource: &Resource) -> Decision {
     let (scope, granted) = held(subject, key);
     let owns = resource.owner_id == Some(subject.user_id());
+    let in_team = resource
+        .team_id
+        .is_some_and(|team| subject.team_ids().contains(&team));
+    // What would have sufficed: the record is the caller's, or their team's, or neither.
+    let required = (key.kind() == ActionKind::Scope).then_some(if owns {
+        Scope::Own
+    } else if in_team {
+        Scope::Team
+    } else {
+        Scope::All
+    });
     let reason = if resource.tenant_id != subject.tenant_id() {
         Reason::OtherTenant
     } else if !granted {
@@ -196,19 +224,16 @@ pub fn can(subject: &(impl Subject + ?Sized), key: PermissionKey, resource: &Res
             Some(Scope::All) => Reason::ScopeAll,
             Some(_) if owns => Reason::Owner,
             Some(Scope::Own) => Reason::NotOwner,
-            Some(Scope::Team) => {
-                let in_team = resource
-                    .team_id
-                    .is_some_and(|team| subject.team_ids().contains(&team));
-                if in_team {
-                    Reason::TeamMember
-                } else {
-                    Reason::NotTeamMember
-                }
-            }
+            Some(Scope::Team) if in_team => Reason::TeamMember,
+            Some(Scope::Team) => Reason::NotTeamMember,
         }
     };
-    Decision::new(key, scope, reason)
+    let required = if reason == Reason::OtherTenant {
+        None
+    } else {
+        required
+    };
+    Decision::new(key, scope, reason).requiring(required)
 }
 
 /// For actions not tied to one record: a boolean action is granted, or a

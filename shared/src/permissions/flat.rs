@@ -44,6 +44,28 @@ impl FlatPermissions {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Every catalog action at its highest grant (`all`, `true`): what a
+    /// platform super admin is treated as holding.
+    pub fn everything() -> &'static FlatPermissions {
+        static EVERYTHING: std::sync::OnceLock<FlatPermissions> = std::sync::OnceLock::new();
+        EVERYTHING.get_or_init(|| {
+            FlatPermissions(
+                super::actions::ALL
+                    .iter()
+                    .map(|key| {
+                        let grant = match key.kind() {
+                            super::catalog::ActionKind::Scope => {
+                                Grant::Scope(super::catalog::Scope::All)
+                            }
+                            super::catalog::ActionKind::Boolean => Grant::Bool(true),
+                        };
+                        (Cow::Borrowed(key.as_str()), grant)
+                    })
+                    .collect(),
+            )
+        })
+    }
 }
 
 /// The flat form of a set: only granted entries, in key order.

@@ -25,6 +25,8 @@ pub enum Label {
     Other,
     /// A plan.
     Plan,
+    /// A module's own record (a lead, an activity).
+    Record,
     /// A refresh-token family.
     Family,
     /// A revocation record.

@@ -18,6 +18,7 @@ pub mod cursor;
 mod dedicated;
 mod error;
 mod label;
+mod owned;
 mod patch;
 mod query;
 mod retry;
@@ -102,7 +103,7 @@ pub enum Filter {
 impl Filter {
     /// How the filter enters a cursor's binding: a cursor made under one
     /// set of filters is refused under another.
-    fn binding(&self) -> String {
+    pub(super) fn binding(&self) -> String {
         match self {
             Filter::Eq(f, v) => format!("{f}={v}"),
             Filter::Is(f, v) => format!("{f}?{v}"),
@@ -123,6 +124,8 @@ enum Index {
     Gsi2,
     /// `GSI3PK`/`GSI3SK`: the second platform-wide index.
     Gsi3,
+    /// `PK`/`GSI4SK`: a third order inside a partition.
+    Gsi4,
 }
 
 /// The sort-key part of a query's key condition.
@@ -130,6 +133,9 @@ enum Index {
 enum SkCondition<'a> {
     Prefix(&'a str),
     AtMost(&'a str),
+    /// Strictly after (or, going backwards, before) a position.
+    After(&'a str),
+    Before(&'a str),
 }
 
 impl Index {
@@ -139,6 +145,7 @@ impl Index {
             Index::Gsi1 => Some(keys::GSI1),
             Index::Gsi2 => Some(keys::GSI2),
             Index::Gsi3 => Some(keys::GSI3),
+            Index::Gsi4 => Some(keys::GSI4),
         }
     }
 
@@ -148,6 +155,7 @@ impl Index {
             Index::Gsi1 => (keys::GSI1PK, keys::GSI1SK),
             Index::Gsi2 => (keys::PK, keys::GSI2SK),
             Index::Gsi3 => (keys::GSI3PK, keys::GSI3SK),
+            Index::Gsi4 => (keys::PK, keys::GSI4SK),
         }
     }
 
@@ -158,6 +166,7 @@ impl Index {
             Index::Gsi1 => &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK],
             Index::Gsi2 => &[keys::PK, keys::SK, keys::GSI2SK],
             Index::Gsi3 => &[keys::PK, keys::SK, keys::GSI3PK, keys::GSI3SK],
+            Index::Gsi4 => &[keys::PK, keys::SK, keys::GSI4SK],
         }
     }
 }
@@ -694,6 +703,7 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
         keys::GSI2SK,
         keys::GSI3PK,
         keys::GSI3SK,
+        keys::GSI4SK,
     ];
     for name in reserved.iter().chain(derived.iter().map(|(n, _)| n)) {
         if item.contains_key(*name) {
@@ -715,6 +725,27 @@ pub(crate) fn to_item<T: Entity>(pk: &str, sk: &str, record: &T) -> Result<Item,
     }
     if let Some(sk2) = record.alt_sort_key() {
         item.insert(keys::GSI2SK.to_owned(), AttributeValue::S(sk2));
+    }
+    if let Some(sk4) = record.second_alt_sort_key() {
+        item.insert(keys::GSI4SK.to_owned(), AttributeValue::S(sk4));
+    }
+    if let Some(owned) = record.ownership() {
+        if record.index_key().is_some() || record.platform_index_key().is_some() {
+            return Err(StoreError::Backend(
+                format!("{} has ownership and its own GSI1/GSI3 key", T::ENTITY).into(),
+            ));
+        }
+        let index = |pk: String| [AttributeValue::S(pk), AttributeValue::S(sk.to_owned())];
+        if let Some(owner) = owned.owner_id {
+            let [ipk, isk] = index(keys::owner_index_pk(pk, owned.collection, owner));
+            item.insert(keys::GSI1PK.to_owned(), ipk);
+            item.insert(keys::GSI1SK.to_owned(), isk);
+        }
+        if let Some(team) = owned.team_id {
+            let [ipk, isk] = index(keys::team_index_pk(pk, owned.collection, team));
+            item.insert(keys::GSI3PK.to_owned(), ipk);
+            item.insert(keys::GSI3SK.to_owned(), isk);
+        }
     }
     item.insert(keys::PK.to_owned(), AttributeValue::S(pk.to_owned()));
     item.insert(keys::SK.to_owned(), AttributeValue::S(sk.to_owned()));

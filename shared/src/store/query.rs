@@ -23,11 +23,11 @@ const MAX_QUERY_ROUNDS: usize = 4;
 pub(crate) const MAX_ITEMS_READ: usize = 200;
 
 /// What the rounds of one page read.
-struct Read {
+pub(super) struct Read {
     /// Matching items, in read order (nearest the start first).
-    items: Vec<Item>,
+    pub(super) items: Vec<Item>,
     /// DynamoDB's `LastEvaluatedKey` of the last round: it may have more.
-    stopped_at: Option<PageKey>,
+    pub(super) stopped_at: Option<PageKey>,
 }
 
 impl Store {
@@ -155,7 +155,7 @@ fn binding(index: Index, pk: &str, page: &PageRequest) -> String {
 
 /// The query without its direction, limit and start: key condition,
 /// filters (live items only, plus the request's) and index.
-fn base_query(
+pub(super) fn base_query(
     query: QueryFluentBuilder,
     table: &str,
     index: Index,
@@ -207,6 +207,14 @@ fn base_query(
             key_expr.push_str(" AND #sk <= :sk");
             Some(bound)
         }
+        Some(SkCondition::After(bound)) => {
+            key_expr.push_str(" AND #sk > :sk");
+            Some(bound)
+        }
+        Some(SkCondition::Before(bound)) => {
+            key_expr.push_str(" AND #sk < :sk");
+            Some(bound)
+        }
         None => None,
     };
     if let Some(value) = sk_value {
@@ -225,7 +233,7 @@ fn base_query(
 /// [`MAX_ITEMS_READ`] items read. The first round asks for exactly that;
 /// when the filters dropped items, the next rounds read on through the rest
 /// of the budget, since a filter that skipped some may skip many.
-async fn read_rounds(
+pub(super) async fn read_rounds(
     query: &QueryFluentBuilder,
     index: Index,
     start: Option<&PageKey>,

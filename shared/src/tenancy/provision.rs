@@ -235,6 +235,7 @@ impl Provisioned {
             &UsageRecord {
                 users: 1,
                 admins: 1,
+                leads: 0,
                 version: 1,
             },
             Condition::NotExists,
