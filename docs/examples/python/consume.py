@@ -142,7 +142,7 @@ def module_of(key: str) -> Optional[str]:
     return first if first in MODULES else None
 
 
-def _same_id(a: Optional[str], b: Optional[str]) -> bool:
+def same_id(a: Optional[str], b: Optional[str]) -> bool:
     return a is not None and b is not None and a.lower() == b.lower()
 
 
@@ -165,7 +165,7 @@ def can(
     module = module_of(key)
     if module is not None and module not in claims.get("enabled_modules", []):
         return False
-    if not _same_id(tenant_id, claims.get("tenant_id")):
+    if not same_id(tenant_id, claims.get("tenant_id")):
         return False
     grant = claims.get("permissions", {}).get(key)
     if grant is True:  # a boolean action: owner and team do not matter
@@ -174,11 +174,11 @@ def can(
         return False
     if grant == "all":
         return True
-    if _same_id(owner_id, claims.get("sub")):  # own and team both cover the caller's records
+    if same_id(owner_id, claims.get("sub")):  # own and team both cover the caller's records
         return True
     if grant == "team":
         teams = claims.get("team_ids", [])
-        return team_id is not None and any(_same_id(team_id, t) for t in teams)
+        return team_id is not None and any(same_id(team_id, t) for t in teams)
     return False
 
 
