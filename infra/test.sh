@@ -15,12 +15,19 @@
 #           4. cargo lambda watch on 127.0.0.1:$E2E_API_PORT (9001), wait until
 #              /api/schema/ answers, then GET one routed path of every function
 #           5. cargo test --workspace with DYNAMODB_ENDPOINT and E2E_BASE_URL
-#           6. schemathesis (infra/fuzz.sh) against every function in one
+#           6. the token-consumer examples (infra/examples.sh against
+#              E2E_BASE_URL): the Python (PyJWT) and Node (jose) examples of
+#              docs/consuming-tokens.md run docs/examples/cases.json, then
+#              verify a freshly registered tenant administrator's token
+#              against the stack's JWKS, print their decisions for a few
+#              keys, refuse a refresh and a tampered token, and see the token
+#              revoked through POST /api/auth/token/verify/ after a logout
+#           7. schemathesis (infra/fuzz.sh) against every function in one
 #              process behind an emulated API Gateway (tests/gateway) on
 #              127.0.0.1:$FUZZ_API_PORT (9002), table $FUZZ_TABLE_NAME: as a
 #              tenant's administrator, then as the super admin (platform
 #              operations), a fixed seed, 50 cases per operation
-#           7. the IAM check: every AWS call the tests and the fuzzer saw a
+#           8. the IAM check: every AWS call the tests and the fuzzer saw a
 #              function make against its policy in template.yaml
 #              (cargo test --test iam)
 #         DynamoDB Local and cargo lambda watch are stopped at the end, also on
@@ -350,6 +357,10 @@ main_all() {
 
   rm -f "$TEST_LOG"
   step "cargo test --workspace" run_tests
+  # After the tests, so that its registration and logout touch nothing they
+  # look at.
+  step "token-consumer examples (Python, Node) against $E2E_BASE_URL" \
+    bash "$ROOT/infra/examples.sh" "$E2E_BASE_URL"
   step "schemathesis (admin, super admin) on 127.0.0.1:$FUZZ_API_PORT" run_fuzz
   step "IAM policies against the calls the tests made" run_iam_check
   log "total: $(elapsed)"
