@@ -60,12 +60,16 @@ impl Deltas {
         }
     }
 
-    /// Whether the change withdraws access that the user's current tokens
-    /// carry: deactivation, a role or a team (the `team` scope) removed.
-    pub fn takes_access_away(&self, before: &UserRecord, after: &UserRecord) -> bool {
+    /// Whether the user's current tokens must be re-issued: the change
+    /// withdraws access they carry (deactivation, a role removed), or moves
+    /// the user between teams either way — `team`-scoped lists select by
+    /// the token's `team_ids`, so a team gained must show there within the
+    /// revocation interval too, not only at the token's expiry.
+    pub fn revokes_tokens(&self, before: &UserRecord, after: &UserRecord) -> bool {
         (before.is_active && !after.is_active)
             || !self.roles_removed.is_empty()
             || !self.teams_removed.is_empty()
+            || !self.teams_added.is_empty()
     }
 
     /// Adds the counter updates to `tx`. Labels: `role`, `team` (the item
@@ -402,7 +406,7 @@ pub async fn save(
         );
     }
     deltas.add_to(&mut tx, actor, max_users);
-    let revokes = deltas.takes_access_away(before, &after);
+    let revokes = deltas.revokes_tokens(before, &after);
     if revokes {
         // In the same transaction: the user's current access tokens stop
         // within the revocation check interval; a refresh carries the rest.
@@ -532,9 +536,9 @@ mod tests {
     }
 
     #[test]
-    fn only_withdrawals_revoke_tokens() {
+    fn withdrawals_and_team_moves_revoke_tokens() {
         let revokes = |b: &UserRecord, a: &UserRecord| {
-            Deltas::between(Some(b), a, admin_role()).takes_access_away(b, a)
+            Deltas::between(Some(b), a, admin_role()).revokes_tokens(b, a)
         };
         assert!(revokes(&user(&[5], &[], true), &user(&[5], &[], false)));
         assert!(revokes(
@@ -542,10 +546,13 @@ mod tests {
             &user(&[6, 7], &[], true)
         ));
         assert!(revokes(&user(&[], &[1], true), &user(&[], &[], true)));
-        assert!(!revokes(
+        // A team gained changes what `team` scopes list.
+        assert!(revokes(
             &user(&[5], &[1], true),
-            &user(&[5, 6], &[1, 2], true)
+            &user(&[5], &[1, 2], true)
         ));
+        // A role gained does not: the next refresh carries it.
+        assert!(!revokes(&user(&[5], &[1], true), &user(&[5, 6], &[1], true)));
         assert!(!revokes(&user(&[5], &[], false), &user(&[5], &[], true)));
     }
 
