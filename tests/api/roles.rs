@@ -7,7 +7,8 @@ use shared::permissions::admin_permissions;
 use shared::records::RoleRecord;
 use shared::store::{Condition, TenantScope};
 use tests::app::{
-    get_as, path_of, race_creates, request, scope, send_json, setup, tenant, token_for, Setup,
+    assert_field_error, get_as, path_of, race_creates, request, scope, send_json, setup, tenant,
+    token_for, Setup,
 };
 use tests::{get, send};
 use uuid::Uuid;
@@ -274,11 +275,7 @@ async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A role with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A role with this name already exists.");
 
     let res = call(
         &s,
@@ -580,9 +577,5 @@ async fn the_admin_role_name_is_taken_from_the_start() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A role with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A role with this name already exists.");
 }

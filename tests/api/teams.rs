@@ -6,7 +6,9 @@ use shared::keys;
 use shared::permissions::FlatPermissions;
 use shared::records::{AuditRecord, TeamNameClaim, TeamRecord, UserRecord};
 use shared::store::{Add, Condition, Label, PageRequest, TenantScope};
-use tests::app::{call, path_of, race_creates, scope, setup, tenant, token_for, Setup};
+use tests::app::{
+    assert_field_error, call, path_of, race_creates, scope, setup, tenant, token_for, Setup,
+};
 use tests::{send, unique};
 use uuid::Uuid;
 
@@ -329,11 +331,7 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
         Some(json!({"name": "  SALES "})),
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A team with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A team with this name already exists.");
     // Names are unique within a tenant only.
     create_team(&s, &b, json!({"name": "sales"})).await;
 
@@ -346,11 +344,7 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
         Some(json!({"name": "sAlEs"})),
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A team with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A team with this name already exists.");
     let res = as_admin(
         &s,
         "PUT",

@@ -179,6 +179,13 @@ pub fn token_for(
         .unwrap()
 }
 
+/// Asserts `res` is a 400 with one error, `message`, on `field`.
+#[track_caller]
+pub fn assert_field_error(res: &TestResponse, field: &str, message: &str) {
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    assert_eq!(res.json(), json!({ field: [message] }));
+}
+
 /// A request with an optional bearer token and `X-Tenant-Id`.
 pub fn request(
     method: &str,
