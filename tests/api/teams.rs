@@ -7,7 +7,8 @@ use shared::permissions::FlatPermissions;
 use shared::records::{AuditRecord, TeamNameClaim, TeamRecord, UserRecord};
 use shared::store::{Add, Condition, Label, PageRequest, TenantScope};
 use tests::app::{
-    assert_field_error, call, path_of, race_creates, scope, setup, tenant, token_for, Setup,
+    assert_field_error, call, path_of, race_creates, scope, setup, tenant, token_for,
+    token_granted, Setup,
 };
 use tests::{send, unique};
 use uuid::Uuid;
@@ -521,18 +522,10 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
     let uri = format!("/api/teams/{}/", id_of(&team));
     let members_uri = format!("{uri}members/");
     // A holder of teams.view only: reads teams, writes nothing.
-    let member = token_for(
+    let member = token_granted(
         &s,
         sc.tenant_id(),
-        false,
-        FlatPermissions::from(
-            &shared::permissions::PermissionSet::empty()
-                .with(
-                    shared::permissions::actions::ADMINISTRATION_TEAMS_VIEW,
-                    shared::permissions::Grant::Bool(true),
-                )
-                .unwrap(),
-        ),
+        shared::permissions::actions::ADMINISTRATION_TEAMS_VIEW,
     );
     let nobody = token_for(&s, sc.tenant_id(), false, FlatPermissions::default());
 
