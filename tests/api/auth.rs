@@ -1,14 +1,16 @@
 //! The auth function against DynamoDB Local.
 
 use http::StatusCode;
+use serde::Serialize;
 use serde_json::{json, Value};
 use shared::auth::{authenticate, Claims, Jwks, TokenType};
 use shared::keys;
 use shared::records::{CredentialRecord, PlanRecord, SubscriptionRecord, TenantRecord, UserRecord};
 use shared::store::{Condition, TenantScope};
-use tests::app::{login, verifier};
+use tests::app::{assert_field_error, login, verifier};
 use tests::{
     auth_app, auth_app_with, get, post_json, post_json_from, registration, unique, AuthApp,
+    TestResponse,
 };
 use time::OffsetDateTime;
 
@@ -34,6 +36,39 @@ fn tokens(body: &Value) -> (String, String) {
         body["tokens"]["access"].as_str().unwrap().to_owned(),
         body["tokens"]["refresh"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Asks for new tokens with a refresh token.
+async fn post_refresh(app: &AuthApp, refresh: impl Serialize) -> TestResponse {
+    post_json(
+        &app.app,
+        "/api/auth/token/refresh/",
+        &json!({"refresh": refresh}),
+        None,
+    )
+    .await
+}
+
+/// Asks whether a token is valid.
+async fn post_verify(app: &AuthApp, token: impl Serialize) -> TestResponse {
+    post_json(
+        &app.app,
+        "/api/auth/token/verify/",
+        &json!({"token": token}),
+        None,
+    )
+    .await
+}
+
+/// Changes the password as `access`, confirming the new one as typed.
+async fn change_password(app: &AuthApp, access: &str, old: &str, new: &str) -> TestResponse {
+    post_json(
+        &app.app,
+        "/api/auth/password/change/",
+        &json!({"old_password": old, "new_password": new, "new_password_confirm": new}),
+        Some(access),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -62,13 +97,7 @@ async fn full_flow_register_login_refresh_verify_logout() {
     assert_eq!(c.enabled_modules, vec!["crm", "whatsapp", "meetings"]);
     assert_eq!(c.exp - c.iat, 15 * 60);
 
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": refresh}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &refresh).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let rotated = res.json();
     let new_refresh = rotated["refresh"].as_str().unwrap().to_owned();
@@ -76,13 +105,7 @@ async fn full_flow_register_login_refresh_verify_logout() {
     assert_ne!(new_refresh, refresh);
 
     for token in [&new_access, &new_refresh] {
-        let res = post_json(
-            &app.app,
-            "/api/auth/token/verify/",
-            &json!({"token": token}),
-            None,
-        )
-        .await;
+        let res = post_verify(&app, &token).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         assert_eq!(res.json(), json!({}));
     }
@@ -96,22 +119,10 @@ async fn full_flow_register_login_refresh_verify_logout() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": new_refresh}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &new_refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["code"], "token_not_valid");
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/verify/",
-        &json!({"token": new_refresh}),
-        None,
-    )
-    .await;
+    let res = post_verify(&app, &new_refresh).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -203,8 +214,7 @@ async fn registration_names_every_bad_field() {
     let mut with_extra = registration(&slug, &email);
     with_extra["is_super_admin"] = json!(true);
     let res = post_json(&app.app, "/api/auth/register/", &with_extra, None).await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.json(), json!({"is_super_admin": ["Unknown field."]}));
+    assert_field_error(&res, "is_super_admin", "Unknown field.");
     assert!(
         app.calls.calls().iter().all(|c| c != "TransactWriteItems"),
         "nothing written for bad input"
@@ -223,10 +233,10 @@ async fn taken_slug_or_email_is_a_field_error() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"tenant_slug": ["A tenant with this slug already exists."]})
+    assert_field_error(
+        &res,
+        "tenant_slug",
+        "A tenant with this slug already exists.",
     );
     let res = post_json(
         &app.app,
@@ -235,10 +245,10 @@ async fn taken_slug_or_email_is_a_field_error() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"admin_email": ["A user with this email already exists."]})
+    assert_field_error(
+        &res,
+        "admin_email",
+        "A user with this email already exists.",
     );
 }
 
@@ -470,32 +480,17 @@ async fn five_failures_throttle_the_email_from_that_ip_with_retry_after() {
     );
 }
 
-#[tokio::test]
-async fn a_successful_login_forgives_earlier_failures_from_its_address() {
-    let app = auth_app().await;
-    let (_, _, email) = register(&app, "forgive").await;
-    let ip = "192.0.2.20";
+/// Four wrong passwords from `ip`, each refused (not throttled), then the
+/// right one, accepted.
+async fn four_typos_then_the_password(app: &AuthApp, email: &str, ip: &str) {
     for _ in 0..4 {
         assert_eq!(
-            login_from(&app, &email, "typo-password", ip).await.status,
+            login_from(app, email, "typo-password", ip).await.status,
             StatusCode::UNAUTHORIZED
         );
     }
     assert_eq!(
-        login_from(&app, &email, "correct-horse-battery", ip)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    // A fresh count of five: four typos in a row do not throttle.
-    for _ in 0..4 {
-        assert_eq!(
-            login_from(&app, &email, "typo-password", ip).await.status,
-            StatusCode::UNAUTHORIZED
-        );
-    }
-    assert_eq!(
-        login_from(&app, &email, "correct-horse-battery", ip)
+        login_from(app, email, "correct-horse-battery", ip)
             .await
             .status,
         StatusCode::OK
@@ -503,41 +498,33 @@ async fn a_successful_login_forgives_earlier_failures_from_its_address() {
 }
 
 #[tokio::test]
+async fn a_successful_login_forgives_earlier_failures_from_its_address() {
+    let app = auth_app().await;
+    let (_, _, email) = register(&app, "forgive").await;
+    let ip = "192.0.2.20";
+    four_typos_then_the_password(&app, &email, ip).await;
+    // A fresh count of five: four typos in a row do not throttle.
+    four_typos_then_the_password(&app, &email, ip).await;
+}
+
+#[tokio::test]
 async fn a_reused_refresh_token_revokes_the_whole_login() {
     let app = auth_app().await;
     let (body, _, _) = register(&app, "reuse").await;
     let (_, first) = tokens(&body);
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": first}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &first).await;
     assert_eq!(res.status, StatusCode::OK);
     let second = res.json()["refresh"].as_str().unwrap().to_owned();
 
     // The first token comes back: reuse.
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": first}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &first).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.json()["detail"]
         .as_str()
         .unwrap()
         .contains("already used"));
     // And the legitimate successor is dead too.
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": second}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &second).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -546,13 +533,7 @@ async fn tokens_of_the_wrong_type_are_refused() {
     let app = auth_app().await;
     let (body, _, _) = register(&app, "types").await;
     let (access, refresh) = tokens(&body);
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": access}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &access).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     // A refresh token is no bearer credential.
     let res = post_json(
@@ -572,13 +553,7 @@ async fn tokens_of_the_wrong_type_are_refused() {
     .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["code"], "not_authenticated");
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/verify/",
-        &json!({"token": "garbage"}),
-        None,
-    )
-    .await;
+    let res = post_verify(&app, "garbage").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -596,13 +571,7 @@ async fn refresh_rereads_modules_and_refuses_inactive_users_and_suspended_tenant
         .put(&keys::tenant_profile(), &tenant, Condition::Exists)
         .await
         .unwrap();
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": refresh}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &refresh).await;
     assert_eq!(res.status, StatusCode::OK);
     let pair = res.json();
     let c = claims(&app, pair["access"].as_str().unwrap(), TokenType::Access);
@@ -622,13 +591,7 @@ async fn refresh_rereads_modules_and_refuses_inactive_users_and_suspended_tenant
         .put(&keys::user(user_id), &user, Condition::Exists)
         .await
         .unwrap();
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": pair["refresh"]}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &pair["refresh"]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["code"], "account_inactive");
     let res = login(&app, &c.email, "correct-horse-battery").await;
@@ -657,31 +620,19 @@ async fn password_change_ends_every_login_and_returns_a_new_one() {
     let other = login(&app, &email, "correct-horse-battery").await.json();
     let (_, other_refresh) = tokens(&other);
 
-    let res = post_json(
-        &app.app,
-        "/api/auth/password/change/",
-        &json!({"old_password": "wrong-old-password", "new_password": "a-new-long-password", "new_password_confirm": "a-new-long-password"}),
-        Some(&access),
-    )
-    .await;
+    let res = change_password(&app, &access, "wrong-old-password", "a-new-long-password").await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["old_password"].is_array());
 
-    let res = post_json(
-        &app.app,
-        "/api/auth/password/change/",
-        &json!({"old_password": "correct-horse-battery", "new_password": "short", "new_password_confirm": "short"}),
-        Some(&access),
-    )
-    .await;
+    let res = change_password(&app, &access, "correct-horse-battery", "short").await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["new_password"].is_array());
 
-    let res = post_json(
-        &app.app,
-        "/api/auth/password/change/",
-        &json!({"old_password": "correct-horse-battery", "new_password": "a-new-long-password", "new_password_confirm": "a-new-long-password"}),
-        Some(&access),
+    let res = change_password(
+        &app,
+        &access,
+        "correct-horse-battery",
+        "a-new-long-password",
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -694,23 +645,11 @@ async fn password_change_ends_every_login_and_returns_a_new_one() {
         (&other_refresh, "the other login"),
         (&this_refresh, "this login"),
     ] {
-        let res = post_json(
-            &app.app,
-            "/api/auth/token/refresh/",
-            &json!({"refresh": old}),
-            None,
-        )
-        .await;
+        let res = post_refresh(&app, &old).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{what} must end");
         assert_eq!(res.json()["code"], "token_not_valid");
     }
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": new_refresh}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &new_refresh).await;
     assert_eq!(res.status, StatusCode::OK, "the new login works");
     assert_eq!(
         login(&app, &email, "correct-horse-battery").await.status,
@@ -738,13 +677,7 @@ async fn logout_refuses_someone_elses_refresh_token() {
     .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     // Bob's login survives.
-    let res = post_json(
-        &app.app,
-        "/api/auth/token/refresh/",
-        &json!({"refresh": b_refresh}),
-        None,
-    )
-    .await;
+    let res = post_refresh(&app, &b_refresh).await;
     assert_eq!(res.status, StatusCode::OK);
 }
 

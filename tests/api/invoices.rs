@@ -21,6 +21,33 @@ async fn get(s: &Setup, uri: &str, token: &str) -> TestResponse {
     call_plain(&s.invoices, "GET", uri, Some(token), None, None).await
 }
 
+/// A POST as `token` (an invoice's `mark_paid` or `mark_failed`).
+async fn post(s: &Setup, uri: &str, token: &str, body: Option<Value>) -> TestResponse {
+    call_plain(&s.invoices, "POST", uri, Some(token), body, None).await
+}
+
+/// [`post`] as a super admin of another tenant, their first request: it
+/// succeeds after reading the caller's tenant's revocation state, then the
+/// `INVOICEREF#` item, the routing item, the invoice and subscription, and
+/// writing one transaction.
+async fn first_settlement(s: &Setup, uri: &str, root: &str, body: Option<Value>) -> TestResponse {
+    s.auth.calls.reset();
+    let res = post(s, uri, root, body).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(
+        s.auth.calls.calls(),
+        vec![
+            "BatchGetItem",
+            "GetItem",
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems"
+        ],
+        "INVOICEREF#, routing item, invoice + subscription, one transaction"
+    );
+    res
+}
+
 async fn subscription(s: &Setup, scope: &TenantScope) -> SubscriptionRecord {
     s.auth
         .store
@@ -75,15 +102,8 @@ async fn billed_tenant(s: &Setup, prefix: &str) -> (String, TenantScope, Invoice
 /// Pays the tenant's open invoice through the API, then lets the scheduler
 /// issue the next period's invoice.
 async fn pay_and_renew(s: &Setup, scope: &TenantScope, invoice: &InvoiceRecord) -> InvoiceRecord {
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &format!("/api/invoices/{}/mark_paid/", invoice.id),
-        Some(&root(s)),
-        None,
-        None,
-    )
-    .await;
+    let uri = format!("/api/invoices/{}/mark_paid/", invoice.id);
+    let res = post(s, &uri, &root(s), None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let period_end = subscription(s, scope).await.current_period_end;
     advance_to_invoice(s, scope, period_end + Duration::minutes(1)).await
@@ -450,29 +470,7 @@ async fn marking_paid_activates_the_subscription_and_is_audited_once() {
     let uri = format!("/api/invoices/{}/mark_paid/", invoice.id);
     let before = OffsetDateTime::now_utc() - Duration::seconds(1);
 
-    s.auth.calls.reset();
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &uri,
-        Some(&root),
-        Some(json!({"reference": "  SEPA-42  "})),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    // First: the caller's tenant's revocation state (its first request).
-    assert_eq!(
-        s.auth.calls.calls(),
-        vec![
-            "BatchGetItem",
-            "GetItem",
-            "GetItem",
-            "BatchGetItem",
-            "TransactWriteItems"
-        ],
-        "INVOICEREF#, routing item, invoice + subscription, one transaction"
-    );
+    let res = first_settlement(&s, &uri, &root, Some(json!({"reference": "  SEPA-42  "}))).await;
     let paid = res.json();
     assert_eq!(paid["status"], "paid");
     assert_eq!(
@@ -532,18 +530,16 @@ async fn marking_paid_activates_the_subscription_and_is_audited_once() {
 
     // Paying twice, or failing a paid invoice, is an invalid transition;
     // nothing more is written.
-    let res = call_plain(&s.invoices, "POST", &uri, Some(&root), None, None).await;
+    let res = post(&s, &uri, &root, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
     assert_eq!(
         res.json(),
         json!({"detail": "An invoice cannot go from paid to paid.", "code": "invalid_transition"})
     );
-    let res = call_plain(
-        &s.invoices,
-        "POST",
+    let res = post(
+        &s,
         &format!("/api/invoices/{}/mark_failed/", invoice.id),
-        Some(&root),
-        None,
+        &root,
         None,
     )
     .await;
@@ -563,28 +559,8 @@ async fn a_failed_invoice_can_still_be_paid() {
     let root = root(&s);
     let (_, scope, invoice) = billed_tenant(&s, "invfail").await;
 
-    s.auth.calls.reset();
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &format!("/api/invoices/{}/mark_failed/", invoice.id),
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    // First: the caller's tenant's revocation state (its first request).
-    assert_eq!(
-        s.auth.calls.calls(),
-        vec![
-            "BatchGetItem",
-            "GetItem",
-            "GetItem",
-            "BatchGetItem",
-            "TransactWriteItems"
-        ]
-    );
+    let uri = format!("/api/invoices/{}/mark_failed/", invoice.id);
+    let res = first_settlement(&s, &uri, &root, None).await;
     assert_eq!(
         (res.json()["status"].as_str(), &res.json()["paid_at"]),
         (Some("failed"), &Value::Null)
@@ -603,25 +579,15 @@ async fn a_failed_invoice_can_still_be_paid() {
     assert_eq!(failed.len(), 1);
     assert!(failed[0].via_super_admin);
 
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &format!("/api/invoices/{}/mark_failed/", invoice.id),
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let res = post(&s, &uri, &root, None).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.json()["code"], "invalid_transition");
 
     // No body at all is fine for mark_paid.
-    let res = call_plain(
-        &s.invoices,
-        "POST",
+    let res = post(
+        &s,
         &format!("/api/invoices/{}/mark_paid/", invoice.id),
-        Some(&root),
-        None,
+        &root,
         None,
     )
     .await;
@@ -651,7 +617,7 @@ async fn only_super_admins_settle_invoices() {
     for action in ["mark_paid", "mark_failed"] {
         let uri = format!("/api/invoices/{}/{action}/", invoice.id);
         for (who, token) in [("admin", &a), ("member", &member), ("other admin", &b)] {
-            let res = call_plain(&s.invoices, "POST", &uri, Some(token), None, None).await;
+            let res = post(&s, &uri, token, None).await;
             assert_eq!(
                 res.status,
                 StatusCode::FORBIDDEN,
@@ -681,9 +647,7 @@ async fn only_super_admins_settle_invoices() {
         );
         let unknown = format!("/api/invoices/{}/{action}/", Uuid::now_v7());
         assert_eq!(
-            call_plain(&s.invoices, "POST", &unknown, Some(&root), None, None)
-                .await
-                .status,
+            post(&s, &unknown, &root, None).await.status,
             StatusCode::NOT_FOUND
         );
     }
@@ -704,27 +668,11 @@ async fn only_super_admins_settle_invoices() {
         json!({"reference": "x".repeat(201)}),
         json!({"reference": 42}),
     ] {
-        let res = call_plain(
-            &s.invoices,
-            "POST",
-            &uri,
-            Some(&root),
-            Some(bad.clone()),
-            None,
-        )
-        .await;
+        let res = post(&s, &uri, &root, Some(bad.clone())).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text());
         assert!(res.json()["reference"].is_array(), "{bad}: {}", res.text());
     }
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &uri,
-        Some(&root),
-        Some(json!({"amount": "1.00"})),
-        None,
-    )
-    .await;
+    let res = post(&s, &uri, &root, Some(json!({"amount": "1.00"}))).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.json()["amount"].is_array(), "{}", res.text());
     let req = http::Request::builder()
@@ -743,15 +691,7 @@ async fn only_super_admins_settle_invoices() {
     // The super admin's own tenant needs no routing lookup.
     let own_root = token_for(&s, scope.tenant_id(), true, Default::default());
     s.auth.calls.reset();
-    let res = call_plain(
-        &s.invoices,
-        "POST",
-        &uri,
-        Some(&own_root),
-        Some(json!({})),
-        None,
-    )
-    .await;
+    let res = post(&s, &uri, &own_root, Some(json!({}))).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
         s.auth.calls.calls(),

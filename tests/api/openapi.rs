@@ -4,7 +4,8 @@
 use axum::body::Body;
 use axum::Router;
 use http::{Method, Request, StatusCode};
-use shared::http::Unrouted;
+use shared::http::{HttpConfig, Unrouted};
+use shared::state::ApiState;
 use tests::iam::function_store;
 use tests::{fresh_store, repo_root};
 use tower::ServiceExt;
@@ -13,7 +14,7 @@ use utoipa::openapi::{OpenApi, PathItem};
 /// Each function's own document and app, by binary name.
 async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
     let store = fresh_store().await;
-    let config = shared::http::HttpConfig::default();
+    let config = HttpConfig::default();
     let key = shared::auth::SigningKeyPair::generate("k");
     let settings = shared::auth::TokenSettings::default();
     let jwks = shared::auth::Jwks {
@@ -21,6 +22,14 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
     };
     let verifier = std::sync::Arc::new(shared::auth::TokenVerifier::new(&jwks, &settings).unwrap());
     let signer = shared::auth::TokenSigner::new(key, settings);
+    // A function whose state is the store and the token verifier.
+    let api = |name: &'static str, doc: OpenApi, router: fn(ApiState, &HttpConfig) -> Router| {
+        let state = ApiState {
+            store: function_store(&store, name),
+            verifier: verifier.clone(),
+        };
+        (name, doc, router(state, &config))
+    };
     vec![
         (
             "docs",
@@ -40,104 +49,26 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
                 &config,
             ),
         ),
-        (
-            "roles",
-            roles::routes().split_for_parts().1,
-            roles::router(
-                roles::AppState {
-                    store: function_store(&store, "roles"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
-            "audit",
-            audit::routes().split_for_parts().1,
-            audit::router(
-                audit::AppState {
-                    store: function_store(&store, "audit"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
+        api("roles", roles::routes().split_for_parts().1, roles::router),
+        api("audit", audit::routes().split_for_parts().1, audit::router),
+        api(
             "tenants",
             tenants::routes().split_for_parts().1,
-            tenants::router(
-                tenants::AppState {
-                    store: function_store(&store, "tenants"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
+            tenants::router,
         ),
-        (
-            "users",
-            users::routes().split_for_parts().1,
-            users::router(
-                users::AppState {
-                    store: function_store(&store, "users"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
-            "crm",
-            crm::routes().split_for_parts().1,
-            crm::router(
-                crm::AppState {
-                    store: function_store(&store, "crm"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
-            "teams",
-            teams::routes().split_for_parts().1,
-            teams::router(
-                teams::AppState {
-                    store: function_store(&store, "teams"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
-            "plans",
-            plans::routes().split_for_parts().1,
-            plans::router(
-                plans::AppState {
-                    store: function_store(&store, "plans"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
-        ),
-        (
+        api("users", users::routes().split_for_parts().1, users::router),
+        api("crm", crm::routes().split_for_parts().1, crm::router),
+        api("teams", teams::routes().split_for_parts().1, teams::router),
+        api("plans", plans::routes().split_for_parts().1, plans::router),
+        api(
             "subscriptions",
             subscriptions::routes().split_for_parts().1,
-            subscriptions::router(
-                subscriptions::AppState {
-                    store: function_store(&store, "subscriptions"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
+            subscriptions::router,
         ),
-        (
+        api(
             "invoices",
             invoices::routes().split_for_parts().1,
-            invoices::router(
-                invoices::AppState {
-                    store: function_store(&store, "invoices"),
-                    verifier: verifier.clone(),
-                },
-                &config,
-            ),
+            invoices::router,
         ),
     ]
 }
@@ -335,23 +266,13 @@ fn every_operation_id_is_unique_across_the_platform_document() {
     let doc = docs::openapi();
     let mut seen: std::collections::BTreeMap<String, String> = Default::default();
     let mut duplicates = Vec::new();
-    for (path, item) in &doc.paths.paths {
-        for (method, op) in [
-            ("GET", &item.get),
-            ("POST", &item.post),
-            ("PUT", &item.put),
-            ("PATCH", &item.patch),
-            ("DELETE", &item.delete),
-        ] {
-            let Some(op) = op else { continue };
-            let id = op
-                .operation_id
-                .clone()
-                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
-            let here = format!("{method} {path}");
-            if let Some(first) = seen.insert(id.clone(), here.clone()) {
-                duplicates.push(format!("{id}: {first} and {here}"));
-            }
+    for (here, op) in each_operation(&doc) {
+        let id = op
+            .operation_id
+            .clone()
+            .unwrap_or_else(|| panic!("{here} has no operationId"));
+        if let Some(first) = seen.insert(id.clone(), here.clone()) {
+            duplicates.push(format!("{id}: {first} and {here}"));
         }
     }
     assert!(seen.len() > 40, "{} operations", seen.len());

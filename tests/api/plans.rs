@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use shared::keys;
 use shared::records::{AuditRecord, PlanRecord};
 use shared::store::PageRequest;
-use tests::app::{call, scope, setup, tenant, token_for, Setup};
+use tests::app::{assert_field_error, call, scope, setup, tenant, token_for, Setup};
 use uuid::Uuid;
 
 pub(crate) fn root(s: &Setup) -> String {
@@ -79,11 +79,7 @@ async fn super_admins_create_and_change_plans_with_exact_money() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"slug": ["A plan with this slug already exists."]})
-    );
+    assert_field_error(&res, "slug", "A plan with this slug already exists.");
 
     // Money is never a float, never negative, never more than two decimals.
     for (field, bad) in [

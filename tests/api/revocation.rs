@@ -37,6 +37,40 @@ async fn req(
     send(app, req.body(axum::body::Body::from(body)).unwrap()).await
 }
 
+/// [`req`], answered with `status` (else the body shows in the failure).
+async fn expect(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> TestResponse {
+    let res = req(app, method, uri, token, body).await;
+    assert_eq!(res.status, status, "{}", res.text());
+    res
+}
+
+/// Changes role `id` as `admin`.
+async fn patch_role(s: &Setup, admin: &str, id: &str, body: Value) {
+    let uri = format!("/api/roles/{id}/");
+    expect(&s.roles, "PATCH", &uri, admin, Some(body), StatusCode::OK).await;
+}
+
+/// Deactivates user `id` as `admin`.
+async fn deactivate(s: &Setup, admin: &str, id: &str) {
+    let uri = format!("/api/users/{id}/");
+    expect(
+        &s.users,
+        "DELETE",
+        &uri,
+        admin,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+}
+
 fn grant(claims: &shared::auth::Claims, key: &str) -> Value {
     serde_json::to_value(&claims.permissions).unwrap()[key].clone()
 }
@@ -48,6 +82,15 @@ fn assert_revoked(res: &TestResponse) {
         json!({"code": "token_not_valid",
                "detail": "Token has been revoked; refresh or log in again."})
     );
+}
+
+/// The admin's `access` token is revoked, and a refresh of `refresh` brings
+/// one that works for administration, without modules.
+async fn assert_modules_revoked(s: &Setup, access: &str, refresh: &str) {
+    assert_revoked(&admin_call(s, access).await);
+    let fresh = refreshed(s, refresh).await;
+    assert!(claims_of(s, &fresh).enabled_modules.is_empty());
+    assert_eq!(admin_call(s, &fresh).await.status, StatusCode::OK);
 }
 
 /// An admin-only call (lists users).
@@ -100,22 +143,22 @@ async fn admin_role(s: &Setup, admin: &str) -> String {
 }
 
 async fn create_role(s: &Setup, admin: &str, name: &str, permissions: Value) -> String {
-    let res = req(
+    let res = expect(
         &s.roles,
         "POST",
         "/api/roles/",
         admin,
         Some(json!({"name": name, "permissions": permissions})),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// Creates a user holding `roles` and logs them in: (user id, access, refresh).
 async fn member(s: &Setup, admin: &str, roles: &[&str]) -> (String, String, String) {
     let (_, email) = unique("member");
-    let res = req(
+    let res = expect(
         &s.users,
         "POST",
         "/api/users/",
@@ -124,9 +167,9 @@ async fn member(s: &Setup, admin: &str, roles: &[&str]) -> (String, String, Stri
             json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD,
                     "first_name": "Nia", "role_ids": roles}),
         ),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let id = res.json()["id"].as_str().unwrap().to_owned();
     let (access, refresh) = login(s, &email, PASSWORD).await;
     (id, access, refresh)
@@ -170,15 +213,7 @@ async fn deactivating_a_user_stops_their_access_token() {
     let (_, bystander, _) = member(&s, &admin, &[&admin_role]).await;
     assert_eq!(admin_call(&s, &victim).await.status, StatusCode::OK);
 
-    let res = req(
-        &s.users,
-        "DELETE",
-        &format!("/api/users/{id}/"),
-        &admin,
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    deactivate(&s, &admin, &id).await;
 
     // The reported case: the token no longer creates admins, or does anything.
     let (_, email) = unique("sneaky");
@@ -232,15 +267,15 @@ async fn removing_a_role_stops_the_token_and_a_refresh_carries_the_rest() {
         "the token names the roles its grants came from"
     );
 
-    let res = req(
+    expect(
         &s.users,
         "DELETE",
         &format!("/api/users/{id}/remove_role/"),
         &admin,
         Some(json!({"role_id": admin_role})),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_revoked(&admin_call(&s, &token).await);
     assert_eq!(admin_call(&s, &bystander).await.status, StatusCode::OK);
 
@@ -265,26 +300,16 @@ async fn reducing_or_deactivating_a_role_stops_its_holders_tokens() {
     assert_eq!(admin_call(&s, &deputy).await.status, StatusCode::OK);
 
     // A change that takes nothing away revokes nothing.
-    let res = req(
-        &s.roles,
-        "PATCH",
-        &format!("/api/roles/{deputies}/"),
-        &admin,
-        Some(json!({"description": "Stand-ins"})),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    patch_role(&s, &admin, &deputies, json!({"description": "Stand-ins"})).await;
     assert_eq!(admin_call(&s, &deputy).await.status, StatusCode::OK);
 
-    let res = req(
-        &s.roles,
-        "PATCH",
-        &format!("/api/roles/{deputies}/"),
+    patch_role(
+        &s,
         &admin,
-        Some(json!({"permissions": {"crm": {"leads": {"view": "all"}}}})),
+        &deputies,
+        json!({"permissions": {"crm": {"leads": {"view": "all"}}}}),
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_revoked(&admin_call(&s, &deputy).await);
     assert_eq!(admin_call(&s, &seller).await.status, StatusCode::OK);
     let fresh = refreshed(&s, &deputy_refresh).await;
@@ -294,15 +319,7 @@ async fn reducing_or_deactivating_a_role_stops_its_holders_tokens() {
         json!("all")
     );
 
-    let res = req(
-        &s.roles,
-        "PATCH",
-        &format!("/api/roles/{sellers}/"),
-        &admin,
-        Some(json!({"is_active": false})),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    patch_role(&s, &admin, &sellers, json!({"is_active": false})).await;
     assert_revoked(&admin_call(&s, &seller).await);
     assert_eq!(admin_call(&s, &other).await.status, StatusCode::OK);
     assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::FORBIDDEN);
@@ -332,15 +349,15 @@ async fn deleting_a_role_stops_tokens_still_naming_it() {
     let naming = signer.sign(&claims).unwrap();
     assert_eq!(member_call(&s, &naming).await.status, StatusCode::OK);
 
-    let res = req(
+    expect(
         &s.roles,
         "DELETE",
         &format!("/api/roles/{temp}/"),
         &admin,
         None,
+        StatusCode::NO_CONTENT,
     )
     .await;
-    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
     assert_revoked(&member_call(&s, &naming).await);
     assert_eq!(member_call(&s, &token).await.status, StatusCode::OK);
 }
@@ -350,19 +367,19 @@ async fn a_password_change_stops_every_earlier_token_and_hands_the_caller_a_new_
     let s = checking(Duration::ZERO).await;
     let (admin, _) = tenant(&s, "rvpassword").await;
     let (_, email) = unique("pw");
-    let res = req(
+    expect(
         &s.users,
         "POST",
         "/api/users/",
         &admin,
         Some(json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD})),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let (here, here_refresh) = login(&s, &email, PASSWORD).await;
     let (there, there_refresh) = login(&s, &email, PASSWORD).await;
 
-    let res = req(
+    let res = expect(
         &s.auth.app,
         "POST",
         "/api/auth/password/change/",
@@ -371,9 +388,9 @@ async fn a_password_change_stops_every_earlier_token_and_hands_the_caller_a_new_
             json!({"old_password": PASSWORD, "new_password": "another-good-password",
                     "new_password_confirm": "another-good-password"}),
         ),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let new_access = res.json()["tokens"]["access"].as_str().unwrap().to_owned();
     let new_refresh = res.json()["tokens"]["refresh"].as_str().unwrap().to_owned();
     // Every login from before the change is gone, the caller's included.
@@ -404,15 +421,15 @@ async fn a_logout_stops_its_own_login_and_logout_everywhere_stops_them_all() {
     let (third, _) = login(&s, &email, PASSWORD).await;
 
     // One login ends: its access token stops, the others go on.
-    let res = req(
+    expect(
         &s.auth.app,
         "POST",
         "/api/auth/logout/",
         &first,
         Some(json!({"refresh": first_refresh})),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_revoked(&member_call(&s, &first).await);
     assert_eq!(member_call(&s, &second).await.status, StatusCode::OK);
     let verify = |token: String| {
@@ -432,15 +449,15 @@ async fn a_logout_stops_its_own_login_and_logout_everywhere_stops_them_all() {
     assert_eq!(verify(second.clone()).await.status, StatusCode::OK);
 
     // Everywhere: every access token of the user stops, and no refresh works.
-    let res = req(
+    expect(
         &s.auth.app,
         "POST",
         "/api/auth/logout/",
         &second,
         Some(json!({"all": true})),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     for token in [&second, &third] {
         assert_revoked(&member_call(&s, token).await);
         assert_revoked(&verify(token.clone()).await);
@@ -464,28 +481,28 @@ async fn suspending_a_tenant_stops_its_tokens() {
     let root = token_for(&s, Uuid::new_v4(), true, Default::default());
     assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
 
-    let res = req(
+    expect(
         &s.tenants,
         "POST",
         &format!("/api/tenants/{tenant_id}/suspend/"),
         &root,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_revoked(&admin_call(&s, &admin).await);
     assert_revoked(&req(&s.tenants, "GET", "/api/tenants/me/", &admin, None).await);
     assert_eq!(admin_call(&s, &other).await.status, StatusCode::OK);
     // A super admin is judged by their own tenant, wherever they act.
-    let res = req(
+    expect(
         &s.tenants,
         "GET",
         &format!("/api/tenants/{tenant_id}/"),
         &root,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let res = refresh(&s, &admin_refresh).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
     assert_eq!(res.json()["code"], "tenant_suspended");
@@ -532,27 +549,23 @@ async fn an_expired_subscription_stops_tokens_holding_modules() {
 
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(400);
     run_billing_until(&s, &admin, later, SubscriptionStatus::Expired).await;
-    assert_revoked(&admin_call(&s, &admin).await);
-
     // Administration stays: a refreshed token works, without modules.
-    let fresh = refreshed(&s, &admin_refresh).await;
-    assert!(claims_of(&s, &fresh).enabled_modules.is_empty());
-    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::OK);
+    assert_modules_revoked(&s, &admin, &admin_refresh).await;
 }
 
 #[tokio::test]
 async fn a_cancellation_stops_tokens_when_it_takes_effect() {
     let s = checking(Duration::ZERO).await;
     let (admin, admin_refresh) = tenant(&s, "rvcancel").await;
-    let res = req(
+    expect(
         &s.subscriptions,
         "POST",
         "/api/subscriptions/cancel/",
         &admin,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     // Cancelled at the period's end: until then the modules stay.
     assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
 
@@ -564,10 +577,7 @@ async fn a_cancellation_stops_tokens_when_it_takes_effect() {
         SubscriptionStatus::Cancelled,
     )
     .await;
-    assert_revoked(&admin_call(&s, &admin).await);
-    let fresh = refreshed(&s, &admin_refresh).await;
-    assert!(claims_of(&s, &fresh).enabled_modules.is_empty());
-    assert_eq!(admin_call(&s, &fresh).await.status, StatusCode::OK);
+    assert_modules_revoked(&s, &admin, &admin_refresh).await;
 }
 
 #[tokio::test]
@@ -577,15 +587,7 @@ async fn with_an_interval_the_revocation_lands_once_it_has_passed() {
     let admin_role = admin_role(&s, &admin).await;
     let (id, victim, _) = member(&s, &admin, &[&admin_role]).await;
     assert_eq!(admin_call(&s, &victim).await.status, StatusCode::OK);
-    let res = req(
-        &s.users,
-        "DELETE",
-        &format!("/api/users/{id}/"),
-        &admin,
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    deactivate(&s, &admin, &id).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_revoked(&admin_call(&s, &victim).await);
     assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
@@ -603,8 +605,7 @@ async fn one_read_per_tenant_per_interval_and_one_for_concurrent_first_requests(
     // Tenant c, cold: its first request reads, the next ones do not.
     s.auth.calls.reset();
     for _ in 0..5 {
-        let res = req(&s.roles, "GET", "/api/roles/", &c, None).await;
-        assert_eq!(res.status, StatusCode::OK);
+        expect(&s.roles, "GET", "/api/roles/", &c, None, StatusCode::OK).await;
     }
     assert_eq!(
         s.auth.calls.calls(),
@@ -673,15 +674,7 @@ async fn a_writer_prunes_cutoffs_older_than_any_token_and_keeps_the_rest() {
     // The admin's request reads the state; the deactivation then prunes.
     assert_eq!(admin_call(&s, &admin).await.status, StatusCode::OK);
     let (id, _, _) = member(&s, &admin, &[]).await;
-    let res = req(
-        &s.users,
-        "DELETE",
-        &format!("/api/users/{id}/"),
-        &admin,
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    deactivate(&s, &admin, &id).await;
 
     let state = s.auth.store.revocation_state(&tenant).await.unwrap();
     assert!(!state.users.contains_key(&forgotten), "{state:?}");

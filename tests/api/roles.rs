@@ -7,7 +7,8 @@ use shared::permissions::admin_permissions;
 use shared::records::RoleRecord;
 use shared::store::{Condition, TenantScope};
 use tests::app::{
-    get_as, path_of, race_creates, request, scope, send_json, setup, tenant, token_for, Setup,
+    assert_field_error, get_as, path_of, race_creates, request, scope, send_json, setup, tenant,
+    token_for, token_granted, Setup,
 };
 use tests::{get, send};
 use uuid::Uuid;
@@ -86,6 +87,16 @@ async fn another_tenants_role_is_not_found_and_anonymous_callers_are_refused() {
     }
 }
 
+/// The entry of a catalog list (modules, resources, actions) with `key`.
+fn by_key(list: &Value, key: &str) -> Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["key"] == key)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn serves_the_catalog_and_templates() {
     let s = setup().await;
@@ -94,27 +105,9 @@ async fn serves_the_catalog_and_templates() {
     assert_eq!(catalog.status, StatusCode::OK);
     let catalog = catalog.json();
     assert_eq!(catalog["version"], 1);
-    let crm = catalog["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["key"] == "crm")
-        .unwrap()
-        .clone();
-    let leads = crm["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "leads")
-        .unwrap()
-        .clone();
-    let view = leads["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["key"] == "view")
-        .unwrap()
-        .clone();
+    let crm = by_key(&catalog["modules"], "crm");
+    let leads = by_key(&crm["resources"], "leads");
+    let view = by_key(&leads["actions"], "view");
     assert_eq!(view["kind"], "scope");
     assert_eq!(view["options"], json!(["own", "team", "all"]));
 
@@ -274,11 +267,7 @@ async fn admins_create_change_and_delete_roles_with_one_audit_entry_each() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A role with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A role with this name already exists.");
 
     let res = call(
         &s,
@@ -454,18 +443,10 @@ async fn permission_classes_and_tenant_isolation_for_role_writes() {
     let res = get_as(&s.roles, &uri, &member).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.json()["permission"], "administration.roles.view");
-    let viewer = token_for(
+    let viewer = token_granted(
         &s,
         scope_a.tenant_id(),
-        false,
-        FlatPermissions::from(
-            &shared::permissions::PermissionSet::empty()
-                .with(
-                    shared::permissions::actions::ADMINISTRATION_ROLES_VIEW,
-                    shared::permissions::Grant::Bool(true),
-                )
-                .unwrap(),
-        ),
+        shared::permissions::actions::ADMINISTRATION_ROLES_VIEW,
     );
     assert_eq!(get_as(&s.roles, &uri, &viewer).await.status, StatusCode::OK);
     let res = call(&s, "DELETE", &uri, &viewer, None, None).await;
@@ -580,9 +561,5 @@ async fn the_admin_role_name_is_taken_from_the_start() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A role with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A role with this name already exists.");
 }

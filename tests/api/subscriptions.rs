@@ -29,6 +29,11 @@ async fn subscribe(s: &Setup, token: &str, plan: Uuid, cycle: &str) -> tests::Te
     .await
 }
 
+/// A request without a body to the subscriptions function as `token`.
+async fn request(s: &Setup, method: &str, uri: &str, token: &str) -> tests::TestResponse {
+    call(&s.subscriptions, method, uri, Some(token), None, None).await
+}
+
 async fn audit_actions(s: &Setup, scope: &TenantScope) -> Vec<AuditRecord> {
     let page = PageRequest::new(100, None, "audit");
     s.auth
@@ -51,6 +56,16 @@ async fn set_users(s: &Setup, scope: &TenantScope, users: u32) {
         .store
         .tenant(scope)
         .put(&keys::usage(), &usage, Condition::Always)
+        .await
+        .unwrap();
+}
+
+/// Stores `subscription` as the tenant's, whatever it was.
+async fn put_subscription(s: &Setup, scope: &TenantScope, subscription: &SubscriptionRecord) {
+    s.auth
+        .store
+        .tenant(scope)
+        .put(&keys::subscription(), subscription, Condition::Always)
         .await
         .unwrap();
 }
@@ -80,15 +95,7 @@ async fn admins_read_their_subscription_and_usage() {
     let s = setup().await;
     let admin = tenant(&s, "subread").await;
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/my_subscription/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", "/api/subscriptions/my_subscription/", &admin).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -108,15 +115,7 @@ async fn admins_read_their_subscription_and_usage() {
     assert_eq!(mine["cancel_at_period_end"], false);
 
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/usage/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", "/api/subscriptions/usage/", &admin).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), vec!["BatchGetItem", "GetItem"]);
     assert_eq!(
@@ -137,9 +136,7 @@ async fn admins_read_their_subscription_and_usage() {
         "/api/subscriptions/",
     ] {
         assert_eq!(
-            call(&s.subscriptions, "GET", uri, Some(&member), None, None)
-                .await
-                .status,
+            request(&s, "GET", uri, &member).await.status,
             StatusCode::FORBIDDEN,
             "{uri}"
         );
@@ -151,15 +148,7 @@ async fn admins_read_their_subscription_and_usage() {
             "{uri}"
         );
     }
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/cancel/",
-        Some(&member),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "POST", "/api/subscriptions/cancel/", &member).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 }
 
@@ -253,12 +242,7 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
         status: SubscriptionStatus::Active,
         ..down.clone()
     };
-    s.auth
-        .store
-        .tenant(&tscope)
-        .put(&keys::subscription(), &active, Condition::Always)
-        .await
-        .unwrap();
+    put_subscription(&s, &tscope, &active).await;
     let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let (moved, _) = stored(&s, &tscope).await;
@@ -360,21 +344,8 @@ async fn plan_changes_keep_the_trial_shrink_modules_and_respect_user_limits() {
         status: SubscriptionStatus::Expired,
         ..moved
     };
-    s.auth
-        .store
-        .tenant(&tscope)
-        .put(&keys::subscription(), &expired, Condition::Always)
-        .await
-        .unwrap();
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/cancel/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    put_subscription(&s, &tscope, &expired).await;
+    let res = request(&s, "POST", "/api/subscriptions/cancel/", &admin).await;
     assert_eq!(
         (res.status, res.json()["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("subscription_ended"))
@@ -438,12 +409,7 @@ async fn downgrades_wait_for_the_period_end_and_unpaid_restarts_grant_nothing() 
         plan_id: Some(Uuid::from_u128(PROFESSIONAL)),
         ..trial
     };
-    s.auth
-        .store
-        .tenant(&tscope)
-        .put(&keys::subscription(), &on_pro, Condition::Always)
-        .await
-        .unwrap();
+    put_subscription(&s, &tscope, &on_pro).await;
 
     // A downgrade is scheduled: the plan, its modules and the period stay.
     let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "yearly").await;
@@ -484,12 +450,7 @@ async fn downgrades_wait_for_the_period_end_and_unpaid_restarts_grant_nothing() 
         status: SubscriptionStatus::Expired,
         ..current
     };
-    s.auth
-        .store
-        .tenant(&tscope)
-        .put(&keys::subscription(), &expired, Condition::Always)
-        .await
-        .unwrap();
+    put_subscription(&s, &tscope, &expired).await;
     let res = subscribe(&s, &admin, Uuid::from_u128(STARTER), "monthly").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["status"], "incomplete");
@@ -510,15 +471,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     let admin = tenant(&s, "subcancel").await;
     let tscope = scope(&s, &admin);
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/cancel/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "POST", "/api/subscriptions/cancel/", &admin).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -533,15 +486,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     );
 
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/cancel/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "POST", "/api/subscriptions/cancel/", &admin).await;
     assert_eq!(
         (res.status, res.json()["cancel_at_period_end"].clone()),
         (StatusCode::OK, json!(true))
@@ -552,15 +497,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
         "repeating it writes nothing"
     );
 
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/reactivate/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "POST", "/api/subscriptions/reactivate/", &admin).await;
     assert_eq!(
         (res.status, res.json()["cancel_at_period_end"].clone()),
         (StatusCode::OK, json!(false))
@@ -573,15 +510,7 @@ async fn cancel_and_reactivate_until_the_period_ends() {
     assert_eq!(actions, ["subscription.cancel", "subscription.reactivate"]);
 
     // Once the period has ended, a cancellation can no longer be withdrawn.
-    call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/cancel/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    request(&s, "POST", "/api/subscriptions/cancel/", &admin).await;
     let (sub, _) = stored(&s, &tscope).await;
     let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     let ended = SubscriptionRecord {
@@ -589,21 +518,8 @@ async fn cancel_and_reactivate_until_the_period_ends() {
         trial_ends_at: Some(past),
         ..sub
     };
-    s.auth
-        .store
-        .tenant(&tscope)
-        .put(&keys::subscription(), &ended, Condition::Always)
-        .await
-        .unwrap();
-    let res = call(
-        &s.subscriptions,
-        "POST",
-        "/api/subscriptions/reactivate/",
-        Some(&admin),
-        None,
-        None,
-    )
-    .await;
+    put_subscription(&s, &tscope, &ended).await;
+    let res = request(&s, "POST", "/api/subscriptions/reactivate/", &admin).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
     assert_eq!(res.json()["code"], "period_ended");
 }
@@ -615,46 +531,22 @@ async fn listing_and_retrieval_respect_tenants() {
     let a = tenant(&s, "sublista").await;
     let b = tenant(&s, "sublistb").await;
     let (a_scope, b_scope) = (scope(&s, &a), scope(&s, &b));
-    let a_sub = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/my_subscription/",
-        Some(&a),
-        None,
-        None,
-    )
-    .await
-    .json();
+    let a_sub = request(&s, "GET", "/api/subscriptions/my_subscription/", &a)
+        .await
+        .json();
     let a_id = a_sub["id"].as_str().unwrap().to_owned();
     let b_id = stored(&s, &b_scope).await.0.id.to_string();
 
     // Own subscription: retrieve and a one-item list.
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        &format!("/api/subscriptions/{a_id}/"),
-        Some(&a),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", &format!("/api/subscriptions/{a_id}/"), &a).await;
     assert_eq!(
         (res.status, res.json()["id"].as_str()),
         (StatusCode::OK, Some(a_id.as_str()))
     );
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     s.auth.calls.reset();
-    let page = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/",
-        Some(&a),
-        None,
-        None,
-    )
-    .await
-    .json();
+    let page = request(&s, "GET", "/api/subscriptions/", &a).await.json();
     assert_eq!(s.auth.calls.calls(), vec!["GetItem"]);
     assert_eq!(
         (
@@ -666,15 +558,7 @@ async fn listing_and_retrieval_respect_tenants() {
     assert_eq!(page["results"][0]["id"], a_id.as_str());
 
     // Another tenant's subscription does not exist for b.
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        &format!("/api/subscriptions/{a_id}/"),
-        Some(&b),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", &format!("/api/subscriptions/{a_id}/"), &b).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(
         res.json(),
@@ -702,12 +586,7 @@ async fn listing_and_retrieval_respect_tenants() {
         plan_id: Some(Uuid::from_u128(STARTER)),
         ..b_sub
     };
-    s.auth
-        .store
-        .tenant(&b_scope)
-        .put(&keys::subscription(), &active, Condition::Always)
-        .await
-        .unwrap();
+    put_subscription(&s, &b_scope, &active).await;
     let ids = |v: &Value| -> Vec<String> {
         v["results"]
             .as_array()
@@ -717,15 +596,7 @@ async fn listing_and_retrieval_respect_tenants() {
             .collect()
     };
     s.auth.calls.reset();
-    let all = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/",
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let all = request(&s, "GET", "/api/subscriptions/", &root).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text());
     // First: the caller's tenant's revocation state (its first request).
     assert_eq!(
@@ -738,79 +609,31 @@ async fn listing_and_retrieval_respect_tenants() {
         [a_id.as_str(), b_id.as_str()],
         "oldest first"
     );
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/?status=active",
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", "/api/subscriptions/?status=active", &root).await;
     assert_eq!(ids(&res.json()), [b_id.as_str()]);
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/?status=trial",
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", "/api/subscriptions/?status=trial", &root).await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
-    let res = call(
-        &s.subscriptions,
+    let res = request(
+        &s,
         "GET",
         &format!("/api/subscriptions/?plan={}", Uuid::from_u128(TRIAL)),
-        Some(&root),
-        None,
-        None,
+        &root,
     )
     .await;
     assert_eq!(ids(&res.json()), [a_id.as_str()]);
-    let first = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/?page_size=1",
-        Some(&root),
-        None,
-        None,
-    )
-    .await
-    .json();
+    let first = request(&s, "GET", "/api/subscriptions/?page_size=1", &root)
+        .await
+        .json();
     assert_eq!(ids(&first), [a_id.as_str()]);
-    let second = call(
-        &s.subscriptions,
-        "GET",
-        &tests::app::path_of(&first["next"]),
-        Some(&root),
-        None,
-        None,
-    )
-    .await
-    .json();
+    let second = request(&s, "GET", &tests::app::path_of(&first["next"]), &root)
+        .await
+        .json();
     assert_eq!(ids(&second), [b_id.as_str()]);
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        "/api/subscriptions/?status=paused",
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", "/api/subscriptions/?status=paused", &root).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 
     s.auth.calls.reset();
-    let res = call(
-        &s.subscriptions,
-        "GET",
-        &format!("/api/subscriptions/{b_id}/"),
-        Some(&root),
-        None,
-        None,
-    )
-    .await;
+    let res = request(&s, "GET", &format!("/api/subscriptions/{b_id}/"), &root).await;
     assert_eq!(
         (res.status, res.json()["status"].as_str()),
         (StatusCode::OK, Some("active"))
@@ -820,13 +643,11 @@ async fn listing_and_retrieval_respect_tenants() {
         vec!["GetItem", "GetItem", "GetItem"],
         "reference, routing item, subscription"
     );
-    let res = call(
-        &s.subscriptions,
+    let res = request(
+        &s,
         "GET",
         &format!("/api/subscriptions/{}/", Uuid::new_v4()),
-        Some(&root),
-        None,
-        None,
+        &root,
     )
     .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);

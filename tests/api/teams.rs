@@ -6,7 +6,10 @@ use shared::keys;
 use shared::permissions::FlatPermissions;
 use shared::records::{AuditRecord, TeamNameClaim, TeamRecord, UserRecord};
 use shared::store::{Add, Condition, Label, PageRequest, TenantScope};
-use tests::app::{call, path_of, race_creates, scope, setup, tenant, token_for, Setup};
+use tests::app::{
+    assert_field_error, call, path_of, race_creates, scope, setup, tenant, token_for,
+    token_granted, Setup,
+};
 use tests::{send, unique};
 use uuid::Uuid;
 
@@ -18,6 +21,24 @@ async fn as_admin(
     body: Option<Value>,
 ) -> tests::TestResponse {
     call(&s.teams, method, uri, Some(token), body, None).await
+}
+
+/// [`as_admin`], answered 200 (else the body shows in the failure).
+async fn as_admin_ok(
+    s: &Setup,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> tests::TestResponse {
+    let res = as_admin(s, method, uri, token, body).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res
+}
+
+/// A PATCH of `uri` as `token`, answered 200.
+async fn patch_ok(s: &Setup, uri: &str, token: &str, body: Value) -> tests::TestResponse {
+    as_admin_ok(s, "PATCH", uri, token, Some(body)).await
 }
 
 /// Creates a team; returns its view.
@@ -172,8 +193,7 @@ async fn admins_create_list_get_change_and_delete_teams_with_one_audit_entry_eac
     );
 
     s.auth.calls.reset();
-    let res = as_admin(&s, "GET", "/api/teams", &admin, None).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = as_admin_ok(&s, "GET", "/api/teams", &admin, None).await;
     assert_eq!(s.auth.calls.calls(), ["Query"], "a list page is one query");
     let page = res.json();
     assert_eq!(
@@ -189,8 +209,7 @@ async fn admins_create_list_get_change_and_delete_teams_with_one_audit_entry_eac
     assert_eq!(s.auth.calls.calls(), ["GetItem"], "a retrieve is one call");
 
     // PUT replaces every field: absent description and lead are cleared.
-    let res = as_admin(&s, "PUT", &uri, &admin, Some(json!({"name": "North"}))).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = as_admin_ok(&s, "PUT", &uri, &admin, Some(json!({"name": "North"}))).await;
     let put = res.json();
     assert_eq!(
         (put["description"].clone(), put["lead_id"].clone()),
@@ -211,29 +230,19 @@ async fn admins_create_list_get_change_and_delete_teams_with_one_audit_entry_eac
 
     // PATCH sets the lead (read together with the team) ...
     s.auth.calls.reset();
-    let res = as_admin(
+    let res = patch_ok(
         &s,
-        "PATCH",
         &format!("/api/teams/{id}"),
         &admin,
-        Some(json!({"lead_id": lead})),
+        json!({"lead_id": lead}),
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["lead_id"], lead.to_string());
     assert_eq!(res.json()["name"], "North", "absent fields are kept");
     assert_eq!(s.auth.calls.calls(), ["BatchGetItem", "TransactWriteItems"]);
     // ... renames (moving the name claim) ...
     s.auth.calls.reset();
-    let res = as_admin(
-        &s,
-        "PATCH",
-        &uri,
-        &admin,
-        Some(json!({"name": "North-East"})),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = patch_ok(&s, &uri, &admin, json!({"name": "North-East"})).await;
     assert_eq!(res.json()["name"], "North-East");
     assert_eq!(res.json()["lead_id"], lead.to_string());
     assert_eq!(s.auth.calls.calls(), ["GetItem", "TransactWriteItems"]);
@@ -246,22 +255,19 @@ async fn admins_create_list_get_change_and_delete_teams_with_one_audit_entry_eac
         Some(id)
     );
     // ... and clears the lead with an explicit null.
-    let res = as_admin(&s, "PATCH", &uri, &admin, Some(json!({"lead_id": null}))).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = patch_ok(&s, &uri, &admin, json!({"lead_id": null})).await;
     assert_eq!(res.json()["lead_id"], Value::Null);
     assert_eq!(team_audit(&s, &sc).await.len(), 5);
 
     // A change that changes nothing writes nothing.
     s.auth.calls.reset();
-    let res = as_admin(
+    patch_ok(
         &s,
-        "PATCH",
         &uri,
         &admin,
-        Some(json!({"name": "North-East", "lead_id": null})),
+        json!({"name": "North-East", "lead_id": null}),
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK);
     assert_eq!(s.auth.calls.calls(), ["GetItem"]);
     assert_eq!(team_audit(&s, &sc).await.len(), 5);
     assert_eq!(stored_team(&s, &sc, id).await.unwrap().version, 5);
@@ -329,11 +335,7 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
         Some(json!({"name": "  SALES "})),
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A team with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A team with this name already exists.");
     // Names are unique within a tenant only.
     create_team(&s, &b, json!({"name": "sales"})).await;
 
@@ -346,11 +348,7 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
         Some(json!({"name": "sAlEs"})),
     )
     .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json(),
-        json!({"name": ["A team with this name already exists."]})
-    );
+    assert_field_error(&res, "name", "A team with this name already exists.");
     let res = as_admin(
         &s,
         "PUT",
@@ -364,15 +362,13 @@ async fn team_names_are_unique_per_tenant_case_insensitively() {
         json!({"name": ["A team with this name already exists."]})
     );
     // A change of case only keeps the claim.
-    let res = as_admin(
+    patch_ok(
         &s,
-        "PATCH",
         &format!("/api/teams/{sales}/"),
         &a,
-        Some(json!({"name": "SALES"})),
+        json!({"name": "SALES"}),
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
         name_claim(&s, &scope(&s, &a), "sales")
             .await
@@ -527,18 +523,10 @@ async fn team_viewers_read_admins_write_and_anonymous_callers_are_refused() {
     let uri = format!("/api/teams/{}/", id_of(&team));
     let members_uri = format!("{uri}members/");
     // A holder of teams.view only: reads teams, writes nothing.
-    let member = token_for(
+    let member = token_granted(
         &s,
         sc.tenant_id(),
-        false,
-        FlatPermissions::from(
-            &shared::permissions::PermissionSet::empty()
-                .with(
-                    shared::permissions::actions::ADMINISTRATION_TEAMS_VIEW,
-                    shared::permissions::Grant::Bool(true),
-                )
-                .unwrap(),
-        ),
+        shared::permissions::actions::ADMINISTRATION_TEAMS_VIEW,
     );
     let nobody = token_for(&s, sc.tenant_id(), false, FlatPermissions::default());
 
@@ -689,7 +677,7 @@ async fn a_team_with_members_lists_them_and_cannot_be_deleted() {
     assert_eq!(res.json()["member_count"], 2);
 
     s.auth.calls.reset();
-    let res = as_admin(
+    let res = as_admin_ok(
         &s,
         "GET",
         &format!("{uri}members/?page_size=100"),
@@ -697,7 +685,6 @@ async fn a_team_with_members_lists_them_and_cannot_be_deleted() {
         None,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(
         s.auth.calls.calls(),
         ["Query", "BatchGetItem"],
@@ -752,15 +739,7 @@ async fn a_team_with_members_lists_them_and_cannot_be_deleted() {
     assert_eq!(res.json()["code"], "team_has_members");
     assert!(stored_team(&s, &sc, team).await.is_some());
     // A team with members can still be changed (the count is kept).
-    let res = as_admin(
-        &s,
-        "PATCH",
-        &uri,
-        &admin,
-        Some(json!({"description": "busy"})),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = patch_ok(&s, &uri, &admin, json!({"description": "busy"})).await;
     assert_eq!(res.json()["member_count"], 2);
 
     membership(&s, &sc, u1, team, -1).await;

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use shared::keys;
 use shared::records::AuditRecord;
 use shared::store::PageRequest;
-use tests::app::{call_as, path_of, scope, setup, token_for, Setup};
+use tests::app::{call_as, path_of, scope, setup, token_for, token_granted, Setup};
 use tests::{post_json, registration, send, unique};
 use uuid::Uuid;
 
@@ -178,18 +178,10 @@ async fn members_and_other_tenants_cannot_touch_an_organisation() {
     );
     assert!(body["name"].is_string() && body["enabled_modules"].is_array());
     // administration.tenant.view shows them.
-    let viewer = token_for(
+    let viewer = token_granted(
         &s,
         scope(&s, &a).tenant_id(),
-        false,
-        shared::permissions::FlatPermissions::from(
-            &shared::permissions::PermissionSet::empty()
-                .with(
-                    shared::permissions::actions::ADMINISTRATION_TENANT_VIEW,
-                    shared::permissions::Grant::Bool(true),
-                )
-                .unwrap(),
-        ),
+        shared::permissions::actions::ADMINISTRATION_TENANT_VIEW,
     );
     let body = call_as(&s.tenants, "GET", "/api/tenants/me/", &viewer, None)
         .await

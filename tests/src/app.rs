@@ -7,7 +7,7 @@ use axum::Router;
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::auth::{authenticate, Claims, Jwks, TokenSigner, TokenType, TokenVerifier};
-use shared::permissions::FlatPermissions;
+use shared::permissions::{FlatPermissions, Grant, PermissionKey, PermissionSet};
 use shared::store::TenantScope;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -179,6 +179,21 @@ pub fn token_for(
     TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
         .sign(&claims)
         .unwrap()
+}
+
+/// A token for a user of `tenant` holding the one boolean grant `action`.
+pub fn token_granted(s: &Setup, tenant_id: Uuid, action: PermissionKey) -> String {
+    let grants = PermissionSet::empty()
+        .with(action, Grant::Bool(true))
+        .unwrap();
+    token_for(s, tenant_id, false, FlatPermissions::from(&grants))
+}
+
+/// Asserts `res` is a 400 with one error, `message`, on `field`.
+#[track_caller]
+pub fn assert_field_error(res: &TestResponse, field: &str, message: &str) {
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    assert_eq!(res.json(), json!({ field: [message] }));
 }
 
 /// A request with an optional bearer token and `X-Tenant-Id`.

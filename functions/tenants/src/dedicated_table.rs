@@ -2,12 +2,8 @@
 //! live (`dedicated_table`; they see it in `view::AdminTenantView`). Tenant
 //! admins never see or set it.
 
-use crate::profile::{empty_object, TenantPatch};
-use serde::Deserialize;
-use serde_json::Value;
 use shared::http::{ApiError, ValidationErrors};
 use shared::store::{DedicatedTable, DedicatedTableError, Store, TenantScope};
-use utoipa::ToSchema;
 
 /// The request field naming the table.
 pub const FIELD: &str = "dedicated_table";
@@ -25,75 +21,28 @@ shared::new_tenant_request! {
     }
 }
 
-/// `PUT /api/tenants/{id}/`: the tenant fields, plus `dedicated_table`,
-/// which may only repeat the current one.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdminTenantInput {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub name: String,
-    /// Custom domain, unique platform-wide; null for none.
-    #[serde(default)]
-    #[schema(
-        max_length = 253,
-        pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
-    )]
-    pub domain: Option<String>,
-    /// Free-form JSON object, at most 16 KiB.
-    #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
-    pub settings: Value,
-    /// Modules to enable; each must be included in the tenant's plan.
-    #[schema(value_type = Vec<shared::permissions::Module>)]
-    pub enabled_modules: Vec<String>,
-    /// Omitted, or the tenant's current table (null: the main table):
-    /// moving a tenant between tables is an offline migration.
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
-    pub dedicated_table: Option<Option<String>>,
-}
-
-impl AdminTenantInput {
-    pub fn split(self) -> (TenantPatch, Option<Option<String>>) {
-        let patch = TenantPatch {
-            name: Some(self.name),
-            domain: Some(self.domain),
-            settings: Some(self.settings),
-            enabled_modules: Some(self.enabled_modules),
-        };
-        (patch, self.dedicated_table)
+crate::profile::tenant_body! {
+    put
+    /// `PUT /api/tenants/{id}/`: the tenant fields, plus `dedicated_table`,
+    /// which may only repeat the current one.
+    pub struct AdminTenantInput {
+        /// Omitted, or the tenant's current table (null: the main table):
+        /// moving a tenant between tables is an offline migration.
+        #[serde(default, deserialize_with = "shared::http::nullable")]
+        #[schema(value_type = Option<String>)]
+        pub dedicated_table: Option<Option<String>>,
     }
 }
 
-/// `PATCH /api/tenants/{id}/`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdminTenantPatch {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
-    pub domain: Option<Option<String>>,
-    #[schema(value_type = Option<Object>)]
-    pub settings: Option<Value>,
-    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
-    pub enabled_modules: Option<Vec<String>>,
-    /// Omitted, or the tenant's current table (null: the main table):
-    /// moving a tenant between tables is an offline migration.
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(value_type = Option<String>)]
-    pub dedicated_table: Option<Option<String>>,
-}
-
-impl AdminTenantPatch {
-    pub fn split(self) -> (TenantPatch, Option<Option<String>>) {
-        let patch = TenantPatch {
-            name: self.name,
-            domain: self.domain,
-            settings: self.settings,
-            enabled_modules: self.enabled_modules,
-        };
-        (patch, self.dedicated_table)
+crate::profile::tenant_body! {
+    patch
+    /// `PATCH /api/tenants/{id}/`.
+    pub struct AdminTenantPatch {
+        /// Omitted, or the tenant's current table (null: the main table):
+        /// moving a tenant between tables is an offline migration.
+        #[serde(default, deserialize_with = "shared::http::nullable")]
+        #[schema(value_type = Option<String>)]
+        pub dedicated_table: Option<Option<String>>,
     }
 }
 
@@ -173,11 +122,11 @@ mod tests {
 
     #[test]
     fn patch_bodies_tell_absent_from_null() {
-        let (_, absent) = serde_json::from_value::<AdminTenantPatch>(json!({"name": "x"}))
+        let (_, (absent,)) = serde_json::from_value::<AdminTenantPatch>(json!({"name": "x"}))
             .unwrap()
             .split();
         assert_eq!(absent, None);
-        let (_, null) =
+        let (_, (null,)) =
             serde_json::from_value::<AdminTenantPatch>(json!({"dedicated_table": null}))
                 .unwrap()
                 .split();

@@ -1,7 +1,6 @@
 //! Changing a tenant's profile, shared by `/me/` and the super-admin path.
 
 use crate::AppState;
-use serde::Deserialize;
 use serde_json::Value;
 use shared::audit;
 use shared::auth::Actor;
@@ -15,61 +14,124 @@ use shared::tenancy::DEFAULT_TRIAL_MODULES;
 use shared::validate;
 use shared::views::TenantView;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 
 /// Largest accepted `settings` document, serialised.
 pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
-/// The tenant fields an administrator sets (`PUT`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantInput {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub name: String,
-    /// Custom domain, unique platform-wide; null for none.
-    #[serde(default)]
-    #[schema(
-        max_length = 253,
-        pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
-    )]
-    pub domain: Option<String>,
-    /// Free-form JSON object, at most 16 KiB.
-    #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
-    pub settings: Value,
-    /// Modules to enable; each must be included in the tenant's plan.
-    #[schema(value_type = Vec<shared::permissions::Module>)]
-    pub enabled_modules: Vec<String>,
+/// Declares a tenant body: `put` holds the fields of [`TenantInput`] (each
+/// required but `domain` and `settings`), `patch` those of [`TenantPatch`]
+/// (each optional), then the body's own fields. A `put` body without fields
+/// of its own converts into a [`TenantPatch`]; a body with some gets a
+/// `split` into the [`TenantPatch`] and them. `#[serde(flatten)]` would lose
+/// `deny_unknown_fields`, so the fields are stated here once and expanded
+/// into each body.
+macro_rules! tenant_body {
+    (
+        put
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {}
+    ) => {
+        $crate::profile::tenant_body! { @put struct_with [$(#[$meta])*] $vis $name {} }
+
+        impl From<$name> for $crate::profile::TenantPatch {
+            fn from(body: $name) -> Self {
+                let (patch, ()) = $crate::profile::tenant_body! { @put split_with body $name [] };
+                patch
+            }
+        }
+    };
+    (
+        patch
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {}
+    ) => {
+        $crate::profile::tenant_body! { @patch struct_with [$(#[$meta])*] $vis $name {} }
+    };
+    (
+        $kind:ident
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$extra_meta:meta])* $extra_vis:vis $extra:ident : $extra_ty:ty),+ $(,)?
+        }
+    ) => {
+        $crate::profile::tenant_body! { @$kind struct_with [$(#[$meta])*] $vis $name {
+            $($(#[$extra_meta])* $extra_vis $extra: $extra_ty,)+
+        } }
+
+        impl $name {
+            /// The tenant fields as a change, and this body's own fields.
+            pub fn split(self) -> ($crate::profile::TenantPatch, ($($extra_ty,)+)) {
+                $crate::profile::tenant_body! { @$kind split_with self Self [$($extra)+] }
+            }
+        }
+    };
+    (@put $callback:ident $($args:tt)*) => {
+        $crate::profile::tenant_body! { @$callback $($args)* [Debug, ::serde::Deserialize, ::utoipa::ToSchema] [Some] [
+            #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
+            name: String,
+            /// Custom domain, unique platform-wide; null for none.
+            #[serde(default)]
+            #[schema(
+                max_length = 253,
+                pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
+            )]
+            domain: Option<String>,
+            /// Free-form JSON object, at most 16 KiB.
+            #[serde(default = "crate::profile::empty_object")]
+            #[schema(value_type = Object)]
+            settings: ::serde_json::Value,
+            /// Modules to enable; each must be included in the tenant's plan.
+            #[schema(value_type = Vec<shared::permissions::Module>)]
+            enabled_modules: Vec<String>,
+        ] }
+    };
+    (@patch $callback:ident $($args:tt)*) => {
+        $crate::profile::tenant_body! { @$callback $($args)* [Debug, Default, ::serde::Deserialize, ::utoipa::ToSchema] [::core::convert::identity] [
+            #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
+            name: Option<String>,
+            #[serde(default, deserialize_with = "shared::http::nullable")]
+            #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
+            domain: Option<Option<String>>,
+            #[schema(value_type = Option<Object>)]
+            settings: Option<::serde_json::Value>,
+            #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
+            enabled_modules: Option<Vec<String>>,
+        ] }
+    };
+    (@struct_with [$($meta:tt)*] $vis:vis $name:ident { $($own:tt)* } [$($derive:path),+] [$wrap:path] [
+        $($(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {
+        $($meta)*
+        #[derive($($derive),+)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($(#[$field_meta])* pub $field: $field_ty,)+
+            $($own)*
+        }
+    };
+    (@split_with $this:ident $ty:ident [$($extra:ident)*] [$($derive:path),+] [$wrap:path] [
+        $($(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {{
+        let $ty { $($field,)+ $($extra,)* } = $this;
+        ($crate::profile::TenantPatch { $($field: $wrap($field),)+ }, ($($extra,)*))
+    }};
+}
+pub(crate) use tenant_body;
+
+tenant_body! {
+    put
+    /// The tenant fields an administrator sets (`PUT`).
+    pub struct TenantInput {}
 }
 
 pub(crate) fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
-/// A partial change (`PATCH`). `domain: null` removes the domain.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantPatch {
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
-    pub domain: Option<Option<String>>,
-    #[schema(value_type = Option<Object>)]
-    pub settings: Option<Value>,
-    #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
-    pub enabled_modules: Option<Vec<String>>,
-}
-
-impl From<TenantInput> for TenantPatch {
-    fn from(i: TenantInput) -> Self {
-        Self {
-            name: Some(i.name),
-            domain: Some(i.domain),
-            settings: Some(i.settings),
-            enabled_modules: Some(i.enabled_modules),
-        }
-    }
+tenant_body! {
+    patch
+    /// A partial change (`PATCH`). `domain: null` removes the domain.
+    pub struct TenantPatch {}
 }
 
 /// The modules the tenant's plan includes.

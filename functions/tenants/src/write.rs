@@ -199,7 +199,7 @@ pub(crate) async fn put_tenant(
         TenantView::from(&current),
         actor.scope(),
     ))?;
-    let (patch, table) = input.split();
+    let (patch, (table,)) = input.split();
     change(&state, &admin, id, patch, table).await
 }
 
@@ -240,7 +240,7 @@ pub(crate) async fn patch_tenant(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<AdminTenantPatch>,
 ) -> Result<Json<AdminTenantView>, ApiError> {
-    let (patch, table) = patch.split();
+    let (patch, (table,)) = patch.split();
     change(&state, &admin, id, patch, table).await
 }
 

@@ -547,12 +547,12 @@ mod tests {
         ));
         assert!(revokes(&user(&[], &[1], true), &user(&[], &[], true)));
         // A team gained changes what `team` scopes list.
-        assert!(revokes(
-            &user(&[5], &[1], true),
-            &user(&[5], &[1, 2], true)
-        ));
+        assert!(revokes(&user(&[5], &[1], true), &user(&[5], &[1, 2], true)));
         // A role gained does not: the next refresh carries it.
-        assert!(!revokes(&user(&[5], &[1], true), &user(&[5, 6], &[1], true)));
+        assert!(!revokes(
+            &user(&[5], &[1], true),
+            &user(&[5, 6], &[1], true)
+        ));
         assert!(!revokes(&user(&[5], &[], false), &user(&[5], &[], true)));
     }
 

@@ -1,36 +1,104 @@
 //! Profile fields a member may change about themselves, validated once for
 //! both the self-service and the admin endpoints.
 
-use serde::Deserialize;
 use serde_json::Value;
 use shared::http::ValidationErrors;
 use shared::records::UserRecord;
 use shared::validate;
-use utoipa::ToSchema;
 
 /// Largest accepted `preferences` document, serialised.
 pub const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 
-/// What a member may change about themselves — never roles, tenant or flags.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProfilePatch {
-    #[schema(max_length = 150)]
-    pub first_name: Option<String>,
-    #[schema(max_length = 150)]
-    pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    /// IANA time zone name, e.g. `Europe/Madrid`.
-    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
-    pub timezone: Option<String>,
-    /// Free-form JSON object, at most 16 KiB.
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Value>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
-    pub profile_picture: Option<Option<String>>,
+/// Declares a PATCH body holding the fields of [`ProfilePatch`]:
+/// `profile_patch! { pub struct ProfilePatch {} }` is that body itself;
+/// `profile_patch! { undocumented pub struct UserPatch { .. } }` adds its own
+/// fields after them, and a `split` into the two, and leaves out the profile
+/// fields' descriptions (the admins' `UserPatch` never had them in the
+/// document). `#[serde(flatten)]` would lose `deny_unknown_fields`, so the
+/// fields are stated here once and expanded into each body.
+macro_rules! profile_patch {
+    (
+        undocumented
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$extra_meta:meta])* $extra_vis:vis $extra:ident : $extra_ty:ty),+ $(,)?
+        }
+    ) => {
+        $crate::profile::profile_patch!(@fields struct_with undocumented [$(#[$meta])*] $vis $name {
+            $($(#[$extra_meta])* $extra_vis $extra: $extra_ty,)+
+        });
+
+        impl $name {
+            /// The profile fields, and this body's own fields.
+            pub fn split(self) -> ($crate::profile::ProfilePatch, ($($extra_ty,)+)) {
+                $crate::profile::profile_patch!(@fields split_with self [$($extra)+])
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {}
+    ) => {
+        $crate::profile::profile_patch!(@fields struct_with documented [$(#[$meta])*] $vis $name {});
+    };
+    (@fields $callback:ident $($args:tt)*) => {
+        $crate::profile::profile_patch! { @$callback $($args)* [
+            [] #[schema(max_length = 150)]
+            first_name: Option<String>,
+            [] #[schema(max_length = 150)]
+            last_name: Option<String>,
+            [] #[serde(default, deserialize_with = "shared::http::nullable")]
+            #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
+            phone: Option<Option<String>>,
+            [
+                /// IANA time zone name, e.g. `Europe/Madrid`.
+            ]
+            #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
+            timezone: Option<String>,
+            [
+                /// Free-form JSON object, at most 16 KiB.
+            ]
+            #[schema(value_type = Option<Object>)]
+            preferences: Option<::serde_json::Value>,
+            [] #[serde(default, deserialize_with = "shared::http::nullable")]
+            #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
+            profile_picture: Option<Option<String>>,
+        ]}
+    };
+    (@struct_with documented [$($meta:tt)*] $vis:vis $name:ident { $($own:tt)* } [
+        $([$($doc:tt)*] $(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {
+        $($meta)*
+        #[derive(Debug, Default, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($($doc)* $(#[$field_meta])* pub $field: $field_ty,)+
+            $($own)*
+        }
+    };
+    (@struct_with undocumented [$($meta:tt)*] $vis:vis $name:ident { $($own:tt)* } [
+        $([$($doc:tt)*] $(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {
+        $($meta)*
+        #[derive(Debug, Default, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($(#[$field_meta])* pub $field: $field_ty,)+
+            $($own)*
+        }
+    };
+    (@split_with $this:ident [$($extra:ident)+] [
+        $([$($doc:tt)*] $(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
+    ]) => {{
+        let Self { $($field,)+ $($extra,)+ } = $this;
+        ($crate::profile::ProfilePatch { $($field,)+ }, ($($extra,)+))
+    }};
+}
+pub(crate) use profile_patch;
+
+profile_patch! {
+    /// What a member may change about themselves — never roles, tenant or flags.
+    pub struct ProfilePatch {}
 }
 
 /// Applies the given fields to `user`, adding an error per invalid field.

@@ -223,29 +223,16 @@ pub struct UserReplace {
     pub team_ids: Vec<Uuid>,
 }
 
-/// The fields an admin changes with PATCH; omitted fields keep their value.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    #[schema(max_length = 150)]
-    pub first_name: Option<String>,
-    #[schema(max_length = 150)]
-    pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(pattern = r"^\s*[0-9+()\- ]{0,32}\s*$", value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[schema(pattern = r"^\s*[A-Za-z0-9/_+-]{1,64}\s*$")]
-    pub timezone: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Value>,
-    #[serde(default, deserialize_with = "shared::http::nullable")]
-    #[schema(max_length = 2048, pattern = r"^(https?://[\s\S]*)?$", value_type = Option<String>)]
-    pub profile_picture: Option<Option<String>>,
-    pub is_active: Option<bool>,
-    #[schema(max_items = 20)]
-    pub role_ids: Option<Vec<Uuid>>,
-    #[schema(max_items = 20)]
-    pub team_ids: Option<Vec<Uuid>>,
+crate::profile::profile_patch! {
+    undocumented
+    /// The fields an admin changes with PATCH; omitted fields keep their value.
+    pub struct UserPatch {
+        pub is_active: Option<bool>,
+        #[schema(max_items = 20)]
+        pub role_ids: Option<Vec<Uuid>>,
+        #[schema(max_items = 20)]
+        pub team_ids: Option<Vec<Uuid>>,
+    }
 }
 
 impl From<UserReplace> for UserPatch {
@@ -285,16 +272,9 @@ async fn update(
     let before = load(state, actor, id).await?;
     let mut after = before.clone();
     let mut errors = ValidationErrors::new();
-    let profile_patch = ProfilePatch {
-        first_name: patch.first_name,
-        last_name: patch.last_name,
-        phone: patch.phone,
-        timezone: patch.timezone,
-        preferences: patch.preferences,
-        profile_picture: patch.profile_picture,
-    };
+    let (profile_patch, (is_active, role_ids, team_ids)) = patch.split();
     profile::apply(&mut errors, &mut after, profile_patch);
-    if let Some(active) = patch.is_active {
+    if let Some(active) = is_active {
         // Only devctl removes super admins: it never removes the last one.
         if before.is_super_admin && before.is_active && !active {
             return Err(ApiError::conflict(
@@ -304,10 +284,10 @@ async fn update(
         }
         after.is_active = active;
     }
-    if let Some(roles) = patch.role_ids {
+    if let Some(roles) = role_ids {
         after.role_ids = roles;
     }
-    if let Some(teams) = patch.team_ids {
+    if let Some(teams) = team_ids {
         after.team_ids = teams;
     }
     save(state, actor, &before, after, action, errors).await
