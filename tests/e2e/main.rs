@@ -294,6 +294,7 @@ async fn every_api_area_answers_through_its_function_binary() {
         "/api/subscriptions/my_subscription/",
         "/api/subscriptions/usage/",
         "/api/invoices/",
+        "/api/crm/leads/",
     ] {
         let res = client()
             .get(format!("{}{path}", base()))
@@ -313,6 +314,74 @@ async fn every_api_area_answers_through_its_function_binary() {
         .unwrap();
     let sub: serde_json::Value = res.json().await.unwrap();
     assert_eq!(sub["status"], "trial", "{sub}");
+}
+
+/// The CRM function binary: a lead created, read, listed, exported as CSV
+/// and given an activity, through `cargo lambda watch`.
+#[tokio::test]
+async fn leads_through_the_crm_function_binary() {
+    let slug = format!("e2e-crm-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let email = format!("{slug}@example.com");
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": "E2E CRM", "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+            "admin_first_name": "Ada",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (status, lead) = post(
+        "/api/crm/leads/",
+        serde_json::json!({"name": "Globex", "value": "1500", "tags": ["VIP"]}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{lead}");
+    assert_eq!(lead["value"], "1500.00");
+    assert_eq!(lead["owner_email"], email.as_str());
+    let id = lead["id"].as_str().unwrap();
+    let (status, activity) = post(
+        &format!("/api/crm/leads/{id}/activities"),
+        serde_json::json!({"type": "call", "summary": "Intro"}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{activity}");
+
+    let get = |path: String| {
+        let access = access.clone();
+        async move {
+            client()
+                .get(format!("{}{path}", base()))
+                .bearer_auth(&access)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let list: serde_json::Value = get("/api/crm/leads/?tag=vip".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["results"][0]["id"], id, "{list}");
+    let res = get(format!("/api/crm/leads/{id}/activities/")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let export = get("/api/crm/leads/export/".into()).await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(
+        export.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let csv = export.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows[0].starts_with("id,name,email"), "{csv}");
+    assert!(rows[1].starts_with(&format!("{id},Globex,")), "{csv}");
 }
 
 /// `make test` runs the functions with `REVOCATION_CHECK_SECONDS=1`: a
