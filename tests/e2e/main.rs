@@ -93,6 +93,27 @@ async fn post(
     (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// Registers a fresh tenant; its admin's access token and email.
+async fn register(prefix: &str, tenant_name: &str) -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (slug, email) = (
+        format!("{prefix}-{}", &id[..10]),
+        format!("{prefix}-{}@example.com", &id[..10]),
+    );
+    let (status, body) = post(
+        "/api/auth/register/",
+        serde_json::json!({
+            "tenant_name": tenant_name, "tenant_slug": slug, "admin_email": email,
+            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
+            "admin_first_name": "Ada",
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (body["tokens"]["access"].as_str().unwrap().to_owned(), email)
+}
+
 #[tokio::test]
 async fn identity_flow_through_the_auth_function_binary() {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -205,23 +226,7 @@ async fn cors_preflight_is_answered_by_the_function() {
 
 #[tokio::test]
 async fn roles_through_the_roles_function_binary() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (slug, email) = (
-        format!("e2r-{}", &id[..10]),
-        format!("e2r-{}@example.com", &id[..10]),
-    );
-    let (status, body) = post(
-        "/api/auth/register/",
-        serde_json::json!({
-            "tenant_name": "E2E Roles", "tenant_slug": slug, "admin_email": email,
-            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
-            "admin_first_name": "Rae",
-        }),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (access, _) = register("e2r", "E2E Roles").await;
 
     let (status, role) = post(
         "/api/roles/",
@@ -260,23 +265,7 @@ async fn roles_through_the_roles_function_binary() {
 
 #[tokio::test]
 async fn every_api_area_answers_through_its_function_binary() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (slug, email) = (
-        format!("e2a-{}", &id[..10]),
-        format!("e2a-{}@example.com", &id[..10]),
-    );
-    let (status, body) = post(
-        "/api/auth/register/",
-        serde_json::json!({
-            "tenant_name": "E2E Areas", "tenant_slug": slug, "admin_email": email,
-            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
-            "admin_first_name": "Ada",
-        }),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (access, _) = register("e2a", "E2E Areas").await;
     let (status, team) = post(
         "/api/teams/",
         serde_json::json!({"name": "North"}),
@@ -320,20 +309,7 @@ async fn every_api_area_answers_through_its_function_binary() {
 /// and given an activity, through `cargo lambda watch`.
 #[tokio::test]
 async fn leads_through_the_crm_function_binary() {
-    let slug = format!("e2e-crm-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let email = format!("{slug}@example.com");
-    let (status, body) = post(
-        "/api/auth/register/",
-        serde_json::json!({
-            "tenant_name": "E2E CRM", "tenant_slug": slug, "admin_email": email,
-            "admin_password": "e2e-password-123", "admin_password_confirm": "e2e-password-123",
-            "admin_first_name": "Ada",
-        }),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let access = body["tokens"]["access"].as_str().unwrap().to_owned();
+    let (access, email) = register("e2c", "E2E CRM").await;
     let (status, lead) = post(
         "/api/crm/leads/",
         serde_json::json!({"name": "Globex", "value": "1500", "tags": ["VIP"]}),

@@ -170,31 +170,16 @@ impl Store {
             Some(first) => Some(sort_key(first)?),
             None => frontier.or_else(|| start.clone()),
         };
-        let mint = |position: Option<String>, d: Direction| {
-            position.map(|p| {
-                let key = PageKey::from([(keys::SK.to_owned(), p)]);
-                self.cursors.encode(&binding, &key, d)
-            })
-        };
-        let (next, previous) = match direction {
-            Direction::Next => (
-                mint(far, Direction::Next),
-                mint(near.filter(|_| start.is_some()), Direction::Previous),
-            ),
-            Direction::Previous => {
-                items.reverse();
-                (mint(near, Direction::Next), mint(far, Direction::Previous))
-            }
-        };
-        let items = items
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        Ok(Page {
+        let at =
+            |position: Option<String>| position.map(|p| PageKey::from([(keys::SK.to_owned(), p)]));
+        self.page_of(
+            &binding,
             items,
-            next,
-            previous,
-        })
+            direction,
+            start.is_some(),
+            at(near),
+            at(far),
+        )
     }
 
     /// Reads every partition concurrently from `start` (exclusive) in one

@@ -112,13 +112,28 @@ impl Store {
             Some(first) => Some(item_key(first, key_attrs)?),
             None => stopped_at.or_else(|| start.clone()),
         };
+        self.page_of(binding, items, direction, start.is_some(), near, far)
+    }
+
+    /// The page of `items` (in read order) with its cursors: `far` is where
+    /// the next read in the same direction resumes, `near` where a read the
+    /// other way starts. Shared by one-partition and merged pages.
+    pub(super) fn page_of<T: DeserializeOwned>(
+        &self,
+        binding: &str,
+        mut items: Vec<Item>,
+        direction: Direction,
+        from_cursor: bool,
+        near: Option<PageKey>,
+        far: Option<PageKey>,
+    ) -> Result<Page<T>, StoreError> {
         let mint =
             |key: Option<PageKey>, d: Direction| key.map(|k| self.cursors.encode(binding, &k, d));
         let (next, previous) = match direction {
             // A page reached by a cursor has items before it.
             Direction::Next => (
                 mint(far, Direction::Next),
-                mint(near.filter(|_| start.is_some()), Direction::Previous),
+                mint(near.filter(|_| from_cursor), Direction::Previous),
             ),
             // Going back, the page we came from follows.
             Direction::Previous => {
