@@ -576,10 +576,31 @@ impl TenantStore<'_> {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
+        self.query_in(Index::Gsi2, prefix, page).await
+    }
+
+    /// Items of this partition in their third order (GSI4), selected by a
+    /// prefix of that order's key.
+    pub async fn query_alt2<T: Entity>(
+        &self,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        self.query_in(Index::Gsi4, prefix, page).await
+    }
+
+    /// Items of this partition in the order of one of its in-partition
+    /// indexes (GSI2, GSI4), selected by a prefix of that order's key.
+    async fn query_in<T: Entity>(
+        &self,
+        index: Index,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
         self.store
             .query_page(
                 self.table,
-                Index::Gsi2,
+                index,
                 &self.pk,
                 Some(SkCondition::Prefix(prefix)),
                 page,

@@ -90,24 +90,6 @@ impl TenantStore<'_> {
             .query_page(self.table, Index::Gsi3, &pk, None, page)
             .await
     }
-
-    /// Items of this partition in their third order (GSI4), selected by a
-    /// prefix of that order's key.
-    pub async fn query_alt2<T: Entity>(
-        &self,
-        prefix: &str,
-        page: &PageRequest,
-    ) -> Result<Page<T>, StoreError> {
-        self.store
-            .query_page(
-                self.table,
-                Index::Gsi4,
-                &self.pk,
-                Some(SkCondition::Prefix(prefix)),
-                page,
-            )
-            .await
-    }
 }
 
 /// One partition's part of a merged page.
