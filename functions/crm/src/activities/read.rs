@@ -41,7 +41,7 @@ pub(crate) async fn visible_activity(
     path = "/api/crm/leads/{id}/activities/",
     tag = "crm",
     description = "Permission: `crm.activities.view` reaching the lead (own: the caller's leads; team: also their teams'; all): \
-        otherwise 404. Oldest first; cursor pagination (`cursor`, `page_size` ≤ 100). The tenant must have the `crm` module.",
+        otherwise 404. Oldest first; cursor pagination (`cursor`, `page_size` ≤ 100). The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(
         ("id" = Uuid, Path, description = "Lead id"),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from `next` or `previous`"),
@@ -80,7 +80,7 @@ pub(crate) async fn list_activities(
     get,
     path = "/api/crm/activities/{id}/",
     tag = "crm",
-    description = "Permission: `crm.activities.view` reaching the activity's lead; otherwise 404. The tenant must have the `crm` module.",
+    description = "Permission: `crm.activities.view` reaching the activity's lead; otherwise 404. The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Activity id")),
     security(("bearer" = [])),
     responses(

@@ -120,7 +120,7 @@ async fn check_owner(state: &AppState, actor: &Actor, owner_id: Uuid) -> Result<
     tag = "crm",
     description = "Permission: `crm.activities.create`, on a lead `crm.activities.view` lets the caller see (otherwise 404). \
         The activity and the audit entry are written in one transaction that also checks the lead still exists. \
-        The tenant must have the `crm` module.",
+        The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     request_body = ActivityInput,
     security(("bearer" = [])),
@@ -200,7 +200,7 @@ pub(crate) async fn create_activity(
     path = "/api/crm/activities/{id}/",
     tag = "crm",
     description = "Permission: `crm.activities.edit` reaching the activity's lead (own, team, all: 403 with `required` and `held` \
-        otherwise), after `crm.activities.view` lets the caller see it (otherwise 404). Absent fields are kept. Audited.",
+        otherwise), after `crm.activities.view` lets the caller see it (otherwise 404). Absent fields are kept. Audited. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Activity id")),
     request_body = ActivityPatch,
     security(("bearer" = [])),
@@ -258,7 +258,7 @@ pub(crate) async fn patch_activity(
     path = "/api/crm/activities/{id}/",
     tag = "crm",
     description = "Permission: `crm.activities.delete`, on an activity whose lead `crm.activities.view` lets the caller see \
-        (otherwise 404). Audited.",
+        (otherwise 404). Audited. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Activity id")),
     security(("bearer" = [])),
     responses(

@@ -96,7 +96,7 @@ fn row(out: &mut String, lead: &LeadRecord) {
     description = "Permission: `crm.leads.export`, whose scope decides the rows exactly as `crm.leads.view` does for the list \
         (own, team, all). Same filters and ordering as the list. `text/csv` (RFC 4180, CRLF), one header row; tags joined \
         by `;`; cells a spreadsheet would read as a formula are prefixed with `'`. At most 5,000 leads per response, read \
-        100 per query; when more match, `Link: <url>; rel=\"next\"` continues. The tenant must have the `crm` module.",
+        100 per query; when more match, `Link: <url>; rel=\"next\"` continues. The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(
         ("status" = Option<crate::records::LeadStatus>, Query, description = "Only leads in this status"),
         ("owner" = Option<uuid::Uuid>, Query, description = "Only leads of this owner"),

@@ -153,7 +153,7 @@ pub(crate) async fn leads_page(
         the caller's teams (`team_ids` of the token, refreshed within the revocation interval after a membership change), \
         `all` every lead of the tenant. Scoped lists read only the caller's owner and team index partitions, merged in \
         order behind one cursor: never the tenant's whole partition. Ordering by `value` or `name` needs scope `all` \
-        (400 otherwise). Cursor pagination (`cursor`, `page_size` ≤ 100). The tenant must have the `crm` module.",
+        (400 otherwise). Cursor pagination (`cursor`, `page_size` ≤ 100). The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(
         ("status" = Option<LeadStatus>, Query, description = "Only leads in this status"),
         ("owner" = Option<Uuid>, Query, description = "Only leads of this owner"),
@@ -197,7 +197,7 @@ pub(crate) async fn list_leads(
     path = "/api/crm/leads/{id}/",
     tag = "crm",
     description = "Permission: `crm.leads.view` reaching the lead (own, team or all); a lead beyond the caller's scope is 404, \
-        as is one of another tenant. The tenant must have the `crm` module.",
+        as is one of another tenant. The tenant must have the `crm` module. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     security(("bearer" = [])),
     responses(

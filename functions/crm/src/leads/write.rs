@@ -96,7 +96,7 @@ fn apply(lead: &mut LeadRecord, c: Checked) {
         also for a token issued before it was withdrawn). Super admins act in a tenant with `X-Tenant-Id` (and must name `owner_id`). \
         `owner_id` defaults to the caller; naming another owner needs `crm.leads.edit` at `team` (with a `team_id` of one of the \
         caller's teams, the owner a member of it) or `all`, and a `team_id` the caller is not in needs `all`. \
-        The lead, the tenant's lead count (held under the plan's `max_leads`) and the audit entry are written in one transaction.",
+        The lead, the tenant's lead count (held under the plan's `max_leads`) and the audit entry are written in one transaction. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     request_body = LeadInput,
     security(("bearer" = [])),
     responses(
@@ -246,7 +246,7 @@ async fn update(
     description = "Permission: `crm.leads.edit` on the lead (own: leads the caller owns; team: also their teams' leads; all: every lead), \
         after `crm.leads.view` lets the caller see it (otherwise 404). Absent optional fields are cleared or take their defaults; \
         a new `owner_id` or `team_id` follows the assignment rules of `POST /api/crm/leads/`. The other fields of the lead's \
-        representation may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed. Audited.",
+        representation may be sent back: read-only, ignored when unchanged, a 400 `This field is read-only.` when changed. Audited. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     request_body = LeadReplaceBody,
     security(("bearer" = [])),
@@ -279,7 +279,7 @@ pub(crate) async fn replace_lead(
     path = "/api/crm/leads/{id}/",
     tag = "crm",
     description = "Permission: `crm.leads.edit` on the lead, after `crm.leads.view` lets the caller see it (otherwise 404). \
-        Absent fields are kept, `null` clears an optional one; `owner_id` and `team_id` follow the assignment rules. Audited.",
+        Absent fields are kept, `null` clears an optional one; `owner_id` and `team_id` follow the assignment rules. Audited. `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     request_body = LeadPatch,
     security(("bearer" = [])),
@@ -321,7 +321,7 @@ pub struct AssignInput {
     tag = "crm",
     description = "Permission: `crm.leads.edit` on the lead (after `crm.leads.view` lets the caller see it, otherwise 404). \
         Giving it to another owner needs `crm.leads.edit` at `team` — into one of the caller's teams, to a member of that team — \
-        or at `all`; a team the caller is not in needs `all`. Audited (`lead.assign`).",
+        or at `all`; a team the caller is not in needs `all`. Audited (`lead.assign`). `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     request_body = AssignInput,
     security(("bearer" = [])),
@@ -365,7 +365,7 @@ pub(crate) async fn assign_lead(
     tag = "crm",
     description = "Permission: `crm.leads.delete`, on a lead `crm.leads.view` lets the caller see (otherwise 404). The lead, the \
         tenant's lead count and the audit entry change in one transaction; the lead's activities are deleted after it \
-        (until then they are unreachable: every activity is reached through its lead).",
+        (until then they are unreachable: every activity is reached through its lead). `X-Tenant-Id` moves only super admins, who hold every grant at scope `all`.",
     params(("id" = Uuid, Path, description = "Lead id")),
     security(("bearer" = [])),
     responses(
