@@ -4,6 +4,8 @@
 mod audit;
 mod auth;
 mod client_input;
+mod crm;
+mod crm_limits;
 mod dedicated;
 mod docs_function;
 mod drf;

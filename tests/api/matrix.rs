@@ -14,7 +14,9 @@
 //! - one column per `administration` grant (`users.view` … `audit.manage`):
 //!   a user of tenant A holding exactly that one grant. Its expected status
 //!   is the `admin` column's where the row needs that grant, the `member`
-//!   column's otherwise (`Row::needs`).
+//!   column's otherwise (`Row::needs`), unless the row says otherwise
+//!   (`Row::grants`: the CRM rows the member reaches through its
+//!   `crm.leads.view`, which those users lack).
 //!
 //! Besides the status, responses to `other`, `super` and `other+A` must
 //! never contain tenant A's ids (except the super admin's platform registry
@@ -110,6 +112,7 @@ enum Fn_ {
     Plans,
     Subscriptions,
     Invoices,
+    Crm,
 }
 
 impl Fn_ {
@@ -124,6 +127,7 @@ impl Fn_ {
             Fn_::Plans => &s.plans,
             Fn_::Subscriptions => &s.subscriptions,
             Fn_::Invoices => &s.invoices,
+            Fn_::Crm => &s.crm,
         }
     }
 
@@ -138,6 +142,7 @@ impl Fn_ {
             Fn_::Plans => "plans",
             Fn_::Subscriptions => "subscriptions",
             Fn_::Invoices => "invoices",
+            Fn_::Crm => "crm",
         }
     }
 }
@@ -166,8 +171,13 @@ struct Row {
     body: Body,
     /// Expected status per caller, in the order of [`BASE`].
     expect: [u16; 7],
-    /// The one `administration` grant the endpoint requires, if any.
+    /// The one `administration` grant the endpoint requires, if any; on
+    /// CRM rows the grant it checks first (a 403 to the member or a
+    /// single-grant user must name it).
     needs: Option<PermissionKey>,
+    /// The single-grant users' status where it is neither the admin's nor
+    /// the member's.
+    grants: Option<u16>,
     /// A platform-level endpoint: the super admin legitimately sees every
     /// tenant, so no leak check for `super`.
     platform: bool,
@@ -183,6 +193,7 @@ fn row(func: Fn_, method: &'static str, path: &'static str, body: Body, expect: 
         body,
         expect,
         needs: None,
+        grants: None,
         platform: false,
         sees: None,
     }
@@ -204,12 +215,17 @@ impl Row {
         self
     }
 
+    fn grants(mut self, status: u16) -> Self {
+        self.grants = Some(status);
+        self
+    }
+
     /// The status `who` must get: a single-grant holder answers as the
     /// admin where the row needs their grant, as the member elsewhere.
     fn expected(&self, who: Who) -> u16 {
         match who {
             Who::Grant(k) if self.needs == Some(k) => self.expect[2],
-            Who::Grant(_) => self.expect[1],
+            Who::Grant(_) => self.grants.unwrap_or(self.expect[1]),
             base => self.expect[BASE.iter().position(|w| *w == base).unwrap_or(0)],
         }
     }
@@ -231,6 +247,12 @@ const SUPER_ONLY: [u16; 7] = [401, 403, 403, 403, 200, 200, 403];
 /// Tenant admin on one of A's resources, which a super admin reaches by id
 /// from any tenant (and so a platform row).
 const ADMIN_OR_SUPER_ON_A: [u16; 7] = [401, 403, 200, 404, 200, 200, 404];
+
+/// CRM, on one of A's leads (the admin's, so beyond the member's `own`).
+const CRM_ON_A: [u16; 7] = [401, 404, 200, 404, 404, 200, 404];
+const CRM_DELETE_ON_A: [u16; 7] = [401, 404, 204, 404, 404, 204, 404];
+/// CRM grants the member lacks (export, activities), on one of A's leads.
+const CRM_BEYOND_MEMBER_ON_A: [u16; 7] = [401, 403, 200, 404, 404, 200, 404];
 
 /// The seeded Starter plan (`tenancy::default_plans`).
 const STARTER_PLAN: &str = "00000000-0000-0000-0000-000000057a27";
@@ -344,6 +366,42 @@ fn rows() -> Vec<Row> {
         row(Teams, "PATCH", "/api/teams/{team}/", Json(json!({"description": "patch {unique}"})), ADMIN_ON_A).needs(perm::ADMINISTRATION_TEAMS_MANAGE),
         row(Teams, "DELETE", "/api/teams/{fresh_team}/", NoBody, ADMIN_DELETE_ON_A).needs(perm::ADMINISTRATION_TEAMS_MANAGE),
         row(Teams, "GET", "/api/teams/{team}/members/?page_size=100", NoBody, ADMIN_ON_A).sees("{user}").needs(perm::ADMINISTRATION_USERS_VIEW),
+        // ---- crm (module service; A has the module). The member holds
+        // `crm.leads.view = own`, the single-grant users no CRM grant; a
+        // super admin inside A owns nothing there, so what it creates must
+        // name an owner (400 here), and the other tenant's admin lists its
+        // own, empty, CRM. ----
+        row(Crm, "GET", "/api/crm/leads/?page_size=100", NoBody, MEMBER_LIST).needs(perm::CRM_LEADS_VIEW).grants(403).sees("{lead}"),
+        row(Crm, "POST", "/api/crm/leads/", Json(json!({"name": "Lead {unique}"})), [401, 403, 201, 201, 201, 400, 404])
+            .needs(perm::CRM_LEADS_CREATE),
+        row(Crm, "GET", "/api/crm/leads/export/", NoBody, [401, 403, 200, 200, 200, 200, 404]).needs(perm::CRM_LEADS_EXPORT).sees("{lead}"),
+        row(Crm, "GET", "/api/crm/leads/{lead}/", NoBody, CRM_ON_A).needs(perm::CRM_LEADS_VIEW).grants(403).sees("{lead}"),
+        row(Crm, "PUT", "/api/crm/leads/{lead}/", Json(json!({"name": "Put {unique}"})), CRM_ON_A).needs(perm::CRM_LEADS_VIEW).grants(403),
+        row(Crm, "PATCH", "/api/crm/leads/{lead}/", Json(json!({"notes": "patch {unique}"})), CRM_ON_A).needs(perm::CRM_LEADS_VIEW).grants(403),
+        row(Crm, "POST", "/api/crm/leads/{lead}/assign/", Json(json!({"owner_id": "{admin_user}"})), CRM_ON_A)
+            .needs(perm::CRM_LEADS_VIEW)
+            .grants(403),
+        row(Crm, "DELETE", "/api/crm/leads/{fresh_lead}/", NoBody, CRM_DELETE_ON_A).needs(perm::CRM_LEADS_VIEW).grants(403),
+        row(Crm, "GET", "/api/crm/leads/{lead}/activities/", NoBody, CRM_BEYOND_MEMBER_ON_A).needs(perm::CRM_ACTIVITIES_VIEW).sees("{activity}"),
+        row(
+            Crm,
+            "POST",
+            "/api/crm/leads/{lead}/activities/",
+            Json(json!({"type": "note", "summary": "Note {unique}"})),
+            [401, 403, 201, 404, 404, 400, 404],
+        )
+        .needs(perm::CRM_ACTIVITIES_VIEW),
+        row(Crm, "GET", "/api/crm/activities/{activity}/", NoBody, CRM_BEYOND_MEMBER_ON_A).needs(perm::CRM_ACTIVITIES_VIEW).sees("{activity}"),
+        row(Crm, "PATCH", "/api/crm/activities/{activity}/", Json(json!({"summary": "Patch {unique}"})), CRM_BEYOND_MEMBER_ON_A)
+            .needs(perm::CRM_ACTIVITIES_VIEW),
+        row(
+            Crm,
+            "DELETE",
+            "/api/crm/activities/{fresh_activity}/",
+            NoBody,
+            [401, 403, 204, 404, 404, 204, 404],
+        )
+        .needs(perm::CRM_ACTIVITIES_VIEW),
         // ---- plans: platform data; everyone signed in reads, super admins write ----
         row(Plans, "GET", "/api/plans/?page_size=100", NoBody, SIGNED_IN),
         row(Plans, "POST", "/api/plans/", Json(plan_body()), [401, 403, 403, 403, 201, 201, 403]),
@@ -776,8 +834,37 @@ async fn fixture() -> Fx {
         }) => invoice,
         other => panic!("fixture invoice: {other:?}"),
     };
+    // One lead of A's admin, with one activity.
+    let lead = must(
+        &s,
+        Fn_::Crm,
+        "POST",
+        "/api/crm/leads/",
+        &admin.access,
+        Some(json!({"name": "Matrix lead"})),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let activity = must(
+        &s,
+        Fn_::Crm,
+        "POST",
+        &format!("/api/crm/leads/{lead}/activities/"),
+        &admin.access,
+        Some(json!({"type": "call", "summary": "Matrix call"})),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut ids = ids;
     ids.extend([
+        ("{lead}", lead),
+        ("{activity}", activity),
         ("{plan}", plan),
         ("{subscription}", subscription),
         ("{invoice}", invoice.id.to_string()),
@@ -860,6 +947,23 @@ impl Fx {
                 body["role_ids"] = json!(["{role}"]);
                 self.create(Fn_::Users, "/api/users/", body).await
             }
+            "{fresh_lead}" => {
+                self.create(
+                    Fn_::Crm,
+                    "/api/crm/leads/",
+                    json!({"name": "Fresh {unique}"}),
+                )
+                .await
+            }
+            "{fresh_activity}" => {
+                let uri = format!("/api/crm/leads/{}/activities/", self.ids["{lead}"]);
+                self.create(
+                    Fn_::Crm,
+                    &uri,
+                    json!({"type": "note", "summary": "Fresh {unique}"}),
+                )
+                .await
+            }
             "{fresh_plan}" => {
                 let body = fill(&plan_body(), &self.ids, &fresh_token());
                 must(
@@ -936,6 +1040,8 @@ impl Fx {
             "{fresh_suspended_tenant}",
             "{fresh_plan}",
             "{fresh_invoice}",
+            "{fresh_lead}",
+            "{fresh_activity}",
         ] {
             if path.contains(kind) {
                 let id = self.fresh(kind).await;
