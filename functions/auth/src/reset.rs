@@ -72,7 +72,8 @@ fn invalid_token() -> ApiError {
 /// user and the tenant; for an unknown email, of a tenant that does not
 /// exist) and one transaction (the token and the audit entry; an audit
 /// entry alone for an account that may not sign in; for an unknown email,
-/// a check that the email is still unclaimed). A token is generated and
+/// a check that the email is still unclaimed; a tenant in a dedicated
+/// table adds one batch read, as at login). A token is generated and
 /// hashed in every case. Only the message itself is sent for an account
 /// alone: its time is the one difference (see docs/architecture.md).
 #[utoipa::path(
