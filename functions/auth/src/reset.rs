@@ -43,6 +43,10 @@ const INVALID_TOKEN: &str = "Invalid or expired token.";
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+\s*$"
+    )]
     pub email: String,
 }
 
@@ -56,7 +60,9 @@ pub struct DetailResponse {
 pub struct PasswordResetConfirm {
     /// The `token` parameter of the emailed link.
     pub token: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub new_password: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub new_password_confirm: String,
 }
 
