@@ -289,6 +289,43 @@ async fn expired_unknown_malformed_and_superseded_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn an_inactive_account_gets_the_same_answer_and_no_link() {
+    let s = setup_on(auth_app().await);
+    let admin = register(&s.auth, "reset-inactive").await;
+    let claims = tests::app::claims_of(&s, &admin.access);
+    let scope = tests::app::scope(&s, &admin.access);
+    // Deactivated behind the API's back (the last admin cannot be).
+    s.auth
+        .store
+        .tenant(&scope)
+        .patch(
+            &shared::keys::user(claims.sub),
+            &shared::store::Patch::new().set("is_active", &false),
+        )
+        .await
+        .unwrap();
+
+    let unknown = request_reset(&s.auth, "nobody-inactive@example.com").await;
+    s.auth.calls.reset();
+    let res = request_reset(&s.auth, &admin.email).await;
+    assert_eq!(
+        s.auth.calls.calls(),
+        [
+            "UpdateItem",
+            "UpdateItem",
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems"
+        ]
+    );
+    assert_eq!((res.status, res.body), (unknown.status, unknown.body));
+    assert!(
+        outbox(&s.auth).is_empty(),
+        "no link for an inactive account"
+    );
+}
+
+#[tokio::test]
 async fn a_malformed_email_is_a_field_error() {
     let auth = auth_app().await;
     let res = request_reset(&auth, "not-an-email").await;
