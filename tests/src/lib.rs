@@ -260,7 +260,25 @@ pub struct AuthApp {
     pub settings: shared::auth::TokenSettings,
     /// The app's own outbox: the messages it sent (unless built with
     /// another sender by [`auth_app_sending`]).
-    pub outbox: PathBuf,
+    pub outbox: Outbox,
+}
+
+/// A test app's outbox directory, removed with it (it exists only once
+/// something was sent).
+#[derive(Debug)]
+pub struct Outbox(PathBuf);
+
+impl std::ops::Deref for Outbox {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Links in test messages point here.
@@ -365,7 +383,7 @@ async fn auth_app_on(
         calls,
         key,
         settings,
-        outbox,
+        outbox: Outbox(outbox),
     }
 }
 
