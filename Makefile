@@ -33,6 +33,11 @@ RUST_LOG ?= info
 KEYS_DIR ?= $(CURDIR)/.local/keys
 # Empty: the functions use their own default.
 CORS_ALLOWED_ORIGINS ?=
+# Email in local development: every message the functions send is written
+# to this directory as JSON (`make mail` shows the newest), nothing is sent.
+EMAIL_OUTBOX_DIR ?= $(CURDIR)/.local/mail
+# Links in email point at the web frontend here.
+FRONTEND_URL ?= http://localhost:3000
 
 export PATH := $(CURDIR)/.local/venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -55,13 +60,14 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	KEYS_DIR='$(KEYS_DIR)' \
 	JWT_SIGNING_KEY_FILE='$(KEYS_DIR)/signing-key.json' \
 	JWT_PUBLIC_KEYS_FILE='$(KEYS_DIR)/jwks.json' \
+	EMAIL_OUTBOX_DIR='$(EMAIL_OUTBOX_DIR)' FRONTEND_URL='$(FRONTEND_URL)' \
 	$(if $(CORS_ALLOWED_ORIGINS),CORS_ALLOWED_ORIGINS='$(CORS_ALLOWED_ORIGINS)')
 
 # Package names of the Lambda functions (functions/*/Cargo.toml, [package] name).
 FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^name[[:space:]]*=/ { gsub(/^name[[:space:]]*=[[:space:]]*"|".*$$/, ""); print; nextfile }' functions/*/Cargo.toml 2>/dev/null)
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
-	superadmin tenant-table billing-tick build sam-build clean-data fuzz
+	superadmin tenant-table billing-tick build sam-build clean-data fuzz mail
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -72,6 +78,7 @@ help:
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
+	@echo '  mail         the newest messages of the local outbox, with their links (N=5: how many)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
 	@echo '               list them: make superadmin LIST=1; remove one (never the last): make superadmin REMOVE=a@b.c'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
@@ -111,6 +118,7 @@ dev: dynamodb
 	@echo '  API docs:     http://127.0.0.1:$(API_PORT)/api/docs/'
 	@echo '  OpenAPI:      http://127.0.0.1:$(API_PORT)/api/schema/'
 	@echo '  DynamoDB:     http://127.0.0.1:$(DYNAMODB_PORT) (table $(TABLE_NAME), data in .local/data)'
+	@echo '  Email:        written to $(EMAIL_OUTBOX_DIR), never sent (make mail shows the newest)'
 	@echo '  Each function compiles on its first request. Ctrl-C stops the API; make stop stops DynamoDB Local.'
 	@echo
 	@mkdir -p $(RUN_DIR)
@@ -161,6 +169,10 @@ superadmin:
 	else \
 		$(DEV_ENV) cargo run -q --bin devctl -- superadmin --email "$$EMAIL" --password "$$PASSWORD"; \
 	fi
+
+# The newest messages the functions "sent" under make dev (the outbox).
+mail:
+	@bash infra/mail.sh '$(EMAIL_OUTBOX_DIR)' '$(or $(N),5)'
 
 # A table for tenants pinned to it (POST /api/tenants/ with dedicated_table),
 # defined exactly like the main one.

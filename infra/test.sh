@@ -223,7 +223,9 @@ start_watch() {
   printf 'RUST_LOG="%s"\n' "$RUST_LOG" >"$WATCH_ENV"
   # A 1-second revocation check, so the end-to-end revocation test waits
   # little (the default is 30 s).
+  # Email goes to an outbox under .local/run (nothing is sent).
   env -u RUST_LOG TABLE_NAME="$E2E_TABLE_NAME" REVOCATION_CHECK_SECONDS=1 \
+    EMAIL_OUTBOX_DIR="$RUN_DIR/mail-$E2E_API_PORT" \
     setsid cargo lambda watch --disable-cors -A 127.0.0.1 -P "$E2E_API_PORT" --env-file "$WATCH_ENV" \
     >"$WATCH_LOG" 2>&1 </dev/null &
   WATCH_PID=$!

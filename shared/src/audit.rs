@@ -45,6 +45,17 @@ pub enum By<'a> {
     /// The platform itself (the billing scheduler, say), logged in `scope`
     /// as `system:<name>`.
     System(&'a TenantScope, &'a str),
+    /// A user acting on their own account without a session (asking for
+    /// or completing a password reset), logged in their tenant.
+    Account(&'a AccountHolder<'a>),
+}
+
+/// Who acts in [`By::Account`].
+pub struct AccountHolder<'a> {
+    pub scope: &'a TenantScope,
+    pub user_id: Uuid,
+    pub email: &'a str,
+    pub request_id: &'a str,
 }
 
 impl<'a> From<&'a Actor> for By<'a> {
@@ -65,8 +76,32 @@ pub fn record<'a>(
     let at = OffsetDateTime::now_utc();
     let id = Uuid::new_v4();
     let admin;
-    let (scope, actor, email) = match by.into() {
+    let by = by.into();
+    if let By::Account(holder) = by {
+        let entry = AuditRecord {
+            id,
+            tenant_id: holder.scope.tenant_id(),
+            at,
+            actor_id: holder.user_id,
+            actor_email: holder.email.to_owned(),
+            via_super_admin: false,
+            action: action.to_owned(),
+            entity_type: entity.to_owned(),
+            entity_id: entity_id.to_string(),
+            changes,
+            request_id: holder.request_id.to_owned(),
+        };
+        tx.tenant(holder.scope).put(
+            &keys::audit_entry(at.unix_timestamp_nanos(), id),
+            &entry,
+            Condition::NotExists,
+            Label::Audit,
+        );
+        return;
+    }
+    let (scope, actor, email) = match by {
         By::User(actor) => (actor.scope(), Some(actor), actor.email().to_owned()),
+        By::Account(_) => return,
         By::SuperAdmin(super_admin) => {
             admin = super_admin.actor_with(super_admin.principal().scope().clone());
             (admin.scope(), Some(&admin), admin.email().to_owned())

@@ -274,6 +274,8 @@ pub mod kind {
     pub enum Sequence {}
     pub enum InvoiceRef {}
     pub enum SubscriptionRef {}
+    /// A password-reset token, stored by its hash.
+    pub enum ResetToken {}
 }
 
 /// A secondary-index (GSI1) key written on an item.
@@ -408,6 +410,12 @@ pub fn slug_claim(slug: &str) -> PlatformKey<kind::SlugClaim> {
 /// known: tenant and user id, password hash, role ids.
 pub fn email_claim(email_lowercase: &str) -> PlatformKey<kind::Credential> {
     PlatformKey::new(format!("EMAIL#{email_lowercase}"), "CLAIM")
+}
+
+/// A password-reset token, keyed by the hex SHA-256 of its bytes (the
+/// token itself is never stored): single use, expires by TTL.
+pub fn reset_token(sha256_hex: &str) -> PlatformKey<kind::ResetToken> {
+    PlatformKey::new(format!("RESETTOKEN#{sha256_hex}"), "CLAIM")
 }
 
 /// Claims a custom domain for a tenant platform-wide.

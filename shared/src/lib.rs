@@ -6,6 +6,7 @@ pub mod auth;
 pub mod billing;
 pub mod billing_store;
 pub mod config;
+pub mod email;
 pub mod entity;
 pub mod http;
 pub mod keys;

@@ -430,6 +430,31 @@ pub struct TokenFamilyRecord {
     pub expires_at: i64,
 }
 
+/// A pending password reset. Key: `RESETTOKEN#<sha256 hex of the
+/// token>` / `CLAIM`. Names the credential it may rewrite, at the version
+/// it had when the reset was asked for: any later password change makes
+/// the token useless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResetTokenRecord {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    /// The credential's key (lowercase email).
+    pub email: String,
+    pub credential_version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Epoch seconds; reads treat the item as gone from then on.
+    pub expires_at: i64,
+}
+
+impl Entity for ResetTokenRecord {
+    const ENTITY: &'static str = "reset_token";
+    type Kind = kind::ResetToken;
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}
+
 impl Entity for TokenFamilyRecord {
     const ENTITY: &'static str = "token_family";
     type Kind = kind::TokenFamily;

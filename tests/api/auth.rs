@@ -382,6 +382,7 @@ async fn registration_without_any_trial_plan_uses_the_default_trial() {
         tests::iam::function_store(&store, "auth"),
         signer,
         Jwks::default(),
+        tests::outbox_mailer(&tests::fresh_outbox()),
     )
     .unwrap();
     let router = auth::router(state, &Default::default());

@@ -45,7 +45,13 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             "auth",
             auth::routes().split_for_parts().1,
             auth::router(
-                auth::state(function_store(&store, "auth"), signer, jwks).unwrap(),
+                auth::state(
+                    function_store(&store, "auth"),
+                    signer,
+                    jwks,
+                    tests::outbox_mailer(&tests::fresh_outbox()),
+                )
+                .unwrap(),
                 &config,
             ),
         ),

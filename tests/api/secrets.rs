@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// A moto server on a free local port, killed when dropped.
-struct MotoServer {
+pub(crate) struct MotoServer {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl MotoServer {
@@ -23,7 +23,7 @@ impl MotoServer {
         tests::repo_root().join(".local/venv/bin/moto_server")
     }
 
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let binary = Self::binary();
         assert!(
             binary.is_file(),

@@ -34,6 +34,7 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         function_store(&api.store, "auth"),
         signer,
         public_keys_from_env().unwrap_or_default(),
+        mailer().await?,
     )?;
     let docs = docs::AppState {
         store: function_store(&api.store, "docs"),
@@ -74,4 +75,17 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     )
     .await?;
     Ok(())
+}
+
+/// The auth function's mailer: as configured, with an outbox under
+/// `.local/run/gateway-mail` unless `EMAIL_OUTBOX_DIR` names another.
+async fn mailer() -> Result<shared::email::Mailer, shared::email::EmailConfigError> {
+    let default_outbox = tests::repo_root().join(".local/run/gateway-mail");
+    let settings = shared::email::EmailSettings::from_lookup(|k| {
+        std::env::var(k).ok().filter(|v| !v.is_empty()).or_else(|| {
+            (k == shared::email::OUTBOX_DIR_VAR)
+                .then(|| default_outbox.to_string_lossy().into_owned())
+        })
+    })?;
+    shared::email::Mailer::from_settings(&settings).await
 }

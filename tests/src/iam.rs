@@ -80,6 +80,15 @@ pub struct Recorder {
 /// in its ARN.
 const SECRET_SUFFIX: &str = "-Rnd123";
 
+/// The SES identity a `SendEmail` from `from` is authorised against: the
+/// sender's domain (the template grants the verified domain identity).
+pub fn ses_identity_arn(from: Option<&str>) -> String {
+    let domain = from
+        .and_then(|f| f.rsplit_once('@'))
+        .map_or("?", |(_, domain)| domain.trim_end_matches('>'));
+    format!("arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{domain}")
+}
+
 impl Recorder {
     /// A recorder for `function`'s clients of services other than DynamoDB.
     pub fn new(function: &'static str) -> Self {
@@ -182,6 +191,14 @@ impl Recorder {
                 format!("arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{id}{SECRET_SUFFIX}")
             };
             return vec![("secretsmanager:GetSecretValue".into(), arn)];
+        }
+        if let Some(i) =
+            input.downcast_ref::<aws_sdk_sesv2::operation::send_email::SendEmailInput>()
+        {
+            return vec![(
+                "ses:SendEmail".into(),
+                ses_identity_arn(i.from_email_address()),
+            )];
         }
         // Unknown to the recorder: recorded so that the check fails on it.
         vec![(format!("dynamodb:{operation}"), "?".into())]

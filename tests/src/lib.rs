@@ -258,6 +258,57 @@ pub struct AuthApp {
     pub calls: counting::CallCounter,
     pub key: shared::auth::SigningKeyPair,
     pub settings: shared::auth::TokenSettings,
+    /// The app's own outbox: the messages it sent (unless built with
+    /// another sender by [`auth_app_sending`]).
+    pub outbox: Outbox,
+}
+
+/// A test app's outbox directory, removed with it (it exists only once
+/// something was sent).
+#[derive(Debug)]
+pub struct Outbox(PathBuf);
+
+impl std::ops::Deref for Outbox {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Links in test messages point here.
+pub const TEST_FRONTEND_URL: &str = "https://app.test";
+
+/// A new, empty outbox directory under the system's temporary directory.
+pub fn fresh_outbox() -> PathBuf {
+    std::env::temp_dir().join(format!("test-outbox-{}", uuid::Uuid::new_v4()))
+}
+
+/// A mailer writing to `outbox`.
+pub fn outbox_mailer(outbox: &std::path::Path) -> shared::email::Mailer {
+    shared::email::Mailer::new(
+        std::sync::Arc::new(shared::email::OutboxSender::new(outbox)),
+        TEST_FRONTEND_URL,
+    )
+}
+
+/// The auth app sending through `sender` (a failing one, say).
+pub async fn auth_app_sending(sender: std::sync::Arc<dyn shared::email::EmailSender>) -> AuthApp {
+    let (store, calls) = counted_store().await;
+    let mailer = shared::email::Mailer::new(sender, TEST_FRONTEND_URL);
+    auth_app_on(
+        store,
+        calls,
+        shared::auth::TokenSettings::default(),
+        None,
+        Some(mailer),
+    )
+    .await
 }
 
 pub async fn auth_app() -> AuthApp {
@@ -279,7 +330,7 @@ async fn auth_app_custom(
     pause: Option<auth::Pause>,
 ) -> AuthApp {
     let (store, calls) = counted_store().await;
-    auth_app_on(store, calls, settings, pause).await
+    auth_app_on(store, calls, settings, pause, None).await
 }
 
 /// The auth app over a store that rereads revocation state at least every
@@ -291,7 +342,7 @@ pub async fn auth_app_checking(check_interval: std::time::Duration) -> AuthApp {
         check_interval,
         ..shared::revocation::Settings::default()
     });
-    auth_app_on(store, calls, settings, None).await
+    auth_app_on(store, calls, settings, None, None).await
 }
 
 async fn auth_app_on(
@@ -299,7 +350,10 @@ async fn auth_app_on(
     calls: counting::CallCounter,
     settings: shared::auth::TokenSettings,
     pause: Option<auth::Pause>,
+    mailer: Option<shared::email::Mailer>,
 ) -> AuthApp {
+    let outbox = fresh_outbox();
+    let mailer = mailer.unwrap_or_else(|| outbox_mailer(&outbox));
     for plan in shared::tenancy::default_plans(time::OffsetDateTime::now_utc()) {
         store
             .platform()
@@ -317,6 +371,7 @@ async fn auth_app_on(
         iam::function_store(&store, "auth"),
         signer,
         shared::auth::Jwks::default(),
+        mailer,
     )
     .expect("state");
     state.pause = pause;
@@ -328,6 +383,7 @@ async fn auth_app_on(
         calls,
         key,
         settings,
+        outbox: Outbox(outbox),
     }
 }
 

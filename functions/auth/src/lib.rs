@@ -1,11 +1,13 @@
 //! The auth function: registration, login, token refresh and verification,
-//! logout, password change and the public signing keys.
+//! logout, password change, password reset by email and the public signing
+//! keys.
 
 mod jwks;
 mod login;
 mod logout;
 mod password;
 mod register;
+mod reset;
 mod session;
 pub mod throttle;
 mod tokens;
@@ -15,6 +17,7 @@ pub use register::RegisterResponse;
 use axum::extract::FromRef;
 use axum::Router;
 use shared::auth::{Jwks, TokenSigner, TokenVerifier};
+use shared::email::Mailer;
 use shared::http::{self, HttpConfig};
 use shared::store::Store;
 use std::future::Future;
@@ -30,6 +33,8 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Every public key that verifies tokens (served at the JWKS URL).
     pub jwks: Arc<Jwks>,
+    /// Sends password-reset links (SES, or the local outbox).
+    pub mailer: Mailer,
     /// Awaited between a request's reads and its write, with the name of
     /// the step ([`Step`]), so tests can force other requests into that
     /// gap. Always `None` in production.
@@ -79,6 +84,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout::logout))
         // POST /api/auth/password/change/ -> password::change_password
         .routes(routes!(password::change_password))
+        // POST /api/auth/password/reset/ -> reset::request_reset
+        .routes(routes!(reset::request_reset))
+        // POST /api/auth/password/reset/confirm/ -> reset::confirm_reset
+        .routes(routes!(reset::confirm_reset))
         // GET /.well-known/jwks.json -> jwks::jwks
         .routes(routes!(jwks::jwks))
 }
@@ -94,6 +103,7 @@ pub fn state(
     store: Store,
     signer: TokenSigner,
     mut jwks: Jwks,
+    mailer: Mailer,
 ) -> Result<AppState, shared::auth::KeyError> {
     let own = signer.key().public_jwk();
     if !jwks.keys.iter().any(|k| k.kid == own.kid) {
@@ -105,6 +115,7 @@ pub fn state(
         signer: Arc::new(signer),
         verifier: Arc::new(verifier),
         jwks: Arc::new(jwks),
+        mailer,
         pause: None,
     })
 }

@@ -1,5 +1,6 @@
 use shared::auth::{signing_key_from_env, TokenSigner};
 use shared::config::{public_keys_from_env, Config};
+use shared::email::{EmailSettings, Mailer};
 use shared::runtime;
 
 #[tokio::main]
@@ -11,6 +12,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Other keys still valid during a rotation; our own key is added.
     let jwks = public_keys_from_env().unwrap_or_default();
     let signer = TokenSigner::new(key, config.tokens.clone());
-    let state = auth::state(runtime::store(&config).await, signer, jwks)?;
+    // SES, or the local outbox with EMAIL_OUTBOX_DIR (make dev).
+    let mailer = Mailer::from_settings(&EmailSettings::from_env()?).await?;
+    let state = auth::state(runtime::store(&config).await, signer, jwks, mailer)?;
     runtime::serve(auth::router(state, &config.http)).await
 }

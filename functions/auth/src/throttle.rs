@@ -63,6 +63,30 @@ pub const PASSWORD_CHANGES_PER_IP: Limit = Limit {
     window_secs: 60 * 60,
 };
 
+/// Password-reset requests per source IP: 20 per hour (each may send a
+/// message).
+pub const PASSWORD_RESETS_PER_IP: Limit = Limit {
+    bucket: "reset-ip",
+    max: 20,
+    window_secs: 60 * 60,
+};
+
+/// Password-reset requests per email, from all IPs: 5 per hour, so nobody
+/// can flood a mailbox with reset messages.
+pub const PASSWORD_RESETS_PER_EMAIL: Limit = Limit {
+    bucket: "reset-email",
+    max: 5,
+    window_secs: 60 * 60,
+};
+
+/// Password-reset confirmations per source IP: 20 per hour (a valid token
+/// costs an argon2 hash).
+pub const PASSWORD_RESET_CONFIRMS_PER_IP: Limit = Limit {
+    bucket: "reset-confirm-ip",
+    max: 20,
+    window_secs: 60 * 60,
+};
+
 /// The bucket of requests without an API Gateway request context: local
 /// servers other than `cargo lambda watch` (which reports 127.0.0.1) and
 /// in-process tests. They all share one per-IP counter.
@@ -168,6 +192,27 @@ pub async fn reserve_login(
             }
             Err(e)
         }
+    }
+}
+
+/// Forgets the failed logins counted for `email` in the current windows:
+/// from `ip`, and from all IPs together (a completed password reset
+/// proves the mailbox, as a right password proves the account). Best
+/// effort: a failure only leaves a counter standing until its window ends.
+pub async fn clear_login(store: &Store, email: &str, ip: &str, now: i64) {
+    let key = |limit: &Limit, subject: &str| {
+        keys::throttle(
+            limit.bucket,
+            subject,
+            now - now.rem_euclid(limit.window_secs),
+        )
+    };
+    let pair = key(&LOGIN_PER_EMAIL_AND_IP, &format!("{ip}#{email}"));
+    let all = key(&LOGIN_PER_EMAIL, email);
+    let platform = store.platform();
+    let (pair, all) = tokio::join!(platform.delete(&pair), platform.delete(&all));
+    for e in [pair.err(), all.err()].into_iter().flatten() {
+        tracing::warn!(error = %ErrorChain(&e), "could not clear a login counter");
     }
 }
 

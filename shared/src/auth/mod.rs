@@ -7,6 +7,7 @@ mod claims;
 mod extract;
 pub mod key_pair;
 mod key_source;
+mod one_time;
 mod password;
 mod require;
 mod sign_in;
@@ -24,6 +25,7 @@ pub use key_source::{
     signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError,
     SECRETS_MANAGER_ENDPOINT_VAR, SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
 };
+pub use one_time::{one_time_token_hash, OneTimeToken, ONE_TIME_TOKEN_BYTES};
 pub use password::{
     check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
@@ -37,5 +39,5 @@ pub use require::{
     CrmActivitiesView, CrmLeadsCreate, CrmLeadsDelete, CrmLeadsEdit, CrmLeadsExport, CrmLeadsView,
     Permission, Require,
 };
-pub use sign_in::{sign_in, verify_refresh};
+pub use sign_in::{open_account, sign_in, verify_refresh};
 pub use token::{TokenError, TokenSettings, TokenSigner, TokenVerifier};

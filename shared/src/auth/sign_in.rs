@@ -1,4 +1,4 @@
-//! The two ways a scope comes from credentials other than an access token.
+//! The ways a scope comes from credentials other than an access token.
 
 use super::claims::TokenType;
 use super::extract::{token_error, Principal};
@@ -24,6 +24,19 @@ pub async fn sign_in(
     } else {
         Ok(None)
     }
+}
+
+/// Opens the tenant of an account known from a platform-wide item other
+/// than a password (a credential found by email for a password-reset
+/// request, a verified reset token): its scope and the items `sks` of it,
+/// in one round trip as [`sign_in`] does. Only for code that reveals
+/// nothing of what it reads to the caller, or holds proof of the account.
+pub async fn open_account(
+    store: &Store,
+    tenant_id: uuid::Uuid,
+    sks: &[SortKey],
+) -> Result<(TenantScope, TenantFetched<'static>), StoreError> {
+    store.open_tenant(tenant_id, sks).await
 }
 
 /// Verifies a refresh token; yields its claims and tenant scope.

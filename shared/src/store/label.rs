@@ -29,6 +29,8 @@ pub enum Label {
     Record,
     /// A refresh-token family.
     Family,
+    /// A password-reset token.
+    ResetToken,
     /// A revocation record.
     Revocation,
     /// A role.

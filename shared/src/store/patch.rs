@@ -71,6 +71,12 @@ impl Patch {
         self
     }
 
+    /// The item must not exist (a check that an email is still unclaimed).
+    pub fn if_missing(mut self) -> Self {
+        self.checks.push(Check::Absent(crate::keys::PK));
+        self
+    }
+
     /// The stored attribute must equal the value; a value that serialises
     /// to null requires the attribute to be missing or null.
     pub fn if_eq<V: Serialize>(mut self, field: &'static str, value: &V) -> Self {

@@ -142,6 +142,33 @@ impl<'s> Transaction<'s> {
         )
     }
 
+    /// Removes a platform-wide item that must exist and not have expired
+    /// at `now` (epoch seconds): takes a single-use item such as a reset
+    /// token. Of two transactions consuming the same item, one fails.
+    pub fn consume_platform<K>(
+        &mut self,
+        key: &PlatformKey<K>,
+        now: i64,
+        label: Label,
+    ) -> &mut Self {
+        let built = Delete::builder()
+            .table_name(self.store.table_name())
+            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
+            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
+            .condition_expression("attribute_exists(#pk) AND #ttl > :now")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .build();
+        match built {
+            Ok(d) => self
+                .ops
+                .push((label, TransactWriteItem::builder().delete(d).build())),
+            Err(e) => self.error = Some(StoreError::Backend(e.into())),
+        }
+        self
+    }
+
     /// Claims a platform-wide unique value (a slug, a domain): fails,
     /// labelled `label`, when someone holds it already.
     pub fn claim_platform<T: Entity>(

@@ -1,0 +1,143 @@
+//! The email seam: the SES sender against a moto server, a closed port,
+//! and the template's SES permission.
+
+use crate::secrets::MotoServer;
+use aws_sdk_sesv2::config::{Credentials, Region};
+use serde_json::Value;
+use shared::email::template::PASSWORD_RESET;
+use shared::email::{EmailError, EmailSender, SesSender};
+use std::net::{Ipv4Addr, TcpListener};
+use tests::iam::{policies, ses_identity_arn};
+use tests::template_yaml;
+
+/// The template's default sender (the IAM check compares the recorded
+/// call with the policy at its parameters' defaults).
+const FROM: &str = "no-reply@example.com";
+
+async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "static"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    aws_sdk_sesv2::Client::new(&config)
+}
+
+fn reset_message(to: &str) -> shared::email::Email {
+    PASSWORD_RESET
+        .render(
+            to,
+            &[
+                ("link", "https://app.test/reset-password?token=Abc-_1"),
+                ("email", to),
+                ("valid_minutes", "60"),
+            ],
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ses_sender_sends_through_sendemail() {
+    let moto = MotoServer::start();
+    let admin = client(&moto.endpoint).await;
+    // SES sends only from verified identities; moto checks it too.
+    admin
+        .create_email_identity()
+        .email_identity(FROM)
+        .send()
+        .await
+        .expect("identity created in moto");
+
+    let auth_client = aws_sdk_sesv2::Client::from_conf(
+        admin
+            .config()
+            .to_builder()
+            .interceptor(tests::iam::Recorder::new("auth"))
+            .build(),
+    );
+    let sender = SesSender::new(auth_client, FROM);
+    sender
+        .send(&reset_message("ada@example.org"))
+        .await
+        .expect("sent");
+
+    // moto keeps what it "sent"; its model dump lists the messages.
+    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let messages = dump["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let sent = messages
+        .iter()
+        .find(|m| m["subject"] == "Reset your password")
+        .unwrap_or_else(|| panic!("no message in moto's dump: {}", dump["ses"]));
+    assert_eq!(sent["source"], FROM);
+    assert!(
+        sent.to_string().contains("ada@example.org"),
+        "recipient: {sent}"
+    );
+    assert!(
+        sent["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("https://app.test/reset-password?token=Abc-_1"),
+        "{sent}"
+    );
+
+    // An unverified sender is refused, as SES does: an error, not a panic.
+    let unverified = SesSender::new(client(&moto.endpoint).await, "other@unverified.example");
+    let err = unverified.send(&reset_message("ada@example.org")).await;
+    assert!(matches!(err, Err(EmailError::Service(_))), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_ses_is_an_error() {
+    // A port nobody listens on: bound, then released.
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let sender = SesSender::new(client(&format!("http://127.0.0.1:{port}")).await, FROM);
+    let err = sender.send(&reset_message("ada@example.org")).await;
+    assert!(matches!(err, Err(EmailError::Service(_))), "{err:?}");
+}
+
+/// Only the auth function sends mail, and only `ses:SendEmail` from the
+/// configured identity: no other SES action, no wildcard resource.
+#[test]
+fn only_the_auth_function_may_send_and_only_from_its_identity() {
+    let template = template_yaml();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
+    let identity = doc["Parameters"]["EmailIdentity"]["Default"]
+        .as_str()
+        .expect("an EmailIdentity parameter");
+    assert!(
+        FROM.ends_with(&format!("@{identity}")),
+        "the tests send from the default identity"
+    );
+    for (function, grants) in policies(&template) {
+        let ses: Vec<(String, String)> = grants
+            .iter()
+            .filter(|g| g.action.to_ascii_lowercase().starts_with("ses:") || g.action == "*")
+            .map(|g| (g.action.clone(), g.resource.clone()))
+            .collect();
+        if function == "auth" {
+            assert_eq!(
+                ses,
+                vec![("ses:SendEmail".to_owned(), ses_identity_arn(Some(FROM)))],
+                "auth's SES grants"
+            );
+        } else {
+            assert!(ses.is_empty(), "{function} may not use SES: {ses:?}");
+        }
+    }
+    // And the functions that send get a sender address and the frontend URL.
+    let env = &doc["Resources"]["AuthFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(env.get("EMAIL_FROM").is_some() && env.get("FRONTEND_URL").is_some());
+}
