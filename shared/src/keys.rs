@@ -276,6 +276,8 @@ pub mod kind {
     pub enum SubscriptionRef {}
     /// A password-reset token, stored by its hash.
     pub enum ResetToken {}
+    /// An email-verification token, stored by its hash.
+    pub enum VerifyToken {}
 }
 
 /// A secondary-index (GSI1) key written on an item.
@@ -416,6 +418,12 @@ pub fn email_claim(email_lowercase: &str) -> PlatformKey<kind::Credential> {
 /// token itself is never stored): single use, expires by TTL.
 pub fn reset_token(sha256_hex: &str) -> PlatformKey<kind::ResetToken> {
     PlatformKey::new(format!("RESETTOKEN#{sha256_hex}"), "CLAIM")
+}
+
+/// An email-verification token, keyed by the hex SHA-256 of its bytes
+/// (the token itself is never stored): single use, expires by TTL.
+pub fn verify_token(sha256_hex: &str) -> PlatformKey<kind::VerifyToken> {
+    PlatformKey::new(format!("VERIFYTOKEN#{sha256_hex}"), "CLAIM")
 }
 
 /// Claims a custom domain for a tenant platform-wide.

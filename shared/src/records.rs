@@ -35,6 +35,19 @@ pub struct TenantRecord {
     pub version: u64,
 }
 
+/// The key in [`TenantRecord::settings`] that makes login require a
+/// verified email.
+pub const REQUIRE_VERIFIED_EMAIL: &str = "require_verified_email";
+
+impl TenantRecord {
+    /// `settings.require_verified_email`: only users who verified their
+    /// email may log in (super admins excepted). Anything but `true`
+    /// (absent, or settings written before the key was validated) is off.
+    pub fn requires_verified_email(&self) -> bool {
+        self.settings.get(REQUIRE_VERIFIED_EMAIL) == Some(&Value::Bool(true))
+    }
+}
+
 impl crate::billing::EnabledModules for TenantRecord {
     fn enabled_modules(&self) -> &[Module] {
         &self.enabled_modules
@@ -117,6 +130,11 @@ pub struct UserRecord {
     /// when the user is deactivated, so reactivation does not revive them.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub sessions_valid_after: Option<OffsetDateTime>,
+    /// Whether the user proved they read mail sent to `email` (a
+    /// verification link, or a completed password reset). Items written
+    /// before the field existed read as unverified.
+    #[serde(default)]
+    pub email_verified: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub date_joined: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -445,6 +463,29 @@ pub struct ResetTokenRecord {
     pub created_at: OffsetDateTime,
     /// Epoch seconds; reads treat the item as gone from then on.
     pub expires_at: i64,
+}
+
+/// A pending email verification. Key: `VERIFYTOKEN#<sha256 hex of the
+/// token>` / `CLAIM`. Names the address it was mailed to: it verifies the
+/// user only while that is still the user's email.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyTokenRecord {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    /// The lowercase address the link was sent to.
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Epoch seconds; reads treat the item as gone from then on.
+    pub expires_at: i64,
+}
+
+impl Entity for VerifyTokenRecord {
+    const ENTITY: &'static str = "verify_token";
+    type Kind = kind::VerifyToken;
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
 }
 
 impl Entity for ResetTokenRecord {

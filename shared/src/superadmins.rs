@@ -221,6 +221,7 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
                 preferences: json!({}),
                 profile_picture: None,
                 sessions_valid_after: None,
+                email_verified: false,
                 date_joined: now,
                 updated_at: now,
                 version: 1,

@@ -35,6 +35,8 @@ pub struct UserView {
     pub team_ids: Vec<Uuid>,
     pub is_super_admin: bool,
     pub is_active: bool,
+    /// Whether the user has proved they read mail sent to `email`.
+    pub email_verified: bool,
     pub timezone: String,
     #[schema(value_type = Object)]
     pub preferences: Value,
@@ -69,6 +71,7 @@ impl UserView {
             team_ids: user.team_ids.clone(),
             is_super_admin: user.is_super_admin,
             is_active: user.is_active,
+            email_verified: user.email_verified,
             timezone: user.timezone.clone(),
             preferences: user.preferences.clone(),
             profile_picture: user.profile_picture.clone(),

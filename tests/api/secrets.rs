@@ -94,6 +94,7 @@ fn claims(settings: &TokenSettings) -> Claims {
         tenant_slug: "acme".into(),
         table: None,
         is_super_admin: false,
+        email_verified: false,
         permissions: Default::default(),
         enabled_modules: vec!["crm".into()],
         team_ids: vec![],

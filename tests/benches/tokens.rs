@@ -22,6 +22,7 @@ fn all_permissions_claims(settings: &TokenSettings) -> Claims {
         tenant_slug: "example-company".into(),
         table: None,
         is_super_admin: false,
+        email_verified: false,
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),
         team_ids: (0..3).map(|_| Uuid::new_v4()).collect(),

@@ -162,6 +162,7 @@ pub fn token_for(
         tenant_slug: "x".into(),
         table: None,
         is_super_admin,
+        email_verified: false,
         permissions,
         enabled_modules: vec![],
         team_ids: vec![],

@@ -453,6 +453,7 @@ mod tests {
             preferences: json!({}),
             profile_picture: None,
             sessions_valid_after: None,
+            email_verified: false,
             date_joined: now,
             updated_at: now,
             version: 1,

@@ -143,6 +143,7 @@ pub(crate) async fn create_user(
         preferences: input.preferences,
         profile_picture: None,
         sessions_valid_after: None,
+        email_verified: false,
         date_joined: now,
         updated_at: now,
         version: 1,

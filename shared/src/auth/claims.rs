@@ -23,6 +23,10 @@ pub struct Claims {
     #[serde(rename = "tbl", default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     pub is_super_admin: bool,
+    /// Whether the user had verified their email when the token was
+    /// issued. Tokens issued before the claim existed read as `false`.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Effective grants, flattened: `{"crm.leads.view": "team"}`.
     pub permissions: FlatPermissions,
     pub enabled_modules: Vec<String>,
@@ -84,6 +88,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: table.map(str::to_owned),
             is_super_admin: false,
+            email_verified: false,
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],
             team_ids: vec![],
@@ -119,5 +124,18 @@ mod tests {
                 .as_deref(),
             Some("main-tenant-x")
         );
+    }
+
+    #[test]
+    fn tokens_issued_before_email_verified_read_as_unverified() {
+        let mut value = serde_json::to_value(Claims {
+            email_verified: true,
+            ..claims(None)
+        })
+        .unwrap();
+        assert_eq!(value["email_verified"], json!(true));
+        value.as_object_mut().unwrap().remove("email_verified");
+        let back: Claims = serde_json::from_value(value).unwrap();
+        assert!(!back.email_verified);
     }
 }

@@ -400,6 +400,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: None,
             is_super_admin,
+            email_verified: false,
             permissions,
             enabled_modules: vec![],
             team_ids: vec![],

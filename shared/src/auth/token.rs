@@ -197,6 +197,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: None,
             is_super_admin: false,
+            email_verified: false,
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],
             team_ids: vec![],

@@ -69,6 +69,13 @@ pub enum ApiError {
         code: &'static str,
         permission: Option<String>,
     },
+    /// 403 `email_not_verified`: the organisation lets only users with a
+    /// verified email sign in; `resend` is the path that mails a new link.
+    #[error("{detail}")]
+    EmailNotVerified {
+        detail: String,
+        resend: &'static str,
+    },
     /// 403 `permission_denied` from the permission engine: names the
     /// permission and, for a scope action, the scope `required` and `held`.
     #[error("{}", .0.detail)]
@@ -188,6 +195,7 @@ impl ApiError {
             Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. }
+            | Self::EmailNotVerified { .. }
             | Self::Denied(_)
             | Self::ModuleDisabled { .. }
             | Self::Escalation { .. } => StatusCode::FORBIDDEN,
@@ -229,6 +237,11 @@ impl ApiError {
                 if let Some(p) = permission {
                     body["permission"] = json!(p);
                 }
+                body
+            }
+            Self::EmailNotVerified { detail: d, resend } => {
+                let mut body = detail(d, "email_not_verified");
+                body["resend"] = json!(resend);
                 body
             }
             Self::Denied(denied) => {

@@ -29,6 +29,9 @@ pub struct ErrorBody {
     pub held: Option<String>,
     /// On `module_disabled`: the module the tenant does not have.
     pub module: Option<String>,
+    /// On `email_not_verified`: the path that mails a new verification
+    /// link (`/api/auth/email/verify/resend/`).
+    pub resend: Option<String>,
 }
 
 /// A refused escalation (403 `permission_escalation`): the change would

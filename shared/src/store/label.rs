@@ -31,6 +31,8 @@ pub enum Label {
     Family,
     /// A password-reset token.
     ResetToken,
+    /// An email-verification token.
+    VerifyToken,
     /// A revocation record.
     Revocation,
     /// A role.

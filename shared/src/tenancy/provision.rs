@@ -131,6 +131,7 @@ pub fn build_in(
         preferences: json!({}),
         profile_picture: None,
         sessions_valid_after: None,
+        email_verified: false,
         date_joined: now,
         updated_at: now,
         version: 1,
