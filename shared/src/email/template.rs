@@ -22,6 +22,14 @@ pub const PASSWORD_RESET: Template = Template {
     html: include_str!("../../templates/email/password_reset.html"),
 };
 
+/// The email-verification message: `{{link}}`, `{{email}}`, `{{valid_days}}`.
+pub const VERIFY_EMAIL: Template = Template {
+    name: "verify_email",
+    subject: "Verify your email address",
+    text: include_str!("../../templates/email/verify_email.txt"),
+    html: include_str!("../../templates/email/verify_email.html"),
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {template}: no value for {{{{{placeholder}}}}}")]
@@ -166,6 +174,29 @@ mod tests {
         assert_eq!(
             super::super::links_in(&email.text),
             vec!["https://app.example/reset-password?token=T0k"]
+        );
+    }
+
+    #[test]
+    fn the_verify_email_template_renders_with_its_values() {
+        let email = VERIFY_EMAIL
+            .render(
+                "a@b.io",
+                &[
+                    ("link", "https://app.example/verify-email?token=T0k"),
+                    ("email", "a@b.io"),
+                    ("valid_days", "7"),
+                ],
+            )
+            .unwrap();
+        for body in [&email.text, &email.html] {
+            assert!(body.contains("https://app.example/verify-email?token=T0k"));
+            assert!(body.contains("a@b.io") && body.contains('7'));
+            assert!(!body.contains("{{"));
+        }
+        assert_eq!(
+            super::super::links_in(&email.text),
+            vec!["https://app.example/verify-email?token=T0k"]
         );
     }
 }
