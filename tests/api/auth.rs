@@ -127,12 +127,12 @@ async fn full_flow_register_login_refresh_verify_logout() {
 }
 
 #[tokio::test]
-async fn registration_is_a_reservation_one_plan_read_and_one_transaction() {
+async fn registration_is_a_reservation_one_plan_read_one_transaction_and_the_verification_token() {
     let app = auth_app().await;
     register(&app, "calls").await;
     assert_eq!(
         app.calls.calls(),
-        vec!["UpdateItem", "Query", "TransactWriteItems"]
+        vec!["UpdateItem", "Query", "TransactWriteItems", "PutItem"]
     );
 }
 

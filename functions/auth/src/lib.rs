@@ -1,6 +1,6 @@
 //! The auth function: registration, login, token refresh and verification,
-//! logout, password change, password reset by email and the public signing
-//! keys.
+//! logout, password change, password reset and email verification by
+//! email and the public signing keys.
 
 mod jwks;
 mod login;
@@ -11,6 +11,7 @@ mod reset;
 mod session;
 pub mod throttle;
 mod tokens;
+mod verify;
 
 pub use register::RegisterResponse;
 
@@ -33,7 +34,8 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Every public key that verifies tokens (served at the JWKS URL).
     pub jwks: Arc<Jwks>,
-    /// Sends password-reset links (SES, or the local outbox).
+    /// Sends password-reset and verification links (SES, or the local
+    /// outbox).
     pub mailer: Mailer,
     /// Awaited between a request's reads and its write, with the name of
     /// the step ([`Step`]), so tests can force other requests into that
@@ -88,6 +90,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::request_reset))
         // POST /api/auth/password/reset/confirm/ -> reset::confirm_reset
         .routes(routes!(reset::confirm_reset))
+        // POST /api/auth/email/verify/ -> verify::verify_email
+        .routes(routes!(verify::verify_email))
+        // POST /api/auth/email/verify/resend/ -> verify::resend_verification
+        .routes(routes!(verify::resend_verification))
         // GET /.well-known/jwks.json -> jwks::jwks
         .routes(routes!(jwks::jwks))
 }

@@ -78,7 +78,7 @@ pub(crate) async fn logout(
     if req.all {
         let mut tx = state.store.transaction();
         let now = OffsetDateTime::now_utc();
-        end_sessions_before(&mut tx, principal.scope(), mine.sub, now)?;
+        end_sessions_before(&mut tx, principal.scope(), mine.sub, now, false)?;
         // Access tokens stop too, within the revocation check interval.
         shared::revocation::revoke_user(&mut tx, principal.scope(), mine.sub, now);
         tx.execute().await.map_err(|e| match e {

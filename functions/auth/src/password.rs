@@ -151,7 +151,7 @@ pub(crate) async fn change_password(
         Condition::VersionIs(credential.version),
         Label::Credential,
     );
-    end_sessions_before(&mut tx, scope, credential.user_id, cut)?;
+    end_sessions_before(&mut tx, scope, credential.user_id, cut, false)?;
     // Earlier access tokens stop within the revocation check interval; the
     // new pair is issued at the cut, so it stays valid.
     shared::revocation::revoke_user(&mut tx, scope, credential.user_id, cut);

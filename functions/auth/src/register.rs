@@ -1,5 +1,6 @@
 use crate::session::{Session, TokenPair};
 use crate::throttle::{self, SourceIp};
+use crate::verify;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,13 +27,17 @@ pub struct RegisterResponse {
 /// Register a new organisation and its first administrator.
 ///
 /// Creates, in one transaction, the tenant, its slug and email claims, the
-/// admin user, the system Admin role and a trial subscription, and returns
-/// tokens for the new admin.
+/// admin user (email unverified), the system Admin role and a trial
+/// subscription, and returns tokens for the new admin. Then stores an
+/// email-verification token and mails its link; neither step's failure
+/// fails the registration (it is logged with the request id).
 #[utoipa::path(
     post,
     path = "/api/auth/register/",
     tag = "auth",
     description = "Public. Creates tenant, admin user, Admin role and trial subscription atomically; returns tokens. \
+        The admin's email starts unverified (`email_verified: false`): a link `{FRONTEND_URL}/verify-email?token=...` is mailed to it, \
+        valid for seven days (see `/api/auth/email/verify/`); a failure to send is logged, never answered. \
         At most 10 attempts (successful or not) per source IP per hour; beyond that 429 `throttled` with `Retry-After`.",
     request_body = NewTenantRequest,
     responses(
@@ -84,6 +89,12 @@ pub(crate) async fn register(
     })
     .await?;
     tracing::info!(tenant_id = %provisioned.tenant.id, "tenant registered");
+    // The verification link, stored apart (the provisioning transaction is
+    // at DynamoDB Local's item limit) and best effort, like its mail: the
+    // registration stands, and the admin can ask for another link.
+    verify::Issued::new(&provisioned.admin, now)
+        .store_and_send(&state.store, &state.mailer)
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {

@@ -222,14 +222,15 @@ pub(crate) async fn request_reset(
 /// so of two confirmations one fails), rewrites the credential's hash (on
 /// condition that its version is the one the token was issued against),
 /// ends every login of the user (`sessions_valid_after` and the
-/// revocation cutoff, as a password change does) and writes the audit
-/// entry. The user's failed-login counters are cleared afterwards.
+/// revocation cutoff, as a password change does), marks the user's email
+/// verified (the link proved the mailbox) and writes the audit entry. The user's failed-login counters are cleared afterwards.
 #[utoipa::path(
     post,
     path = "/api/auth/password/reset/confirm/",
     tag = "auth",
     description = "Public. Sets a new password (same rules as registration) with the token of a reset link, which then stops working. \
         Every login of the user ends: refresh tokens at once, access tokens within `REVOCATION_CHECK_SECONDS`. No tokens are returned: log in. \
+        The user's email counts as verified from then on (`email_verified`). \
         An unknown, used or expired token is 400 with `token: [\"Invalid or expired token.\"]`. \
         At most 20 attempts per source IP per hour; beyond, 429 `throttled` with `Retry-After`.",
     request_body = PasswordResetConfirm,
@@ -332,7 +333,9 @@ pub(crate) async fn confirm_reset(
         Condition::VersionIs(credential.version),
         Label::Credential,
     );
-    end_sessions_before(&mut tx, &scope, user.id, cut)?;
+    // The user read the mail: their address is verified too, in the same
+    // write that ends their logins.
+    end_sessions_before(&mut tx, &scope, user.id, cut, true)?;
     // No login survives: unlike a password change, nobody gets new tokens.
     shared::revocation::revoke_user(&mut tx, &scope, user.id, cut);
     audit::record(

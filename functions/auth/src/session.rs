@@ -96,6 +96,7 @@ impl Session<'_> {
             tenant_slug: self.tenant.slug.clone(),
             table: self.scope.table().map(str::to_owned),
             is_super_admin: self.user.is_super_admin,
+            email_verified: self.user.email_verified,
             permissions,
             enabled_modules: modules.iter().map(|m| m.as_str().to_owned()).collect(),
             team_ids: self.user.team_ids.clone(),
@@ -229,17 +230,21 @@ pub fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {
 /// Adds to `tx` the write that ends every login of the user started
 /// before `now`: refresh refuses families created before
 /// `sessions_valid_after`. The version bump makes read-modify-write
-/// updates of the user notice the change instead of undoing it.
+/// updates of the user notice the change instead of undoing it. With
+/// `mark_verified`, the same write sets `email_verified` (a transaction
+/// may touch the user only once).
 pub fn end_sessions_before(
     tx: &mut Transaction<'_>,
     scope: &TenantScope,
     user_id: Uuid,
     now: OffsetDateTime,
+    mark_verified: bool,
 ) -> Result<(), ApiError> {
-    let patch = Patch::new()
-        .set("sessions_valid_after", &rfc3339(now)?)
-        .add("version", 1)
-        .if_exists();
+    let mut patch = Patch::new().set("sessions_valid_after", &rfc3339(now)?);
+    if mark_verified {
+        patch = patch.set("email_verified", &true);
+    }
+    let patch = patch.add("version", 1).if_exists();
     tx.tenant(scope)
         .patch(&keys::user(user_id), &patch, Label::User);
     Ok(())
@@ -285,6 +290,7 @@ mod tests {
             preferences: serde_json::json!({}),
             profile_picture: None,
             sessions_valid_after: cut,
+            email_verified: false,
             date_joined: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,

@@ -87,6 +87,37 @@ pub const PASSWORD_RESET_CONFIRMS_PER_IP: Limit = Limit {
     window_secs: 60 * 60,
 };
 
+/// Email-verification attempts (a link's token) per source IP: 20 per
+/// hour, so nobody can probe tokens at any rate worth having.
+pub const EMAIL_VERIFICATIONS_PER_IP: Limit = Limit {
+    bucket: "verify-ip",
+    max: 20,
+    window_secs: 60 * 60,
+};
+
+/// Requests for a new verification link per source IP: 20 per hour (each
+/// may send a message).
+pub const VERIFICATION_RESENDS_PER_IP: Limit = Limit {
+    bucket: "verify-resend-ip",
+    max: 20,
+    window_secs: 60 * 60,
+};
+
+/// Requests for a new verification link by a signed-in user: 3 per hour.
+pub const VERIFICATION_RESENDS_PER_USER: Limit = Limit {
+    bucket: "verify-resend-user",
+    max: 3,
+    window_secs: 60 * 60,
+};
+
+/// Requests for a new verification link naming an email, from all IPs:
+/// 3 per hour, so nobody can flood a mailbox.
+pub const VERIFICATION_RESENDS_PER_EMAIL: Limit = Limit {
+    bucket: "verify-resend-email",
+    max: 3,
+    window_secs: 60 * 60,
+};
+
 /// The bucket of requests without an API Gateway request context: local
 /// servers other than `cargo lambda watch` (which reports 127.0.0.1) and
 /// in-process tests. They all share one per-IP counter.
