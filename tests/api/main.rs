@@ -32,3 +32,4 @@ mod templates;
 mod tenants;
 mod tokens;
 mod users;
+mod verify;

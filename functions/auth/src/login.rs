@@ -59,13 +59,15 @@ fn invalid_credentials() -> ApiError {
         Attempts are counted before the password is checked: at most 5 failed attempts per email from one source IP per 15 minutes, \
         and 100 per email from all IPs per hour; beyond that 429 `throttled` with `Retry-After` (seconds until the window ends), \
         even for the right password. A successful login clears that email's count for its source IP. \
-        Failures from one IP do not affect logins from another (below the per-email cap).",
+        Failures from one IP do not affect logins from another (below the per-email cap). \
+        When the organisation's `settings.require_verified_email` is `true`, a user whose email is not verified (super admins excepted) \
+        gets, after the right password only, 403 `email_not_verified` with `resend`: the path that mails a new link (`{\"email\": ...}`, no token needed).",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body, or an email longer than 254 characters", body = BadRequestBody),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
-        (status = 403, description = "Account inactive or organisation suspended", body = ErrorBody),
+        (status = 403, description = "Account inactive, organisation suspended, or `email_not_verified` (with `resend`)", body = ErrorBody),
         (status = 429, description = "Too many failed attempts; see `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
         (status = 503, description = "Database unavailable", body = ErrorBody),
@@ -119,6 +121,17 @@ pub(crate) async fn login(
     let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
         .ok_or_else(|| ApiError::internal("credential points at a missing user or tenant"))?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
+    // Only after the right password: a 403 here tells nobody without it
+    // that the account exists. Nothing is written.
+    if loaded.tenant.requires_verified_email()
+        && !loaded.user.email_verified
+        && !loaded.user.is_super_admin
+    {
+        return Err(ApiError::EmailNotVerified {
+            detail: "Verify your email address to sign in; we can send you a new link.".into(),
+            resend: crate::verify::RESEND_PATH,
+        });
+    }
 
     let session = Session {
         scope: &scope,

@@ -7,7 +7,9 @@ use shared::auth::Actor;
 use shared::http::{ApiError, ValidationErrors};
 use shared::keys;
 use shared::permissions::Module;
-use shared::records::{DomainClaim, PlanRecord, SubscriptionRecord, TenantRecord};
+use shared::records::{
+    DomainClaim, PlanRecord, SubscriptionRecord, TenantRecord, REQUIRE_VERIFIED_EMAIL,
+};
 use shared::store::{Condition, Label, StoreError};
 use shared::superadmins;
 use shared::tenancy::DEFAULT_TRIAL_MODULES;
@@ -183,6 +185,14 @@ pub async fn apply(
             errors.add(
                 "settings",
                 format!("Settings may not exceed {MAX_SETTINGS_BYTES} bytes."),
+            );
+        } else if settings
+            .get(REQUIRE_VERIFIED_EMAIL)
+            .is_some_and(|v| !v.is_boolean())
+        {
+            errors.add(
+                "settings",
+                format!("`{REQUIRE_VERIFIED_EMAIL}` must be true or false."),
             );
         }
         after.settings = settings;
