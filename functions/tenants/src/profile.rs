@@ -20,6 +20,28 @@ use time::OffsetDateTime;
 /// Largest accepted `settings` document, serialised.
 pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
+/// The schema of `settings`: a free-form object, but for the keys the
+/// platform reads (`require_verified_email`, a boolean).
+pub fn settings_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            REQUIRE_VERIFIED_EMAIL,
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some(
+                    "Only users with a verified email may log in (super admins excepted). Default `false`.",
+                )),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .description(Some(
+            "Free-form JSON object, at most 16 KiB. The platform reads `require_verified_email`.",
+        ))
+        .build()
+        .into()
+}
+
 /// Declares a tenant body: `put` holds the fields of [`TenantInput`] (each
 /// required but `domain` and `settings`), `patch` those of [`TenantPatch`]
 /// (each optional), then the body's own fields. A `put` body without fields
@@ -78,9 +100,9 @@ macro_rules! tenant_body {
                 pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$"
             )]
             domain: Option<String>,
-            /// Free-form JSON object, at most 16 KiB.
+            /// Free-form JSON object, at most 16 KiB (`settings_schema`).
             #[serde(default = "crate::profile::empty_object")]
-            #[schema(value_type = Object)]
+            #[schema(schema_with = crate::profile::settings_schema)]
             settings: ::serde_json::Value,
             /// Modules to enable; each must be included in the tenant's plan.
             #[schema(value_type = Vec<shared::permissions::Module>)]
@@ -94,7 +116,7 @@ macro_rules! tenant_body {
             #[serde(default, deserialize_with = "shared::http::nullable")]
             #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
             domain: Option<Option<String>>,
-            #[schema(value_type = Option<Object>)]
+            #[schema(schema_with = crate::profile::settings_schema)]
             settings: Option<::serde_json::Value>,
             #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
             enabled_modules: Option<Vec<String>>,
