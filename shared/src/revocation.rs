@@ -172,15 +172,17 @@ pub enum Verdict {
 
 /// Whether `claims` still stand against the tenant's current state. Pure.
 pub fn verdict(claims: &Claims, state: &TenantState) -> Verdict {
-    verdict_sparing(claims, state, None)
+    verdict_with(claims, state, true)
 }
 
-/// [`verdict`] for a request to an endpoint of `module`: a token whose
-/// only fault is that `module` itself was withdrawn is not refused there,
-/// so that the endpoint can say why (403 `module_disabled`, see
-/// [`module_enabled`]) instead of asking for a refresh that cannot help.
-pub fn verdict_at_module(claims: &Claims, state: &TenantState, module: &str) -> Verdict {
-    verdict_sparing(claims, state, Some(module))
+/// [`verdict`] for a request to an endpoint of one module: withdrawn
+/// modules do not refuse the token there. The endpoint's own module is
+/// checked against the tenant's state by [`module_enabled`] (403
+/// `module_disabled`, which says why, where a refresh could not help);
+/// the token's grants for it stand while the tenant has it, whatever
+/// happened to the other modules the token names.
+pub fn verdict_at_module(claims: &Claims, state: &TenantState) -> Verdict {
+    verdict_with(claims, state, false)
 }
 
 /// Whether the tenant has `module` now: its entitlement grants it (when the
@@ -194,16 +196,16 @@ pub fn module_enabled(token_modules: Option<&[String]>, state: &TenantState, mod
     entitled && token_modules.is_none_or(|ms| ms.iter().any(|m| m == module))
 }
 
-fn verdict_sparing(claims: &Claims, state: &TenantState, spared: Option<&str>) -> Verdict {
+fn verdict_with(claims: &Claims, state: &TenantState, modules_revoke: bool) -> Verdict {
     if let Some(entitlement) = &state.entitlement {
         if !entitlement.tenant_active {
             return Verdict::TenantSuspended;
         }
-        if claims
-            .enabled_modules
-            .iter()
-            .filter(|m| Some(m.as_str()) != spared)
-            .any(|m| !entitlement.modules.contains(m))
+        if modules_revoke
+            && claims
+                .enabled_modules
+                .iter()
+                .any(|m| !entitlement.modules.contains(m))
         {
             return Verdict::ModuleWithdrawn;
         }
@@ -403,11 +405,11 @@ mod tests {
     }
 
     #[test]
-    fn a_module_endpoint_spares_only_its_own_module() {
+    fn module_endpoints_leave_modules_to_the_module_check() {
         let crm_gone = state(true, &["tasks"]);
         let both = claims(T, &[], &["crm", "tasks"]);
         assert_eq!(verdict(&both, &crm_gone), Verdict::ModuleWithdrawn);
-        assert_eq!(verdict_at_module(&both, &crm_gone, "crm"), Verdict::Valid);
+        assert_eq!(verdict_at_module(&both, &crm_gone), Verdict::Valid);
         assert!(!module_enabled(
             Some(&both.enabled_modules),
             &crm_gone,
@@ -418,11 +420,14 @@ mod tests {
             &crm_gone,
             "tasks"
         ));
-        // Another module withdrawn: the token must still be refreshed.
+        // Everything else still refuses there.
         assert_eq!(
-            verdict_at_module(&both, &crm_gone, "tasks"),
-            Verdict::ModuleWithdrawn
+            verdict_at_module(&both, &state(false, &["crm", "tasks"])),
+            Verdict::TenantSuspended
         );
+        let mut cut = state(true, &["tasks"]);
+        cut.users.insert(both.sub, cutoff(T + 1));
+        assert_eq!(verdict_at_module(&both, &cut), Verdict::UserRevoked);
         // A token without the module never reaches it, entitled or not.
         let none = claims(T, &[], &[]);
         assert!(!module_enabled(

@@ -970,6 +970,40 @@ async fn a_withdrawn_module_refuses_old_and_new_tokens_on_every_crm_endpoint() {
     assert_eq!(list_all(&s, &back, "").await, [lead]);
 }
 
+/// Modules other than the CRM withdrawn: a token from before keeps its CRM
+/// grants on the CRM (the tenant still has it) and is refused elsewhere;
+/// the CRM withdrawn with others: `module_disabled` on the CRM all the same.
+#[tokio::test]
+async fn other_withdrawn_modules_do_not_stop_crm_grants() {
+    let s = setup_on(auth_app_checking(Duration::ZERO).await);
+    let r = tests::app::register(&s.auth, "crmothers").await;
+    let (admin, mut refresh) = (r.access, r.refresh);
+    let lead = create_lead(&s, &admin, json!({"name": "Kept"})).await;
+    assert!(claims_of(&s, &admin).enabled_modules.len() > 1);
+    let mut set_modules = async |modules: Value| {
+        let fresh = refreshed(&s, &mut refresh).await;
+        let res = req(
+            &s.tenants,
+            "PATCH",
+            "/api/tenants/me/",
+            &fresh,
+            Some(json!({ "enabled_modules": modules })),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    };
+
+    set_modules(json!(["crm"])).await;
+    assert_eq!(list_all(&s, &admin, "").await, [lead]);
+    let res = req(&s.users, "GET", "/api/users/me/", &admin, None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+
+    set_modules(json!(["meetings"])).await;
+    let res = get_as(&s.crm, "/api/crm/leads/", &admin).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(res.json()["code"], "module_disabled");
+}
+
 #[tokio::test]
 async fn activities_follow_their_leads_visibility() {
     let o = org().await;

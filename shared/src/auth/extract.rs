@@ -157,7 +157,6 @@ pub(super) async fn module_actor(
     refuse_revoked(crate::revocation::verdict_at_module(
         &principal.claims,
         &own_state,
-        module.as_str(),
     ))?;
     let actor = actor(principal, parts, store).await?;
     let (state, token_modules) = if actor.via_super_admin {
