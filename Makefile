@@ -88,7 +88,7 @@ help:
 	@echo '  dynamodb     start the dev DynamoDB Local only (127.0.0.1:$(DYNAMODB_PORT))'
 	@echo '  status       is the dev DynamoDB Local running?'
 	@echo '  stop         stop DynamoDB Local (ports $(DYNAMODB_PORT), $(DYNAMODB_TEST_PORT)) and any cargo lambda watch started here'
-	@echo '  clean-data   delete the dev database (.local/data)'
+	@echo '  clean-data   delete the dev database (.local/data) and its mail (.local/mail)'
 	@echo '  bootstrap    install the local tools into .local/ (done by the targets that need it)'
 
 bootstrap:
@@ -201,4 +201,4 @@ sam-build: bootstrap
 
 clean-data:
 	@bash infra/dynamodb.sh stop --port $(DYNAMODB_PORT)
-	rm -rf .local/data
+	rm -rf .local/data .local/mail
