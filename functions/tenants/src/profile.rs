@@ -42,6 +42,16 @@ pub fn settings_schema() -> utoipa::openapi::schema::Schema {
         .into()
 }
 
+/// [`settings_schema`], or null (`PATCH`).
+pub fn settings_patch_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(settings_schema())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
+}
+
 /// Declares a tenant body: `put` holds the fields of [`TenantInput`] (each
 /// required but `domain` and `settings`), `patch` those of [`TenantPatch`]
 /// (each optional), then the body's own fields. A `put` body without fields
@@ -116,7 +126,7 @@ macro_rules! tenant_body {
             #[serde(default, deserialize_with = "shared::http::nullable")]
             #[schema(max_length = 253, pattern = r"^\s*([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.*\s*$", value_type = Option<String>)]
             domain: Option<Option<String>>,
-            #[schema(schema_with = crate::profile::settings_schema)]
+            #[schema(schema_with = crate::profile::settings_patch_schema)]
             settings: Option<::serde_json::Value>,
             #[schema(value_type = Option<Vec<shared::permissions::Module>>)]
             enabled_modules: Option<Vec<String>>,
