@@ -278,6 +278,12 @@ pub mod kind {
     pub enum ResetToken {}
     /// An email-verification token, stored by its hash.
     pub enum VerifyToken {}
+    /// An invitation to join a tenant, pending until accepted or revoked.
+    pub enum Invitation {}
+    /// A claim on an email among a tenant's pending invitations.
+    pub enum Invitee {}
+    /// An invitation's token, stored by its hash.
+    pub enum InviteToken {}
 }
 
 /// A secondary-index (GSI1) key written on an item.
@@ -322,6 +328,21 @@ pub fn user(user_id: Uuid) -> Key<kind::User> {
 
 pub fn users() -> SortKeyPrefix {
     SortKeyPrefix::of("USER")
+}
+
+/// A pending invitation; ids are time-ordered, so the partition lists
+/// them oldest first.
+pub fn invitation(invitation_id: Uuid) -> Key<kind::Invitation> {
+    Key::of(SortKey::new("INVITATION", invitation_id))
+}
+
+pub fn invitations() -> SortKeyPrefix {
+    SortKeyPrefix::of("INVITATION")
+}
+
+/// An email with a pending invitation to the tenant: one per address.
+pub fn invitee(email_lowercase: &str) -> Key<kind::Invitee> {
+    Key::of(SortKey(format!("INVITEE#{email_lowercase}")))
 }
 
 /// A user's place in the by-email order (GSI2 sort key).
@@ -424,6 +445,12 @@ pub fn reset_token(sha256_hex: &str) -> PlatformKey<kind::ResetToken> {
 /// (the token itself is never stored): single use, expires by TTL.
 pub fn verify_token(sha256_hex: &str) -> PlatformKey<kind::VerifyToken> {
     PlatformKey::new(format!("VERIFYTOKEN#{sha256_hex}"), "CLAIM")
+}
+
+/// An invitation's token, keyed by the hex SHA-256 of its bytes (the
+/// token itself is never stored): single use, expires by TTL.
+pub fn invite_token(sha256_hex: &str) -> PlatformKey<kind::InviteToken> {
+    PlatformKey::new(format!("INVITETOKEN#{sha256_hex}"), "CLAIM")
 }
 
 /// Claims a custom domain for a tenant platform-wide.

@@ -480,6 +480,72 @@ pub struct VerifyTokenRecord {
     pub expires_at: i64,
 }
 
+/// An invitation to join a tenant, pending until accepted or revoked.
+/// Key: `TENANT#<tenant>` / `INVITATION#<id>`. Stays after it expires (no
+/// TTL), so admins see it and can resend or revoke it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Lowercase; claimed among the tenant's invitations (`InviteeClaim`).
+    pub email: String,
+    #[serde(default, with = "blank")]
+    pub first_name: String,
+    #[serde(default, with = "blank")]
+    pub last_name: String,
+    pub role_ids: Vec<Uuid>,
+    pub team_ids: Vec<Uuid>,
+    pub invited_by: Uuid,
+    /// SHA-256 hex of the one token that accepts it: the last one mailed.
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    /// Epoch seconds: the current token's end. Not a TTL.
+    pub expires_at: i64,
+    pub version: u64,
+}
+
+impl Entity for InvitationRecord {
+    const ENTITY: &'static str = "invitation";
+    type Kind = kind::Invitation;
+}
+
+/// Claims an email among a tenant's pending invitations. Key:
+/// `TENANT#<tenant>` / `INVITEE#<lowercase email>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteeClaim {
+    pub invitation_id: Uuid,
+}
+
+impl Entity for InviteeClaim {
+    const ENTITY: &'static str = "invitee";
+    type Kind = kind::Invitee;
+}
+
+/// An invitation's token. Key: `INVITETOKEN#<sha256 hex of the token>` /
+/// `CLAIM`; platform-wide, since whoever accepts is not signed in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteTokenRecord {
+    pub tenant_id: Uuid,
+    pub invitation_id: Uuid,
+    /// The invited address (lowercase).
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Epoch seconds; reads treat the item as gone from then on.
+    pub expires_at: i64,
+}
+
+impl Entity for InviteTokenRecord {
+    const ENTITY: &'static str = "invite_token";
+    type Kind = kind::InviteToken;
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}
+
 impl Entity for VerifyTokenRecord {
     const ENTITY: &'static str = "verify_token";
     type Kind = kind::VerifyToken;

@@ -90,6 +90,44 @@ async fn the_ses_sender_sends_through_sendemail() {
         "{sent}"
     );
 
+    // The users function sends invitations the same way.
+    let users_client = aws_sdk_sesv2::Client::from_conf(
+        admin
+            .config()
+            .to_builder()
+            .interceptor(tests::iam::Recorder::new("users"))
+            .build(),
+    );
+    let invitation = shared::email::template::INVITATION
+        .render(
+            "grace@example.org",
+            &[
+                ("link", "https://app.test/accept-invitation?token=Xyz"),
+                ("email", "grace@example.org"),
+                ("organisation", "Acme"),
+                ("inviter", "ada@example.org"),
+                ("valid_days", "7"),
+            ],
+        )
+        .unwrap();
+    SesSender::new(users_client, FROM)
+        .send(&invitation)
+        .await
+        .expect("sent");
+    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        dump["ses"]["Message"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|m| m["subject"] == "Join Acme")),
+        "no invitation in moto's dump: {}",
+        dump["ses"]
+    );
+
     // An unverified sender is refused, as SES does: an error, not a panic.
     let unverified = SesSender::new(client(&moto.endpoint).await, "other@unverified.example");
     let err = unverified.send(&reset_message("ada@example.org")).await;
@@ -108,10 +146,11 @@ async fn an_unreachable_ses_is_an_error() {
     assert!(matches!(err, Err(EmailError::Service(_))), "{err:?}");
 }
 
-/// Only the auth function sends mail, and only `ses:SendEmail` from the
+/// Only the functions that send mail (auth: reset and verification
+/// links; users: invitations) may, and only `ses:SendEmail` from the
 /// configured identity: no other SES action, no wildcard resource.
 #[test]
-fn only_the_auth_function_may_send_and_only_from_its_identity() {
+fn only_the_sending_functions_may_send_and_only_from_their_identity() {
     let template = template_yaml();
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
     let identity = doc["Parameters"]["EmailIdentity"]["Default"]
@@ -127,17 +166,22 @@ fn only_the_auth_function_may_send_and_only_from_its_identity() {
             .filter(|g| g.action.to_ascii_lowercase().starts_with("ses:") || g.action == "*")
             .map(|g| (g.action.clone(), g.resource.clone()))
             .collect();
-        if function == "auth" {
+        if function == "auth" || function == "users" {
             assert_eq!(
                 ses,
                 vec![("ses:SendEmail".to_owned(), ses_identity_arn(Some(FROM)))],
-                "auth's SES grants"
+                "{function}'s SES grants"
             );
         } else {
             assert!(ses.is_empty(), "{function} may not use SES: {ses:?}");
         }
     }
     // And the functions that send get a sender address and the frontend URL.
-    let env = &doc["Resources"]["AuthFunction"]["Properties"]["Environment"]["Variables"];
-    assert!(env.get("EMAIL_FROM").is_some() && env.get("FRONTEND_URL").is_some());
+    for function in ["AuthFunction", "UsersFunction"] {
+        let env = &doc["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert!(
+            env.get("EMAIL_FROM").is_some() && env.get("FRONTEND_URL").is_some(),
+            "{function}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod drf;
 mod email;
 mod escalation;
 mod infrastructure;
+mod invitations;
 mod invoices;
 mod layout;
 mod lists;

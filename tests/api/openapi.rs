@@ -62,7 +62,18 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             tenants::routes().split_for_parts().1,
             tenants::router,
         ),
-        api("users", users::routes().split_for_parts().1, users::router),
+        (
+            "users",
+            users::routes().split_for_parts().1,
+            users::router(
+                users::AppState {
+                    store: function_store(&store, "users"),
+                    verifier: verifier.clone(),
+                    mailer: tests::outbox_mailer(&tests::fresh_outbox()),
+                },
+                &config,
+            ),
+        ),
         api("crm", crm::routes().split_for_parts().1, crm::router),
         api("teams", teams::routes().split_for_parts().1, teams::router),
         api("plans", plans::routes().split_for_parts().1, plans::router),

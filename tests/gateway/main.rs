@@ -49,7 +49,10 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
             "tenants".to_owned(),
             tenants::router(state("tenants"), http),
         ),
-        ("users".to_owned(), users::router(state("users"), http)),
+        (
+            "users".to_owned(),
+            users::router(users::AppState::new(state("users"), mailer().await?), http),
+        ),
         ("teams".to_owned(), teams::router(state("teams"), http)),
         ("crm".to_owned(), crm::router(state("crm"), http)),
         (
@@ -77,7 +80,7 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     Ok(())
 }
 
-/// The auth function's mailer: as configured, with an outbox under
+/// The mailer of the functions that send (auth, users): as configured, with an outbox under
 /// `.local/run/gateway-mail` unless `EMAIL_OUTBOX_DIR` names another.
 async fn mailer() -> Result<shared::email::Mailer, shared::email::EmailConfigError> {
     let default_outbox = tests::repo_root().join(".local/run/gateway-mail");

@@ -86,7 +86,10 @@ async fn world() -> World {
     let config = shared::http::HttpConfig::default();
     World {
         roles: roles::router(state("roles"), &config),
-        users: users::router(state("users"), &config),
+        users: users::router(
+            users::AppState::new(state("users"), tests::outbox_mailer(&auth.outbox)),
+            &config,
+        ),
         auth: auth.app,
         store: auth.store,
         verifier,

@@ -64,7 +64,15 @@ pub fn setup_on(auth: AuthApp) -> Setup {
         roles: app!(roles),
         audit: app!(audit),
         tenants: app!(tenants),
-        users: app!(users),
+        // Invitations go to the auth app's outbox: one place to read mail.
+        users: users::router(
+            users::AppState {
+                store: crate::iam::function_store(&auth.store, "users"),
+                verifier: verifier.clone(),
+                mailer: crate::outbox_mailer(&auth.outbox),
+            },
+            &shared::http::HttpConfig::default(),
+        ),
         teams: app!(teams),
         crm: app!(crm),
         plans: app!(plans),

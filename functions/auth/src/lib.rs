@@ -1,7 +1,8 @@
 //! The auth function: registration, login, token refresh and verification,
 //! logout, password change, password reset and email verification by
-//! email and the public signing keys.
+//! email, accepting invitations and the public signing keys.
 
+mod invitation;
 mod jwks;
 mod login;
 mod logout;
@@ -94,6 +95,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(verify::verify_email))
         // POST /api/auth/email/verify/resend/ -> verify::resend_verification
         .routes(routes!(verify::resend_verification))
+        // POST /api/auth/invitations/accept/ -> invitation::accept_invitation
+        .routes(routes!(invitation::accept_invitation))
         // GET /.well-known/jwks.json -> jwks::jwks
         .routes(routes!(jwks::jwks))
 }

@@ -1,4 +1,5 @@
 use shared::config::Config;
+use shared::email::{EmailSettings, Mailer};
 use shared::runtime;
 use shared::state::ApiState;
 
@@ -6,6 +7,12 @@ use shared::state::ApiState;
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
-    let state = ApiState::from_config(&config).await?;
-    runtime::serve(users::router(state, &config.http)).await
+    let api = ApiState::from_config(&config).await?;
+    // SES, or the local outbox with EMAIL_OUTBOX_DIR (make dev).
+    let mailer = Mailer::from_settings(&EmailSettings::from_env()?).await?;
+    runtime::serve(users::router(
+        users::AppState::new(api, mailer),
+        &config.http,
+    ))
+    .await
 }

@@ -30,6 +30,15 @@ pub const VERIFY_EMAIL: Template = Template {
     html: include_str!("../../templates/email/verify_email.html"),
 };
 
+/// The invitation message: `{{link}}`, `{{email}}`, `{{organisation}}`,
+/// `{{inviter}}`, `{{valid_days}}`.
+pub const INVITATION: Template = Template {
+    name: "invitation",
+    subject: "Join {{organisation}}",
+    text: include_str!("../../templates/email/invitation.txt"),
+    html: include_str!("../../templates/email/invitation.html"),
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {template}: no value for {{{{{placeholder}}}}}")]

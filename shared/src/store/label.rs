@@ -11,6 +11,12 @@ pub enum Label {
     Domain,
     /// An email claim.
     Email,
+    /// An invitation.
+    Invitation,
+    /// The claim on an invited email within a tenant.
+    Invitee,
+    /// An invitation's token.
+    InviteToken,
     /// An invoice.
     Invoice,
     /// The platform-wide reference from an invoice to its tenant.

@@ -2,11 +2,9 @@
 //! and reactivating users and granting and withdrawing their roles; every
 //! member changing their own profile.
 
-use crate::assignment::{
-    check_id_lists, failure, id_set, save, Deltas, Related, MAX_ROLES, MAX_TEAMS,
-};
-use crate::profile::{self, ProfilePatch};
-use crate::view::user_view;
+use crate::users::assignment::save;
+use crate::users::profile::{self, ProfilePatch};
+use crate::users::view::user_view;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,6 +18,9 @@ use shared::auth::{
 use shared::http::schema::{BadRequestBody, ErrorBody, ForbiddenBody};
 use shared::http::{ApiError, ApiJson, IdPath, Replace, ValidationErrors};
 use shared::keys;
+use shared::membership::{
+    add_member, check_id_lists, failure, id_set, Related, MAX_ROLES, MAX_TEAMS,
+};
 use shared::records::{CredentialRecord, UserRecord};
 use shared::store::{Condition, Label, StoreError};
 use shared::validate;
@@ -120,12 +121,12 @@ pub(crate) async fn create_user(
         // Before any read: the batch read below takes at most 100 keys.
         return Err(errors.into());
     }
-    let related = Related::load(&state, &actor, &role_ids, &team_ids).await?;
+    let related = Related::load(&state.store, actor.scope(), &role_ids, &team_ids).await?;
     related.check_roles(&mut errors, &role_ids);
     related.check_teams(&mut errors, &team_ids);
     errors.into_result()?;
 
-    let max_users = related.max_users(&state).await?;
+    let max_users = related.max_users(&state.store).await?;
     let now = OffsetDateTime::now_utc();
     let user = UserRecord {
         // Time-ordered, so the users partition lists by date joined.
@@ -149,7 +150,7 @@ pub(crate) async fn create_user(
         version: 1,
     };
     related
-        .refuse_escalation(&state, &actor, None, &user)
+        .refuse_escalation(&state.store, &actor, None, &user)
         .await?;
     let credential = CredentialRecord {
         email,
@@ -162,18 +163,14 @@ pub(crate) async fn create_user(
         version: 1,
     };
     let mut tx = state.store.transaction();
-    tx.tenant(actor.scope()).put(
-        &keys::user(user.id),
+    add_member(
+        &mut tx,
+        actor.scope(),
         &user,
-        Condition::NotExists,
-        Label::User,
-    );
-    tx.claim_platform(
-        &keys::email_claim(&credential.email),
         &credential,
-        Label::Email,
+        related.system_role(),
+        max_users,
     );
-    Deltas::between(None, &user, related.system_role()).add_to(&mut tx, &actor, max_users);
     audit::record(
         &mut tx,
         &actor,
@@ -224,7 +221,7 @@ pub struct UserReplace {
     pub team_ids: Vec<Uuid>,
 }
 
-crate::profile::profile_patch! {
+crate::users::profile::profile_patch! {
     undocumented
     /// The fields an admin changes with PATCH; omitted fields keep their value.
     pub struct UserPatch {

@@ -24,14 +24,14 @@ macro_rules! profile_patch {
             $($(#[$extra_meta:meta])* $extra_vis:vis $extra:ident : $extra_ty:ty),+ $(,)?
         }
     ) => {
-        $crate::profile::profile_patch!(@fields struct_with undocumented [$(#[$meta])*] $vis $name {
+        $crate::users::profile::profile_patch!(@fields struct_with undocumented [$(#[$meta])*] $vis $name {
             $($(#[$extra_meta])* $extra_vis $extra: $extra_ty,)+
         });
 
         impl $name {
             /// The profile fields, and this body's own fields.
-            pub fn split(self) -> ($crate::profile::ProfilePatch, ($($extra_ty,)+)) {
-                $crate::profile::profile_patch!(@fields split_with self [$($extra)+])
+            pub fn split(self) -> ($crate::users::profile::ProfilePatch, ($($extra_ty,)+)) {
+                $crate::users::profile::profile_patch!(@fields split_with self [$($extra)+])
             }
         }
     };
@@ -39,10 +39,10 @@ macro_rules! profile_patch {
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {}
     ) => {
-        $crate::profile::profile_patch!(@fields struct_with documented [$(#[$meta])*] $vis $name {});
+        $crate::users::profile::profile_patch!(@fields struct_with documented [$(#[$meta])*] $vis $name {});
     };
     (@fields $callback:ident $($args:tt)*) => {
-        $crate::profile::profile_patch! { @$callback $($args)* [
+        $crate::users::profile::profile_patch! { @$callback $($args)* [
             [] #[schema(max_length = 150)]
             first_name: Option<String>,
             [] #[schema(max_length = 150)]
@@ -91,7 +91,7 @@ macro_rules! profile_patch {
         $([$($doc:tt)*] $(#[$field_meta:meta])* $field:ident : $field_ty:ty,)+
     ]) => {{
         let Self { $($field,)+ $($extra,)+ } = $this;
-        ($crate::profile::ProfilePatch { $($field,)+ }, ($($extra,)+))
+        ($crate::users::profile::ProfilePatch { $($field,)+ }, ($($extra,)+))
     }};
 }
 pub(crate) use profile_patch;

@@ -1,7 +1,7 @@
 //! Reading users: holders of `administration.users.view` list users and
 //! read one; every member reads their own profile.
 
-use crate::view::user_view;
+use crate::users::view::user_view;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;

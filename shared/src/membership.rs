@@ -1,19 +1,19 @@
-//! Saving a change to a user as one transaction that keeps every copy and
-//! counter in step: the credential's role ids, role and team member counts,
-//! the tenant's active-user and active-admin counters, and the audit log.
+//! A tenant's members and what they belong to: the bookkeeping that keeps
+//! role and team member counts and the tenant's active-user and
+//! active-admin counters in step with every user written, whether an admin
+//! creates or changes the user (the users function) or an invitee accepts
+//! an invitation (the auth function).
 
-use crate::AppState;
-use shared::audit;
-use shared::auth::{own_grants, refuse_beyond, Actor};
-use shared::http::{ApiError, ValidationErrors};
-use shared::keys;
-use shared::records::{
+use crate::auth::{own_grants, refuse_beyond, Actor};
+use crate::http::{ApiError, ValidationErrors};
+use crate::keys;
+use crate::records::{
     CredentialRecord, PlanRecord, RoleRecord, SubscriptionRecord, TeamRecord, TenantRecord,
     UserRecord,
 };
-use shared::store::{Add, Bound, Condition, Counter, Label, StoreError, Transaction};
-use shared::views::UserView;
-use time::OffsetDateTime;
+use crate::store::{
+    Add, Bound, Condition, Counter, Label, Store, StoreError, TenantScope, Transaction,
+};
 use uuid::Uuid;
 
 /// Most roles, and most teams, one user may hold.
@@ -74,8 +74,7 @@ impl Deltas {
 
     /// Adds the counter updates to `tx`. Labels: `role`, `team` (the item
     /// vanished), `limit` (plan's `max_users`), `last_admin`, `usage`.
-    pub fn add_to(&self, tx: &mut Transaction<'_>, actor: &Actor, max_users: Option<u32>) {
-        let scope = actor.scope();
+    pub fn add_to(&self, tx: &mut Transaction<'_>, scope: &TenantScope, max_users: Option<u32>) {
         for id in &self.roles_added {
             tx.tenant(scope)
                 .add(&keys::role(*id), Add::new("member_count", 1), Label::Role);
@@ -131,7 +130,7 @@ impl Deltas {
     }
 }
 
-fn minus(a: &[Uuid], b: &[Uuid]) -> Vec<Uuid> {
+pub fn minus(a: &[Uuid], b: &[Uuid]) -> Vec<Uuid> {
     a.iter().filter(|x| !b.contains(x)).copied().collect()
 }
 
@@ -174,12 +173,12 @@ impl Related {
     /// The tenant, its subscription, and those of the given roles and
     /// teams that exist in this tenant.
     pub async fn load(
-        state: &AppState,
-        actor: &Actor,
+        store: &Store,
+        scope: &TenantScope,
         role_ids: &[Uuid],
         team_ids: &[Uuid],
     ) -> Result<Self, ApiError> {
-        let store = state.store.tenant(actor.scope());
+        let store = store.tenant(scope);
         let mut sks: Vec<keys::SortKey> =
             vec![keys::tenant_profile().into(), keys::subscription().into()];
         sks.extend(role_ids.iter().map(|id| keys::role(*id).into()));
@@ -231,7 +230,7 @@ impl Related {
     /// holds everything, so only a holder of every grant moves it.
     pub async fn refuse_escalation(
         &self,
-        state: &AppState,
+        store: &Store,
         actor: &Actor,
         before: Option<&UserRecord>,
         after: &UserRecord,
@@ -247,7 +246,7 @@ impl Related {
         if touched.is_empty() {
             return Ok(());
         }
-        let held = own_grants(&state.store, actor).await?;
+        let held = own_grants(store, actor).await?;
         let what = if toggled {
             "deactivate or activate a user holding roles"
         } else {
@@ -256,17 +255,41 @@ impl Related {
         refuse_beyond(held.as_ref(), touched.iter().map(|r| &r.permissions), what)
     }
 
+    /// The no-escalation rule for roles to be granted later (an
+    /// invitation's): each must be within the caller's own grants.
+    pub async fn refuse_granting(
+        &self,
+        store: &Store,
+        actor: &Actor,
+        role_ids: &[Uuid],
+    ) -> Result<(), ApiError> {
+        let granted: Vec<&RoleRecord> = self
+            .roles
+            .iter()
+            .filter(|r| role_ids.contains(&r.id))
+            .collect();
+        if granted.is_empty() {
+            return Ok(());
+        }
+        let held = own_grants(store, actor).await?;
+        refuse_beyond(
+            held.as_ref(),
+            granted.iter().map(|r| &r.permissions),
+            "invite with roles",
+        )
+    }
+
     pub fn system_role(&self) -> Option<Uuid> {
         self.roles.iter().find(|r| r.is_system).map(|r| r.id)
     }
 
     /// The plan's `max_users` (`None`: unlimited); one read, only when a
     /// change adds an active user.
-    pub async fn max_users(&self, state: &AppState) -> Result<Option<u32>, ApiError> {
+    pub async fn max_users(&self, store: &Store) -> Result<Option<u32>, ApiError> {
         let Some(plan_id) = self.subscription.as_ref().and_then(|s| s.plan_id) else {
             return Ok(None);
         };
-        let plan: Option<PlanRecord> = state.store.platform().get(&keys::plan(plan_id)).await?;
+        let plan: Option<PlanRecord> = store.platform().get(&keys::plan(plan_id)).await?;
         Ok(plan.and_then(|p| p.max_users))
     }
 }
@@ -317,118 +340,29 @@ pub fn failure(e: StoreError, max_users: Option<u32>) -> ApiError {
     }
 }
 
-/// Writes `after` over `before` (unless nothing changed) and answers with
-/// the saved user's view. `errors` holds problems found by the caller.
-pub async fn save(
-    state: &AppState,
-    actor: &Actor,
-    before: &UserRecord,
-    mut after: UserRecord,
-    action: &'static str,
-    mut errors: ValidationErrors,
-) -> Result<UserView, ApiError> {
-    after.role_ids = id_set(&mut errors, "role_ids", &after.role_ids, MAX_ROLES);
-    after.team_ids = id_set(&mut errors, "team_ids", &after.team_ids, MAX_TEAMS);
-    if after.role_ids.len() > MAX_ROLES || after.team_ids.len() > MAX_TEAMS {
-        return Err(errors.into());
-    }
-    let mut role_ids: Vec<Uuid> = before
-        .role_ids
-        .iter()
-        .chain(&after.role_ids)
-        .copied()
-        .collect();
-    role_ids.sort();
-    role_ids.dedup();
-    let mut team_ids: Vec<Uuid> = before
-        .team_ids
-        .iter()
-        .chain(&after.team_ids)
-        .copied()
-        .collect();
-    team_ids.sort();
-    team_ids.dedup();
-    let related = Related::load(state, actor, &role_ids, &team_ids).await?;
-    // Only ids the change introduces can be wrong; held ones were checked.
-    related.check_roles(&mut errors, &minus(&after.role_ids, &before.role_ids));
-    related.check_teams(&mut errors, &minus(&after.team_ids, &before.team_ids));
-    errors.into_result()?;
-    related
-        .refuse_escalation(state, actor, Some(before), &after)
-        .await?;
-
-    let view = |user: &UserRecord| UserView::new(user, &related.tenant, &related.roles);
-    after.version = before.version;
-    after.updated_at = before.updated_at;
-    if after == *before {
-        return Ok(view(&after));
-    }
-    let now = OffsetDateTime::now_utc();
-    after.version = before.version + 1;
-    after.updated_at = now;
-    if before.is_active && !after.is_active {
-        // Every login started so far ends; reactivation does not revive it.
-        after.sessions_valid_after = Some(now);
-    }
-    let deltas = Deltas::between(Some(before), &after, related.system_role());
-    let max_users = if deltas.users > 0 {
-        related.max_users(state).await?
-    } else {
-        None
-    };
-
-    let mut tx = state.store.transaction();
-    tx.tenant(actor.scope()).put(
-        &keys::user(after.id),
-        &after,
-        Condition::VersionIs(before.version),
+/// Adds a new member to `tx`: the user, the email claim carrying the
+/// credential, and the counters (within `max_users`). Labels on failure:
+/// `email` (taken), those of [`Deltas::add_to`], `user` (the id exists).
+pub fn add_member(
+    tx: &mut Transaction<'_>,
+    scope: &TenantScope,
+    user: &UserRecord,
+    credential: &CredentialRecord,
+    system_role: Option<Uuid>,
+    max_users: Option<u32>,
+) {
+    tx.tenant(scope).put(
+        &keys::user(user.id),
+        user,
+        Condition::NotExists,
         Label::User,
     );
-    if after.role_ids != before.role_ids {
-        // Login reads the roles from the credential; keep the copy exact.
-        let credential: CredentialRecord = state
-            .store
-            .platform()
-            .get(&keys::email_claim(&before.email))
-            .await?
-            .filter(|c: &CredentialRecord| c.user_id == before.id)
-            .ok_or_else(|| ApiError::internal("user without credential"))?;
-        let updated = CredentialRecord {
-            role_ids: after.role_ids.clone(),
-            version: credential.version + 1,
-            ..credential.clone()
-        };
-        tx.put_platform(
-            &keys::email_claim(&before.email),
-            &updated,
-            Condition::VersionIs(credential.version),
-            Label::Credential,
-        );
-    }
-    deltas.add_to(&mut tx, actor, max_users);
-    let revokes = deltas.revokes_tokens(before, &after);
-    if revokes {
-        // In the same transaction: the user's current access tokens stop
-        // within the revocation check interval; a refresh carries the rest.
-        shared::revocation::revoke_user(&mut tx, actor.scope(), after.id, now);
-    }
-    audit::record(
-        &mut tx,
-        actor,
-        action,
-        "user",
-        after.id,
-        audit::changes(
-            Some(before),
-            Some(&after),
-            &["version", "updated_at", "sessions_valid_after"],
-        ),
+    tx.claim_platform(
+        &keys::email_claim(&credential.email),
+        credential,
+        Label::Email,
     );
-    tx.execute().await.map_err(|e| failure(e, max_users))?;
-    if revokes {
-        state.store.prune_revocations(actor.scope()).await;
-    }
-    Ok(view(&after))
+    Deltas::between(None, user, system_role).add_to(tx, scope, max_users);
 }
 
 #[cfg(test)]
