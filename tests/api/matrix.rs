@@ -262,6 +262,10 @@ fn plan_body() -> Value {
            "included_modules": ["crm"]})
 }
 
+fn invitation_body() -> Value {
+    json!({"email": "i-{unique}@example.com", "role_ids": ["{role}"]})
+}
+
 fn user_body() -> Value {
     json!({"email": "m-{unique}@example.com", "password": "a-good-password", "password_confirm": "a-good-password",
            "first_name": "Nia", "role_ids": []})
@@ -285,6 +289,8 @@ fn rows() -> Vec<Row> {
         row(Auth, "POST", "/api/auth/token/verify/", Body::Verify, PUBLIC),
         row(Auth, "POST", "/api/auth/logout/", Body::Logout, SIGNED_IN),
         row(Auth, "POST", "/api/auth/password/change/", Body::ChangePassword, SIGNED_IN),
+        // A link's token is mailed; any other is refused, to every caller.
+        row(Auth, "POST", "/api/auth/invitations/accept/", Json(json!({"token": "not-a-token", "password": "a-good-password", "password_confirm": "a-good-password"})), [400; 7]),
         row(Auth, "GET", "/.well-known/jwks.json", NoBody, PUBLIC),
         // ---- audit (early, while A's log is short) ----
         row(Audit, "GET", "/api/audit/?page_size=100", NoBody, ADMIN_LIST).needs(perm::ADMINISTRATION_AUDIT_VIEW).sees("{admin_user}"),
@@ -358,6 +364,10 @@ fn rows() -> Vec<Row> {
         row(Users, "POST", "/api/users/{fresh_inactive_user}/activate/", NoBody, ADMIN_ON_A).needs(perm::ADMINISTRATION_USERS_MANAGE),
         row(Users, "POST", "/api/users/{user}/assign_roles/", Json(json!({"role_ids": ["{role}"]})), ADMIN_ON_A).sees("{role}").needs(perm::ADMINISTRATION_USERS_MANAGE),
         row(Users, "DELETE", "/api/users/{fresh_holder}/remove_role/", Json(json!({"role_id": "{role}"})), ADMIN_ON_A).needs(perm::ADMINISTRATION_USERS_MANAGE),
+        row(Users, "GET", "/api/users/invitations/?page_size=100", NoBody, ADMIN_LIST).sees("{invitation}").needs(perm::ADMINISTRATION_USERS_MANAGE),
+        row(Users, "POST", "/api/users/invitations/", Json(json!({"email": "i-{unique}@example.com"})), ADMIN_CREATE).needs(perm::ADMINISTRATION_USERS_MANAGE),
+        row(Users, "POST", "/api/users/invitations/{fresh_invitation}/resend/", NoBody, ADMIN_ON_A).needs(perm::ADMINISTRATION_USERS_MANAGE),
+        row(Users, "DELETE", "/api/users/invitations/{fresh_invitation}/", NoBody, ADMIN_DELETE_ON_A).needs(perm::ADMINISTRATION_USERS_MANAGE),
         // ---- teams ----
         row(Teams, "GET", "/api/teams/?page_size=100", NoBody, ADMIN_LIST).needs(perm::ADMINISTRATION_TEAMS_VIEW).sees("{team}"),
         row(Teams, "POST", "/api/teams/", Json(json!({"name": "Team {unique}"})), ADMIN_CREATE).needs(perm::ADMINISTRATION_TEAMS_MANAGE),
@@ -784,6 +794,21 @@ async fn fixture() -> Fx {
         ("{team}", team),
         ("{user}", user),
     ]);
+    let invitation = must(
+        &s,
+        Fn_::Users,
+        "POST",
+        "/api/users/invitations/",
+        &admin.access,
+        Some(fill(&invitation_body(), &ids, &fresh_token())),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ids = ids;
+    ids.insert("{invitation}", invitation);
 
     // A plan of the platform's (not tenant data: see `secrets`).
     let plan_body = fill(&plan_body(), &ids, &fresh_token());
@@ -927,6 +952,10 @@ impl Fx {
                     .await
             }
             "{fresh_user}" => self.create(Fn_::Users, "/api/users/", user_body()).await,
+            "{fresh_invitation}" => {
+                self.create(Fn_::Users, "/api/users/invitations/", invitation_body())
+                    .await
+            }
             "{fresh_inactive_user}" => {
                 let id = self.create(Fn_::Users, "/api/users/", user_body()).await;
                 let uri = format!("/api/users/{id}/");
@@ -1042,6 +1071,7 @@ impl Fx {
             "{fresh_invoice}",
             "{fresh_lead}",
             "{fresh_activity}",
+            "{fresh_invitation}",
         ] {
             if path.contains(kind) {
                 let id = self.fresh(kind).await;
