@@ -21,6 +21,7 @@ use shared::audit::{self, AccountHolder, By};
 use shared::auth::{
     authenticate, check_revocation, one_time_token_hash, open_account, OneTimeToken,
 };
+use shared::email::pad_send_time;
 use shared::email::template::VERIFY_EMAIL;
 use shared::email::Mailer;
 use shared::http::schema::{BadRequestBody, ErrorBody};
@@ -318,8 +319,14 @@ pub(crate) async fn resend_verification(
             resend_by_email(&state, &ip, &email, &request_id, now).await?
         }
     };
+    let started = tokio::time::Instant::now();
     if let Some(issued) = issued {
         issued.send(&state.mailer).await;
+    }
+    if req.email.is_some() {
+        // By address: the answer's timing must not tell whether it has an
+        // account, so both paths take the same time.
+        pad_send_time(started).await;
     }
     Ok((
         StatusCode::ACCEPTED,

@@ -89,6 +89,19 @@ pub const FRONTEND_URL_VAR: &str = "FRONTEND_URL";
 /// The frontend `make dev` assumes when `FRONTEND_URL` is not set.
 pub const DEV_FRONTEND_URL: &str = "http://localhost:3000";
 
+/// The time a public request naming an address (a password reset, a
+/// verification link by email) spends on its message, whether or not it
+/// sends one: a response must not tell by its timing that an account
+/// exists. Well above an SES `SendEmail` in the same region (tens of
+/// milliseconds); a send slower than this still shows.
+pub const UNIFORM_SEND_TIME: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Waits until [`UNIFORM_SEND_TIME`] has passed since `started` (taken
+/// just before the message, if any, was sent).
+pub async fn pad_send_time(started: tokio::time::Instant) {
+    tokio::time::sleep_until(started + UNIFORM_SEND_TIME).await;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EmailConfigError {
     #[error("{0} must be set")]
