@@ -8,11 +8,10 @@ use crate::escalation::user;
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::auth::OneTimeToken;
-use shared::email::{Email, EmailError, EmailSender, OutboxSender, SendFuture};
+use shared::email::OutboxSender;
 use shared::keys;
 use shared::records::{InviteTokenRecord, TeamRecord, UsageRecord};
 use shared::store::Condition;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tests::app::{call_as, claims_of, get_as, login, scope, setup, setup_on, tenant, Setup};
 use tests::TEST_FRONTEND_URL;
@@ -444,20 +443,9 @@ async fn inviting_needs_users_manage_and_roles_within_own_grants() {
     assert!(pending(&s, &stranger).await.is_empty());
 }
 
-/// A sender that always fails, counting its calls.
-#[derive(Default)]
-struct FailingSender(AtomicUsize);
-
-impl EmailSender for FailingSender {
-    fn send<'a>(&'a self, _email: &'a Email) -> SendFuture<'a> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async { Err(EmailError::Service("mail server down".into())) })
-    }
-}
-
 #[tokio::test]
 async fn a_failed_send_keeps_the_invitation() {
-    let sender = Arc::new(FailingSender::default());
+    let sender = Arc::new(tests::FailingSender::default());
     let auth = auth_app_sending(sender.clone()).await;
     let mut s = setup_on(auth);
     // The users app sends through the failing sender too.
@@ -470,13 +458,9 @@ async fn a_failed_send_keeps_the_invitation() {
         &shared::http::HttpConfig::default(),
     );
     let admin = tenant(&s, "inv-fail").await;
-    let before = sender.0.load(Ordering::SeqCst);
+    let before = sender.attempts();
     let (email, body) = invited(&s, &admin, &[], &[]).await;
-    assert_eq!(
-        sender.0.load(Ordering::SeqCst),
-        before + 1,
-        "a send was tried"
-    );
+    assert_eq!(sender.attempts(), before + 1, "a send was tried");
     let listed = pending(&s, &admin).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["email"], email.as_str());
@@ -488,5 +472,5 @@ async fn a_failed_send_keeps_the_invitation() {
             .status,
         StatusCode::OK
     );
-    assert_eq!(sender.0.load(Ordering::SeqCst), before + 2);
+    assert_eq!(sender.attempts(), before + 2);
 }

@@ -5,10 +5,9 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::auth::OneTimeToken;
-use shared::email::{Email, EmailError, EmailSender, OutboxMessage, OutboxSender, SendFuture};
+use shared::email::{OutboxMessage, OutboxSender};
 use shared::records::ResetTokenRecord;
 use shared::store::Condition;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tests::app::{get_as, login, register, setup_on};
@@ -414,17 +413,6 @@ async fn a_reset_clears_the_failed_logins_of_the_account() {
     );
 }
 
-/// A sender that always fails, counting its calls.
-#[derive(Default)]
-struct FailingSender(AtomicUsize);
-
-impl EmailSender for FailingSender {
-    fn send<'a>(&'a self, _email: &'a Email) -> SendFuture<'a> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async { Err(EmailError::Service("mail server down".into())) })
-    }
-}
-
 /// Log lines written while a test runs on its own thread.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -450,11 +438,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_failed_send_is_logged_with_the_request_id_and_the_answer_stands() {
-    let sender = Arc::new(FailingSender::default());
+    let sender = Arc::new(tests::FailingSender::default());
     let auth = auth_app_sending(sender.clone()).await;
     let admin = register(&auth, "reset-fail").await;
     // Registration tried to mail a verification link.
-    let before = sender.0.load(Ordering::SeqCst);
+    let before = sender.attempts();
 
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
@@ -468,7 +456,7 @@ async fn a_failed_send_is_logged_with_the_request_id_and_the_answer_stands() {
     drop(_guard);
 
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
-    assert_eq!(sender.0.load(Ordering::SeqCst), before + 1);
+    assert_eq!(sender.attempts(), before + 1);
     let request_id = res.headers["x-request-id"].to_str().unwrap().to_owned();
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let line: Value = text

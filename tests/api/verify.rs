@@ -6,11 +6,10 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 use shared::auth::OneTimeToken;
-use shared::email::{Email, EmailError, EmailSender, OutboxMessage, OutboxSender, SendFuture};
+use shared::email::{OutboxMessage, OutboxSender};
 use shared::keys;
 use shared::records::VerifyTokenRecord;
 use shared::store::{Condition, Patch};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tests::app::{call, claims_of, get_as, login, register, scope, setup_on, Registered, Setup};
 use tests::{auth_app, auth_app_sending, fresh_source_ip, post_json_from, AuthApp, TestResponse};
@@ -497,25 +496,14 @@ async fn users_an_admin_creates_start_unverified_and_get_no_mail() {
     assert_eq!(me(&s, &access).await["email_verified"], json!(true));
 }
 
-/// A sender that always fails, counting its calls.
-#[derive(Default)]
-struct FailingSender(AtomicUsize);
-
-impl EmailSender for FailingSender {
-    fn send<'a>(&'a self, _email: &'a Email) -> SendFuture<'a> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async { Err(EmailError::Service("mail server down".into())) })
-    }
-}
-
 #[tokio::test]
 async fn a_failed_send_does_not_fail_the_registration() {
-    let sender = Arc::new(FailingSender::default());
+    let sender = Arc::new(tests::FailingSender::default());
     let auth = auth_app_sending(sender.clone()).await;
     let admin = register(&auth, "verify-fail").await;
-    assert_eq!(sender.0.load(Ordering::SeqCst), 1, "a send was tried");
+    assert_eq!(sender.attempts(), 1, "a send was tried");
     assert_eq!(admin.body["user"]["email_verified"], json!(false));
     // The admin can ask again; that send fails the same quiet way.
     assert_resent(&resend_signed_in(&auth, &admin.access).await);
-    assert_eq!(sender.0.load(Ordering::SeqCst), 2);
+    assert_eq!(sender.attempts(), 2);
 }

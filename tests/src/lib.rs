@@ -297,6 +297,27 @@ pub fn outbox_mailer(outbox: &std::path::Path) -> shared::email::Mailer {
     )
 }
 
+/// A sender that always fails, counting its attempts.
+#[derive(Default)]
+pub struct FailingSender(std::sync::atomic::AtomicUsize);
+
+impl FailingSender {
+    pub fn attempts(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl shared::email::EmailSender for FailingSender {
+    fn send<'a>(&'a self, _email: &'a shared::email::Email) -> shared::email::SendFuture<'a> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async {
+            Err(shared::email::EmailError::Service(
+                "mail server down".into(),
+            ))
+        })
+    }
+}
+
 /// The auth app sending through `sender` (a failing one, say).
 pub async fn auth_app_sending(sender: std::sync::Arc<dyn shared::email::EmailSender>) -> AuthApp {
     let (store, calls) = counted_store().await;

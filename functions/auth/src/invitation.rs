@@ -12,11 +12,14 @@ use crate::throttle::{self, Limit, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::audit::{self, AccountHolder, By};
-use shared::auth::{check_new_password, hash_password, one_time_token_hash, open_account};
+use shared::auth::{
+    check_new_password, hash_password, invalid_token, one_time_token_hash, open_account,
+    INVALID_TOKEN,
+};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, RequestId, ValidationErrors};
 use shared::invitations;
@@ -37,8 +40,6 @@ pub const ACCEPTS_PER_IP: Limit = Limit {
     max: 20,
     window_secs: 60 * 60,
 };
-
-const INVALID_TOKEN: &str = "Invalid or expired token.";
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -62,10 +63,6 @@ pub struct AcceptResponse {
     pub user: UserView,
     pub tenant: TenantView,
     pub tokens: TokenPair,
-}
-
-fn invalid_token() -> ApiError {
-    ValidationErrors::field("token", INVALID_TOKEN).into()
 }
 
 /// Accept an invitation.
@@ -102,7 +99,7 @@ fn invalid_token() -> ApiError {
 pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
-    request_id: Option<Extension<RequestId>>,
+    request_id: RequestId,
     ApiJson(req): ApiJson<AcceptInvitation>,
 ) -> Result<(StatusCode, Json<AcceptResponse>), ApiError> {
     let now = OffsetDateTime::now_utc();
@@ -211,9 +208,7 @@ pub(crate) async fn accept_invitation(
         role_ids: user.role_ids.clone(),
         version: 1,
     };
-    let request_id = request_id
-        .map(|Extension(RequestId(id))| id)
-        .unwrap_or_default();
+    let request_id = request_id.0;
     let holder = AccountHolder {
         scope: &scope,
         user_id: user.id,

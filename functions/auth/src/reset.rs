@@ -13,12 +13,13 @@ use crate::throttle::{self, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::audit::{self, AccountHolder, By};
 use shared::auth::{
-    check_new_password, hash_password, one_time_token_hash, open_account, OneTimeToken,
+    check_new_password, hash_password, invalid_token, one_time_token_hash, open_account,
+    OneTimeToken, INVALID_TOKEN,
 };
 use shared::email::pad_send_time;
 use shared::email::template::PASSWORD_RESET;
@@ -39,7 +40,6 @@ pub const RESET_PATH: &str = "/reset-password";
 
 const REQUESTED: &str =
     "If an account with this email exists, a link to reset its password has been sent.";
-const INVALID_TOKEN: &str = "Invalid or expired token.";
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,10 +65,6 @@ pub struct PasswordResetConfirm {
     pub new_password: String,
     #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub new_password_confirm: String,
-}
-
-fn invalid_token() -> ApiError {
-    ValidationErrors::field("token", INVALID_TOKEN).into()
 }
 
 /// Ask for a password-reset link.
@@ -104,7 +100,7 @@ fn invalid_token() -> ApiError {
 pub(crate) async fn request_reset(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
-    request_id: Option<Extension<RequestId>>,
+    request_id: RequestId,
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> Result<(StatusCode, Json<DetailResponse>), ApiError> {
     let mut errors = ValidationErrors::new();
@@ -139,9 +135,7 @@ pub(crate) async fn request_reset(
     let user = fetched.take::<UserRecord>(&user_key)?;
     let tenant = fetched.take::<TenantRecord>(&keys::tenant_profile())?;
 
-    let request_id = request_id
-        .map(|Extension(RequestId(id))| id)
-        .unwrap_or_default();
+    let request_id = request_id.0;
     let mut tx = state.store.transaction();
     let mut send_to = None;
     match (&credential, &user, &tenant) {
@@ -251,7 +245,7 @@ pub(crate) async fn request_reset(
 pub(crate) async fn confirm_reset(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
-    request_id: Option<Extension<RequestId>>,
+    request_id: RequestId,
     ApiJson(req): ApiJson<PasswordResetConfirm>,
 ) -> Result<Json<DetailResponse>, ApiError> {
     let now = OffsetDateTime::now_utc();
@@ -321,9 +315,7 @@ pub(crate) async fn confirm_reset(
         ..credential.clone()
     };
     let cut = OffsetDateTime::now_utc();
-    let request_id = request_id
-        .map(|Extension(RequestId(id))| id)
-        .unwrap_or_default();
+    let request_id = request_id.0;
     let holder = AccountHolder {
         scope: &scope,
         user_id: user.id,

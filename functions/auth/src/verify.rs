@@ -14,12 +14,12 @@ use crate::throttle::{self, SourceIp};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use shared::audit::{self, AccountHolder, By};
 use shared::auth::{
-    authenticate, check_revocation, one_time_token_hash, open_account, OneTimeToken,
+    authenticate, check_revocation, invalid_token, one_time_token_hash, open_account, OneTimeToken,
 };
 use shared::email::pad_send_time;
 use shared::email::template::VERIFY_EMAIL;
@@ -46,11 +46,6 @@ pub const RESEND_PATH: &str = "/api/auth/email/verify/resend/";
 const VERIFIED: &str = "Email verified.";
 const RESENT: &str =
     "If the address belongs to an account that still needs verifying, a new link has been sent.";
-const INVALID_TOKEN: &str = "Invalid or expired token.";
-
-fn invalid_token() -> ApiError {
-    ValidationErrors::field("token", INVALID_TOKEN).into()
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -167,7 +162,7 @@ impl Issued {
 pub(crate) async fn verify_email(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
-    request_id: Option<Extension<RequestId>>,
+    request_id: RequestId,
     ApiJson(req): ApiJson<VerifyEmailRequest>,
 ) -> Result<Json<DetailResponse>, ApiError> {
     let now = OffsetDateTime::now_utc();
@@ -192,9 +187,7 @@ pub(crate) async fn verify_email(
         .filter(|u| u.email == record.email)
         .ok_or_else(invalid_token)?;
 
-    let request_id = request_id
-        .map(|Extension(RequestId(id))| id)
-        .unwrap_or_default();
+    let request_id = request_id.0;
     let holder = AccountHolder {
         scope: &scope,
         user_id: user.id,
@@ -280,13 +273,11 @@ pub(crate) async fn resend_verification(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
     headers: HeaderMap,
-    request_id: Option<Extension<RequestId>>,
+    request_id: RequestId,
     ApiJson(req): ApiJson<ResendVerificationRequest>,
 ) -> Result<(StatusCode, Json<DetailResponse>), ApiError> {
     let authorization = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    let request_id = request_id
-        .map(|Extension(RequestId(id))| id)
-        .unwrap_or_default();
+    let request_id = request_id.0;
     let now = OffsetDateTime::now_utc();
     let issued = match (authorization, &req.email) {
         (Some(_), Some(_)) => {

@@ -25,7 +25,9 @@ pub use key_source::{
     signing_key_from_env, signing_key_from_file, signing_key_from_lookup, SigningKeyError,
     SECRETS_MANAGER_ENDPOINT_VAR, SIGNING_KEY_FILE_VAR, SIGNING_SECRET_ID_VAR,
 };
-pub use one_time::{one_time_token_hash, OneTimeToken, ONE_TIME_TOKEN_BYTES};
+pub use one_time::{
+    invalid_token, one_time_token_hash, OneTimeToken, INVALID_TOKEN, ONE_TIME_TOKEN_BYTES,
+};
 pub use password::{
     check_new_password, hash_password, verify_against_dummy, verify_password, PasswordError,
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,

@@ -3,10 +3,19 @@
 //! and stored only as the hex SHA-256 of the bytes, so a copy of the table
 //! gives nobody a usable token.
 
+use crate::http::{ApiError, ValidationErrors};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+
+/// What every endpoint taking a mailed token answers, on `token`, for one
+/// that is unknown, used, superseded or expired: nothing tells which.
+pub const INVALID_TOKEN: &str = "Invalid or expired token.";
+
+pub fn invalid_token() -> ApiError {
+    ValidationErrors::field("token", INVALID_TOKEN).into()
+}
 
 /// Bytes of randomness in a token.
 pub const ONE_TIME_TOKEN_BYTES: usize = 32;

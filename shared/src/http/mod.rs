@@ -42,6 +42,23 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// As an extractor: the id [`app`] gave the request, or empty outside it
+/// (a router tested without the wrapper).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or(RequestId(String::new())))
+    }
+}
+
 /// In the extensions of the 404 answered when no route matches the path
 /// (never sent): clients get DRF's plain `Not found.` either way, tests
 /// use it to tell an unrouted path from a routed one that found nothing.
