@@ -14,7 +14,8 @@ use tests::template_yaml;
 /// call with the policy at its parameters' defaults).
 const FROM: &str = "no-reply@example.com";
 
-async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
+/// An SES client of `endpoint` with static test credentials.
+pub(crate) async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "static"))

@@ -443,20 +443,24 @@ async fn inviting_needs_users_manage_and_roles_within_own_grants() {
     assert!(pending(&s, &stranger).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_failed_send_keeps_the_invitation() {
-    let sender = Arc::new(tests::FailingSender::default());
-    let auth = auth_app_sending(sender.clone()).await;
-    let mut s = setup_on(auth);
-    // The users app sends through the failing sender too.
+/// The apps, with the auth and users functions sending through `sender`.
+async fn setup_sending(sender: Arc<dyn shared::email::EmailSender>) -> Setup {
+    let mut s = setup_on(auth_app_sending(sender.clone()).await);
     s.users = users::router(
         users::AppState {
             store: tests::iam::function_store(&s.auth.store, "users"),
             verifier: s.verifier.clone(),
-            mailer: shared::email::Mailer::new(sender.clone(), TEST_FRONTEND_URL),
+            mailer: shared::email::Mailer::new(sender, TEST_FRONTEND_URL),
         },
         &shared::http::HttpConfig::default(),
     );
+    s
+}
+
+#[tokio::test]
+async fn a_failed_send_keeps_the_invitation() {
+    let sender = Arc::new(tests::FailingSender::default());
+    let s = setup_sending(sender.clone()).await;
     let admin = tenant(&s, "inv-fail").await;
     let before = sender.attempts();
     let (email, body) = invited(&s, &admin, &[], &[]).await;
@@ -473,4 +477,26 @@ async fn a_failed_send_keeps_the_invitation() {
         StatusCode::OK
     );
     assert_eq!(sender.attempts(), before + 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_ses_keeps_the_invitation() {
+    // SES as deployed, at an address where nothing answers (the
+    // emulator stopped).
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let client = crate::email::client(&format!("http://127.0.0.1:{port}")).await;
+    let sender = Arc::new(shared::email::SesSender::new(
+        client,
+        "no-reply@example.com",
+    ));
+    let s = setup_sending(sender).await;
+    let admin = tenant(&s, "inv-ses").await;
+    let (email, _) = invited(&s, &admin, &[], &[]).await;
+    let listed = pending(&s, &admin).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["email"], email.as_str());
+    assert_eq!(audited(&s, &admin, "invitation.create").await.len(), 1);
 }
