@@ -51,6 +51,16 @@ impl TenantScope {
         }
     }
 
+    /// A tenant brought in from another system with its id kept (the
+    /// operator's `devctl import-django`), in the main table. Only for
+    /// operator tools that already hold the whole table's credentials.
+    pub fn for_imported_tenant(tenant_id: Uuid) -> Self {
+        Self {
+            tenant_id,
+            table: None,
+        }
+    }
+
     pub fn tenant_id(&self) -> Uuid {
         self.tenant_id
     }
