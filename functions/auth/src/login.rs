@@ -206,14 +206,12 @@ async fn upgrade_hash(
     match state
         .store
         .platform()
-        .put(
-            key,
-            &upgraded,
-            Condition::VersionIs(credential.version),
-        )
+        .put(key, &upgraded, Condition::VersionIs(credential.version))
         .await
     {
-        Ok(()) => tracing::info!(user_id = %credential.user_id, "password hash upgraded to argon2id"),
+        Ok(()) => {
+            tracing::info!(user_id = %credential.user_id, "password hash upgraded to argon2id")
+        }
         Err(e) => {
             tracing::warn!(user_id = %credential.user_id, error = %shared::report::ErrorChain(&e), "password hash not upgraded")
         }

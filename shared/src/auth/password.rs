@@ -133,9 +133,11 @@ pub async fn verify_against_dummy(password: String) {
 fn verify_blocking(password: &str, hash: &str) -> bool {
     match HashScheme::of(hash) {
         HashScheme::DjangoPbkdf2 => verify_django_pbkdf2(password, hash),
-        HashScheme::DjangoArgon2 => {
-            verify_argon2(password, hash.get("argon2".len()..).unwrap_or_default(), true)
-        }
+        HashScheme::DjangoArgon2 => verify_argon2(
+            password,
+            hash.get("argon2".len()..).unwrap_or_default(),
+            true,
+        ),
         HashScheme::Unusable => {
             // As long as a wrong password takes, and still a mismatch.
             let _ = verify_argon2(password, DUMMY_HASH, false);
@@ -481,7 +483,10 @@ mod tests {
             "!Yx8vD9bq2mRtZ0aLXg1vD9bq2mRtZ0aLXg1vD9bq",
             "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuuK1uVj0m3XZcX3wG1N1t2a0u7D5Q9aEW",
         ] {
-            assert!(!verify_password(String::new(), hash.into()).await, "{hash:?}");
+            assert!(
+                !verify_password(String::new(), hash.into()).await,
+                "{hash:?}"
+            );
             assert!(!verify_password("!".into(), hash.into()).await, "{hash:?}");
         }
         assert_eq!(HashScheme::of("!abc"), HashScheme::Unusable);
