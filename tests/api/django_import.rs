@@ -275,3 +275,77 @@ fn payload(token: &str) -> Value {
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+#[tokio::test]
+async fn super_admins_join_an_existing_platform_tenant_and_concurrent_first_logins_both_succeed() {
+    let s = setup().await;
+    let store = &s.auth.store;
+    let (_, ops) = tests::unique("dj-ops");
+    shared::superadmins::add(store, &ops, "a-long-passphrase")
+        .await
+        .unwrap();
+    let dump = current_dump();
+    assert!(
+        import(store, &dump, DROP, false)
+            .await
+            .tally
+            .unwrap()
+            .written
+            > 0
+    );
+    let mut admins: Vec<String> = shared::superadmins::list(store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    admins.sort();
+    let mut expected = vec![ops, "root@platform-dj.example".to_owned()];
+    expected.sort();
+    assert_eq!(admins, expected);
+    let scope = shared::superadmins::platform_scope(store)
+        .await
+        .unwrap()
+        .unwrap();
+    let usage: shared::records::UsageRecord = store
+        .tenant(&scope)
+        .get(&keys::usage())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((usage.users, usage.admins), (2, 2));
+    // A second run adds nothing to the platform tenant's counters.
+    assert_eq!(
+        import(store, &dump, DROP, false)
+            .await
+            .tally
+            .unwrap()
+            .written,
+        0
+    );
+    let again: shared::records::UsageRecord = store
+        .tenant(&scope)
+        .get(&keys::usage())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, usage);
+
+    // Two first logins at once: both verify the PBKDF2 hash and both
+    // succeed; the stored hash ends as argon2id.
+    let (a, b) = tokio::join!(
+        login(&s.auth, "bob@globex.example", "bob-old-django-pass"),
+        login(&s.auth, "bob@globex.example", "bob-old-django-pass"),
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    let bob = credential(store, "bob@globex.example").await.unwrap();
+    assert!(bob.password_hash.starts_with("$argon2id$"));
+    let root = login(&s.auth, "root@platform-dj.example", "root-old-django-pass").await;
+    assert_eq!(root.status, StatusCode::OK, "{}", root.text());
+    assert!(credential(store, "root@platform-dj.example")
+        .await
+        .unwrap()
+        .password_hash
+        .starts_with("$argon2id$"));
+}
