@@ -6,6 +6,7 @@ use super::report::Report;
 use serde_json::{json, Map, Value};
 use shared::auth::HashScheme;
 use shared::billing::{BillingPolicy, InvoiceStatus, OpenInvoice};
+use shared::http::ValidationErrors;
 use shared::permissions::{admin_permissions, validate, ActionKind, Module, PermissionSet};
 use shared::records::{
     BillingCycle, CredentialRecord, InvoiceRecord, PlanRecord, RoleRecord, SubscriptionRecord,
@@ -299,6 +300,7 @@ pub fn map(entries: &[Entry], options: Options) -> Mapped {
             ));
         }
     }
+    check_unique_and_valid(&parsed, &mut report);
     let super_admins = map_super_admins(&parsed, &mut report);
     report.count("super admins", super_admins.len());
 
@@ -322,6 +324,80 @@ pub fn map(entries: &[Entry], options: Options) -> Mapped {
         super_admins,
         highest_invoice_number,
         report,
+    }
+}
+
+/// Values the platform holds unique (emails platform-wide and
+/// case-insensitively, tenant slugs and domains, plan slugs) must be so in
+/// the dump too, and valid by the API's rules: a duplicate would otherwise
+/// read as already imported and be skipped.
+fn check_unique_and_valid(parsed: &Parsed, report: &mut Report) {
+    duplicates(
+        "users",
+        "email",
+        parsed
+            .users
+            .iter()
+            .map(|(_, u)| u.email.trim().to_lowercase()),
+        report,
+    );
+    duplicates(
+        "tenants",
+        "slug",
+        parsed.tenants.iter().map(|(_, t)| t.slug.clone()),
+        report,
+    );
+    duplicates(
+        "tenants",
+        "domain",
+        parsed
+            .tenants
+            .iter()
+            .filter_map(|(_, t)| t.domain.as_deref())
+            .map(|d| d.trim().to_lowercase())
+            .filter(|d| !d.is_empty()),
+        report,
+    );
+    duplicates(
+        "plans",
+        "slug",
+        parsed.plans.iter().map(|(_, p)| p.slug.clone()),
+        report,
+    );
+    for (_, u) in &parsed.users {
+        invalid(report, &format!("user {:?}", u.email), |e| {
+            shared::validate::email(e, "email", &u.email);
+        });
+    }
+    for (_, t) in &parsed.tenants {
+        invalid(report, &format!("tenant {:?}", t.slug), |e| {
+            shared::validate::slug(e, "slug", &t.slug);
+            if let Some(domain) = t.domain.as_deref().filter(|d| !d.trim().is_empty()) {
+                shared::validate::domain(e, "domain", domain);
+            }
+        });
+    }
+}
+
+fn duplicates(kind: &str, field: &str, values: impl Iterator<Item = String>, report: &mut Report) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for value in values {
+        *seen.entry(value).or_default() += 1;
+    }
+    for (value, n) in seen.into_iter().filter(|(_, n)| *n > 1) {
+        report.lost(format!(
+            "{n} {kind} share the {field} {value:?}, which the platform holds unique"
+        ));
+    }
+}
+
+fn invalid(report: &mut Report, what: &str, check: impl FnOnce(&mut ValidationErrors)) {
+    let mut errors = ValidationErrors::new();
+    check(&mut errors);
+    for (field, messages) in errors.fields() {
+        for message in messages {
+            report.lost(format!("{what}: {field}: {message}"));
+        }
     }
 }
 
@@ -406,11 +482,12 @@ fn map_tenant(
         id: tenant_id,
         name: t.name.clone(),
         slug: t.slug.clone(),
+        // Normalised as the tenants API does (an invalid one is reported).
         domain: t
             .domain
             .as_deref()
-            .map(|d| d.trim().to_lowercase())
-            .filter(|d| !d.is_empty()),
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| shared::validate::domain(&mut ValidationErrors::new(), "domain", d)),
         enabled_modules: modules(&t.enabled_modules, &format!("tenant {}", t.slug), report),
         settings: object_or_empty(&t.settings),
         is_active: t.is_active,
@@ -906,6 +983,30 @@ mod tests {
             m.report.lost
         );
     }
+
+    #[test]
+    fn duplicates_and_invalid_values_are_reported() {
+        let mut entries: Vec<Value> = serde_json::from_str(FIXTURE).unwrap();
+        // Django compared emails case-sensitively; the platform does not.
+        entries[7]["fields"]["email"] = json!("ADA@globex.example");
+        entries[2]["fields"]["slug"] = json!("Globex_DJ");
+        let entries: Vec<Entry> = serde_json::from_value(Value::Array(entries)).unwrap();
+        let m = map(&entries, DROP_ALL);
+        let lost = m.report.lost.join("\n");
+        assert!(
+            lost.contains("2 users share the email \"ada@globex.example\""),
+            "{lost}"
+        );
+        assert!(
+            lost.contains("tenant \"Globex_DJ\": slug: Enter 3 to 50"),
+            "{lost}"
+        );
+        assert!(m.report.blocks());
+    }
+
+    const DROP_ALL: Options = Options {
+        drop_unknown_permissions: true,
+    };
 
     #[test]
     fn invoice_numbers_give_their_sequence() {
