@@ -58,7 +58,8 @@ pub enum HashScheme {
     DjangoArgon2,
     /// Django's unusable password (`!` followed by random text).
     Unusable,
-    /// Anything else (e.g. Django's `bcrypt_sha256$`): never verifies.
+    /// Anything else (e.g. Django's `bcrypt_sha256$`): never verifies
+    /// (unless it is a PHC string of another argon2 variant).
     Unknown,
 }
 
@@ -143,8 +144,19 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
             let _ = verify_argon2(password, DUMMY_HASH, false);
             false
         }
-        HashScheme::Native | HashScheme::Unknown => verify_argon2(password, hash, false),
+        HashScheme::Native => verify_argon2(password, hash, false),
+        // A PHC string of another argon2 variant still verifies; anything
+        // else (e.g. Django's bcrypt) takes as long as a wrong password.
+        HashScheme::Unknown if is_argon2_phc(hash) => verify_argon2(password, hash, true),
+        HashScheme::Unknown => {
+            let _ = verify_argon2(password, DUMMY_HASH, false);
+            false
+        }
     }
+}
+
+fn is_argon2_phc(hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|p| p.algorithm.as_str().starts_with("argon2"))
 }
 
 fn verify_argon2(password: &str, phc: &str, capped: bool) -> bool {
@@ -492,6 +504,22 @@ mod tests {
         assert_eq!(HashScheme::of("!abc"), HashScheme::Unusable);
         assert_eq!(HashScheme::of("bcrypt_sha256$x"), HashScheme::Unknown);
         assert!(!needs_rehash(DUMMY_HASH));
+    }
+
+    #[tokio::test]
+    async fn other_argon2_variants_verify_and_are_upgraded() {
+        // Django before 1.11 wrote argon2i; the platform never did.
+        let salt = SaltString::encode_b64(b"older-django-salt").unwrap();
+        let params = Params::new(512, 2, 2, None).unwrap();
+        let phc = Argon2::new(Algorithm::Argon2i, Version::V0x13, params)
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        for hash in [phc.clone(), format!("argon2{phc}")] {
+            assert!(verify_password("correct horse battery".into(), hash.clone()).await);
+            assert!(!verify_password("correct horse batterY".into(), hash.clone()).await);
+            assert!(needs_rehash(&hash));
+        }
     }
 
     #[tokio::test]
