@@ -349,3 +349,46 @@ async fn super_admins_join_an_existing_platform_tenant_and_concurrent_first_logi
         .password_hash
         .starts_with("$argon2id$"));
 }
+
+#[tokio::test]
+async fn an_unusable_django_password_is_replaced_through_the_reset_flow() {
+    use shared::email::OutboxSender;
+    let s = setup().await;
+    let dump = current_dump();
+    assert!(import(&s.auth.store, &dump, DROP, false)
+        .await
+        .tally
+        .is_some());
+    let carol = "carol@globex.example";
+    assert_eq!(
+        login(&s.auth, carol, "!Yx8vD9bq2mRtZ0aLXg1vD9bq2mRtZ0aLXg1vD9bq")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let res = tests::post_json(
+        &s.auth.app,
+        "/api/auth/password/reset/",
+        &json!({ "email": carol }),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    let message = OutboxSender::read(&s.auth.outbox)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.to == carol && m.subject == "Reset your password")
+        .unwrap();
+    let prefix = format!("{}/reset-password?token=", tests::TEST_FRONTEND_URL);
+    let token = message.links[0].strip_prefix(&prefix).unwrap();
+    let res = tests::post_json(
+        &s.auth.app,
+        "/api/auth/password/reset/confirm/",
+        &json!({"token": token, "new_password": "carol-new-secret", "new_password_confirm": "carol-new-secret"}),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let res = login(&s.auth, carol, "carol-new-secret").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
