@@ -7,11 +7,12 @@ use uuid::Uuid;
 /// Proof that the holder may act inside one tenant's partition, and where
 /// that partition lives.
 ///
-/// There is no public constructor taking an id: a scope comes from verified
-/// token claims (`auth::Principal::scope`), from the explicit super-admin
-/// path (`auth::SuperAdmin::scope_for`), from a verified password
-/// (`auth::sign_in`), or is minted for a tenant that is being created
-/// (`TenantScope::for_new_tenant`). Every tenant-owned read or write in
+/// There is no public constructor taking an id, save the operator's import
+/// ([`TenantScope::for_imported_tenant`], which no function calls): a scope
+/// comes from verified token claims (`auth::Principal::scope`), from the
+/// explicit super-admin path (`auth::SuperAdmin::scope_for`), from a
+/// verified password (`auth::sign_in`), or is minted for a tenant that is
+/// being created (`TenantScope::for_new_tenant`). Every tenant-owned read or write in
 /// [`crate::store`] takes one, so isolation holds by construction.
 ///
 /// The scope also names the tenant's table: `None` is the main table, a

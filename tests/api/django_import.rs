@@ -392,3 +392,25 @@ async fn an_unusable_django_password_is_replaced_through_the_reset_flow() {
     let res = login(&s.auth, carol, "carol-new-secret").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
+
+/// Only the operator's import may name a tenant's scope by id.
+#[test]
+fn no_function_builds_a_scope_for_an_imported_tenant() {
+    fn visit(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                visit(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && std::fs::read_to_string(&path)
+                    .unwrap()
+                    .contains("for_imported_tenant")
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    let mut found = Vec::new();
+    visit(&tests::repo_root().join("functions"), &mut found);
+    assert!(found.is_empty(), "{found:?}");
+}
