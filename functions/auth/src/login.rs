@@ -51,6 +51,9 @@ fn invalid_credentials() -> ApiError {
 /// still the one verified (a password changed meanwhile fails the login).
 /// A tenant in a dedicated table costs one more batch read, of its items
 /// there.
+///
+/// A hash imported from the Django original costs one more argon2id hash
+/// and write after the transaction, once ([`upgrade_hash`]).
 #[utoipa::path(
     post,
     path = "/api/auth/login/",
