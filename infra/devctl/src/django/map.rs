@@ -259,8 +259,7 @@ fn times(created: &str, updated: Option<&str>) -> Result<(OffsetDateTime, Offset
     Ok((created, updated))
 }
 
-/// Maps a dump to records. `now` is the import's time (plans of no tenant
-/// and roles never updated keep their own times; nothing else uses it).
+/// Maps a dump to records; times are the dump's own.
 pub fn map(entries: &[Entry], options: Options) -> Mapped {
     let mut report = Report::default();
     let parsed = parse_entries(entries, &mut report);
