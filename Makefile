@@ -67,7 +67,7 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^name[[:space:]]*=/ { gsub(/^name[[:space:]]*=[[:space:]]*"|".*$$/, ""); print; nextfile }' functions/*/Cargo.toml 2>/dev/null)
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
-	superadmin tenant-table billing-tick build sam-build clean-data fuzz mail
+	superadmin tenant-table billing-tick import-django build sam-build clean-data fuzz mail
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -83,6 +83,8 @@ help:
 	@echo '               list them: make superadmin LIST=1; remove one (never the last): make superadmin REMOVE=a@b.c'
 	@echo '  tenant-table create a dedicated tenant table $(TABLE_NAME)-tenant-SUFFIX: make tenant-table SUFFIX=acme'
 	@echo '  billing-tick one billing-scheduler tick against the dev table (AT=2026-03-01T00:00:00Z: as if at that time)'
+	@echo '  import-django import a dumpdata export of the Django original into the dev table:'
+	@echo '               make import-django FILE=dump.json [DRY_RUN=1] [DROP_UNKNOWN_PERMISSIONS=1]'
 	@echo '  build        cargo lambda build --release --arm64 for every function'
 	@echo '  sam-build    sam build (rust-cargolambda)'
 	@echo '  dynamodb     start the dev DynamoDB Local only (127.0.0.1:$(DYNAMODB_PORT))'
@@ -186,6 +188,15 @@ tenant-table:
 billing-tick:
 	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
 	@$(DEV_ENV) cargo run -q --bin billing-scheduler -- --once $(if $(AT),--at '$(AT)')
+
+# The Django original's dumpdata export into the dev table
+# (docs/migrating-from-django.md). Idempotent.
+import-django:
+	@if [[ -z '$(FILE)' ]]; then echo 'usage: make import-django FILE=dump.json [DRY_RUN=1] [DROP_UNKNOWN_PERMISSIONS=1]' >&2; exit 2; fi
+	@bash infra/dynamodb.sh start --mode dev --port $(DYNAMODB_PORT)
+	@$(DEV_ENV) cargo run -q --bin devctl -- create-table
+	@$(DEV_ENV) cargo run -q --bin devctl -- import-django --file '$(FILE)' \
+		$(if $(DRY_RUN),--dry-run) $(if $(DROP_UNKNOWN_PERMISSIONS),--drop-unknown-permissions)
 
 build: bootstrap
 	@if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \

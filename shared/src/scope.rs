@@ -7,11 +7,12 @@ use uuid::Uuid;
 /// Proof that the holder may act inside one tenant's partition, and where
 /// that partition lives.
 ///
-/// There is no public constructor taking an id: a scope comes from verified
-/// token claims (`auth::Principal::scope`), from the explicit super-admin
-/// path (`auth::SuperAdmin::scope_for`), from a verified password
-/// (`auth::sign_in`), or is minted for a tenant that is being created
-/// (`TenantScope::for_new_tenant`). Every tenant-owned read or write in
+/// There is no public constructor taking an id, save the operator's import
+/// ([`TenantScope::for_imported_tenant`], which no function calls): a scope
+/// comes from verified token claims (`auth::Principal::scope`), from the
+/// explicit super-admin path (`auth::SuperAdmin::scope_for`), from a
+/// verified password (`auth::sign_in`), or is minted for a tenant that is
+/// being created (`TenantScope::for_new_tenant`). Every tenant-owned read or write in
 /// [`crate::store`] takes one, so isolation holds by construction.
 ///
 /// The scope also names the tenant's table: `None` is the main table, a
@@ -47,6 +48,16 @@ impl TenantScope {
     pub fn for_new_tenant() -> Self {
         Self {
             tenant_id: Uuid::new_v4(),
+            table: None,
+        }
+    }
+
+    /// A tenant brought in from another system with its id kept (the
+    /// operator's `devctl import-django`), in the main table. Only for
+    /// operator tools that already hold the whole table's credentials.
+    pub fn for_imported_tenant(tenant_id: Uuid) -> Self {
+        Self {
+            tenant_id,
             table: None,
         }
     }

@@ -7,6 +7,7 @@ mod client_input;
 mod crm;
 mod crm_limits;
 mod dedicated;
+mod django_import;
 mod docs_function;
 mod drf;
 mod email;

@@ -4,7 +4,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shared::auth::{sign_in, verify_against_dummy};
+use shared::auth::{hash_password, needs_rehash, sign_in, verify_against_dummy};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
@@ -51,6 +51,9 @@ fn invalid_credentials() -> ApiError {
 /// still the one verified (a password changed meanwhile fails the login).
 /// A tenant in a dedicated table costs one more batch read, of its items
 /// there.
+///
+/// A hash imported from the Django original costs one more argon2id hash
+/// and write after the transaction, once ([`upgrade_hash`]).
 #[utoipa::path(
     post,
     path = "/api/auth/login/",
@@ -95,6 +98,11 @@ pub(crate) async fn login(
 
     let credential_key = keys::email_claim(&email);
     let credential: Option<CredentialRecord> = state.store.platform().get(&credential_key).await?;
+    // Kept only when the stored hash is an imported one to replace.
+    let rehash_with = credential
+        .as_ref()
+        .filter(|c| needs_rehash(&c.password_hash))
+        .map(|_| req.password.clone());
     let opened = match &credential {
         Some(c) => {
             sign_in(
@@ -164,10 +172,51 @@ pub(crate) async fn login(
         Err(e) if e.failed(Label::Credential) => return Err(invalid_credentials()),
         Err(e) => return Err(e.into()),
     }
+    if let Some(password) = rehash_with {
+        upgrade_hash(&state, &credential_key, &credential, password).await;
+    }
     tracing::info!(user_id = %loaded.user.id, "logged in");
     Ok(Json(LoginResponse {
         message: "Login successful.".into(),
         user: UserView::new(&loaded.user, &loaded.tenant, &loaded.roles),
         tokens: issued.tokens,
     }))
+}
+
+/// Replaces an imported (Django) hash that just verified with the
+/// platform's argon2id, as Django upgrades hashes on login. The version
+/// stays: the password and roles are unchanged, so concurrent logins keep
+/// passing their credential check. The write is conditioned on the version
+/// verified; losing it (the password or roles changed meanwhile) or failing
+/// leaves the old hash for the next login and never fails this one.
+async fn upgrade_hash(
+    state: &AppState,
+    key: &shared::keys::PlatformKey<shared::keys::kind::Credential>,
+    credential: &CredentialRecord,
+    password: String,
+) {
+    let password_hash = match hash_password(password).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(user_id = %credential.user_id, error = %e, "password hash not upgraded");
+            return;
+        }
+    };
+    let upgraded = CredentialRecord {
+        password_hash,
+        ..credential.clone()
+    };
+    match state
+        .store
+        .platform()
+        .put(key, &upgraded, Condition::VersionIs(credential.version))
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(user_id = %credential.user_id, "password hash upgraded to argon2id")
+        }
+        Err(e) => {
+            tracing::warn!(user_id = %credential.user_id, error = %shared::report::ErrorChain(&e), "password hash not upgraded")
+        }
+    }
 }

@@ -12,12 +12,16 @@
 //!                                          with that email is promoted and reactivated
 //! devctl superadmin --list                 print the active super admins
 //! devctl superadmin --remove EMAIL         deactivate a super admin (never the last one)
+//! devctl import-django --file DUMP [--dry-run] [--drop-unknown-permissions]
+//!                                          import the Django original's dumpdata export
+//!                                          (idempotent; see docs/migrating-from-django.md)
 //! ```
 //! The super-admin logic lives in `shared::superadmins`, tested against
 //! DynamoDB Local by the tests crate.
 //! Reads TABLE_NAME and DYNAMODB_ENDPOINT like the functions do; keys go
 //! to $KEYS_DIR (default .local/keys).
 
+use devctl::django;
 use shared::auth::{Jwks, SigningKeyPair};
 use shared::keys;
 use shared::runtime::dynamodb_client;
@@ -189,6 +193,49 @@ async fn superadmin_command(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `devctl import-django --file DUMP [--dry-run] [--drop-unknown-permissions]`:
+/// prints the report; fails when something would be lost or clashes.
+async fn import_django(args: &[String]) -> Result<()> {
+    let Some(file) = flag(args, "--file") else {
+        return Err(IMPORT_USAGE.into());
+    };
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let options = django::Options {
+        drop_unknown_permissions: args.iter().any(|a| a == "--drop-unknown-permissions"),
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+    let store = store().await?;
+    let outcome =
+        django::import(&store, &text, options, dry_run, OffsetDateTime::now_utc()).await?;
+    print!("{}", outcome.report);
+    match outcome.tally {
+        _ if outcome.report.blocks() => {
+            Err("nothing imported: resolve the problems above (a dry run lists them)".into())
+        }
+        None => {
+            println!("dry run: nothing written; the import would proceed");
+            Ok(())
+        }
+        Some(tally) if tally.written == 0 => {
+            println!(
+                "nothing to do: all {} items were already imported",
+                tally.present
+            );
+            Ok(())
+        }
+        Some(tally) => {
+            println!(
+                "imported: {} items written, {} already present",
+                tally.written, tally.present
+            );
+            Ok(())
+        }
+    }
+}
+
+const IMPORT_USAGE: &str =
+    "usage: devctl import-django --file DUMP.json [--dry-run] [--drop-unknown-permissions]";
+
 const SUPERADMIN_USAGE: &str =
     "usage: devctl superadmin --email EMAIL --password PASSWORD | --list | --remove EMAIL";
 
@@ -223,7 +270,8 @@ async fn main() -> ExitCode {
         "keys" => dev_keys(&keys_dir()),
         "seed" => seed().await,
         "superadmin" => superadmin_command(&args).await,
-        _ => Err("usage: devctl create-table [--table NAME] | keys [--secret] | seed | superadmin (--email E --password P | --list | --remove E)".into()),
+        "import-django" => import_django(&args).await,
+        _ => Err("usage: devctl create-table [--table NAME] | keys [--secret] | seed | superadmin (--email E --password P | --list | --remove E) | import-django --file DUMP [--dry-run] [--drop-unknown-permissions]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,13 +63,28 @@ impl TokenSigner {
     }
 
     /// Signs claims as they are; callers fill `iss`, `aud` and times from
-    /// [`TokenSettings`].
+    /// [`TokenSettings`]. Access tokens also carry `user_id` (= `sub`).
     pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.key.kid().to_owned());
-        jsonwebtoken::encode(&header, claims, self.key.encoding_key())
+        let wire = WireClaims {
+            claims,
+            user_id: (claims.token_type == TokenType::Access).then_some(claims.sub),
+        };
+        jsonwebtoken::encode(&header, &wire, self.key.encoding_key())
             .map_err(|e| TokenError::Signing(e.to_string()))
     }
+}
+
+/// The claims as signed: simplejwt's `user_id` is added to access tokens
+/// so services written for the Django original keep reading the user's id
+/// (the platform itself reads `sub`, and ignores `user_id` when verifying).
+#[derive(serde::Serialize)]
+struct WireClaims<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<uuid::Uuid>,
 }
 
 pub struct TokenVerifier {
@@ -258,5 +273,29 @@ mod tests {
         let token = signer.sign(&claims).unwrap();
         assert!(verifier.verify(&token, TokenType::Access).is_err());
         assert!(verifier.verified.lock().unwrap().is_empty());
+    }
+
+    fn payload(token: &str) -> serde_json::Value {
+        use base64::Engine;
+        let body = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn access_tokens_carry_user_id_as_simplejwt_did() {
+        let (signer, verifier, mut claims) = setup();
+        let access = payload(&signer.sign(&claims).unwrap());
+        assert_eq!(access["user_id"], serde_json::json!(claims.sub));
+        assert_eq!(access["sub"], access["user_id"]);
+        claims.token_type = TokenType::Refresh;
+        let refresh = signer.sign(&claims).unwrap();
+        assert!(payload(&refresh).get("user_id").is_none());
+        assert_eq!(
+            verifier.verify(&refresh, TokenType::Refresh).unwrap(),
+            claims
+        );
     }
 }

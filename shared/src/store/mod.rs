@@ -642,6 +642,13 @@ impl PlatformStore<'_> {
             .await
     }
 
+    /// Sets or adds a few attributes under the patch's conditions.
+    pub async fn patch<K>(&self, key: &PlatformKey<K>, patch: &Patch) -> Result<(), StoreError> {
+        self.store
+            .update_item(&self.store.table, key.pk(), key.sk(), patch)
+            .await
+    }
+
     /// Takes one slot of a counter capped at `limit`: adds one unless it
     /// already reached the limit (then `Ok(false)`). `expires_at` (epoch
     /// seconds) is the TTL the counter is removed at. One conditional
