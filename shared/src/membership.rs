@@ -369,6 +369,7 @@ pub fn add_member(
 mod tests {
     use super::*;
     use serde_json::json;
+    use time::OffsetDateTime;
 
     fn user(roles: &[u128], teams: &[u128], active: bool) -> UserRecord {
         let now = OffsetDateTime::UNIX_EPOCH;

@@ -4,7 +4,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shared::auth::{hash_password, needs_rehash, sign_in, verify_against_dummy};
+use shared::auth::{hash_password, needs_rehash, pad_failed_login, sign_in, verify_against_dummy};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
@@ -58,7 +58,7 @@ fn invalid_credentials() -> ApiError {
     post,
     path = "/api/auth/login/",
     tag = "auth",
-    description = "Public. Unknown email and wrong password both answer 401 `authentication_failed`. \
+    description = "Public. Unknown email and wrong password both answer 401 `authentication_failed`, no sooner than one second after the credential lookup (`FAILED_LOGIN_TIME`), whatever the stored hash. \
         Attempts are counted before the password is checked: at most 5 failed attempts per email from one source IP per 15 minutes, \
         and 100 per email from all IPs per hour; beyond that 429 `throttled` with `Retry-After` (seconds until the window ends), \
         even for the right password. A successful login clears that email's count for its source IP. \
@@ -96,6 +96,7 @@ pub(crate) async fn login(
     let now = OffsetDateTime::now_utc();
     let attempt = throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()).await?;
 
+    let started = tokio::time::Instant::now();
     let credential_key = keys::email_claim(&email);
     let credential: Option<CredentialRecord> = state.store.platform().get(&credential_key).await?;
     // Kept only when the stored hash is an imported one to replace.
@@ -121,7 +122,10 @@ pub(crate) async fn login(
         }
     };
     let (Some((scope, mut fetched)), Some(credential)) = (opened, credential) else {
-        // The reservation stays: it is the counted failure.
+        // The reservation stays: it is the counted failure. Every failure
+        // takes as long: an unknown email, and a wrong password whatever
+        // its hash (an imported PBKDF2 one costs far more than argon2id).
+        pad_failed_login(started).await;
         return Err(invalid_credentials());
     };
     attempt.succeeded(&state.store).await;

@@ -29,8 +29,9 @@ pub use one_time::{
     invalid_token, one_time_token_hash, OneTimeToken, INVALID_TOKEN, ONE_TIME_TOKEN_BYTES,
 };
 pub use password::{
-    check_new_password, hash_password, needs_rehash, verify_against_dummy, verify_password,
-    HashScheme, PasswordError, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PBKDF2_MAX_ITERATIONS,
+    check_new_password, hash_password, needs_rehash, pad_failed_login, verify_against_dummy,
+    verify_password, HashScheme, PasswordError, FAILED_LOGIN_TIME, PASSWORD_MAX_CHARS,
+    PASSWORD_MIN_CHARS, PBKDF2_MAX_ITERATIONS,
 };
 pub use require::{
     holds, own_grants, refuse_beyond, AdministrationAuditManage, AdministrationAuditView,

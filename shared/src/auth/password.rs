@@ -38,6 +38,19 @@ const DUMMY_HASH: &str =
 /// corrupted item cannot make one login burn unbounded CPU.
 pub const PBKDF2_MAX_ITERATIONS: u32 = 1_200_000;
 
+/// How long a failed login takes at least, from the credential read: an
+/// unknown email (one argon2id check of a dummy hash) and a wrong password
+/// whatever the account's hash all answer after it, so the time does not
+/// tell an unknown email from an account whose imported hash is slower to
+/// check than argon2id. It covers a PBKDF2 check at the iteration cap on a
+/// 1024 MB Lambda (about 0.8 s); successful logins are not padded.
+pub const FAILED_LOGIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits until [`FAILED_LOGIN_TIME`] has passed since `started`.
+pub async fn pad_failed_login(started: tokio::time::Instant) {
+    tokio::time::sleep_until(started + FAILED_LOGIN_TIME).await;
+}
+
 /// The most memory (KiB) an imported argon2 hash may ask for (Django's
 /// default is 102,400): more is a mismatch rather than a Lambda out of memory.
 pub const ARGON2_MAX_MEMORY_KIB: u32 = 262_144;
