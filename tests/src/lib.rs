@@ -184,27 +184,94 @@ pub async fn post_json_from(
 
 pub mod counting {
     //! Counts DynamoDB calls per operation, through an SDK interceptor, so
-    //! tests can assert how many calls an endpoint makes.
-    use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+    //! tests can assert how many calls an endpoint makes, and how many of
+    //! them had to wait for another ([`CallCounter::depth`]).
+    use aws_sdk_dynamodb::config::interceptors::{
+        BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    };
     use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
     use aws_sdk_dynamodb::error::BoxError;
     use aws_smithy_runtime_api::client::orchestrator::Metadata;
+    use aws_smithy_types::config_bag::{Storable, StoreReplace};
     use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    /// One call: its operation, when it started and when it ended (every
+    /// attempt included).
+    #[derive(Debug, Clone)]
+    struct Call {
+        name: String,
+        /// The counter's generation, so that a call ending after a reset
+        /// is not matched with a call of the new generation.
+        generation: u64,
+        start: Instant,
+        end: Option<Instant>,
+    }
+
+    #[derive(Debug, Default)]
+    struct Record {
+        generation: u64,
+        calls: Vec<Call>,
+    }
+
+    /// Which call of the record an operation is, kept in its config bag
+    /// from its start to its end.
+    #[derive(Debug, Clone, Copy)]
+    struct CallIndex {
+        generation: u64,
+        index: usize,
+    }
+
+    impl Storable for CallIndex {
+        type Storer = StoreReplace<Self>;
+    }
 
     #[derive(Debug, Clone, Default)]
-    pub struct CallCounter(Arc<Mutex<Vec<String>>>);
+    pub struct CallCounter(Arc<Mutex<Record>>);
 
     impl CallCounter {
         /// Operation names called since the last reset, in order.
         pub fn calls(&self) -> Vec<String> {
-            self.0.lock().map(|v| v.clone()).unwrap_or_default()
+            self.0
+                .lock()
+                .map(|r| r.calls.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default()
+        }
+
+        /// Sequential round trips since the last reset: the longest chain
+        /// of calls each started after the previous one ended. Calls issued
+        /// concurrently overlap, so they count once.
+        pub fn depth(&self) -> usize {
+            let calls = self.0.lock().map(|r| r.calls.clone()).unwrap_or_default();
+            chain_depth(&calls)
         }
 
         pub fn reset(&self) {
-            if let Ok(mut v) = self.0.lock() {
-                v.clear();
+            if let Ok(mut r) = self.0.lock() {
+                r.calls.clear();
+                r.generation += 1;
             }
         }
+    }
+
+    /// The longest chain of non-overlapping calls (a call still running
+    /// counts as ending now).
+    fn chain_depth(calls: &[Call]) -> usize {
+        let now = Instant::now();
+        let mut spans: Vec<(Instant, Instant)> = calls
+            .iter()
+            .map(|c| (c.start, c.end.unwrap_or(now)))
+            .collect();
+        spans.sort();
+        let mut depth = vec![1usize; spans.len()];
+        for i in 0..spans.len() {
+            for j in 0..i {
+                if spans[j].1 <= spans[i].0 {
+                    depth[i] = depth[i].max(depth[j] + 1);
+                }
+            }
+        }
+        depth.into_iter().max().unwrap_or(0)
     }
 
     impl Intercept for CallCounter {
@@ -222,10 +289,67 @@ pub mod counting {
                 .load::<Metadata>()
                 .map(|m| m.name().to_owned())
                 .unwrap_or_else(|| "?".into());
-            if let Ok(mut v) = self.0.lock() {
-                v.push(name);
+            if let Ok(mut r) = self.0.lock() {
+                let generation = r.generation;
+                r.calls.push(Call {
+                    name,
+                    generation,
+                    start: Instant::now(),
+                    end: None,
+                });
+                let index = r.calls.len() - 1;
+                cfg.interceptor_state()
+                    .store_put(CallIndex { generation, index });
             }
             Ok(())
+        }
+
+        fn read_after_execution(
+            &self,
+            _context: &FinalizerInterceptorContextRef<'_>,
+            _components: &RuntimeComponents,
+            cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let Some(call) = cfg.load::<CallIndex>().copied() else {
+                return Ok(());
+            };
+            if let Ok(mut r) = self.0.lock() {
+                if let Some(c) = r.calls.get_mut(call.index) {
+                    if c.generation == call.generation {
+                        c.end = Some(Instant::now());
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::time::Duration;
+
+        fn call(start: u64, end: u64) -> Call {
+            let t0 = Instant::now();
+            Call {
+                name: "Op".into(),
+                generation: 0,
+                start: t0 + Duration::from_millis(start),
+                end: Some(t0 + Duration::from_millis(end)),
+            }
+        }
+
+        #[test]
+        fn overlapping_calls_are_one_round_trip() {
+            assert_eq!(chain_depth(&[]), 0);
+            assert_eq!(chain_depth(&[call(0, 10), call(1, 5), call(2, 12)]), 1);
+            assert_eq!(chain_depth(&[call(0, 10), call(11, 20)]), 2);
+            // Two concurrent calls, then one after the longer of them.
+            assert_eq!(chain_depth(&[call(0, 10), call(0, 3), call(4, 8)]), 2);
+            assert_eq!(
+                chain_depth(&[call(0, 1), call(2, 3), call(4, 5), call(0, 5)]),
+                3
+            );
         }
     }
 }
