@@ -1,7 +1,7 @@
 //! Reading users: holders of `administration.users.view` list users and
 //! read one; every member reads their own profile.
 
-use crate::users::view::user_view;
+use crate::users::view::{any_user_view, user_view_expecting};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -10,11 +10,9 @@ use shared::auth::{AdministrationUsersView, Require, TenantMember};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
-use shared::records::{
-    RoleRecord, TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC,
-};
+use shared::records::{TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
 use shared::store::PageRequest;
-use shared::views::UserView;
+use shared::views::{TenantRoles, UserView};
 use uuid::Uuid;
 
 /// The `ordering` values of the users list, for the OpenAPI document.
@@ -131,31 +129,28 @@ pub(crate) async fn list_users(
         }
     }
     let store = state.store.tenant(actor.scope());
-    let users = if ordering_is_email(ordering) {
-        let prefix = format!("{}{email_prefix}", keys::users_by_email().as_str());
-        store.query_alt::<UserRecord>(&prefix, &request).await?
-    } else {
-        store.query::<UserRecord>(&keys::users(), &request).await?
+    let users = async {
+        if ordering_is_email(ordering) {
+            let prefix = format!("{}{email_prefix}", keys::users_by_email().as_str());
+            store.query_alt::<UserRecord>(&prefix, &request).await
+        } else {
+            store.query::<UserRecord>(&keys::users(), &request).await
+        }
     };
-    // One batch read for the tenant and every role the page mentions.
-    let mut role_ids: Vec<Uuid> = users
-        .items
-        .iter()
-        .flat_map(|u| u.role_ids.iter().copied())
-        .collect();
-    role_ids.sort();
-    role_ids.dedup();
-    let role_ids = &role_ids[..role_ids.len().min(99)];
-    let mut sks: Vec<keys::SortKey> = vec![keys::tenant_profile().into()];
-    sks.extend(role_ids.iter().map(|id| keys::role(*id).into()));
-    let mut fetched = store.get_many(&sks).await?;
-    let tenant: TenantRecord = fetched
-        .take(&keys::tenant_profile())?
-        .ok_or(ApiError::NotFound)?;
-    let mut roles = Vec::new();
-    for id in role_ids {
-        roles.extend(fetched.take::<RoleRecord>(&keys::role(*id))?);
-    }
+    // The page, its tenant and the tenant's roles at once: one round trip.
+    let profile = keys::tenant_profile();
+    let (users, tenant, roles) = tokio::try_join!(
+        users,
+        store.get::<TenantRecord>(&profile),
+        TenantRoles::read(&store),
+    )?;
+    let tenant = tenant.ok_or(ApiError::NotFound)?;
+    let roles = roles
+        .naming(
+            &store,
+            users.items.iter().flat_map(|u| u.role_ids.iter().copied()),
+        )
+        .await?;
     Ok(Json(
         page.respond(users, |u| UserView::new(&u, &tenant, &roles)),
     ))
@@ -186,7 +181,7 @@ pub(crate) async fn get_user(
     IdPath(id): IdPath,
 ) -> Result<Json<UserView>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let (_, view) = user_view(&store, id).await?.ok_or(ApiError::NotFound)?;
+    let view = any_user_view(&store, id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(view))
 }
 
@@ -210,7 +205,8 @@ pub(crate) async fn get_me(
 ) -> Result<Json<UserView>, ApiError> {
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
-    let (_, view) = user_view(&store, principal.user_id())
+    // The token names the caller's roles: read them with the user.
+    let (_, view) = user_view_expecting(&store, principal.user_id(), &principal.claims().roles)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(view))

@@ -5,7 +5,7 @@ use shared::http::ApiError;
 use shared::keys;
 use shared::records::{RoleRecord, TenantRecord, UserRecord};
 use shared::store::TenantStore;
-use shared::views::UserView;
+use shared::views::{TenantRoles, UserView};
 use uuid::Uuid;
 
 /// The user, its tenant and its roles, in two reads (user first: its role
@@ -14,18 +14,67 @@ pub async fn user_view(
     store: &TenantStore<'_>,
     user_id: Uuid,
 ) -> Result<Option<(UserRecord, UserView)>, ApiError> {
-    let mut first = store
-        .get_many::<keys::SortKey>(&[keys::user(user_id).into(), keys::tenant_profile().into()])
-        .await?;
+    user_view_expecting(store, user_id, &[]).await
+}
+
+/// The user, its tenant and its roles, reading `expected_roles` with the
+/// user and tenant in one batch: when they are the roles the user holds
+/// (the caller's own, named by their token), that is the only read. A
+/// stored user holding a role not among them (changed since) costs a
+/// second read of the rest. `None` if the user is not in this tenant.
+pub async fn user_view_expecting(
+    store: &TenantStore<'_>,
+    user_id: Uuid,
+    expected_roles: &[Uuid],
+) -> Result<Option<(UserRecord, UserView)>, ApiError> {
+    // A batch read takes at most 100 keys; more is no token we sign.
+    let expected_roles = if expected_roles.len() <= 98 {
+        expected_roles
+    } else {
+        &[]
+    };
+    let mut sks: Vec<keys::SortKey> =
+        vec![keys::user(user_id).into(), keys::tenant_profile().into()];
+    sks.extend(expected_roles.iter().map(|id| keys::role(*id).into()));
+    let mut first = store.get_many(&sks).await?;
     let Some(user) = first.take::<UserRecord>(&keys::user(user_id))? else {
         return Ok(None);
     };
     let tenant: TenantRecord = first
         .take(&keys::tenant_profile())?
         .ok_or(ApiError::NotFound)?;
-    let roles = roles_of(store, &user.role_ids).await?;
+    let mut roles = Vec::new();
+    for id in expected_roles {
+        roles.extend(first.take::<RoleRecord>(&keys::role(*id))?);
+    }
+    let unread: Vec<Uuid> = user
+        .role_ids
+        .iter()
+        .copied()
+        .filter(|id| !expected_roles.contains(id))
+        .collect();
+    roles.extend(roles_of(store, &unread).await?);
     let view = UserView::new(&user, &tenant, &roles);
     Ok(Some((user, view)))
+}
+
+/// Any user of the tenant, in one round trip: the user and tenant in one
+/// batch, concurrently with the tenant's roles (the reader does not know
+/// which roles the user holds). `None` if the user is not in this tenant.
+pub async fn any_user_view(
+    store: &TenantStore<'_>,
+    user_id: Uuid,
+) -> Result<Option<UserView>, ApiError> {
+    let sks: [keys::SortKey; 2] = [keys::user(user_id).into(), keys::tenant_profile().into()];
+    let (mut fetched, roles) = tokio::try_join!(store.get_many(&sks), TenantRoles::read(store))?;
+    let Some(user) = fetched.take::<UserRecord>(&keys::user(user_id))? else {
+        return Ok(None);
+    };
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
+    let roles = roles.naming(store, user.role_ids.iter().copied()).await?;
+    Ok(Some(UserView::new(&user, &tenant, &roles)))
 }
 
 pub async fn roles_of(
