@@ -685,11 +685,14 @@ async fn a_team_with_members_lists_them_and_cannot_be_deleted() {
         None,
     )
     .await;
+    let mut calls = s.auth.calls.calls();
+    calls.sort();
     assert_eq!(
-        s.auth.calls.calls(),
-        ["Query", "BatchGetItem"],
-        "the users, then team, tenant and roles"
+        calls,
+        ["BatchGetItem", "Query", "Query"],
+        "the users, team and tenant, the tenant's roles"
     );
+    assert_eq!(s.auth.calls.depth(), 1, "all at once");
     let page = res.json();
     let mut members: Vec<Uuid> = page["results"]
         .as_array()

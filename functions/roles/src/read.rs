@@ -102,20 +102,26 @@ pub(crate) async fn role_members(
     page: PageQuery,
 ) -> Result<Json<Paginated<UserView>>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let mut fetched = store
-        .get_many::<keys::SortKey>(&[keys::role(id).into(), keys::tenant_profile().into()])
-        .await?;
-    let role: RoleRecord = fetched.take(&keys::role(id))?.ok_or(ApiError::NotFound)?;
-    let tenant: TenantRecord = fetched
-        .take(&keys::tenant_profile())?
-        .ok_or(ApiError::NotFound)?;
     let request = PageRequest::new(
         page.page_size,
         page.cursor.clone(),
         format!("role-members/{id}"),
     )
     .where_contains("role_ids", id.to_string());
-    let users = store.query::<UserRecord>(&keys::users(), &request).await?;
+    // The page does not depend on the role: both reads in one round trip,
+    // checked in turn (an absent role is 404 whatever the cursor).
+    let users_prefix = keys::users();
+    let sks: [keys::SortKey; 2] = [keys::role(id).into(), keys::tenant_profile().into()];
+    let (fetched, users) = tokio::join!(
+        store.get_many(&sks),
+        store.query::<UserRecord>(&users_prefix, &request),
+    );
+    let mut fetched = fetched?;
+    let role: RoleRecord = fetched.take(&keys::role(id))?.ok_or(ApiError::NotFound)?;
+    let tenant: TenantRecord = fetched
+        .take(&keys::tenant_profile())?
+        .ok_or(ApiError::NotFound)?;
+    let users = users?;
     // Members are listed with this role only; their other roles are in
     // each user's own view.
     Ok(Json(page.respond(users, |u| {

@@ -9,10 +9,9 @@ use shared::auth::{AdministrationTeamsView, AdministrationUsersView, Require};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
-use shared::records::{RoleRecord, TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
+use shared::records::{TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
 use shared::store::PageRequest;
-use shared::views::UserView;
-use uuid::Uuid;
+use shared::views::{TenantRoles, UserView};
 
 /// Filters of the teams list.
 #[derive(Debug, Default, Deserialize)]
@@ -125,31 +124,27 @@ pub(crate) async fn team_members(
         format!("team-members/{id}"),
     )
     .where_contains("team_ids", id.to_string());
-    let users = store.query::<UserRecord>(&keys::users(), &request).await?;
-    // One batch read for the team, the tenant and every role the page mentions.
-    let mut role_ids: Vec<Uuid> = users
-        .items
-        .iter()
-        .flat_map(|u| u.role_ids.iter().copied())
-        .collect();
-    role_ids.sort();
-    role_ids.dedup();
-    let role_ids = &role_ids[..role_ids.len().min(98)];
-    let mut sks: Vec<keys::SortKey> = vec![keys::team(id).into(), keys::tenant_profile().into()];
-    sks.extend(role_ids.iter().map(|r| keys::role(*r).into()));
-    let mut fetched = store.get_many(&sks).await?;
+    // The page, the team, the tenant and the tenant's roles at once: one
+    // round trip (the page's roles are among the tenant's).
+    let users_prefix = keys::users();
+    let sks: [keys::SortKey; 2] = [keys::team(id).into(), keys::tenant_profile().into()];
+    let (users, mut fetched, roles) = tokio::try_join!(
+        store.query::<UserRecord>(&users_prefix, &request),
+        store.get_many(&sks),
+        TenantRoles::read(&store),
+    )?;
     fetched
         .take::<TeamRecord>(&keys::team(id))?
         .ok_or(ApiError::NotFound)?;
     let tenant: TenantRecord = fetched
         .take(&keys::tenant_profile())?
         .ok_or(ApiError::NotFound)?;
-    let mut roles = Vec::new();
-    for r in role_ids {
-        if let Some(r) = fetched.take::<RoleRecord>(&keys::role(*r))? {
-            roles.push(r);
-        }
-    }
+    let roles = roles
+        .naming(
+            &store,
+            users.items.iter().flat_map(|u| u.role_ids.iter().copied()),
+        )
+        .await?;
     Ok(Json(
         page.respond(users, |u| UserView::new(&u, &tenant, &roles)),
     ))
