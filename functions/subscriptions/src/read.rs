@@ -10,7 +10,7 @@ use shared::keys;
 use shared::records::{
     PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord,
 };
-use shared::store::{Page, PageRequest};
+use shared::store::{Page, PageRequest, StoreError};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -26,12 +26,45 @@ pub(crate) async fn plan_of(
 }
 
 /// The tenant's own subscription with its plan.
+/// How many plans [`plans`] asks for: the platform has a handful.
+const PLANS_PAGE: u16 = 100;
+
+/// The platform's plans, read concurrently with a tenant's subscription so
+/// that a view of both is one round trip (the subscription names its plan,
+/// so the plan cannot follow it without a second one). The plans index is
+/// eventually consistent: a plan changed a moment ago may show as it was;
+/// what acts on a plan (a plan change) reads it by key.
+async fn plans(state: &AppState) -> Result<Page<PlanRecord>, StoreError> {
+    let request = PageRequest::new(PLANS_PAGE, None, "plans");
+    state
+        .store
+        .platform()
+        .query_index::<PlanRecord>(keys::plans_index_pk(), &request)
+        .await
+}
+
+/// The plan `plan_id` among `plans`, else read by key (a plan not yet in
+/// the index, or beyond the page).
+async fn plan_among(
+    state: &AppState,
+    plans: Page<PlanRecord>,
+    plan_id: Option<Uuid>,
+) -> Result<Option<PlanRecord>, ApiError> {
+    let Some(id) = plan_id else {
+        return Ok(None);
+    };
+    match plans.items.into_iter().find(|p| p.id == id) {
+        Some(plan) => Ok(Some(plan)),
+        None => plan_of(state, Some(id)).await,
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/api/subscriptions/my_subscription/",
     tag = "subscriptions",
-    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). `GetItem SUBSCRIPTION`, \
-        then `GetItem` of its plan.",
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). `GetItem SUBSCRIPTION` \
+        and, concurrently, a `Query` of the plans (one round trip).",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = MySubscriptionView),
@@ -44,13 +77,11 @@ pub(crate) async fn my_subscription(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
-    let sub: SubscriptionRecord = state
-        .store
-        .tenant(actor.scope())
-        .get(&keys::subscription())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let plan = plan_of(&state, sub.plan_id).await?;
+    let key = keys::subscription();
+    let store = state.store.tenant(actor.scope());
+    let (sub, plans) = tokio::try_join!(store.get::<SubscriptionRecord>(&key), plans(&state),)?;
+    let sub = sub.ok_or(ApiError::NotFound)?;
+    let plan = plan_among(&state, plans, sub.plan_id).await?;
     Ok(Json(MySubscriptionView::new(&sub, plan)))
 }
 
@@ -61,7 +92,8 @@ pub(crate) async fn my_subscription(
     tag = "subscriptions",
     description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). Users come from the tenant's \
         usage counter; leads and storage are not tracked yet (`used: null`, `tracked: false`) and report only \
-        their limits. `BatchGetItem` subscription + usage, then `GetItem` of the plan.",
+        their limits. `BatchGetItem` subscription + usage \
+        and, concurrently, a `Query` of the plans (one round trip).",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Usage and limits", body = UsageView),
@@ -75,14 +107,13 @@ pub(crate) async fn usage(
     Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<UsageView>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let mut fetched = store
-        .get_many::<keys::SortKey>(&[keys::subscription().into(), keys::usage().into()])
-        .await?;
+    let sks: [keys::SortKey; 2] = [keys::subscription().into(), keys::usage().into()];
+    let (mut fetched, plans) = tokio::try_join!(store.get_many(&sks), plans(&state))?;
     let sub: SubscriptionRecord = fetched
         .take(&keys::subscription())?
         .ok_or(ApiError::NotFound)?;
     let usage: UsageRecord = fetched.take(&keys::usage())?.unwrap_or_default();
-    let plan = plan_of(&state, sub.plan_id).await?;
+    let plan = plan_among(&state, plans, sub.plan_id).await?;
     Ok(Json(UsageView::new(sub.plan_id, plan.as_ref(), &usage)))
 }
 
