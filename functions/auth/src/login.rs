@@ -9,7 +9,7 @@ use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ApiJson, ValidationErrors};
 use shared::keys;
 use shared::records::CredentialRecord;
-use shared::store::{Condition, Label, Patch};
+use shared::store::{Condition, Label, Patch, TenantFetched, TenantScope};
 use shared::views::UserView;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -44,13 +44,13 @@ fn invalid_credentials() -> ApiError {
 /// its slots (a counted failure); a right one clears the (email, IP)
 /// counter and gives back its email-wide slot.
 ///
-/// DynamoDB calls: the two reservations, the credential, the user, tenant,
-/// subscription and roles (with the tenant's routing item) in one batch
-/// read, the two releases once the password is known to be right, and the
-/// new token family in a transaction that also checks the credential is
-/// still the one verified (a password changed meanwhile fails the login).
-/// A tenant in a dedicated table costs one more batch read, of its items
-/// there.
+/// DynamoDB calls, in three round trips: the two reservations with the
+/// credential; the user, tenant, subscription and roles (with the tenant's
+/// routing item) in one batch read; the two releases, once the password is
+/// known to be right, with the new token family in a transaction that also
+/// checks the credential is still the one verified (a password changed
+/// meanwhile fails the login). A tenant in a dedicated table costs one
+/// more batch read, of its items there.
 ///
 /// A hash imported from the Django original costs one more argon2id hash
 /// and write after the transaction, once ([`upgrade_hash`]).
@@ -94,11 +94,17 @@ pub(crate) async fn login(
         .into());
     }
     let now = OffsetDateTime::now_utc();
-    let attempt = throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()).await?;
-
     let started = tokio::time::Instant::now();
     let credential_key = keys::email_claim(&email);
-    let credential: Option<CredentialRecord> = state.store.platform().get(&credential_key).await?;
+    // The credential is read with the reservations (one round trip); a
+    // refused reservation leaves it unused and no password is checked.
+    let platform = state.store.platform();
+    let (attempt, credential) = tokio::join!(
+        throttle::reserve_login(&state.store, &email, &ip, now.unix_timestamp()),
+        platform.get::<CredentialRecord>(&credential_key),
+    );
+    let attempt = attempt?;
+    let credential = credential?;
     // Kept only when the stored hash is an imported one to replace.
     let rehash_with = credential
         .as_ref()
@@ -121,15 +127,36 @@ pub(crate) async fn login(
             None
         }
     };
-    let (Some((scope, mut fetched)), Some(credential)) = (opened, credential) else {
+    let (Some((scope, fetched)), Some(credential)) = (opened, credential) else {
         // The reservation stays: it is the counted failure. Every failure
         // takes as long: an unknown email, and a wrong password whatever
         // its hash (an imported PBKDF2 one costs far more than argon2id).
         pad_failed_login(started).await;
         return Err(invalid_credentials());
     };
-    attempt.succeeded(&state.store).await;
+    // The slots are given back while the login is written: one round trip.
+    let (response, ()) = tokio::join!(
+        open_session(&state, &scope, fetched, &credential, &credential_key, now),
+        attempt.succeeded(&state.store),
+    );
+    let response = response?;
+    if let Some(password) = rehash_with {
+        upgrade_hash(&state, &credential_key, &credential, password).await;
+    }
+    Ok(Json(response))
+}
 
+/// After the right password: the account's checks, then the new token
+/// family, written with a check that the credential is still the one
+/// verified.
+async fn open_session(
+    state: &AppState,
+    scope: &TenantScope,
+    mut fetched: TenantFetched<'static>,
+    credential: &CredentialRecord,
+    credential_key: &keys::PlatformKey<keys::kind::Credential>,
+    now: OffsetDateTime,
+) -> Result<LoginResponse, ApiError> {
     let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
         .ok_or_else(|| ApiError::internal("credential points at a missing user or tenant"))?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;
@@ -146,7 +173,7 @@ pub(crate) async fn login(
     }
 
     let session = Session {
-        scope: &scope,
+        scope,
         user: &loaded.user,
         tenant: &loaded.tenant,
         roles: &loaded.roles,
@@ -158,14 +185,14 @@ pub(crate) async fn login(
         pause(crate::Step::Login).await;
     }
     let mut tx = state.store.transaction();
-    tx.tenant(&scope).put(
+    tx.tenant(scope).put(
         &family_key,
         &issued.family,
         Condition::NotExists,
         Label::Family,
     );
     tx.check_platform(
-        &credential_key,
+        credential_key,
         &Patch::new().if_eq("version", &credential.version),
         Label::Credential,
     );
@@ -176,15 +203,12 @@ pub(crate) async fn login(
         Err(e) if e.failed(Label::Credential) => return Err(invalid_credentials()),
         Err(e) => return Err(e.into()),
     }
-    if let Some(password) = rehash_with {
-        upgrade_hash(&state, &credential_key, &credential, password).await;
-    }
     tracing::info!(user_id = %loaded.user.id, "logged in");
-    Ok(Json(LoginResponse {
+    Ok(LoginResponse {
         message: "Login successful.".into(),
         user: UserView::new(&loaded.user, &loaded.tenant, &loaded.roles),
         tokens: issued.tokens,
-    }))
+    })
 }
 
 /// Replaces an imported (Django) hash that just verified with the

@@ -113,22 +113,23 @@ pub async fn reserve_login(
     now: i64,
 ) -> Result<LoginAttempt, ApiError> {
     // The IP first: the address is a valid key part and has no '#'.
-    let pair = reserve(
-        store,
-        &LOGIN_PER_EMAIL_AND_IP,
-        &format!("{ip}#{email}"),
-        now,
-    )
-    .await?;
-    match reserve(store, &LOGIN_PER_EMAIL, email, now).await {
-        Ok(email) => Ok(LoginAttempt { pair, email }),
-        Err(e) => {
-            // No password is checked, so nothing is counted from this IP.
-            if let Err(r) = pair.release(store).await {
+    let pair_subject = format!("{ip}#{email}");
+    // Both at once: one round trip.
+    let (pair, all) = tokio::join!(
+        reserve(store, &LOGIN_PER_EMAIL_AND_IP, &pair_subject, now),
+        reserve(store, &LOGIN_PER_EMAIL, email, now),
+    );
+    match (pair, all) {
+        (Ok(pair), Ok(email)) => Ok(LoginAttempt { pair, email }),
+        // No password is checked, so nothing is counted: the slot taken is
+        // given back.
+        (Ok(slot), Err(e)) | (Err(e), Ok(slot)) => {
+            if let Err(r) = slot.release(store).await {
                 tracing::warn!(error = %ErrorChain(&r), "could not release a login slot");
             }
             Err(e)
         }
+        (Err(e), Err(_)) => Err(e),
     }
 }
 
