@@ -23,6 +23,7 @@ mod plans;
 mod reset;
 mod revocation;
 mod roles;
+mod round_trips;
 mod scheduler;
 mod secrets;
 mod sessions;

@@ -1,0 +1,225 @@
+//! Sequential DynamoDB round trips per endpoint (calls issued concurrently
+//! count once, `CallCounter::depth`): every read at most one, login at
+//! most three. The tenant's revocation check (at most once per tenant per
+//! `REVOCATION_CHECK_SECONDS`) is left out: each endpoint is measured on
+//! its second request.
+
+use crate::crm::{
+    create_lead, create_role, create_team, crm_grants, id_of, lift_user_limit, person, req,
+};
+use axum::Router;
+use http::StatusCode;
+use serde_json::json;
+use shared::auth::{Claims, TokenSigner};
+use tests::app::{claims_of, get_as, register, setup, Setup};
+use tests::{post_json, TestResponse};
+use uuid::Uuid;
+
+/// `uri` read as `token` once to warm the revocation state, then again:
+/// the second request's response, calls (sorted: concurrent calls start
+/// in no fixed order) and depth.
+async fn measure(
+    s: &Setup,
+    app: &Router,
+    uri: &str,
+    token: &str,
+) -> (TestResponse, Vec<String>, usize) {
+    get_as(app, uri, token).await;
+    s.auth.calls.reset();
+    let res = get_as(app, uri, token).await;
+    assert_eq!(res.status, StatusCode::OK, "{uri}: {}", res.text());
+    let mut calls = s.auth.calls.calls();
+    calls.sort();
+    (res, calls, s.auth.calls.depth())
+}
+
+/// A token like `base` naming `roles` as the ones its grants came from.
+fn naming_roles(s: &Setup, base: &str, roles: Vec<Uuid>) -> String {
+    let mut claims: Claims = claims_of(s, base);
+    claims.roles = roles;
+    claims.jti = Uuid::new_v4();
+    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
+        .sign(&claims)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_read_is_one_round_trip() {
+    let s = setup().await;
+    lift_user_limit(&s).await;
+    let admin = register(&s.auth, "trips").await.access;
+    let role = create_role(&s, &admin, "Reps", crm_grants("all")).await;
+    let team = create_team(&s, &admin, "Team A").await;
+    let rep = person(&s, &admin, &[&role], &[team]).await;
+    let lead = create_lead(&s, &admin, json!({"name": "L1"})).await;
+    let res = req(
+        &s.crm,
+        "POST",
+        &format!("/api/crm/leads/{lead}/activities/"),
+        &admin,
+        Some(json!({"type": "call", "summary": "First call"})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let activity = id_of(&res.json());
+    let plan = get_as(&s.plans, "/api/plans/", &admin).await.json()["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sub = get_as(
+        &s.subscriptions,
+        "/api/subscriptions/my_subscription/",
+        &admin,
+    )
+    .await
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u = rep.id;
+
+    // The endpoints this one round trip was reached by reading concurrently
+    // (or by the token naming the roles), with their calls.
+    let changed: Vec<(&Router, String, &[&str])> = vec![
+        (&s.users, "/api/users/me/".into(), &["BatchGetItem"]),
+        (
+            &s.users,
+            format!("/api/users/{u}/"),
+            &["BatchGetItem", "Query"],
+        ),
+        (
+            &s.users,
+            "/api/users/".into(),
+            &["GetItem", "Query", "Query"],
+        ),
+        (
+            &s.users,
+            "/api/users/?ordering=-email&is_active=true".into(),
+            &["GetItem", "Query", "Query"],
+        ),
+        (
+            &s.users,
+            format!("/api/users/?role={role}&team={team}"),
+            &["GetItem", "Query", "Query"],
+        ),
+        (
+            &s.roles,
+            format!("/api/roles/{role}/members/"),
+            &["BatchGetItem", "Query"],
+        ),
+        (
+            &s.teams,
+            format!("/api/teams/{team}/members/"),
+            &["BatchGetItem", "Query", "Query"],
+        ),
+        (
+            &s.subscriptions,
+            "/api/subscriptions/my_subscription/".into(),
+            &["GetItem", "Query"],
+        ),
+        (
+            &s.subscriptions,
+            "/api/subscriptions/usage/".into(),
+            &["BatchGetItem", "Query"],
+        ),
+        (
+            &s.crm,
+            format!("/api/crm/leads/{lead}/activities/"),
+            &["GetItem", "Query"],
+        ),
+    ];
+    for (app, uri, expected) in changed {
+        for token in [&admin, &rep.access] {
+            if token == &rep.access && !uri.starts_with("/api/users/me/") {
+                continue;
+            }
+            let (_, calls, depth) = measure(&s, app, &uri, token).await;
+            assert_eq!(calls, expected, "{uri}");
+            assert_eq!(depth, 1, "{uri}: {calls:?}");
+        }
+    }
+
+    // The other reads were one call already.
+    let others: Vec<(&Router, String)> = vec![
+        (&s.roles, "/api/roles/".into()),
+        (&s.roles, format!("/api/roles/{role}/")),
+        (&s.roles, "/api/roles/permissions_schema/".into()),
+        (&s.roles, "/api/roles/templates/".into()),
+        (&s.teams, "/api/teams/".into()),
+        (&s.teams, "/api/teams/?search=tea".into()),
+        (&s.teams, format!("/api/teams/{team}/")),
+        (&s.tenants, "/api/tenants/me/".into()),
+        (&s.plans, "/api/plans/".into()),
+        (&s.plans, format!("/api/plans/{plan}/")),
+        (&s.audit, "/api/audit/".into()),
+        (&s.invoices, "/api/invoices/".into()),
+        (&s.subscriptions, "/api/subscriptions/".into()),
+        (&s.subscriptions, format!("/api/subscriptions/{sub}/")),
+        (&s.users, "/api/users/invitations/".into()),
+        (&s.crm, "/api/crm/leads/".into()),
+        (&s.crm, format!("/api/crm/leads/{lead}/")),
+        (&s.crm, "/api/crm/leads/export/".into()),
+    ];
+    for (app, uri) in others {
+        let (_, calls, depth) = measure(&s, app, &uri, &admin).await;
+        assert!(calls.len() <= 1, "{uri}: {calls:?}");
+        assert!(depth <= 1, "{uri}: {calls:?}");
+    }
+
+    // An activity is read through its lead, which the activity names.
+    let uri = format!("/api/crm/activities/{activity}/");
+    let (_, calls, depth) = measure(&s, &s.crm, &uri, &admin).await;
+    assert_eq!(calls, ["GetItem", "GetItem"]);
+    assert_eq!(depth, 2);
+}
+
+#[tokio::test]
+async fn own_profile_reads_the_roles_the_token_names_and_the_rest_after() {
+    let s = setup().await;
+    let admin = register(&s.auth, "me").await.access;
+    let reps = create_role(&s, &admin, "Reps", crm_grants("own")).await;
+    let other = create_role(&s, &admin, "Others", crm_grants("own")).await;
+    let team = create_team(&s, &admin, "Team A").await;
+    let rep = person(&s, &admin, &[&reps], &[team]).await;
+    let (res, calls, depth) = measure(&s, &s.users, "/api/users/me/", &rep.access).await;
+    assert_eq!(calls, ["BatchGetItem"]);
+    assert_eq!(depth, 1);
+    let body = res.json();
+    assert_eq!(body["roles"], json!([{"id": reps, "name": "Reps"}]));
+    assert_eq!(body["role_ids"], json!([reps]));
+    assert_eq!(body["team_ids"], json!([team]));
+
+    // A token naming other roles than the stored user holds (older than a
+    // change, or before tokens named them) gets the same answer: the
+    // roles it lacks are read after the user.
+    let reps_id: Uuid = reps.parse().unwrap();
+    let other_id: Uuid = other.parse().unwrap();
+    for (roles, expected_depth) in [
+        (vec![], 2),
+        (vec![other_id], 2),
+        (vec![other_id, reps_id], 1),
+    ] {
+        let token = naming_roles(&s, &rep.access, roles.clone());
+        let (res, _, depth) = measure(&s, &s.users, "/api/users/me/", &token).await;
+        assert_eq!(res.json(), body, "token naming {roles:?}");
+        assert_eq!(depth, expected_depth, "token naming {roles:?}");
+    }
+}
+
+#[tokio::test]
+async fn login_takes_at_most_three_round_trips() {
+    let s = setup().await;
+    let admin = register(&s.auth, "login").await;
+    s.auth.calls.reset();
+    let res = post_json(
+        &s.auth.app,
+        "/api/auth/login/",
+        &json!({"email": admin.email, "password": "correct-horse-battery"}),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let depth = s.auth.calls.depth();
+    println!("login: {depth} round trips, {:?}", s.auth.calls.calls());
+    assert!(depth <= 3, "{depth}: {:?}", s.auth.calls.calls());
+}
