@@ -7,12 +7,13 @@
 use crate::crm::{
     create_lead, create_role, create_team, crm_grants, id_of, lift_user_limit, person, req,
 };
+use crate::dedicated::dedicated_table;
 use axum::Router;
 use http::StatusCode;
 use serde_json::json;
 use shared::auth::{Claims, TokenSigner};
-use tests::app::{claims_of, get_as, register, setup, Setup};
-use tests::{post_json, TestResponse};
+use tests::app::{call, claims_of, get_as, register, setup, token_for, Setup};
+use tests::{post_json, registration, unique, TestResponse};
 use uuid::Uuid;
 
 /// `uri` read as `token` once to warm the revocation state, then again:
@@ -222,4 +223,31 @@ async fn login_takes_at_most_three_round_trips() {
     let depth = s.auth.calls.depth();
     println!("login: {depth} round trips, {:?}", s.auth.calls.calls());
     assert!(depth <= 3, "{depth}: {:?}", s.auth.calls.calls());
+}
+
+#[tokio::test]
+async fn the_tenant_list_reads_the_dedicated_profiles_together() {
+    let s = setup().await;
+    let root = token_for(&s, Uuid::new_v4(), true, Default::default());
+    for suffix in ["one", "two"] {
+        let table = dedicated_table(&s, suffix).await;
+        let (slug, email) = unique("pinned");
+        let mut body = registration(&slug, &email);
+        body["dedicated_table"] = json!(table);
+        let res = call(
+            &s.tenants,
+            "POST",
+            "/api/tenants/",
+            Some(&root),
+            Some(body),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    }
+    let (res, calls, depth) = measure(&s, &s.tenants, "/api/tenants/", &root).await;
+    assert_eq!(res.json()["results"].as_array().unwrap().len(), 2);
+    // The listing, then both profiles in their tables at once.
+    assert_eq!(calls, ["GetItem", "GetItem", "Query"]);
+    assert_eq!(depth, 2);
 }

@@ -5,6 +5,7 @@ use crate::view::{AdminTenantView, TenantMeView, TenantSummaryView};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use futures_util::future::try_join_all;
 use serde::Deserialize;
 use shared::auth::{holds, SuperAdmin, TenantMember};
 use shared::http::schema::ErrorBody;
@@ -12,7 +13,7 @@ use shared::http::{ApiError, IdPath, PageQuery, Paginated};
 use shared::keys;
 use shared::permissions::actions as perm;
 use shared::records::{TenantRecord, TenantRouteRecord};
-use shared::store::{Page, PageRequest};
+use shared::store::{Page, PageRequest, StoreError};
 use shared::views::TenantView;
 
 /// The caller's own organisation.
@@ -91,27 +92,33 @@ pub(crate) async fn list_tenants(
         .platform()
         .query_index::<Listed>(keys::tenants_index_pk(), &request)
         .await?;
+    // A dedicated tenant's profile lives in its own table: the page's are
+    // read concurrently, one round trip after the listing names them.
+    let profiles = try_join_all(listed.items.iter().map(|entry| async {
+        let Listed::Route(route) = entry else {
+            return Ok(None);
+        };
+        let scope = admin.scope_of_route(route);
+        let profile = state
+            .store
+            .tenant(&scope)
+            .get::<TenantRecord>(&keys::tenant_profile())
+            .await?;
+        Ok::<_, StoreError>(Some((scope, profile)))
+    }))
+    .await?;
     let mut items = Vec::with_capacity(listed.items.len());
-    for entry in listed.items {
-        match entry {
-            Listed::Tenant(t) => items.push(AdminTenantView {
+    for (entry, profile) in listed.items.into_iter().zip(profiles) {
+        match (entry, profile) {
+            (Listed::Tenant(t), _) => items.push(AdminTenantView {
                 tenant: TenantView::from(&*t),
                 dedicated_table: None,
             }),
-            Listed::Route(route) => {
-                // A dedicated tenant's profile lives in its own table.
-                let scope = admin.scope_of_route(&route);
-                match state
-                    .store
-                    .tenant(&scope)
-                    .get::<TenantRecord>(&keys::tenant_profile())
-                    .await?
-                {
-                    Some(t) => items.push(AdminTenantView::new(TenantView::from(&t), &scope)),
-                    None => {
-                        tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile")
-                    }
-                }
+            (Listed::Route(_), Some((scope, Some(t)))) => {
+                items.push(AdminTenantView::new(TenantView::from(&t), &scope))
+            }
+            (Listed::Route(route), _) => {
+                tracing::warn!(tenant_id = %route.tenant_id, "routing item without a profile")
             }
         }
     }
