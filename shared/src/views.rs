@@ -190,8 +190,10 @@ impl From<PlanRecord> for PlanView {
 /// time: one page of up to [`ROLES_PAGE`] roles, issued concurrently with
 /// the users' own read, so a view of users costs one round trip. A tenant
 /// rarely has more roles than that; then [`TenantRoles::naming`] reads the
-/// few it lacks. Reading every role costs about what a batch of the users'
-/// roles does: a batch counts each item as at least 4 KB, a query the sum.
+/// few it lacks. A query is charged by the bytes it reads, a batch at
+/// least 4 KB per item: for a tenant with a few dozen roles, reading them
+/// all costs about what a batch of the users' roles would; more roles cost
+/// more, up to the page.
 #[derive(Debug)]
 pub struct TenantRoles {
     roles: Vec<RoleRecord>,
