@@ -25,7 +25,6 @@ pub(crate) async fn plan_of(
     }
 }
 
-/// The tenant's own subscription with its plan.
 /// How many plans [`plans`] asks for: the platform has a handful.
 const PLANS_PAGE: u16 = 100;
 
@@ -59,6 +58,7 @@ async fn plan_among(
     }
 }
 
+/// The tenant's own subscription with its plan.
 #[utoipa::path(
     get,
     path = "/api/subscriptions/my_subscription/",
@@ -79,7 +79,7 @@ pub(crate) async fn my_subscription(
 ) -> Result<Json<MySubscriptionView>, ApiError> {
     let key = keys::subscription();
     let store = state.store.tenant(actor.scope());
-    let (sub, plans) = tokio::try_join!(store.get::<SubscriptionRecord>(&key), plans(&state),)?;
+    let (sub, plans) = tokio::try_join!(store.get::<SubscriptionRecord>(&key), plans(&state))?;
     let sub = sub.ok_or(ApiError::NotFound)?;
     let plan = plan_among(&state, plans, sub.plan_id).await?;
     Ok(Json(MySubscriptionView::new(&sub, plan)))
