@@ -12,6 +12,7 @@
 use crate::audit::{self, By};
 use crate::auth::hash_password;
 use crate::keys;
+use crate::membership;
 use crate::permissions::Module;
 use crate::records::{CredentialRecord, RoleNameClaim, SlugClaim, TenantRecord, UserRecord};
 use crate::store::{
@@ -234,37 +235,8 @@ pub async fn add(store: &Store, email: &str, password: &str) -> Result<Added, Su
                 role_ids: user.role_ids.clone(),
                 version: 1,
             };
-            tx.put_platform(
-                &keys::email_claim(&email),
-                &credential,
-                Condition::NotExists,
-                Label::Credential,
-            )
-            .tenant(&scope)
-            .put(
-                &keys::user(user.id),
-                &user,
-                Condition::NotExists,
-                Label::User,
-            );
-            if let Some(role) = admin_role {
-                tx.tenant(&scope)
-                    .add(&keys::role(role), Add::new("member_count", 1), Label::Role);
-            }
-            let mut counters = vec![Counter {
-                field: "users",
-                delta: 1,
-                bound: Bound::None,
-            }];
-            if admin_role.is_some() {
-                counters.push(Counter {
-                    field: "admins",
-                    delta: 1,
-                    bound: Bound::None,
-                });
-            }
-            tx.tenant(&scope)
-                .counters(&keys::usage(), &counters, Label::Usage);
+            // The same bookkeeping as any new member of a tenant.
+            membership::add_member(&mut tx, &scope, &user, &credential, admin_role, None);
             audit::record(
                 &mut tx,
                 By::System(&scope, AUDIT_ACTOR),

@@ -8,12 +8,13 @@ use super::map::{Mapped, SuperAdmin, TenantImport};
 use super::report::Report;
 use shared::entity::Entity;
 use shared::keys::{self, Key, PlatformKey};
+use shared::membership;
 use shared::records::{
     CredentialRecord, DomainClaim, InvoiceRecord, InvoiceRefRecord, PlanRecord, PlanSlugClaim,
     RoleNameClaim, SequenceRecord, SlugClaim, SubscriptionRecord, SubscriptionRefRecord,
     TenantRecord, UserRecord,
 };
-use shared::store::{Add, Bound, Condition, Counter, Label, Patch, Store, StoreError, TenantScope};
+use shared::store::{Condition, Label, Patch, Store, StoreError, TenantScope};
 use shared::superadmins::{self, PLATFORM_SLUG};
 use shared::tenancy::{self, NewTenant, ProvisionError, TrialTerms};
 use time::OffsetDateTime;
@@ -326,39 +327,8 @@ async fn write_super_admin(
         version: 1,
     };
     let mut tx = store.transaction();
-    tx.put_platform(
-        &keys::email_claim(email),
-        &credential,
-        Condition::NotExists,
-        Label::Email,
-    )
-    .tenant(&scope)
-    .put(
-        &keys::user(user.id),
-        &user,
-        Condition::NotExists,
-        Label::User,
-    );
-    if let Some(role) = admin_role {
-        tx.tenant(&scope)
-            .add(&keys::role(role), Add::new("member_count", 1), Label::Role);
-    }
-    if user.is_active {
-        let mut counters = vec![Counter {
-            field: "users",
-            delta: 1,
-            bound: Bound::None,
-        }];
-        if admin_role.is_some() {
-            counters.push(Counter {
-                field: "admins",
-                delta: 1,
-                bound: Bound::None,
-            });
-        }
-        tx.tenant(&scope)
-            .counters(&keys::usage(), &counters, Label::Usage);
-    }
+    // The same bookkeeping as any new member of a tenant.
+    membership::add_member(&mut tx, &scope, &user, &credential, admin_role, None);
     match tx.execute().await {
         Ok(()) => tally.written += 1,
         // Written by a run that stopped after this transaction.
