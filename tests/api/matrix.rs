@@ -886,7 +886,6 @@ async fn fixture() -> Fx {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut ids = ids;
     ids.extend([
         ("{lead}", lead),
         ("{activity}", activity),
