@@ -76,7 +76,7 @@ help:
 	@echo '  test         all tests and lints (DynamoDB Local on :$(DYNAMODB_TEST_PORT), API on :$(E2E_API_PORT))'
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check, cargo clippy'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
-	@echo '  bench        cargo bench (permission engine, tokens; tests/benches/)'
+	@echo '  bench        cargo bench (permission engine, tokens, endpoints; tests/benches/)'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
 	@echo '  mail         the newest messages of the local outbox, with their links (N=5: how many)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
@@ -139,7 +139,7 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 bench:
-	cargo bench -p tests --bench permissions --bench tokens
+	cargo bench -p tests --bench permissions --bench tokens --bench endpoints
 
 # schemathesis against the API `make dev` serves (run that first).
 fuzz: bootstrap

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use tower::ServiceExt;
 
 pub mod app;
+pub mod fake_dynamodb;
 pub mod gateway;
 pub mod iam;
 pub mod routes;

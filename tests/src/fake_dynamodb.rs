@@ -1,0 +1,326 @@
+//! An in-process stand-in for DynamoDB's HTTP endpoint, for benchmarks:
+//! the SDK builds, signs and sends each request as usual, and this client
+//! answers it from items held in memory, with no network.
+//!
+//! It knows just enough of the API for the store's calls: `GetItem`,
+//! `BatchGetItem`, `TransactGetItems`, `Query` (key conditions, order,
+//! `Limit`, `ExclusiveStartKey`; filter expressions are ignored),
+//! `PutItem`, `DeleteItem` and the puts and deletes of
+//! `TransactWriteItems`. Updates and conditions always succeed and change
+//! nothing. Items are kept in DynamoDB's JSON wire format, as the store's
+//! own writes sent them, so every answer deserialises into real records.
+//! After [`FakeDynamo::freeze`] writes are answered but not kept, so a
+//! benchmark's writes leave its reads unchanged.
+
+use aws_sdk_dynamodb::config::RuntimeComponents;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// (table, PK, SK)
+type ItemKey = (String, String, String);
+
+#[derive(Debug, Default)]
+struct Tables {
+    items: RwLock<BTreeMap<ItemKey, Value>>,
+    frozen: AtomicBool,
+    /// Operations answered since the last [`FakeDynamo::take_calls`].
+    calls: Mutex<Vec<String>>,
+}
+
+/// The fake endpoint; clones share the same items.
+#[derive(Debug, Clone, Default)]
+pub struct FakeDynamo(Arc<Tables>);
+
+impl FakeDynamo {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// From now on writes succeed without changing the items.
+    pub fn freeze(&self) {
+        self.0.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// The operations answered since the last call, in order.
+    pub fn take_calls(&self) -> Vec<String> {
+        self.0
+            .calls
+            .lock()
+            .map(|mut calls| std::mem::take(&mut *calls))
+            .unwrap_or_default()
+    }
+
+    /// Number of items held.
+    pub fn len(&self) -> usize {
+        self.0.items.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every item (wire format) whose `entity` attribute is `entity`.
+    pub fn items_of(&self, entity: &str) -> Vec<Value> {
+        let items = self.0.items.read().expect("fake table lock");
+        items
+            .values()
+            .filter(|item| string(item, "entity") == Some(entity))
+            .cloned()
+            .collect()
+    }
+
+    /// Stores an item (wire format) even when frozen.
+    pub fn put_item(&self, table: &str, item: Value) {
+        self.store(table, item);
+    }
+
+    fn store(&self, table: &str, item: Value) {
+        let (Some(pk), Some(sk)) = (string(&item, "PK"), string(&item, "SK")) else {
+            return;
+        };
+        let key = (table.to_owned(), pk.to_owned(), sk.to_owned());
+        self.0
+            .items
+            .write()
+            .expect("fake table lock")
+            .insert(key, item);
+    }
+
+    fn get(&self, table: &str, key: &Value) -> Option<Value> {
+        let (pk, sk) = (string(key, "PK")?, string(key, "SK")?);
+        let items = self.0.items.read().expect("fake table lock");
+        items
+            .get(&(table.to_owned(), pk.to_owned(), sk.to_owned()))
+            .cloned()
+    }
+
+    fn delete(&self, table: &str, key: &Value) -> Option<Value> {
+        let old = self.get(table, key);
+        if !self.0.frozen.load(Ordering::SeqCst) {
+            if let (Some(pk), Some(sk)) = (string(key, "PK"), string(key, "SK")) {
+                self.0.items.write().expect("fake table lock").remove(&(
+                    table.to_owned(),
+                    pk.to_owned(),
+                    sk.to_owned(),
+                ));
+            }
+        }
+        old
+    }
+
+    fn write(&self, table: &str, item: &Value) {
+        if !self.0.frozen.load(Ordering::SeqCst) {
+            self.store(table, item.clone());
+        }
+    }
+
+    /// The answer to one operation, or an error type and message.
+    fn answer(&self, operation: &str, input: &Value) -> Result<Value, (&'static str, String)> {
+        let table = input["TableName"].as_str().unwrap_or_default();
+        Ok(match operation {
+            "GetItem" => match self.get(table, &input["Key"]) {
+                Some(item) => json!({ "Item": item }),
+                None => json!({}),
+            },
+            "BatchGetItem" => {
+                let mut responses = Map::new();
+                for (table, request) in object(&input["RequestItems"]) {
+                    let found: Vec<Value> = array(&request["Keys"])
+                        .iter()
+                        .filter_map(|key| self.get(table, key))
+                        .collect();
+                    responses.insert(table.clone(), Value::Array(found));
+                }
+                json!({ "Responses": responses, "UnprocessedKeys": {} })
+            }
+            "TransactGetItems" => {
+                let responses: Vec<Value> = array(&input["TransactItems"])
+                    .iter()
+                    .map(|get| {
+                        let get = &get["Get"];
+                        let table = get["TableName"].as_str().unwrap_or_default();
+                        match self.get(table, &get["Key"]) {
+                            Some(item) => json!({ "Item": item }),
+                            None => json!({}),
+                        }
+                    })
+                    .collect();
+                json!({ "Responses": responses })
+            }
+            "Query" => self.query(table, input),
+            "PutItem" => {
+                self.write(table, &input["Item"]);
+                json!({})
+            }
+            "UpdateItem" => json!({}),
+            "DeleteItem" => match self.delete(table, &input["Key"]) {
+                Some(old) if input["ReturnValues"] == "ALL_OLD" => json!({ "Attributes": old }),
+                _ => json!({}),
+            },
+            "TransactWriteItems" => {
+                for action in array(&input["TransactItems"]) {
+                    if let Some(put) = action.get("Put") {
+                        let table = put["TableName"].as_str().unwrap_or_default();
+                        self.write(table, &put["Item"]);
+                    } else if let Some(delete) = action.get("Delete") {
+                        let table = delete["TableName"].as_str().unwrap_or_default();
+                        self.delete(table, &delete["Key"]);
+                    }
+                }
+                json!({})
+            }
+            other => {
+                return Err((
+                    "UnknownOperationException",
+                    format!("the fake does not answer {other}"),
+                ))
+            }
+        })
+    }
+
+    fn query(&self, table: &str, input: &Value) -> Value {
+        let names = &input["ExpressionAttributeNames"];
+        let values = &input["ExpressionAttributeValues"];
+        let expression = input["KeyConditionExpression"].as_str().unwrap_or_default();
+        let pk_attr = names["#pk"].as_str().unwrap_or("PK");
+        let pk = values[":pk"]["S"].as_str().unwrap_or_default();
+        // A sparse index holds only items with its sort attribute.
+        let sk_attr = names["#sk"].as_str().map(str::to_owned).unwrap_or_else(|| {
+            match input["IndexName"].as_str() {
+                Some(index) => format!("{index}SK"),
+                None => "SK".to_owned(),
+            }
+        });
+        let bound = values[":sk"]["S"].as_str().unwrap_or_default();
+        let matches = |sk: &str| {
+            if expression.contains("begins_with(#sk, :sk)") {
+                sk.starts_with(bound)
+            } else if expression.contains("#sk <= :sk") {
+                sk <= bound
+            } else if expression.contains("#sk > :sk") {
+                sk > bound
+            } else if expression.contains("#sk < :sk") {
+                sk < bound
+            } else {
+                true
+            }
+        };
+        let mut found: Vec<Value> = {
+            let items = self.0.items.read().expect("fake table lock");
+            items
+                .iter()
+                .filter(|((t, _, _), item)| {
+                    t == table
+                        && string(item, pk_attr) == Some(pk)
+                        && string(item, &sk_attr).is_some_and(matches)
+                })
+                .map(|(_, item)| item.clone())
+                .collect()
+        };
+        let order = |item: &Value| {
+            (
+                string(item, &sk_attr).unwrap_or_default().to_owned(),
+                string(item, "PK").unwrap_or_default().to_owned(),
+                string(item, "SK").unwrap_or_default().to_owned(),
+            )
+        };
+        found.sort_by_key(order);
+        if input["ScanIndexForward"] == false {
+            found.reverse();
+        }
+        if let Some(start) = input.get("ExclusiveStartKey") {
+            let at = (string(start, "PK"), string(start, "SK"));
+            if let Some(i) = found
+                .iter()
+                .position(|item| (string(item, "PK"), string(item, "SK")) == at)
+            {
+                found.drain(..=i);
+            }
+        }
+        let mut answer = Map::new();
+        if let Some(limit) = input["Limit"].as_u64() {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            if found.len() > limit {
+                found.truncate(limit);
+                if let Some(last) = found.last() {
+                    let mut key = Map::new();
+                    for attr in ["PK", "SK", pk_attr, sk_attr.as_str()] {
+                        if let Some(v) = last.get(attr) {
+                            key.insert(attr.to_owned(), v.clone());
+                        }
+                    }
+                    answer.insert("LastEvaluatedKey".into(), Value::Object(key));
+                }
+            }
+        }
+        answer.insert("Count".into(), json!(found.len()));
+        answer.insert("ScannedCount".into(), json!(found.len()));
+        answer.insert("Items".into(), Value::Array(found));
+        Value::Object(answer)
+    }
+}
+
+fn string<'a>(item: &'a Value, attr: &str) -> Option<&'a str> {
+    item.get(attr)?.get("S")?.as_str()
+}
+
+fn object(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    v.as_object().into_iter().flat_map(|m| m.iter())
+}
+
+fn array(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+impl HttpConnector for FakeDynamo {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // "DynamoDB_20120810.GetItem" names the operation.
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.split_once('.'))
+            .map(|(_, op)| op.to_owned())
+            .unwrap_or_default();
+        if let Ok(mut calls) = self.0.calls.lock() {
+            calls.push(operation.clone());
+        }
+        let input: Value = request
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        let (status, body) = match self.answer(&operation, &input) {
+            Ok(body) => (200, body),
+            Err((kind, message)) => (
+                400,
+                json!({ "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"), "message": message }),
+            ),
+        };
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(status).expect("valid status"),
+            SdkBody::from(body.to_string()),
+        );
+        response
+            .headers_mut()
+            .insert("content-type", "application/x-amz-json-1.0");
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
+
+impl HttpClient for FakeDynamo {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
