@@ -20,6 +20,7 @@ pub(crate) async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "static"))
         .endpoint_url(endpoint)
+        .http_client(shared::runtime::http_client())
         .load()
         .await;
     aws_sdk_sesv2::Client::new(&config)

@@ -80,6 +80,7 @@ async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "static"))
         .endpoint_url(endpoint)
+        .http_client(shared::runtime::http_client())
         .load()
         .await;
     aws_sdk_secretsmanager::Client::new(&config)

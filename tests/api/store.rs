@@ -226,6 +226,7 @@ async fn refuses_cursors_that_are_tampered_foreign_or_for_another_query() {
         aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::Config::builder()
                 .behavior_version_latest()
+                .http_client(shared::runtime::http_client())
                 .build(),
         ),
         store.table_name().to_owned(),

@@ -518,16 +518,18 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Mode, String
 /// Logging for `--once`: the same JSON lines as on Lambda, but on stderr,
 /// so that stdout carries only the report.
 pub fn init_cli_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let format = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(shared::runtime::log_filter())
         .try_init();
 }
 

@@ -436,6 +436,7 @@ mod tests {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url("http://127.0.0.1:1")
+            .http_client(crate::runtime::http_client())
             .retry_config(RetryConfig::disabled())
             .build();
         Store::new(
