@@ -73,6 +73,47 @@ async fn serves_swagger_ui_pointing_at_the_schema() {
 }
 
 #[tokio::test]
+async fn swagger_ui_assets_are_sent_compressed_or_plain_as_the_client_asks() {
+    let app = app().await;
+    let asking = |encoding: Option<&str>| {
+        let mut request = http::Request::get("/api/docs/swagger-ui-bundle.js");
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.body(axum::body::Body::empty()).unwrap()
+    };
+    let gzip = tests::send(&app, asking(Some("gzip, br"))).await;
+    assert_eq!(gzip.status, StatusCode::OK);
+    assert_eq!(gzip.headers["content-encoding"], "gzip");
+    assert_eq!(&gzip.body[..2], &[0x1f, 0x8b], "a gzip stream");
+    let plain = tests::send(&app, asking(None)).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get("content-encoding").is_none());
+    assert!(plain.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    // The whole bundle, which the page needs to start.
+    assert!(plain.text().contains("SwaggerUIBundle"));
+    assert!(plain.body.len() > 4 * gzip.body.len());
+    // Only what the page loads is embedded: no source maps.
+    let map = get(&app, "/api/docs/swagger-ui-bundle.js.map").await;
+    assert_eq!(map.status, StatusCode::NOT_FOUND);
+    assert_eq!(map.json()["code"], "not_found");
+    // The page's own links are absolute, so /api/docs works as /api/docs/.
+    let page = get(&app, "/api/docs/").await;
+    for asset in [
+        "/api/docs/swagger-ui.css",
+        "/api/docs/swagger-ui-bundle.js",
+        "/api/docs/swagger-ui-standalone-preset.js",
+        "/api/docs/swagger-initializer.js",
+    ] {
+        assert!(page.text().contains(asset), "{asset}");
+        assert_eq!(get(&app, asset).await.status, StatusCode::OK, "{asset}");
+    }
+}
+
+#[tokio::test]
 async fn health_reports_dynamodb() {
     let app = app().await;
     let res = get(&app, "/api/health/").await;

@@ -3,6 +3,7 @@
 
 mod health;
 mod schema;
+mod swagger;
 
 pub use schema::{openapi, openapi_json};
 
@@ -12,7 +13,6 @@ use shared::store::Store;
 use tower_http::compression::CompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::{Config, SwaggerUi};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -38,11 +38,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// (docs/testing.md).
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let (api, _) = routes().split_for_parts();
-    let ui =
-        SwaggerUi::new("/api/docs").config(Config::new(["/api/schema/"]).try_it_out_enabled(true));
     let app = api
         .with_state(state)
-        .merge(ui)
+        .merge(swagger::router())
         .layer(CompressionLayer::new().gzip(true));
     http::app(app, config)
 }
