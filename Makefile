@@ -67,7 +67,8 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^name[[:space:]]*=/ { gsub(/^name[[:space:]]*=[[:space:]]*"|".*$$/, ""); print; nextfile }' functions/*/Cargo.toml 2>/dev/null)
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
-	superadmin tenant-table billing-tick import-django build sam-build clean-data fuzz mail
+	superadmin tenant-table billing-tick import-django build sam-build clean-data fuzz mail \
+	coldstart loadtest
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -77,6 +78,8 @@ help:
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check, cargo clippy'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens, endpoints; tests/benches/)'
+	@echo '  coldstart    release builds; init, first answer, peak RSS and size of each function beside an empty one'
+	@echo '  loadtest     the dev stack in release mode under wrk: req/s, p50, p99 and the CPU split'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
 	@echo '  mail         the newest messages of the local outbox, with their links (N=5: how many)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
@@ -140,6 +143,13 @@ clippy:
 
 bench:
 	cargo bench -p tests --bench permissions --bench tokens --bench endpoints
+
+# Both print the tables of docs/performance.md (see there).
+coldstart: bootstrap
+	@bash infra/coldstart.sh
+
+loadtest: bootstrap
+	@bash infra/loadtest.sh
 
 # schemathesis against the API `make dev` serves (run that first).
 fuzz: bootstrap
