@@ -4,7 +4,8 @@
 //!
 //! It knows just enough of the API for the store's calls: `GetItem`,
 //! `BatchGetItem`, `TransactGetItems`, `Query` (key conditions, order,
-//! `Limit`, `ExclusiveStartKey`; filter expressions are ignored),
+//! `Limit`, `ExclusiveStartKey`, `ProjectionExpression`; filter
+//! expressions are ignored),
 //! `PutItem`, `DeleteItem` and the puts and deletes of
 //! `TransactWriteItems`. Updates and conditions always succeed and change
 //! nothing. Items are kept in DynamoDB's JSON wire format, as the store's
@@ -275,6 +276,17 @@ impl FakeDynamo {
                         }
                     }
                     answer.insert("LastEvaluatedKey".into(), Value::Object(key));
+                }
+            }
+        }
+        if let Some(projection) = input["ProjectionExpression"].as_str() {
+            let attrs: Vec<&str> = projection
+                .split(',')
+                .map(|a| names[a.trim()].as_str().unwrap_or(a.trim()))
+                .collect();
+            for item in &mut found {
+                if let Some(item) = item.as_object_mut() {
+                    item.retain(|name, _| attrs.contains(&name.as_str()));
                 }
             }
         }
