@@ -34,6 +34,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// (table, PK, SK)
 type ItemKey = (String, String, String);
 
+/// Request body → (status, response body), for one operation.
+type Answers = HashMap<Vec<u8>, (u16, Bytes)>;
+
 #[derive(Debug, Default)]
 struct Tables {
     items: RwLock<BTreeMap<ItemKey, Value>>,
@@ -42,7 +45,7 @@ struct Tables {
     calls: Mutex<Vec<String>>,
     /// Responses given while frozen: operation → request body → (status,
     /// body). Emptied whenever an item changes.
-    answers: Mutex<HashMap<String, HashMap<Vec<u8>, (u16, Bytes)>>>,
+    answers: Mutex<HashMap<String, Answers>>,
 }
 
 /// The fake endpoint; clones share the same items.
