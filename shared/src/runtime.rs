@@ -7,6 +7,7 @@ use crate::store::{CursorSigner, Store};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::time::Duration;
@@ -37,7 +38,9 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
     std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO))
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        })
 }
 
 /// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
@@ -49,11 +52,20 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client
 /// The configuration behind [`dynamodb_client`], for callers that add to
 /// it (tests count calls with an interceptor).
 pub async fn dynamodb_config(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::Builder {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await);
+    let mut builder = lean(aws_sdk_dynamodb::config::Builder::from(&sdk_config().await));
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
     builder
+}
+
+/// Turns off per-call work of the SDK that a function's DynamoDB client
+/// does not need (each setting measured by the `endpoints` benchmark).
+fn lean(builder: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
+    // The stalled-stream guard arms a timer and samples throughput on every
+    // request and response body; DynamoDB's are small and the attempt
+    // timeout (3 s, `sdk_config`) already ends a stalled one.
+    builder.stalled_stream_protection(StalledStreamProtectionConfig::disabled())
 }
 
 /// The roots of trust for AWS endpoints: Amazon Trust Services' CAs. The
@@ -65,7 +77,9 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem")
 /// SDKs' default brings aws-lc, several MB more per binary), trusting only
 /// [`AMAZON_ROOTS`]. Built at start-up; the roots are a fixed, tested input.
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
     let tls = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(AMAZON_ROOTS))
         .build()

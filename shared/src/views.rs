@@ -20,6 +20,30 @@ pub struct RoleRef {
     pub name: String,
 }
 
+/// What a user's view shows of a role.
+pub trait NamedRole {
+    fn role_id(&self) -> Uuid;
+    fn role_name(&self) -> &str;
+}
+
+impl NamedRole for RoleRecord {
+    fn role_id(&self) -> Uuid {
+        self.id
+    }
+    fn role_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl NamedRole for RoleRef {
+    fn role_id(&self) -> Uuid {
+        self.id
+    }
+    fn role_name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// A user as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
@@ -51,14 +75,14 @@ pub struct UserView {
 
 impl UserView {
     /// `roles` may hold any roles of the tenant; the user's are picked out.
-    pub fn new(user: &UserRecord, tenant: &TenantRecord, roles: &[RoleRecord]) -> Self {
+    pub fn new<R: NamedRole>(user: &UserRecord, tenant: &TenantRecord, roles: &[R]) -> Self {
         let roles: Vec<RoleRef> = user
             .role_ids
             .iter()
-            .filter_map(|id| roles.iter().find(|r| r.id == *id))
+            .filter_map(|id| roles.iter().find(|r| r.role_id() == *id))
             .map(|r| RoleRef {
-                id: r.id,
-                name: r.name.clone(),
+                id: r.role_id(),
+                name: r.role_name().to_owned(),
             })
             .collect();
         Self {
@@ -196,7 +220,9 @@ impl From<PlanRecord> for PlanView {
 /// more, up to the page.
 #[derive(Debug)]
 pub struct TenantRoles {
-    roles: Vec<RoleRecord>,
+    /// Names only: a role's permissions are most of its item, and views
+    /// show none of them.
+    roles: Vec<RoleRef>,
     /// The page held every role of the tenant.
     complete: bool,
 }
@@ -206,8 +232,10 @@ pub const ROLES_PAGE: u16 = 100;
 
 impl TenantRoles {
     pub async fn read(store: &TenantStore<'_>) -> Result<Self, StoreError> {
-        let request = PageRequest::new(ROLES_PAGE, None, "tenant-roles");
-        let page = store.query::<RoleRecord>(&keys::roles(), &request).await?;
+        let request = PageRequest::new(ROLES_PAGE, None, "tenant-roles").only(&["id", "name"]);
+        let page = store
+            .query_view::<RoleRef>(&keys::roles(), &request)
+            .await?;
         Ok(Self {
             complete: page.next.is_none(),
             roles: page.items,
@@ -220,7 +248,7 @@ impl TenantRoles {
         mut self,
         store: &TenantStore<'_>,
         role_ids: impl IntoIterator<Item = Uuid>,
-    ) -> Result<Vec<RoleRecord>, StoreError> {
+    ) -> Result<Vec<RoleRef>, StoreError> {
         if self.complete {
             return Ok(self.roles);
         }
@@ -235,7 +263,12 @@ impl TenantRoles {
             let sks: Vec<_> = chunk.iter().map(|id| keys::role(*id)).collect();
             let mut fetched = store.get_many(&sks).await?;
             for sk in &sks {
-                self.roles.extend(fetched.take::<RoleRecord>(sk)?);
+                if let Some(role) = fetched.take::<RoleRecord>(sk)? {
+                    self.roles.push(RoleRef {
+                        id: role.id,
+                        name: role.name,
+                    });
+                }
             }
         }
         Ok(self.roles)

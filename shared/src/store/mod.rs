@@ -85,6 +85,8 @@ pub struct PageRequest {
     /// Filters on string attributes, applied after the key condition
     /// (within the partition, never a table scan).
     pub filters: Vec<Filter>,
+    /// Attributes to read (with the keys, which cursors need); empty: all.
+    pub projection: &'static [&'static str],
 }
 
 /// A condition on one attribute.
@@ -179,7 +181,15 @@ impl PageRequest {
             query_id: query_id.into(),
             descending: false,
             filters: Vec::new(),
+            projection: &[],
         }
+    }
+
+    /// Reads only these attributes of each item (and its keys): less for
+    /// DynamoDB to send and the SDK to decode when a view needs a few.
+    pub fn only(mut self, attributes: &'static [&'static str]) -> Self {
+        self.projection = attributes;
+        self
     }
 
     pub fn descending(mut self) -> Self {
@@ -558,6 +568,24 @@ impl TenantStore<'_> {
         prefix: &SortKeyPrefix,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
+        self.store
+            .query_page(
+                self.table,
+                Index::Table,
+                &self.pk,
+                Some(SkCondition::Prefix(prefix.as_str())),
+                page,
+            )
+            .await
+    }
+
+    /// Like [`Self::query`], each item read as `V`, a part of the record
+    /// (with [`PageRequest::only`], only the attributes `V` needs are read).
+    pub async fn query_view<V: DeserializeOwned>(
+        &self,
+        prefix: &SortKeyPrefix,
+        page: &PageRequest,
+    ) -> Result<Page<V>, StoreError> {
         self.store
             .query_page(
                 self.table,

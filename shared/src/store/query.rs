@@ -44,7 +44,7 @@ impl Store {
         let binding = binding(index, pk, page);
         let limit = usize::from(page.limit.clamp(1, 1000));
         let (mut start, mut direction) = self.start_of(&binding, index, pk, page)?;
-        let query = base_query(self.client.query(), table, index, pk, sk, &page.filters);
+        let query = base_query(self.client.query(), table, index, pk, sk, page);
         let forward = |d: Direction| (d == Direction::Next) != page.descending;
         let mut read =
             read_rounds(&query, index, start.as_ref(), forward(direction), limit).await?;
@@ -169,15 +169,16 @@ fn binding(index: Index, pk: &str, page: &PageRequest) -> String {
 }
 
 /// The query without its direction, limit and start: key condition,
-/// filters (live items only, plus the request's) and index.
+/// filters (live items only, plus the request's), projection and index.
 pub(super) fn base_query(
     query: QueryFluentBuilder,
     table: &str,
     index: Index,
     pk: &str,
     sk: Option<SkCondition<'_>>,
-    filters: &[Filter],
+    page: &PageRequest,
 ) -> QueryFluentBuilder {
+    let filters = &page.filters;
     let (pk_attr, sk_attr) = index.key_attributes();
     let mut req = query
         .table_name(table)
@@ -239,6 +240,17 @@ pub(super) fn base_query(
     }
     if let Some(name) = index.name() {
         req = req.index_name(name);
+    }
+    if !page.projection.is_empty() {
+        // The keys too: cursors are made of them.
+        let key_attrs = index.cursor_attributes();
+        let rest = page.projection.iter().filter(|a| !key_attrs.contains(a));
+        let mut names = Vec::new();
+        for (i, attr) in key_attrs.iter().chain(rest).enumerate() {
+            req = req.expression_attribute_names(format!("#p{i}"), *attr);
+            names.push(format!("#p{i}"));
+        }
+        req = req.projection_expression(names.join(", "));
     }
     req.key_condition_expression(key_expr)
 }
