@@ -37,12 +37,18 @@ fn main() {
         entry.read_to_end(&mut bytes).expect("a readable zip entry");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&bytes).expect("gzip in memory");
-        std::fs::write(out.join(format!("{file}.gz")), gz.finish().expect("gzip in memory"))
-            .expect("writing OUT_DIR");
+        std::fs::write(
+            out.join(format!("{file}.gz")),
+            gz.finish().expect("gzip in memory"),
+        )
+        .expect("writing OUT_DIR");
         found.push(file.to_owned());
     }
     for file in FILES {
-        assert!(found.iter().any(|f| f == file), "{file} is not in the Swagger UI zip");
+        assert!(
+            found.iter().any(|f| f == file),
+            "{file} is not in the Swagger UI zip"
+        );
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

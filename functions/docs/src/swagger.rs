@@ -58,7 +58,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("index.css", "text/css; charset=utf-8"),
     asset!("swagger-ui.css", "text/css; charset=utf-8"),
     asset!("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
-    asset!("swagger-ui-standalone-preset.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "swagger-ui-standalone-preset.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("favicon-32x32.png", "image/png"),
     asset!("favicon-16x16.png", "image/png"),
     asset!("oauth2-redirect.html", "text/html; charset=utf-8"),
@@ -132,7 +135,10 @@ mod tests {
 
     fn with(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
         h
     }
 
