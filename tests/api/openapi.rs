@@ -162,12 +162,15 @@ async fn every_documented_operation_is_routed_and_in_the_platform_document() {
 
 /// Routes are only ever registered through utoipa-axum's `routes!`, which
 /// documents them by construction; a plain `.route(` would bypass that.
+/// The one exception is Swagger UI's own page and files, which are not
+/// operations of the API.
 #[test]
 fn no_function_registers_an_undocumented_route() {
+    let swagger_ui = repo_root().join("functions/docs/src/swagger.rs");
     let mut offenders = Vec::new();
     for entry in std::fs::read_dir(repo_root().join("functions")).unwrap() {
         let src = entry.unwrap().path().join("src");
-        for file in walk(&src) {
+        for file in walk(&src).into_iter().filter(|f| *f != swagger_ui) {
             let text = std::fs::read_to_string(&file).unwrap();
             for (n, line) in text.lines().enumerate() {
                 if line.contains(".route(")
