@@ -568,15 +568,7 @@ impl TenantStore<'_> {
         prefix: &SortKeyPrefix,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
-        self.store
-            .query_page(
-                self.table,
-                Index::Table,
-                &self.pk,
-                Some(SkCondition::Prefix(prefix.as_str())),
-                page,
-            )
-            .await
+        self.query_view(prefix, page).await
     }
 
     /// Like [`Self::query`], each item read as `V`, a part of the record
