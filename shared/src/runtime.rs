@@ -15,15 +15,34 @@ use std::time::Duration;
 /// JSON log lines carrying the current span's fields (request id, tenant
 /// id). `RUST_LOG` sets the filter (see [`log_filter`]).
 pub fn init_tracing() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let format = tracing_subscriber::fmt::layer()
+    install(json_lines().without_time());
+}
+
+/// The same lines with their time, on stderr: for a command-line run
+/// (`billing-scheduler --once`), whose stdout carries only its report.
+pub fn init_cli_tracing() {
+    install(json_lines().with_writer(std::io::stderr));
+}
+
+fn json_lines<S>() -> tracing_subscriber::fmt::Layer<
+    S,
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+> {
+    tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
-        .without_time()
-        .with_target(false);
+        .with_target(false)
+}
+
+fn install<L>(format: L)
+where
+    L: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     // Ignore a second initialisation (tests build several apps).
     let _ = tracing_subscriber::registry()
         .with(format)

@@ -515,24 +515,6 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Mode, String
     }
 }
 
-/// Logging for `--once`: the same JSON lines as on Lambda, but on stderr,
-/// so that stdout carries only the report.
-pub fn init_cli_tracing() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let format = tracing_subscriber::fmt::layer()
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_target(false)
-        .with_writer(std::io::stderr);
-    let _ = tracing_subscriber::registry()
-        .with(format)
-        .with(shared::runtime::log_filter())
-        .try_init();
-}
-
 /// One tick for a scheduled event (its payload is only logged: the tick
 /// acts at the current time, so a late retry does the work that is due).
 pub async fn on_schedule(

@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         return Ok(());
     }
     match mode {
-        Mode::Once { .. } => billing_scheduler::init_cli_tracing(),
+        Mode::Once { .. } => runtime::init_cli_tracing(),
         Mode::Lambda | Mode::Help => runtime::init_tracing(),
     }
     let config = Config::from_env()?;
