@@ -160,7 +160,6 @@ def main() -> int:
             raise SystemExit(f"no running {function} process under {args.bin_dir}")
         watched = {"function": fn_pids, "gateway": [args.gateway_pid], "dynamodb": [args.dynamodb_pid]}
         before = {k: sum(cpu_seconds(x) for x in v) for k, v in watched.items()}
-        started = time.monotonic()
         proc = subprocess.Popen(
             ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
              "-s", script, base + path],
@@ -174,7 +173,6 @@ def main() -> int:
                 pass
             time.sleep(0.2)
         out = proc.stdout.read()
-        elapsed = time.monotonic() - started
         after = {k: sum(cpu_seconds(x) for x in v) for k, v in watched.items()}
         if proc.returncode != 0:
             raise SystemExit(f"wrk failed:\n{out}")
@@ -182,17 +180,17 @@ def main() -> int:
         n = max(result["requests"], 1)
         cpu = {k: (after[k] - before[k]) * 1000 / n for k in watched}
         cpu["wrk"] = wrk_cpu * 1000 / n
-        rows.append((label, result, cpu, elapsed))
+        rows.append((label, result, cpu))
 
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; tenant with {created + 1} users; "
           f"CPU in ms per request (the machine has {os.cpu_count()} cores)")
     print()
     print("| request | req/s | p50 ms | p99 ms | non-2xx | function CPU | gateway CPU | DynamoDB Local CPU | wrk CPU |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for label, r, cpu, _ in rows:
+    for label, r, cpu in rows:
         print(f"| `{label}` | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} "
               f"| {cpu['function']:.2f} | {cpu['gateway']:.2f} | {cpu['dynamodb']:.2f} | {cpu['wrk']:.2f} |")
-    bad = [label for label, r, _, _ in rows if r["non2xx"] or r["socket_errors"]]
+    bad = [label for label, r, _ in rows if r["non2xx"] or r["socket_errors"]]
     if bad:
         print(f"\nerrors under load: {', '.join(bad)}")
         return 1
