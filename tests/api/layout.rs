@@ -1,7 +1,7 @@
-//! Each function's `src/lib.rs` states its operations, one comment per
-//! method and path above its `routes!` (`// GET /api/users/ -> read::list_users`).
-//! These tests hold those lines to what the router registers, and to the
-//! method and path the named handler declares.
+//! Each function's `src/lib.rs` routes its operations one per line,
+//! `.route("/api/users/", get(read::list_users))`, and lists the same
+//! handlers in its `document()`. These tests hold each line to the method
+//! and path its handler declares, and the lines to the document.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -14,17 +14,17 @@ type Operation = (String, String, String);
 /// Every function with HTTP routes, and its own document.
 fn documents() -> Vec<(&'static str, OpenApi)> {
     vec![
-        ("audit", audit::routes().split_for_parts().1),
-        ("auth", auth::routes().split_for_parts().1),
-        ("crm", crm::routes().split_for_parts().1),
-        ("docs", docs::routes().split_for_parts().1),
-        ("invoices", invoices::routes().split_for_parts().1),
-        ("plans", plans::routes().split_for_parts().1),
-        ("roles", roles::routes().split_for_parts().1),
-        ("subscriptions", subscriptions::routes().split_for_parts().1),
-        ("teams", teams::routes().split_for_parts().1),
-        ("tenants", tenants::routes().split_for_parts().1),
-        ("users", users::routes().split_for_parts().1),
+        ("audit", audit::document()),
+        ("auth", auth::document()),
+        ("crm", crm::document()),
+        ("docs", docs::document()),
+        ("invoices", invoices::document()),
+        ("plans", plans::document()),
+        ("roles", roles::document()),
+        ("subscriptions", subscriptions::document()),
+        ("teams", teams::document()),
+        ("tenants", tenants::document()),
+        ("users", users::document()),
     ]
 }
 
@@ -60,20 +60,29 @@ fn quoted<'a>(attribute: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..rest.find('"')?])
 }
 
-/// What `functions/<crate>/src/lib.rs` states, each line checked against the
+/// `.route("<path>", <method>(<handler>))`, as one line of `routes()`.
+fn route_line(line: &str) -> Option<(&str, &str, &str)> {
+    let rest = line.strip_prefix(".route(\"")?;
+    let (path, rest) = rest.split_once("\", ")?;
+    let (method, rest) = rest.split_once('(')?;
+    let handler = rest.strip_suffix("))")?;
+    Some((path, method, handler))
+}
+
+/// What `functions/<crate>/src/lib.rs` routes, each line checked against the
 /// handler it names.
-fn stated(krate: &str) -> BTreeSet<Operation> {
+fn routed(krate: &str) -> BTreeSet<Operation> {
     let src = repo_root().join("functions").join(krate).join("src");
     let lib = fs::read_to_string(src.join("lib.rs")).unwrap();
     let mut ops = BTreeSet::new();
     for line in lib.lines().map(str::trim) {
-        let Some(rest) = line.strip_prefix("// ") else {
+        if !line.starts_with(".route(") {
             continue;
-        };
-        let Some((route, handler)) = rest.split_once(" -> ") else {
-            continue;
-        };
-        let (method, path) = route.split_once(' ').unwrap();
+        }
+        let (path, method, handler) = route_line(line).unwrap_or_else(|| {
+            panic!("{krate}: `{line}` is not `.route(\"<path>\", <method>(<handler>))`")
+        });
+        let method = method.to_ascii_uppercase();
         // `leads::read::list_leads` is in src/leads/read.rs.
         let (module, name) = handler.rsplit_once("::").unwrap();
         let module = module.replace("::", "/");
@@ -98,23 +107,22 @@ fn stated(krate: &str) -> BTreeSet<Operation> {
             Some(path),
             "{krate}: `{line}`: {handler} declares another path"
         );
-        assert!(
-            lib.contains(handler),
-            "{krate}: `{line}`: {handler} is not routed"
-        );
         let id = quoted(attribute, "operation_id").unwrap_or(name);
-        ops.insert((method.to_owned(), path.to_owned(), id.to_owned()));
+        assert!(
+            ops.insert((method, path.to_owned(), id.to_owned())),
+            "{krate}: `{line}` is routed twice"
+        );
     }
     ops
 }
 
 #[test]
-fn each_lib_rs_states_the_operations_its_router_registers() {
+fn each_lib_rs_routes_the_operations_its_document_lists() {
     for (krate, doc) in documents() {
         assert_eq!(
-            stated(krate),
+            routed(krate),
             registered(&doc),
-            "functions/{krate}/src/lib.rs: the route comments differ from the router"
+            "functions/{krate}/src/lib.rs: routes() and document() differ"
         );
     }
 }
@@ -127,7 +135,7 @@ fn every_routed_function_is_checked() {
         let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap_or_default();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
-            !lib.contains("routes!(") || checked.contains(name.as_str()),
+            !lib.contains(".route(") || checked.contains(name.as_str()),
             "functions/{name} routes operations: add it to documents()"
         );
     }

@@ -17,6 +17,7 @@ mod verify;
 pub use register::RegisterResponse;
 
 use axum::extract::FromRef;
+use axum::routing::{get, post};
 use axum::Router;
 use shared::auth::{Jwks, TokenSigner, TokenVerifier};
 use shared::email::Mailer;
@@ -25,8 +26,6 @@ use shared::store::Store;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -71,39 +70,48 @@ impl FromRef<AppState> for Store {
     }
 }
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // POST /api/auth/register/ -> register::register
-        .routes(routes!(register::register))
-        // POST /api/auth/login/ -> login::login
-        .routes(routes!(login::login))
-        // POST /api/auth/token/refresh/ -> tokens::refresh
-        .routes(routes!(tokens::refresh))
-        // POST /api/auth/token/verify/ -> tokens::verify
-        .routes(routes!(tokens::verify))
-        // POST /api/auth/logout/ -> logout::logout
-        .routes(routes!(logout::logout))
-        // POST /api/auth/password/change/ -> password::change_password
-        .routes(routes!(password::change_password))
-        // POST /api/auth/password/reset/ -> reset::request_reset
-        .routes(routes!(reset::request_reset))
-        // POST /api/auth/password/reset/confirm/ -> reset::confirm_reset
-        .routes(routes!(reset::confirm_reset))
-        // POST /api/auth/email/verify/ -> verify::verify_email
-        .routes(routes!(verify::verify_email))
-        // POST /api/auth/email/verify/resend/ -> verify::resend_verification
-        .routes(routes!(verify::resend_verification))
-        // POST /api/auth/invitations/accept/ -> invitation::accept_invitation
-        .routes(routes!(invitation::accept_invitation))
-        // GET /.well-known/jwks.json -> jwks::jwks
-        .routes(routes!(jwks::jwks))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register/", post(register::register))
+        .route("/api/auth/login/", post(login::login))
+        .route("/api/auth/token/refresh/", post(tokens::refresh))
+        .route("/api/auth/token/verify/", post(tokens::verify))
+        .route("/api/auth/logout/", post(logout::logout))
+        .route("/api/auth/password/change/", post(password::change_password))
+        .route("/api/auth/password/reset/", post(reset::request_reset))
+        .route("/api/auth/password/reset/confirm/", post(reset::confirm_reset))
+        .route("/api/auth/email/verify/", post(verify::verify_email))
+        .route("/api/auth/email/verify/resend/", post(verify::resend_verification))
+        .route("/api/auth/invitations/accept/", post(invitation::accept_invitation))
+        .route("/.well-known/jwks.json", get(jwks::jwks))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        register::register,
+        login::login,
+        tokens::refresh,
+        tokens::verify,
+        logout::logout,
+        password::change_password,
+        reset::request_reset,
+        reset::confirm_reset,
+        verify::verify_email,
+        verify::resend_verification,
+        invitation::accept_invitation,
+        jwks::jwks
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state), config)
+    http::app(routes().with_state(state), config)
 }
 
 /// Builds the state from a signing key and the configured public keys;

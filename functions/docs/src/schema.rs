@@ -48,17 +48,17 @@ impl Modify for BearerAuth {
 /// The platform's whole API: every function's operations in one document.
 pub fn openapi() -> Document {
     let mut doc = PlatformDoc::openapi();
-    doc.merge(crate::routes().split_for_parts().1);
-    doc.merge(auth::routes().split_for_parts().1);
-    doc.merge(roles::routes().split_for_parts().1);
-    doc.merge(audit::routes().split_for_parts().1);
-    doc.merge(tenants::routes().split_for_parts().1);
-    doc.merge(users::routes().split_for_parts().1);
-    doc.merge(teams::routes().split_for_parts().1);
-    doc.merge(plans::routes().split_for_parts().1);
-    doc.merge(subscriptions::routes().split_for_parts().1);
-    doc.merge(invoices::routes().split_for_parts().1);
-    doc.merge(crm::routes().split_for_parts().1);
+    doc.merge(crate::document());
+    doc.merge(auth::document());
+    doc.merge(roles::document());
+    doc.merge(audit::document());
+    doc.merge(tenants::document());
+    doc.merge(users::document());
+    doc.merge(teams::document());
+    doc.merge(plans::document());
+    doc.merge(subscriptions::document());
+    doc.merge(invoices::document());
+    doc.merge(crm::document());
     // What the shared extractors answer for every operation, and the
     // error bodies really sent.
     shared::http::schema::complete(&mut doc);

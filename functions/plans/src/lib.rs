@@ -5,10 +5,9 @@
 mod read;
 mod write;
 
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Extension, Router};
 use shared::http::{self, HttpConfig};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
@@ -18,23 +17,32 @@ pub type AppState = shared::state::ApiState;
 #[derive(Debug, Clone)]
 pub struct DefaultCurrency(pub String);
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // GET /api/plans/ -> read::list_plans
-        // POST /api/plans/ -> write::create_plan
-        .routes(routes!(read::list_plans, write::create_plan))
-        // GET /api/plans/{id}/ -> read::get_plan
-        // PUT /api/plans/{id}/ -> write::replace_plan
-        // PATCH /api/plans/{id}/ -> write::patch_plan
-        // DELETE /api/plans/{id}/ -> write::delete_plan
-        .routes(routes!(
-            read::get_plan,
-            write::replace_plan,
-            write::patch_plan,
-            write::delete_plan
-        ))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/plans/", get(read::list_plans))
+        .route("/api/plans/", post(write::create_plan))
+        .route("/api/plans/{id}/", get(read::get_plan))
+        .route("/api/plans/{id}/", put(write::replace_plan))
+        .route("/api/plans/{id}/", patch(write::patch_plan))
+        .route("/api/plans/{id}/", delete(write::delete_plan))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        read::list_plans,
+        write::create_plan,
+        read::get_plan,
+        write::replace_plan,
+        write::patch_plan,
+        write::delete_plan
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 /// The app with the default currency `USD`.
@@ -44,8 +52,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 
 /// The app, pricing new plans in `default_currency` unless they name one.
 pub fn router_with(state: AppState, config: &HttpConfig, default_currency: &str) -> Router {
-    let (api, _) = routes().split_for_parts();
-    let api = api
+    let api = routes()
         .with_state(state)
         .layer(Extension(DefaultCurrency(default_currency.to_owned())));
     http::app(api, config)

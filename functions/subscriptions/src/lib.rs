@@ -11,33 +11,42 @@ mod write;
 
 pub use view::{MySubscriptionView, ScheduledChangeView, SubscriptionView, UsageLine, UsageView};
 
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use shared::billing::BillingPolicy;
 use shared::http::{self, HttpConfig};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // GET /api/subscriptions/ -> read::list_subscriptions
-        .routes(routes!(read::list_subscriptions))
-        // GET /api/subscriptions/my_subscription/ -> read::my_subscription
-        .routes(routes!(read::my_subscription))
-        // GET /api/subscriptions/usage/ -> read::usage
-        .routes(routes!(read::usage))
-        // POST /api/subscriptions/subscribe/ -> write::subscribe
-        .routes(routes!(write::subscribe))
-        // POST /api/subscriptions/cancel/ -> write::cancel
-        .routes(routes!(write::cancel))
-        // POST /api/subscriptions/reactivate/ -> write::reactivate
-        .routes(routes!(write::reactivate))
-        // GET /api/subscriptions/{id}/ -> read::get_subscription
-        .routes(routes!(read::get_subscription))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/subscriptions/", get(read::list_subscriptions))
+        .route("/api/subscriptions/my_subscription/", get(read::my_subscription))
+        .route("/api/subscriptions/usage/", get(read::usage))
+        .route("/api/subscriptions/subscribe/", post(write::subscribe))
+        .route("/api/subscriptions/cancel/", post(write::cancel))
+        .route("/api/subscriptions/reactivate/", post(write::reactivate))
+        .route("/api/subscriptions/{id}/", get(read::get_subscription))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        read::list_subscriptions,
+        read::my_subscription,
+        read::usage,
+        write::subscribe,
+        write::cancel,
+        write::reactivate,
+        read::get_subscription
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
@@ -46,6 +55,5 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 
 /// The router with the configured grace and expiry periods.
 pub fn router_with(state: AppState, config: &HttpConfig, policy: BillingPolicy) -> Router {
-    let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state).layer(Extension(policy)), config)
+    http::app(routes().with_state(state).layer(Extension(policy)), config)
 }

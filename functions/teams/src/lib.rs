@@ -8,36 +8,43 @@ mod write;
 
 pub use view::TeamView;
 
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use shared::http::{self, HttpConfig};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // GET /api/teams/ -> read::list_teams
-        // POST /api/teams/ -> write::create_team
-        .routes(routes!(read::list_teams, write::create_team))
-        // GET /api/teams/{id}/ -> read::get_team
-        // PUT /api/teams/{id}/ -> write::replace_team
-        // PATCH /api/teams/{id}/ -> write::patch_team
-        // DELETE /api/teams/{id}/ -> write::delete_team
-        .routes(routes!(
-            read::get_team,
-            write::replace_team,
-            write::patch_team,
-            write::delete_team
-        ))
-        // GET /api/teams/{id}/members/ -> read::team_members
-        .routes(routes!(read::team_members))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/teams/", get(read::list_teams))
+        .route("/api/teams/", post(write::create_team))
+        .route("/api/teams/{id}/", get(read::get_team))
+        .route("/api/teams/{id}/", put(write::replace_team))
+        .route("/api/teams/{id}/", patch(write::patch_team))
+        .route("/api/teams/{id}/", delete(write::delete_team))
+        .route("/api/teams/{id}/members/", get(read::team_members))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        read::list_teams,
+        write::create_team,
+        read::get_team,
+        write::replace_team,
+        write::patch_team,
+        write::delete_team,
+        read::team_members
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state), config)
+    http::app(routes().with_state(state), config)
 }

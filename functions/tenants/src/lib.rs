@@ -7,42 +7,51 @@ mod read;
 mod view;
 mod write;
 
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use shared::http::{self, HttpConfig};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The store and the token verifier.
 pub type AppState = shared::state::ApiState;
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // GET /api/tenants/me/ -> read::get_me
-        // PUT /api/tenants/me/ -> write::put_me
-        // PATCH /api/tenants/me/ -> write::patch_me
-        .routes(routes!(read::get_me, write::put_me, write::patch_me))
-        // GET /api/tenants/ -> read::list_tenants
-        // POST /api/tenants/ -> write::create_tenant
-        .routes(routes!(read::list_tenants, write::create_tenant))
-        // GET /api/tenants/{id}/ -> read::get_tenant
-        // PUT /api/tenants/{id}/ -> write::put_tenant
-        // PATCH /api/tenants/{id}/ -> write::patch_tenant
-        // DELETE /api/tenants/{id}/ -> write::delete_tenant
-        .routes(routes!(
-            read::get_tenant,
-            write::put_tenant,
-            write::patch_tenant,
-            write::delete_tenant
-        ))
-        // POST /api/tenants/{id}/suspend/ -> write::suspend_tenant
-        .routes(routes!(write::suspend_tenant))
-        // POST /api/tenants/{id}/activate/ -> write::activate_tenant
-        .routes(routes!(write::activate_tenant))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/tenants/me/", get(read::get_me))
+        .route("/api/tenants/me/", put(write::put_me))
+        .route("/api/tenants/me/", patch(write::patch_me))
+        .route("/api/tenants/", get(read::list_tenants))
+        .route("/api/tenants/", post(write::create_tenant))
+        .route("/api/tenants/{id}/", get(read::get_tenant))
+        .route("/api/tenants/{id}/", put(write::put_tenant))
+        .route("/api/tenants/{id}/", patch(write::patch_tenant))
+        .route("/api/tenants/{id}/", delete(write::delete_tenant))
+        .route("/api/tenants/{id}/suspend/", post(write::suspend_tenant))
+        .route("/api/tenants/{id}/activate/", post(write::activate_tenant))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        read::get_me,
+        write::put_me,
+        write::patch_me,
+        read::list_tenants,
+        write::create_tenant,
+        read::get_tenant,
+        write::put_tenant,
+        write::patch_tenant,
+        write::delete_tenant,
+        write::suspend_tenant,
+        write::activate_tenant
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state), config)
+    http::app(routes().with_state(state), config)
 }

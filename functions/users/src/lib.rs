@@ -5,14 +5,13 @@ mod invitations;
 mod users;
 
 use axum::extract::FromRef;
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use shared::auth::TokenVerifier;
 use shared::email::Mailer;
 use shared::http::{self, HttpConfig};
 use shared::store::Store;
 use std::sync::Arc;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The store, the token verifier and the mailer (invitations).
 #[derive(Clone)]
@@ -45,47 +44,54 @@ impl AppState {
     }
 }
 
-/// Every operation, one comment per method and path above its
-/// `routes!` (checked against the document by `tests/api/layout.rs`).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        // GET /api/users/me/ -> users::read::get_me
-        .routes(routes!(users::read::get_me))
-        // PUT /api/users/update_me/ -> users::write::put_me
-        // PATCH /api/users/update_me/ -> users::write::patch_me
-        .routes(routes!(users::write::put_me, users::write::patch_me))
-        // GET /api/users/ -> users::read::list_users
-        // POST /api/users/ -> users::write::create_user
-        .routes(routes!(users::read::list_users, users::write::create_user))
-        // GET /api/users/{id}/ -> users::read::get_user
-        // PUT /api/users/{id}/ -> users::write::replace_user
-        // PATCH /api/users/{id}/ -> users::write::patch_user
-        // DELETE /api/users/{id}/ -> users::write::deactivate_user
-        .routes(routes!(
-            users::read::get_user,
-            users::write::replace_user,
-            users::write::patch_user,
-            users::write::deactivate_user
-        ))
-        // POST /api/users/{id}/activate/ -> users::write::activate_user
-        .routes(routes!(users::write::activate_user))
-        // POST /api/users/{id}/assign_roles/ -> users::write::assign_roles
-        .routes(routes!(users::write::assign_roles))
-        // DELETE /api/users/{id}/remove_role/ -> users::write::remove_role
-        .routes(routes!(users::write::remove_role))
-        // GET /api/users/invitations/ -> invitations::read::list_invitations
-        // POST /api/users/invitations/ -> invitations::write::create_invitation
-        .routes(routes!(
-            invitations::read::list_invitations,
-            invitations::write::create_invitation
-        ))
-        // DELETE /api/users/invitations/{id}/ -> invitations::write::revoke_invitation
-        .routes(routes!(invitations::write::revoke_invitation))
-        // POST /api/users/invitations/{id}/resend/ -> invitations::write::resend_invitation
-        .routes(routes!(invitations::write::resend_invitation))
+/// Every operation: method, path and handler on one line. [`document`]
+/// lists the same handlers; `tests/api/layout.rs` holds the two together.
+#[rustfmt::skip]
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/users/me/", get(users::read::get_me))
+        .route("/api/users/update_me/", put(users::write::put_me))
+        .route("/api/users/update_me/", patch(users::write::patch_me))
+        .route("/api/users/", get(users::read::list_users))
+        .route("/api/users/", post(users::write::create_user))
+        .route("/api/users/{id}/", get(users::read::get_user))
+        .route("/api/users/{id}/", put(users::write::replace_user))
+        .route("/api/users/{id}/", patch(users::write::patch_user))
+        .route("/api/users/{id}/", delete(users::write::deactivate_user))
+        .route("/api/users/{id}/activate/", post(users::write::activate_user))
+        .route("/api/users/{id}/assign_roles/", post(users::write::assign_roles))
+        .route("/api/users/{id}/remove_role/", delete(users::write::remove_role))
+        .route("/api/users/invitations/", get(invitations::read::list_invitations))
+        .route("/api/users/invitations/", post(invitations::write::create_invitation))
+        .route("/api/users/invitations/{id}/", delete(invitations::write::revoke_invitation))
+        .route("/api/users/invitations/{id}/resend/", post(invitations::write::resend_invitation))
+}
+
+/// This function's part of the platform's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        users::read::get_me,
+        users::write::put_me,
+        users::write::patch_me,
+        users::read::list_users,
+        users::write::create_user,
+        users::read::get_user,
+        users::write::replace_user,
+        users::write::patch_user,
+        users::write::deactivate_user,
+        users::write::activate_user,
+        users::write::assign_roles,
+        users::write::remove_role,
+        invitations::read::list_invitations,
+        invitations::write::create_invitation,
+        invitations::write::revoke_invitation,
+        invitations::write::resend_invitation
+    ))]
+    struct Operations;
+    <Operations as utoipa::OpenApi>::openapi()
 }
 
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    let (api, _) = routes().split_for_parts();
-    http::app(api.with_state(state), config)
+    http::app(routes().with_state(state), config)
 }
