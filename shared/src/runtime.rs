@@ -63,15 +63,20 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
 }
 
 /// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
-/// error within a few seconds (answered as 503), never a hang.
+/// error within a few seconds (answered as 503), never a hang. Loads its
+/// own [`sdk_config`]: for tools and tests; a function passes the one it
+/// loaded to [`store`].
 pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(endpoint).await.build())
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(&sdk_config().await, endpoint).build())
 }
 
 /// The configuration behind [`dynamodb_client`], for callers that add to
 /// it (tests count calls with an interceptor).
-pub async fn dynamodb_config(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::Builder {
-    let mut builder = lean(aws_sdk_dynamodb::config::Builder::from(&sdk_config().await));
+pub fn dynamodb_config(
+    aws: &aws_config::SdkConfig,
+    endpoint: Option<&str>,
+) -> aws_sdk_dynamodb::config::Builder {
+    let mut builder = lean(aws_sdk_dynamodb::config::Builder::from(aws));
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
@@ -110,7 +115,9 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 }
 
 /// AWS settings every client shares: short timeouts and few retries, so a
-/// request or a cold start never hangs on an unreachable service.
+/// request or a cold start never hangs on an unreachable service. A
+/// function loads it once in `main` and builds every client from it (each
+/// load reads the environment and builds the TLS context again).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
@@ -126,9 +133,11 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// The store described by `config`.
-pub async fn store(config: &Config) -> Store {
-    let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+/// The store described by `config`, its client built from `aws`.
+pub fn store(config: &Config, aws: &aws_config::SdkConfig) -> Store {
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        dynamodb_config(aws, config.dynamodb_endpoint.as_deref()).build(),
+    );
     Store::new(
         client,
         config.table_name.clone(),

@@ -29,12 +29,13 @@ impl FromRef<ApiState> for Store {
 impl ApiState {
     /// Built once per cold start: the DynamoDB client, and the public keys
     /// from configuration (such functions never read the signing secret).
-    pub async fn from_config(
+    pub fn from_config(
         config: &Config,
+        aws: &aws_config::SdkConfig,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let verifier = TokenVerifier::new(&public_keys_from_env()?, &config.tokens)?;
         Ok(Self {
-            store: crate::runtime::store(config).await,
+            store: crate::runtime::store(config, aws),
             verifier: Arc::new(verifier),
         })
     }

@@ -57,11 +57,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
         ),
         api("roles", roles::document(), roles::router),
         api("audit", audit::document(), audit::router),
-        api(
-            "tenants",
-            tenants::document(),
-            tenants::router,
-        ),
+        api("tenants", tenants::document(), tenants::router),
         (
             "users",
             users::document(),
@@ -82,11 +78,7 @@ async fn functions() -> Vec<(&'static str, OpenApi, Router)> {
             subscriptions::document(),
             subscriptions::router,
         ),
-        api(
-            "invoices",
-            invoices::document(),
-            invoices::router,
-        ),
+        api("invoices", invoices::document(), invoices::router),
     ]
 }
 

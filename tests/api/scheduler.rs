@@ -849,10 +849,12 @@ impl Intercept for Recorder {
 async fn recorded_store() -> (Store, Recorder) {
     let (_, table) = fresh_table().await;
     let recorder = Recorder::default();
-    let config = shared::runtime::dynamodb_config(Some(&tests::dynamodb_endpoint()))
-        .await
-        .interceptor(recorder.clone())
-        .build();
+    let config = shared::runtime::dynamodb_config(
+        &shared::runtime::sdk_config().await,
+        Some(&tests::dynamodb_endpoint()),
+    )
+    .interceptor(recorder.clone())
+    .build();
     let store = Store::new(
         aws_sdk_dynamodb::Client::from_conf(config),
         table,

@@ -24,17 +24,18 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         None => 9002,
     };
     let config = Config::from_env()?;
-    let api = ApiState::from_config(&config).await?;
+    let aws = shared::runtime::sdk_config().await;
+    let api = ApiState::from_config(&config, &aws)?;
     let state = |function: &'static str| ApiState {
         store: function_store(&api.store, function),
         verifier: api.verifier.clone(),
     };
-    let signer = TokenSigner::new(signing_key_from_env().await?, config.tokens.clone());
+    let signer = TokenSigner::new(signing_key_from_env(&aws).await?, config.tokens.clone());
     let auth = auth::state(
         function_store(&api.store, "auth"),
         signer,
         public_keys_from_env().unwrap_or_default(),
-        mailer().await?,
+        mailer(&aws)?,
     )?;
     let docs = docs::AppState {
         store: function_store(&api.store, "docs"),
@@ -51,7 +52,7 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         ),
         (
             "users".to_owned(),
-            users::router(users::AppState::new(state("users"), mailer().await?), http),
+            users::router(users::AppState::new(state("users"), mailer(&aws)?), http),
         ),
         ("teams".to_owned(), teams::router(state("teams"), http)),
         ("crm".to_owned(), crm::router(state("crm"), http)),
@@ -82,7 +83,9 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
 
 /// The mailer of the functions that send (auth, users): as configured, with an outbox under
 /// `.local/run/gateway-mail` unless `EMAIL_OUTBOX_DIR` names another.
-async fn mailer() -> Result<shared::email::Mailer, shared::email::EmailConfigError> {
+fn mailer(
+    aws: &aws_config::SdkConfig,
+) -> Result<shared::email::Mailer, shared::email::EmailConfigError> {
     let default_outbox = tests::repo_root().join(".local/run/gateway-mail");
     let settings = shared::email::EmailSettings::from_lookup(|k| {
         std::env::var(k).ok().filter(|v| !v.is_empty()).or_else(|| {
@@ -90,5 +93,5 @@ async fn mailer() -> Result<shared::email::Mailer, shared::email::EmailConfigErr
                 .then(|| default_outbox.to_string_lossy().into_owned())
         })
     })?;
-    shared::email::Mailer::from_settings(&settings).await
+    shared::email::Mailer::from_settings(&settings, aws)
 }

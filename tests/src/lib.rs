@@ -359,10 +359,12 @@ pub mod counting {
 pub async fn counted_store() -> (Store, counting::CallCounter) {
     let (_, table) = fresh_table().await;
     let counter = counting::CallCounter::default();
-    let config = shared::runtime::dynamodb_config(Some(&dynamodb_endpoint()))
-        .await
-        .interceptor(counter.clone())
-        .build();
+    let config = shared::runtime::dynamodb_config(
+        &shared::runtime::sdk_config().await,
+        Some(&dynamodb_endpoint()),
+    )
+    .interceptor(counter.clone())
+    .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     (
         Store::new(

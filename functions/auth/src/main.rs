@@ -7,13 +7,15 @@ use shared::runtime;
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
+    // One AWS configuration for every client of this process.
+    let aws = runtime::sdk_config().await;
     // The private key is read once per cold start; only this function may.
-    let key = signing_key_from_env().await?;
+    let key = signing_key_from_env(&aws).await?;
     // Other keys still valid during a rotation; our own key is added.
     let jwks = public_keys_from_env().unwrap_or_default();
     let signer = TokenSigner::new(key, config.tokens.clone());
     // SES, or the local outbox with EMAIL_OUTBOX_DIR (make dev).
-    let mailer = Mailer::from_settings(&EmailSettings::from_env()?).await?;
-    let state = auth::state(runtime::store(&config).await, signer, jwks, mailer)?;
+    let mailer = Mailer::from_settings(&EmailSettings::from_env()?, &aws)?;
+    let state = auth::state(runtime::store(&config, &aws), signer, jwks, mailer)?;
     runtime::serve(auth::router(state, &config.http)).await
 }

@@ -16,7 +16,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Mode::Lambda | Mode::Help => runtime::init_tracing(),
     }
     let config = Config::from_env()?;
-    let store = runtime::store(&config).await;
+    let aws = runtime::sdk_config().await;
+    let store = runtime::store(&config, &aws);
     let policy = config.billing;
     match mode {
         Mode::Once { at } => {

@@ -6,8 +6,9 @@ use shared::runtime;
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
+    let aws = runtime::sdk_config().await;
     let state = AppState {
-        store: runtime::store(&config).await,
+        store: runtime::store(&config, &aws),
     };
     runtime::serve(router(state, &config.http)).await
 }

@@ -6,7 +6,8 @@ use shared::state::ApiState;
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
-    let state = ApiState::from_config(&config).await?;
+    let aws = runtime::sdk_config().await;
+    let state = ApiState::from_config(&config, &aws)?;
     runtime::serve(plans::router_with(
         state,
         &config.http,

@@ -7,9 +7,11 @@ use shared::state::ApiState;
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
-    let api = ApiState::from_config(&config).await?;
+    // One AWS configuration for every client of this process.
+    let aws = runtime::sdk_config().await;
+    let api = ApiState::from_config(&config, &aws)?;
     // SES, or the local outbox with EMAIL_OUTBOX_DIR (make dev).
-    let mailer = Mailer::from_settings(&EmailSettings::from_env()?).await?;
+    let mailer = Mailer::from_settings(&EmailSettings::from_env()?, &aws)?;
     runtime::serve(users::router(
         users::AppState::new(api, mailer),
         &config.http,

@@ -35,17 +35,22 @@ pub enum SigningKeyError {
 
 /// The signing key named by the process environment (empty values count as
 /// unset, as in [`crate::config`]).
-pub async fn signing_key_from_env() -> Result<SigningKeyPair, SigningKeyError> {
-    signing_key_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).await
+/// `aws` builds the Secrets Manager client when the key is a secret.
+pub async fn signing_key_from_env(
+    aws: &aws_config::SdkConfig,
+) -> Result<SigningKeyPair, SigningKeyError> {
+    signing_key_from_lookup(aws, |k| std::env::var(k).ok().filter(|v| !v.is_empty())).await
 }
 
 /// As [`signing_key_from_env`], reading variables through `get`. The secret
 /// id wins over the file when both are set.
 pub async fn signing_key_from_lookup(
+    aws: &aws_config::SdkConfig,
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
     if let Some(secret_id) = get(SIGNING_SECRET_ID_VAR) {
-        return from_secret_id(&secret_id, get(SECRETS_MANAGER_ENDPOINT_VAR).as_deref()).await;
+        let endpoint = get(SECRETS_MANAGER_ENDPOINT_VAR);
+        return from_secret_id(aws, &secret_id, endpoint.as_deref()).await;
     }
     match get(SIGNING_KEY_FILE_VAR) {
         Some(path) => signing_key_from_file(&path).await,
@@ -66,32 +71,31 @@ pub async fn signing_key_from_file(path: &str) -> Result<SigningKeyPair, Signing
 
 #[cfg(feature = "secrets")]
 async fn from_secret_id(
+    aws: &aws_config::SdkConfig,
     secret_id: &str,
     endpoint: Option<&str>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
-    static CLIENT: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client> =
-        tokio::sync::OnceCell::const_new();
-    // Built once per process; the first caller's endpoint sticks.
-    let client = CLIENT
-        .get_or_init(|| secrets_manager_client(endpoint))
-        .await;
-    signing_key_from_secrets_manager(client, secret_id).await
+    // Read once per cold start: a client for that one call.
+    signing_key_from_secrets_manager(&secrets_manager_client(aws, endpoint), secret_id).await
 }
 
 #[cfg(not(feature = "secrets"))]
 async fn from_secret_id(
+    _aws: &aws_config::SdkConfig,
     _secret_id: &str,
     _endpoint: Option<&str>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
     Err(SigningKeyError::SecretsDisabled)
 }
 
-/// A Secrets Manager client that fails fast, with the same bounds as
-/// [`crate::runtime::dynamodb_client`]: a cold start must not hang on it.
+/// A Secrets Manager client from the process's AWS settings, which bound
+/// its time ([`crate::runtime::sdk_config`]): a cold start must not hang on it.
 #[cfg(feature = "secrets")]
-pub async fn secrets_manager_client(endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
-    let shared = crate::runtime::sdk_config().await;
-    let mut builder = aws_sdk_secretsmanager::config::Builder::from(&shared);
+pub fn secrets_manager_client(
+    aws: &aws_config::SdkConfig,
+    endpoint: Option<&str>,
+) -> aws_sdk_secretsmanager::Client {
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(aws);
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
@@ -146,6 +150,11 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    /// Settings no test here reaches AWS with.
+    fn no_aws() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder().build()
+    }
+
     fn temp_file(contents: &str) -> std::path::PathBuf {
         let path = std::env::temp_dir().join(format!("signing-key-{}.json", uuid::Uuid::new_v4()));
         std::fs::write(&path, contents).unwrap();
@@ -156,9 +165,11 @@ mod tests {
     async fn reads_the_key_file() {
         let key = SigningKeyPair::generate("file-key");
         let path = temp_file(&key.to_json().unwrap());
-        let loaded =
-            signing_key_from_lookup(lookup(&[(SIGNING_KEY_FILE_VAR, path.to_str().unwrap())]))
-                .await;
+        let loaded = signing_key_from_lookup(
+            &no_aws(),
+            lookup(&[(SIGNING_KEY_FILE_VAR, path.to_str().unwrap())]),
+        )
+        .await;
         std::fs::remove_file(&path).unwrap();
         let loaded = loaded.unwrap();
         assert_eq!(loaded.kid(), "file-key");
@@ -167,7 +178,9 @@ mod tests {
 
     #[tokio::test]
     async fn names_both_variables_when_unconfigured() {
-        let err = signing_key_from_lookup(lookup(&[])).await.unwrap_err();
+        let err = signing_key_from_lookup(&no_aws(), lookup(&[]))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SigningKeyError::NotConfigured));
         let msg = err.to_string();
         assert!(
@@ -203,10 +216,10 @@ mod tests {
     #[cfg(not(feature = "secrets"))]
     #[tokio::test]
     async fn secret_id_without_the_feature_is_an_error() {
-        let err = signing_key_from_lookup(lookup(&[
-            (SIGNING_SECRET_ID_VAR, "s"),
-            (SIGNING_KEY_FILE_VAR, "f"),
-        ]))
+        let err = signing_key_from_lookup(
+            &no_aws(),
+            lookup(&[(SIGNING_SECRET_ID_VAR, "s"), (SIGNING_KEY_FILE_VAR, "f")]),
+        )
         .await
         .unwrap_err();
         assert!(matches!(err, SigningKeyError::SecretsDisabled));

@@ -152,25 +152,34 @@ impl EmailSettings {
 
 /// The sender the settings select: the outbox when `EMAIL_OUTBOX_DIR` is
 /// set, otherwise SES (from `EMAIL_FROM`).
-pub async fn sender(settings: &EmailSettings) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
+pub fn sender(
+    settings: &EmailSettings,
+    aws: &aws_config::SdkConfig,
+) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     if let Some(dir) = &settings.outbox_dir {
         return Ok(Arc::new(OutboxSender::new(dir.clone())));
     }
-    ses_sender(settings).await
+    ses_sender(settings, aws)
 }
 
 #[cfg(feature = "email")]
-async fn ses_sender(settings: &EmailSettings) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
+fn ses_sender(
+    settings: &EmailSettings,
+    aws: &aws_config::SdkConfig,
+) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     let from = settings
         .from
         .clone()
         .ok_or(EmailConfigError::Missing(FROM_VAR))?;
-    let client = ses::client(settings.ses_endpoint.as_deref()).await;
+    let client = ses::client(aws, settings.ses_endpoint.as_deref());
     Ok(Arc::new(SesSender::new(client, from)))
 }
 
 #[cfg(not(feature = "email"))]
-async fn ses_sender(_settings: &EmailSettings) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
+fn ses_sender(
+    _settings: &EmailSettings,
+    _aws: &aws_config::SdkConfig,
+) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     Err(EmailConfigError::SesDisabled)
 }
 
@@ -200,8 +209,11 @@ impl Mailer {
     }
 
     /// The mailer the environment describes (see [`sender`]).
-    pub async fn from_settings(settings: &EmailSettings) -> Result<Self, EmailConfigError> {
-        Ok(Self::new(sender(settings).await?, &settings.frontend_url))
+    pub fn from_settings(
+        settings: &EmailSettings,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Self, EmailConfigError> {
+        Ok(Self::new(sender(settings, aws)?, &settings.frontend_url))
     }
 
     /// `{FRONTEND_URL}{path}?token={token}`; `token` must be URL-safe

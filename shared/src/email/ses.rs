@@ -21,12 +21,11 @@ impl SesSender {
     }
 }
 
-/// An SES client with the bounded timeouts of every client
-/// ([`crate::runtime::sdk_config`]); `endpoint` overrides the service's
+/// An SES client from the process's AWS settings (the bounded timeouts of
+/// [`crate::runtime::sdk_config`]); `endpoint` overrides the service's
 /// (local emulators).
-pub async fn client(endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
-    let shared = crate::runtime::sdk_config().await;
-    let mut builder = aws_sdk_sesv2::config::Builder::from(&shared);
+pub fn client(aws: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
+    let mut builder = aws_sdk_sesv2::config::Builder::from(aws);
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
