@@ -30,6 +30,10 @@ use shared::store::{Condition, CursorSigner, Store};
 use tests::fake_dynamodb::FakeDynamo;
 use tower::ServiceExt;
 
+// The functions' allocator (their main.rs), so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TABLE: &str = "bench-table";
 const SOURCE_IP: &str = "203.0.113.7";
 const PASSWORD: &str = "a-good-password";

@@ -3,6 +3,11 @@ use shared::config::{public_keys_from_env, Config};
 use shared::email::{EmailSettings, Mailer};
 use shared::runtime;
 
+// About a quarter less time per request than the system allocator
+// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();

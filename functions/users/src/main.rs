@@ -3,6 +3,11 @@ use shared::email::{EmailSettings, Mailer};
 use shared::runtime;
 use shared::state::ApiState;
 
+// About a quarter less time per request than the system allocator
+// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
