@@ -69,3 +69,8 @@ dynamodb_pid="$(pgrep -f -- "-port $db_port" | head -n 1)"
 python3 infra/loadtest.py --base "http://127.0.0.1:$api_port" --bin-dir "$ROOT/target/release" \
   --gateway-pid "$gateway_pid" --dynamodb-pid "$dynamodb_pid" \
   --duration "${LOADTEST_DURATION:-10}" --connections "${LOADTEST_CONNECTIONS:-16}"
+# Answers the gateway could not hand on: wrk closes the connections still
+# waiting when each run ends (docs/performance.md). More than one per
+# connection per run would be a real loss.
+abandoned="$(grep -c 'Runtime API returned non-200' "$work/watch.log" || true)"
+log "gateway: ${abandoned} answers to requests wrk abandoned at the end of a run (at most ${LOADTEST_CONNECTIONS:-16} per run)"
