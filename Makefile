@@ -61,6 +61,7 @@ DEV_ENV := env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	JWT_SIGNING_KEY_FILE='$(KEYS_DIR)/signing-key.json' \
 	JWT_PUBLIC_KEYS_FILE='$(KEYS_DIR)/jwks.json' \
 	EMAIL_OUTBOX_DIR='$(EMAIL_OUTBOX_DIR)' FRONTEND_URL='$(FRONTEND_URL)' \
+	MIMALLOC_ARENA_EAGER_COMMIT=0 \
 	$(if $(CORS_ALLOWED_ORIGINS),CORS_ALLOWED_ORIGINS='$(CORS_ALLOWED_ORIGINS)')
 
 # Package names of the Lambda functions (functions/*/Cargo.toml, [package] name).
@@ -142,7 +143,7 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 bench:
-	cargo bench -p tests --bench permissions --bench tokens --bench endpoints
+	MIMALLOC_ARENA_EAGER_COMMIT=0 cargo bench -p tests --bench permissions --bench tokens --bench endpoints
 
 # Both print the tables of docs/performance.md (see there).
 coldstart: bootstrap

@@ -304,6 +304,8 @@ def main() -> int:
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+        # As template.yaml's Globals give every function.
+        "MIMALLOC_ARENA_EAGER_COMMIT": "0",
     }
     # What the function needs to reach DynamoDB Local and the keys (as in make dev).
     for key in ("TABLE_NAME", "DYNAMODB_ENDPOINT", "AWS_REGION", "AWS_ACCESS_KEY_ID",

@@ -48,7 +48,8 @@ export TABLE_NAME="$table" DYNAMODB_ENDPOINT="http://127.0.0.1:$db_port" \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
   AWS_EC2_METADATA_DISABLED=true LOCAL_DEV=1 KEYS_DIR="$work/keys" \
   JWT_SIGNING_KEY_FILE="$work/keys/signing-key.json" JWT_PUBLIC_KEYS_FILE="$work/keys/jwks.json" \
-  EMAIL_OUTBOX_DIR="$work/mail" FRONTEND_URL=http://localhost:3000
+  EMAIL_OUTBOX_DIR="$work/mail" FRONTEND_URL=http://localhost:3000 \
+  MIMALLOC_ARENA_EAGER_COMMIT=0
 unset AWS_PROFILE AWS_SESSION_TOKEN
 target/release/devctl seed >/dev/null
 

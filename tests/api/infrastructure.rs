@@ -166,6 +166,28 @@ fn any_cors_origin_only_in_dev_and_origins_are_required_elsewhere() {
     }
 }
 
+/// Deployed, under `make dev`, `make loadtest` and `make coldstart`, the
+/// functions' allocator runs with the same setting, so the memory
+/// docs/performance.md reports is the memory they use on Lambda.
+#[test]
+fn every_place_functions_run_sets_the_same_allocator_option() {
+    let doc = template_doc();
+    let deployed =
+        &doc["Globals"]["Function"]["Environment"]["Variables"]["MIMALLOC_ARENA_EAGER_COMMIT"];
+    assert_eq!(deployed.as_str(), Some("0"), "template.yaml Globals");
+    for (file, line) in [
+        ("Makefile", "MIMALLOC_ARENA_EAGER_COMMIT=0"),
+        ("infra/loadtest.sh", "MIMALLOC_ARENA_EAGER_COMMIT=0"),
+        (
+            "infra/coldstart.py",
+            "\"MIMALLOC_ARENA_EAGER_COMMIT\": \"0\"",
+        ),
+    ] {
+        let text = std::fs::read_to_string(tests::repo_root().join(file)).unwrap();
+        assert!(text.contains(line), "{file} does not set {line}");
+    }
+}
+
 #[test]
 fn only_the_auth_function_reads_the_signing_secret_and_only_that_secret() {
     let policies = tests::iam::policies(&template_yaml());
