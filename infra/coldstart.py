@@ -8,6 +8,7 @@ Per function this prints:
   init          process start -> its first `GET .../invocation/next`
   first answer  process start -> its response to that first request
   peak RSS      VmHWM after --invocations requests in one process
+  CPU/request   CPU time of those requests (all threads), after the first
   size          the binary's size on disk
 
 beside `hello-lambda` (infra/hello: lambda_http + axum and one route, same
@@ -204,6 +205,19 @@ def status_of(body: bytes) -> int | None:
     return parsed.get("statusCode") if isinstance(parsed, dict) else None
 
 
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of `pid` so far, in ns (schedstat: exact,
+    where /proc/<pid>/stat counts 10 ms ticks)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended meanwhile
+    return total
+
+
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -219,7 +233,8 @@ class Harness:
 
     def run(self, binary: str, name: str, events: list[dict], rss: bool = False):
         """Starts `binary`, answers `events` in order; returns (init ns,
-        [answer ns], [bodies], peak RSS MB or None, error bodies)."""
+        [answer ns], [bodies], (peak RSS MB, CPU ns per request after the
+        first) or None, error bodies)."""
         session = Session(events)
         api = RuntimeApi(session)
         threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -228,8 +243,17 @@ class Harness:
         session.started = time.perf_counter_ns()
         proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            ok = session.wait_answers(len(events), self.timeout)
-            peak = peak_rss_mb(proc.pid) if rss and ok else None
+            # The first answer ends the cold part; CPU is counted from there.
+            ok = session.wait_answers(1, self.timeout)
+            if ok and rss:
+                with session.lock:
+                    answered = len(session.answers)
+                start_cpu = cpu_ns(proc.pid)
+            ok = ok and session.wait_answers(len(events), self.timeout)
+            peak = None
+            if rss and ok:
+                per_request = (cpu_ns(proc.pid) - start_cpu) / max(1, len(events) - answered)
+                peak = (peak_rss_mb(proc.pid), per_request)
         finally:
             proc.kill()
             session.close()
@@ -335,17 +359,18 @@ def main() -> int:
             answers[name].append(times[0])
             statuses[name].add("error" if errors else status_of(bodies[0]))
     rss: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for name, binary, event in subjects:
         _, _, _, peak, _ = harness.run(binary, name, [event] * args.invocations, rss=True)
-        rss[name] = peak or float("nan")
+        rss[name], cpu[name] = peak or (float("nan"), float("nan"))
 
     hello_init = statistics.median(inits["hello-lambda"])
     hello_answer = statistics.median(answers["hello-lambda"])
     failures = []
     print(f"{args.runs} cold starts each, peak RSS after {args.invocations} requests; times in ms")
     print()
-    print("| function | request | init median (min-max) | x hello | first answer median (min-max) | x hello | peak RSS MB | size MB | status |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| function | request | init median (min-max) | x hello | first answer median (min-max) | x hello | peak RSS MB | CPU/request µs | size MB | status |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, binary, event in subjects:
         i, a = inits[name], answers[name]
         init_ratio = statistics.median(i) / hello_init
@@ -356,7 +381,7 @@ def main() -> int:
         status = ",".join(str(s) for s in sorted(statuses[name], key=str))
         print(f"| {name} | `{request}` | {ms(statistics.median(i))} ({ms(min(i))}-{ms(max(i))}) | {init_ratio:.2f} "
               f"| {ms(statistics.median(a))} ({ms(min(a))}-{ms(max(a))}) | {answer_ratio:.2f} "
-              f"| {rss[name]:.1f} | {size:.1f} | {status} |")
+              f"| {rss[name]:.1f} | {cpu[name] / 1000:.0f} | {size:.1f} | {status} |")
         if name == "hello-lambda":
             continue
         if init_ratio > INIT_RATIO:
