@@ -146,6 +146,33 @@ pub fn store(config: &Config, aws: &aws_config::SdkConfig) -> Store {
     .with_revocation_settings(config.revocation)
 }
 
+/// Runs a function's `main` future on a Tokio runtime shaped like Lambda's
+/// invocations: one thread when they come one at a time (the default), a
+/// multi-thread runtime when `AWS_LAMBDA_MAX_CONCURRENCY` lets several run
+/// at once (Lambda Managed Instances). One request at a time gains nothing
+/// from worker threads and pays for waking them: a hello world spends about
+/// half the CPU per request on one thread (docs/performance.md).
+pub fn block_on<F: std::future::Future>(main: F) -> F::Output {
+    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
+    let mut builder = if concurrent(max_concurrency.as_deref()) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime at start-up")
+        .block_on(main)
+}
+
+/// Whether `AWS_LAMBDA_MAX_CONCURRENCY` lets invocations overlap.
+fn concurrent(max_concurrency: Option<&str>) -> bool {
+    max_concurrency
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+}
+
 /// Serves a router on the Lambda runtime (API Gateway HTTP API events).
 ///
 /// One invocation at a time unless `AWS_LAMBDA_MAX_CONCURRENCY` is above 1
@@ -170,6 +197,21 @@ async fn buffered(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_thread_unless_lambda_lets_invocations_overlap() {
+        for (value, overlap) in [
+            (None, false),
+            (Some("1"), false),
+            (Some("0"), false),
+            (Some("many"), false),
+            (Some("2"), true),
+            (Some(" 16 "), true),
+        ] {
+            assert_eq!(concurrent(value), overlap, "{value:?}");
+        }
+        assert_eq!(block_on(async { 7 }), 7);
+    }
 
     #[test]
     fn trusts_the_five_amazon_roots() {

@@ -9,8 +9,11 @@ use shared::runtime;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), lambda_runtime::Error> {
+    runtime::block_on(run())
+}
+
+async fn run() -> Result<(), lambda_runtime::Error> {
     let mode = billing_scheduler::parse_args(std::env::args().skip(1))?;
     if mode == Mode::Help {
         println!("{}", billing_scheduler::USAGE);

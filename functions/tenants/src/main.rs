@@ -7,8 +7,11 @@ use shared::state::ApiState;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
+    runtime::block_on(run())
+}
+
+async fn run() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
     let aws = runtime::sdk_config().await;
