@@ -2,12 +2,15 @@
 //! DynamoDB client (built once per cold start, with bounded timeouts), and
 //! serving a router on the Lambda runtime.
 
+mod environment;
+
 use crate::config::Config;
 use crate::store::{CursorSigner, Store};
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, StalledStreamProtectionConfig};
+use aws_types::SdkConfig;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::time::Duration;
@@ -63,17 +66,17 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
 }
 
 /// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
-/// error within a few seconds (answered as 503), never a hang. Loads its
-/// own [`sdk_config`]: for tools and tests; a function passes the one it
-/// loaded to [`store`].
-pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(&sdk_config().await, endpoint).build())
+/// error within a few seconds (answered as 503), never a hang. Builds its
+/// own [`sdk_config`]: for tests; a function passes the one it built to
+/// [`store`].
+pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(&sdk_config(), endpoint).build())
 }
 
 /// The configuration behind [`dynamodb_client`], for callers that add to
 /// it (tests count calls with an interceptor).
 pub fn dynamodb_config(
-    aws: &aws_config::SdkConfig,
+    aws: &SdkConfig,
     endpoint: Option<&str>,
 ) -> aws_sdk_dynamodb::config::Builder {
     let mut builder = lean(aws_sdk_dynamodb::config::Builder::from(aws));
@@ -114,27 +117,41 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
-/// AWS settings every client shares: short timeouts and few retries, so a
-/// request or a cold start never hangs on an unreachable service. A
-/// function loads it once in `main` and builds every client from it (each
-/// load reads the environment and builds the TLS context again).
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// AWS settings every client of a function shares: the region and
+/// credentials Lambda puts in the environment ([`environment`]), short
+/// timeouts and few retries, so a request or a cold start never hangs on an
+/// unreachable service. A function builds it once in `main` and every
+/// client from it (each build makes the TLS context again).
+pub fn sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(environment::region(|name| std::env::var(name).ok()))
+        .credentials_provider(SharedCredentialsProvider::new(
+            environment::EnvironmentCredentials,
+        ))
         .http_client(http_client())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
+        .timeout_config(timeout_config())
+        .retry_config(retry_config())
+        .build()
+}
+
+/// Every AWS call's time bounds: a second to connect, three per attempt,
+/// eight in all.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build()
+}
+
+/// At most three attempts, with the standard backoff.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3)
 }
 
 /// The store described by `config`, its client built from `aws`.
-pub fn store(config: &Config, aws: &aws_config::SdkConfig) -> Store {
+pub fn store(config: &Config, aws: &SdkConfig) -> Store {
     let client = aws_sdk_dynamodb::Client::from_conf(
         dynamodb_config(aws, config.dynamodb_endpoint.as_deref()).build(),
     );

@@ -31,7 +31,7 @@ impl ApiState {
     /// from configuration (such functions never read the signing secret).
     pub fn from_config(
         config: &Config,
-        aws: &aws_config::SdkConfig,
+        aws: &aws_types::SdkConfig,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let verifier = TokenVerifier::new(&public_keys_from_env()?, &config.tokens)?;
         Ok(Self {

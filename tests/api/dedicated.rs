@@ -14,7 +14,7 @@ use tests::{post_json, registration, template_yaml, unique};
 use uuid::Uuid;
 
 async fn client() -> Client {
-    shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint())).await
+    shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint()))
 }
 
 /// Creates `<main table>-tenant-<suffix>` with the template's definition.

@@ -123,7 +123,7 @@ async fn health_reports_dynamodb() {
 
 #[tokio::test]
 async fn health_is_503_json_when_dynamodb_is_unreachable() {
-    let client = dynamodb_client(Some("http://127.0.0.1:9")).await;
+    let client = dynamodb_client(Some("http://127.0.0.1:9"));
     let store = Store::new(client, "nowhere", CursorSigner::new(b"s".to_vec()));
     let app = docs::router(docs::AppState { store }, &HttpConfig::default());
     let res = get(&app, "/api/health/").await;

@@ -92,6 +92,68 @@ fn every_template_function_is_a_workspace_binary() {
     }
 }
 
+/// What a function's binary links is decided by its dependency tree: each
+/// SDK only where its service is called, and none of aws-config's provider
+/// chains (profile files, STS, SSO, instance metadata) nor aws-lc, which a
+/// Lambda never needs (docs/performance.md, "Binary size").
+#[test]
+fn each_function_links_only_the_aws_crates_it_calls() {
+    let never = ["aws-config", "aws-sdk-sts", "aws-sdk-sso", "aws-lc-rs"];
+    let only_in: [(&str, &[&str]); 2] = [
+        ("aws-sdk-secretsmanager", &["auth"]),
+        ("aws-sdk-sesv2", &["auth", "users"]),
+    ];
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let functions = std::fs::read_dir(repo_root().join("functions")).unwrap();
+    let mut checked = 0;
+    for entry in functions {
+        let function = entry.unwrap().file_name().into_string().unwrap();
+        let output = std::process::Command::new(&cargo)
+            .current_dir(repo_root())
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(["-p", &function])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let crates: std::collections::BTreeSet<String> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| line.split(" v").next().unwrap_or_default().to_owned())
+            .collect();
+        assert!(
+            crates.contains("aws-sdk-dynamodb"),
+            "{function}: {crates:?}"
+        );
+        for name in never {
+            assert!(!crates.contains(name), "{function} links {name}");
+        }
+        // docs depends on every function crate for its operations' documents,
+        // so its tree holds their SDKs; it calls none of them, and LTO leaves
+        // them out of its binary.
+        for &(name, users) in only_in.iter().filter(|_| function != "docs") {
+            assert_eq!(
+                crates.contains(name),
+                users.contains(&function.as_str()),
+                "{function} and {name}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 12, "every function crate was checked");
+}
+
 fn template_doc() -> serde_yaml_ng::Value {
     serde_yaml_ng::from_str(&template_yaml()).unwrap()
 }

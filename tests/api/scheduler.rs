@@ -746,7 +746,7 @@ async fn a_due_subscription_in_a_dedicated_table_is_found_and_advanced() {
     let main = store.table_name().to_owned();
     let table = format!("{main}-tenant-billing");
     let definition = TableDefinition::from_template(&template_yaml()).unwrap();
-    let client = shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint())).await;
+    let client = shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint()));
     assert!(definition.create(&client, &table).await.unwrap());
 
     // A super admin creates a tenant pinned to it; its admin logs in.
@@ -850,7 +850,7 @@ async fn recorded_store() -> (Store, Recorder) {
     let (_, table) = fresh_table().await;
     let recorder = Recorder::default();
     let config = shared::runtime::dynamodb_config(
-        &shared::runtime::sdk_config().await,
+        &shared::runtime::sdk_config(),
         Some(&tests::dynamodb_endpoint()),
     )
     .interceptor(recorder.clone())
@@ -877,7 +877,7 @@ async fn a_tick_with_nothing_due_only_queries_the_due_index() {
     // And one in a dedicated table (its routing item lists the table).
     let table = format!("{main}-tenant-quiet");
     let definition = TableDefinition::from_template(&template_yaml()).unwrap();
-    let client = shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint())).await;
+    let client = shared::runtime::dynamodb_client(Some(&tests::dynamodb_endpoint()));
     assert!(definition.create(&client, &table).await.unwrap());
     let dedicated = store.dedicated_table(&table).await.unwrap();
     let tscope = TenantScope::for_new_tenant_in(&dedicated);

@@ -448,7 +448,7 @@ async fn index_queries_return_items_in_index_order() {
 #[tokio::test]
 async fn an_unreachable_dynamodb_fails_fast_as_unavailable() {
     // Nothing listens on port 9 (discard) of loopback.
-    let client = shared::runtime::dynamodb_client(Some("http://127.0.0.1:9")).await;
+    let client = shared::runtime::dynamodb_client(Some("http://127.0.0.1:9"));
     let store = Store::new(client, "nowhere", CursorSigner::new(b"s".to_vec()));
     let started = std::time::Instant::now();
     let scope = TenantScope::for_new_tenant();

@@ -122,7 +122,7 @@ async fn fixture() -> (Fixture, FakeDynamo) {
     std::env::remove_var("AWS_PROFILE");
     std::env::remove_var("AWS_SESSION_TOKEN");
     let fake = FakeDynamo::new();
-    let config = shared::runtime::dynamodb_config(&shared::runtime::sdk_config().await, None)
+    let config = shared::runtime::dynamodb_config(&shared::runtime::sdk_config(), None)
         .http_client(fake.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         None => 9002,
     };
     let config = Config::from_env()?;
-    let aws = shared::runtime::sdk_config().await;
+    let aws = shared::runtime::sdk_config();
     let api = ApiState::from_config(&config, &aws)?;
     let state = |function: &'static str| ApiState {
         store: function_store(&api.store, function),

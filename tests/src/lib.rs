@@ -40,7 +40,7 @@ pub const TEST_CURSOR_SECRET: &[u8] = b"integration-test-cursor-secret";
 
 /// A new table, created from template.yaml, that only this test uses.
 pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
-    let client = dynamodb_client(Some(&dynamodb_endpoint())).await;
+    let client = dynamodb_client(Some(&dynamodb_endpoint()));
     let table = format!("test-{}", uuid::Uuid::new_v4());
     let definition =
         TableDefinition::from_template(&template_yaml()).expect("template has the table");
@@ -360,7 +360,7 @@ pub async fn counted_store() -> (Store, counting::CallCounter) {
     let (_, table) = fresh_table().await;
     let counter = counting::CallCounter::default();
     let config = shared::runtime::dynamodb_config(
-        &shared::runtime::sdk_config().await,
+        &shared::runtime::sdk_config(),
         Some(&dynamodb_endpoint()),
     )
     .interceptor(counter.clone())

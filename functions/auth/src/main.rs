@@ -16,7 +16,7 @@ async fn run() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
     // One AWS configuration for every client of this process.
-    let aws = runtime::sdk_config().await;
+    let aws = runtime::sdk_config();
     // The private key is read once per cold start; only this function may.
     let key = signing_key_from_env(&aws).await?;
     // Other keys still valid during a rotation; our own key is added.

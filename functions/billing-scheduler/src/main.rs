@@ -24,7 +24,7 @@ async fn run() -> Result<(), lambda_runtime::Error> {
         Mode::Lambda | Mode::Help => runtime::init_tracing(),
     }
     let config = Config::from_env()?;
-    let aws = runtime::sdk_config().await;
+    let aws = runtime::sdk_config();
     let store = runtime::store(&config, &aws);
     let policy = config.billing;
     match mode {

@@ -14,7 +14,7 @@ fn main() -> Result<(), lambda_http::Error> {
 async fn run() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
-    let aws = runtime::sdk_config().await;
+    let aws = runtime::sdk_config();
     let state = ApiState::from_config(&config, &aws)?;
     runtime::serve(tenants::router(state, &config.http)).await
 }

@@ -16,7 +16,7 @@ async fn run() -> Result<(), lambda_http::Error> {
     runtime::init_tracing();
     let config = Config::from_env()?;
     // One AWS configuration for every client of this process.
-    let aws = runtime::sdk_config().await;
+    let aws = runtime::sdk_config();
     let api = ApiState::from_config(&config, &aws)?;
     // SES, or the local outbox with EMAIL_OUTBOX_DIR (make dev).
     let mailer = Mailer::from_settings(&EmailSettings::from_env()?, &aws)?;

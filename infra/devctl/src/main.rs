@@ -24,7 +24,6 @@
 use devctl::django;
 use shared::auth::{Jwks, SigningKeyPair};
 use shared::keys;
-use shared::runtime::dynamodb_client;
 use shared::store::table::TableDefinition;
 use shared::store::{Condition, CursorSigner, Store, StoreError};
 use shared::superadmins::{self, Added};
@@ -46,8 +45,23 @@ fn env(name: &str) -> Result<String> {
     std::env::var(name).map_err(|_| format!("{name} must be set").into())
 }
 
+/// A DynamoDB client for `endpoint`, with the functions' HTTPS client and
+/// time bounds but aws-config's full credential chain: an operator's
+/// AWS_PROFILE (SSO, a credentials process) works here, where a function
+/// only reads Lambda's environment.
+async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use shared::runtime;
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(runtime::http_client())
+        .timeout_config(runtime::timeout_config())
+        .retry_config(runtime::retry_config())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::from_conf(runtime::dynamodb_config(&aws, Some(endpoint)).build())
+}
+
 async fn store() -> Result<Store> {
-    let client = dynamodb_client(Some(&env("DYNAMODB_ENDPOINT")?)).await;
+    let client = dynamodb_client(&env("DYNAMODB_ENDPOINT")?).await;
     // Cursors are not used here; any secret will do.
     Ok(Store::new(
         client,
@@ -68,7 +82,7 @@ async fn create_table(table: Option<String>) -> Result<()> {
         _ => main,
     };
     let endpoint = env("DYNAMODB_ENDPOINT")?;
-    let client = dynamodb_client(Some(&endpoint)).await;
+    let client = dynamodb_client(&endpoint).await;
     let definition = TableDefinition::from_template(TEMPLATE)?;
     if definition.create(&client, &table).await? {
         println!("created table {table} at {endpoint}");

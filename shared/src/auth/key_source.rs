@@ -37,7 +37,7 @@ pub enum SigningKeyError {
 /// unset, as in [`crate::config`]).
 /// `aws` builds the Secrets Manager client when the key is a secret.
 pub async fn signing_key_from_env(
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
 ) -> Result<SigningKeyPair, SigningKeyError> {
     signing_key_from_lookup(aws, |k| std::env::var(k).ok().filter(|v| !v.is_empty())).await
 }
@@ -45,7 +45,7 @@ pub async fn signing_key_from_env(
 /// As [`signing_key_from_env`], reading variables through `get`. The secret
 /// id wins over the file when both are set.
 pub async fn signing_key_from_lookup(
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
     if let Some(secret_id) = get(SIGNING_SECRET_ID_VAR) {
@@ -71,7 +71,7 @@ pub async fn signing_key_from_file(path: &str) -> Result<SigningKeyPair, Signing
 
 #[cfg(feature = "secrets")]
 async fn from_secret_id(
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
     secret_id: &str,
     endpoint: Option<&str>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
@@ -81,7 +81,7 @@ async fn from_secret_id(
 
 #[cfg(not(feature = "secrets"))]
 async fn from_secret_id(
-    _aws: &aws_config::SdkConfig,
+    _aws: &aws_types::SdkConfig,
     _secret_id: &str,
     _endpoint: Option<&str>,
 ) -> Result<SigningKeyPair, SigningKeyError> {
@@ -92,7 +92,7 @@ async fn from_secret_id(
 /// its time ([`crate::runtime::sdk_config`]): a cold start must not hang on it.
 #[cfg(feature = "secrets")]
 pub fn secrets_manager_client(
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
     endpoint: Option<&str>,
 ) -> aws_sdk_secretsmanager::Client {
     let mut builder = aws_sdk_secretsmanager::config::Builder::from(aws);
@@ -151,8 +151,8 @@ mod tests {
     }
 
     /// Settings no test here reaches AWS with.
-    fn no_aws() -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder().build()
+    fn no_aws() -> aws_types::SdkConfig {
+        aws_types::SdkConfig::builder().build()
     }
 
     fn temp_file(contents: &str) -> std::path::PathBuf {

@@ -154,7 +154,7 @@ impl EmailSettings {
 /// set, otherwise SES (from `EMAIL_FROM`).
 pub fn sender(
     settings: &EmailSettings,
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
 ) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     if let Some(dir) = &settings.outbox_dir {
         return Ok(Arc::new(OutboxSender::new(dir.clone())));
@@ -165,7 +165,7 @@ pub fn sender(
 #[cfg(feature = "email")]
 fn ses_sender(
     settings: &EmailSettings,
-    aws: &aws_config::SdkConfig,
+    aws: &aws_types::SdkConfig,
 ) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     let from = settings
         .from
@@ -178,7 +178,7 @@ fn ses_sender(
 #[cfg(not(feature = "email"))]
 fn ses_sender(
     _settings: &EmailSettings,
-    _aws: &aws_config::SdkConfig,
+    _aws: &aws_types::SdkConfig,
 ) -> Result<Arc<dyn EmailSender>, EmailConfigError> {
     Err(EmailConfigError::SesDisabled)
 }
@@ -211,7 +211,7 @@ impl Mailer {
     /// The mailer the environment describes (see [`sender`]).
     pub fn from_settings(
         settings: &EmailSettings,
-        aws: &aws_config::SdkConfig,
+        aws: &aws_types::SdkConfig,
     ) -> Result<Self, EmailConfigError> {
         Ok(Self::new(sender(settings, aws)?, &settings.frontend_url))
     }

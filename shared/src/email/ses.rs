@@ -24,7 +24,7 @@ impl SesSender {
 /// An SES client from the process's AWS settings (the bounded timeouts of
 /// [`crate::runtime::sdk_config`]); `endpoint` overrides the service's
 /// (local emulators).
-pub fn client(aws: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
+pub fn client(aws: &aws_types::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sesv2::Client {
     let mut builder = aws_sdk_sesv2::config::Builder::from(aws);
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
