@@ -12,7 +12,11 @@ Per function this prints:
   size          the binary's size on disk
 
 beside `hello-lambda` (infra/hello: lambda_http + axum and one route, same
-release profile, same run). Runs are interleaved (every function once, then
+release profile, same run), and the first answer also beside
+`hello-dynamodb` (the same route answering after two sequential `GetItem`s
+with the functions' AWS set-up: a function's first request makes two
+sequential calls, so against it DynamoDB Local's time counts on both sides
+and the ratio is what the function's own work adds). Runs are interleaved (every function once, then
 again), so a busy machine slows all of them alike. The exit status is 1 if a
 function misses a limit: init above INIT_RATIO x hello's, first answer above
 ANSWER_RATIO x hello's, peak RSS above RSS_LIMIT_MB, or an answer that is
@@ -348,6 +352,7 @@ def main() -> int:
     hello_event = http_event("GET", "/api/health/")
     subjects = [(n, os.path.join(args.bin_dir, n), events[n]) for n in names]
     subjects.append(("hello-lambda", os.path.join(args.bin_dir, "hello-lambda"), hello_event))
+    subjects.append(("hello-dynamodb", os.path.join(args.bin_dir, "hello-dynamodb"), hello_event))
 
     inits: dict[str, list[int]] = {n: [] for n, _, _ in subjects}
     answers: dict[str, list[int]] = {n: [] for n, _, _ in subjects}
@@ -366,11 +371,12 @@ def main() -> int:
 
     hello_init = statistics.median(inits["hello-lambda"])
     hello_answer = statistics.median(answers["hello-lambda"])
+    dynamodb_answer = statistics.median(answers["hello-dynamodb"])
     failures = []
     print(f"{args.runs} cold starts each, peak RSS after {args.invocations} requests; times in ms")
     print()
-    print("| function | request | init median (min-max) | x hello | first answer median (min-max) | x hello | peak RSS MB | CPU/request µs | size MB | status |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| function | request | init median (min-max) | x hello | first answer median (min-max) | x hello | x hello-dynamodb | peak RSS MB | CPU/request µs | size MB | status |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, binary, event in subjects:
         i, a = inits[name], answers[name]
         init_ratio = statistics.median(i) / hello_init
@@ -381,8 +387,9 @@ def main() -> int:
         status = ",".join(str(s) for s in sorted(statuses[name], key=str))
         print(f"| {name} | `{request}` | {ms(statistics.median(i))} ({ms(min(i))}-{ms(max(i))}) | {init_ratio:.2f} "
               f"| {ms(statistics.median(a))} ({ms(min(a))}-{ms(max(a))}) | {answer_ratio:.2f} "
+              f"| {statistics.median(a) / dynamodb_answer:.2f} "
               f"| {rss[name]:.1f} | {cpu[name] / 1000:.0f} | {size:.1f} | {status} |")
-        if name == "hello-lambda":
+        if name.startswith("hello-"):
             continue
         if init_ratio > INIT_RATIO:
             failures.append(f"{name}: init {init_ratio:.2f}x hello (limit {INIT_RATIO}x)")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make coldstart: release builds of every function and of hello-lambda (the
-# empty reference, infra/hello), then infra/coldstart.py starts each against
-# a fake Lambda Runtime API on loopback, with an in-memory DynamoDB Local on
-# $COLDSTART_DYNAMODB_PORT (8003) holding a freshly registered tenant.
+# make coldstart: release builds of every function and of the references in
+# infra/hello (hello-lambda, empty; hello-dynamodb, two reads), then
+# infra/coldstart.py starts each against a fake Lambda Runtime API on
+# loopback, with an in-memory DynamoDB Local on $COLDSTART_DYNAMODB_PORT
+# (8003) holding a freshly registered tenant.
 #
 #   COLDSTART_RUNS (15)          cold starts per function
 #   COLDSTART_INVOCATIONS (300)  requests before reading the peak RSS
@@ -21,7 +22,7 @@ for manifest in functions/*/Cargo.toml; do
   functions+=("$(awk '/^\[package\]/ { p = 1 } p && /^name *=/ { gsub(/.*= *"|".*/, ""); print; exit }' "$manifest")")
 done
 
-log "cargo build --release (${#functions[@]} functions, hello-lambda, devctl)"
+log "cargo build --release (${#functions[@]} functions, the references, devctl)"
 cargo build --release -q "${functions[@]/#/--package=}" -p hello-lambda -p devctl
 
 work="$(mktemp -d)"
