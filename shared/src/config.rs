@@ -170,15 +170,7 @@ pub fn public_keys_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<J
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::test_support::lookup;
 
     #[test]
     fn requires_a_cursor_secret_outside_local_dev() {

@@ -26,3 +26,6 @@ pub mod tenancy;
 pub mod throttle;
 pub mod validate;
 pub mod views;
+
+#[cfg(test)]
+mod test_support;

@@ -140,15 +140,7 @@ pub async fn signing_key_from_secrets_manager(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::test_support::lookup;
 
     /// Settings no test here reaches AWS with.
     fn no_aws() -> aws_types::SdkConfig {

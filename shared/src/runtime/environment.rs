@@ -59,15 +59,7 @@ fn non_empty(var: impl Fn(&str) -> Option<String>, name: &str) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::test_support::lookup as env;
 
     #[test]
     fn region_is_aws_region_then_the_default_region() {
