@@ -37,12 +37,18 @@ pub struct Config {
     pub revocation: crate::revocation::Settings,
 }
 
+/// A variable of the process environment, an empty value counting as
+/// unset: the lookup every `from_env` passes to its `from_lookup`.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// Fixed secret for local development only; refused outside `LOCAL_DEV`.
 const DEV_CURSOR_SECRET: &str = "local-development-cursor-secret";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(env_var)
     }
 
     /// Reads settings through `get`, so tests need not touch the process
@@ -149,7 +155,7 @@ where
 /// The public keys that verify tokens: `JWT_PUBLIC_KEYS` (a JWKS JSON
 /// document) or, for local development, `JWT_PUBLIC_KEYS_FILE`.
 pub fn public_keys_from_env() -> Result<Jwks, ConfigError> {
-    public_keys_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    public_keys_from_lookup(env_var)
 }
 
 pub fn public_keys_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Jwks, ConfigError> {

@@ -67,7 +67,8 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
 
 /// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
 /// error within a few seconds (answered as 503), never a hang. Builds its
-/// own [`sdk_config`]: for tests; a function passes the one it built to
+/// own [`sdk_config`]: for tests and the coldstart reference; a function
+/// passes the one it built to
 /// [`store`].
 pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(dynamodb_config(&sdk_config(), endpoint).build())
@@ -125,7 +126,7 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 pub fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(environment::region(|name| std::env::var(name).ok()))
+        .region(environment::region(crate::config::env_var))
         .credentials_provider(SharedCredentialsProvider::new(
             environment::EnvironmentCredentials,
         ))

@@ -20,12 +20,9 @@ struct Table {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = shared::runtime::sdk_config();
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok();
     let table = Table {
-        client: aws_sdk_dynamodb::Client::from_conf(
-            shared::runtime::dynamodb_config(&aws, endpoint.as_deref()).build(),
-        ),
+        client: shared::runtime::dynamodb_client(endpoint.as_deref()),
         name: std::env::var("TABLE_NAME")?,
     };
     let app = Router::new()

@@ -39,7 +39,7 @@ pub enum SigningKeyError {
 pub async fn signing_key_from_env(
     aws: &aws_types::SdkConfig,
 ) -> Result<SigningKeyPair, SigningKeyError> {
-    signing_key_from_lookup(aws, |k| std::env::var(k).ok().filter(|v| !v.is_empty())).await
+    signing_key_from_lookup(aws, crate::config::env_var).await
 }
 
 /// As [`signing_key_from_env`], reading variables through `get`. The secret

@@ -117,7 +117,7 @@ pub enum EmailConfigError {
 impl EmailSettings {
     /// From the process environment (empty values count as unset).
     pub fn from_env() -> Result<Self, EmailConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(crate::config::env_var)
     }
 
     /// Through `get`, so tests need not touch the environment.

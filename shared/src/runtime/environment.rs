@@ -29,7 +29,7 @@ impl ProvideCredentials for EnvironmentCredentials {
     where
         Self: 'a,
     {
-        provider::future::ProvideCredentials::ready(credentials(|name| std::env::var(name).ok()))
+        provider::future::ProvideCredentials::ready(credentials(crate::config::env_var))
     }
 }
 
