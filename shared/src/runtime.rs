@@ -68,8 +68,7 @@ pub fn log_filter() -> tracing_subscriber::filter::Targets {
 /// A DynamoDB client that fails fast: an unreachable DynamoDB yields an
 /// error within a few seconds (answered as 503), never a hang. Builds its
 /// own [`sdk_config`]: for tests and the coldstart reference; a function
-/// passes the one it built to
-/// [`store`].
+/// passes the one it built to [`store`].
 pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(dynamodb_config(&sdk_config(), endpoint).build())
 }
