@@ -3,6 +3,9 @@
 //! serving a router on the Lambda runtime.
 
 mod environment;
+mod https;
+
+pub use https::{Http1Client, TlsSetupError};
 
 use crate::config::Config;
 use crate::store::{CursorSigner, Store};
@@ -100,21 +103,12 @@ fn lean(builder: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config:
 /// /etc/ssl/certs) took about 3 ms of each cold start.
 const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
-/// The HTTPS client of every AWS client: hyper 1 and rustls with ring (the
-/// SDKs' default brings aws-lc, several MB more per binary), trusting only
+/// The HTTPS client of every AWS client ([`Http1Client`]), trusting only
 /// [`AMAZON_ROOTS`]. Built at start-up; the roots are a fixed, tested input.
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{
-        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
-    };
-    let tls = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(AMAZON_ROOTS))
-        .build()
-        .expect("a TLS context of the embedded Amazon roots");
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls)
-        .build_https()
+    aws_smithy_runtime_api::client::http::SharedHttpClient::new(
+        Http1Client::new(AMAZON_ROOTS).expect("an HTTPS client trusting the embedded Amazon roots"),
+    )
 }
 
 /// AWS settings every client of a function shares: the region and

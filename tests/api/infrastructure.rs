@@ -94,11 +94,25 @@ fn every_template_function_is_a_workspace_binary() {
 
 /// What a function's binary links is decided by its dependency tree: each
 /// SDK only where its service is called, and none of aws-config's provider
-/// chains (profile files, STS, SSO, instance metadata) nor aws-lc, which a
-/// Lambda never needs (docs/performance.md, "Binary size").
+/// chains (profile files, STS, SSO, instance metadata), aws-lc, HTTP/2 or
+/// RSA and ECDSA, which a Lambda here never needs (docs/performance.md,
+/// "Binary sizes").
 #[test]
 fn each_function_links_only_the_aws_crates_it_calls() {
-    let never = ["aws-config", "aws-sdk-sts", "aws-sdk-sso", "aws-lc-rs"];
+    // aws-config's chains and aws-lc; HTTP/2 (shared::runtime::https speaks
+    // HTTP/1.1); signature algorithms other than Ed25519 (jsonwebtoken's
+    // RustCrypto provider).
+    let never = [
+        "aws-config",
+        "aws-sdk-sts",
+        "aws-sdk-sso",
+        "aws-lc-rs",
+        "aws-smithy-http-client",
+        "h2",
+        "rsa",
+        "p256",
+        "p384",
+    ];
     let only_in: [(&str, &[&str]); 2] = [
         ("aws-sdk-secretsmanager", &["auth"]),
         ("aws-sdk-sesv2", &["auth", "users"]),

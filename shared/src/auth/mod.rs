@@ -5,6 +5,7 @@
 
 mod claims;
 mod extract;
+mod jwt_crypto;
 pub mod key_pair;
 mod key_source;
 mod one_time;

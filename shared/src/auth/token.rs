@@ -51,6 +51,7 @@ pub struct TokenSigner {
 
 impl TokenSigner {
     pub fn new(key: SigningKeyPair, settings: TokenSettings) -> Self {
+        super::jwt_crypto::install();
         Self { key, settings }
     }
 
@@ -107,6 +108,7 @@ impl std::fmt::Debug for TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(jwks: &Jwks, settings: &TokenSettings) -> Result<Self, KeyError> {
+        super::jwt_crypto::install();
         // Pinned to EdDSA: `alg: none` and HS256-with-the-public-key tricks
         // fail before any signature check.
         let mut validation = Validation::new(Algorithm::EdDSA);
