@@ -69,7 +69,7 @@ FUNCTION_PACKAGES = $(shell awk '/^\[/ { pkg = ($$0 == "[package]") } pkg && /^n
 
 .PHONY: help bootstrap dev dynamodb status stop test lint clippy bench \
 	superadmin tenant-table billing-tick import-django build sam-build clean-data fuzz mail \
-	coldstart loadtest
+	coldstart loadtest openapi
 
 help:
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -81,6 +81,7 @@ help:
 	@echo '  bench        cargo bench (permission engine, tokens, endpoints; tests/benches/)'
 	@echo '  coldstart    release builds; init, first answer, peak RSS and size of each function beside an empty one'
 	@echo '  loadtest     the dev stack in release mode under wrk: req/s, p50, p99 and the CPU split'
+	@echo '  openapi      rewrite functions/docs/openapi.json, the document the docs function serves, from the code'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
 	@echo '  mail         the newest messages of the local outbox, with their links (N=5: how many)'
 	@echo '  superadmin   add a super admin: make superadmin EMAIL=a@b.c PASSWORD=...;'
@@ -151,6 +152,11 @@ coldstart: bootstrap
 
 loadtest: bootstrap
 	@bash infra/loadtest.sh
+
+# The checked-in OpenAPI document, rewritten from the code (a test fails
+# until it matches).
+openapi:
+	UPDATE_OPENAPI=1 cargo test -q -p tests --test api -- --exact openapi::the_served_document_is_the_one_the_code_builds
 
 # schemathesis against the API `make dev` serves (run that first).
 fuzz: bootstrap

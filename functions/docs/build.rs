@@ -1,6 +1,8 @@
-//! Swagger UI's files, taken from the zip that `utoipa-swagger-ui-vendored`
-//! carries: only those the page loads, gzip-compressed. The whole
-//! distribution (source maps, other bundles) would add 11 MB to the binary.
+//! What the docs function serves, gzip-compressed into `OUT_DIR`: the
+//! checked-in OpenAPI document (`openapi.json`), and Swagger UI's files,
+//! taken from the zip that `utoipa-swagger-ui-vendored` carries: only those
+//! the page loads. The whole distribution (source maps, other bundles)
+//! would add 11 MB to the binary.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -35,13 +37,7 @@ fn main() {
         }
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).expect("a readable zip entry");
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&bytes).expect("gzip in memory");
-        std::fs::write(
-            out.join(format!("{file}.gz")),
-            gz.finish().expect("gzip in memory"),
-        )
-        .expect("writing OUT_DIR");
+        write_gzip(&out, file, &bytes);
         found.push(file.to_owned());
     }
     for file in FILES {
@@ -50,5 +46,19 @@ fn main() {
             "{file} is not in the Swagger UI zip"
         );
     }
+    let document = std::fs::read("openapi.json").expect("functions/docs/openapi.json");
+    write_gzip(&out, "openapi.json", &document);
+    println!("cargo:rerun-if-changed=openapi.json");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// `OUT_DIR/<file>.gz`.
+fn write_gzip(out: &std::path::Path, file: &str, bytes: &[u8]) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).expect("gzip in memory");
+    std::fs::write(
+        out.join(format!("{file}.gz")),
+        gz.finish().expect("gzip in memory"),
+    )
+    .expect("writing OUT_DIR");
 }

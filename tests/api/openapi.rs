@@ -295,19 +295,40 @@ fn every_operation_id_is_unique_across_the_platform_document() {
     );
 }
 
-/// The platform document as clients read it. `make test` (infra/test.sh)
-/// sets `OPENAPI_SCHEMA_OUT` to write it to a file, generates a TypeScript
-/// client from that file and type-checks tests/client/ against it.
+/// The docs function serves `functions/docs/openapi.json`, checked in so
+/// that a change to the API shows in review, and embedded at build time so
+/// that the function links none of the code that builds it. It must be
+/// exactly the document the code builds; `make openapi` (this test with
+/// `UPDATE_OPENAPI=1`) rewrites it. `make test` also generates a
+/// TypeScript client from it and type-checks tests/client/ against it.
 #[test]
-fn the_platform_document_serialises_for_client_generators() {
+fn the_served_document_is_the_one_the_code_builds() {
     let doc = docs::openapi_json();
-    let json = serde_json::to_string_pretty(&doc).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["components"]["schemas"]["UserView"].is_object());
-    if let Some(out) = std::env::var_os("OPENAPI_SCHEMA_OUT") {
-        std::fs::write(&out, json)
-            .unwrap_or_else(|e| panic!("writing {}: {e}", out.to_string_lossy()));
+    let built = format!("{}\n", serde_json::to_string_pretty(&doc).unwrap());
+    let path = tests::repo_root().join("functions/docs/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &built).unwrap();
     }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    if let Some((line, (old, new))) = checked_in
+        .lines()
+        .zip(built.lines())
+        .enumerate()
+        .find(|(_, (old, new))| old != new)
+    {
+        panic!(
+            "functions/docs/openapi.json is not the document the code builds \
+             (line {}: {old:?}, built: {new:?}): run `make openapi` and commit it",
+            line + 1
+        );
+    }
+    assert_eq!(
+        checked_in.len(),
+        built.len(),
+        "functions/docs/openapi.json is not the document the code builds: run `make openapi` and commit it"
+    );
 }
 
 fn each_operation(doc: &OpenApi) -> Vec<(String, &utoipa::openapi::path::Operation)> {

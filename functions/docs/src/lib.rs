@@ -1,6 +1,7 @@
 //! The docs function: the platform's OpenAPI document (every function's
 //! operations merged), Swagger UI, and a health check.
 
+mod gzipped;
 mod health;
 mod schema;
 mod swagger;

@@ -2,13 +2,13 @@
 //! the Swagger UI distribution that the page loads, embedded gzip-compressed
 //! by build.rs and sent as they are to every client that accepts gzip.
 
+use crate::gzipped;
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use shared::http::ApiError;
-use std::io::Read;
 
 /// Absolute asset paths: the page works at `/api/docs` as at `/api/docs/`.
 const INDEX: &str = r#"<!DOCTYPE html>
@@ -91,66 +91,17 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Result<Response,
         .iter()
         .find(|(name, _, _)| *name == file)
         .ok_or(ApiError::NotFound)?;
-    let content_type = HeaderValue::from_static(content_type);
-    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
-    let cache = (
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    if accepts_gzip(&headers) {
-        let encoding = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        let parts = [(header::CONTENT_TYPE, content_type), encoding, vary, cache];
-        return Ok((parts, *gzipped).into_response());
-    }
-    let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(*gzipped)
-        .read_to_end(&mut plain)
-        .map_err(|e| ApiError::internal(format!("embedded {file} is not gzip: {e}")))?;
-    let parts = [(header::CONTENT_TYPE, content_type), vary, cache];
-    Ok((parts, plain).into_response())
-}
-
-/// `Accept-Encoding` names gzip (or `*`) without `q=0`.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    gzipped::respond(
+        content_type,
+        gzipped,
+        &headers,
+        Some("public, max-age=3600"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn with(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        h
-    }
-
-    #[test]
-    fn reads_accept_encoding() {
-        assert!(accepts_gzip(&with("gzip, deflate, br")));
-        assert!(accepts_gzip(&with("br;q=1.0, GZIP;q=0.5")));
-        assert!(accepts_gzip(&with("*")));
-        assert!(!accepts_gzip(&with("gzip;q=0")));
-        assert!(!accepts_gzip(&with("br, deflate")));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 
     #[test]
     fn every_asset_is_gzip() {
