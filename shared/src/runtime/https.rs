@@ -319,4 +319,74 @@ mod tests {
             .expect_err("no handshake");
         assert!(error.is_io(), "{error:?}");
     }
+
+    /// A TLS server on loopback with the test certificate for 127.0.0.1
+    /// (shared/certs/test), answering one request; it reports the ALPN
+    /// protocol the client offered and what it read.
+    async fn tls_server() -> (String, tokio::task::JoinHandle<(Option<Vec<u8>>, String)>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let certs =
+            CertificateDer::pem_slice_iter(include_bytes!("../../certs/test/localhost.pem"))
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(include_bytes!(
+            "../../certs/test/localhost.key"
+        ))
+        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("https://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let Ok(mut tls) = acceptor.accept(socket).await else {
+                return (None, String::new());
+            };
+            let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                tls.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            tls.flush().await.unwrap();
+            (alpn, String::from_utf8(head).unwrap())
+        });
+        (uri, server)
+    }
+
+    #[tokio::test]
+    async fn speaks_http_1_1_over_tls_to_a_server_its_roots_trust() {
+        let (uri, server) = tls_server().await;
+        let client = Http1Client::new(include_bytes!("../../certs/test/ca.pem")).unwrap();
+        let connector = client.pooled((Some(Duration::from_secs(1)), Some(Duration::from_secs(1))));
+        let response = connector
+            .call(HttpRequest::get(&uri).expect("a request"))
+            .await
+            .expect("an answer over TLS");
+        assert_eq!(response.status().as_u16(), 200);
+        let (alpn, head) = server.await.unwrap();
+        assert_eq!(alpn, None, "no ALPN offer, so never HTTP/2");
+        assert!(head.starts_with("GET / HTTP/1.1\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn refuses_a_server_its_roots_do_not_trust() {
+        let (uri, server) = tls_server().await;
+        // The Amazon roots did not sign the test certificate.
+        let error = call(&uri).await.expect_err("an untrusted certificate");
+        assert!(error.is_io(), "{error:?}");
+        let (_, head) = server.await.unwrap();
+        assert!(head.is_empty(), "no request was sent: {head}");
+    }
 }
