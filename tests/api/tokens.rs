@@ -134,30 +134,27 @@ fn alg_none_is_refused() {
 /// An HMAC-signed token built by hand: the platform's jsonwebtoken
 /// provides Ed25519 alone, so it cannot make one.
 fn hmac_token(alg: &str, header: &Value, payload: &Value, secret: &[u8]) -> String {
-    use hmac::{Hmac, Mac};
     let input = format!("{}.{}", b64(header), b64(payload));
     let mac = match alg {
-        "HS256" => Hmac::<sha2::Sha256>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-        "HS384" => Hmac::<sha2::Sha384>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-        "HS512" => Hmac::<sha2::Sha512>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
+        "HS256" => hmac::<sha2::Sha256>(secret, &input),
+        "HS384" => hmac::<sha2::Sha384>(secret, &input),
+        "HS512" => hmac::<sha2::Sha512>(secret, &input),
         other => panic!("not an HMAC algorithm: {other}"),
     };
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac))
+}
+
+fn hmac<D>(secret: &[u8], input: &str) -> Vec<u8>
+where
+    D: sha2::Digest + hmac::digest::core_api::BlockSizeUser,
+{
+    use hmac::Mac;
+    <hmac::SimpleHmac<D> as Mac>::new_from_slice(secret)
+        .unwrap()
+        .chain_update(input)
+        .finalize()
+        .into_bytes()
+        .to_vec()
 }
 
 #[test]

@@ -233,13 +233,38 @@ mod tests {
         assert_eq!(client.connectors.lock().unwrap().len(), 2);
     }
 
-    /// What calling `uri` gives, with the functions' limits.
+    /// A connector trusting `roots`, with the functions' limits.
+    fn connector(roots: &[u8]) -> SharedHttpConnector {
+        let client = Http1Client::new(roots).expect("the roots given");
+        client.pooled((Some(Duration::from_secs(1)), Some(Duration::from_secs(1))))
+    }
+
+    /// What calling `uri` gives, trusting the Amazon roots.
     async fn call(uri: &str) -> Result<HttpResponse, ConnectorError> {
-        let client = Http1Client::new(AMAZON_ROOTS).expect("the Amazon roots");
-        let connector = client.pooled((Some(Duration::from_secs(1)), Some(Duration::from_secs(1))));
-        connector
+        connector(AMAZON_ROOTS)
             .call(HttpRequest::get(uri).expect("a request"))
             .await
+    }
+
+    /// Reads one request's head from `stream`, answers it `200 ok`, and
+    /// returns the head.
+    async fn answer<S>(stream: &mut S) -> String
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        stream.flush().await.unwrap();
+        String::from_utf8(head).unwrap()
     }
 
     #[tokio::test]
@@ -257,30 +282,14 @@ mod tests {
 
     #[tokio::test]
     async fn speaks_http_1_1_and_keeps_the_connection() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let uri = format!("http://{}/", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             // One connection serves both requests.
             let (mut socket, _) = listener.accept().await.unwrap();
-            let mut heads = Vec::new();
-            for _ in 0..2 {
-                let mut head = Vec::new();
-                while !head.ends_with(b"\r\n\r\n") {
-                    let mut byte = [0u8; 1];
-                    socket.read_exact(&mut byte).await.unwrap();
-                    head.push(byte[0]);
-                }
-                socket
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                    .await
-                    .unwrap();
-                heads.push(String::from_utf8(head).unwrap());
-            }
-            heads
+            [answer(&mut socket).await, answer(&mut socket).await]
         });
-        let client = Http1Client::new(AMAZON_ROOTS).expect("the Amazon roots");
-        let connector = client.pooled((Some(Duration::from_secs(1)), Some(Duration::from_secs(1))));
+        let connector = connector(AMAZON_ROOTS);
         for _ in 0..2 {
             let response = connector
                 .call(HttpRequest::get(&uri).expect("a request"))
@@ -324,7 +333,6 @@ mod tests {
     /// (shared/certs/test), answering one request; it reports the ALPN
     /// protocol the client offered and what it read.
     async fn tls_server() -> (String, tokio::task::JoinHandle<(Option<Vec<u8>>, String)>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let certs =
             CertificateDer::pem_slice_iter(include_bytes!("../../certs/test/localhost.pem"))
                 .collect::<Result<Vec<_>, _>>()
@@ -350,17 +358,7 @@ mod tests {
                 return (None, String::new());
             };
             let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-            let mut head = Vec::new();
-            while !head.ends_with(b"\r\n\r\n") {
-                let mut byte = [0u8; 1];
-                tls.read_exact(&mut byte).await.unwrap();
-                head.push(byte[0]);
-            }
-            tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-            tls.flush().await.unwrap();
-            (alpn, String::from_utf8(head).unwrap())
+            (alpn, answer(&mut tls).await)
         });
         (uri, server)
     }
@@ -368,9 +366,7 @@ mod tests {
     #[tokio::test]
     async fn speaks_http_1_1_over_tls_to_a_server_its_roots_trust() {
         let (uri, server) = tls_server().await;
-        let client = Http1Client::new(include_bytes!("../../certs/test/ca.pem")).unwrap();
-        let connector = client.pooled((Some(Duration::from_secs(1)), Some(Duration::from_secs(1))));
-        let response = connector
+        let response = connector(include_bytes!("../../certs/test/ca.pem"))
             .call(HttpRequest::get(&uri).expect("a request"))
             .await
             .expect("an answer over TLS");
