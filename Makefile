@@ -144,7 +144,7 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 bench:
-	MIMALLOC_ARENA_EAGER_COMMIT=0 cargo bench -p tests --bench permissions --bench tokens --bench endpoints
+	MIMALLOC_ARENA_EAGER_COMMIT=0 cargo bench -p tests --bench permissions --bench tokens --bench endpoints --bench invocation
 
 # Both print the tables of docs/performance.md (see there).
 coldstart: bootstrap

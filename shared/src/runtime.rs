@@ -3,6 +3,7 @@
 //! serving a router on the Lambda runtime.
 
 mod environment;
+pub mod gateway;
 mod https;
 
 pub use https::{Http1Client, TlsSetupError};
@@ -14,8 +15,6 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, StalledStreamProtectionConfig};
 use aws_types::SdkConfig;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use std::time::Duration;
 
 /// JSON log lines carrying the current span's fields (request id, tenant
@@ -184,25 +183,14 @@ fn concurrent(max_concurrency: Option<&str>) -> bool {
         .is_some_and(|n| n > 1)
 }
 
-/// Serves a router on the Lambda runtime (API Gateway HTTP API events).
+/// Serves a router on the Lambda runtime (API Gateway HTTP API events,
+/// [`gateway`]).
 ///
 /// One invocation at a time unless `AWS_LAMBDA_MAX_CONCURRENCY` is above 1
 /// (Lambda Managed Instances), then that many at once: the router is
 /// `Clone + Send`. `cargo lambda watch` sets the variable to 1.
 pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
-    let service = tower::ServiceBuilder::new().and_then(buffered).service(app);
-    lambda_http::run_concurrent(service).await
-}
-
-/// The response with its body in memory. `run_concurrent` needs a `Sync`
-/// response, which axum's streaming body is not; lambda_http reads the whole
-/// body into the API Gateway response anyway.
-async fn buffered(
-    response: axum::response::Response,
-) -> Result<http::Response<Full<Bytes>>, lambda_http::Error> {
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await?.to_bytes();
-    Ok(http::Response::from_parts(parts, Full::new(bytes)))
+    gateway::serve(app).await
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! (docs/testing.md, "Fuzzing the contract").
 //!
 //! Each request becomes the payload-2.0 event API Gateway would send (a body
-//! that is not UTF-8 base64-encoded), is decoded by lambda_http as in a
-//! deployed function, and goes to the function the local router table
-//! (Cargo.toml) names, chosen as API Gateway chooses a route. Unlike
-//! `cargo lambda watch` it never answers for a function: every response is
-//! the function's own.
+//! that is not UTF-8 base64-encoded), goes to the function the local router
+//! table (Cargo.toml) names, chosen as API Gateway chooses a route, through
+//! the same conversion as a deployed function (`shared::runtime::gateway`),
+//! and its serialised answer is turned back into HTTP as API Gateway does.
+//! Unlike `cargo lambda watch` it never answers for a function: every
+//! response is the function's own.
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,6 @@ use base64::Engine;
 use http::{request::Parts, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use tower::ServiceExt;
 
 /// API Gateway's payload limit; a larger body never reaches a function.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -143,18 +143,63 @@ impl Gateway {
         };
         let request_id = uuid::Uuid::new_v4().to_string();
         let event = event(&parts, &body, &route, source_ip, &request_id);
-        let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
-            Ok(request) => request,
+        let event = match serde_json::from_value(event) {
+            Ok(event) => event,
             Err(e) => {
-                eprintln!("gateway: lambda_http could not read the event: {e}");
+                eprintln!("gateway: the function could not read the event: {e}");
                 return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
             }
         };
-        match function.clone().oneshot(lambda_request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
+        let invocation = lambda_http::LambdaEvent::new(event, lambda_http::Context::default());
+        match shared::runtime::gateway::invoke(function.clone(), invocation).await {
+            Ok(answer) => match serde_json::to_value(answer)
+                .map_err(|e| e.to_string())
+                .and_then(|answer| from_answer(&answer))
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    eprintln!("gateway: malformed function answer: {e}");
+                    gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                }
+            },
+            // A failed invocation: API Gateway answers 500.
+            Err(e) => {
+                eprintln!("gateway: the invocation failed: {e}");
+                gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
         }
     }
+}
+
+/// The HTTP response API Gateway makes of a function's payload-2.0 answer:
+/// its status, headers, `cookies` as `Set-Cookie` headers, and its body,
+/// base64-decoded when `isBase64Encoded`.
+pub fn from_answer(answer: &Value) -> Result<Response, String> {
+    let status = answer["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or("no valid statusCode")?;
+    let mut response = http::Response::builder().status(status);
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        let value = value.as_str().ok_or("a header that is not a string")?;
+        response = response.header(name.as_str(), value);
+    }
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        let cookie = cookie.as_str().ok_or("a cookie that is not a string")?;
+        response = response.header(http::header::SET_COOKIE, cookie);
+    }
+    let body = match answer.get("body") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(body)) if answer["isBase64Encoded"] == true => {
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|e| format!("a body that is not base64: {e}"))?
+        }
+        Some(Value::String(body)) => body.clone().into_bytes(),
+        Some(other) => return Err(format!("a body that is not a string: {other}")),
+    };
+    response.body(Body::from(body)).map_err(|e| e.to_string())
 }
 
 /// API Gateway's own error body.
@@ -279,7 +324,10 @@ mod tests {
         let sent = [0xff, 0x00, b'{'];
         let event = event(&parts, &sent, &route, "10.0.0.1", "rid");
         assert_eq!(event["isBase64Encoded"], true);
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let request = shared::runtime::gateway::request(
+            serde_json::from_value(event).unwrap(),
+            lambda_http::Context::default(),
+        );
         assert_eq!(request.uri().query(), Some("a=1&b="));
         assert_eq!(request.headers()["cookie"], "a=1; b=2");
         assert_eq!(request.body().as_ref(), &sent);
@@ -291,5 +339,37 @@ mod tests {
         };
         assert_eq!(ctx.http.source_ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(ctx.request_id.as_deref(), Some("rid"));
+    }
+
+    #[tokio::test]
+    async fn an_answer_becomes_the_response_api_gateway_sends() {
+        let answer = json!({
+            "statusCode": 200,
+            "headers": {"content-type": "application/json", "content-encoding": "gzip"},
+            "cookies": ["a=1; HttpOnly", "b=2"],
+            "body": "H4sA/w==",
+            "isBase64Encoded": true,
+        });
+        let response = from_answer(&answer).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookies: Vec<_> = response
+            .headers()
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .collect();
+        assert_eq!(cookies, ["a=1; HttpOnly", "b=2"]);
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        let body = axum::body::to_bytes(response.into_body(), 100)
+            .await
+            .unwrap();
+        assert_eq!(body.as_ref(), [0x1f, 0x8b, 0x00, 0xff]);
+
+        let text = from_answer(&json!({"statusCode": 204})).unwrap();
+        assert_eq!(text.status(), StatusCode::NO_CONTENT);
+        assert!(from_answer(&json!({"statusCode": 99})).is_err());
+        assert!(
+            from_answer(&json!({"statusCode": 200, "body": "%%", "isBase64Encoded": true}))
+                .is_err()
+        );
     }
 }
