@@ -14,16 +14,21 @@ use tests::template_yaml;
 /// call with the policy at its parameters' defaults).
 const FROM: &str = "no-reply@example.com";
 
-/// An SES client of `endpoint` with static test credentials.
-pub(crate) async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// AWS settings with static test credentials; `endpoint` for every client.
+async fn aws(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let mut config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "static"))
-        .endpoint_url(endpoint)
-        .http_client(shared::runtime::http_client())
-        .load()
-        .await;
-    aws_sdk_sesv2::Client::new(&config)
+        .http_client(shared::runtime::http_client());
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    config.load().await
+}
+
+/// An SES client of `endpoint` with static test credentials.
+pub(crate) async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(&aws(Some(endpoint)).await)
 }
 
 fn reset_message(to: &str) -> shared::email::Email {
@@ -127,6 +132,34 @@ async fn the_ses_sender_sends_through_sendemail() {
             .as_array()
             .is_some_and(|all| all.iter().any(|m| m["subject"] == "Join Acme")),
         "no invitation in moto's dump: {}",
+        dump["ses"]
+    );
+
+    // As deployed: the sender the settings choose, whose client is built
+    // on its first message.
+    let settings = shared::email::EmailSettings::from_lookup(|name| match name {
+        "EMAIL_FROM" => Some(FROM.to_owned()),
+        "SES_ENDPOINT" => Some(moto.endpoint.clone()),
+        "FRONTEND_URL" => Some("https://app.test".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let configured = shared::email::sender(&settings, &aws(None).await).unwrap();
+    configured
+        .send(&reset_message("lin@example.org"))
+        .await
+        .expect("sent");
+    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        dump["ses"]["Message"].as_array().is_some_and(|all| all
+            .iter()
+            .any(|m| m.to_string().contains("lin@example.org"))),
+        "no message to lin@example.org in moto's dump: {}",
         dump["ses"]
     );
 

@@ -171,8 +171,11 @@ fn ses_sender(
         .from
         .clone()
         .ok_or(EmailConfigError::Missing(FROM_VAR))?;
-    let client = ses::client(aws, settings.ses_endpoint.as_deref());
-    Ok(Arc::new(SesSender::new(client, from)))
+    Ok(Arc::new(SesSender::on_first_use(
+        aws.clone(),
+        settings.ses_endpoint.clone(),
+        from,
+    )))
 }
 
 #[cfg(not(feature = "email"))]
