@@ -41,7 +41,7 @@ export TABLE_NAME="$table" DYNAMODB_ENDPOINT="http://127.0.0.1:$port" \
 env -u AWS_PROFILE -u AWS_SESSION_TOKEN target/release/devctl seed >/dev/null
 # The functions get only what Lambda would give them (coldstart.py picks
 # these variables out; no AWS_EC2_METADATA_DISABLED, no profile). Mail goes
-# through SES as on AWS (its client is built at start; the endpoint is a closed local port).
+# through SES as on AWS (its client is built on the first message; the endpoint is a closed local port).
 # shellcheck disable=SC2086  # COLDSTART_ARGS is a list of arguments
 python3 infra/coldstart.py --bin-dir target/release \
   --functions "$(IFS=,; echo "${functions[*]}")" \
