@@ -60,7 +60,7 @@ pub fn request(event: ApiGatewayV2httpRequest, context: Context) -> lambda_http:
 
 /// The response API Gateway turns back into HTTP: `Set-Cookie` headers go in
 /// `cookies` (payload 2.0 has no repeated headers), the body as [`body`].
-pub async fn response_of(response: Response) -> Result<ApiGatewayV2httpResponse, axum::Error> {
+async fn response_of(response: Response) -> Result<ApiGatewayV2httpResponse, axum::Error> {
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await?.to_bytes();
     let mut headers = parts.headers;
