@@ -31,6 +31,20 @@ pub(crate) async fn client(endpoint: &str) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(&aws(Some(endpoint)).await)
 }
 
+/// What moto "sent": the messages its model dump lists.
+async fn sent_messages(moto: &MotoServer) -> Vec<Value> {
+    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    dump["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn reset_message(to: &str) -> shared::email::Email {
     PASSWORD_RESET
         .render(
@@ -69,21 +83,11 @@ async fn the_ses_sender_sends_through_sendemail() {
         .await
         .expect("sent");
 
-    // moto keeps what it "sent"; its model dump lists the messages.
-    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = dump["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let messages = sent_messages(&moto).await;
     let sent = messages
         .iter()
         .find(|m| m["subject"] == "Reset your password")
-        .unwrap_or_else(|| panic!("no message in moto's dump: {}", dump["ses"]));
+        .unwrap_or_else(|| panic!("no message in moto's dump: {messages:?}"));
     assert_eq!(sent["source"], FROM);
     assert!(
         sent.to_string().contains("ada@example.org"),
@@ -121,18 +125,10 @@ async fn the_ses_sender_sends_through_sendemail() {
         .send(&invitation)
         .await
         .expect("sent");
-    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = sent_messages(&moto).await;
     assert!(
-        dump["ses"]["Message"]
-            .as_array()
-            .is_some_and(|all| all.iter().any(|m| m["subject"] == "Join Acme")),
-        "no invitation in moto's dump: {}",
-        dump["ses"]
+        messages.iter().any(|m| m["subject"] == "Join Acme"),
+        "no invitation in moto's dump: {messages:?}"
     );
 
     // As deployed: the sender the settings choose, whose client is built
@@ -149,18 +145,12 @@ async fn the_ses_sender_sends_through_sendemail() {
         .send(&reset_message("lin@example.org"))
         .await
         .expect("sent");
-    let dump: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = sent_messages(&moto).await;
     assert!(
-        dump["ses"]["Message"].as_array().is_some_and(|all| all
+        messages
             .iter()
-            .any(|m| m.to_string().contains("lin@example.org"))),
-        "no message to lin@example.org in moto's dump: {}",
-        dump["ses"]
+            .any(|m| m.to_string().contains("lin@example.org")),
+        "no message to lin@example.org in moto's dump: {messages:?}"
     );
 
     // An unverified sender is refused, as SES does: an error, not a panic.
