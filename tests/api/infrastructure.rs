@@ -242,9 +242,10 @@ fn any_cors_origin_only_in_dev_and_origins_are_required_elsewhere() {
     }
 }
 
-/// Deployed, under `make dev`, `make loadtest` and `make coldstart`, the
-/// functions' allocator runs with the same setting, so the memory
-/// docs/performance.md reports is the memory they use on Lambda.
+/// Deployed, under `make dev`, `make loadtest`, `make coldstart` and
+/// `infra/rss_growth.py`, the functions' allocator runs with the same
+/// setting, so the memory docs/performance.md reports is the memory they
+/// use on Lambda.
 #[test]
 fn every_place_functions_run_sets_the_same_allocator_option() {
     let doc = template_doc();
@@ -256,6 +257,10 @@ fn every_place_functions_run_sets_the_same_allocator_option() {
         ("infra/loadtest.sh", "MIMALLOC_ARENA_EAGER_COMMIT=0"),
         (
             "infra/coldstart.py",
+            "\"MIMALLOC_ARENA_EAGER_COMMIT\": \"0\"",
+        ),
+        (
+            "infra/rss_growth.py",
             "\"MIMALLOC_ARENA_EAGER_COMMIT\": \"0\"",
         ),
     ] {
