@@ -185,7 +185,9 @@ class Handler(BaseHTTPRequestHandler):
             "lambda-runtime-aws-request-id": request_id,
             "lambda-runtime-deadline-ms": str(deadline),
             "lambda-runtime-invoked-function-arn": "arn:aws:lambda:us-east-1:123456789012:function:coldstart",
-            "lambda-runtime-trace-id": "Root=1-00000000-000000000000000000000000",
+            # A new trace id each time, as Lambda sends them: a function that
+            # kept each one would show it in peak RSS.
+            "lambda-runtime-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
         })
 
     def do_POST(self) -> None:

@@ -5,6 +5,7 @@
 mod environment;
 pub mod gateway;
 mod https;
+pub mod runtime_api;
 
 pub use https::{Http1Client, TlsSetupError};
 

@@ -20,8 +20,15 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::RequestExt;
 use tower::ServiceExt;
 
-/// Serves `app` on the Lambda Runtime API until the process ends.
+/// Serves `app` on the Lambda Runtime API until the process ends: one
+/// invocation at a time on our own loop ([`super::runtime_api`]), or, when
+/// Lambda lets invocations overlap, on lambda_runtime's concurrent workers
+/// (which leave the environment alone too).
 pub async fn serve(app: Router) -> Result<(), lambda_runtime::Error> {
+    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
+    if !super::concurrent(max_concurrency.as_deref()) {
+        return super::runtime_api::run(app).await;
+    }
     lambda_runtime::run_concurrent(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| invoke(app.clone(), event),
     ))

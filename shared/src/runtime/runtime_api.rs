@@ -1,0 +1,227 @@
+//! One invocation at a time on the Lambda Runtime API: the loop lambda_runtime
+//! runs when invocations never overlap, less one thing. lambda_runtime puts
+//! each invocation's X-Ray trace id into the `_X_AMZN_TRACE_ID` environment
+//! variable, and glibc keeps every value `setenv` is ever given: about 150
+//! bytes more per invocation for the life of the instance, since Lambda
+//! sends a new trace id each time (docs/performance.md, "Memory over a warm
+//! instance's life"). Here the trace id stays in the invocation's `Context`
+//! (and the request's `X-Amzn-Trace-Id` header, [`gateway::request`]).
+
+use super::gateway;
+use axum::Router;
+use http::header::CONTENT_TYPE;
+use http::Method;
+use http_body_util::BodyExt;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_http::lambda_runtime::{Config, Context, Error, LambdaEvent};
+use lambda_runtime_api_client::body::Body;
+use lambda_runtime_api_client::{build_request, PooledClient};
+use std::sync::Arc;
+
+const API: &str = "/2018-06-01/runtime";
+
+/// Serves `app` until the Runtime API cannot be reached (then Lambda
+/// replaces the instance). Reads Lambda's variables; panics at start-up
+/// without them, as lambda_runtime does.
+pub async fn run(app: Router) -> Result<(), Error> {
+    let client = PooledClient::builder().build();
+    let config = Arc::new(Config::from_env());
+    loop {
+        serve_one(&client, &config, &app).await?;
+    }
+}
+
+/// Takes the next invocation and hands back its answer, or its error. An
+/// error here is the Runtime API's: unreachable, or refusing to give an
+/// invocation.
+pub async fn serve_one(
+    client: &PooledClient,
+    config: &Arc<Config>,
+    app: &Router,
+) -> Result<(), Error> {
+    let next = build_request()
+        .method(Method::GET)
+        .uri(format!("{API}/invocation/next"))
+        .body(Body::empty())?;
+    let (parts, body) = client.call(next).await?.into_parts();
+    if !parts.status.is_success() {
+        return Err(format!(
+            "the Runtime API answered {} for the next invocation",
+            parts.status
+        )
+        .into());
+    }
+    let event = body.collect().await?.to_bytes();
+    let request_id = parts
+        .headers
+        .get("lambda-runtime-aws-request-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("an invocation without its request id")?
+        .to_owned();
+    let context = Context::new(&request_id, config.clone(), &parts.headers)?;
+    let report = match answer(app, &event, context).await {
+        Ok(json) => build_request()
+            .method(Method::POST)
+            .uri(format!("{API}/invocation/{request_id}/response"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from(json))?,
+        Err(e) => {
+            tracing::error!(error = %e, request_id, "the invocation failed");
+            let diagnostic = serde_json::json!({
+                "errorType": "InvocationError",
+                "errorMessage": e.to_string(),
+            });
+            build_request()
+                .method(Method::POST)
+                .uri(format!("{API}/invocation/{request_id}/error"))
+                .header(CONTENT_TYPE, "application/json")
+                .header("lambda-runtime-function-error-type", "Unhandled")
+                .body(Body::from(diagnostic.to_string()))?
+        }
+    };
+    // Its body is not waited for (lambda_runtime does not either): the
+    // status says all, and the next poll must not wait on a slow last byte.
+    let status = client.call(report).await?.status();
+    if !status.is_success() {
+        tracing::error!(%status, request_id, "the Runtime API refused the answer");
+    }
+    Ok(())
+}
+
+/// The event as the router's request, its response as API Gateway's JSON.
+async fn answer(app: &Router, event: &[u8], context: Context) -> Result<Vec<u8>, Error> {
+    let event: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
+    let response = gateway::invoke(app.clone(), LambdaEvent::new(event, context)).await?;
+    Ok(serde_json::to_vec(&response)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use serde_json::{json, Value};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::sync::mpsc;
+
+    /// What the function sent the Runtime API: method, path, headers, body.
+    type Sent = (String, String, Vec<(String, String)>, Vec<u8>);
+
+    /// A Runtime API on loopback that hands out `events` in turn, each with a
+    /// new trace id, and passes on every request it gets.
+    async fn runtime_api(events: Vec<Vec<u8>>) -> (String, mpsc::UnboundedReceiver<Sent>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut events = events.into_iter().enumerate();
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut stream = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                if stream.read_line(&mut line).await.unwrap() == 0 {
+                    return;
+                }
+                let mut words = line.split_whitespace();
+                let (method, path) = (
+                    words.next().unwrap().to_owned(),
+                    words.next().unwrap().to_owned(),
+                );
+                let mut headers = Vec::new();
+                loop {
+                    let mut header = String::new();
+                    stream.read_line(&mut header).await.unwrap();
+                    let Some((name, value)) = header.trim_end().split_once(':') else {
+                        break;
+                    };
+                    headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+                }
+                let length = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                let mut body = vec![0; length];
+                stream.read_exact(&mut body).await.unwrap();
+                let reply = if method == "GET" {
+                    let (i, event) = events.next().unwrap();
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: req-{i}\r\n\
+                         lambda-runtime-deadline-ms: 1796032800000\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:1:function:f\r\n\
+                         lambda-runtime-trace-id: Root=1-{i:08}-abc\r\ncontent-length: {}\r\n\r\n{}",
+                        event.len(),
+                        String::from_utf8(event).unwrap()
+                    )
+                } else {
+                    "HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}".to_owned()
+                };
+                tx.send((method, path, headers, body)).unwrap();
+                stream.get_mut().write_all(reply.as_bytes()).await.unwrap();
+            }
+        });
+        (address, rx)
+    }
+
+    fn event() -> Vec<u8> {
+        json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/hello/", "rawQueryString": "",
+            "headers": {"host": "api.example.com"},
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
+                "http": {"method": "GET", "path": "/hello/", "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "t", "timeEpoch": 0},
+            "isBase64Encoded": false
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn answers_each_invocation_and_reports_a_bad_one_without_touching_the_environment() {
+        let (address, mut sent) = runtime_api(vec![event(), b"[1, 2]".to_vec()]).await;
+        let client = PooledClient::builder()
+            .with_endpoint(address.parse().unwrap())
+            .build();
+        let config = Arc::new(Config::default());
+        let app = Router::new().route(
+            "/hello/",
+            get(|request: axum::extract::Request| async move {
+                request.headers()["x-amzn-trace-id"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }),
+        );
+
+        serve_one(&client, &config, &app).await.unwrap();
+        let (method, path, _, _) = sent.recv().await.unwrap();
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("GET", "/2018-06-01/runtime/invocation/next")
+        );
+        let (method, path, _, body) = sent.recv().await.unwrap();
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("POST", "/2018-06-01/runtime/invocation/req-0/response")
+        );
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(answer["statusCode"], 200);
+        // The trace id reaches the request, and only the request.
+        assert_eq!(answer["body"], "Root=1-00000000-abc");
+        assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
+
+        // An event that is not an HTTP API event: an error report, and the
+        // loop goes on.
+        serve_one(&client, &config, &app).await.unwrap();
+        sent.recv().await.unwrap();
+        let (method, path, headers, body) = sent.recv().await.unwrap();
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("POST", "/2018-06-01/runtime/invocation/req-1/error")
+        );
+        assert!(headers.contains(&(
+            "lambda-runtime-function-error-type".to_owned(),
+            "Unhandled".to_owned()
+        )));
+        let diagnostic: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(diagnostic["errorType"], "InvocationError");
+        assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
+    }
+}
