@@ -179,9 +179,16 @@ pub fn block_on<F: std::future::Future>(main: F) -> F::Output {
 
 /// Whether `AWS_LAMBDA_MAX_CONCURRENCY` lets invocations overlap.
 fn concurrent(max_concurrency: Option<&str>) -> bool {
+    workers(max_concurrency) > 1
+}
+
+/// How many invocations at once `AWS_LAMBDA_MAX_CONCURRENCY` allows: 1
+/// when unset or unreadable.
+fn workers(max_concurrency: Option<&str>) -> usize {
     max_concurrency
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .is_some_and(|n| n > 1)
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Serves a router on the Lambda runtime (API Gateway HTTP API events,
@@ -210,6 +217,9 @@ mod tests {
         ] {
             assert_eq!(concurrent(value), overlap, "{value:?}");
         }
+        assert_eq!(workers(Some(" 16 ")), 16);
+        assert_eq!(workers(Some("0")), 1);
+        assert_eq!(workers(None), 1);
         assert_eq!(block_on(async { 7 }), 7);
     }
 

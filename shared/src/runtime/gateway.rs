@@ -15,24 +15,17 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::encodings::Body;
-use lambda_http::lambda_runtime::{self, service_fn, Context, LambdaEvent};
+use lambda_http::lambda_runtime::{self, Context, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::RequestExt;
 use tower::ServiceExt;
 
-/// Serves `app` on the Lambda Runtime API until the process ends: one
-/// invocation at a time on our own loop ([`super::runtime_api`]), or, when
-/// Lambda lets invocations overlap, on lambda_runtime's concurrent workers
-/// (which leave the environment alone too).
+/// Serves `app` on the Lambda Runtime API until the process ends
+/// ([`super::runtime_api`]): one invocation at a time, or as many at once
+/// as `AWS_LAMBDA_MAX_CONCURRENCY` lets overlap.
 pub async fn serve(app: Router) -> Result<(), lambda_runtime::Error> {
     let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
-    if !super::concurrent(max_concurrency.as_deref()) {
-        return super::runtime_api::run(app).await;
-    }
-    lambda_runtime::run_concurrent(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| invoke(app.clone(), event),
-    ))
-    .await
+    super::runtime_api::run(app, super::workers(max_concurrency.as_deref())).await
 }
 
 /// One invocation: the event as a request to `app`, its response as API

@@ -1,11 +1,11 @@
-//! One invocation at a time on the Lambda Runtime API: the loop lambda_runtime
-//! runs when invocations never overlap, less one thing. lambda_runtime puts
-//! each invocation's X-Ray trace id into the `_X_AMZN_TRACE_ID` environment
-//! variable, and glibc keeps every value `setenv` is ever given: about 150
-//! bytes more per invocation for the life of the instance, since Lambda
-//! sends a new trace id each time (docs/performance.md, "Memory over a warm
-//! instance's life"). Here the trace id stays in the invocation's `Context`
-//! (and the request's `X-Amzn-Trace-Id` header, [`gateway::request`]).
+//! The Lambda Runtime API loop: the one lambda_runtime runs, less one thing.
+//! When invocations do not overlap, lambda_runtime puts each one's X-Ray
+//! trace id into the `_X_AMZN_TRACE_ID` environment variable, and glibc
+//! keeps every value `setenv` is ever given: about 150 bytes more per
+//! invocation for the life of the instance, since Lambda sends a new trace
+//! id each time (docs/performance.md, "Memory over a warm instance's
+//! life"). Here the trace id stays in the invocation's `Context` (and the
+//! request's `X-Amzn-Trace-Id` header, [`gateway::request`]).
 
 use super::gateway;
 use axum::Router;
@@ -20,12 +20,39 @@ use std::sync::Arc;
 
 const API: &str = "/2018-06-01/runtime";
 
-/// Serves `app` until the Runtime API cannot be reached (then Lambda
+/// Serves `app` with `workers` invocations at a time (1 unless Lambda lets
+/// them overlap, `AWS_LAMBDA_MAX_CONCURRENCY`), each worker polling for
+/// its next one, until the Runtime API cannot be reached (then Lambda
 /// replaces the instance). Reads Lambda's variables; panics at start-up
 /// without them, as lambda_runtime does.
-pub async fn run(app: Router) -> Result<(), Error> {
-    let client = PooledClient::builder().build();
+pub async fn run(app: Router, workers: usize) -> Result<(), Error> {
+    let client = Arc::new(PooledClient::builder().with_pool_size(workers).build());
     let config = Arc::new(Config::from_env());
+    run_with(client, config, app, workers).await
+}
+
+async fn run_with(
+    client: Arc<PooledClient>,
+    config: Arc<Config>,
+    app: Router,
+    workers: usize,
+) -> Result<(), Error> {
+    if workers <= 1 {
+        return serve(client, config, app).await;
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        running.spawn(serve(client.clone(), config.clone(), app.clone()));
+    }
+    // The first worker to stop stops the process.
+    match running.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+async fn serve(client: Arc<PooledClient>, config: Arc<Config>, app: Router) -> Result<(), Error> {
     loop {
         serve_one(&client, &config, &app).await?;
     }
@@ -112,9 +139,26 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let (tx, rx) = mpsc::unbounded_channel();
+        let events = Arc::new(std::sync::Mutex::new(events.into_iter().enumerate()));
         tokio::spawn(async move {
-            let mut events = events.into_iter().enumerate();
-            let (stream, _) = listener.accept().await.unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(connection(stream, events.clone(), tx.clone()));
+            }
+        });
+        (address, rx)
+    }
+
+    type Events = Arc<std::sync::Mutex<std::iter::Enumerate<std::vec::IntoIter<Vec<u8>>>>>;
+
+    /// One keep-alive connection of the fake Runtime API; once the events
+    /// are out, a poll for the next one gets no answer.
+    async fn connection(
+        stream: tokio::net::TcpStream,
+        events: Events,
+        tx: mpsc::UnboundedSender<Sent>,
+    ) {
+        {
             let mut stream = BufReader::new(stream);
             loop {
                 let mut line = String::new();
@@ -142,7 +186,10 @@ mod tests {
                 let mut body = vec![0; length];
                 stream.read_exact(&mut body).await.unwrap();
                 let reply = if method == "GET" {
-                    let (i, event) = events.next().unwrap();
+                    let Some((i, event)) = events.lock().unwrap().next() else {
+                        std::future::pending::<()>().await;
+                        return;
+                    };
                     format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: req-{i}\r\n\
                          lambda-runtime-deadline-ms: 1796032800000\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:1:function:f\r\n\
@@ -156,8 +203,7 @@ mod tests {
                 tx.send((method, path, headers, body)).unwrap();
                 stream.get_mut().write_all(reply.as_bytes()).await.unwrap();
             }
-        });
-        (address, rx)
+        }
     }
 
     fn event() -> Vec<u8> {
@@ -223,5 +269,50 @@ mod tests {
         let diagnostic: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(diagnostic["errorType"], "InvocationError");
         assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
+    }
+
+    #[tokio::test]
+    async fn overlapping_invocations_run_at_once_when_lambda_allows_them() {
+        let (address, mut sent) = runtime_api(vec![event(), event(), event(), event()]).await;
+        let client = Arc::new(
+            PooledClient::builder()
+                .with_endpoint(address.parse().unwrap())
+                .with_pool_size(2)
+                .build(),
+        );
+        // Each request waits for a second one: one worker alone would wait forever.
+        let both = Arc::new(tokio::sync::Barrier::new(2));
+        let app = Router::new().route(
+            "/hello/",
+            get(move || {
+                let both = both.clone();
+                async move {
+                    both.wait().await;
+                    "both"
+                }
+            }),
+        );
+        let running = tokio::spawn(run_with(client, Arc::new(Config::default()), app, 2));
+        let mut answered = Vec::new();
+        while answered.len() < 4 {
+            let (method, path, _, body) =
+                tokio::time::timeout(std::time::Duration::from_secs(10), sent.recv())
+                    .await
+                    .expect("four answers within 10 s")
+                    .unwrap();
+            if method == "POST" {
+                let answer: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(answer["body"], "both", "{path}");
+                answered.push(path);
+            }
+        }
+        answered.sort();
+        assert_eq!(
+            answered,
+            (0..4)
+                .map(|i| format!("/2018-06-01/runtime/invocation/req-{i}/response"))
+                .collect::<Vec<_>>()
+        );
+        running.abort();
     }
 }
