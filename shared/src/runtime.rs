@@ -191,14 +191,15 @@ fn workers(max_concurrency: Option<&str>) -> usize {
         .max(1)
 }
 
-/// Serves a router on the Lambda runtime (API Gateway HTTP API events,
-/// [`gateway`]).
+/// Serves a router on the Lambda Runtime API ([`runtime_api`]), its API
+/// Gateway HTTP API events converted by [`gateway`].
 ///
 /// One invocation at a time unless `AWS_LAMBDA_MAX_CONCURRENCY` is above 1
 /// (Lambda Managed Instances), then that many at once: the router is
 /// `Clone + Send`. `cargo lambda watch` sets the variable to 1.
 pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
-    gateway::serve(app).await
+    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
+    runtime_api::run(app, workers(max_concurrency.as_deref())).await
 }
 
 #[cfg(test)]

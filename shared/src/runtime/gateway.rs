@@ -20,14 +20,6 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::RequestExt;
 use tower::ServiceExt;
 
-/// Serves `app` on the Lambda Runtime API until the process ends
-/// ([`super::runtime_api`]): one invocation at a time, or as many at once
-/// as `AWS_LAMBDA_MAX_CONCURRENCY` lets overlap.
-pub async fn serve(app: Router) -> Result<(), lambda_runtime::Error> {
-    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
-    super::runtime_api::run(app, super::workers(max_concurrency.as_deref())).await
-}
-
 /// One invocation: the event as a request to `app`, its response as API
 /// Gateway's. Only a response body that fails to read is an error (Lambda
 /// then reports the invocation as failed, and API Gateway answers 500).
