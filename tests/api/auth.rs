@@ -436,6 +436,11 @@ async fn login_from(app: &AuthApp, email: &str, password: &str, ip: &str) -> tes
 
 #[tokio::test]
 async fn five_failures_throttle_the_email_from_that_ip_with_retry_after() {
+    tests::in_one_window(&[
+        auth::throttle::LOGIN_PER_EMAIL_AND_IP,
+        auth::throttle::LOGIN_PER_EMAIL,
+    ])
+    .await;
     let app = auth_app().await;
     let (_, _, email) = register(&app, "throttle").await;
     let attacker = "203.0.113.7";

@@ -307,6 +307,7 @@ async fn revoked_resent_and_expired_links_are_refused() {
 
 #[tokio::test]
 async fn resends_are_throttled_per_invitation() {
+    tests::in_one_window(&[users::RESENDS_PER_INVITATION, users::INVITATIONS_PER_TENANT]).await;
     let s = setup().await;
     let admin = tenant(&s, "resend").await;
     let (_, body) = invited(&s, &admin, &[], &[]).await;

@@ -344,6 +344,12 @@ async fn a_malformed_email_is_a_field_error() {
 
 #[tokio::test]
 async fn requests_are_throttled_per_email_and_per_source_ip() {
+    tests::in_one_window(&[
+        auth::throttle::PASSWORD_RESETS_PER_EMAIL,
+        auth::throttle::PASSWORD_RESETS_PER_IP,
+        auth::throttle::PASSWORD_RESET_CONFIRMS_PER_IP,
+    ])
+    .await;
     let auth = auth_app().await;
     let email = format!("flood-{}@example.com", uuid::Uuid::new_v4().simple());
     for _ in 0..5 {
@@ -384,6 +390,7 @@ async fn requests_are_throttled_per_email_and_per_source_ip() {
 
 #[tokio::test]
 async fn a_reset_clears_the_failed_logins_of_the_account() {
+    tests::in_one_window(&[auth::throttle::LOGIN_PER_EMAIL_AND_IP]).await;
     let auth = auth_app().await;
     let admin = register(&auth, "reset-unlock").await;
     // login() sends without a source IP: all from the "unknown" bucket.

@@ -318,6 +318,11 @@ async fn two_refreshes_of_one_token_exactly_one_wins_and_keeps_the_login() {
 
 #[tokio::test]
 async fn fifty_concurrent_wrong_guesses_cost_exactly_the_limit_in_password_checks() {
+    tests::in_one_window(&[
+        auth::throttle::LOGIN_PER_EMAIL_AND_IP,
+        auth::throttle::LOGIN_PER_EMAIL,
+    ])
+    .await;
     let app = auth_app().await;
     let (_, _, email) = register(&app).await;
     let limit = auth::throttle::LOGIN_PER_EMAIL_AND_IP.max as usize;
@@ -372,6 +377,11 @@ async fn fifty_concurrent_wrong_guesses_cost_exactly_the_limit_in_password_check
 
 #[tokio::test]
 async fn the_per_email_cap_holds_across_addresses() {
+    tests::in_one_window(&[
+        auth::throttle::LOGIN_PER_EMAIL,
+        auth::throttle::LOGIN_PER_EMAIL_AND_IP,
+    ])
+    .await;
     let app = auth_app().await;
     let (_, _, email) = register(&app).await;
     let limit = auth::throttle::LOGIN_PER_EMAIL;
@@ -420,6 +430,7 @@ async fn the_per_email_cap_holds_across_addresses() {
 
 #[tokio::test]
 async fn registrations_are_throttled_per_address() {
+    tests::in_one_window(&[auth::throttle::REGISTRATIONS_PER_IP]).await;
     let app = auth_app().await;
     let limit = auth::throttle::REGISTRATIONS_PER_IP.max;
     for _ in 0..limit {
@@ -459,6 +470,11 @@ async fn registrations_are_throttled_per_address() {
 
 #[tokio::test]
 async fn a_wrong_old_password_counts_as_a_failed_login() {
+    tests::in_one_window(&[
+        auth::throttle::LOGIN_PER_EMAIL_AND_IP,
+        auth::throttle::PASSWORD_CHANGES_PER_IP,
+    ])
+    .await;
     let app = auth_app().await;
     let (access, _, email) = register(&app).await;
     let ip = "203.0.113.80";

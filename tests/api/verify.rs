@@ -228,6 +228,11 @@ async fn expired_unknown_malformed_and_outdated_tokens_are_refused() {
 
 #[tokio::test]
 async fn a_signed_in_user_gets_a_new_link_at_most_three_times_an_hour() {
+    tests::in_one_window(&[
+        auth::throttle::VERIFICATION_RESENDS_PER_USER,
+        auth::throttle::VERIFICATION_RESENDS_PER_IP,
+    ])
+    .await;
     let auth = auth_app().await;
     let admin = register(&auth, "verify-resend").await;
     for n in 0..3 {
@@ -309,6 +314,12 @@ async fn by_email_known_and_unknown_addresses_get_the_same_answer_and_calls() {
 
 #[tokio::test]
 async fn by_email_requests_are_throttled_per_email_and_per_source_ip() {
+    tests::in_one_window(&[
+        auth::throttle::VERIFICATION_RESENDS_PER_EMAIL,
+        auth::throttle::VERIFICATION_RESENDS_PER_IP,
+        auth::throttle::EMAIL_VERIFICATIONS_PER_IP,
+    ])
+    .await;
     let auth = auth_app().await;
     let email = unique("verify-flood").1;
     for _ in 0..3 {

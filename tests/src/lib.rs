@@ -155,6 +155,36 @@ pub fn with_source_ip(req: &mut Request<Body>, source_ip: &str) {
         .insert(RequestContext::ApiGatewayV2(context));
 }
 
+/// Waits, when need be, until the current fixed window of every one of
+/// `limits` has at least [`WINDOW_ROOM_SECS`] left. A test that fills a
+/// window and then expects a 429 must not straddle a boundary: the next
+/// window starts its count at zero (the handlers read the same system clock).
+pub async fn in_one_window(limits: &[shared::throttle::Limit]) {
+    with_room(limits, WINDOW_ROOM_SECS).await;
+}
+
+/// Ample for any throttle test's requests, even on a loaded CI machine.
+pub const WINDOW_ROOM_SECS: i64 = 60;
+
+async fn with_room(limits: &[shared::throttle::Limit], room: i64) {
+    assert!(
+        limits.iter().all(|l| l.window_secs > room),
+        "a window shorter than the room asked for never has it"
+    );
+    loop {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let wait = limits
+            .iter()
+            .map(|limit| limit.window_secs - now.rem_euclid(limit.window_secs))
+            .filter(|&left| left < room)
+            .max();
+        let Some(left) = wait else { return };
+        // Into the next window, past the boundary's second.
+        let secs = u64::try_from(left).unwrap_or(0) + 1;
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+    }
+}
+
 /// An address no other request of the test run uses (in 10.0.0.0/8), for
 /// tests that are not about per-address throttling.
 pub fn fresh_source_ip() -> String {
@@ -555,4 +585,26 @@ pub fn unique(prefix: &str) -> (String, String) {
         format!("{prefix}-{}", &id[..12]),
         format!("{prefix}-{}@example.com", &id[..12]),
     )
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use shared::throttle::Limit;
+
+    #[tokio::test]
+    async fn in_one_window_leaves_the_room_it_promises() {
+        // Windows of 3 and 4 s, 2 s of room: usually a wait, at most 3 s.
+        let limits = [3, 4].map(|window_secs| Limit {
+            bucket: "t",
+            max: 1,
+            window_secs,
+        });
+        with_room(&limits, 2).await;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for limit in limits {
+            let left = limit.window_secs - now.rem_euclid(limit.window_secs);
+            assert!(left >= 2, "{left} s left in {limit:?}");
+        }
+    }
 }

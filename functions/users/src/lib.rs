@@ -4,6 +4,9 @@
 mod invitations;
 mod users;
 
+/// The invitation throttles, for tests that fill them.
+pub use invitations::write::{INVITATIONS_PER_TENANT, RESENDS_PER_INVITATION};
+
 use axum::extract::FromRef;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
