@@ -16,6 +16,8 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, StalledStreamProtectionConfig};
 use aws_types::SdkConfig;
+use bytes::Bytes;
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use std::time::Duration;
 
 /// JSON log lines carrying the current span's fields (request id, tenant
@@ -198,8 +200,45 @@ fn workers(max_concurrency: Option<&str>) -> usize {
 /// (Lambda Managed Instances), then that many at once: the router is
 /// `Clone + Send`. `cargo lambda watch` sets the variable to 1.
 pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
-    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
-    runtime_api::run(app, workers(max_concurrency.as_deref())).await
+    let handler =
+        move |event: Bytes, context: Context| gateway::answer(app.clone(), event, context);
+    runtime_api::run(handler, workers_from_env()).await
+}
+
+/// Serves JSON events other than API Gateway's (a schedule's) on the same
+/// loop as [`serve`]: `handler` gets each one parsed, and its answer goes
+/// back as JSON. An event that does not parse as `E` is the invocation's
+/// error.
+pub async fn serve_events<E, R, F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send,
+    R: serde::Serialize,
+    F: Fn(LambdaEvent<E>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_http::Error>> + Send,
+{
+    runtime_api::run(json_events(handler), workers_from_env()).await
+}
+
+/// `handler` as the loop's [`runtime_api::Handler`]: JSON in and out.
+fn json_events<E, R, F, Fut>(handler: F) -> impl runtime_api::Handler
+where
+    E: serde::de::DeserializeOwned + Send,
+    R: serde::Serialize,
+    F: Fn(LambdaEvent<E>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_http::Error>> + Send,
+{
+    move |event: Bytes, context: Context| {
+        let handler = handler.clone();
+        async move {
+            let payload: E = serde_json::from_slice(&event)?;
+            let answer = handler(LambdaEvent::new(payload, context)).await?;
+            Ok(serde_json::to_vec(&answer)?)
+        }
+    }
+}
+
+fn workers_from_env() -> usize {
+    workers(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref())
 }
 
 #[cfg(test)]
@@ -222,6 +261,38 @@ mod tests {
         assert_eq!(workers(Some("0")), 1);
         assert_eq!(workers(None), 1);
         assert_eq!(block_on(async { 7 }), 7);
+    }
+
+    #[tokio::test]
+    async fn json_events_reach_the_handler_parsed_and_answer_as_json() {
+        use runtime_api::Handler;
+        let handler = json_events(|event: LambdaEvent<serde_json::Value>| async move {
+            if event.payload["fail"] == true {
+                return Err("asked to fail".into());
+            }
+            Ok(serde_json::json!({"got": event.payload, "request": event.context.request_id}))
+        });
+        let mut context = Context::default();
+        context.request_id = "req-1".to_owned();
+
+        let answer = handler
+            .call(Bytes::from_static(br#"{"id": "tick"}"#), context.clone())
+            .await
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"got": {"id": "tick"}, "request": "req-1"})
+        );
+        // Not JSON, or the handler's own error: the invocation's error.
+        let not_json = handler
+            .call(Bytes::from_static(b"{"), context.clone())
+            .await;
+        assert!(not_json.unwrap_err().to_string().contains("EOF"));
+        let failed = handler
+            .call(Bytes::from_static(br#"{"fail": true}"#), context)
+            .await;
+        assert_eq!(failed.unwrap_err().to_string(), "asked to fail");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use billing_scheduler::{Mode, Options};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_http::lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::config::Config;
 use shared::runtime;
@@ -9,11 +9,11 @@ use shared::runtime;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), Error> {
     runtime::block_on(run())
 }
 
-async fn run() -> Result<(), lambda_runtime::Error> {
+async fn run() -> Result<(), Error> {
     let mode = billing_scheduler::parse_args(std::env::args().skip(1))?;
     if mode == Mode::Help {
         println!("{}", billing_scheduler::USAGE);
@@ -38,16 +38,16 @@ async fn run() -> Result<(), lambda_runtime::Error> {
             // Owned and shared: the handler must be `Clone + 'static` to run
             // several ticks at once where AWS_LAMBDA_MAX_CONCURRENCY allows.
             let shared = std::sync::Arc::new((store, policy));
-            lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| {
+            runtime::serve_events(move |event: LambdaEvent<Value>| {
                 let shared = shared.clone();
                 async move {
                     let (store, policy) = &*shared;
                     let options = Options::until(event.context.deadline());
                     billing_scheduler::on_schedule(store, policy, &event.payload, &options)
                         .await
-                        .map_err(lambda_runtime::Error::from)
+                        .map_err(Error::from)
                 }
-            }))
+            })
             .await
         }
     }

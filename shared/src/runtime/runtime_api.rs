@@ -4,45 +4,67 @@
 //! keeps every value `setenv` is ever given: about 150 bytes more per
 //! invocation for the life of the instance, since Lambda sends a new trace
 //! id each time (docs/performance.md, "Memory over a warm instance's
-//! life"). Here the trace id stays in the invocation's `Context` (and the
-//! request's `X-Amzn-Trace-Id` header, [`gateway::request`]).
+//! life"). Here the trace id stays in the invocation's `Context`.
+//!
+//! The loop knows nothing of events: a [`Handler`] turns an event's bytes
+//! into the answer's. API Gateway's are [`super::gateway::answer`]; the
+//! billing scheduler's are plain JSON ([`super::serve_events`]).
 
-use super::gateway;
-use axum::Router;
+use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::Method;
 use http_body_util::BodyExt;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_http::lambda_runtime::{Config, Context, Error, LambdaEvent};
+use lambda_http::lambda_runtime::{Config, Context, Error};
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{build_request, PooledClient};
+use std::future::Future;
 use std::sync::Arc;
 
 const API: &str = "/2018-06-01/runtime";
 
-/// Serves `app` with `workers` invocations at a time (1 unless Lambda lets
-/// them overlap, `AWS_LAMBDA_MAX_CONCURRENCY`), each worker polling for
+/// Serves one invocation: the event's bytes and its context in, the
+/// answer's JSON out, or the error Lambda reports as the invocation's.
+/// Cloned into each worker.
+pub trait Handler: Clone + Send + Sync + 'static {
+    fn call(&self, event: Bytes, context: Context) -> impl Future<Output = Answer> + Send;
+}
+
+/// The answer's JSON, or why there is none.
+pub type Answer = Result<Vec<u8>, Error>;
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(Bytes, Context) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send,
+{
+    fn call(&self, event: Bytes, context: Context) -> impl Future<Output = Answer> + Send {
+        self(event, context)
+    }
+}
+
+/// Serves `handler` with `workers` invocations at a time (1 unless Lambda
+/// lets them overlap, `AWS_LAMBDA_MAX_CONCURRENCY`), each worker polling for
 /// its next one, until the Runtime API cannot be reached (then Lambda
 /// replaces the instance). Reads Lambda's variables; panics at start-up
 /// without them, as lambda_runtime does.
-pub async fn run(app: Router, workers: usize) -> Result<(), Error> {
+pub async fn run(handler: impl Handler, workers: usize) -> Result<(), Error> {
     let client = Arc::new(PooledClient::builder().with_pool_size(workers).build());
     let config = Arc::new(Config::from_env());
-    run_with(client, config, app, workers).await
+    run_with(client, config, handler, workers).await
 }
 
 async fn run_with(
     client: Arc<PooledClient>,
     config: Arc<Config>,
-    app: Router,
+    handler: impl Handler,
     workers: usize,
 ) -> Result<(), Error> {
     if workers <= 1 {
-        return serve(client, config, app).await;
+        return serve(client, config, handler).await;
     }
     let mut running = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        running.spawn(serve(client.clone(), config.clone(), app.clone()));
+        running.spawn(serve(client.clone(), config.clone(), handler.clone()));
     }
     // The first worker to stop stops the process.
     match running.join_next().await {
@@ -52,9 +74,13 @@ async fn run_with(
     }
 }
 
-async fn serve(client: Arc<PooledClient>, config: Arc<Config>, app: Router) -> Result<(), Error> {
+async fn serve(
+    client: Arc<PooledClient>,
+    config: Arc<Config>,
+    handler: impl Handler,
+) -> Result<(), Error> {
     loop {
-        serve_one(&client, &config, &app).await?;
+        serve_one(&client, &config, &handler).await?;
     }
 }
 
@@ -64,7 +90,7 @@ async fn serve(client: Arc<PooledClient>, config: Arc<Config>, app: Router) -> R
 pub async fn serve_one(
     client: &PooledClient,
     config: &Arc<Config>,
-    app: &Router,
+    handler: &impl Handler,
 ) -> Result<(), Error> {
     let next = build_request()
         .method(Method::GET)
@@ -86,7 +112,7 @@ pub async fn serve_one(
         .ok_or("an invocation without its request id")?
         .to_owned();
     let context = Context::new(&request_id, config.clone(), &parts.headers)?;
-    let report = match answer(app, &event, context).await {
+    let report = match handler.call(event, context).await {
         Ok(json) => build_request()
             .method(Method::POST)
             .uri(format!("{API}/invocation/{request_id}/response"))
@@ -115,17 +141,9 @@ pub async fn serve_one(
     Ok(())
 }
 
-/// The event as the router's request, its response as API Gateway's JSON.
-async fn answer(app: &Router, event: &[u8], context: Context) -> Result<Vec<u8>, Error> {
-    let event: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
-    let response = gateway::invoke(app.clone(), LambdaEvent::new(event, context)).await?;
-    Ok(serde_json::to_vec(&response)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::routing::get;
     use serde_json::{json, Value};
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::sync::mpsc;
@@ -206,37 +224,24 @@ mod tests {
         }
     }
 
-    fn event() -> Vec<u8> {
-        json!({
-            "version": "2.0", "routeKey": "$default", "rawPath": "/hello/", "rawQueryString": "",
-            "headers": {"host": "api.example.com"},
-            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
-                "http": {"method": "GET", "path": "/hello/", "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "t"},
-                "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "t", "timeEpoch": 0},
-            "isBase64Encoded": false
-        })
-        .to_string()
-        .into_bytes()
+    /// A handler that answers a JSON event with itself and its trace id,
+    /// and anything else with an error.
+    async fn echo(event: Bytes, context: Context) -> Answer {
+        let event: Value = serde_json::from_slice(&event)?;
+        let answer = json!({"event": event, "trace": context.xray_trace_id});
+        Ok(serde_json::to_vec(&answer)?)
     }
 
     #[tokio::test]
     async fn answers_each_invocation_and_reports_a_bad_one_without_touching_the_environment() {
-        let (address, mut sent) = runtime_api(vec![event(), b"[1, 2]".to_vec()]).await;
+        let (address, mut sent) =
+            runtime_api(vec![b"{\"n\": 1}".to_vec(), b"[1, 2".to_vec()]).await;
         let client = PooledClient::builder()
             .with_endpoint(address.parse().unwrap())
             .build();
         let config = Arc::new(Config::default());
-        let app = Router::new().route(
-            "/hello/",
-            get(|request: axum::extract::Request| async move {
-                request.headers()["x-amzn-trace-id"]
-                    .to_str()
-                    .unwrap()
-                    .to_owned()
-            }),
-        );
 
-        serve_one(&client, &config, &app).await.unwrap();
+        serve_one(&client, &config, &echo).await.unwrap();
         let (method, path, _, _) = sent.recv().await.unwrap();
         assert_eq!(
             (method.as_str(), path.as_str()),
@@ -248,14 +253,15 @@ mod tests {
             ("POST", "/2018-06-01/runtime/invocation/req-0/response")
         );
         let answer: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(answer["statusCode"], 200);
-        // The trace id reaches the request, and only the request.
-        assert_eq!(answer["body"], "Root=1-00000000-abc");
+        // The trace id reaches the handler's context, and only that.
+        assert_eq!(
+            answer,
+            json!({"event": {"n": 1}, "trace": "Root=1-00000000-abc"})
+        );
         assert!(std::env::var_os("_X_AMZN_TRACE_ID").is_none());
 
-        // An event that is not an HTTP API event: an error report, and the
-        // loop goes on.
-        serve_one(&client, &config, &app).await.unwrap();
+        // An event the handler refuses: an error report, and the loop goes on.
+        serve_one(&client, &config, &echo).await.unwrap();
         sent.recv().await.unwrap();
         let (method, path, headers, body) = sent.recv().await.unwrap();
         assert_eq!(
@@ -273,26 +279,23 @@ mod tests {
 
     #[tokio::test]
     async fn overlapping_invocations_run_at_once_when_lambda_allows_them() {
-        let (address, mut sent) = runtime_api(vec![event(), event(), event(), event()]).await;
+        let (address, mut sent) = runtime_api(vec![b"{}".to_vec(); 4]).await;
         let client = Arc::new(
             PooledClient::builder()
                 .with_endpoint(address.parse().unwrap())
                 .with_pool_size(2)
                 .build(),
         );
-        // Each request waits for a second one: one worker alone would wait forever.
+        // Each invocation waits for a second one: one worker alone would wait forever.
         let both = Arc::new(tokio::sync::Barrier::new(2));
-        let app = Router::new().route(
-            "/hello/",
-            get(move || {
-                let both = both.clone();
-                async move {
-                    both.wait().await;
-                    "both"
-                }
-            }),
-        );
-        let running = tokio::spawn(run_with(client, Arc::new(Config::default()), app, 2));
+        let handler = move |_: Bytes, _: Context| {
+            let both = both.clone();
+            async move {
+                both.wait().await;
+                Ok(b"\"both\"".to_vec())
+            }
+        };
+        let running = tokio::spawn(run_with(client, Arc::new(Config::default()), handler, 2));
         let mut answered = Vec::new();
         while answered.len() < 4 {
             let (method, path, _, body) =
@@ -301,8 +304,7 @@ mod tests {
                     .expect("four answers within 10 s")
                     .unwrap();
             if method == "POST" {
-                let answer: Value = serde_json::from_slice(&body).unwrap();
-                assert_eq!(answer["body"], "both", "{path}");
+                assert_eq!(body, b"\"both\"", "{path}");
                 answered.push(path);
             }
         }
