@@ -79,7 +79,7 @@ help:
 	@echo '  lint         sam validate --lint, cfn-lint, GitHub workflow schema check, cargo fmt --check, cargo clippy'
 	@echo '  clippy       cargo clippy --workspace --all-targets -- -D warnings'
 	@echo '  bench        cargo bench (permission engine, tokens, endpoints; tests/benches/)'
-	@echo '  coldstart    release builds; init, first answer, peak RSS and size of each function beside an empty one'
+	@echo '  coldstart    release builds; init, first answer, peak RSS, memory growth and size of each function beside an empty one'
 	@echo '  loadtest     the dev stack in release mode under wrk: req/s, p50, p99 and the CPU split'
 	@echo '  openapi      rewrite functions/docs/openapi.json, the document the docs function serves, from the code'
 	@echo '  fuzz         schemathesis against the running make dev API (FUZZ_AS, FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ARGS)'
