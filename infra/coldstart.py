@@ -12,7 +12,8 @@ Per function this prints:
   growth        VmRSS added per invocation over --growth-invocations more,
                 after 1,000 to warm up, each with its own trace id (a
                 request every function answers without DynamoDB, a JSON
-                404; the scheduler's tick for the scheduler)
+                404; the scheduler's tick for the scheduler): the lesser
+                rate of the two halves, so a one-off step does not count
   size          the binary's size on disk
 
 beside `hello-lambda` (infra/hello: lambda_http + axum and one route, same
@@ -31,6 +32,7 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -40,6 +42,8 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from rss_growth import vm_rss_kb  # infra/, beside this script
 
 INIT_RATIO = 1.5
 ANSWER_RATIO = 3.0
@@ -115,6 +119,7 @@ class Session:
         self.errors: list[bytes] = []
         self.lock = threading.Condition()
         self.closed = False
+        self.stderr = b""
 
     def next_event(self) -> tuple[str, dict] | None:
         with self.lock:
@@ -234,14 +239,6 @@ def cpu_ns(pid: int) -> int:
     return total
 
 
-def vm_rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -255,11 +252,10 @@ class Harness:
         self.env = env
         self.timeout = timeout
 
-    def run(self, binary: str, name: str, events: list[dict], rss: bool = False):
-        """Starts `binary`, answers `events` in order; returns (init ns,
-        [answer ns], [bodies], (peak RSS MB, CPU ns per request after the
-        first) or None, error bodies)."""
-        session = Session(events)
+    @contextlib.contextmanager
+    def started(self, binary: str, name: str, session: Session):
+        """`binary` running against a Runtime API of its own that serves
+        `session`; killed on the way out, its stderr kept in session.stderr."""
         api = RuntimeApi(session)
         threading.Thread(target=api.serve_forever, daemon=True).start()
         env = dict(self.env, AWS_LAMBDA_FUNCTION_NAME=name,
@@ -267,6 +263,27 @@ class Harness:
         session.started = time.perf_counter_ns()
         proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
+            yield proc
+        finally:
+            proc.kill()
+            session.close()
+            _, session.stderr = proc.communicate()
+            api.shutdown()
+            api.server_close()
+
+    def give_up(self, name: str, session: Session, expected: int) -> None:
+        raise SystemExit(
+            f"{name}: {len(session.answers)} of {expected} answers in time; "
+            f"stderr:\n{session.stderr.decode(errors='replace')[-2000:]}"
+        )
+
+    def run(self, binary: str, name: str, events: list[dict], rss: bool = False):
+        """Starts `binary`, answers `events` in order; returns (init ns,
+        [answer ns], [bodies], (peak RSS MB, CPU ns per request after the
+        first) or None, error bodies)."""
+        session = Session(events)
+        peak = None
+        with self.started(binary, name, session) as proc:
             # The first answer ends the cold part; CPU is counted from there.
             ok = session.wait_answers(1, self.timeout)
             if ok and rss:
@@ -274,51 +291,33 @@ class Harness:
                     answered = len(session.answers)
                 start_cpu = cpu_ns(proc.pid)
             ok = ok and session.wait_answers(len(events), self.timeout)
-            peak = None
             if rss and ok:
                 per_request = (cpu_ns(proc.pid) - start_cpu) / max(1, len(events) - answered)
                 peak = (peak_rss_mb(proc.pid), per_request)
-        finally:
-            proc.kill()
-            session.close()
-            _, stderr = proc.communicate()
-            api.shutdown()
-            api.server_close()
         if not ok:
-            raise SystemExit(
-                f"{name}: {len(session.answers)} of {len(events)} answers within {self.timeout}s; "
-                f"stderr:\n{stderr.decode(errors='replace')[-2000:]}"
-            )
+            self.give_up(name, session, len(events))
         init = (session.first_poll or 0) - session.started
         times = [t - session.started for t, _ in session.answers]
         return init, times, [b for _, b in session.answers], peak, session.errors
 
-
     def growth(self, binary: str, name: str, event: dict, invocations: int) -> float:
         """Bytes of VmRSS added per invocation over `invocations` of `event`,
-        after GROWTH_WARM_UP of them."""
-        session = Session([event] * (GROWTH_WARM_UP + invocations))
-        api = RuntimeApi(session)
-        threading.Thread(target=api.serve_forever, daemon=True).start()
-        env = dict(self.env, AWS_LAMBDA_FUNCTION_NAME=name,
-                   AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}")
-        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            timeout = self.timeout + invocations / 100
-            ok = session.wait_answers(GROWTH_WARM_UP, timeout)
-            before = vm_rss_kb(proc.pid) if ok else 0
-            ok = ok and session.wait_answers(GROWTH_WARM_UP + invocations, timeout)
-            after = vm_rss_kb(proc.pid) if ok else 0
-        finally:
-            proc.kill()
-            session.close()
-            _, stderr = proc.communicate()
-            api.shutdown()
-            api.server_close()
-        if not ok:
-            raise SystemExit(f"{name}: {len(session.answers)} answers of {GROWTH_WARM_UP + invocations}; "
-                             f"stderr:\n{stderr.decode(errors='replace')[-2000:]}")
-        return (after - before) * 1024 / invocations
+        after GROWTH_WARM_UP of them: the lesser of the two halves' rates,
+        since what is kept per invocation grows in both, while a one-off
+        step (the allocator committing another chunk) falls in one."""
+        half = max(1, invocations // 2)
+        marks = [GROWTH_WARM_UP, GROWTH_WARM_UP + half, GROWTH_WARM_UP + 2 * half]
+        session = Session([event] * marks[-1])
+        timeout = self.timeout + invocations / 100
+        rss = []
+        with self.started(binary, name, session) as proc:
+            for mark in marks:
+                if not session.wait_answers(mark, timeout):
+                    break
+                rss.append(vm_rss_kb(proc.pid))
+        if len(rss) < len(marks):
+            self.give_up(name, session, marks[-1])
+        return min(rss[1] - rss[0], rss[2] - rss[1]) * 1024 / half
 
 
 def representative(token: str) -> dict[str, dict]:
