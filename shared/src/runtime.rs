@@ -200,9 +200,7 @@ fn workers(max_concurrency: Option<&str>) -> usize {
 /// (Lambda Managed Instances), then that many at once: the router is
 /// `Clone + Send`. `cargo lambda watch` sets the variable to 1.
 pub async fn serve(app: axum::Router) -> Result<(), lambda_http::Error> {
-    let handler =
-        move |event: Bytes, context: Context| gateway::answer(app.clone(), event, context);
-    runtime_api::run(handler, workers_from_env()).await
+    serve_events(move |event| gateway::invoke(app.clone(), event)).await
 }
 
 /// Serves JSON events other than API Gateway's (a schedule's) on the same
@@ -293,6 +291,19 @@ mod tests {
             .call(Bytes::from_static(br#"{"fail": true}"#), context)
             .await;
         assert_eq!(failed.unwrap_err().to_string(), "asked to fail");
+    }
+
+    #[tokio::test]
+    async fn an_event_that_is_not_an_http_api_event_is_an_error() {
+        use runtime_api::Handler;
+        let app = axum::Router::new();
+        let handler = json_events(move |event| gateway::invoke(app.clone(), event));
+        for event in [&b"[1, 2]"[..], b"{}", b"not json"] {
+            let refused = handler
+                .call(Bytes::copy_from_slice(event), Context::default())
+                .await;
+            assert!(refused.is_err(), "{}", String::from_utf8_lossy(event));
+        }
     }
 
     #[test]

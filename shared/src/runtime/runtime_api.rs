@@ -7,8 +7,9 @@
 //! life"). Here the trace id stays in the invocation's `Context`.
 //!
 //! The loop knows nothing of events: a [`Handler`] turns an event's bytes
-//! into the answer's. API Gateway's are [`super::gateway::answer`]; the
-//! billing scheduler's are plain JSON ([`super::serve_events`]).
+//! into the answer's; [`super::serve_events`] makes one of a typed JSON
+//! handler, API Gateway's router ([`super::serve`]) and the billing
+//! scheduler's tick alike.
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
