@@ -477,6 +477,26 @@ pub(crate) fn lookup(key: &str) -> Option<usize> {
     None
 }
 
+/// Dense index and definition of `resource`'s action `key`. `resource` is
+/// found by address, so validation, which already holds it, compares no
+/// module or resource key again.
+pub(crate) fn dense_index(
+    resource: &ResourceDef,
+    key: &str,
+) -> Option<(usize, &'static ActionDef)> {
+    let mut offset = 0;
+    for module in CATALOG_STATIC.modules {
+        for candidate in module.resources {
+            if std::ptr::eq(candidate, resource) {
+                let position = candidate.actions.iter().position(|a| a.key == key)?;
+                return Some((offset + position, &candidate.actions[position]));
+            }
+            offset += candidate.actions.len();
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,6 +566,24 @@ mod tests {
         ] {
             assert_eq!(lookup(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dense_index_agrees_with_lookup() {
+        for a in catalog().actions() {
+            let (index, action) = dense_index(a.resource, a.action.key).expect("a catalog action");
+            assert_eq!(index, a.index, "{}.{}", a.resource.key, a.action.key);
+            assert!(std::ptr::eq(action, a.action));
+        }
+        let leads = catalog()
+            .module("crm")
+            .and_then(|m| m.resource("leads"))
+            .expect("crm.leads");
+        assert!(dense_index(leads, "viewz").is_none());
+        // A definition outside the catalog, even one equal to a catalog
+        // resource, has no index.
+        let copy = ResourceDef { ..*leads };
+        assert!(dense_index(&copy, "view").is_none());
     }
 
     #[test]

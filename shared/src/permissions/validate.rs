@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::catalog::{catalog, lookup, ActionKind, Scope};
+use super::catalog::{catalog, dense_index, ActionKind, Scope};
 use super::error::{PermissionError, PermissionErrors, EXPECTED_BOOL, EXPECTED_SCOPE};
 use super::permission_key::PermissionKey;
 use super::set::{Grant, PermissionSet};
@@ -34,60 +34,60 @@ pub fn validate(value: &Value) -> Result<PermissionSet, PermissionErrors> {
 
     let mut set = PermissionSet::empty();
     let mut errors = Vec::new();
+    // Paths are built only for errors: this runs for every role read.
     for (module_key, resources) in modules {
-        let module_path = module_key.as_str();
-        if let Some(err) = key_too_long("", module_key) {
+        if let Some(err) = key_too_long(String::new, module_key) {
             errors.push(err);
             continue;
         }
         let Some(module) = catalog().module(module_key) else {
-            errors.push(PermissionError::new(module_path, "unknown module"));
+            errors.push(PermissionError::new(module_key.as_str(), "unknown module"));
             continue;
         };
         let Some(resources) = resources.as_object() else {
             errors.push(PermissionError::new(
-                module_path,
+                module_key.as_str(),
                 "expected an object of resources",
             ));
             continue;
         };
         for (resource_key, actions) in resources {
-            if let Some(err) = key_too_long(module_path, resource_key) {
+            if let Some(err) = key_too_long(|| module_key.clone(), resource_key) {
                 errors.push(err);
                 continue;
             }
-            let resource_path = format!("{module_path}.{resource_key}");
+            let resource_path = || format!("{module_key}.{resource_key}");
             let Some(resource) = module.resource(resource_key) else {
-                errors.push(PermissionError::new(resource_path, "unknown resource"));
+                errors.push(PermissionError::new(resource_path(), "unknown resource"));
                 continue;
             };
             let Some(actions) = actions.as_object() else {
                 errors.push(PermissionError::new(
-                    resource_path,
+                    resource_path(),
                     "expected an object of actions",
                 ));
                 continue;
             };
             for (action_key, grant) in actions {
-                if let Some(err) = key_too_long(&resource_path, action_key) {
+                if let Some(err) = key_too_long(resource_path, action_key) {
                     errors.push(err);
                     continue;
                 }
-                let path = format!("{resource_path}.{action_key}");
-                let Some(action) = resource.action(action_key) else {
+                let Some((index, action)) = dense_index(resource, action_key) else {
+                    let path = format!("{module_key}.{resource_key}.{action_key}");
                     errors.push(PermissionError::new(path, "unknown action"));
                     continue;
                 };
                 match parse_grant(action.kind, grant) {
                     Ok(grant) => {
-                        // The catalog lookups above succeeded, so the key exists.
-                        if let Some(key) = lookup(&path).map(PermissionKey::at) {
-                            if let Err(err) = set.set(key, grant) {
-                                errors.push(err);
-                            }
+                        if let Err(err) = set.set(PermissionKey::at(index), grant) {
+                            errors.push(err);
                         }
                     }
-                    Err(message) => errors.push(PermissionError::new(path, message)),
+                    Err(message) => {
+                        let path = format!("{module_key}.{resource_key}.{action_key}");
+                        errors.push(PermissionError::new(path, message));
+                    }
                 }
             }
         }
@@ -121,12 +121,14 @@ fn count_keys(modules: &Map<String, Value>) -> usize {
     total
 }
 
-fn key_too_long(parent: &str, key: &str) -> Option<PermissionError> {
-    if key.chars().count() <= MAX_KEY_LEN {
+/// `parent` makes the parent's path, only for an error.
+fn key_too_long(parent: impl FnOnce() -> String, key: &str) -> Option<PermissionError> {
+    if key.len() <= MAX_KEY_LEN || key.chars().count() <= MAX_KEY_LEN {
         return None;
     }
     // Echo only a prefix: the point of the limit is not to reflect huge keys.
     let prefix: String = key.chars().take(16).collect();
+    let parent = parent();
     let path = if parent.is_empty() {
         format!("{prefix}…")
     } else {
