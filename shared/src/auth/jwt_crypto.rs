@@ -9,7 +9,7 @@ use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use std::sync::Once;
+use std::sync::{Mutex, Once, PoisonError};
 
 static ED25519_ONLY: CryptoProvider = CryptoProvider {
     signer_factory,
@@ -33,8 +33,25 @@ fn signer_factory(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn Jw
     if *algorithm != Algorithm::EdDSA {
         return Err(ErrorKind::InvalidAlgorithm.into());
     }
-    let key = SigningKey::from_pkcs8_der(key.as_bytes()).map_err(|_| ErrorKind::InvalidEddsaKey)?;
-    Ok(Box::new(Ed25519Signer(key)))
+    Ok(Box::new(Ed25519Signer(signing_key(key.as_bytes())?)))
+}
+
+/// The last signing key parsed, with its PKCS#8 document. jsonwebtoken asks
+/// for a signer per token, and parsing derives the public key: a scalar
+/// multiplication, as dear as the signature. A process signs with one key.
+static LAST_PARSED: Mutex<Option<(Box<[u8]>, SigningKey)>> = Mutex::new(None);
+
+fn signing_key(der: &[u8]) -> Result<SigningKey> {
+    // A poisoned lock only means a panic elsewhere; the cached pair is whole.
+    let mut last = LAST_PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((parsed, key)) = last.as_ref() {
+        if **parsed == *der {
+            return Ok(key.clone());
+        }
+    }
+    let key = SigningKey::from_pkcs8_der(der).map_err(|_| ErrorKind::InvalidEddsaKey)?;
+    *last = Some((der.into(), key.clone()));
+    Ok(key)
 }
 
 fn verifier_factory(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
@@ -101,6 +118,22 @@ mod tests {
             !jsonwebtoken::crypto::verify(&signed, b"other", &public, Algorithm::EdDSA)
                 .expect("a wrong signature is an answer, not an error")
         );
+
+        // A second key is parsed, not served from the first one's cache.
+        let other = SigningKeyPair::generate("k2");
+        let signed_by_other =
+            jsonwebtoken::crypto::sign(b"message", other.encoding_key(), Algorithm::EdDSA)
+                .expect("EdDSA signs");
+        assert!(!jsonwebtoken::crypto::verify(
+            &signed_by_other,
+            b"message",
+            &public,
+            Algorithm::EdDSA
+        )
+        .expect("an answer"));
+        let again = jsonwebtoken::crypto::sign(b"message", pair.encoding_key(), Algorithm::EdDSA)
+            .expect("EdDSA signs");
+        assert_eq!(again, signed, "Ed25519 signatures are deterministic");
 
         let secret = EncodingKey::from_secret(b"secret");
         for algorithm in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256] {
