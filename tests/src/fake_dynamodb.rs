@@ -4,8 +4,8 @@
 //!
 //! It knows just enough of the API for the store's calls: `GetItem`,
 //! `BatchGetItem`, `TransactGetItems`, `Query` (key conditions, order,
-//! `Limit`, `ExclusiveStartKey`, `ProjectionExpression`; filter
-//! expressions are ignored),
+//! `Limit`, `ExclusiveStartKey`; filter expressions are ignored), the
+//! `ProjectionExpression` of the reads but `TransactGetItems`,
 //! `PutItem`, `DeleteItem` and the puts and deletes of
 //! `TransactWriteItems`. Updates and conditions always succeed and change
 //! nothing. Items are kept in DynamoDB's JSON wire format, as the store's
@@ -36,6 +36,9 @@ type ItemKey = (String, String, String);
 
 /// Request body → (status, response body), for one operation.
 type Answers = HashMap<Vec<u8>, (u16, Bytes)>;
+
+/// Bodies as sent kept per operation, beside the canonical ones.
+const MAX_REPLAYED: usize = 4096;
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -148,7 +151,10 @@ impl FakeDynamo {
         let table = input["TableName"].as_str().unwrap_or_default();
         Ok(match operation {
             "GetItem" => match self.get(table, &input["Key"]) {
-                Some(item) => json!({ "Item": item }),
+                Some(mut item) => {
+                    project(&mut item, input);
+                    json!({ "Item": item })
+                }
                 None => json!({}),
             },
             "BatchGetItem" => {
@@ -157,6 +163,10 @@ impl FakeDynamo {
                     let found: Vec<Value> = array(&request["Keys"])
                         .iter()
                         .filter_map(|key| self.get(table, key))
+                        .map(|mut item| {
+                            project(&mut item, request);
+                            item
+                        })
                         .collect();
                     responses.insert(table.clone(), Value::Array(found));
                 }
@@ -282,21 +292,30 @@ impl FakeDynamo {
                 }
             }
         }
-        if let Some(projection) = input["ProjectionExpression"].as_str() {
-            let attrs: Vec<&str> = projection
-                .split(',')
-                .map(|a| names[a.trim()].as_str().unwrap_or(a.trim()))
-                .collect();
-            for item in &mut found {
-                if let Some(item) = item.as_object_mut() {
-                    item.retain(|name, _| attrs.contains(&name.as_str()));
-                }
-            }
+        for item in &mut found {
+            project(item, input);
         }
         answer.insert("Count".into(), json!(found.len()));
         answer.insert("ScannedCount".into(), json!(found.len()));
         answer.insert("Items".into(), Value::Array(found));
         Value::Object(answer)
+    }
+}
+
+/// Keeps only the attributes of the request's `ProjectionExpression`, if
+/// it has one (`request`: the operation's input, or one table's part of a
+/// `BatchGetItem`).
+fn project(item: &mut Value, request: &Value) {
+    let Some(projection) = request["ProjectionExpression"].as_str() else {
+        return;
+    };
+    let names = &request["ExpressionAttributeNames"];
+    let attrs: Vec<&str> = projection
+        .split(',')
+        .map(|a| names[a.trim()].as_str().unwrap_or(a.trim()))
+        .collect();
+    if let Some(item) = item.as_object_mut() {
+        item.retain(|name, _| attrs.contains(&name.as_str()));
     }
 }
 
@@ -327,6 +346,17 @@ impl FakeDynamo {
             }
         }
         let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        // The SDK writes a request's maps with more than one entry (e.g.
+        // `ExpressionAttributeNames`) in a new order each time, so such a
+        // request is also looked up by its canonical text (serde_json's
+        // objects are sorted by key).
+        let canonical = frozen.then(|| input.to_string().into_bytes());
+        if let Some(canonical) = &canonical {
+            let answers = self.0.answers.lock().expect("fake answers lock");
+            if let Some(answer) = answers.get(operation).and_then(|a| a.get(canonical)) {
+                return answer.clone();
+            }
+        }
         let (status, value) = match self.answer(operation, &input) {
             Ok(value) => (200, value),
             Err((kind, message)) => (
@@ -335,14 +365,15 @@ impl FakeDynamo {
             ),
         };
         let answer = (status, Bytes::from(value.to_string()));
-        if frozen {
-            self.0
-                .answers
-                .lock()
-                .expect("fake answers lock")
-                .entry(operation.to_owned())
-                .or_default()
-                .insert(body.to_vec(), answer.clone());
+        if let Some(canonical) = canonical {
+            let mut answers = self.0.answers.lock().expect("fake answers lock");
+            let answers = answers.entry(operation.to_owned()).or_default();
+            // The body as sent too, for the requests the SDK writes the same
+            // each time; bounded, since the others never repeat.
+            if answers.len() < MAX_REPLAYED && body != canonical.as_slice() {
+                answers.insert(body.to_vec(), answer.clone());
+            }
+            answers.insert(canonical, answer.clone());
         }
         answer
     }
