@@ -6,7 +6,7 @@
 
 pub use crate::billing::{BillingCycle, ScheduledChange, SubscriptionRecord, SubscriptionStatus};
 use crate::entity::codec::{blank, json_text};
-use crate::entity::Entity;
+use crate::entity::{Entity, Part};
 use crate::keys::kind;
 use crate::permissions::{Module, PermissionSet};
 use rust_decimal::Decimal;
@@ -158,6 +158,33 @@ impl Entity for UserRecord {
         .filter(|(_, v)| !v.is_empty())
         .collect()
     }
+}
+
+/// A user read by a projection (with its tenant's and roles' names, in one
+/// batch) is read whole: every field, named here. A test fails when a
+/// field is missing.
+impl Part for UserRecord {
+    type Of = UserRecord;
+    const ATTRIBUTES: &'static [&'static str] = &[
+        "id",
+        "tenant_id",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "role_ids",
+        "team_ids",
+        "is_active",
+        "is_super_admin",
+        "timezone",
+        "preferences",
+        "profile_picture",
+        "sessions_valid_after",
+        "email_verified",
+        "date_joined",
+        "updated_at",
+        "version",
+    ];
 }
 
 /// Attributes written with every user for case-insensitive name search.
@@ -640,6 +667,38 @@ impl Entity for UsageRecord {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_user_read_by_its_parts_attributes_is_whole() {
+        // Every field set, so each one is written.
+        let user = UserRecord {
+            id: Uuid::from_u128(1),
+            tenant_id: Uuid::from_u128(2),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            phone: Some("+15550100".into()),
+            role_ids: vec![Uuid::from_u128(3)],
+            team_ids: vec![Uuid::from_u128(4)],
+            is_active: true,
+            is_super_admin: false,
+            timezone: "UTC".into(),
+            preferences: serde_json::json!({"theme": "dark"}),
+            profile_picture: Some("https://example.com/a.png".into()),
+            sessions_valid_after: Some(datetime!(2026-01-02 00:00 UTC)),
+            email_verified: true,
+            date_joined: datetime!(2026-01-01 00:00 UTC),
+            updated_at: datetime!(2026-01-03 00:00 UTC),
+            version: 7,
+        };
+        let item: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
+            serde_dynamo::to_item(&user).expect("a user serialises");
+        let mut written: Vec<&str> = item.keys().map(String::as_str).collect();
+        let mut named = <UserRecord as Part>::ATTRIBUTES.to_vec();
+        written.sort_unstable();
+        named.sort_unstable();
+        assert_eq!(named, written);
+    }
 
     #[test]
     fn the_plan_price_comes_from_the_plan_record() {

@@ -6,7 +6,7 @@ use crate::keys;
 use crate::money::format_money;
 use crate::permissions::Module;
 use crate::records::{PlanRecord, RoleRecord, TenantRecord, UserRecord};
-use crate::store::{PageRequest, StoreError, TenantStore};
+use crate::store::{PageRequest, Part, StoreError, TenantStore};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -18,6 +18,48 @@ use uuid::Uuid;
 pub struct RoleRef {
     pub id: Uuid,
     pub name: String,
+}
+
+/// A role's id and name are a part of its item.
+impl Part for RoleRef {
+    type Of = RoleRecord;
+    const ATTRIBUTES: &'static [&'static str] = &["id", "name"];
+}
+
+/// What a user's view shows of its tenant.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TenantName {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl Part for TenantName {
+    type Of = TenantRecord;
+    const ATTRIBUTES: &'static [&'static str] = &["id", "name"];
+}
+
+/// What a user's view shows of a tenant.
+pub trait NamedTenant {
+    fn tenant_id(&self) -> Uuid;
+    fn tenant_name(&self) -> &str;
+}
+
+impl NamedTenant for TenantRecord {
+    fn tenant_id(&self) -> Uuid {
+        self.id
+    }
+    fn tenant_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl NamedTenant for TenantName {
+    fn tenant_id(&self) -> Uuid {
+        self.id
+    }
+    fn tenant_name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// What a user's view shows of a role.
@@ -75,7 +117,7 @@ pub struct UserView {
 
 impl UserView {
     /// `roles` may hold any roles of the tenant; the user's are picked out.
-    pub fn new<R: NamedRole>(user: &UserRecord, tenant: &TenantRecord, roles: &[R]) -> Self {
+    pub fn new<R: NamedRole>(user: &UserRecord, tenant: &impl NamedTenant, roles: &[R]) -> Self {
         let roles: Vec<RoleRef> = user
             .role_ids
             .iter()
@@ -91,8 +133,8 @@ impl UserView {
             phone: user.phone.clone(),
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
-            tenant: tenant.id,
-            tenant_name: tenant.name.clone(),
+            tenant: tenant.tenant_id(),
+            tenant_name: tenant.tenant_name().to_owned(),
             role_ids: roles.iter().map(|r| r.id).collect(),
             roles,
             team_ids: user.team_ids.clone(),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use shared::keys::{self, kind, IndexKey};
 use shared::store::{
-    Condition, CursorSigner, Entity, Label, PageRequest, Store, StoreError, TenantScope,
+    Condition, CursorSigner, Entity, Label, PageRequest, Part, Store, StoreError, TenantScope,
 };
 use tests::fresh_store;
 use uuid::Uuid;
@@ -278,6 +278,67 @@ async fn expired_items_are_gone_on_read_even_before_dynamodb_deletes_them() {
         .await
         .unwrap();
     assert_eq!(listed.items, vec![alive]);
+}
+
+/// A note's text, and whatever else a read returns with it.
+#[derive(Debug, Deserialize)]
+struct NoteText {
+    text: String,
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl Part for NoteText {
+    type Of = Note;
+    const ATTRIBUTES: &'static [&'static str] = &["text"];
+}
+
+#[tokio::test]
+async fn a_batch_of_parts_reads_only_their_attributes_and_no_expired_item() {
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_tenant();
+    let t = store.tenant(&scope);
+    let dead = Note {
+        expires: Some(now() - 1),
+        ..note("dead")
+    };
+    let alive = Note {
+        expires: Some(now() + 3600),
+        ..note("alive")
+    };
+    let plain = note("plain");
+    for n in [&dead, &alive, &plain] {
+        t.put(&keys::user(n.id), n, Condition::NotExists)
+            .await
+            .unwrap();
+    }
+    let sks = [dead.id, alive.id, plain.id, Uuid::new_v4()].map(keys::user);
+    let mut fetched = t
+        .get_many_parts(&sks, &[NoteText::ATTRIBUTES])
+        .await
+        .unwrap();
+
+    // The part, and beside it only the keys and the expiry (read to drop
+    // expired items): not `id`, `expires`, `entity` or the index keys.
+    let mut read = |i: usize| {
+        fetched
+            .take_part::<NoteText>(&sks[i])
+            .unwrap()
+            .map(|part| (part.text, part.rest.into_keys().collect::<Vec<_>>()))
+    };
+    assert_eq!(
+        read(1),
+        Some((
+            "alive".into(),
+            vec!["PK".into(), "SK".into(), "expires_at".into()]
+        ))
+    );
+    assert_eq!(
+        read(2),
+        Some(("plain".into(), vec!["PK".into(), "SK".into()]))
+    );
+    assert_eq!(read(0), None, "expired");
+    assert_eq!(read(3), None, "never written");
 }
 
 #[derive(Debug, Serialize, Deserialize)]

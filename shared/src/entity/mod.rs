@@ -71,3 +71,13 @@ pub trait Entity: Serialize + DeserializeOwned {
         None
     }
 }
+
+/// Some attributes of an [`Entity`], read without the rest: a DynamoDB
+/// projection of [`Part::ATTRIBUTES`], so the SDK decodes only what a view
+/// shows (a role's permissions are most of its item).
+pub trait Part: DeserializeOwned {
+    /// The record this is a part of; it is read only under that record's keys.
+    type Of: Entity;
+    /// The attributes read (the store adds the keys and the expiry).
+    const ATTRIBUTES: &'static [&'static str];
+}

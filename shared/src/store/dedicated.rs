@@ -209,7 +209,7 @@ impl Store {
         let route_key = keys::tenant_route(tenant_id);
         let mut wanted = vec![(route_key.pk().to_owned(), route_key.sk().to_owned())];
         wanted.extend(sks.iter().map(|sk| (pk.clone(), sk.as_str().to_owned())));
-        let mut fetched = self.batch_get(&self.table, wanted).await?;
+        let mut fetched = self.batch_get(&self.table, wanted, &[]).await?;
         let route: Option<TenantRouteRecord> = fetched.take_raw(route_key.pk(), route_key.sk())?;
         let (scope, fetched) = match route {
             None => (main, fetched),
@@ -219,7 +219,7 @@ impl Store {
                     .iter()
                     .map(|sk| (pk.clone(), sk.as_str().to_owned()))
                     .collect();
-                let fetched: Fetched = self.batch_get(self.table_of(&scope), keys).await?;
+                let fetched: Fetched = self.batch_get(self.table_of(&scope), keys, &[]).await?;
                 (scope, fetched)
             }
         };

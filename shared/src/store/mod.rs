@@ -26,7 +26,7 @@ mod revocations;
 pub mod table;
 mod transaction;
 
-pub use crate::entity::{codec, Entity};
+pub use crate::entity::{codec, Entity, Part};
 pub use crate::scope::TenantScope;
 pub use conflict::{Failure, OnConflict};
 pub use cursor::{CursorSigner, Direction, PageKey};
@@ -405,10 +405,13 @@ impl Store {
 impl Store {
     /// Reads up to 100 items in one `BatchGetItem`, retrying keys DynamoDB
     /// left unprocessed. Expired items are dropped.
+    /// With `projection`, only those attributes, the keys and the expiry
+    /// are read; empty: whole items.
     async fn batch_get(
         &self,
         table: &str,
         keys: Vec<(String, String)>,
+        projection: &[&str],
     ) -> Result<Fetched, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = HashMap::new();
@@ -432,11 +435,16 @@ impl Store {
             .collect();
         let now = now_epoch();
         for attempt in 0..5u32 {
-            let request = KeysAndAttributes::builder()
+            let mut request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Backend(e.into()))?;
+                .consistent_read(true);
+            if !projection.is_empty() {
+                let (expression, names) = projection_expression(projection);
+                request = request
+                    .projection_expression(expression)
+                    .set_expression_attribute_names(Some(names));
+            }
+            let request = request.build().map_err(|e| StoreError::Backend(e.into()))?;
             let out = self
                 .client
                 .batch_get_item()
@@ -483,7 +491,11 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    fn take_raw<T: Entity>(&mut self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+    fn take_raw<T: DeserializeOwned>(
+        &mut self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
         match self.items.remove(&(pk.to_owned(), sk.to_owned())) {
             Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
             None => Ok(None),
@@ -500,6 +512,14 @@ pub struct TenantFetched<'a> {
 
 impl TenantFetched<'_> {
     pub fn take<T: Entity>(&mut self, key: &Key<T::Kind>) -> Result<Option<T>, StoreError> {
+        self.fetched.take_raw(&self.pk, key.as_str())
+    }
+
+    /// A part of the record under `key`, from [`TenantStore::get_many_parts`].
+    pub fn take_part<P: Part>(
+        &mut self,
+        key: &Key<<P::Of as Entity>::Kind>,
+    ) -> Result<Option<P>, StoreError> {
         self.fetched.take_raw(&self.pk, key.as_str())
     }
 }
@@ -554,7 +574,33 @@ impl TenantStore<'_> {
             .iter()
             .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
             .collect();
-        let fetched = self.store.batch_get(self.table, keys).await?;
+        let fetched = self.store.batch_get(self.table, keys, &[]).await?;
+        Ok(TenantFetched {
+            pk: self.pk.clone(),
+            fetched,
+            _scope: std::marker::PhantomData,
+        })
+    }
+
+    /// Like [`Self::get_many`], reading only the attributes of `parts`
+    /// (each a [`Part::ATTRIBUTES`]); take each item with
+    /// [`TenantFetched::take_part`] as one of those parts.
+    pub async fn get_many_parts<K: AsRef<SortKey>>(
+        &self,
+        sks: &[K],
+        parts: &[&[&str]],
+    ) -> Result<TenantFetched<'_>, StoreError> {
+        let keys = sks
+            .iter()
+            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
+            .collect();
+        let mut attributes: Vec<&str> = vec![keys::PK, keys::SK, keys::TTL];
+        for attribute in parts.iter().flat_map(|part| part.iter()) {
+            if !attributes.contains(attribute) {
+                attributes.push(attribute);
+            }
+        }
+        let fetched = self.store.batch_get(self.table, keys, &attributes).await?;
         Ok(TenantFetched {
             pk: self.pk.clone(),
             fetched,
@@ -836,6 +882,18 @@ pub(crate) fn condition_expression(condition: Condition) -> (Option<String>, Ite
 
 /// An item is dead once its TTL has passed, whether or not DynamoDB has
 /// removed it yet.
+/// `#a0, #a1, …` for `attributes`, with the names they stand for (any
+/// attribute may be a reserved word, e.g. `name`).
+fn projection_expression(attributes: &[&str]) -> (String, HashMap<String, String>) {
+    let placeholders: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
+    let names = placeholders
+        .iter()
+        .cloned()
+        .zip(attributes.iter().map(|a| (*a).to_owned()))
+        .collect();
+    (placeholders.join(", "), names)
+}
+
 pub(crate) fn is_expired(item: &Item, now: i64) -> bool {
     match item.get(keys::TTL) {
         Some(AttributeValue::N(n)) => n.parse::<i64>().is_ok_and(|at| at <= now),

@@ -130,6 +130,7 @@ impl Store {
             .batch_get(
                 self.table_of(scope),
                 sks.into_iter().map(|sk| (pk.clone(), sk)).collect(),
+                &[],
             )
             .await?;
         let tenant: Option<TenantRecord> =

@@ -3,9 +3,9 @@
 
 use shared::http::ApiError;
 use shared::keys;
-use shared::records::{RoleRecord, TenantRecord, UserRecord};
-use shared::store::TenantStore;
-use shared::views::{TenantRoles, UserView};
+use shared::records::{TenantRecord, UserRecord};
+use shared::store::{Part, TenantStore};
+use shared::views::{RoleRef, TenantName, TenantRoles, UserView};
 use uuid::Uuid;
 
 /// The user, its tenant and its roles, in two reads (user first: its role
@@ -17,8 +17,8 @@ pub async fn user_view(
     user_view_expecting(store, user_id, &[]).await
 }
 
-/// The user, its tenant and its roles, reading `expected_roles` with the
-/// user and tenant in one batch: when they are the roles the user holds
+/// The user, and the names of its tenant and roles, reading
+/// `expected_roles` with the user and tenant in one batch: when they are the roles the user holds
 /// (the caller's own, named by their token), that is the only read. A
 /// stored user holding a role not among them (changed since) costs a
 /// second read of the rest. `None` if the user is not in this tenant.
@@ -36,16 +36,22 @@ pub async fn user_view_expecting(
     let mut sks: Vec<keys::SortKey> =
         vec![keys::user(user_id).into(), keys::tenant_profile().into()];
     sks.extend(expected_roles.iter().map(|id| keys::role(*id).into()));
-    let mut first = store.get_many(&sks).await?;
-    let Some(user) = first.take::<UserRecord>(&keys::user(user_id))? else {
+    // Names only of the tenant and roles: the view shows no more of them.
+    let parts = [
+        <UserRecord as Part>::ATTRIBUTES,
+        TenantName::ATTRIBUTES,
+        RoleRef::ATTRIBUTES,
+    ];
+    let mut first = store.get_many_parts(&sks, &parts).await?;
+    let Some(user) = first.take_part::<UserRecord>(&keys::user(user_id))? else {
         return Ok(None);
     };
-    let tenant: TenantRecord = first
-        .take(&keys::tenant_profile())?
+    let tenant: TenantName = first
+        .take_part(&keys::tenant_profile())?
         .ok_or(ApiError::NotFound)?;
     let mut roles = Vec::new();
     for id in expected_roles {
-        roles.extend(first.take::<RoleRecord>(&keys::role(*id))?);
+        roles.extend(first.take_part::<RoleRef>(&keys::role(*id))?);
     }
     let unread: Vec<Uuid> = user
         .role_ids
@@ -77,18 +83,19 @@ pub async fn any_user_view(
     Ok(Some(UserView::new(&user, &tenant, &roles)))
 }
 
+/// The names of the roles among `role_ids` that exist.
 pub async fn roles_of(
     store: &TenantStore<'_>,
     role_ids: &[Uuid],
-) -> Result<Vec<RoleRecord>, ApiError> {
+) -> Result<Vec<RoleRef>, ApiError> {
     if role_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sks: Vec<_> = role_ids.iter().map(|id| keys::role(*id)).collect();
-    let mut fetched = store.get_many(&sks).await?;
+    let mut fetched = store.get_many_parts(&sks, &[RoleRef::ATTRIBUTES]).await?;
     let mut roles = Vec::new();
     for sk in &sks {
-        if let Some(role) = fetched.take::<RoleRecord>(sk)? {
+        if let Some(role) = fetched.take_part::<RoleRef>(sk)? {
             roles.push(role);
         }
     }
