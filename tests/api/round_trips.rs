@@ -208,6 +208,46 @@ async fn own_profile_reads_the_roles_the_token_names_and_the_rest_after() {
 }
 
 #[tokio::test]
+async fn a_profile_update_reads_once_and_writes_once() {
+    let s = setup().await;
+    let admin = register(&s.auth, "patchme").await.access;
+    get_as(&s.users, "/api/users/me/", &admin).await;
+    let before = get_as(&s.users, "/api/users/me/", &admin).await.json();
+    for (body, writes) in [
+        (json!({"first_name": "Grace"}), true),
+        // Unchanged: nothing to write.
+        (json!({"first_name": "Grace"}), false),
+    ] {
+        s.auth.calls.reset();
+        let res = req(
+            &s.users,
+            "PATCH",
+            "/api/users/update_me/",
+            &admin,
+            Some(body),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let mut calls = s.auth.calls.calls();
+        calls.sort();
+        // The user and the names its view shows in one batch; the answer
+        // is built from what was written, not read again.
+        let expected: &[&str] = if writes {
+            &["BatchGetItem", "TransactWriteItems"]
+        } else {
+            &["BatchGetItem"]
+        };
+        assert_eq!(calls, expected);
+        assert_eq!(s.auth.calls.depth(), expected.len());
+        let mut want = before.clone();
+        want["first_name"] = json!("Grace");
+        assert_eq!(res.json(), want);
+    }
+    let after = get_as(&s.users, "/api/users/me/", &admin).await.json();
+    assert_eq!(after["first_name"], "Grace");
+}
+
+#[tokio::test]
 async fn login_takes_at_most_three_round_trips() {
     let s = setup().await;
     let admin = register(&s.auth, "login").await;

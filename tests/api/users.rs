@@ -312,6 +312,38 @@ async fn members_edit_only_their_own_profile_fields() {
 }
 
 #[tokio::test]
+async fn concurrent_profile_updates_never_lose_a_change() {
+    let s = setup().await;
+    let admin = tenant(&s, "profilerace").await;
+    for round in 0..6 {
+        let (first, last) = (format!("First{round}"), format!("Last{round}"));
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let spawn = |body: Value| {
+            let (app, token, b) = (s.users.clone(), admin.clone(), barrier.clone());
+            tokio::spawn(async move {
+                b.wait().await;
+                call_as(&app, "PATCH", "/api/users/update_me/", &token, Some(body)).await
+            })
+        };
+        let a = spawn(json!({"first_name": first}));
+        let b = spawn(json!({"last_name": last}));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        // Each either applied or refused as a conflict; an applied change
+        // is never overwritten by the other's stale copy.
+        let me = call_as(&s.users, "GET", "/api/users/me/", &admin, None)
+            .await
+            .json();
+        for (res, field, value) in [(&a, "first_name", &first), (&b, "last_name", &last)] {
+            match res.status {
+                StatusCode::OK => assert_eq!(me[field], json!(value), "round {round}"),
+                StatusCode::CONFLICT => assert_eq!(res.json()["code"], "conflict"),
+                other => panic!("round {round}: {other} {}", res.text()),
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn role_members_lists_exactly_the_holders() {
     let s = setup().await;
     let admin = tenant(&s, "members").await;

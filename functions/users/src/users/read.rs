@@ -1,7 +1,7 @@
 //! Reading users: holders of `administration.users.view` list users and
 //! read one; every member reads their own profile.
 
-use crate::users::view::{any_user_view, user_view_expecting};
+use crate::users::view::{any_user_view, named_user};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -206,8 +206,8 @@ pub(crate) async fn get_me(
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
     // The token names the caller's roles: read them with the user.
-    let (_, view) = user_view_expecting(&store, principal.user_id(), &principal.claims().roles)
+    let named = named_user(&store, principal.user_id(), &principal.claims().roles)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(view))
+    Ok(Json(named.view()))
 }

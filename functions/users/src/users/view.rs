@@ -8,25 +8,42 @@ use shared::store::{Part, TenantStore};
 use shared::views::{RoleRef, TenantName, TenantRoles, UserView};
 use uuid::Uuid;
 
+/// A user with the names its view shows: its tenant's and its roles'.
+pub struct NamedUser {
+    pub user: UserRecord,
+    pub tenant: TenantName,
+    pub roles: Vec<RoleRef>,
+}
+
+impl NamedUser {
+    pub fn view(&self) -> UserView {
+        UserView::new(&self.user, &self.tenant, &self.roles)
+    }
+}
+
 /// The user, its tenant and its roles, in two reads (user first: its role
 /// ids name the roles). `None` if the user is not in this tenant.
 pub async fn user_view(
     store: &TenantStore<'_>,
     user_id: Uuid,
 ) -> Result<Option<(UserRecord, UserView)>, ApiError> {
-    user_view_expecting(store, user_id, &[]).await
+    Ok(named_user(store, user_id, &[]).await?.map(|named| {
+        let view = named.view();
+        (named.user, view)
+    }))
 }
 
 /// The user, and the names of its tenant and roles, reading
-/// `expected_roles` with the user and tenant in one batch: when they are the roles the user holds
-/// (the caller's own, named by their token), that is the only read. A
-/// stored user holding a role not among them (changed since) costs a
-/// second read of the rest. `None` if the user is not in this tenant.
-pub async fn user_view_expecting(
+/// `expected_roles` with the user and tenant in one batch: when they are
+/// the roles the user holds (the caller's own, named by their token), that
+/// is the only read. A stored user holding a role not among them (changed
+/// since) costs a second read of the rest. `None` if the user is not in
+/// this tenant.
+pub async fn named_user(
     store: &TenantStore<'_>,
     user_id: Uuid,
     expected_roles: &[Uuid],
-) -> Result<Option<(UserRecord, UserView)>, ApiError> {
+) -> Result<Option<NamedUser>, ApiError> {
     // A batch read takes at most 100 keys; more is no token we sign.
     let expected_roles = if expected_roles.len() <= 98 {
         expected_roles
@@ -60,8 +77,11 @@ pub async fn user_view_expecting(
         .filter(|id| !expected_roles.contains(id))
         .collect();
     roles.extend(roles_of(store, &unread).await?);
-    let view = UserView::new(&user, &tenant, &roles);
-    Ok(Some((user, view)))
+    Ok(Some(NamedUser {
+        user,
+        tenant,
+        roles,
+    }))
 }
 
 /// Any user of the tenant, in one round trip: the user and tenant in one

@@ -4,7 +4,7 @@
 
 use crate::users::assignment::save;
 use crate::users::profile::{self, ProfilePatch};
-use crate::users::view::user_view;
+use crate::users::view::{named_user, user_view};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -559,29 +559,35 @@ fn own_profile(member: &TenantMember) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Reads the caller with the names its view shows (one batch, expecting
+/// the roles their token names), applies the patch made against its
+/// current view, and writes it. The view answered is built from what was
+/// written: a profile change leaves the tenant and roles as read, and a
+/// concurrent change of the user fails the version condition.
 async fn update_me(
     state: &AppState,
     member: &TenantMember,
-    patch: ProfilePatch,
+    make_patch: impl FnOnce(&UserView) -> Result<ProfilePatch, ApiError>,
 ) -> Result<UserView, ApiError> {
     own_profile(member)?;
-    let mut errors = ValidationErrors::new();
     let principal = member.0.principal();
     let store = state.store.tenant(principal.scope());
-    let before: UserRecord = store
-        .get(&keys::user(principal.user_id()))
+    let mut named = named_user(&store, principal.user_id(), &principal.claims().roles)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let mut after = before.clone();
-    profile::apply(&mut errors, &mut after, patch);
+    let patch = make_patch(&named.view())?;
+    let before = named.user.clone();
+    let mut errors = ValidationErrors::new();
+    profile::apply(&mut errors, &mut named.user, patch);
     errors.into_result()?;
-    if after != before {
+    let after = &mut named.user;
+    if *after != before {
         after.version = before.version + 1;
         after.updated_at = OffsetDateTime::now_utc();
         let mut tx = state.store.transaction();
         tx.tenant(principal.scope()).put(
             &keys::user(after.id),
-            &after,
+            &*after,
             Condition::VersionIs(before.version),
             Label::User,
         );
@@ -591,7 +597,7 @@ async fn update_me(
             "user.update",
             "user",
             after.id,
-            audit::changes(Some(&before), Some(&after), &["version"]),
+            audit::changes(Some(&before), Some(&*after), &["version"]),
         );
         tx.execute().await.map_err(|e| match e {
             StoreError::TransactionConditionFailed(_) => ApiError::conflict(
@@ -601,10 +607,7 @@ async fn update_me(
             other => other.into(),
         })?;
     }
-    let (_, view) = user_view(&store, after.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(view)
+    Ok(named.view())
 }
 
 /// Replace the caller's own profile fields.
@@ -630,14 +633,10 @@ pub(crate) async fn put_me(
     member: TenantMember,
     patch: Replace<ProfilePatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    own_profile(&member)?;
     // The caller's own representation may come back: its other fields are read-only.
-    let principal = member.0.principal();
-    let (_, current) = user_view(&state.store.tenant(principal.scope()), principal.user_id())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let patch = patch.against(&current)?;
-    update_me(&state, &member, patch).await.map(Json)
+    update_me(&state, &member, |current| patch.against(current))
+        .await
+        .map(Json)
 }
 
 /// Change some of the caller's own profile fields.
@@ -661,5 +660,5 @@ pub(crate) async fn patch_me(
     member: TenantMember,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    update_me(&state, &member, patch).await.map(Json)
+    update_me(&state, &member, |_| Ok(patch)).await.map(Json)
 }
