@@ -4,6 +4,7 @@
 use crate::matrix::super_admin;
 use http::StatusCode;
 use serde_json::{json, Value};
+use shared::auth::{Claims, TokenSigner};
 use tests::app::{call_plain, claims_of, setup, tenant, Setup};
 use tests::{unique, TestResponse};
 
@@ -177,6 +178,78 @@ async fn a_role_manager_creates_and_changes_roles_only_within_their_own_grants()
     assert_escalation(&res, &["crm.leads.view"]);
     let res = call(&s.roles, "DELETE", &uri, &partial, None, None).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+}
+
+/// `base` with its `roles` claim replaced: which roles a token names is only
+/// a hint of what to read with the user; the stored user decides.
+fn naming_roles(s: &Setup, base: &str, roles: &[&str]) -> String {
+    let mut claims: Claims = claims_of(s, base);
+    claims.roles = roles.iter().map(|r| r.parse().unwrap()).collect();
+    claims.jti = uuid::Uuid::new_v4();
+    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
+        .sign(&claims)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_rule_reads_the_roles_the_user_holds_now_not_those_the_token_names() {
+    let s = setup().await;
+    let admin = tenant(&s, "escstale").await;
+    let mine =
+        json!({"administration": {"roles": {"manage": true}}, "crm": {"leads": {"view": "team"}}});
+    let a = role(&s, &admin, mine).await;
+    let b = role(&s, &admin, json!({"crm": {"leads": {"view": "all"}}})).await;
+    let (id, partial) = user(&s, &admin, &[&a]).await;
+    let create = |token: String| {
+        let app = s.roles.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                "/api/roles/",
+                &token,
+                None,
+                Some(json!({"name": format!("P {}", unique("p").0),
+                            "permissions": {"crm": {"leads": {"view": "all"}}}})),
+            )
+            .await
+        }
+    };
+
+    // A token naming a role the user does not hold gains nothing from it.
+    let claims_b = naming_roles(&s, &partial, &[&a, &b]);
+    s.auth.calls.reset();
+    assert_escalation(&create(claims_b.clone()).await, &["crm.leads.view"]);
+    assert_eq!(
+        s.auth.calls.calls(),
+        ["BatchGetItem"],
+        "the user with A and B"
+    );
+
+    // Given B since the token was issued: it counts, read after the user.
+    let res = call(
+        &s.users,
+        "PATCH",
+        &format!("/api/users/{id}/"),
+        &admin,
+        None,
+        Some(json!({"role_ids": [a, b]})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    s.auth.calls.reset();
+    let res = create(partial.clone()).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(
+        s.auth.calls.calls(),
+        ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
+        "the user with A, then B"
+    );
+    // Named by the token too: one read.
+    s.auth.calls.reset();
+    let res = create(claims_b).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(s.auth.calls.calls(), ["BatchGetItem", "TransactWriteItems"]);
 }
 
 #[tokio::test]

@@ -571,12 +571,11 @@ async fn admins_change_users_and_every_copy_follows() {
         vec![
             "GetItem",
             "BatchGetItem",
-            "GetItem",
             "BatchGetItem",
             "GetItem",
             "TransactWriteItems"
         ],
-        "user, related records, the caller's user and roles (no escalation), credential, one transaction"
+        "user, related records, the caller's user with the roles their token names (no escalation), credential, one transaction"
     );
     assert_eq!(
         res.json()["roles"],
