@@ -248,6 +248,46 @@ async fn a_profile_update_reads_once_and_writes_once() {
 }
 
 #[tokio::test]
+async fn role_writes_take_two_round_trips() {
+    let s = setup().await;
+    let admin = register(&s.auth, "rolewrites").await.access;
+    get_as(&s.roles, "/api/roles/", &admin).await;
+    let write = |method: &'static str, uri: String, body: Option<serde_json::Value>| {
+        let (s, admin) = (&s, admin.clone());
+        async move {
+            s.auth.calls.reset();
+            let res = req(&s.roles, method, &uri, &admin, body).await;
+            assert!(res.status.is_success(), "{method} {uri}: {}", res.text());
+            let mut calls = s.auth.calls.calls();
+            calls.sort();
+            (res, calls, s.auth.calls.depth())
+        }
+    };
+    // The caller's grants (no escalation) are read with their user.
+    let (res, calls, depth) = write(
+        "POST",
+        "/api/roles/".into(),
+        Some(json!({"name": "Writers", "permissions": crm_grants("own")})),
+    )
+    .await;
+    assert_eq!(
+        (calls, depth),
+        (vec!["BatchGetItem".into(), "TransactWriteItems".into()], 2)
+    );
+    let uri = format!("/api/roles/{}/", id_of(&res.json()));
+    // The role and the caller's grants, concurrently; then the write.
+    let both = vec![
+        "BatchGetItem".to_owned(),
+        "GetItem".into(),
+        "TransactWriteItems".into(),
+    ];
+    let (_, calls, depth) = write("PATCH", uri.clone(), Some(json!({"description": "d"}))).await;
+    assert_eq!((calls, depth), (both.clone(), 2));
+    let (_, calls, depth) = write("DELETE", uri, None).await;
+    assert_eq!((calls, depth), (both, 2));
+}
+
+#[tokio::test]
 async fn login_takes_at_most_three_round_trips() {
     let s = setup().await;
     let admin = register(&s.auth, "login").await;

@@ -207,10 +207,12 @@ async fn update(
 ) -> Result<RoleView, ApiError> {
     let checked = check(patch)?;
     let store = state.store.tenant(actor.scope());
-    let before: RoleRecord = store
-        .get(&keys::role(id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    // The role and the caller's grants together: one round trip.
+    let (before, held) = tokio::try_join!(
+        async { Ok::<_, ApiError>(store.get::<RoleRecord>(&keys::role(id)).await?) },
+        own_grants(&state.store, actor),
+    )?;
+    let before = before.ok_or(ApiError::NotFound)?;
     let mut after = before.clone();
     if let Some(name) = checked.name {
         after.name = name;
@@ -226,7 +228,6 @@ async fn update(
     }
     // Reshaping a role stronger than oneself is refused too, so a partial
     // administrator can neither raise nor strip a role beyond their grants.
-    let held = own_grants(&state.store, actor).await?;
     refuse_beyond(
         held.as_ref(),
         [&before.permissions, &after.permissions],
@@ -387,11 +388,12 @@ pub(crate) async fn delete_role(
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let role: RoleRecord = store
-        .get(&keys::role(id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let held = own_grants(&state.store, &actor).await?;
+    // The role and the caller's grants together: one round trip.
+    let (role, held) = tokio::try_join!(
+        async { Ok::<_, ApiError>(store.get::<RoleRecord>(&keys::role(id)).await?) },
+        own_grants(&state.store, &actor),
+    )?;
+    let role = role.ok_or(ApiError::NotFound)?;
     refuse_beyond(held.as_ref(), [&role.permissions], "delete a role")?;
     if role.is_system {
         return Err(ApiError::bad_request(
