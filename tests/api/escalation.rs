@@ -4,8 +4,7 @@
 use crate::matrix::super_admin;
 use http::StatusCode;
 use serde_json::{json, Value};
-use shared::auth::{Claims, TokenSigner};
-use tests::app::{call_plain, claims_of, setup, tenant, Setup};
+use tests::app::{call_plain, claims_of, naming_roles, setup, tenant, Setup};
 use tests::{unique, TestResponse};
 
 pub(crate) async fn call(
@@ -21,16 +20,7 @@ pub(crate) async fn call(
 
 /// A role made by the tenant admin; its id.
 async fn role(s: &Setup, admin: &str, permissions: Value) -> String {
-    let name = format!("R {}", unique("r").0);
-    let res = call(
-        &s.roles,
-        "POST",
-        "/api/roles/",
-        admin,
-        None,
-        Some(json!({"name": name, "permissions": permissions})),
-    )
-    .await;
+    let res = create_role_as(s, admin, permissions).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     res.json()["id"].as_str().unwrap().to_owned()
 }
@@ -64,6 +54,26 @@ pub(crate) async fn user(s: &Setup, admin: &str, role_ids: &[&str]) -> (String, 
     )
 }
 
+/// What the partial role managers below hold.
+fn role_manager_grants() -> Value {
+    json!({"administration": {"roles": {"manage": true}}, "crm": {"leads": {"view": "team"}}})
+}
+
+/// A user holding one role of [`role_manager_grants`]: (that role, the
+/// user's id, their access token).
+async fn role_manager(s: &Setup, admin: &str) -> (String, String, String) {
+    let r = role(s, admin, role_manager_grants()).await;
+    let (id, token) = user(s, admin, &[&r]).await;
+    (r, id, token)
+}
+
+/// `POST /api/roles/` as `token`, a fresh name with `permissions`.
+async fn create_role_as(s: &Setup, token: &str, permissions: Value) -> TestResponse {
+    let name = format!("P {}", unique("p").0);
+    let body = json!({"name": name, "permissions": permissions});
+    call(&s.roles, "POST", "/api/roles/", token, None, Some(body)).await
+}
+
 fn assert_escalation(res: &TestResponse, exceeding: &[&str]) {
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
     let body = res.json();
@@ -89,26 +99,10 @@ async fn system_role(s: &Setup, admin: &str) -> String {
 async fn a_role_manager_creates_and_changes_roles_only_within_their_own_grants() {
     let s = setup().await;
     let admin = tenant(&s, "escroles").await;
-    let mine =
-        json!({"administration": {"roles": {"manage": true}}, "crm": {"leads": {"view": "team"}}});
-    let r = role(&s, &admin, mine.clone()).await;
-    let (_, partial) = user(&s, &admin, &[&r]).await;
+    let mine = role_manager_grants();
+    let (_, _, partial) = role_manager(&s, &admin).await;
 
-    let create = |permissions: Value| {
-        let token = partial.clone();
-        let app = s.roles.clone();
-        async move {
-            call(
-                &app,
-                "POST",
-                "/api/roles/",
-                &token,
-                None,
-                Some(json!({"name": format!("P {}", unique("p").0), "permissions": permissions})),
-            )
-            .await
-        }
-    };
+    let create = |permissions: Value| create_role_as(&s, &partial, permissions);
     // At or below: own < team, and the grants they hold.
     let res = create(json!({"crm": {"leads": {"view": "own"}}})).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
@@ -180,46 +174,22 @@ async fn a_role_manager_creates_and_changes_roles_only_within_their_own_grants()
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
 }
 
-/// `base` with its `roles` claim replaced: which roles a token names is only
-/// a hint of what to read with the user; the stored user decides.
-fn naming_roles(s: &Setup, base: &str, roles: &[&str]) -> String {
-    let mut claims: Claims = claims_of(s, base);
-    claims.roles = roles.iter().map(|r| r.parse().unwrap()).collect();
-    claims.jti = uuid::Uuid::new_v4();
-    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
-        .sign(&claims)
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_rule_reads_the_roles_the_user_holds_now_not_those_the_token_names() {
     let s = setup().await;
     let admin = tenant(&s, "escstale").await;
-    let mine =
-        json!({"administration": {"roles": {"manage": true}}, "crm": {"leads": {"view": "team"}}});
-    let a = role(&s, &admin, mine).await;
+    let (a, id, partial) = role_manager(&s, &admin).await;
     let b = role(&s, &admin, json!({"crm": {"leads": {"view": "all"}}})).await;
-    let (id, partial) = user(&s, &admin, &[&a]).await;
-    let create = |token: String| {
-        let app = s.roles.clone();
-        async move {
-            call(
-                &app,
-                "POST",
-                "/api/roles/",
-                &token,
-                None,
-                Some(json!({"name": format!("P {}", unique("p").0),
-                            "permissions": {"crm": {"leads": {"view": "all"}}}})),
-            )
-            .await
-        }
-    };
+    let all = json!({"crm": {"leads": {"view": "all"}}});
 
     // A token naming a role the user does not hold gains nothing from it.
-    let claims_b = naming_roles(&s, &partial, &[&a, &b]);
+    let ids = [&a, &b].map(|r| r.parse().unwrap());
+    let claims_b = naming_roles(&s, &partial, &ids);
     s.auth.calls.reset();
-    assert_escalation(&create(claims_b.clone()).await, &["crm.leads.view"]);
+    assert_escalation(
+        &create_role_as(&s, &claims_b, all.clone()).await,
+        &["crm.leads.view"],
+    );
     assert_eq!(
         s.auth.calls.calls(),
         ["BatchGetItem"],
@@ -238,7 +208,7 @@ async fn the_rule_reads_the_roles_the_user_holds_now_not_those_the_token_names()
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     s.auth.calls.reset();
-    let res = create(partial.clone()).await;
+    let res = create_role_as(&s, &partial, all.clone()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(
         s.auth.calls.calls(),
@@ -247,7 +217,7 @@ async fn the_rule_reads_the_roles_the_user_holds_now_not_those_the_token_names()
     );
     // Named by the token too: one read.
     s.auth.calls.reset();
-    let res = create(claims_b).await;
+    let res = create_role_as(&s, &claims_b, all).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     assert_eq!(s.auth.calls.calls(), ["BatchGetItem", "TransactWriteItems"]);
 }

@@ -11,8 +11,7 @@ use crate::dedicated::dedicated_table;
 use axum::Router;
 use http::StatusCode;
 use serde_json::json;
-use shared::auth::{Claims, TokenSigner};
-use tests::app::{call, claims_of, get_as, register, setup, token_for, Setup};
+use tests::app::{call, get_as, naming_roles, register, setup, token_for, Setup};
 use tests::{post_json, registration, unique, TestResponse};
 use uuid::Uuid;
 
@@ -32,16 +31,6 @@ async fn measure(
     let mut calls = s.auth.calls.calls();
     calls.sort();
     (res, calls, s.auth.calls.depth())
-}
-
-/// A token like `base` naming `roles` as the ones its grants came from.
-fn naming_roles(s: &Setup, base: &str, roles: Vec<Uuid>) -> String {
-    let mut claims: Claims = claims_of(s, base);
-    claims.roles = roles;
-    claims.jti = Uuid::new_v4();
-    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
-        .sign(&claims)
-        .unwrap()
 }
 
 #[tokio::test]
@@ -200,7 +189,7 @@ async fn own_profile_reads_the_roles_the_token_names_and_the_rest_after() {
         (vec![other_id], 2),
         (vec![other_id, reps_id], 1),
     ] {
-        let token = naming_roles(&s, &rep.access, roles.clone());
+        let token = naming_roles(&s, &rep.access, &roles);
         let (res, _, depth) = measure(&s, &s.users, "/api/users/me/", &token).await;
         assert_eq!(res.json(), body, "token naming {roles:?}");
         assert_eq!(depth, expected_depth, "token naming {roles:?}");

@@ -43,6 +43,19 @@ fn note(text: &str) -> Note {
     }
 }
 
+/// A note that expired a second ago, and one that expires in an hour.
+fn dead_and_alive() -> (Note, Note) {
+    let dead = Note {
+        expires: Some(now() - 1),
+        ..note("dead")
+    };
+    let alive = Note {
+        expires: Some(now() + 3600),
+        ..note("alive")
+    };
+    (dead, alive)
+}
+
 fn page(limit: u16, cursor: Option<String>) -> PageRequest {
     PageRequest::new(limit, cursor, "users")
 }
@@ -253,14 +266,7 @@ async fn expired_items_are_gone_on_read_even_before_dynamodb_deletes_them() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_tenant();
     let t = store.tenant(&scope);
-    let dead = Note {
-        expires: Some(now() - 1),
-        ..note("dead")
-    };
-    let alive = Note {
-        expires: Some(now() + 3600),
-        ..note("alive")
-    };
+    let (dead, alive) = dead_and_alive();
     t.put(&keys::user(dead.id), &dead, Condition::NotExists)
         .await
         .unwrap();
@@ -298,14 +304,7 @@ async fn a_batch_of_parts_reads_only_their_attributes_and_no_expired_item() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_tenant();
     let t = store.tenant(&scope);
-    let dead = Note {
-        expires: Some(now() - 1),
-        ..note("dead")
-    };
-    let alive = Note {
-        expires: Some(now() + 3600),
-        ..note("alive")
-    };
+    let (dead, alive) = dead_and_alive();
     let plain = note("plain");
     for n in [&dead, &alive, &plain] {
         t.put(&keys::user(n.id), n, Condition::NotExists)

@@ -138,6 +138,18 @@ pub fn claims_of(s: &Setup, token: &str) -> Claims {
         .clone()
 }
 
+/// `base` re-signed with its `roles` claim replaced (and a new `jti`): a
+/// token issued before the user's roles changed, or naming roles the user
+/// never held. The grants it carries are `base`'s.
+pub fn naming_roles(s: &Setup, base: &str, roles: &[Uuid]) -> String {
+    let mut claims = claims_of(s, base);
+    claims.roles = roles.to_vec();
+    claims.jti = Uuid::new_v4();
+    TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
+        .sign(&claims)
+        .unwrap()
+}
+
 /// The scope of the tenant an access token belongs to (as a handler gets it).
 pub fn scope(s: &Setup, token: &str) -> TenantScope {
     authenticate(&s.verifier, Some(&format!("Bearer {token}")))
