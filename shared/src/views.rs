@@ -274,7 +274,7 @@ pub const ROLES_PAGE: u16 = 100;
 
 impl TenantRoles {
     pub async fn read(store: &TenantStore<'_>) -> Result<Self, StoreError> {
-        let request = PageRequest::new(ROLES_PAGE, None, "tenant-roles").only(&["id", "name"]);
+        let request = PageRequest::new(ROLES_PAGE, None, "tenant-roles").only(RoleRef::ATTRIBUTES);
         let page = store
             .query_view::<RoleRef>(&keys::roles(), &request)
             .await?;

@@ -570,16 +570,7 @@ impl TenantStore<'_> {
         &self,
         sks: &[K],
     ) -> Result<TenantFetched<'_>, StoreError> {
-        let keys = sks
-            .iter()
-            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
-            .collect();
-        let fetched = self.store.batch_get(self.table, keys, &[]).await?;
-        Ok(TenantFetched {
-            pk: self.pk.clone(),
-            fetched,
-            _scope: std::marker::PhantomData,
-        })
+        self.batch(sks, &[]).await
     }
 
     /// Like [`Self::get_many`], reading only the attributes of `parts`
@@ -590,17 +581,27 @@ impl TenantStore<'_> {
         sks: &[K],
         parts: &[&[&str]],
     ) -> Result<TenantFetched<'_>, StoreError> {
-        let keys = sks
-            .iter()
-            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
-            .collect();
         let mut attributes: Vec<&str> = vec![keys::PK, keys::SK, keys::TTL];
         for attribute in parts.iter().flat_map(|part| part.iter()) {
             if !attributes.contains(attribute) {
                 attributes.push(attribute);
             }
         }
-        let fetched = self.store.batch_get(self.table, keys, &attributes).await?;
+        self.batch(sks, &attributes).await
+    }
+
+    /// One `BatchGetItem` of this partition's `sks` (`projection` empty:
+    /// whole items).
+    async fn batch<K: AsRef<SortKey>>(
+        &self,
+        sks: &[K],
+        projection: &[&str],
+    ) -> Result<TenantFetched<'_>, StoreError> {
+        let keys = sks
+            .iter()
+            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
+            .collect();
+        let fetched = self.store.batch_get(self.table, keys, projection).await?;
         Ok(TenantFetched {
             pk: self.pk.clone(),
             fetched,

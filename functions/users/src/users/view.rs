@@ -21,18 +21,6 @@ impl NamedUser {
     }
 }
 
-/// The user, its tenant and its roles, in two reads (user first: its role
-/// ids name the roles). `None` if the user is not in this tenant.
-pub async fn user_view(
-    store: &TenantStore<'_>,
-    user_id: Uuid,
-) -> Result<Option<(UserRecord, UserView)>, ApiError> {
-    Ok(named_user(store, user_id, &[]).await?.map(|named| {
-        let view = named.view();
-        (named.user, view)
-    }))
-}
-
 /// The user, and the names of its tenant and roles, reading
 /// `expected_roles` with the user and tenant in one batch: when they are
 /// the roles the user holds (the caller's own, named by their token), that

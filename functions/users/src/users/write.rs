@@ -4,7 +4,7 @@
 
 use crate::users::assignment::save;
 use crate::users::profile::{self, ProfilePatch};
-use crate::users::view::{named_user, user_view};
+use crate::users::view::named_user;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -321,10 +321,10 @@ pub(crate) async fn replace_user(
     input: Replace<UserReplace>,
 ) -> Result<Json<UserView>, ApiError> {
     // The user's own representation may come back: its other fields are read-only.
-    let (_, current) = user_view(&state.store.tenant(actor.scope()), id)
+    let current = named_user(&state.store.tenant(actor.scope()), id, &[])
         .await?
         .ok_or(ApiError::NotFound)?;
-    let input = input.against(&current)?;
+    let input = input.against(&current.view())?;
     update(&state, &actor, id, input.into(), "user.update")
         .await
         .map(Json)
