@@ -505,6 +505,29 @@ async fn index_queries_return_items_in_index_order() {
     assert_eq!(names, ["a", "b", "c"]);
 }
 
+/// Pages are decoded from the answer's text (store/capture.rs); an error
+/// answer must still reach the caller as DynamoDB's error, not as an
+/// empty page or a decoding failure.
+#[tokio::test]
+async fn a_query_that_dynamodb_refuses_fails_with_dynamodbs_error() {
+    let store = fresh_store().await;
+    let missing = Store::new(
+        store.client().clone(),
+        "no-such-table",
+        CursorSigner::new(b"s".to_vec()),
+    );
+    let scope = TenantScope::for_new_tenant();
+    let res = missing
+        .tenant(&scope)
+        .query::<Note>(&keys::users(), &page(5, None))
+        .await;
+    let Err(err @ StoreError::Backend(_)) = res else {
+        panic!("expected DynamoDB's error, got {res:?}");
+    };
+    let chain = shared::report::ErrorChain(&err).to_string();
+    assert!(chain.contains("ResourceNotFoundException"), "{chain}");
+}
+
 #[tokio::test]
 async fn an_unreachable_dynamodb_fails_fast_as_unavailable() {
     // Nothing listens on port 9 (discard) of loopback.

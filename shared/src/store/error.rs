@@ -23,6 +23,9 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("item (de)serialisation failed")]
     Serde(#[from] serde_dynamo::Error),
+    /// An answer's JSON text that did not decode (store/capture.rs).
+    #[error("item decoding failed")]
+    Decode(#[source] serde_json::Error),
     /// Anything else: the SDK's error, a request that would not build, or
     /// a broken invariant (a plain message). The cause is the source, not
     /// part of the message, so logs print it once (`report::ErrorChain`).

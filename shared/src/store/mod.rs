@@ -13,9 +13,11 @@
 //! billing scheduler's due subscriptions).
 
 mod billing_due;
+mod capture;
 mod conflict;
 pub mod cursor;
 mod dedicated;
+mod dynamo_json;
 mod error;
 mod label;
 mod owned;
@@ -231,6 +233,9 @@ impl PageRequest {
 #[derive(Clone)]
 pub struct Store {
     client: Client,
+    /// The same client, whose `Query` answers come back as text for the
+    /// store to decode (capture.rs).
+    pages: Client,
     table: Arc<str>,
     cursors: CursorSigner,
     /// Tenants' revocation state, shared by the clones of this store (one
@@ -238,11 +243,22 @@ pub struct Store {
     revocations: Arc<revocations::Cache>,
 }
 
+/// `client` with its `Query` answers returned as text (capture.rs).
+fn page_client(client: &Client) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .interceptor(capture::PageBodies)
+        .build();
+    Client::from_conf(config)
+}
+
 impl Store {
     /// Checks revocations with the default settings; see
     /// [`Store::with_revocation_settings`].
     pub fn new(client: Client, table: impl Into<Arc<str>>, cursors: CursorSigner) -> Self {
         Self {
+            pages: page_client(&client),
             client,
             table: table.into(),
             cursors,
@@ -265,6 +281,7 @@ impl Store {
     /// tests give each in-process function its own, to tell their calls apart.
     pub fn with_client(&self, client: Client) -> Self {
         Self {
+            pages: page_client(&client),
             client,
             ..self.clone()
         }

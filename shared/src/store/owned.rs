@@ -12,13 +12,13 @@
 //! where any partition stopped is shown, since that partition may still
 //! hold records before it.
 
+use super::capture::RawItem;
 use super::cursor::Direction;
 use super::query::{base_query, read_rounds};
-use super::{Index, Item, Page, PageKey, PageRequest, SkCondition, Store, StoreError, TenantStore};
+use super::{Index, Page, PageKey, PageRequest, SkCondition, Store, StoreError, TenantStore};
 use crate::entity::Entity;
 use crate::keys::{self, SortKeyPrefix};
 use crate::permissions::OwnershipFilter;
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
 use std::cmp::Ordering;
@@ -95,7 +95,7 @@ impl TenantStore<'_> {
 /// One partition's part of a merged page.
 struct Part {
     /// Matching items, in read order.
-    items: Vec<Item>,
+    items: Vec<RawItem>,
     /// The sort key where this partition stopped reading, if it may hold
     /// more beyond it.
     frontier: Option<String>,
@@ -176,7 +176,7 @@ impl Store {
         start: Option<&str>,
         forward: bool,
         limit: usize,
-    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+    ) -> Result<(Vec<RawItem>, Option<String>), StoreError> {
         let reads = parts.iter().map(|(index, pk)| async move {
             let sk = start.map(|p| {
                 if forward {
@@ -185,7 +185,7 @@ impl Store {
                     SkCondition::Before(p)
                 }
             });
-            let query = base_query(self.client.query(), table, *index, pk, sk, page);
+            let query = base_query(self.pages.query(), table, *index, pk, sk, page);
             let read = read_rounds(&query, *index, None, forward, limit).await?;
             let frontier = read
                 .stopped_at
@@ -209,7 +209,7 @@ impl Store {
             .iter()
             .filter_map(|p| p.frontier.clone())
             .min_by(|a, b| order(a, b));
-        let mut items: Vec<(String, Item)> = Vec::new();
+        let mut items: Vec<(String, RawItem)> = Vec::new();
         for part in parts {
             for item in part.items {
                 items.push((sort_key(&item)?, item));
@@ -224,11 +224,10 @@ impl Store {
     }
 }
 
-fn sort_key(item: &Item) -> Result<String, StoreError> {
-    match item.get(keys::SK) {
-        Some(AttributeValue::S(s)) => Ok(s.clone()),
-        _ => Err(StoreError::Backend("item lacks its sort key".into())),
-    }
+fn sort_key(item: &RawItem) -> Result<String, StoreError> {
+    let mut key = item.key(&[keys::SK])?;
+    key.remove(keys::SK)
+        .ok_or_else(|| StoreError::Backend("item lacks its sort key".into()))
 }
 
 /// What a merged cursor is bound to: every partition (so the tenant and

@@ -7,8 +7,9 @@
 //! when it stops short its `next` resumes from DynamoDB's
 //! `LastEvaluatedKey`: where the reading stopped, not the last item shown.
 
+use super::capture::{answer_text, QueryAnswer, RawItem};
 use super::error;
-use super::{Filter, Index, Item, Page, PageKey, PageRequest, SkCondition, Store, StoreError};
+use super::{Filter, Index, Page, PageKey, PageRequest, SkCondition, Store, StoreError};
 use crate::keys;
 use crate::store::cursor::Direction;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -25,7 +26,7 @@ pub(crate) const MAX_ITEMS_READ: usize = 200;
 /// What the rounds of one page read.
 pub(super) struct Read {
     /// Matching items, in read order (nearest the start first).
-    pub(super) items: Vec<Item>,
+    pub(super) items: Vec<RawItem>,
     /// DynamoDB's `LastEvaluatedKey` of the last round: it may have more.
     pub(super) stopped_at: Option<PageKey>,
 }
@@ -44,7 +45,7 @@ impl Store {
         let binding = binding(index, pk, page);
         let limit = usize::from(page.limit.clamp(1, 1000));
         let (mut start, mut direction) = self.start_of(&binding, index, pk, page)?;
-        let query = base_query(self.client.query(), table, index, pk, sk, page);
+        let query = base_query(self.pages.query(), table, index, pk, sk, page);
         let forward = |d: Direction| (d == Direction::Next) != page.descending;
         let mut read =
             read_rounds(&query, index, start.as_ref(), forward(direction), limit).await?;
@@ -105,11 +106,11 @@ impl Store {
         let full = items.len() > limit;
         items.truncate(limit);
         let far = match items.last() {
-            Some(last) if full => Some(item_key(last, key_attrs)?),
+            Some(last) if full => Some(last.key(key_attrs)?),
             _ => stopped_at.clone(),
         };
         let near = match items.first() {
-            Some(first) => Some(item_key(first, key_attrs)?),
+            Some(first) => Some(first.key(key_attrs)?),
             None => stopped_at.or_else(|| start.clone()),
         };
         self.page_of(binding, items, direction, start.is_some(), near, far)
@@ -121,7 +122,7 @@ impl Store {
     pub(super) fn page_of<T: DeserializeOwned>(
         &self,
         binding: &str,
-        mut items: Vec<Item>,
+        mut items: Vec<RawItem>,
         direction: Direction,
         from_cursor: bool,
         near: Option<PageKey>,
@@ -142,8 +143,8 @@ impl Store {
             }
         };
         let items = items
-            .into_iter()
-            .map(serde_dynamo::from_item)
+            .iter()
+            .map(RawItem::decode)
             .collect::<Result<Vec<T>, _>>()?;
         Ok(Page {
             items,
@@ -271,32 +272,32 @@ pub(super) async fn read_rounds(
     let budget = MAX_ITEMS_READ.max(wanted);
     let mut items = Vec::new();
     let mut read = 0;
-    let mut resume: Option<Item> = start.map(|key| {
-        key.iter()
-            .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
-            .collect()
-    });
+    let mut resume = start.cloned();
     for round in 0..MAX_QUERY_ROUNDS {
         let ask = if round == 0 { wanted } else { budget - read };
+        // The page client answers with the text (capture.rs).
         let out = query
             .clone()
             .scan_index_forward(forward)
             .limit(i32::try_from(ask).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(resume.take())
+            .set_exclusive_start_key(resume.take().map(|key| {
+                key.into_iter()
+                    .map(|(k, v)| (k, AttributeValue::S(v)))
+                    .collect()
+            }))
             .send()
             .await
             .map_err(error::classify)?;
+        let answer = QueryAnswer::parse(&answer_text(out)?, index.cursor_attributes())?;
         // At least one, so the budget runs out even if a count is missing.
-        read += usize::try_from(out.scanned_count).unwrap_or(0).max(1);
-        items.extend(out.items.unwrap_or_default());
-        resume = out.last_evaluated_key;
+        read += answer.scanned_count.max(1);
+        items.extend(answer.items);
+        resume = answer.last_evaluated_key;
         if items.len() >= wanted || resume.is_none() || read >= budget {
             break;
         }
     }
-    let stopped_at = resume
-        .map(|key| item_key(&key, index.cursor_attributes()))
-        .transpose()?;
+    let stopped_at = resume;
     Ok(Read { items, stopped_at })
 }
 
@@ -316,18 +317,4 @@ pub(super) fn filter_expression(filters: &[Filter]) -> String {
         }
     }
     expr
-}
-
-/// The key attributes of an item (or of a `LastEvaluatedKey`), as a
-/// cursor position.
-fn item_key(item: &Item, attrs: &[&str]) -> Result<PageKey, StoreError> {
-    attrs
-        .iter()
-        .map(|a| match item.get(*a) {
-            Some(AttributeValue::S(s)) => Ok(((*a).to_owned(), s.clone())),
-            _ => Err(StoreError::Backend(
-                format!("item lacks key attribute {a}").into(),
-            )),
-        })
-        .collect()
 }
