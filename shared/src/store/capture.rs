@@ -1,24 +1,22 @@
-//! Read answers kept as DynamoDB sent them, and decoded by
+//! `Query` answers kept as DynamoDB sent them, and decoded by
 //! [`dynamo_json`](super::dynamo_json) into records, not by the SDK.
 //!
 //! The SDK builds an `AttributeValue` map per item before `serde_dynamo`
-//! reads it again: most of a list's cost, and a good part of any read's.
-//! The store's read client carries [`ReadBodies`]: it takes a successful
-//! `BatchGetItem` or `Query` answer's body, hands the SDK `{}` in its place
-//! (so the SDK decodes nothing), and returns the body in the output as one
-//! item under [`ANSWER`] ([`Answered::text`] takes it out). [`BatchAnswer`]
-//! and [`QueryAnswer`] then read the items (as [`RawItem`]s, decoded on
-//! demand) and what the store needs of the rest from the text. An error
-//! answer is left to the SDK, which classifies it as before.
+//! reads it again: most of a list's cost. The store's query client carries
+//! [`QueryBodies`]: it takes a successful `Query` answer's body, hands the
+//! SDK `{}` in its place (so the SDK decodes nothing), and returns the body
+//! in the output as one item under [`ANSWER`] ([`answer_text`] takes it
+//! out). [`QueryAnswer`] then reads the items (as [`RawItem`]s, decoded on
+//! demand), the count and `LastEvaluatedKey` from the text. An error answer
+//! is left to the SDK, which classifies it as before.
 //!
-//! Measured (docs/performance.md): a page of 20 items costs a quarter to a
-//! third less; a `GetItem` of one item cost 2-3 µs more this way, so it
-//! stays with the SDK; marking single calls with `customize()` instead of a
-//! client of their own cost about 20 µs a call.
+//! Measured (docs/performance.md): a page of 20 items costs a quarter to
+//! two fifths less. `GetItem` and `BatchGetItem` (one to a few items) were
+//! no quicker this way, or 2-3 µs slower, so they keep the SDK's decoding;
+//! marking single calls with `customize()` instead of a client of their
+//! own cost about 20 µs a call.
 
 use super::{PageKey, StoreError};
-use crate::keys;
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -49,12 +47,9 @@ const EMPTY: &[u8] = b"{}";
 /// The attribute of the one item under which an answer's body comes back.
 const ANSWER: &str = "answer body";
 
-/// The operations whose answers come back as text.
-const READS: [&str; 2] = ["BatchGetItem", "Query"];
-
-/// Returns successful read answers as their text: see the module.
+/// Returns successful `Query` answers as their text: see the module.
 #[derive(Debug)]
-pub(super) struct ReadBodies;
+pub(super) struct QueryBodies;
 
 /// One attempt's answer body, once read.
 #[derive(Debug, Clone, Default)]
@@ -74,9 +69,9 @@ impl Capture {
     }
 }
 
-impl Intercept for ReadBodies {
+impl Intercept for QueryBodies {
     fn name(&self) -> &'static str {
-        "ReadBodies"
+        "QueryBodies"
     }
 
     fn modify_before_deserialization(
@@ -85,11 +80,9 @@ impl Intercept for ReadBodies {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let is_read = cfg
-            .load::<Metadata>()
-            .is_some_and(|m| READS.contains(&m.name()));
+        let is_query = cfg.load::<Metadata>().is_some_and(|m| m.name() == "Query");
         let response = context.response_mut();
-        if !is_read || !response.status().is_success() {
+        if !is_query || !response.status().is_success() {
             cfg.interceptor_state().unset::<Capture>();
             return Ok(());
         }
@@ -117,48 +110,25 @@ impl Intercept for ReadBodies {
         let Some(Ok(output)) = context.output_or_error_mut() else {
             return Ok(());
         };
-        let answer = HashMap::from([(
-            ANSWER.to_owned(),
-            AttributeValue::B(Blob::new(Vec::from(body))),
-        )]);
         if let Some(query) = output.downcast_mut::<QueryOutput>() {
-            query.items = Some(vec![answer]);
-        } else if let Some(batch) = output.downcast_mut::<BatchGetItemOutput>() {
-            batch.responses = Some(HashMap::from([(ANSWER.to_owned(), vec![answer])]));
+            let answer = AttributeValue::B(Blob::new(Vec::from(body)));
+            query.items = Some(vec![HashMap::from([(ANSWER.to_owned(), answer)])]);
         }
         Ok(())
     }
 }
 
-/// The output of a read sent through [`ReadBodies`].
-pub(super) trait Answered {
-    /// The answer's text.
-    fn text(self) -> Result<Bytes, StoreError>;
-}
-
-fn text_of(item: Option<HashMap<String, AttributeValue>>) -> Result<Bytes, StoreError> {
-    match item.and_then(|mut item| item.remove(ANSWER)) {
+/// The text of a `Query` answer sent through [`QueryBodies`].
+pub(super) fn answer_text(output: QueryOutput) -> Result<Bytes, StoreError> {
+    let body = output
+        .items
+        .and_then(|items| items.into_iter().next())
+        .and_then(|mut item| item.remove(ANSWER));
+    match body {
         Some(AttributeValue::B(blob)) => Ok(Bytes::from(blob.into_inner())),
         _ => Err(StoreError::Backend(
-            "a read's answer came without its text".into(),
+            "a page's answer came without its text".into(),
         )),
-    }
-}
-
-impl Answered for QueryOutput {
-    fn text(self) -> Result<Bytes, StoreError> {
-        text_of(self.items.and_then(|items| items.into_iter().next()))
-    }
-}
-
-impl Answered for BatchGetItemOutput {
-    fn text(self) -> Result<Bytes, StoreError> {
-        let mut responses = self.responses.unwrap_or_default();
-        text_of(
-            responses
-                .remove(ANSWER)
-                .and_then(|items| items.into_iter().next()),
-        )
     }
 }
 
@@ -224,25 +194,21 @@ impl RawItem {
     }
 
     /// The item's string attributes `attrs` (its keys, as a cursor
-    /// position); an error if one is missing.
+    /// position), in one pass that skips the rest; an error if one is
+    /// missing.
     pub(super) fn key(&self, attrs: &[&str]) -> Result<PageKey, StoreError> {
-        let scanned = self.scan(attrs)?;
+        let mut de = serde_json::Deserializer::from_slice(&self.0);
+        let found = de
+            .deserialize_map(Scan { attrs })
+            .map_err(StoreError::Decode)?;
         attrs
             .iter()
-            .zip(scanned.strings)
+            .zip(found)
             .map(|(a, s)| match s {
                 Some(s) => Ok(((*a).to_owned(), s)),
                 None => Err(missing(a)),
             })
             .collect()
-    }
-
-    /// The string attributes `attrs` (`None` where missing) and the expiry,
-    /// in one pass that skips the rest.
-    pub(super) fn scan(&self, attrs: &[&str]) -> Result<Scanned, StoreError> {
-        let mut de = serde_json::Deserializer::from_slice(&self.0);
-        de.deserialize_map(Scan { attrs })
-            .map_err(StoreError::Decode)
     }
 }
 
@@ -250,51 +216,30 @@ fn missing(attr: &str) -> StoreError {
     StoreError::Backend(format!("item lacks key attribute {attr}").into())
 }
 
-/// What [`RawItem::scan`] found.
-pub(super) struct Scanned {
-    /// The asked string attributes, in the order asked.
-    pub(super) strings: Vec<Option<String>>,
-    /// The item's expiry (`expires_at`), in Unix seconds.
-    pub(super) expires_at: Option<i64>,
-}
-
-impl Scanned {
-    /// Whether DynamoDB may not have deleted the item yet, though it expired.
-    pub(super) fn is_expired(&self, now: i64) -> bool {
-        self.expires_at.is_some_and(|at| at <= now)
-    }
-}
-
+/// Finds the string attributes `attrs` of an item, in the order asked.
 struct Scan<'a> {
     attrs: &'a [&'a str],
 }
 
 impl<'de> Visitor<'de> for Scan<'_> {
-    type Value = Scanned;
+    type Value = Vec<Option<String>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an item")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scanned, A::Error> {
-        let mut scanned = Scanned {
-            strings: vec![None; self.attrs.len()],
-            expires_at: None,
-        };
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = vec![None; self.attrs.len()];
         while let Some(name) = map.next_key::<Name<'de>>()? {
             let name = name.0.as_ref();
-            if let Some(i) = self.attrs.iter().position(|a| *a == name) {
-                scanned.strings[i] = map.next_value::<Attribute>()?.s;
-            } else if name == keys::TTL {
-                scanned.expires_at = map
-                    .next_value::<Attribute>()?
-                    .n
-                    .and_then(|n| n.parse().ok());
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match self.attrs.iter().position(|a| *a == name) {
+                Some(i) => found[i] = map.next_value::<Attribute>()?.s,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(scanned)
+        Ok(found)
     }
 }
 
@@ -320,14 +265,12 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// A typed value of which only a string or a number matters: every key
-/// attribute of the table and its indexes is a string, the expiry a number.
+/// A typed value of which only a string matters: every key attribute of
+/// the table and its indexes is one.
 #[derive(Deserialize)]
 struct Attribute {
     #[serde(rename = "S")]
     s: Option<String>,
-    #[serde(rename = "N")]
-    n: Option<String>,
 }
 
 /// A key as DynamoDB writes it: `{"PK": {"S": ...}, "SK": {"S": ...}}`.
@@ -339,53 +282,6 @@ fn string_key(mut key: BTreeMap<String, Attribute>, attrs: &[&str]) -> Result<Pa
             None => Err(missing(a)),
         })
         .collect()
-}
-
-/// What a `BatchGetItem` of one table answered.
-pub(super) struct BatchAnswer {
-    pub(super) items: Vec<RawItem>,
-    /// The (PK, SK) of the keys DynamoDB left for another call.
-    pub(super) unprocessed: Vec<(String, String)>,
-}
-
-impl BatchAnswer {
-    pub(super) fn parse(body: &Bytes, table: &str) -> Result<Self, StoreError> {
-        #[derive(Deserialize)]
-        struct Answer<'a> {
-            #[serde(rename = "Responses", borrow, default)]
-            responses: HashMap<String, Vec<&'a RawValue>>,
-            #[serde(rename = "UnprocessedKeys", default)]
-            unprocessed: HashMap<String, Unprocessed>,
-        }
-        #[derive(Deserialize)]
-        struct Unprocessed {
-            #[serde(rename = "Keys", default)]
-            keys: Vec<BTreeMap<String, Attribute>>,
-        }
-        let mut answer: Answer = decode(body)?;
-        let items = answer
-            .responses
-            .remove(table)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|raw| RawItem::within(body, raw))
-            .collect();
-        let unprocessed = answer
-            .unprocessed
-            .remove(table)
-            .map(|u| u.keys)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|key| {
-                let mut key = string_key(key, &[keys::PK, keys::SK])?;
-                match (key.remove(keys::PK), key.remove(keys::SK)) {
-                    (Some(pk), Some(sk)) => Ok((pk, sk)),
-                    _ => Err(missing(keys::SK)),
-                }
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { items, unprocessed })
-    }
 }
 
 /// What a `Query` answered.
@@ -502,45 +398,28 @@ mod tests {
     }
 
     #[test]
-    fn an_item_gives_its_own_keys_and_expiry() {
+    fn an_item_gives_its_own_keys_only() {
         let body = Bytes::from_static(
-            br#"{"Items":[{"PK":{"S":"T#1"},"SK":{"S":"USER#a"},"expires_at":{"N":"100"},"m":{"M":{"PK":{"S":"no"}}}}]}"#,
+            br#"{"Items":[{"m":{"M":{"SK":{"S":"no"}}},"PK":{"S":"T#1"},"SK":{"S":"USER#a"},"n":{"N":"1"}}]}"#,
         );
         let answer = QueryAnswer::parse(&body, &["PK", "SK"]).unwrap();
-        let scanned = answer.items[0].scan(&["SK", "PK", "GSI1SK"]).unwrap();
-        // Only the item's own attributes: not a nested map's.
-        assert_eq!(
-            scanned.strings,
-            [Some("USER#a".to_owned()), Some("T#1".to_owned()), None]
-        );
-        assert_eq!(scanned.expires_at, Some(100));
-        assert!(scanned.is_expired(100) && !scanned.is_expired(99));
-    }
-
-    #[test]
-    fn a_batch_gives_its_tables_items_and_the_keys_left_unprocessed() {
-        let body = Bytes::from_static(
-            br#"{"Responses":{"main":[{"PK":{"S":"T#1"},"SK":{"S":"A"}}],"other":[{"PK":{"S":"X"},"SK":{"S":"Y"}}]},
-                "UnprocessedKeys":{"main":{"Keys":[{"PK":{"S":"T#1"},"SK":{"S":"B"}}],"ConsistentRead":true}}}"#,
-        );
-        let answer = BatchAnswer::parse(&body, "main").unwrap();
-        assert_eq!(answer.items.len(), 1);
-        assert_eq!(answer.items[0].key(&["SK"]).unwrap()["SK"], "A");
-        assert_eq!(answer.unprocessed, [("T#1".to_owned(), "B".to_owned())]);
-        let none = BatchAnswer::parse(&Bytes::from_static(br#"{"Responses":{}}"#), "main").unwrap();
-        assert!(none.items.is_empty() && none.unprocessed.is_empty());
+        let key = answer.items[0].key(&["SK", "PK"]).unwrap();
+        // The item's own attributes, not a nested map's.
+        assert_eq!(key["SK"], "USER#a");
+        assert_eq!(key["PK"], "T#1");
+        assert!(answer.items[0].key(&["n"]).is_err());
     }
 
     #[test]
     fn an_output_without_its_text_is_an_error() {
         let output = QueryOutput::builder().set_items(Some(Vec::new())).build();
-        assert!(output.text().is_err());
+        assert!(answer_text(output).is_err());
         let output = QueryOutput::builder()
             .items(HashMap::from([(
                 ANSWER.to_owned(),
                 AttributeValue::B(Blob::new(b"{}".to_vec())),
             )]))
             .build();
-        assert_eq!(output.text().unwrap(), &b"{}"[..]);
+        assert_eq!(answer_text(output).unwrap(), &b"{}"[..]);
     }
 }

@@ -185,7 +185,7 @@ impl Store {
                     SkCondition::Before(p)
                 }
             });
-            let query = base_query(self.reads.query(), table, *index, pk, sk, page);
+            let query = base_query(self.queries.query(), table, *index, pk, sk, page);
             let read = read_rounds(&query, *index, None, forward, limit).await?;
             let frontier = read
                 .stopped_at

@@ -7,7 +7,7 @@
 //! when it stops short its `next` resumes from DynamoDB's
 //! `LastEvaluatedKey`: where the reading stopped, not the last item shown.
 
-use super::capture::{Answered, QueryAnswer, RawItem};
+use super::capture::{answer_text, QueryAnswer, RawItem};
 use super::error;
 use super::{Filter, Index, Page, PageKey, PageRequest, SkCondition, Store, StoreError};
 use crate::keys;
@@ -45,7 +45,7 @@ impl Store {
         let binding = binding(index, pk, page);
         let limit = usize::from(page.limit.clamp(1, 1000));
         let (mut start, mut direction) = self.start_of(&binding, index, pk, page)?;
-        let query = base_query(self.reads.query(), table, index, pk, sk, page);
+        let query = base_query(self.queries.query(), table, index, pk, sk, page);
         let forward = |d: Direction| (d == Direction::Next) != page.descending;
         let mut read =
             read_rounds(&query, index, start.as_ref(), forward(direction), limit).await?;
@@ -275,7 +275,7 @@ pub(super) async fn read_rounds(
     let mut resume = start.cloned();
     for round in 0..MAX_QUERY_ROUNDS {
         let ask = if round == 0 { wanted } else { budget - read };
-        // The read client answers with the text (capture.rs).
+        // The query client answers with the text (capture.rs).
         let out = query
             .clone()
             .scan_index_forward(forward)
@@ -288,7 +288,7 @@ pub(super) async fn read_rounds(
             .send()
             .await
             .map_err(error::classify)?;
-        let answer = QueryAnswer::parse(&out.text()?, index.cursor_attributes())?;
+        let answer = QueryAnswer::parse(&answer_text(out)?, index.cursor_attributes())?;
         // At least one, so the budget runs out even if a count is missing.
         read += answer.scanned_count.max(1);
         items.extend(answer.items);

@@ -151,11 +151,12 @@ impl Store {
             }),
             ..TenantState::default()
         };
-        // Its attributes are the entries, by name: read as a map.
-        let revocations: Option<HashMap<String, serde_json::Value>> =
-            fetched.take_raw(&pk, keys::revocations().as_str())?;
-        for (name, value) in revocations.iter().flatten() {
-            if let serde_json::Value::String(value) = value {
+        let revocations = fetched
+            .items
+            .remove(&(pk, keys::revocations().as_str().to_owned()))
+            .unwrap_or_default();
+        for (name, value) in &revocations {
+            if let AttributeValue::S(value) = value {
                 state.add_entry(name, value);
             }
         }
