@@ -181,7 +181,7 @@ fn decode<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, StoreError> {
 
 /// One item of an answer, as its JSON text.
 #[derive(Debug, Clone)]
-pub(crate) struct RawItem(Bytes);
+pub(super) struct RawItem(Bytes);
 
 impl RawItem {
     fn within(body: &Bytes, raw: &RawValue) -> Self {
