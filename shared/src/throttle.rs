@@ -32,7 +32,8 @@ pub struct Limit {
 /// in-process tests. They all share one per-IP counter.
 pub const UNKNOWN_IP: &str = "unknown";
 
-const COUNT: &str = "count";
+/// The attribute of a counter item holding its subject's count.
+pub const COUNT: &str = "count";
 const ENTITY: &str = "throttle";
 
 /// The caller's address as API Gateway saw it (HTTP API events carry it in
@@ -55,6 +56,119 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceIp {
             .and_then(|s| s.parse::<IpAddr>().ok())
             .map_or_else(|| UNKNOWN_IP.to_owned(), |ip| ip.to_string());
         Ok(Self(ip))
+    }
+}
+
+/// Two limits on one subject counted in one item, so that one write takes
+/// a slot of both: `overall` per subject, and `per_part` per (subject,
+/// part), e.g. failed logins per email, and per email from one address.
+/// The item is the subject's `overall` window; each part's count in its
+/// own window is an attribute of it, so `per_part` windows must nest in
+/// `overall` ones (checked when the constant is built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitLimit {
+    pub overall: Limit,
+    pub per_part: Limit,
+}
+
+impl SplitLimit {
+    pub const fn new(overall: Limit, per_part: Limit) -> Self {
+        assert!(
+            per_part.window_secs > 0 && overall.window_secs % per_part.window_secs == 0,
+            "the per-part windows must nest in the overall ones"
+        );
+        Self { overall, per_part }
+    }
+
+    /// The subject's item in the window of `now`, the part's attribute in
+    /// it, and when each of the two windows ends.
+    fn at(&self, subject: &str, part: &str, now: i64) -> (SplitSlot, i64, i64) {
+        let overall_start = now - now.rem_euclid(self.overall.window_secs);
+        let part_start = now - now.rem_euclid(self.per_part.window_secs);
+        let slot = SplitSlot {
+            key: keys::throttle(self.overall.bucket, subject, overall_start),
+            part_field: format!("{}#{part}#W{part_start}", self.per_part.bucket),
+        };
+        (
+            slot,
+            overall_start + self.overall.window_secs,
+            part_start + self.per_part.window_secs,
+        )
+    }
+}
+
+/// A slot taken in both counters of a [`SplitLimit`].
+#[derive(Debug)]
+pub struct SplitSlot {
+    key: PlatformKey<kind::ThrottleCounter>,
+    part_field: String,
+}
+
+/// Takes a slot of both limits for `subject` from `part`, or neither and
+/// answers 429 with the seconds until the full window ends (the later
+/// one when both are full). One write; a refusal reads the counts, to
+/// tell which window to wait for.
+pub async fn reserve_split(
+    store: &Store,
+    limit: &SplitLimit,
+    subject: &str,
+    part: &str,
+    now: i64,
+) -> Result<SplitSlot, ApiError> {
+    let (slot, overall_end, part_end) = limit.at(subject, part, now);
+    let counters = [
+        (COUNT, limit.overall.max),
+        (slot.part_field.as_str(), limit.per_part.max),
+    ];
+    let platform = store.platform();
+    if platform
+        .reserve_all(&slot.key, &counters, overall_end, ENTITY)
+        .await?
+    {
+        return Ok(slot);
+    }
+    let counts = platform
+        .counts(&slot.key, &[COUNT, &slot.part_field])
+        .await?;
+    let full = |i: usize, max: u32| counts.get(i).is_some_and(|&n| n >= u64::from(max));
+    let end = [
+        full(0, limit.overall.max).then_some(overall_end),
+        full(1, limit.per_part.max).then_some(part_end),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    // Room was given back since the refusal: a second is enough.
+    .unwrap_or(now + 1);
+    Err(ApiError::TooManyRequests {
+        retry_after_secs: u64::try_from(end - now).unwrap_or(1).max(1),
+    })
+}
+
+/// Forgets `subject`'s overall count and its count from `part`, in the
+/// current windows. Other parts' counts stay.
+pub async fn clear_split(
+    store: &Store,
+    limit: &SplitLimit,
+    subject: &str,
+    part: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (slot, _, _) = limit.at(subject, part, now);
+    store
+        .platform()
+        .forget(&slot.key, &[COUNT, &slot.part_field])
+        .await
+}
+
+impl SplitSlot {
+    /// Gives back the overall slot and forgets the part's whole count, in
+    /// one write.
+    pub async fn release_and_clear_part(&self, store: &Store) -> Result<(), StoreError> {
+        store
+            .platform()
+            .release_and_forget(&self.key, COUNT, &[&self.part_field])
+            .await
     }
 }
 

@@ -33,6 +33,7 @@ mod superadmins;
 mod teams;
 mod templates;
 mod tenants;
+mod throttle;
 mod tokens;
 mod users;
 mod verify;

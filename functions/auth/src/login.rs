@@ -39,18 +39,19 @@ fn invalid_credentials() -> ApiError {
 /// Log in with email and password.
 ///
 /// The attempt is counted before the password is checked: one conditional
-/// write per limit (see [`crate::throttle`]) takes a slot, so concurrent
-/// guesses cost at most the limit in argon2 checks. A wrong password keeps
-/// its slots (a counted failure); a right one clears the (email, IP)
-/// counter and gives back its email-wide slot.
+/// write takes a slot of both limits (see [`crate::throttle::LOGIN`]), so
+/// concurrent guesses cost at most the limit in argon2 checks. A wrong
+/// password keeps its slots (a counted failure); a right one clears the
+/// (email, IP) count and gives back its email-wide slot, in one write.
 ///
-/// DynamoDB calls, in three round trips: the two reservations with the
+/// DynamoDB calls (5), in three round trips: the reservation with the
 /// credential; the user, tenant, subscription and roles (with the tenant's
-/// routing item) in one batch read; the two releases, once the password is
+/// routing item) in one batch read; the release, once the password is
 /// known to be right, with the new token family in a transaction that also
 /// checks the credential is still the one verified (a password changed
 /// meanwhile fails the login). A tenant in a dedicated table costs one
-/// more batch read, of its items there.
+/// more batch read, of its items there. A refused reservation reads the
+/// counts, to tell which window to wait for.
 ///
 /// A hash imported from the Django original costs one more argon2id hash
 /// and write after the transaction, once ([`upgrade_hash`]).
@@ -134,7 +135,7 @@ pub(crate) async fn login(
         pad_failed_login(started).await;
         return Err(invalid_credentials());
     };
-    // The slots are given back while the login is written: one round trip.
+    // The slot is given back while the login is written: one round trip.
     let (response, ()) = tokio::join!(
         open_session(&state, &scope, fetched, &credential, &credential_key, now),
         attempt.succeeded(&state.store),

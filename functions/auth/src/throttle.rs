@@ -6,10 +6,9 @@
 //! lock the owner out from another.
 
 use shared::http::ApiError;
-use shared::keys;
 use shared::report::ErrorChain;
 use shared::store::Store;
-pub use shared::throttle::{reserve, Limit, Slot, SourceIp, UNKNOWN_IP};
+pub use shared::throttle::{reserve, Limit, Slot, SourceIp, SplitLimit, UNKNOWN_IP};
 
 /// Failed logins (and wrong old passwords at password change) per email
 /// from one source IP: 5 per 15 minutes.
@@ -97,40 +96,26 @@ pub const VERIFICATION_RESENDS_PER_EMAIL: Limit = Limit {
     window_secs: 60 * 60,
 };
 
+/// Both login limits, counted in one item per email and hour: one write
+/// takes a slot of each.
+pub const LOGIN: SplitLimit = SplitLimit::new(LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP);
+
 /// A password check's slots: one per (email, IP), one per email.
 #[derive(Debug)]
-pub struct LoginAttempt {
-    pair: Slot,
-    email: Slot,
-}
+pub struct LoginAttempt(shared::throttle::SplitSlot);
 
 /// Reserves a password check for `email` from `ip` under both login
-/// limits. A kept reservation is a counted failure.
+/// limits, in one write that takes both slots or neither. A kept
+/// reservation is a counted failure.
 pub async fn reserve_login(
     store: &Store,
     email: &str,
     ip: &str,
     now: i64,
 ) -> Result<LoginAttempt, ApiError> {
-    // The IP first: the address is a valid key part and has no '#'.
-    let pair_subject = format!("{ip}#{email}");
-    // Both at once: one round trip.
-    let (pair, all) = tokio::join!(
-        reserve(store, &LOGIN_PER_EMAIL_AND_IP, &pair_subject, now),
-        reserve(store, &LOGIN_PER_EMAIL, email, now),
-    );
-    match (pair, all) {
-        (Ok(pair), Ok(email)) => Ok(LoginAttempt { pair, email }),
-        // No password is checked, so nothing is counted: the slot taken is
-        // given back.
-        (Ok(slot), Err(e)) | (Err(e), Ok(slot)) => {
-            if let Err(r) = slot.release(store).await {
-                tracing::warn!(error = %ErrorChain(&r), "could not release a login slot");
-            }
-            Err(e)
-        }
-        (Err(e), Err(_)) => Err(e),
-    }
+    shared::throttle::reserve_split(store, &LOGIN, email, ip, now)
+        .await
+        .map(LoginAttempt)
 }
 
 /// Forgets the failed logins counted for `email` in the current windows:
@@ -138,18 +123,7 @@ pub async fn reserve_login(
 /// proves the mailbox, as a right password proves the account). Best
 /// effort: a failure only leaves a counter standing until its window ends.
 pub async fn clear_login(store: &Store, email: &str, ip: &str, now: i64) {
-    let key = |limit: &Limit, subject: &str| {
-        keys::throttle(
-            limit.bucket,
-            subject,
-            now - now.rem_euclid(limit.window_secs),
-        )
-    };
-    let pair = key(&LOGIN_PER_EMAIL_AND_IP, &format!("{ip}#{email}"));
-    let all = key(&LOGIN_PER_EMAIL, email);
-    let platform = store.platform();
-    let (pair, all) = tokio::join!(platform.delete(&pair), platform.delete(&all));
-    for e in [pair.err(), all.err()].into_iter().flatten() {
+    if let Err(e) = shared::throttle::clear_split(store, &LOGIN, email, ip, now).await {
         tracing::warn!(error = %ErrorChain(&e), "could not clear a login counter");
     }
 }
@@ -160,8 +134,7 @@ impl LoginAttempt {
     /// attempt's email-wide slot is given back; failures from other IPs
     /// stay counted. Best effort: a failure here only leaves a slot taken.
     pub async fn succeeded(self, store: &Store) {
-        let (pair, email) = tokio::join!(self.pair.clear(store), self.email.release(store));
-        for e in [pair.err(), email.err()].into_iter().flatten() {
+        if let Err(e) = self.0.release_and_clear_part(store).await {
             tracing::warn!(error = %ErrorChain(&e), "could not release a login slot");
         }
     }

@@ -16,6 +16,7 @@
 mod billing_due;
 mod capture;
 mod conflict;
+mod counters;
 pub mod cursor;
 mod dedicated;
 mod dynamo_json;
@@ -733,61 +734,6 @@ impl PlatformStore<'_> {
         self.store
             .update_item(&self.store.table, key.pk(), key.sk(), patch)
             .await
-    }
-
-    /// Takes one slot of a counter capped at `limit`: adds one unless it
-    /// already reached the limit (then `Ok(false)`). `expires_at` (epoch
-    /// seconds) is the TTL the counter is removed at. One conditional
-    /// write, so concurrent callers can never together exceed the limit.
-    pub async fn reserve(
-        &self,
-        key: &PlatformKey<keys::kind::ThrottleCounter>,
-        field: &'static str,
-        limit: u32,
-        expires_at: i64,
-        entity: &'static str,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .store
-            .client
-            .update_item()
-            .table_name(self.store.table.as_ref())
-            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
-            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
-            .update_expression("ADD #c :one SET #ttl = :ttl, #entity = :entity")
-            .condition_expression("attribute_not_exists(#c) OR #c < :limit")
-            .expression_attribute_names("#c", field)
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_names("#entity", keys::ENTITY)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
-            .expression_attribute_values(":entity", AttributeValue::S(entity.to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if error::is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(error::classify(e)),
-        }
-    }
-
-    /// Gives back one slot taken by [`Self::reserve`] (never below zero).
-    pub async fn release(
-        &self,
-        key: &PlatformKey<keys::kind::ThrottleCounter>,
-        field: &'static str,
-    ) -> Result<(), StoreError> {
-        let patch = Patch::new().add(field, -1).if_exists();
-        let patch = patch.if_positive(field);
-        match self
-            .store
-            .update_item(&self.store.table, key.pk(), key.sk(), &patch)
-            .await
-        {
-            Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 
     /// Items sharing one GSI1 partition, in GSI1 sort-key order. A listing
