@@ -172,12 +172,6 @@ impl SplitSlot {
     }
 }
 
-/// A slot taken in a counter.
-#[derive(Debug)]
-pub struct Slot {
-    key: PlatformKey<kind::ThrottleCounter>,
-}
-
 /// Takes a slot of `limit` for `subject`, or answers 429 with the seconds
 /// until the window ends.
 pub async fn reserve(
@@ -185,7 +179,7 @@ pub async fn reserve(
     limit: &Limit,
     subject: &str,
     now: i64,
-) -> Result<Slot, ApiError> {
+) -> Result<(), ApiError> {
     let start = now - now.rem_euclid(limit.window_secs);
     let end = start + limit.window_secs;
     let key = keys::throttle(limit.bucket, subject, start);
@@ -194,22 +188,10 @@ pub async fn reserve(
         .reserve(&key, COUNT, limit.max, end, ENTITY)
         .await?
     {
-        Ok(Slot { key })
+        Ok(())
     } else {
         Err(ApiError::TooManyRequests {
             retry_after_secs: u64::try_from(end - now).unwrap_or(1).max(1),
         })
-    }
-}
-
-impl Slot {
-    /// Gives the slot back: the attempt is not counted.
-    pub async fn release(&self, store: &Store) -> Result<(), StoreError> {
-        store.platform().release(&self.key, COUNT).await
-    }
-
-    /// Forgets the whole window's count.
-    pub async fn clear(&self, store: &Store) -> Result<(), StoreError> {
-        store.platform().delete(&self.key).await.map(|_| ())
     }
 }

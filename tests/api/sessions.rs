@@ -421,7 +421,11 @@ async fn the_per_email_cap_holds_across_addresses() {
     // The refused attempts took no per-address slot: with one email-wide
     // slot given back, that address gets a password check (a 401, not a
     // 429).
-    app.store.platform().release(&key, "count").await.unwrap();
+    app.store
+        .platform()
+        .release_and_forget(&key, "count", &[])
+        .await
+        .unwrap();
     let res = login(&app, &email, "not-the-password", ip).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
 }

@@ -118,11 +118,6 @@ impl PlatformStore<'_> {
             .collect())
     }
 
-    /// Gives back one slot taken by [`Self::reserve`] (never below zero).
-    pub async fn release(&self, key: &CounterKey, field: &str) -> Result<(), StoreError> {
-        self.release_and_forget(key, field, &[]).await
-    }
-
     /// Gives back one slot of `field` (never below zero) and removes the
     /// `forget` counters, in one write. Once `field` is gone (the item was
     /// cleared meanwhile), the counters are still removed.
