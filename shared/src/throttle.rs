@@ -180,18 +180,54 @@ pub async fn reserve(
     subject: &str,
     now: i64,
 ) -> Result<(), ApiError> {
-    let start = now - now.rem_euclid(limit.window_secs);
-    let end = start + limit.window_secs;
-    let key = keys::throttle(limit.bucket, subject, start);
-    if store
-        .platform()
-        .reserve(&key, COUNT, limit.max, end, ENTITY)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(ApiError::TooManyRequests {
-            retry_after_secs: u64::try_from(end - now).unwrap_or(1).max(1),
-        })
+    reserve_each(store, &[(limit, subject)], now).await
+}
+
+/// Takes a slot of each `(limit, subject)` at once (one round trip), or
+/// none: when any is refused, the slots taken are given back and the
+/// answer is 429 with the longest wait among the refusals. A request
+/// refused by one limit so costs nothing under the others.
+pub async fn reserve_each(
+    store: &Store,
+    limits: &[(&Limit, &str)],
+    now: i64,
+) -> Result<(), ApiError> {
+    let platform = store.platform();
+    let attempts = limits.iter().map(|&(limit, subject)| {
+        let start = now - now.rem_euclid(limit.window_secs);
+        let end = start + limit.window_secs;
+        let key = keys::throttle(limit.bucket, subject, start);
+        let platform = &platform;
+        async move {
+            let taken = platform.reserve(&key, COUNT, limit.max, end, ENTITY).await;
+            (key, end, taken)
+        }
+    });
+    let mut taken = Vec::new();
+    let mut wait: Option<i64> = None;
+    let mut failure = None;
+    for (key, end, result) in futures_util::future::join_all(attempts).await {
+        match result {
+            Ok(true) => taken.push(key),
+            Ok(false) => wait = Some(wait.map_or(end - now, |w| w.max(end - now))),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    if wait.is_none() && failure.is_none() {
+        return Ok(());
+    }
+    let releases = taken
+        .iter()
+        .map(|key| platform.release_and_forget(key, COUNT, &[]));
+    for result in futures_util::future::join_all(releases).await {
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::report::ErrorChain(&e), "could not give back a throttle slot");
+        }
+    }
+    match (failure, wait) {
+        (Some(e), _) => Err(e.into()),
+        (None, wait) => Err(ApiError::TooManyRequests {
+            retry_after_secs: u64::try_from(wait.unwrap_or(1)).unwrap_or(1).max(1),
+        }),
     }
 }

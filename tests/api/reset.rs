@@ -91,6 +91,8 @@ async fn known_and_unknown_addresses_get_the_same_answer_and_the_same_calls() {
     auth.calls.reset();
     let b = request_reset(&auth, &unknown).await;
     let unknown_calls = auth.calls.calls();
+    // The two reservations at once, then one call a round trip.
+    assert_eq!(auth.calls.depth(), 4);
 
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
     assert_eq!((a.status, &a.body), (b.status, &b.body));

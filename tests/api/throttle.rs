@@ -4,7 +4,7 @@
 
 use shared::http::ApiError;
 use shared::store::Store;
-use shared::throttle::{clear_split, reserve_split, Limit, SplitLimit, SplitSlot};
+use shared::throttle::{clear_split, reserve_each, reserve_split, Limit, SplitLimit, SplitSlot};
 use std::sync::Arc;
 use tests::fresh_store;
 use tokio::sync::Barrier;
@@ -208,5 +208,67 @@ async fn a_release_after_a_clear_still_forgives_its_part() {
     assert_eq!(
         take(&store, &limit, &who, "a", now).await.err(),
         Some((QUARTER - 100) as u64)
+    );
+}
+
+fn limit(bucket: &'static str, max: u32, window_secs: i64) -> Limit {
+    Limit {
+        bucket,
+        max,
+        window_secs,
+    }
+}
+
+async fn each(store: &Store, limits: &[(&Limit, &str)], now: i64) -> Result<(), u64> {
+    match reserve_each(store, limits, now).await {
+        Ok(()) => Ok(()),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => Err(retry_after_secs),
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_request_refused_by_one_limit_costs_nothing_under_the_others() {
+    let store = fresh_store().await;
+    let (by_ip, by_email) = (limit("test-ip", 3, HOUR), limit("test-email", 1, HOUR));
+    let (ip, now) = (subject(), early_in_the_hour());
+    let (first, second) = (subject(), subject());
+    each(&store, &[(&by_ip, &ip), (&by_email, &first)], now)
+        .await
+        .unwrap();
+    // The email's one slot is gone: refused, and the address's slot of
+    // this attempt given back.
+    for _ in 0..3 {
+        assert_eq!(
+            each(&store, &[(&by_ip, &ip), (&by_email, &first)], now).await,
+            Err((HOUR - 100) as u64)
+        );
+    }
+    // So the address has two left, not none.
+    each(&store, &[(&by_ip, &ip), (&by_email, &second)], now)
+        .await
+        .unwrap();
+    each(&store, &[(&by_ip, &ip)], now).await.unwrap();
+    assert_eq!(
+        each(&store, &[(&by_ip, &ip)], now).await,
+        Err((HOUR - 100) as u64)
+    );
+}
+
+#[tokio::test]
+async fn a_request_refused_by_several_limits_waits_for_the_last_window() {
+    let store = fresh_store().await;
+    let (short, long) = (limit("test-short", 1, QUARTER), limit("test-long", 1, HOUR));
+    let (who, now) = (subject(), early_in_the_hour());
+    each(&store, &[(&short, &who), (&long, &who)], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        each(&store, &[(&short, &who), (&long, &who)], now).await,
+        Err((HOUR - 100) as u64)
+    );
+    assert_eq!(
+        each(&store, &[(&short, &who)], now).await,
+        Err((QUARTER - 100) as u64)
     );
 }

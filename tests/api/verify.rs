@@ -286,6 +286,8 @@ async fn by_email_known_and_unknown_addresses_get_the_same_answer_and_calls() {
     auth.calls.reset();
     let b = resend_by_email(&auth, &unknown).await;
     let unknown_calls = auth.calls.calls();
+    // The two reservations at once, then one call a round trip.
+    assert_eq!(auth.calls.depth(), 4);
 
     assert_resent(&a);
     assert_eq!((a.status, &a.body), (b.status, &b.body));

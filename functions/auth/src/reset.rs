@@ -70,7 +70,8 @@ pub struct PasswordResetConfirm {
 /// Ask for a password-reset link.
 ///
 /// The answer is the same whether or not the email belongs to an
-/// account, and so are the DynamoDB calls: the two throttle reservations,
+/// account, and so are the DynamoDB calls: the two throttle reservations
+/// (at once; one refused gives the other back),
 /// the credential, one batch read of the tenant (its routing item, the
 /// user and the tenant; for an unknown email, of a tenant that does not
 /// exist) and one transaction (the token and the audit entry; an audit
@@ -108,11 +109,12 @@ pub(crate) async fn request_reset(
     errors.into_result()?;
     let now = OffsetDateTime::now_utc();
     let at = now.unix_timestamp();
-    throttle::reserve(&state.store, &throttle::PASSWORD_RESETS_PER_IP, &ip, at).await?;
-    throttle::reserve(
+    throttle::reserve_each(
         &state.store,
-        &throttle::PASSWORD_RESETS_PER_EMAIL,
-        &email,
+        &[
+            (&throttle::PASSWORD_RESETS_PER_IP, &ip),
+            (&throttle::PASSWORD_RESETS_PER_EMAIL, &email),
+        ],
         at,
     )
     .await?;

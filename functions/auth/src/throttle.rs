@@ -8,7 +8,7 @@
 use shared::http::ApiError;
 use shared::report::ErrorChain;
 use shared::store::Store;
-pub use shared::throttle::{reserve, Limit, SourceIp, SplitLimit, UNKNOWN_IP};
+pub use shared::throttle::{reserve, reserve_each, Limit, SourceIp, SplitLimit, UNKNOWN_IP};
 
 /// Failed logins (and wrong old passwords at password change) per email
 /// from one source IP: 5 per 15 minutes.

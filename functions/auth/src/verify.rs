@@ -242,7 +242,8 @@ pub(crate) async fn verify_email(
 /// address; or not signed in, naming the address (`{"email": ...}`), which
 /// answers alike whether or not an account has it, with the same DynamoDB
 /// calls (as a password-reset request does): the two throttle
-/// reservations, the credential, one batch read of the tenant (the user
+/// reservations (at once; one refused gives the other back), the
+/// credential, one batch read of the tenant (the user
 /// and the tenant; for an unknown email, of a tenant that does not exist)
 /// and one transaction (the token and the audit entry; an audit entry
 /// alone for an account that needs no link; for an unknown email, a check
@@ -337,11 +338,15 @@ async fn resend_signed_in(
     now: OffsetDateTime,
 ) -> Result<Option<Issued>, ApiError> {
     let at = now.unix_timestamp();
-    throttle::reserve(&state.store, &throttle::VERIFICATION_RESENDS_PER_IP, ip, at).await?;
-    throttle::reserve(
+    throttle::reserve_each(
         &state.store,
-        &throttle::VERIFICATION_RESENDS_PER_USER,
-        &user_id.to_string(),
+        &[
+            (&throttle::VERIFICATION_RESENDS_PER_IP, ip),
+            (
+                &throttle::VERIFICATION_RESENDS_PER_USER,
+                &user_id.to_string(),
+            ),
+        ],
         at,
     )
     .await?;
@@ -389,11 +394,12 @@ async fn resend_by_email(
     now: OffsetDateTime,
 ) -> Result<Option<Issued>, ApiError> {
     let at = now.unix_timestamp();
-    throttle::reserve(&state.store, &throttle::VERIFICATION_RESENDS_PER_IP, ip, at).await?;
-    throttle::reserve(
+    throttle::reserve_each(
         &state.store,
-        &throttle::VERIFICATION_RESENDS_PER_EMAIL,
-        email,
+        &[
+            (&throttle::VERIFICATION_RESENDS_PER_IP, ip),
+            (&throttle::VERIFICATION_RESENDS_PER_EMAIL, email),
+        ],
         at,
     )
     .await?;
