@@ -44,12 +44,7 @@ impl PlatformStore<'_> {
         let mut adds = String::new();
         let mut conditions = String::new();
         let mut request = self
-            .store
-            .client
-            .update_item()
-            .table_name(self.store.table.as_ref())
-            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
-            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
+            .counter_update(key, &[])
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_names("#entity", keys::ENTITY)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -167,6 +162,7 @@ impl PlatformStore<'_> {
     }
 
     /// An update of the counter item naming `fields` as `#f0`, `#f1`, ...
+    /// (for `REMOVE`).
     fn counter_update(
         &self,
         key: &CounterKey,
