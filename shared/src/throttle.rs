@@ -162,6 +162,14 @@ pub async fn clear_split(
 }
 
 impl SplitSlot {
+    /// Gives back both slots: the attempt is not counted.
+    pub async fn give_back(&self, store: &Store) -> Result<(), StoreError> {
+        store
+            .platform()
+            .release_all(&self.key, &[COUNT, &self.part_field])
+            .await
+    }
+
     /// Gives back the overall slot and forgets the part's whole count, in
     /// one write.
     pub async fn release_and_clear_part(&self, store: &Store) -> Result<(), StoreError> {
@@ -181,6 +189,41 @@ pub async fn reserve(
     now: i64,
 ) -> Result<(), ApiError> {
     reserve_each(store, &[(limit, subject)], now).await
+}
+
+/// Gives back the slot [`reserve`] took for `subject` in the window of
+/// `now`: the attempt is not counted.
+pub async fn give_back(
+    store: &Store,
+    limit: &Limit,
+    subject: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let key = keys::throttle(
+        limit.bucket,
+        subject,
+        now - now.rem_euclid(limit.window_secs),
+    );
+    store.platform().release_all(&key, &[COUNT]).await
+}
+
+/// Of two refusals, the one that waits longer (a request refused under two
+/// limits may go on once both windows end).
+pub fn longer_wait(a: ApiError, b: ApiError) -> ApiError {
+    match (&a, &b) {
+        (
+            ApiError::TooManyRequests {
+                retry_after_secs: x,
+            },
+            ApiError::TooManyRequests {
+                retry_after_secs: y,
+            },
+        ) if y > x => b,
+        (ApiError::TooManyRequests { .. }, _) if !matches!(b, ApiError::TooManyRequests { .. }) => {
+            b
+        }
+        _ => a,
+    }
 }
 
 /// Takes a slot of each `(limit, subject)` at once (one round trip), or
@@ -216,9 +259,7 @@ pub async fn reserve_each(
     if wait.is_none() && failure.is_none() {
         return Ok(());
     }
-    let releases = taken
-        .iter()
-        .map(|key| platform.release_and_forget(key, COUNT, &[]));
+    let releases = taken.iter().map(|key| platform.release_all(key, &[COUNT]));
     for result in futures_util::future::join_all(releases).await {
         if let Err(e) = result {
             tracing::warn!(error = %crate::report::ErrorChain(&e), "could not give back a throttle slot");

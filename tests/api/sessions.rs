@@ -513,6 +513,95 @@ async fn a_wrong_old_password_counts_as_a_failed_login() {
     );
 }
 
+const CHANGE: &str = "/api/auth/password/change/";
+
+fn change_to(old: &str, new: &str) -> Value {
+    json!({"old_password": old, "new_password": new, "new_password_confirm": new})
+}
+
+#[tokio::test]
+async fn a_password_change_reserves_and_reads_the_credential_in_one_round_trip() {
+    let app = auth_app().await;
+    let (access, _, _) = register(&app).await;
+    let ip = tests::fresh_source_ip();
+    // Warms the revocation state; a right old password counts nothing.
+    let res = post_json_from(
+        &app.app,
+        CHANGE,
+        &change_to(PASSWORD, "short"),
+        Some(&access),
+        &ip,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    app.calls.reset();
+    let new = change_to(PASSWORD, "another-long-password");
+    let res = post_json_from(&app.app, CHANGE, &new, Some(&access), &ip).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    // Concurrent calls start in no fixed order: the two reservations with
+    // the credential; the account with the login slots' release; the
+    // write.
+    let mut calls = app.calls.calls();
+    calls[..3].sort();
+    calls[3..5].sort();
+    assert_eq!(
+        calls,
+        [
+            "GetItem",
+            "UpdateItem",
+            "UpdateItem",
+            "BatchGetItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ]
+    );
+    assert_eq!(app.calls.depth(), 3);
+}
+
+#[tokio::test]
+async fn a_password_change_refused_by_its_address_limit_counts_no_failed_login() {
+    tests::in_one_window(&[
+        auth::throttle::LOGIN_PER_EMAIL_AND_IP,
+        auth::throttle::PASSWORD_CHANGES_PER_IP,
+    ])
+    .await;
+    let app = auth_app().await;
+    let (access, _, email) = register(&app).await;
+    let ip = tests::fresh_source_ip();
+    let limit = auth::throttle::PASSWORD_CHANGES_PER_IP;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let start = now - now.rem_euclid(limit.window_secs);
+    let key = keys::throttle(limit.bucket, &ip, start);
+    for _ in 0..limit.max {
+        assert!(app
+            .store
+            .platform()
+            .reserve(
+                &key,
+                "count",
+                limit.max,
+                start + limit.window_secs,
+                "throttle"
+            )
+            .await
+            .unwrap());
+    }
+    let logins = auth::throttle::LOGIN_PER_EMAIL_AND_IP.max;
+    let wrong = change_to("not-my-password", "another-long-password");
+    for _ in 0..=logins {
+        let res = post_json_from(&app.app, CHANGE, &wrong, Some(&access), &ip).await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text());
+    }
+    // No password was checked, so none of them was a failed login: all
+    // five are left to that address.
+    for _ in 0..logins {
+        let res = login(&app, &email, "not-my-password", &ip).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    }
+    let res = login(&app, &email, PASSWORD, &ip).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
 #[tokio::test]
 async fn a_login_verified_before_a_password_change_does_not_survive_it() {
     let (app, pauses) = paused_app().await;

@@ -68,30 +68,40 @@ pub(crate) async fn change_password(
 ) -> Result<Json<ChangePasswordResponse>, ApiError> {
     let claims = principal.claims();
     let now = OffsetDateTime::now_utc();
-    throttle::reserve(
-        &state.store,
-        &throttle::PASSWORD_CHANGES_PER_IP,
-        &ip,
-        now.unix_timestamp(),
-    )
-    .await?;
-    let attempt =
-        throttle::reserve_login(&state.store, &claims.email, &ip, now.unix_timestamp()).await?;
-
+    let at = now.unix_timestamp();
     let credential_key = keys::email_claim(&claims.email);
-    let credential: CredentialRecord = state
-        .store
-        .platform()
-        .get(&credential_key)
-        .await?
+    let platform = state.store.platform();
+    // Both limits and the credential: one round trip.
+    let (per_ip, attempt, credential) = tokio::join!(
+        throttle::reserve(&state.store, &throttle::PASSWORD_CHANGES_PER_IP, &ip, at),
+        throttle::reserve_login(&state.store, &claims.email, &ip, at),
+        platform.get::<CredentialRecord>(&credential_key),
+    );
+    // Refused by one limit: the other's slot is given back, so nothing
+    // is counted (no password is checked).
+    let attempt = match (per_ip, attempt) {
+        (Ok(()), Ok(attempt)) => attempt,
+        (Err(e), Ok(attempt)) => {
+            attempt.not_counted(&state.store).await;
+            return Err(e);
+        }
+        (Ok(()), Err(e)) => {
+            let given =
+                throttle::give_back(&state.store, &throttle::PASSWORD_CHANGES_PER_IP, &ip, at);
+            if let Err(r) = given.await {
+                tracing::warn!(error = %shared::report::ErrorChain(&r), "could not release a password-change slot");
+            }
+            return Err(e);
+        }
+        (Err(a), Err(b)) => return Err(throttle::longer_wait(a, b)),
+    };
+    let credential: CredentialRecord = credential?
         .filter(|c: &CredentialRecord| c.user_id == claims.sub)
         .ok_or_else(|| ApiError::unauthorized("User not found."))?;
     if !verify_password(req.old_password.clone(), credential.password_hash.clone()).await {
         // The reservation stays: a counted failed login.
         return Err(ValidationErrors::field("old_password", "Old password is not correct.").into());
     }
-    attempt.succeeded(&state.store).await;
-
     let mut errors = ValidationErrors::new();
     check_new_password(
         &mut errors,
@@ -107,16 +117,21 @@ pub(crate) async fn change_password(
             "The new password must differ from the old one.",
         );
     }
-    errors.into_result()?;
+    if let Err(e) = errors.into_result() {
+        attempt.succeeded(&state.store).await;
+        return Err(e);
+    }
 
     let scope = principal.scope();
     let tenant_store = state.store.tenant(scope);
-    let mut fetched = tenant_store
-        .get_many(&session::session_keys(
-            credential.user_id,
-            &credential.role_ids,
-        ))
-        .await?;
+    // The old password was right: its slots are given back while the
+    // account is read (one round trip).
+    let wanted = session::session_keys(credential.user_id, &credential.role_ids);
+    let (fetched, ()) = tokio::join!(
+        tenant_store.get_many(&wanted),
+        attempt.succeeded(&state.store)
+    );
+    let mut fetched = fetched?;
     let loaded = session::take_loaded(&mut fetched, credential.user_id, &credential.role_ids)?
         .ok_or_else(|| ApiError::unauthorized("User not found."))?;
     ensure_may_sign_in(&loaded.user, &loaded.tenant)?;

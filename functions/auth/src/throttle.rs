@@ -8,7 +8,9 @@
 use shared::http::ApiError;
 use shared::report::ErrorChain;
 use shared::store::Store;
-pub use shared::throttle::{reserve, reserve_each, Limit, SourceIp, SplitLimit, UNKNOWN_IP};
+pub use shared::throttle::{
+    give_back, longer_wait, reserve, reserve_each, Limit, SourceIp, SplitLimit, UNKNOWN_IP,
+};
 
 /// Failed logins (and wrong old passwords at password change) per email
 /// from one source IP: 5 per 15 minutes.
@@ -129,6 +131,14 @@ pub async fn clear_login(store: &Store, email: &str, ip: &str, now: i64) {
 }
 
 impl LoginAttempt {
+    /// No password was checked (another limit refused the request): both
+    /// slots are given back. Best effort, as [`Self::succeeded`].
+    pub async fn not_counted(self, store: &Store) {
+        if let Err(e) = self.0.give_back(store).await {
+            tracing::warn!(error = %ErrorChain(&e), "could not release a login slot");
+        }
+    }
+
     /// The password was right: the failures from this IP for this email
     /// are forgiven (the owner proved the password from here), and this
     /// attempt's email-wide slot is given back; failures from other IPs

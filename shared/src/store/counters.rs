@@ -113,6 +113,35 @@ impl PlatformStore<'_> {
             .collect())
     }
 
+    /// Gives back one slot of each counter, if each still holds one: an
+    /// item cleared meanwhile is left as it is.
+    pub async fn release_all(&self, key: &CounterKey, fields: &[&str]) -> Result<(), StoreError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let conditions = (0..fields.len())
+            .map(|i| format!("#f{i} > :zero"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let adds = (0..fields.len())
+            .map(|i| format!("#f{i} :minus_one"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let result = self
+            .counter_update(key, fields)
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .update_expression(format!("ADD {adds}"))
+            .condition_expression(conditions)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if error::is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(error::classify(e)),
+        }
+    }
+
     /// Gives back one slot of `field` (never below zero) and removes the
     /// `forget` counters, in one write. Once `field` is gone (the item was
     /// cleared meanwhile), the counters are still removed.
@@ -162,7 +191,6 @@ impl PlatformStore<'_> {
     }
 
     /// An update of the counter item naming `fields` as `#f0`, `#f1`, ...
-    /// (for `REMOVE`).
     fn counter_update(
         &self,
         key: &CounterKey,
