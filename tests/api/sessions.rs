@@ -81,6 +81,25 @@ async fn login(app: &AuthApp, email: &str, password: &str, ip: &str) -> TestResp
     .await
 }
 
+/// Takes every slot of `limit` for `subject` in the current window, as
+/// if from many requests; the counter's key and the window's start.
+async fn fill_window(
+    app: &AuthApp,
+    limit: &shared::throttle::Limit,
+    subject: &str,
+) -> (keys::PlatformKey<keys::kind::ThrottleCounter>, i64) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let start = now - now.rem_euclid(limit.window_secs);
+    let key = keys::throttle(limit.bucket, subject, start);
+    let end = start + limit.window_secs;
+    let platform = app.store.platform();
+    for _ in 0..limit.max {
+        let taken = platform.reserve(&key, "count", limit.max, end, "throttle");
+        assert!(taken.await.unwrap());
+    }
+    (key, start)
+}
+
 async fn refresh(router: &axum::Router, token: &str) -> TestResponse {
     post_json(
         router,
@@ -387,24 +406,8 @@ async fn the_per_email_cap_holds_across_addresses() {
     let app = auth_app().await;
     let (_, _, email) = register(&app).await;
     let limit = auth::throttle::LOGIN_PER_EMAIL;
-    // Fill this window's email-wide count as if from many addresses.
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let start = now - now.rem_euclid(limit.window_secs);
-    let key = keys::throttle(limit.bucket, &email, start);
-    for _ in 0..limit.max {
-        assert!(app
-            .store
-            .platform()
-            .reserve(
-                &key,
-                "count",
-                limit.max,
-                start + limit.window_secs,
-                "throttle"
-            )
-            .await
-            .unwrap());
-    }
+    // This window's email-wide count, full as if from many addresses.
+    let (key, start) = fill_window(&app, &limit, &email).await;
     let ip = "192.0.2.60";
     for _ in 0..auth::throttle::LOGIN_PER_EMAIL_AND_IP.max + 1 {
         let res = login(&app, &email, PASSWORD, ip).await;
@@ -568,24 +571,7 @@ async fn a_password_change_refused_by_its_address_limit_counts_no_failed_login()
     let app = auth_app().await;
     let (access, _, email) = register(&app).await;
     let ip = tests::fresh_source_ip();
-    let limit = auth::throttle::PASSWORD_CHANGES_PER_IP;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let start = now - now.rem_euclid(limit.window_secs);
-    let key = keys::throttle(limit.bucket, &ip, start);
-    for _ in 0..limit.max {
-        assert!(app
-            .store
-            .platform()
-            .reserve(
-                &key,
-                "count",
-                limit.max,
-                start + limit.window_secs,
-                "throttle"
-            )
-            .await
-            .unwrap());
-    }
+    fill_window(&app, &auth::throttle::PASSWORD_CHANGES_PER_IP, &ip).await;
     let logins = auth::throttle::LOGIN_PER_EMAIL_AND_IP.max;
     let wrong = change_to("not-my-password", "another-long-password");
     for _ in 0..=logins {
