@@ -6,6 +6,7 @@
 
 use super::{error, PlatformStore, StoreError};
 use crate::keys::{self, kind, PlatformKey};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::fmt::Write;
 
@@ -66,16 +67,10 @@ impl PlatformStore<'_> {
                     AttributeValue::N(limit.to_string()),
                 );
         }
-        let result = request
+        let request = request
             .update_expression(format!("ADD {adds} SET #ttl = :ttl, #entity = :entity"))
-            .condition_expression(conditions)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if error::is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(error::classify(e)),
-        }
+            .condition_expression(conditions);
+        conditional(request).await
     }
 
     /// The counters' current values (0 for one never taken), read
@@ -90,8 +85,7 @@ impl PlatformStore<'_> {
             .client
             .get_item()
             .table_name(self.store.table.as_ref())
-            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
-            .key(keys::SK, AttributeValue::S(key.sk().to_owned()))
+            .set_key(Some(item_key(key)))
             .consistent_read(true);
         for (i, field) in fields.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
@@ -127,19 +121,13 @@ impl PlatformStore<'_> {
             .map(|i| format!("#f{i} :minus_one"))
             .collect::<Vec<_>>()
             .join(", ");
-        let result = self
+        let request = self
             .counter_update(key, fields)
             .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .update_expression(format!("ADD {adds}"))
-            .condition_expression(conditions)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if error::is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(error::classify(e)),
-        }
+            .condition_expression(conditions);
+        conditional(request).await.map(|_| ())
     }
 
     /// Gives back one slot of `field` (never below zero) and removes the
@@ -163,10 +151,10 @@ impl PlatformStore<'_> {
             update.push_str(&removals(forget.len()));
         }
         request = request.update_expression(update);
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if error::is_conditional_failure(&e) => self.forget(key, forget).await,
-            Err(e) => Err(error::classify(e)),
+        if conditional(request).await? {
+            Ok(())
+        } else {
+            self.forget(key, forget).await
         }
     }
 
@@ -176,38 +164,45 @@ impl PlatformStore<'_> {
         if fields.is_empty() {
             return Ok(());
         }
-        let result = self
+        let request = self
             .counter_update(key, fields)
             .expression_attribute_names("#pk", keys::PK)
             .update_expression(format!("REMOVE {}", removals(fields.len())))
-            .condition_expression("attribute_exists(#pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if error::is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(error::classify(e)),
-        }
+            .condition_expression("attribute_exists(#pk)");
+        conditional(request).await.map(|_| ())
     }
 
     /// An update of the counter item naming `fields` as `#f0`, `#f1`, ...
-    fn counter_update(
-        &self,
-        key: &CounterKey,
-        fields: &[&str],
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    fn counter_update(&self, key: &CounterKey, fields: &[&str]) -> UpdateItemFluentBuilder {
         let mut request = self
             .store
             .client
             .update_item()
             .table_name(self.store.table.as_ref())
-            .key(keys::PK, AttributeValue::S(key.pk().to_owned()))
-            .key(keys::SK, AttributeValue::S(key.sk().to_owned()));
+            .set_key(Some(item_key(key)));
         for (i, field) in fields.iter().enumerate() {
             request = request.expression_attribute_names(format!("#f{i}"), *field);
         }
         request
     }
+}
+
+/// Sends a conditional update: `Ok(false)` when its condition failed.
+async fn conditional(request: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if error::is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(error::classify(e)),
+    }
+}
+
+/// The counter item's primary key, as both its reads and writes name it.
+fn item_key(key: &CounterKey) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        (keys::PK.to_owned(), AttributeValue::S(key.pk().to_owned())),
+        (keys::SK.to_owned(), AttributeValue::S(key.sk().to_owned())),
+    ]
+    .into()
 }
 
 /// `#f0, #f1, ...` for `n` fields.
