@@ -149,6 +149,26 @@ impl SortKeyPrefix {
     }
 }
 
+/// Sort keys from `from` through `through` (both included): a read of
+/// neighbouring kinds of item in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKeyRange {
+    from: String,
+    through: String,
+}
+
+impl SortKeyRange {
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+    pub fn through(&self) -> &str {
+        &self.through
+    }
+    pub fn contains(&self, sk: &str) -> bool {
+        self.from.as_str() <= sk && sk <= self.through.as_str()
+    }
+}
+
 /// The key of a module's item, `<namespace>#<id>` in the tenant's
 /// partition, where the namespace starts with the module's name in capitals
 /// (`CRM#LEAD`): module services keep their items apart from the platform's
@@ -361,6 +381,17 @@ pub fn role(role_id: Uuid) -> Key<kind::Role> {
 
 pub fn roles() -> SortKeyPrefix {
     SortKeyPrefix::of("ROLE")
+}
+
+/// The tenant's profile through its roles: `PROFILE`, `REVOCATIONS` and
+/// every `ROLE#…`, which sort next to each other, so what names a user
+/// (its tenant and roles) is one query. `$` follows `#`, so `ROLENAME#…`
+/// stays out; the tests hold every other kind outside.
+pub fn profile_through_roles() -> SortKeyRange {
+    SortKeyRange {
+        from: tenant_profile().as_str().to_owned(),
+        through: format!("{}$", roles().as_str().trim_end_matches('#')),
+    }
 }
 
 /// A role's name, claimed case-insensitively within its tenant.
@@ -662,6 +693,41 @@ mod tests {
         assert!(!team(id(9)).as_str().starts_with(users().as_str()));
         // The profile must never be swept up by a kind prefix.
         assert!(!tenant_profile().as_str().starts_with(users().as_str()));
+    }
+
+    #[test]
+    fn profile_through_roles_holds_only_the_profile_revocations_and_roles() {
+        let range = profile_through_roles();
+        for inside in [
+            tenant_profile().as_str(),
+            revocations().as_str(),
+            role(Uuid::nil()).as_str(),
+            role(Uuid::max()).as_str(),
+        ] {
+            assert!(range.contains(inside), "{inside}");
+        }
+        let module = module_item::<()>("CRM#LEAD", id(1));
+        let outside: Vec<String> = vec![
+            user(id(1)).as_str().into(),
+            invitation(id(1)).as_str().into(),
+            invitee("a@b.io").as_str().into(),
+            role_name("").as_str().into(),
+            role_name("~").as_str().into(),
+            team(id(1)).as_str().into(),
+            team_name("a").as_str().into(),
+            audit_entry(i128::MAX, Uuid::max()).as_str().into(),
+            usage().as_str().into(),
+            subscription().as_str().into(),
+            token_family(id(1), id(2)).as_str().into(),
+            invoice(Uuid::max()).as_str().into(),
+            module.as_str().into(),
+            module_item::<()>("MEETINGS#X", Uuid::max()).as_str().into(),
+            module_item::<()>("TASKS#X", Uuid::nil()).as_str().into(),
+            module_item::<()>("WHATSAPP#X", Uuid::nil()).as_str().into(),
+        ];
+        for sk in &outside {
+            assert!(!range.contains(sk), "{sk}");
+        }
     }
 
     #[test]

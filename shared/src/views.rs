@@ -1,6 +1,6 @@
 //! JSON shapes served by several functions, built from records. A shape
 //! only one function serves lives in that function's `view.rs`. Also the
-//! reads that name a user's roles in one round trip ([`TenantRoles`]).
+//! read that names users' tenant and roles in one query ([`TenantNames`]).
 
 use crate::keys;
 use crate::money::format_money;
@@ -252,38 +252,87 @@ impl From<PlanRecord> for PlanView {
     }
 }
 
-/// The tenant's roles, read to name the roles of users read at the same
-/// time: one page of up to [`ROLES_PAGE`] roles, issued concurrently with
-/// the users' own read, so a view of users costs one round trip. A tenant
-/// rarely has more roles than that; then [`TenantRoles::naming`] reads the
-/// few it lacks. A query is charged by the bytes it reads, a batch at
-/// least 4 KB per item: for a tenant with a few dozen roles, reading them
-/// all costs about what a batch of the users' roles would; more roles cost
-/// more, up to the page.
+/// What names users in a view: the tenant's name and its roles' names,
+/// read in one query concurrently with the users' own read, so a view of
+/// users costs one round trip. The profile and the roles sort next to each
+/// other ([`keys::profile_through_roles`]), and a page holds the profile,
+/// the revocation record (keys only) and up to [`ROLES_PAGE`] roles. A
+/// tenant rarely has more roles than that; then [`TenantRoles::naming`]
+/// reads the few it lacks. A query is charged by the bytes it reads, a
+/// batch at least 4 KB per item: for a tenant with a few dozen roles,
+/// reading them all costs about what a batch of the users' roles would;
+/// more roles cost more, up to the page.
+#[derive(Debug)]
+pub struct TenantNames {
+    /// `None`: the tenant has no profile.
+    pub tenant: Option<TenantName>,
+    pub roles: TenantRoles,
+}
+
+/// The tenant's roles, by name only: a role's permissions are most of its
+/// item, and views show none of them.
 #[derive(Debug)]
 pub struct TenantRoles {
-    /// Names only: a role's permissions are most of its item, and views
-    /// show none of them.
     roles: Vec<RoleRef>,
     /// The page held every role of the tenant.
     complete: bool,
 }
 
-/// How many roles [`TenantRoles::read`] asks for.
+/// How many roles [`TenantNames::read`] asks for.
 pub const ROLES_PAGE: u16 = 100;
 
-impl TenantRoles {
+/// What [`NamedItem`] reads besides the keys: both a [`TenantName`] and
+/// a [`RoleRef`] (tested).
+const NAMED_ITEM: &[&str] = &["id", "name"];
+
+/// One item of [`TenantNames`]' query: the profile, a role, or another
+/// kind in the range (the revocation record), told apart by sort key.
+#[derive(Deserialize)]
+struct NamedItem {
+    #[serde(rename = "SK")]
+    sk: String,
+    id: Option<Uuid>,
+    name: Option<String>,
+}
+
+impl TenantNames {
     pub async fn read(store: &TenantStore<'_>) -> Result<Self, StoreError> {
-        let request = PageRequest::new(ROLES_PAGE, None, "tenant-roles").only(RoleRef::ATTRIBUTES);
+        // The profile and the revocation record besides the roles.
+        let request = PageRequest::new(ROLES_PAGE + 2, None, "tenant-names").only(NAMED_ITEM);
         let page = store
-            .query_view::<RoleRef>(&keys::roles(), &request)
+            .query_range::<NamedItem>(&keys::profile_through_roles(), &request)
             .await?;
+        let profile = keys::tenant_profile();
+        let roles_prefix = keys::roles();
+        let mut tenant = None;
+        let mut roles = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            let is_profile = item.sk == profile.as_str();
+            if !is_profile && !item.sk.starts_with(roles_prefix.as_str()) {
+                continue;
+            }
+            let (Some(id), Some(name)) = (item.id, item.name) else {
+                return Err(StoreError::Backend(
+                    format!("{} lacks its id or name", item.sk).into(),
+                ));
+            };
+            if is_profile {
+                tenant = Some(TenantName { id, name });
+            } else {
+                roles.push(RoleRef { id, name });
+            }
+        }
         Ok(Self {
-            complete: page.next.is_none(),
-            roles: page.items,
+            tenant,
+            roles: TenantRoles {
+                roles,
+                complete: page.next.is_none(),
+            },
         })
     }
+}
 
+impl TenantRoles {
     /// The roles among `role_ids` that exist: those the page lacks are
     /// read (only when the page was not all of them).
     pub async fn naming(
@@ -314,5 +363,18 @@ impl TenantRoles {
             }
         }
         Ok(self.roles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Part;
+
+    #[test]
+    fn the_names_query_reads_what_a_tenant_and_a_role_need() {
+        for part in [TenantName::ATTRIBUTES, RoleRef::ATTRIBUTES] {
+            assert!(part.iter().all(|a| NAMED_ITEM.contains(a)), "{part:?}");
+        }
     }
 }

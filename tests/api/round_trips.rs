@@ -11,6 +11,9 @@ use crate::dedicated::dedicated_table;
 use axum::Router;
 use http::StatusCode;
 use serde_json::json;
+use shared::keys;
+use shared::records::RoleRecord;
+use shared::store::Condition;
 use tests::app::{call, get_as, naming_roles, register, setup, token_for, Setup};
 use tests::{post_json, registration, unique, TestResponse};
 use uuid::Uuid;
@@ -72,25 +75,17 @@ async fn every_read_is_one_round_trip() {
     // (or by the token naming the roles), with their calls.
     let changed: Vec<(&Router, String, &[&str])> = vec![
         (&s.users, "/api/users/me/".into(), &["BatchGetItem"]),
-        (
-            &s.users,
-            format!("/api/users/{u}/"),
-            &["BatchGetItem", "Query"],
-        ),
-        (
-            &s.users,
-            "/api/users/".into(),
-            &["GetItem", "Query", "Query"],
-        ),
+        (&s.users, format!("/api/users/{u}/"), &["GetItem", "Query"]),
+        (&s.users, "/api/users/".into(), &["Query", "Query"]),
         (
             &s.users,
             "/api/users/?ordering=-email&is_active=true".into(),
-            &["GetItem", "Query", "Query"],
+            &["Query", "Query"],
         ),
         (
             &s.users,
             format!("/api/users/?role={role}&team={team}"),
-            &["GetItem", "Query", "Query"],
+            &["Query", "Query"],
         ),
         (
             &s.roles,
@@ -100,7 +95,7 @@ async fn every_read_is_one_round_trip() {
         (
             &s.teams,
             format!("/api/teams/{team}/members/"),
-            &["BatchGetItem", "Query", "Query"],
+            &["GetItem", "Query", "Query"],
         ),
         (
             &s.subscriptions,
@@ -319,4 +314,51 @@ async fn the_tenant_list_reads_the_dedicated_profiles_together() {
     // The listing, then both profiles in their tables at once.
     assert_eq!(calls, ["GetItem", "GetItem", "Query"]);
     assert_eq!(depth, 2);
+}
+
+/// Past the names page (the profile, the revocation record and 100 roles),
+/// the roles a view needs are read in a second round trip, and named.
+#[tokio::test]
+async fn a_tenant_with_more_roles_than_a_page_still_names_them() {
+    let s = setup().await;
+    let reg = register(&s.auth, "manyroles").await;
+    let me = get_as(&s.users, "/api/users/me/", &reg.access).await.json();
+    let admin_role: Uuid = me["role_ids"][0].as_str().unwrap().parse().unwrap();
+    let admin_name = me["roles"][0]["name"].as_str().unwrap().to_owned();
+    let scope = tests::app::scope(&s, &reg.access);
+    let store = s.auth.store.tenant(&scope);
+    let template: RoleRecord = store.get(&keys::role(admin_role)).await.unwrap().unwrap();
+    // Ids that sort before any generated one fill the page.
+    for n in 1..=usize::from(shared::views::ROLES_PAGE) + 1 {
+        let id = Uuid::from_u128(n as u128);
+        assert!(id < admin_role);
+        let role = RoleRecord {
+            id,
+            name: format!("Filler {n}"),
+            is_system: false,
+            member_count: 0,
+            ..template.clone()
+        };
+        store
+            .put(&keys::role(id), &role, Condition::NotExists)
+            .await
+            .unwrap();
+    }
+    let user = me["id"].as_str().unwrap();
+    for uri in ["/api/users/".to_owned(), format!("/api/users/{user}/")] {
+        let (res, calls, depth) = measure(&s, &s.users, &uri, &reg.access).await;
+        let body = res.json();
+        let view = if uri.ends_with("users/") {
+            &body["results"][0]
+        } else {
+            &body
+        };
+        assert_eq!(view["roles"][0]["name"], admin_name.as_str(), "{uri}");
+        assert_eq!(view["role_ids"][0], admin_role.to_string(), "{uri}");
+        assert!(
+            calls.contains(&"BatchGetItem".to_owned()),
+            "{uri}: {calls:?}"
+        );
+        assert_eq!(depth, 2, "{uri}: {calls:?}");
+    }
 }

@@ -689,8 +689,8 @@ async fn a_team_with_members_lists_them_and_cannot_be_deleted() {
     calls.sort();
     assert_eq!(
         calls,
-        ["BatchGetItem", "Query", "Query"],
-        "the users, team and tenant, the tenant's roles"
+        ["GetItem", "Query", "Query"],
+        "the users, the team, the tenant with its roles"
     );
     assert_eq!(s.auth.calls.depth(), 1, "all at once");
     let page = res.json();

@@ -231,8 +231,11 @@ impl FakeDynamo {
             }
         });
         let bound = values[":sk"]["S"].as_str().unwrap_or_default();
+        let through = values[":sk_through"]["S"].as_str().unwrap_or_default();
         let matches = |sk: &str| {
-            if expression.contains("begins_with(#sk, :sk)") {
+            if expression.contains("#sk BETWEEN :sk AND :sk_through") {
+                bound <= sk && sk <= through
+            } else if expression.contains("begins_with(#sk, :sk)") {
                 sk.starts_with(bound)
             } else if expression.contains("#sk <= :sk") {
                 sk <= bound

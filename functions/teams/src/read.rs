@@ -9,9 +9,9 @@ use shared::auth::{AdministrationTeamsView, AdministrationUsersView, Require};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
 use shared::keys;
-use shared::records::{TeamRecord, TenantRecord, UserRecord, TEAM_NAME_LC};
+use shared::records::{TeamRecord, UserRecord, TEAM_NAME_LC};
 use shared::store::PageRequest;
-use shared::views::{TenantRoles, UserView};
+use shared::views::{TenantNames, UserView};
 
 /// Filters of the teams list.
 #[derive(Debug, Default, Deserialize)]
@@ -126,20 +126,16 @@ pub(crate) async fn team_members(
     .where_contains("team_ids", id.to_string());
     // The page, the team, the tenant and the tenant's roles at once: one
     // round trip (the page's roles are among the tenant's).
-    let users_prefix = keys::users();
-    let sks: [keys::SortKey; 2] = [keys::team(id).into(), keys::tenant_profile().into()];
-    let (users, mut fetched, roles) = tokio::try_join!(
+    let (users_prefix, team_key) = (keys::users(), keys::team(id));
+    let (users, team, names) = tokio::try_join!(
         store.query::<UserRecord>(&users_prefix, &request),
-        store.get_many(&sks),
-        TenantRoles::read(&store),
+        store.get::<TeamRecord>(&team_key),
+        TenantNames::read(&store),
     )?;
-    fetched
-        .take::<TeamRecord>(&keys::team(id))?
-        .ok_or(ApiError::NotFound)?;
-    let tenant: TenantRecord = fetched
-        .take(&keys::tenant_profile())?
-        .ok_or(ApiError::NotFound)?;
-    let roles = roles
+    team.ok_or(ApiError::NotFound)?;
+    let tenant = names.tenant.ok_or(ApiError::NotFound)?;
+    let roles = names
+        .roles
         .naming(
             &store,
             users.items.iter().flat_map(|u| u.role_ids.iter().copied()),

@@ -41,7 +41,7 @@ pub use patch::Patch;
 pub use retry::{retry, Backoff};
 pub use transaction::{Add, Bound, Counter, TenantTransaction, Transaction};
 
-use crate::keys::{self, Key, PlatformKey, SortKey, SortKeyPrefix};
+use crate::keys::{self, Key, PlatformKey, SortKey, SortKeyPrefix, SortKeyRange};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -142,6 +142,8 @@ enum SkCondition<'a> {
     /// Strictly after (or, going backwards, before) a position.
     After(&'a str),
     Before(&'a str),
+    /// From the first through the second, both included.
+    Between(&'a str, &'a str),
 }
 
 impl Index {
@@ -651,6 +653,24 @@ impl TenantStore<'_> {
                 Index::Table,
                 &self.pk,
                 Some(SkCondition::Prefix(prefix.as_str())),
+                page,
+            )
+            .await
+    }
+
+    /// Items of neighbouring kinds in one query: every item whose sort key
+    /// lies in `range`, each read as `V` (which tells the kinds apart).
+    pub async fn query_range<V: DeserializeOwned>(
+        &self,
+        range: &SortKeyRange,
+        page: &PageRequest,
+    ) -> Result<Page<V>, StoreError> {
+        self.store
+            .query_page(
+                self.table,
+                Index::Table,
+                &self.pk,
+                Some(SkCondition::Between(range.from(), range.through())),
                 page,
             )
             .await

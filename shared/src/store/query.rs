@@ -232,6 +232,12 @@ pub(super) fn base_query(
             key_expr.push_str(" AND #sk < :sk");
             Some(bound)
         }
+        Some(SkCondition::Between(from, through)) => {
+            key_expr.push_str(" AND #sk BETWEEN :sk AND :sk_through");
+            req = req
+                .expression_attribute_values(":sk_through", AttributeValue::S(through.to_owned()));
+            Some(from)
+        }
         None => None,
     };
     if let Some(value) = sk_value {

@@ -10,9 +10,9 @@ use shared::auth::{AdministrationUsersView, Require, TenantMember};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated, ValidationErrors};
 use shared::keys;
-use shared::records::{TenantRecord, UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
+use shared::records::{UserRecord, USER_FIRST_NAME_LC, USER_LAST_NAME_LC};
 use shared::store::PageRequest;
-use shared::views::{TenantRoles, UserView};
+use shared::views::{TenantNames, UserView};
 use uuid::Uuid;
 
 /// The `ordering` values of the users list, for the OpenAPI document.
@@ -138,14 +138,10 @@ pub(crate) async fn list_users(
         }
     };
     // The page, its tenant and the tenant's roles at once: one round trip.
-    let profile = keys::tenant_profile();
-    let (users, tenant, roles) = tokio::try_join!(
-        users,
-        store.get::<TenantRecord>(&profile),
-        TenantRoles::read(&store),
-    )?;
-    let tenant = tenant.ok_or(ApiError::NotFound)?;
-    let roles = roles
+    let (users, names) = tokio::try_join!(users, TenantNames::read(&store))?;
+    let tenant = names.tenant.ok_or(ApiError::NotFound)?;
+    let roles = names
+        .roles
         .naming(
             &store,
             users.items.iter().flat_map(|u| u.role_ids.iter().copied()),

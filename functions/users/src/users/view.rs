@@ -3,9 +3,9 @@
 
 use shared::http::ApiError;
 use shared::keys;
-use shared::records::{TenantRecord, UserRecord};
+use shared::records::UserRecord;
 use shared::store::{Part, TenantStore};
-use shared::views::{RoleRef, TenantName, TenantRoles, UserView};
+use shared::views::{RoleRef, TenantName, TenantNames, UserView};
 use uuid::Uuid;
 
 /// A user with the names its view shows: its tenant's and its roles'.
@@ -79,15 +79,16 @@ pub async fn any_user_view(
     store: &TenantStore<'_>,
     user_id: Uuid,
 ) -> Result<Option<UserView>, ApiError> {
-    let sks: [keys::SortKey; 2] = [keys::user(user_id).into(), keys::tenant_profile().into()];
-    let (mut fetched, roles) = tokio::try_join!(store.get_many(&sks), TenantRoles::read(store))?;
-    let Some(user) = fetched.take::<UserRecord>(&keys::user(user_id))? else {
+    let key = keys::user(user_id);
+    let (user, names) = tokio::try_join!(store.get::<UserRecord>(&key), TenantNames::read(store))?;
+    let Some(user) = user else {
         return Ok(None);
     };
-    let tenant: TenantRecord = fetched
-        .take(&keys::tenant_profile())?
-        .ok_or(ApiError::NotFound)?;
-    let roles = roles.naming(store, user.role_ids.iter().copied()).await?;
+    let tenant = names.tenant.ok_or(ApiError::NotFound)?;
+    let roles = names
+        .roles
+        .naming(store, user.role_ids.iter().copied())
+        .await?;
     Ok(Some(UserView::new(&user, &tenant, &roles)))
 }
 
