@@ -9,7 +9,6 @@ use shared::auth::{AdministrationAuditView, Require};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, ListQuery, PageQuery, Paginated};
 use shared::keys;
-use shared::records::AuditRecord;
 use shared::store::PageRequest;
 use uuid::Uuid;
 
@@ -64,7 +63,7 @@ pub(crate) async fn list_audit(
     let entries = state
         .store
         .tenant(actor.scope())
-        .query::<AuditRecord>(&keys::audit_log(), &request)
+        .query_view::<AuditEntryView>(&keys::audit_log(), &request)
         .await?;
-    Ok(Json(page.respond(entries, AuditEntryView::from)))
+    Ok(Json(page.respond(entries, |entry| entry)))
 }

@@ -37,6 +37,18 @@ pub mod json_text {
         let text = String::deserialize(d)?;
         serde_json::from_str(&text).map_err(D::Error::custom)
     }
+
+    /// The stored text as it is, checked to be JSON, for a view that only
+    /// passes the document on: no tree is built, and the answer copies it.
+    pub mod raw {
+        use super::*;
+        use serde_json::value::RawValue;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<RawValue>, D::Error> {
+            let text = String::deserialize(d)?;
+            RawValue::from_string(text).map_err(D::Error::custom)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -73,5 +85,22 @@ mod tests {
             std::collections::HashMap::from([("doc".to_owned(), AttributeValue::S("{}".into()))]);
         let rec: Rec = serde_dynamo::from_item(item).unwrap();
         assert_eq!(rec.note, "");
+    }
+
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(deserialize_with = "super::json_text::raw::deserialize")]
+        doc: Box<serde_json::value::RawValue>,
+    }
+
+    #[test]
+    fn raw_json_text_passes_through_checked() {
+        let item = |text: &str| {
+            std::collections::HashMap::from([("doc".to_owned(), AttributeValue::S(text.into()))])
+        };
+        let text = r#"{"name":{"after":"B","before":"A"},"n":1.50}"#;
+        let raw: Raw = serde_dynamo::from_item(item(text)).unwrap();
+        assert_eq!(raw.doc.get(), text);
+        assert!(serde_dynamo::from_item::<_, Raw>(item(r#"{"name":"#)).is_err());
     }
 }
