@@ -236,6 +236,8 @@ pub struct RoleRecord {
     pub name: String,
     #[serde(default, with = "blank")]
     pub description: String,
+    /// Validated when written; read without a `Value` in between.
+    #[serde(deserialize_with = "crate::permissions::stored::deserialize")]
     pub permissions: PermissionSet,
     pub is_active: bool,
     /// The tenant's Admin role: cannot be deleted, renamed or reduced.

@@ -25,6 +25,7 @@ mod error;
 mod flat;
 mod permission_key;
 mod set;
+pub mod stored;
 mod templates;
 mod validate;
 mod within;
