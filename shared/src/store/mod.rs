@@ -647,15 +647,8 @@ impl TenantStore<'_> {
         prefix: &SortKeyPrefix,
         page: &PageRequest,
     ) -> Result<Page<V>, StoreError> {
-        self.store
-            .query_page(
-                self.table,
-                Index::Table,
-                &self.pk,
-                Some(SkCondition::Prefix(prefix.as_str())),
-                page,
-            )
-            .await
+        let prefix = SkCondition::Prefix(prefix.as_str());
+        self.query_in(Index::Table, prefix, page).await
     }
 
     /// Items of neighbouring kinds in one query: every item whose sort key
@@ -665,15 +658,8 @@ impl TenantStore<'_> {
         range: &SortKeyRange,
         page: &PageRequest,
     ) -> Result<Page<V>, StoreError> {
-        self.store
-            .query_page(
-                self.table,
-                Index::Table,
-                &self.pk,
-                Some(SkCondition::Between(range.from(), range.through())),
-                page,
-            )
-            .await
+        let range = SkCondition::Between(range.from(), range.through());
+        self.query_in(Index::Table, range, page).await
     }
 
     /// Items of this partition in their second order (GSI2), selected by a
@@ -683,7 +669,8 @@ impl TenantStore<'_> {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
-        self.query_in(Index::Gsi2, prefix, page).await
+        self.query_in(Index::Gsi2, SkCondition::Prefix(prefix), page)
+            .await
     }
 
     /// Items of this partition in their third order (GSI4), selected by a
@@ -693,25 +680,20 @@ impl TenantStore<'_> {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
-        self.query_in(Index::Gsi4, prefix, page).await
+        self.query_in(Index::Gsi4, SkCondition::Prefix(prefix), page)
+            .await
     }
 
-    /// Items of this partition in the order of one of its in-partition
-    /// indexes (GSI2, GSI4), selected by a prefix of that order's key.
-    async fn query_in<T: Entity>(
+    /// Items of this partition in the order of the table or one of its
+    /// in-partition indexes (GSI2, GSI4), selected by that order's key.
+    async fn query_in<V: DeserializeOwned>(
         &self,
         index: Index,
-        prefix: &str,
+        sk: SkCondition<'_>,
         page: &PageRequest,
-    ) -> Result<Page<T>, StoreError> {
+    ) -> Result<Page<V>, StoreError> {
         self.store
-            .query_page(
-                self.table,
-                index,
-                &self.pk,
-                Some(SkCondition::Prefix(prefix)),
-                page,
-            )
+            .query_page(self.table, index, &self.pk, Some(sk), page)
             .await
     }
 }
