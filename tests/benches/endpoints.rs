@@ -50,6 +50,8 @@ struct Fixture {
     plans: Router,
     audit: Router,
     crm: Router,
+    /// The functions' DynamoDB client, for the SDK's own cost per call.
+    client: aws_sdk_dynamodb::Client,
     admin_email: String,
     token: String,
     user_id: String,
@@ -126,6 +128,7 @@ async fn fixture() -> (Fixture, FakeDynamo) {
         .http_client(fake.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let sdk = client.clone();
     let revocation = |check_interval| shared::revocation::Settings {
         check_interval,
         ..shared::revocation::Settings::default()
@@ -275,6 +278,7 @@ async fn fixture() -> (Fixture, FakeDynamo) {
             plans,
             audit,
             crm,
+            client: sdk,
             admin_email,
             token,
             user_id,
@@ -288,7 +292,7 @@ async fn fixture() -> (Fixture, FakeDynamo) {
 /// Gives the admin's credential an argon2id hash of the smallest cost
 /// (8 KiB, one pass), so that login's own work shows apart from the
 /// password check; the platform's parameters cost what `tokens` measures.
-fn cheapen_password_hash(fake: &FakeDynamo, email: &str) {
+fn cheapen_password_hash(fake: &FakeDynamo, email: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let params = argon2::Params::new(8, 1, 1, None).expect("argon2 parameters");
     let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -303,6 +307,7 @@ fn cheapen_password_hash(fake: &FakeDynamo, email: &str) {
             fake.put_item(TABLE, item);
         }
     }
+    hash
 }
 
 fn bench(c: &mut Criterion) {
@@ -426,6 +431,33 @@ fn bench(c: &mut Criterion) {
             ))
         })
     });
+    // The floor under every read: one `GetItem` through the SDK (build,
+    // sign, send to the fake, parse the answer), no router, no record.
+    let role = fake
+        .items_of("role")
+        .into_iter()
+        .next()
+        .expect("a role item");
+    let key = |name: &str| {
+        aws_sdk_dynamodb::types::AttributeValue::S(
+            role[name]["S"].as_str().expect("a key").to_owned(),
+        )
+    };
+    let (pk, sk) = (key("PK"), key("SK"));
+    group.bench_function("SDK floor: one GetItem, no router", |b| {
+        b.iter(|| {
+            rt.block_on(
+                f.client
+                    .get_item()
+                    .table_name(TABLE)
+                    .key("PK", pk.clone())
+                    .key("SK", sk.clone())
+                    .consistent_read(true)
+                    .send(),
+            )
+            .expect("GetItem")
+        })
+    });
     for (name, app, method, uri, body) in &cases {
         fake.take_calls();
         let (status, bytes) = rt.block_on(call(app, request(method.clone(), uri, token, *body)));
@@ -449,7 +481,18 @@ fn bench(c: &mut Criterion) {
         });
     }
 
-    cheapen_password_hash(&fake, &f.admin_email);
+    let hash = cheapen_password_hash(&fake, &f.admin_email);
+    // What login's password check costs here (the hash on Tokio's blocking
+    // pool and back), to tell login's own work apart from it.
+    group.bench_function("login's password check alone (8 KiB argon2id hash)", |b| {
+        b.iter(|| {
+            let ok = rt.block_on(shared::auth::verify_password(
+                PASSWORD.to_owned(),
+                hash.clone(),
+            ));
+            assert!(ok, "the bench password verifies");
+        })
+    });
     let login = || request(Method::POST, "/api/auth/login/", None, Some(&login_body));
     fake.take_calls();
     let (status, bytes) = rt.block_on(call(&f.auth, login()));
