@@ -175,8 +175,14 @@ impl Body for Capturing {
     }
 }
 
-fn decode<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(text).map_err(StoreError::Decode)
+fn decode<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::Decode)
+}
+
+/// `bytes` as text: an answer is checked once, whole, rather than string by
+/// string as `serde_json` reads bytes.
+fn utf8(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|e| StoreError::Backend(e.into()))
 }
 
 /// One item of an answer, as its JSON text.
@@ -190,7 +196,7 @@ impl RawItem {
 
     /// The record.
     pub(super) fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        super::dynamo_json::from_item(&self.0).map_err(StoreError::Decode)
+        super::dynamo_json::from_item(utf8(&self.0)?).map_err(StoreError::Decode)
     }
 
     /// The item's string attributes `attrs` (its keys, as a cursor
@@ -304,7 +310,7 @@ impl QueryAnswer {
             #[serde(rename = "LastEvaluatedKey", default)]
             last_evaluated_key: Option<BTreeMap<String, Attribute>>,
         }
-        let answer: Answer = decode(body)?;
+        let answer: Answer = decode(utf8(body)?)?;
         Ok(Self {
             items: answer
                 .items
@@ -408,6 +414,15 @@ mod tests {
         assert_eq!(key["SK"], "USER#a");
         assert_eq!(key["PK"], "T#1");
         assert!(answer.items[0].key(&["n"]).is_err());
+    }
+
+    #[test]
+    fn an_answer_that_is_not_utf8_is_an_error() {
+        let body = Bytes::from_static(b"{\"Items\":[{\"n\":{\"S\":\"\xff\"}}]}");
+        assert!(matches!(
+            QueryAnswer::parse(&body, &["PK"]),
+            Err(StoreError::Backend(_))
+        ));
     }
 
     #[test]
