@@ -228,11 +228,17 @@ where
     move |event: Bytes, context: Context| {
         let handler = handler.clone();
         async move {
-            let payload: E = serde_json::from_slice(&event)?;
+            let payload: E = parse_event(&event)?;
             let answer = handler(LambdaEvent::new(payload, context)).await?;
             Ok(serde_json::to_vec(&answer)?)
         }
     }
+}
+
+/// An event's JSON as `E`. The bytes are checked as UTF-8 once, whole:
+/// `serde_json` reading bytes would check every string again.
+pub fn parse_event<E: serde::de::DeserializeOwned>(event: &[u8]) -> Result<E, lambda_http::Error> {
+    Ok(serde_json::from_str(std::str::from_utf8(event)?)?)
 }
 
 fn workers_from_env() -> usize {
@@ -242,6 +248,18 @@ fn workers_from_env() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_parses_from_utf8_json_only() {
+        #[derive(serde::Deserialize)]
+        struct Tick {
+            source: String,
+        }
+        let tick: Tick = parse_event(br#"{"source": "aws.events \u00e9"}"#).unwrap();
+        assert_eq!(tick.source, "aws.events \u{e9}");
+        assert!(parse_event::<Tick>(b"{\"source\": \"\xff\"}").is_err());
+        assert!(parse_event::<Tick>(br#"{"source": 1}"#).is_err());
+    }
 
     #[test]
     fn one_thread_unless_lambda_lets_invocations_overlap() {

@@ -145,7 +145,7 @@ async fn lambda_http_invocation(app: &Router, event: &[u8]) -> Vec<u8> {
 
 /// What `shared::runtime::serve` does with one event.
 async fn gateway_invocation(app: &Router, event: &[u8]) -> Vec<u8> {
-    let payload: ApiGatewayV2httpRequest = serde_json::from_slice(event).expect("an event");
+    let payload: ApiGatewayV2httpRequest = shared::runtime::parse_event(event).expect("an event");
     let answer = shared::runtime::gateway::invoke(
         app.clone(),
         LambdaEvent::new(payload, Context::default()),
