@@ -196,6 +196,8 @@ impl RawItem {
 
     /// The record.
     pub(super) fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
+        // Checked with the whole answer already; the slice is checked again
+        // (one quick scan) rather than trusted with `unsafe`.
         super::dynamo_json::from_item(utf8(&self.0)?).map_err(StoreError::Decode)
     }
 
