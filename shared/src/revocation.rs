@@ -343,6 +343,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: None,
             is_super_admin: false,
+            plan: None,
             email_verified: false,
             permissions: FlatPermissions::default(),
             enabled_modules: modules.iter().map(|m| (*m).to_owned()).collect(),

@@ -95,6 +95,7 @@ fn claims(settings: &TokenSettings) -> Claims {
         tenant_slug: "acme".into(),
         table: None,
         is_super_admin: false,
+        plan: None,
         email_verified: false,
         permissions: Default::default(),
         enabled_modules: vec!["crm".into()],

@@ -55,6 +55,7 @@ fn claims(settings: &TokenSettings, token_type: TokenType) -> Claims {
         tenant_slug: "acme".into(),
         table: None,
         is_super_admin: false,
+        plan: Some(Uuid::new_v4()),
         email_verified: false,
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),

@@ -12,7 +12,7 @@ use shared::permissions::{admin_permissions, flatten, Module};
 use uuid::Uuid;
 
 /// The largest access token: a user holding every permission of the
-/// catalog with every module enabled.
+/// catalog with every module enabled, on a plan.
 fn all_permissions_claims(settings: &TokenSettings) -> Claims {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     Claims {
@@ -22,6 +22,7 @@ fn all_permissions_claims(settings: &TokenSettings) -> Claims {
         tenant_slug: "example-company".into(),
         table: None,
         is_super_admin: false,
+        plan: Some(Uuid::new_v4()),
         email_verified: false,
         permissions: flatten(&admin_permissions()),
         enabled_modules: Module::ALL.iter().map(|m| m.as_str().to_owned()).collect(),

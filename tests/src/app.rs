@@ -142,8 +142,13 @@ pub fn claims_of(s: &Setup, token: &str) -> Claims {
 /// token issued before the user's roles changed, or naming roles the user
 /// never held. The grants it carries are `base`'s.
 pub fn naming_roles(s: &Setup, base: &str, roles: &[Uuid]) -> String {
+    resigned(s, base, |claims| claims.roles = roles.to_vec())
+}
+
+/// `base` re-signed with a new `jti` after `edit` changed its claims.
+pub fn resigned(s: &Setup, base: &str, edit: impl FnOnce(&mut Claims)) -> String {
     let mut claims = claims_of(s, base);
-    claims.roles = roles.to_vec();
+    edit(&mut claims);
     claims.jti = Uuid::new_v4();
     TokenSigner::new(s.auth.key.clone(), s.auth.settings.clone())
         .sign(&claims)
@@ -182,6 +187,7 @@ pub fn token_for(
         tenant_slug: "x".into(),
         table: None,
         is_super_admin,
+        plan: None,
         email_verified: false,
         permissions,
         enabled_modules: vec![],

@@ -96,6 +96,7 @@ impl Session<'_> {
             tenant_slug: self.tenant.slug.clone(),
             table: self.scope.table().map(str::to_owned),
             is_super_admin: self.user.is_super_admin,
+            plan: self.subscription.and_then(|s| s.plan_id),
             email_verified: self.user.email_verified,
             permissions,
             enabled_modules: modules.iter().map(|m| m.as_str().to_owned()).collect(),
@@ -120,6 +121,7 @@ impl Session<'_> {
             permissions: FlatPermissions::default(),
             enabled_modules: Vec::new(),
             roles: Vec::new(),
+            plan: None,
             ..base.clone()
         };
         let access = signer.sign(&base).map_err(ApiError::internal)?;

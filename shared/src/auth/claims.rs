@@ -23,6 +23,12 @@ pub struct Claims {
     #[serde(rename = "tbl", default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     pub is_super_admin: bool,
+    /// The tenant's plan when the token was issued, so that a view of the
+    /// subscription reads it with the subscription in one call (a stale one
+    /// costs a second read, never a wrong answer). Omitted when the tenant
+    /// has none, in refresh tokens and in old tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Uuid>,
     /// Whether the user had verified their email when the token was
     /// issued. Tokens issued before the claim existed read as `false`.
     #[serde(default)]
@@ -88,6 +94,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: table.map(str::to_owned),
             is_super_admin: false,
+            plan: None,
             email_verified: false,
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],

@@ -288,6 +288,16 @@ impl Actor {
         &self.principal.claims.email
     }
 
+    /// The plan the token names ([`Claims::plan`]), when acting in the
+    /// token's own tenant: what to read with the subscription, to be checked
+    /// against it (it may have changed since the token was issued).
+    pub fn plan_hint(&self) -> Option<Uuid> {
+        let claims = &self.principal.claims;
+        claims
+            .plan
+            .filter(|_| self.scope.tenant_id() == claims.tenant_id)
+    }
+
     /// A super admin acting in another tenant (always audited).
     pub fn via_super_admin(&self) -> bool {
         self.via_super_admin
@@ -399,6 +409,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: None,
             is_super_admin,
+            plan: None,
             email_verified: false,
             permissions,
             enabled_modules: vec![],

@@ -214,6 +214,7 @@ mod tests {
             tenant_slug: "acme".into(),
             table: None,
             is_super_admin: false,
+            plan: None,
             email_verified: false,
             permissions: FlatPermissions::default(),
             enabled_modules: vec![],
