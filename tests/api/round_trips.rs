@@ -11,10 +11,14 @@ use crate::dedicated::dedicated_table;
 use axum::Router;
 use http::StatusCode;
 use serde_json::json;
+use shared::auth::TokenType;
 use shared::keys;
 use shared::records::RoleRecord;
 use shared::store::Condition;
-use tests::app::{call, get_as, naming_roles, register, setup, token_for, Setup};
+use tests::app::{
+    call, claims_of, get_as, get_for, login, naming_roles, register, resigned, setup, token_for,
+    Setup,
+};
 use tests::{post_json, registration, unique, TestResponse};
 use uuid::Uuid;
 
@@ -72,7 +76,7 @@ async fn every_read_is_one_round_trip() {
     let u = rep.id;
 
     // The endpoints this one round trip was reached by reading concurrently
-    // (or by the token naming the roles), with their calls.
+    // (or by the token naming the roles or the plan), with their calls.
     let changed: Vec<(&Router, String, &[&str])> = vec![
         (&s.users, "/api/users/me/".into(), &["BatchGetItem"]),
         (&s.users, format!("/api/users/{u}/"), &["GetItem", "Query"]),
@@ -100,12 +104,12 @@ async fn every_read_is_one_round_trip() {
         (
             &s.subscriptions,
             "/api/subscriptions/my_subscription/".into(),
-            &["GetItem", "Query"],
+            &["BatchGetItem"],
         ),
         (
             &s.subscriptions,
             "/api/subscriptions/usage/".into(),
-            &["BatchGetItem", "Query"],
+            &["BatchGetItem"],
         ),
         (
             &s.crm,
@@ -269,6 +273,158 @@ async fn role_writes_take_two_round_trips() {
     assert_eq!((calls, depth), (both.clone(), 2));
     let (_, calls, depth) = write("DELETE", uri, None).await;
     assert_eq!((calls, depth), (both, 2));
+}
+
+/// `uri` read as `token` (for `tenant`, as a super admin) twice: the
+/// second answer's body, sorted calls and depth.
+async fn measure_for(
+    s: &Setup,
+    uri: &str,
+    token: &str,
+    tenant: Option<Uuid>,
+) -> (serde_json::Value, Vec<String>, usize) {
+    get_for(&s.subscriptions, uri, token, tenant).await;
+    s.auth.calls.reset();
+    let res = get_for(&s.subscriptions, uri, token, tenant).await;
+    assert_eq!(res.status, StatusCode::OK, "{uri}: {}", res.text());
+    let mut calls = s.auth.calls.calls();
+    calls.sort();
+    (res.json(), calls, s.auth.calls.depth())
+}
+
+const SUBSCRIPTION_VIEWS: [&str; 2] = [
+    "/api/subscriptions/my_subscription/",
+    "/api/subscriptions/usage/",
+];
+
+/// The token names the tenant's plan, read with the subscription in one
+/// call. A token naming another plan (issued before a plan change) or
+/// none gets the same answer, in more calls.
+#[tokio::test]
+async fn subscription_views_read_the_plan_the_token_names() {
+    let s = setup().await;
+    let reg = register(&s.auth, "planhint").await;
+    let trial = claims_of(&s, &reg.access).plan.expect("a plan claim");
+    let refresh = s.verifier.verify(&reg.refresh, TokenType::Refresh).unwrap();
+    assert_eq!(refresh.plan, None, "refresh tokens name no plan");
+    let (view, calls, depth) = measure_for(&s, SUBSCRIPTION_VIEWS[0], &reg.access, None).await;
+    assert_eq!(view["plan_details"]["id"], trial.to_string());
+    assert_eq!((calls, depth), (vec!["BatchGetItem".to_owned()], 1));
+
+    let plans = get_as(&s.plans, "/api/plans/", &reg.access).await.json();
+    let other = plans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().parse::<Uuid>().unwrap())
+        .find(|id| *id != trial)
+        .unwrap();
+    let res = call(
+        &s.subscriptions,
+        "POST",
+        "/api/subscriptions/subscribe/",
+        Some(&reg.access),
+        Some(json!({"plan_id": other, "billing_cycle": "monthly"})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let fresh = login(&s.auth, &reg.email, "correct-horse-battery")
+        .await
+        .json()["tokens"]["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(claims_of(&s, &fresh).plan, Some(other));
+    let unnamed = resigned(&s, &fresh, |c| c.plan = None);
+    for uri in SUBSCRIPTION_VIEWS {
+        let (view, calls, depth) = measure_for(&s, uri, &fresh, None).await;
+        assert_eq!(
+            (calls, depth),
+            (vec!["BatchGetItem".to_owned()], 1),
+            "{uri}"
+        );
+        // Issued before the change: the plan it names is not the one.
+        let (stale, calls, depth) = measure_for(&s, uri, &reg.access, None).await;
+        assert_eq!(stale, view, "{uri}");
+        assert_eq!(
+            (calls, depth),
+            (vec!["BatchGetItem".to_owned(), "GetItem".into()], 2),
+            "{uri}"
+        );
+        let (none, calls, depth) = measure_for(&s, uri, &unnamed, None).await;
+        assert_eq!(none, view, "{uri}");
+        assert_eq!(
+            (calls, depth),
+            (vec!["BatchGetItem".to_owned(), "Query".into()], 1),
+            "{uri}"
+        );
+    }
+    let (view, ..) = measure_for(&s, SUBSCRIPTION_VIEWS[0], &fresh, None).await;
+    assert_eq!(view["plan_details"]["id"], other.to_string());
+
+    // A super admin's token names their own tenant's plan: in another
+    // tenant it is not used, and the plans are listed. (The `GetItem`
+    // before is the other tenant's routing item, for `X-Tenant-Id`.)
+    let tenant = claims_of(&s, &reg.access).tenant_id;
+    let root = resigned(
+        &s,
+        &token_for(&s, Uuid::new_v4(), true, Default::default()),
+        |c| c.plan = Some(trial),
+    );
+    for uri in SUBSCRIPTION_VIEWS {
+        let (view, calls, depth) = measure_for(&s, uri, &fresh, None).await;
+        let (theirs, their_calls, their_depth) = measure_for(&s, uri, &root, Some(tenant)).await;
+        assert_eq!(theirs, view, "{uri}");
+        assert_eq!(
+            (their_calls, their_depth),
+            (
+                vec!["BatchGetItem".to_owned(), "GetItem".into(), "Query".into()],
+                2
+            ),
+            "{uri}: {calls:?} {depth}"
+        );
+    }
+}
+
+/// A tenant in a table of its own reads its subscription there and the
+/// plan from the main table, concurrently.
+#[tokio::test]
+async fn a_dedicated_tenant_reads_its_plan_alongside() {
+    let s = setup().await;
+    let root = token_for(&s, Uuid::new_v4(), true, Default::default());
+    let table = dedicated_table(&s, "plans").await;
+    let (slug, email) = unique("pinnedplan");
+    let mut body = registration(&slug, &email);
+    body["dedicated_table"] = json!(table);
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(&root),
+        Some(body),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let token = login(&s.auth, &email, "correct-horse-battery").await.json()["tokens"]["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claims = claims_of(&s, &token);
+    assert_eq!(claims.table.as_deref(), Some(table.as_str()));
+    let plan = claims.plan.expect("a plan claim");
+    for uri in SUBSCRIPTION_VIEWS {
+        let (view, calls, depth) = measure_for(&s, uri, &token, None).await;
+        assert_eq!(
+            (calls, depth),
+            (vec!["BatchGetItem".to_owned(), "GetItem".into()], 1),
+            "{uri}"
+        );
+        if uri == SUBSCRIPTION_VIEWS[0] {
+            assert_eq!(view["plan_details"]["id"], plan.to_string());
+        }
+    }
 }
 
 #[tokio::test]

@@ -3,14 +3,14 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use shared::auth::{AdministrationBillingView, Require, SuperAdmin};
+use shared::auth::{Actor, AdministrationBillingView, Require, SuperAdmin};
 use shared::http::schema::{BadRequestBody, ErrorBody};
 use shared::http::{ApiError, IdPath, ListQuery, PageQuery, Paginated};
-use shared::keys;
+use shared::keys::{self, SortKey};
 use shared::records::{
     PlanRecord, SubscriptionRecord, SubscriptionRefRecord, SubscriptionStatus, UsageRecord,
 };
-use shared::store::{Page, PageRequest, StoreError};
+use shared::store::{Page, PageRequest, StoreError, TenantFetched, TenantStore};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -28,9 +28,8 @@ pub(crate) async fn plan_of(
 /// How many plans [`plans`] asks for: the platform has a handful.
 const PLANS_PAGE: u16 = 100;
 
-/// The platform's plans, read concurrently with a tenant's subscription so
-/// that a view of both is one round trip (the subscription names its plan,
-/// so the plan cannot follow it without a second one). The plans index is
+/// The platform's plans, read concurrently with a tenant's subscription
+/// when the token names no plan ([`read_with_plan`]). The plans index is
 /// eventually consistent: a plan changed a moment ago may show as it was;
 /// what acts on a plan (a plan change) reads it by key.
 async fn plans(state: &AppState) -> Result<Page<PlanRecord>, StoreError> {
@@ -42,19 +41,58 @@ async fn plans(state: &AppState) -> Result<Page<PlanRecord>, StoreError> {
         .await
 }
 
-/// The plan `plan_id` among `plans`, else read by key (a plan not yet in
-/// the index, or beyond the page).
-async fn plan_among(
+/// What was read of the plans before the subscription said which is its.
+enum PlansRead {
+    /// The plan the token names, by key (`None`: no such plan).
+    Named(Uuid, Option<Box<PlanRecord>>),
+    /// The platform's plans (the token names none).
+    Listed(Page<PlanRecord>),
+}
+
+impl PlansRead {
+    /// The plan `plan_id` from what was read, else read by key: a plan the
+    /// token did not name (changed since it was issued), or one not yet in
+    /// the index or beyond its page.
+    async fn plan(
+        self,
+        state: &AppState,
+        plan_id: Option<Uuid>,
+    ) -> Result<Option<PlanRecord>, ApiError> {
+        let Some(id) = plan_id else {
+            return Ok(None);
+        };
+        let found = match self {
+            Self::Named(named, plan) if named == id => return Ok(plan.map(|p| *p)),
+            Self::Named(..) => None,
+            Self::Listed(plans) => plans.items.into_iter().find(|p| p.id == id),
+        };
+        match found {
+            Some(plan) => Ok(Some(plan)),
+            None => plan_of(state, Some(id)).await,
+        }
+    }
+}
+
+/// The subscription items `sks` of the actor's tenant and, in the same
+/// round trip, its plan: the one the token names, in the same
+/// `BatchGetItem` ([`Actor::plan_hint`]), else the plans index, queried
+/// concurrently (the subscription names its plan, so the plan cannot
+/// follow it without a second round trip).
+async fn read_with_plan<'s>(
     state: &AppState,
-    plans: Page<PlanRecord>,
-    plan_id: Option<Uuid>,
-) -> Result<Option<PlanRecord>, ApiError> {
-    let Some(id) = plan_id else {
-        return Ok(None);
-    };
-    match plans.items.into_iter().find(|p| p.id == id) {
-        Some(plan) => Ok(Some(plan)),
-        None => plan_of(state, Some(id)).await,
+    actor: &Actor,
+    store: &'s TenantStore<'s>,
+    sks: &[SortKey],
+) -> Result<(TenantFetched<'s>, PlansRead), ApiError> {
+    match actor.plan_hint() {
+        Some(id) => {
+            let (fetched, plan) = store.get_many_and(sks, &keys::plan(id)).await?;
+            Ok((fetched, PlansRead::Named(id, plan.map(Box::new))))
+        }
+        None => {
+            let (fetched, plans) = tokio::try_join!(store.get_many(sks), plans(state))?;
+            Ok((fetched, PlansRead::Listed(plans)))
+        }
     }
 }
 
@@ -63,8 +101,9 @@ async fn plan_among(
     get,
     path = "/api/subscriptions/my_subscription/",
     tag = "subscriptions",
-    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). `GetItem SUBSCRIPTION` \
-        and, concurrently, a `Query` of the plans (one round trip).",
+    description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). One `BatchGetItem`: \
+        the subscription and the plan the token names (`plan`); a token naming none queries the plans concurrently instead. \
+        A plan changed since the token was issued costs one more `GetItem`.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The subscription", body = MySubscriptionView),
@@ -77,11 +116,13 @@ pub(crate) async fn my_subscription(
     State(state): State<AppState>,
     Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<MySubscriptionView>, ApiError> {
-    let key = keys::subscription();
     let store = state.store.tenant(actor.scope());
-    let (sub, plans) = tokio::try_join!(store.get::<SubscriptionRecord>(&key), plans(&state))?;
-    let sub = sub.ok_or(ApiError::NotFound)?;
-    let plan = plan_among(&state, plans, sub.plan_id).await?;
+    let sks: [SortKey; 1] = [keys::subscription().into()];
+    let (mut fetched, plans) = read_with_plan(&state, &actor, &store, &sks).await?;
+    let sub: SubscriptionRecord = fetched
+        .take(&keys::subscription())?
+        .ok_or(ApiError::NotFound)?;
+    let plan = plans.plan(&state, sub.plan_id).await?;
     Ok(Json(MySubscriptionView::new(&sub, plan)))
 }
 
@@ -92,8 +133,8 @@ pub(crate) async fn my_subscription(
     tag = "subscriptions",
     description = "Permission: `administration.billing.view` (super admins pass; `X-Tenant-Id` moves only them). Users come from the tenant's \
         usage counter; leads and storage are not tracked yet (`used: null`, `tracked: false`) and report only \
-        their limits. `BatchGetItem` subscription + usage \
-        and, concurrently, a `Query` of the plans (one round trip).",
+        their limits. One `BatchGetItem`: subscription, usage and the plan the token names (`plan`); \
+        a token naming none queries the plans concurrently instead. A plan changed since the token was issued costs one more `GetItem`.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Usage and limits", body = UsageView),
@@ -107,13 +148,13 @@ pub(crate) async fn usage(
     Require(actor, _): Require<AdministrationBillingView>,
 ) -> Result<Json<UsageView>, ApiError> {
     let store = state.store.tenant(actor.scope());
-    let sks: [keys::SortKey; 2] = [keys::subscription().into(), keys::usage().into()];
-    let (mut fetched, plans) = tokio::try_join!(store.get_many(&sks), plans(&state))?;
+    let sks: [SortKey; 2] = [keys::subscription().into(), keys::usage().into()];
+    let (mut fetched, plans) = read_with_plan(&state, &actor, &store, &sks).await?;
     let sub: SubscriptionRecord = fetched
         .take(&keys::subscription())?
         .ok_or(ApiError::NotFound)?;
     let usage: UsageRecord = fetched.take(&keys::usage())?.unwrap_or_default();
-    let plan = plan_among(&state, plans, sub.plan_id).await?;
+    let plan = plans.plan(&state, sub.plan_id).await?;
     Ok(Json(UsageView::new(sub.plan_id, plan.as_ref(), &usage)))
 }
 

@@ -595,6 +595,35 @@ impl TenantStore<'_> {
         self.batch(sks, &[]).await
     }
 
+    /// Like [`Self::get_many`], and one platform-wide item with them: in the
+    /// same `BatchGetItem` when the tenant lives in the main table,
+    /// concurrently when it has a table of its own. One round trip either way.
+    pub async fn get_many_and<K: AsRef<SortKey>, T: Entity>(
+        &self,
+        sks: &[K],
+        platform: &PlatformKey<T::Kind>,
+    ) -> Result<(TenantFetched<'_>, Option<T>), StoreError> {
+        if self.table != &*self.store.table {
+            let main = self.store.platform();
+            return tokio::try_join!(self.get_many(sks), main.get::<T>(platform));
+        }
+        let mut keys: Vec<(String, String)> = sks
+            .iter()
+            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
+            .collect();
+        keys.push((platform.pk().to_owned(), platform.sk().to_owned()));
+        let mut fetched = self.store.batch_get(self.table, keys, &[]).await?;
+        let item = fetched.take_raw(platform.pk(), platform.sk())?;
+        Ok((
+            TenantFetched {
+                pk: self.pk.clone(),
+                fetched,
+                _scope: std::marker::PhantomData,
+            },
+            item,
+        ))
+    }
+
     /// Like [`Self::get_many`], reading only the attributes of `parts`
     /// (each a [`Part::ATTRIBUTES`]); take each item with
     /// [`TenantFetched::take_part`] as one of those parts.
