@@ -2,6 +2,7 @@
 //! change so that a change and its record exist together or not at all.
 
 use crate::auth::{Actor, SuperAdmin};
+use crate::entity::codec::json_text;
 use crate::keys;
 use crate::records::AuditRecord;
 use crate::store::{Condition, Label, TenantScope, Transaction};
@@ -12,9 +13,12 @@ use uuid::Uuid;
 
 /// The fields that differ between two versions of a record, as
 /// `{"field": {"before": .., "after": ..}}`. Either side may be absent
-/// (creation, deletion). Fields named in `hidden` are left out.
+/// (creation, deletion). Fields named in `hidden` are left out. A document
+/// stored as its text (`json_text`, such as a user's `preferences`) shows
+/// as the document.
 pub fn changes<T: Serialize>(before: Option<&T>, after: Option<&T>, hidden: &[&str]) -> Value {
-    let as_map = |v: Option<&T>| match v.map(serde_json::to_value) {
+    let shown = |r: &T| json_text::as_documents(|| serde_json::to_value(r));
+    let as_map = |v: Option<&T>| match v.map(shown) {
         Some(Ok(Value::Object(m))) => m,
         _ => Map::new(),
     };
@@ -159,5 +163,27 @@ mod tests {
         let created = changes(None, Some(&a), &["secret"]);
         assert_eq!(created["size"], json!({"before": null, "after": 1}));
         assert!(created.get("secret").is_none());
+    }
+
+    #[derive(Serialize)]
+    struct WithDocument {
+        #[serde(with = "json_text")]
+        preferences: Value,
+    }
+
+    #[test]
+    fn stored_documents_show_as_documents() {
+        let (a, b) = (
+            WithDocument {
+                preferences: json!({}),
+            },
+            WithDocument {
+                preferences: json!({"theme": "dark"}),
+            },
+        );
+        assert_eq!(
+            changes(Some(&a), Some(&b), &[]),
+            json!({"preferences": {"before": {}, "after": {"theme": "dark"}}})
+        );
     }
 }

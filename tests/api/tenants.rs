@@ -78,6 +78,11 @@ async fn an_admin_reads_and_changes_their_organisation() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].action, "tenant.update");
     assert_eq!(log[0].changes["name"]["after"], "Renamed");
+    // The settings document shows as a document, not as its stored text.
+    assert_eq!(
+        log[0].changes["settings"],
+        json!({"before": {}, "after": {"theme": "dark", "empty": ""}})
+    );
 }
 
 #[tokio::test]

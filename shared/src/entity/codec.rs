@@ -26,11 +26,36 @@ pub mod blank {
 /// A JSON document stored as its JSON text.
 pub mod json_text {
     use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use serde_json::Value;
+    use std::cell::Cell;
+
+    std::thread_local! {
+        /// Set while [`as_documents`] runs.
+        static AS_DOCUMENTS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `f`, in which documents serialise as JSON values, not as their
+    /// text: for showing a record (the audit log's changes) rather than
+    /// storing it. `f` is synchronous, so nothing else runs on this thread
+    /// meanwhile.
+    pub fn as_documents<R>(f: impl FnOnce() -> R) -> R {
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                AS_DOCUMENTS.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(AS_DOCUMENTS.with(|c| c.replace(true)));
+        f()
+    }
 
     pub fn serialize<S: Serializer>(value: &Value, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&value.to_string())
+        if AS_DOCUMENTS.with(Cell::get) {
+            value.serialize(s)
+        } else {
+            s.serialize_str(&value.to_string())
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
@@ -77,6 +102,21 @@ mod tests {
         assert!(matches!(&item["doc"], AttributeValue::S(s) if s.contains(r#""empty":"""#)));
         let back: Rec = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn documents_show_as_json_only_inside_as_documents() {
+        let rec = Rec {
+            note: "n".into(),
+            doc: json!({"theme": "dark"}),
+        };
+        let shown = super::json_text::as_documents(|| serde_json::to_value(&rec).unwrap());
+        assert_eq!(shown["doc"], json!({"theme": "dark"}));
+        // Storage, before and after, keeps the text.
+        assert_eq!(
+            serde_json::to_value(&rec).unwrap()["doc"],
+            json!(r#"{"theme":"dark"}"#)
+        );
     }
 
     #[test]
