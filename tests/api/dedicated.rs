@@ -25,6 +25,31 @@ pub(crate) async fn dedicated_table(s: &Setup, suffix: &str) -> String {
     name
 }
 
+/// A tenant born in `table`, created by the super admin `root` through
+/// the tenants function: the creation's answer, the slug and the admin's
+/// email (password `correct-horse-battery`).
+pub(crate) async fn tenant_in_table(
+    s: &Setup,
+    root: &str,
+    table: &str,
+    prefix: &str,
+) -> (Value, String, String) {
+    let (slug, email) = unique(prefix);
+    let mut body = registration(&slug, &email);
+    body["dedicated_table"] = json!(table);
+    let res = call(
+        &s.tenants,
+        "POST",
+        "/api/tenants/",
+        Some(root),
+        Some(body),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    (res.json(), slug, email)
+}
+
 /// The JSON payload of a JWT, as anyone holding it can read it.
 fn payload(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();
@@ -113,21 +138,9 @@ async fn a_tenant_pinned_to_a_dedicated_table_lives_there_and_works_the_same() {
     let other_id = Uuid::parse_str(res.json()["tenant"]["id"].as_str().unwrap()).unwrap();
 
     // The super admin creates a tenant born in the dedicated table.
-    let (slug, email) = unique("pinned");
-    let mut body = registration(&slug, &email);
-    body["dedicated_table"] = json!(table);
-    let res = call(
-        &s.tenants,
-        "POST",
-        "/api/tenants/",
-        Some(&root),
-        Some(body),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    assert_eq!(res.json()["dedicated_table"], json!(table));
-    let id = Uuid::parse_str(res.json()["id"].as_str().unwrap()).unwrap();
+    let (created, slug, email) = tenant_in_table(&s, &root, &table, "pinned").await;
+    assert_eq!(created["dedicated_table"], json!(table));
+    let id = Uuid::parse_str(created["id"].as_str().unwrap()).unwrap();
     let pk = format!("TENANT#{id}");
 
     // Its admin logs in: one batch more than a main-table tenant (its items

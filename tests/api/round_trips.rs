@@ -7,7 +7,7 @@
 use crate::crm::{
     create_lead, create_role, create_team, crm_grants, id_of, lift_user_limit, person, req,
 };
-use crate::dedicated::dedicated_table;
+use crate::dedicated::{dedicated_table, tenant_in_table};
 use axum::Router;
 use http::StatusCode;
 use serde_json::json;
@@ -19,7 +19,7 @@ use tests::app::{
     call, claims_of, get_as, get_for, login, naming_roles, register, resigned, setup, token_for,
     Setup,
 };
-use tests::{post_json, registration, unique, TestResponse};
+use tests::{post_json, TestResponse};
 use uuid::Uuid;
 
 /// `uri` read as `token` once to warm the revocation state, then again:
@@ -394,19 +394,7 @@ async fn a_dedicated_tenant_reads_its_plan_alongside() {
     let s = setup().await;
     let root = token_for(&s, Uuid::new_v4(), true, Default::default());
     let table = dedicated_table(&s, "plans").await;
-    let (slug, email) = unique("pinnedplan");
-    let mut body = registration(&slug, &email);
-    body["dedicated_table"] = json!(table);
-    let res = call(
-        &s.tenants,
-        "POST",
-        "/api/tenants/",
-        Some(&root),
-        Some(body),
-        None,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let (_, _, email) = tenant_in_table(&s, &root, &table, "pinnedplan").await;
     let token = login(&s.auth, &email, "correct-horse-battery").await.json()["tokens"]["access"]
         .as_str()
         .unwrap()
@@ -451,19 +439,7 @@ async fn the_tenant_list_reads_the_dedicated_profiles_together() {
     let root = token_for(&s, Uuid::new_v4(), true, Default::default());
     for suffix in ["one", "two"] {
         let table = dedicated_table(&s, suffix).await;
-        let (slug, email) = unique("pinned");
-        let mut body = registration(&slug, &email);
-        body["dedicated_table"] = json!(table);
-        let res = call(
-            &s.tenants,
-            "POST",
-            "/api/tenants/",
-            Some(&root),
-            Some(body),
-            None,
-        )
-        .await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        tenant_in_table(&s, &root, &table, "pinned").await;
     }
     let (res, calls, depth) = measure(&s, &s.tenants, "/api/tenants/", &root).await;
     assert_eq!(res.json()["results"].as_array().unwrap().len(), 2);
