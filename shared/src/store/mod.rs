@@ -607,21 +607,10 @@ impl TenantStore<'_> {
             let main = self.store.platform();
             return tokio::try_join!(self.get_many(sks), main.get::<T>(platform));
         }
-        let mut keys: Vec<(String, String)> = sks
-            .iter()
-            .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
-            .collect();
-        keys.push((platform.pk().to_owned(), platform.sk().to_owned()));
-        let mut fetched = self.store.batch_get(self.table, keys, &[]).await?;
-        let item = fetched.take_raw(platform.pk(), platform.sk())?;
-        Ok((
-            TenantFetched {
-                pk: self.pk.clone(),
-                fetched,
-                _scope: std::marker::PhantomData,
-            },
-            item,
-        ))
+        let also = (platform.pk().to_owned(), platform.sk().to_owned());
+        let mut fetched = self.batch_with(sks, Some(also), &[]).await?;
+        let item = fetched.fetched.take_raw(platform.pk(), platform.sk())?;
+        Ok((fetched, item))
     }
 
     /// Like [`Self::get_many`], reading only the attributes of `parts`
@@ -648,9 +637,20 @@ impl TenantStore<'_> {
         sks: &[K],
         projection: &[&str],
     ) -> Result<TenantFetched<'_>, StoreError> {
+        self.batch_with(sks, None, projection).await
+    }
+
+    /// [`Self::batch`], with one more item (`(pk, sk)`) of the same table.
+    async fn batch_with<K: AsRef<SortKey>>(
+        &self,
+        sks: &[K],
+        also: Option<(String, String)>,
+        projection: &[&str],
+    ) -> Result<TenantFetched<'_>, StoreError> {
         let keys = sks
             .iter()
             .map(|sk| (self.pk.clone(), sk.as_ref().as_str().to_owned()))
+            .chain(also)
             .collect();
         let fetched = self.store.batch_get(self.table, keys, projection).await?;
         Ok(TenantFetched {
