@@ -16,7 +16,10 @@
 //! Once frozen the fake costs next to nothing, so a benchmark measures the
 //! function rather than the fake: each distinct request is answered once
 //! and its response bytes replayed after (as the SDK's replay clients do),
-//! and writes are answered without reading their bodies.
+//! and writes are answered without reading their bodies. Requests are told
+//! apart by a hash that ignores the order of their objects' entries: the
+//! SDK writes a map of more than one entry (`ExpressionAttributeNames`) in
+//! a new order each time.
 
 use aws_sdk_dynamodb::config::RuntimeComponents;
 use aws_smithy_runtime_api::client::http::{
@@ -26,19 +29,19 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
+use serde::de::{DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// (table, PK, SK)
 type ItemKey = (String, String, String);
 
-/// Request body → (status, response body), for one operation.
-type Answers = HashMap<Vec<u8>, (u16, Bytes)>;
-
-/// Bodies as sent kept per operation, beside the canonical ones.
-const MAX_REPLAYED: usize = 4096;
+/// Request body's [`request_key`] → (status, response body), for one
+/// operation.
+type Answers = HashMap<u64, (u16, Bytes)>;
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -46,7 +49,7 @@ struct Tables {
     frozen: AtomicBool,
     /// Operations answered since the last [`FakeDynamo::take_calls`].
     calls: Mutex<Vec<String>>,
-    /// Responses given while frozen: operation → request body → (status,
+    /// Responses given while frozen: operation → request key → (status,
     /// body). Emptied whenever an item changes.
     answers: Mutex<HashMap<String, Answers>>,
 }
@@ -342,24 +345,14 @@ impl FakeDynamo {
         if frozen && matches!(operation, "PutItem" | "UpdateItem" | "TransactWriteItems") {
             return (200, Bytes::from_static(b"{}"));
         }
-        if frozen {
+        let key = frozen.then(|| request_key(body)).flatten();
+        if let Some(key) = key {
             let answers = self.0.answers.lock().expect("fake answers lock");
-            if let Some(answer) = answers.get(operation).and_then(|a| a.get(body)) {
+            if let Some(answer) = answers.get(operation).and_then(|a| a.get(&key)) {
                 return answer.clone();
             }
         }
         let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        // The SDK writes a request's maps with more than one entry (e.g.
-        // `ExpressionAttributeNames`) in a new order each time, so such a
-        // request is also looked up by its canonical text (serde_json's
-        // objects are sorted by key).
-        let canonical = frozen.then(|| input.to_string().into_bytes());
-        if let Some(canonical) = &canonical {
-            let answers = self.0.answers.lock().expect("fake answers lock");
-            if let Some(answer) = answers.get(operation).and_then(|a| a.get(canonical)) {
-                return answer.clone();
-            }
-        }
         let (status, value) = match self.answer(operation, &input) {
             Ok(value) => (200, value),
             Err((kind, message)) => (
@@ -368,15 +361,12 @@ impl FakeDynamo {
             ),
         };
         let answer = (status, Bytes::from(value.to_string()));
-        if let Some(canonical) = canonical {
+        if let Some(key) = key {
             let mut answers = self.0.answers.lock().expect("fake answers lock");
-            let answers = answers.entry(operation.to_owned()).or_default();
-            // The body as sent too, for the requests the SDK writes the same
-            // each time; bounded, since the others never repeat.
-            if answers.len() < MAX_REPLAYED && body != canonical.as_slice() {
-                answers.insert(body.to_vec(), answer.clone());
-            }
-            answers.insert(canonical, answer.clone());
+            answers
+                .entry(operation.to_owned())
+                .or_default()
+                .insert(key, answer.clone());
         }
         answer
     }
@@ -413,5 +403,128 @@ impl HttpClient for FakeDynamo {
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// A hash of a JSON body that is the same whatever the order of its
+/// objects' entries (each entry hashed alone, the hashes added); `None`
+/// for a body that is not JSON.
+fn request_key(body: &[u8]) -> Option<u64> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let key = de.deserialize_any(Hashing).ok()?;
+    de.end().ok()?;
+    Some(key)
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Hashes one JSON value without building it.
+struct Hashing;
+
+impl<'de> DeserializeSeed<'de> for Hashing {
+    type Value = u64;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<u64, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Hashing {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_unit<E>(self) -> Result<u64, E> {
+        Ok(hash_of('z'))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<u64, E> {
+        Ok(hash_of(('b', v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<u64, E> {
+        Ok(hash_of(('i', v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<u64, E> {
+        Ok(hash_of(('u', v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<u64, E> {
+        Ok(hash_of(('f', v.to_bits())))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<u64, E> {
+        Ok(hash_of(('s', v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut hasher = DefaultHasher::new();
+        'a'.hash(&mut hasher);
+        while let Some(element) = seq.next_element_seed(Hashing)? {
+            element.hash(&mut hasher);
+        }
+        Ok(hasher.finish())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let mut entries = 0u64;
+        while let Some(key) = map.next_key_seed(Hashing)? {
+            let value = map.next_value_seed(Hashing)?;
+            entries = entries.wrapping_add(hash_of((key, value)));
+        }
+        Ok(hash_of(('o', entries)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_key_ignores_the_order_of_entries_only() {
+        let key = |body: &str| request_key(body.as_bytes()).expect("JSON");
+        let sent = key(r#"{"TableName":"t","Key":{"PK":{"S":"A"},"SK":{"S":"B"}},"Limit":2}"#);
+        assert_eq!(
+            sent,
+            key(r#"{"Limit":2,"Key":{"SK":{"S":"B"},"PK":{"S":"A"}},"TableName":"t"}"#)
+        );
+        for other in [
+            r#"{"TableName":"t","Key":{"PK":{"S":"B"},"SK":{"S":"A"}},"Limit":2}"#,
+            r#"{"TableName":"t","Key":{"PK":{"S":"A"},"SK":{"S":"B"}},"Limit":3}"#,
+            r#"{"TableName":"t","Key":{"PK":{"S":"A"},"SK":{"S":"B"}},"Limit":"2"}"#,
+            r#"{"TableName":"t","Key":{"PK":{"S":"A"},"SK":{"S":"B"}}}"#,
+        ] {
+            assert_ne!(sent, key(other), "{other}");
+        }
+        // Arrays keep their order.
+        assert_ne!(key(r#"["a","b"]"#), key(r#"["b","a"]"#));
+        assert_eq!(request_key(b"{\"a\":"), None);
+    }
+
+    #[test]
+    fn a_frozen_fake_answers_a_request_once_in_any_order_of_its_maps() {
+        let fake = FakeDynamo::new();
+        fake.put_item(
+            "t",
+            json!({"PK": {"S": "A"}, "SK": {"S": "B"}, "n": {"N": "1"}}),
+        );
+        fake.freeze();
+        let first = fake.respond(
+            "GetItem",
+            br#"{"TableName":"t","Key":{"PK":{"S":"A"},"SK":{"S":"B"}}}"#,
+        );
+        assert_eq!(first.0, 200);
+        assert!(String::from_utf8_lossy(&first.1).contains(r#""n":{"N":"1"}"#));
+        let reordered = br#"{"Key":{"SK":{"S":"B"},"PK":{"S":"A"}},"TableName":"t"}"#;
+        assert_eq!(fake.respond("GetItem", reordered), first);
+        let kept = fake.0.answers.lock().expect("fake answers lock")["GetItem"].len();
+        assert_eq!(kept, 1);
     }
 }
