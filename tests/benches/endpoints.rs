@@ -404,6 +404,22 @@ fn bench(c: &mut Criterion) {
             "/api/crm/leads/",
             None,
         ),
+        // Pages of 1 and 10 beside the default 20: what a page costs apart
+        // from its records, and what each record adds.
+        (
+            "GET crm/leads (page of 1)",
+            &f.crm,
+            Method::GET,
+            "/api/crm/leads/?page_size=1",
+            None,
+        ),
+        (
+            "GET crm/leads (page of 10)",
+            &f.crm,
+            Method::GET,
+            "/api/crm/leads/?page_size=10",
+            None,
+        ),
         ("GET crm/leads/{id}", &f.crm, Method::GET, &lead_uri, None),
         (
             "PATCH users/update_me",
